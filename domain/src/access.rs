@@ -1,0 +1,199 @@
+//! Access scope and the gate: may this user do this to that lock?
+//!
+//! The server calls [`authorize`] on every request and the core calls it before sending
+//! anything, so both refuse the same things for the same reasons.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::{Permission, UserStatus, UserType};
+
+/// The level of lock access, as the invitation form sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Access {
+    /// Selected units only (vendors, maintenance, leasing agents of some buildings).
+    Units { unit_ids: Vec<Uuid> },
+    /// Every lock of the organization (administrators, operations leads).
+    AllLocks,
+}
+
+impl Access {
+    /// Whether a lock in `unit_id` is within this scope.
+    pub fn covers(&self, unit_id: Uuid) -> bool {
+        match self {
+            Access::Units { unit_ids } => unit_ids.contains(&unit_id),
+            Access::AllLocks => true,
+        }
+    }
+}
+
+/// What a user wants to do to a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// See the lock in lists and its details.
+    View,
+    /// Open or close it over BLE (and get the signed credential to do so).
+    Unlock,
+    ResetCodes,
+    Rename,
+    ChangeMode,
+    ViewLogs,
+    ViewMasterCode,
+    GiveAccess,
+    /// Pair a factory-fresh lock on site and register it under a unit.
+    Pair,
+}
+
+impl Action {
+    /// The permission a team member needs for this action, if any.
+    pub fn required_permission(self) -> Option<Permission> {
+        match self {
+            Action::View | Action::Unlock => None,
+            Action::ResetCodes | Action::Pair => Some(Permission::ResetCodes),
+            Action::Rename => Some(Permission::RenameLocks),
+            Action::ChangeMode => Some(Permission::ChangeModes),
+            Action::ViewLogs => Some(Permission::ViewLogs),
+            Action::ViewMasterCode => Some(Permission::ViewMasterCode),
+            Action::GiveAccess => Some(Permission::GiveAccess),
+        }
+    }
+}
+
+/// The facts about a user that the gate needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor<'a> {
+    pub user_type: UserType,
+    pub status: UserStatus,
+    pub permissions: &'a [Permission],
+    pub access: &'a Access,
+}
+
+/// Why the gate said no. Each case has a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Denied {
+    #[error("Your access has been revoked.")]
+    Revoked,
+    #[error("Your account is not active yet: finish registration first.")]
+    NotActive,
+    #[error("Residents can only open the locks of their own unit.")]
+    ResidentAction,
+    #[error("You need the \"{}\" permission for this.", .0.label())]
+    MissingPermission(Permission),
+    #[error("This lock is outside the units you have access to.")]
+    OutOfScope,
+}
+
+/// Decides whether `actor` may perform `action` on a lock of `unit_id`.
+///
+/// ```
+/// use access_domain::{authorize, Access, Action, Actor, Permission, UserStatus, UserType};
+/// let unit = uuid::Uuid::new_v4();
+/// let access = Access::Units { unit_ids: vec![unit] };
+/// let agent = Actor { user_type: UserType::TeamMember, status: UserStatus::Active,
+///                     permissions: &[Permission::RenameLocks], access: &access };
+/// assert!(authorize(&agent, Action::Rename, unit).is_ok());
+/// assert!(authorize(&agent, Action::ChangeMode, unit).is_err());
+/// assert!(authorize(&agent, Action::Rename, uuid::Uuid::new_v4()).is_err());
+/// ```
+pub fn authorize(actor: &Actor<'_>, action: Action, unit_id: Uuid) -> Result<(), Denied> {
+    match actor.status {
+        UserStatus::Active => {}
+        UserStatus::Revoked => return Err(Denied::Revoked),
+        UserStatus::Pending => return Err(Denied::NotActive),
+    }
+    if !actor.access.covers(unit_id) {
+        return Err(Denied::OutOfScope);
+    }
+    match actor.user_type {
+        UserType::Resident => match action {
+            Action::View | Action::Unlock => Ok(()),
+            _ => Err(Denied::ResidentAction),
+        },
+        UserType::TeamMember => match action.required_permission() {
+            Some(p) if !actor.permissions.contains(&p) => Err(Denied::MissingPermission(p)),
+            _ => Ok(()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACTIONS: [Action; 9] = [
+        Action::View,
+        Action::Unlock,
+        Action::ResetCodes,
+        Action::Rename,
+        Action::ChangeMode,
+        Action::ViewLogs,
+        Action::ViewMasterCode,
+        Action::GiveAccess,
+        Action::Pair,
+    ];
+
+    #[test]
+    fn each_permission_gates_its_actions_and_nothing_else() {
+        let unit = Uuid::new_v4();
+        let access = Access::AllLocks;
+        for missing in Permission::ALL {
+            let others: Vec<_> = Permission::ALL
+                .into_iter()
+                .filter(|p| *p != missing)
+                .collect();
+            let actor = Actor {
+                user_type: UserType::TeamMember,
+                status: UserStatus::Active,
+                permissions: &others,
+                access: &access,
+            };
+            for action in ACTIONS {
+                let allowed = authorize(&actor, action, unit).is_ok();
+                assert_eq!(
+                    allowed,
+                    action.required_permission() != Some(missing),
+                    "{action:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn residents_pending_revoked_and_out_of_scope_are_refused() {
+        let unit = Uuid::new_v4();
+        let access = Access::Units {
+            unit_ids: vec![unit],
+        };
+        let all = Permission::ALL;
+        let resident = Actor {
+            user_type: UserType::Resident,
+            status: UserStatus::Active,
+            permissions: &[],
+            access: &access,
+        };
+        assert!(authorize(&resident, Action::Unlock, unit).is_ok());
+        assert_eq!(
+            authorize(&resident, Action::Rename, unit),
+            Err(Denied::ResidentAction)
+        );
+        assert_eq!(
+            authorize(&resident, Action::Unlock, Uuid::new_v4()),
+            Err(Denied::OutOfScope)
+        );
+        for (status, err) in [
+            (UserStatus::Pending, Denied::NotActive),
+            (UserStatus::Revoked, Denied::Revoked),
+        ] {
+            let staff = Actor {
+                user_type: UserType::TeamMember,
+                status,
+                permissions: &all,
+                access: &access,
+            };
+            assert_eq!(authorize(&staff, Action::View, unit), Err(err));
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The six permissions a team member can hold, named as the API and the article name them.
+
+use serde::{Deserialize, Serialize};
+
+/// One of the six permissions of a team member. They apply on the server and in the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    GiveAccess,
+    ResetCodes,
+    ViewLogs,
+    RenameLocks,
+    ChangeModes,
+    ViewMasterCode,
+}
+
+impl Permission {
+    /// All six, in the order the article lists them.
+    pub const ALL: [Permission; 6] = [
+        Permission::GiveAccess,
+        Permission::ResetCodes,
+        Permission::ViewLogs,
+        Permission::RenameLocks,
+        Permission::ChangeModes,
+        Permission::ViewMasterCode,
+    ];
+
+    /// The wire name, e.g. `give_access`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::GiveAccess => "give_access",
+            Permission::ResetCodes => "reset_codes",
+            Permission::ViewLogs => "view_logs",
+            Permission::RenameLocks => "rename_locks",
+            Permission::ChangeModes => "change_modes",
+            Permission::ViewMasterCode => "view_master_code",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The checkbox label from the article.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::GiveAccess => "Can give access to the property",
+            Permission::ResetCodes => "Can reset access codes and locks",
+            Permission::ViewLogs => "Can view access logs",
+            Permission::RenameLocks => "Can rename locks",
+            Permission::ChangeModes => "Can change lock modes",
+            Permission::ViewMasterCode => "Can view master code",
+        }
+    }
+
+    /// The description from the article.
+    pub fn description(self) -> &'static str {
+        match self {
+            Permission::GiveAccess => "Provide codes to any property",
+            Permission::ResetCodes => "Allows resetting codes or locks within the app.",
+            Permission::ViewLogs => "Allows viewing activity history for locks.",
+            Permission::RenameLocks => "Allows editing the lock alias/name.",
+            Permission::ChangeModes => {
+                "Allows switching lock modes (for example, Tour to Resident)."
+            }
+            Permission::ViewMasterCode => "Grants visibility into the master access code.",
+        }
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_through_serde_and_parse() {
+        for p in Permission::ALL {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Permission::parse("unlock"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! The BLE lock protocol: GATT layout, framing, credentials, sessions and pairing.
