@@ -1,1 +1,3 @@
-//! The BLE lock protocol: GATT layout, framing, credentials, sessions and pairing.
+//! The BLE lock protocol shared by the mobile core, the virtual lock and the server.
+
+pub mod gatt;
