@@ -12,6 +12,7 @@
 //! ```
 
 pub mod access;
+pub mod api;
 pub mod codes;
 pub mod invitation;
 pub mod modes;

@@ -1,0 +1,390 @@
+//! The JSON wire types of the `/api/v1` API, shared by the server and the mobile core so
+//! that both sides agree by construction. Field names listed in the issues are fixed;
+//! fields may be added.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    Access, AccessCodeKind, App, CodeSyncState, LockMode, Permission, UserStatus, UserType,
+};
+
+/// Every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A stable machine code (see [`error_codes`]) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// The stable machine codes of [`ErrorDetail::code`].
+pub mod error_codes {
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const VALIDATION: &str = "validation_failed";
+    pub const INVALID_PHONE: &str = "invalid_phone";
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const MISSING_PERMISSION: &str = "missing_permission";
+    pub const OUT_OF_SCOPE: &str = "out_of_scope";
+    pub const NOT_ADMIN: &str = "not_admin";
+    pub const REVOKED: &str = "revoked";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const CONFLICT: &str = "conflict";
+    pub const INVITATION_EXPIRED: &str = "invitation_expired";
+    pub const INVITATION_INVALID: &str = "invitation_invalid";
+    pub const WRONG_SMS_CODE: &str = "wrong_sms_code";
+    pub const SMS_CODE_EXPIRED: &str = "sms_code_expired";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const INTERNAL: &str = "internal";
+}
+
+/// A page of a list: `{"items": [...], "next": <cursor or null>}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+// ---- sessions and registration ----
+
+/// `POST /api/v1/sessions`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Answer of login and of registration verify.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub token: String,
+    pub user: Me,
+}
+
+/// `POST /api/v1/registrations`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegistrationRequest {
+    pub token: String,
+    pub email: String,
+    pub phone: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// `201` answer of `POST /api/v1/registrations`: an SMS code went to `phone`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistrationResponse {
+    pub registration_id: Uuid,
+    /// The phone in E.164, as stored.
+    pub phone: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub code_expires_at: OffsetDateTime,
+}
+
+/// `POST /api/v1/registrations/{id}/verify`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyRequest {
+    pub code: String,
+}
+
+/// `GET /api/v1/me`: the signed-in user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: Uuid,
+    pub name: String,
+    /// The email used at registration (the login).
+    pub email: String,
+    pub user_type: UserType,
+    pub status: UserStatus,
+    /// The app this account belongs in.
+    pub app: App,
+    pub permissions: Vec<Permission>,
+    pub access: Access,
+    /// Whether this user may manage access (invite, edit, revoke).
+    pub is_admin: bool,
+    pub organization_id: Uuid,
+}
+
+// ---- manage access ----
+
+/// `GET /api/v1/access/summary`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessSummary {
+    pub total_users: u64,
+    pub team_members: u64,
+    pub residents: u64,
+    pub pending_invites: u64,
+}
+
+/// `POST /api/v1/invitations`: exactly one of `email` (a new address) or `username` (an
+/// existing user of the organization).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvitationRequest {
+    pub user_type: UserType,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    pub access: Access,
+}
+
+/// `201` answer of `POST /api/v1/invitations` and of resend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationResponse {
+    pub user_id: Uuid,
+    pub status: UserStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// One row of the Manage Access table (`GET /api/v1/users`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub user_type: UserType,
+    pub status: UserStatus,
+    /// `units` or `all_locks`.
+    pub access_type: String,
+    pub invited_email: Option<String>,
+    pub username: Option<String>,
+    /// The email used at registration, once registered.
+    pub registered_email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub invited_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/users/{id}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    pub summary: UserSummary,
+    pub phone: Option<String>,
+    pub permissions: Vec<Permission>,
+    pub access: Access,
+    pub invited_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub invitation_expires_at: Option<OffsetDateTime>,
+    /// Generated passcodes: the user's personal passcode on each lock in scope.
+    pub passcodes: Vec<Passcode>,
+}
+
+/// A user's generated personal passcode on one lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Passcode {
+    pub lock_id: Uuid,
+    pub lock_name: String,
+    pub code: String,
+    pub sync_state: CodeSyncState,
+}
+
+/// `PUT /api/v1/users/{id}/permissions`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PermissionsUpdate {
+    pub permissions: Vec<Permission>,
+}
+
+/// The channel of an outbox message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+/// `GET /api/v1/outbox`, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub channel: Channel,
+    pub to: String,
+    pub subject: Option<String>,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+// ---- properties, units, locks ----
+
+/// `POST /api/v1/properties` and `POST /api/v1/properties/{id}/units`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NameRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Property {
+    pub id: Uuid,
+    pub name: String,
+    pub units: Vec<Unit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: Uuid,
+    pub property_id: Uuid,
+    pub name: String,
+}
+
+/// `POST /api/v1/locks`: a record by an administrator, or a lock paired on site (then the
+/// pairing fields are set).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockCreate {
+    pub unit_id: Uuid,
+    pub name: String,
+    /// The lock's static X25519 public key (base64), learned at pairing.
+    #[serde(default)]
+    pub identity_public_key: Option<String>,
+    #[serde(default)]
+    pub firmware: Option<String>,
+}
+
+/// A lock as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    pub id: Uuid,
+    pub name: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub property_id: Uuid,
+    pub property_name: String,
+    pub mode: LockMode,
+    pub battery: Option<u8>,
+    pub firmware: Option<String>,
+    pub paired: bool,
+    pub identity_public_key: Option<String>,
+}
+
+/// `PATCH /api/v1/locks/{id}`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenameRequest {
+    pub name: String,
+}
+
+/// `PUT /api/v1/locks/{id}/mode`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModeRequest {
+    pub mode: LockMode,
+}
+
+/// `GET /api/v1/locks/{id}/master-code`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasterCode {
+    pub code: String,
+}
+
+/// How a logged action was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogMethod {
+    Ble,
+    Keypad,
+    MasterCode,
+    Admin,
+}
+
+/// One entry of a lock's access log. Every entry says who and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub id: Uuid,
+    pub lock_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What happened, e.g. `unlock`, `rename`, `mode_change`, `keypad_refused`.
+    pub action: String,
+    pub method: LogMethod,
+    /// `server` (the server's audit) or `lock` (read from the lock over BLE).
+    pub source: String,
+    pub user_id: Option<Uuid>,
+    pub user_name: Option<String>,
+    pub code_id: Option<Uuid>,
+    pub code_label: Option<String>,
+    pub detail: Option<String>,
+    /// The lock's own sequence number, for entries read from the lock.
+    pub lock_seq: Option<u64>,
+}
+
+/// `POST /api/v1/locks/{id}/logs`: events read from the lock, deduplicated by sequence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockLogUpload {
+    pub entries: Vec<LockLogEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockLogEvent {
+    pub lock_seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub action: String,
+    pub method: LogMethod,
+    pub user_id: Option<Uuid>,
+    pub code_id: Option<Uuid>,
+    pub detail: Option<String>,
+}
+
+/// `POST /api/v1/locks/{id}/access-codes` (give access).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessCodeRequest {
+    pub kind: AccessCodeKind,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub starts_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub ends_at: Option<OffsetDateTime>,
+}
+
+/// An access code on a lock, with its sync state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessCode {
+    pub id: Uuid,
+    pub lock_id: Uuid,
+    pub kind: AccessCodeKind,
+    pub label: Option<String>,
+    pub code: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub starts_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub ends_at: Option<OffsetDateTime>,
+    pub sync_state: CodeSyncState,
+    pub failure_reason: Option<String>,
+    pub created_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `POST /api/v1/locks/{id}/credentials`: a signed BLE credential for the caller and lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialResponse {
+    /// The signed credential bytes, base64.
+    pub credential: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The lock's static public key (base64), so the phone can open a session.
+    pub lock_public_key: Option<String>,
+}
+
+/// `GET /api/v1/sync?since=CURSOR`: what changed for the caller since the cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Pass back as `since` next time.
+    pub cursor: String,
+    /// When true the caller must replace its cache with this answer (first sync, or a
+    /// scope change made a delta impossible).
+    pub full: bool,
+    pub me: Me,
+    pub locks: Vec<Lock>,
+    pub removed_lock_ids: Vec<Uuid>,
+    pub access_codes: Vec<AccessCode>,
+    pub passcodes: Vec<Passcode>,
+}
