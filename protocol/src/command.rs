@@ -1,0 +1,314 @@
+//! What an open session carries: commands from the phone, typed responses from the lock,
+//! and the rights each command needs.
+//!
+//! ```
+//! use lock_protocol::command::{Command, RefusalReason, Response};
+//! use lock_protocol::credential::Rights;
+//! assert_eq!(Command::Unlock.required_right(), Rights::UNLOCK);
+//! assert!(Response::Refused { reason: RefusalReason::NotPermitted }.is_refusal());
+//! ```
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use access_domain::{AccessCodeKind, CodeClass, LockMode};
+use serde::{Deserialize, Serialize};
+
+use crate::credential::{Rights, UserClass};
+
+/// Longest lock name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Shortest and longest keypad code, in digits.
+pub const CODE_DIGITS: core::ops::RangeInclusive<usize> = 4..=12;
+/// Most log entries in one [`Response::Log`] (keeps a response well under the frame limit).
+pub const MAX_LOG_BATCH: u16 = 100;
+/// Most revocations in one [`Command::PushRevocations`].
+pub const MAX_REVOCATIONS_PER_PUSH: usize = 256;
+
+/// A time window in unix seconds, `starts_at` inclusive, `ends_at` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub starts_at: u64,
+    pub ends_at: u64,
+}
+
+impl Window {
+    /// Whether `now` falls in the window.
+    pub fn contains(&self, now: u64) -> bool {
+        self.starts_at <= now && now < self.ends_at
+    }
+}
+
+/// An access code as the phone installs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessCode {
+    /// The server's id of the code; the lock confirms installation by this id.
+    pub code_id: u64,
+    /// 4 to 12 ASCII digits.
+    pub digits: String,
+    pub kind: AccessCodeKind,
+    /// Required for `window` and `one_time` codes (a one-time code's window is its
+    /// first-use period); ignored for `permanent` ones.
+    pub window: Option<Window>,
+    /// Which row of the mode table the code uses (guest, tour, or a person's passcode).
+    pub class: CodeClass,
+    /// Whose code it is, for personal passcodes of staff and residents.
+    pub owner: Option<uuid::Uuid>,
+}
+
+/// A credential serial that must no longer open, kept until its credential would expire
+/// anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub serial: u64,
+    /// The revoked credential's `not_after`: after it the entry can be forgotten.
+    pub expires_at: u64,
+}
+
+/// A command from the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    Unlock,
+    Lock,
+    SetMode(LockMode),
+    Rename(String),
+    /// New master code (and a new per-lock code secret); every access code is cleared.
+    ResetCodes {
+        master_code: String,
+        code_secret: [u8; 32],
+    },
+    AddAccessCode(AccessCode),
+    RemoveAccessCode { code_id: u64 },
+    ReadStatus,
+    /// Entries with a sequence number above `since`, oldest first, at most `max`.
+    ReadLog { since: u64, max: u16 },
+    ReadMasterCode,
+    /// Sets the lock's clock (unix seconds).
+    SetTime(u64),
+    PushRevocations(Vec<Revocation>),
+    /// Back to factory-fresh: unpaired, new identity key, everything cleared.
+    FactoryReset,
+}
+
+impl Command {
+    /// The right a credential must hold for this command.
+    pub fn required_right(&self) -> Rights {
+        match self {
+            Command::Unlock => Rights::UNLOCK,
+            Command::Lock => Rights::LOCK,
+            Command::SetMode(_) => Rights::SET_MODE,
+            Command::Rename(_) => Rights::RENAME,
+            Command::ResetCodes { .. } => Rights::RESET_CODES,
+            Command::AddAccessCode(_) | Command::RemoveAccessCode { .. } => Rights::MANAGE_CODES,
+            Command::ReadStatus => Rights::READ_STATUS,
+            Command::ReadLog { .. } => Rights::READ_LOG,
+            Command::ReadMasterCode => Rights::VIEW_MASTER,
+            Command::SetTime(_) => Rights::SET_TIME,
+            Command::PushRevocations(_) => Rights::PUSH_REVOCATIONS,
+            Command::FactoryReset => Rights::FACTORY_RESET,
+        }
+    }
+}
+
+/// Whether `digits` is an acceptable keypad code.
+pub fn valid_code_digits(digits: &str) -> bool {
+    CODE_DIGITS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What the lock reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Percent, 0 to 100.
+    pub battery: u8,
+    pub firmware: String,
+    /// The lock's clock, unix seconds.
+    pub clock: u64,
+    pub mode: LockMode,
+    pub name: String,
+    /// Sequence number of the newest log entry (0 when empty).
+    pub log_head: u64,
+    pub access_codes: u32,
+    pub bolt: Bolt,
+}
+
+/// The bolt's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Bolt {
+    Locked,
+    Unlocked,
+}
+
+/// Who did something, as the lock knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    /// A credential holder over BLE.
+    User {
+        user_id: uuid::Uuid,
+        class: UserClass,
+        serial: u64,
+    },
+    /// An access code entered on the keypad, with whose it is when it is a passcode.
+    Code {
+        code_id: u64,
+        kind: AccessCodeKind,
+        class: CodeClass,
+        owner: Option<uuid::Uuid>,
+    },
+    /// The master code on the keypad.
+    MasterCode,
+    /// A keypad entry that matched nothing.
+    UnknownCode,
+    /// The pairing phone (before any credential exists).
+    Installer,
+    /// The lock itself (e.g. auto-relock).
+    Lock,
+}
+
+/// How it was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Via {
+    Ble,
+    Keypad,
+    MasterCode,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    Paired,
+    Unlocked,
+    Locked,
+    ModeChanged { from: LockMode, to: LockMode },
+    Renamed { to: String },
+    CodesReset { removed: u32 },
+    CodeAdded { code_id: u64 },
+    CodeRemoved { code_id: u64 },
+    MasterCodeViewed,
+    TimeSet { from: u64, to: u64 },
+    RevocationsPushed { added: u32 },
+    /// A keypad code that opens nothing right now, with why.
+    KeypadRefused { reason: RefusalReason },
+    /// Keypad input while locked out; `until` is the lock's clock.
+    KeypadLockedOut { until: u64 },
+}
+
+/// One entry of the lock's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    /// The lock's clock, unix seconds.
+    pub at: u64,
+    pub actor: Actor,
+    pub via: Via,
+    pub event: Event,
+}
+
+/// Why the lock refused an authenticated command (or a keypad entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RefusalReason {
+    /// The credential lacks the right for this command.
+    NotPermitted,
+    /// The lock's mode does not admit this class (e.g. staff in resident mode).
+    ModeForbids,
+    Expired,
+    NotYetValid,
+    WrongLock,
+    Revoked,
+    /// The session counter is not above the last one accepted for this credential.
+    Replay,
+    /// Malformed or badly signed credential.
+    BadCredential,
+    /// A malformed argument (name too long, bad digits, missing window).
+    InvalidArgument,
+    /// The code's digits are already used by another code or the master code.
+    DuplicateCode,
+    UnknownCode,
+    /// The lock holds as many codes as it can.
+    CapacityFull,
+    /// A keypad code outside its window, or a used one-time code.
+    CodeNotValidNow,
+    /// Keypad locked out after too many wrong entries.
+    LockedOut,
+    /// Wrong digits.
+    WrongCode,
+    LowBattery,
+}
+
+/// The lock's answer to a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    Unlocked,
+    Locked,
+    ModeSet(LockMode),
+    Renamed(String),
+    CodesReset { removed: u32 },
+    /// The lock holds the code: the server may mark it installed.
+    CodeInstalled { code_id: u64 },
+    /// The lock no longer holds the code (also when it never did).
+    CodeRemoved { code_id: u64 },
+    Status(Status),
+    Log {
+        entries: Vec<LogEntry>,
+        /// Newest sequence number on the lock: read again while the last entry is below it.
+        head: u64,
+    },
+    MasterCode(String),
+    TimeSet { clock: u64 },
+    RevocationsStored { total: u32 },
+    FactoryReset,
+    Refused { reason: RefusalReason },
+}
+
+impl Response {
+    /// Whether this is a refusal.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Response::Refused { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+    use proptest::prelude::*;
+
+    #[test]
+    fn commands_and_responses_round_trip() {
+        let cmds = [
+            Command::Unlock,
+            Command::SetMode(LockMode::Resident),
+            Command::AddAccessCode(AccessCode {
+                code_id: 9,
+                digits: "123456".into(),
+                kind: AccessCodeKind::OneTime,
+                window: Some(Window {
+                    starts_at: 1,
+                    ends_at: 2,
+                }),
+                class: CodeClass::Guest,
+                owner: None,
+            }),
+            Command::PushRevocations(vec![Revocation {
+                serial: 1,
+                expires_at: 2,
+            }]),
+        ];
+        for c in cmds {
+            let b = wire::encode_body(&c);
+            assert_eq!(wire::decode_body::<Command>(&b), Ok(c));
+        }
+        assert!(valid_code_digits("0000"));
+        assert!(!valid_code_digits("123"));
+        assert!(!valid_code_digits("12a4"));
+    }
+
+    proptest! {
+        #[test]
+        fn command_and_response_decoders_survive_arbitrary_bytes(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300)
+        ) {
+            let _ = wire::decode_body::<Command>(&bytes);
+            let _ = wire::decode_body::<Response>(&bytes);
+        }
+    }
+}
