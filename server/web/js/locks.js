@@ -1,0 +1,232 @@
+// Access -> Locks: every lock with mode and battery; a lock's page with its codes and their
+// sync state, its log, and the actions an administrator may take.
+
+import { ApiError, get, getAll, patch, post, put, query } from './api.js';
+import {
+  h, uid, time, badge, breadcrumb, messageBox, busy, toast, confirmDialog, errorFor, fieldError,
+  clearFieldErrors, MODES, SYNC_STATE,
+} from './dom.js';
+
+const KINDS = { permanent: 'Permanent', window: 'Time window', one_time: 'One-time (first use within 24 h)' };
+const METHODS = { ble: 'Bluetooth (app)', keypad: 'Keypad', master_code: 'Master code', admin: 'Admin action' };
+
+const battery = (b) => (b === null || b === undefined
+  ? h('span', { class: 'muted' }, 'Unknown')
+  : h('span', { class: b < 20 ? 'battery low' : 'battery' }, `${b}%`, b < 20 ? ' (low)' : ''));
+
+export async function renderList(ctx) {
+  const locks = await getAll('/locks');
+  if (!ctx.current()) return;
+  ctx.main.replaceChildren(
+    breadcrumb([['Access', '#/access'], ['Locks']]),
+    h('div', { class: 'page-head' },
+      h('h1', {}, 'Locks'),
+      h('a', { class: 'btn primary', href: '#/access/locks/manage' }, 'Manage Access')),
+    locks.length === 0
+      ? h('p', {}, 'No locks yet. ', h('a', { href: '#/access/properties' }, 'Add properties, units and locks'), '.')
+      : h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+        h('caption', {}, `${locks.length} lock${locks.length === 1 ? '' : 's'}`),
+        h('thead', {}, h('tr', {}, ['Lock', 'Property', 'Unit', 'Mode', 'Battery', 'Paired']
+          .map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, locks.map((l) => h('tr', {},
+          h('th', { scope: 'row' }, h('a', { href: `#/access/locks/${encodeURIComponent(l.id)}` }, l.name)),
+          h('td', {}, l.property_name),
+          h('td', {}, l.unit_name),
+          h('td', {}, badge(`mode-${l.mode}`, MODES[l.mode] || l.mode)),
+          h('td', {}, battery(l.battery)),
+          h('td', {}, l.paired ? 'Yes' : 'Not yet paired on site')))))),
+  );
+}
+
+async function loadCodes(id, lock) {
+  if (Array.isArray(lock.access_codes)) return lock.access_codes;
+  const page = await get(`/locks/${encodeURIComponent(id)}/access-codes`);
+  return page.items || [];
+}
+
+export async function renderLock(ctx) {
+  const [id] = ctx.params;
+  const path = `/locks/${encodeURIComponent(id)}`;
+  const lock = await get(path);
+  const [codes, logs] = await Promise.all([
+    loadCodes(id, lock).catch((e) => e),
+    get(`${path}/logs${query({ limit: 100 })}`).catch((e) => e),
+  ]);
+  if (!ctx.current()) return;
+  const reload = () => ctx.navigate(`#/access/locks/${encodeURIComponent(id)}`);
+  const box = messageBox();
+
+  const details = h('section', { class: 'panel', 'aria-labelledby': 'lock-info' },
+    h('h2', { id: 'lock-info' }, 'Lock'),
+    h('dl', { class: 'details' },
+      h('dt', {}, 'Property'), h('dd', {}, lock.property_name),
+      h('dt', {}, 'Unit'), h('dd', {}, lock.unit_name),
+      h('dt', {}, 'Mode'), h('dd', {}, badge(`mode-${lock.mode}`, MODES[lock.mode] || lock.mode)),
+      h('dt', {}, 'Battery'), h('dd', {}, battery(lock.battery)),
+      h('dt', {}, 'Firmware'), h('dd', {}, lock.firmware || h('span', { class: 'muted' }, 'Unknown')),
+      h('dt', {}, 'Paired'), h('dd', {}, lock.paired ? 'Yes' : 'Not yet paired on site')));
+
+  // Mode.
+  const modeId = uid('mode');
+  const modeSel = h('select', { id: modeId, name: 'mode' },
+    Object.entries(MODES).map(([v, l]) => h('option', { value: v, selected: v === lock.mode }, l)));
+  const modeBtn = h('button', { type: 'submit', class: 'btn' }, 'Change mode');
+  const modeForm = h('form', { class: 'inline-form' },
+    h('div', { class: 'field' }, h('label', { for: modeId }, 'Lock mode'), modeSel), modeBtn);
+  modeForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (modeSel.value === lock.mode) { box.ok(`The lock is already in ${MODES[lock.mode]} mode.`); return; }
+    try {
+      await busy(modeBtn, () => put(`${path}/mode`, { mode: modeSel.value }));
+    } catch (e) { box.error(`Mode not changed: ${e.message}`); return; }
+    toast(`Mode changed to ${MODES[modeSel.value]}.`);
+    reload();
+  });
+
+  // Rename.
+  const nameId = uid('lock-name');
+  const nameInput = h('input', { id: nameId, type: 'text', name: 'name', value: lock.name, maxlength: '200' });
+  const nameErr = errorFor(nameInput);
+  const renameBtn = h('button', { type: 'submit', class: 'btn' }, 'Rename');
+  const renameForm = h('form', { class: 'inline-form', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: nameId }, 'Lock name'), nameInput, nameErr), renameBtn);
+  renameForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(renameForm);
+    const name = nameInput.value.trim();
+    if (!name) { fieldError(nameInput, nameErr, 'Enter a name.'); nameInput.focus(); return; }
+    try {
+      await busy(renameBtn, () => patch(path, { name }));
+    } catch (e) { fieldError(nameInput, nameErr, `Not renamed: ${e.message}`); return; }
+    toast(`Lock renamed to "${name}".`);
+    reload();
+  });
+
+  // Master code, shown on request only.
+  const masterOut = h('output', { class: 'code', 'aria-live': 'polite' });
+  const masterBtn = h('button', { type: 'button', class: 'btn' }, 'Show master code');
+  masterBtn.addEventListener('click', async () => {
+    try {
+      const res = await busy(masterBtn, () => get(`${path}/master-code`));
+      masterOut.textContent = `Master code: ${res.code}`;
+    } catch (e) { box.error(`Master code not shown: ${e.message}`); }
+  });
+
+  // Reset codes, after a confirmation.
+  const resetBtn = h('button', { type: 'button', class: 'btn danger' }, 'Reset codes');
+  resetBtn.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: `Reset the codes of ${lock.name}?`,
+      body: 'Every access code on this lock is replaced; the new codes are installed the next time a phone reaches the lock.',
+      confirm: 'Reset codes',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await busy(resetBtn, () => post(`${path}/reset-codes`));
+    } catch (e) { box.error(`Codes not reset: ${e.message}`); return; }
+    toast('Codes reset.');
+    reload();
+  });
+
+  const actions = h('section', { class: 'panel', 'aria-labelledby': 'lock-actions' },
+    h('h2', { id: 'lock-actions' }, 'Actions'),
+    modeForm, renameForm,
+    h('div', { class: 'inline-form' }, masterBtn, masterOut),
+    h('div', { class: 'inline-form' }, resetBtn));
+
+  // Codes with their sync state, and giving a new one.
+  const codesSection = h('section', { class: 'panel', 'aria-labelledby': 'codes-title' },
+    h('h2', { id: 'codes-title' }, 'Access codes'),
+    codes instanceof Error
+      ? h('p', { class: 'message error' }, `The codes could not be loaded: ${codes.message}`)
+      : codes.length === 0
+        ? h('p', { class: 'muted' }, 'No access codes on this lock.')
+        : h('table', { class: 'data' },
+          h('thead', {}, h('tr', {}, ['Label', 'Kind', 'Code', 'Valid', 'Sync state']
+            .map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, codes.map((c) => h('tr', {},
+            h('th', { scope: 'row' }, c.label || h('span', { class: 'muted' }, 'Unlabelled')),
+            h('td', {}, KINDS[c.kind] || c.kind),
+            h('td', { class: 'code' }, c.code),
+            h('td', {}, c.starts_at || c.ends_at ? [time(c.starts_at, true), ' – ', time(c.ends_at, true)] : 'Always'),
+            h('td', {}, badge(`sync-${c.sync_state}`, SYNC_STATE[c.sync_state] || c.sync_state),
+              c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null))))),
+    giveAccessForm(path, box, reload));
+
+  const logSection = h('section', { class: 'panel', 'aria-labelledby': 'log-title' },
+    h('h2', { id: 'log-title' }, 'Access log'),
+    logs instanceof Error
+      ? h('p', { class: 'message error' }, `The log could not be loaded: ${logs.message}`)
+      : (logs.items || []).length === 0
+        ? h('p', { class: 'muted' }, 'Nothing logged yet.')
+        : h('table', { class: 'data' },
+          h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'How', 'Source']
+            .map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, logs.items.map((e) => h('tr', {},
+            h('td', {}, time(e.at, true)),
+            h('td', {}, e.action, e.detail ? h('span', { class: 'muted' }, ` — ${e.detail}`) : null),
+            h('td', {}, e.user_name || e.code_label || h('span', { class: 'muted' }, 'Unknown')),
+            h('td', {}, METHODS[e.method] || e.method),
+            h('td', {}, e.source === 'lock' ? `Lock (#${e.lock_seq ?? '?'})` : 'Platform'))))));
+
+  ctx.main.replaceChildren(
+    breadcrumb([['Access', '#/access'], ['Locks', '#/access/locks'], [lock.name]]),
+    h('h1', {}, lock.name),
+    box.el,
+    details,
+    actions,
+    codesSection,
+    logSection,
+  );
+}
+
+function giveAccessForm(path, box, reload) {
+  const kindId = uid('kind');
+  const labelId = uid('code-label');
+  const startId = uid('starts');
+  const endId = uid('ends');
+  const kind = h('select', { id: kindId, name: 'kind' },
+    Object.entries(KINDS).map(([v, l]) => h('option', { value: v }, l)));
+  const label = h('input', { id: labelId, name: 'label', type: 'text', maxlength: '200' });
+  const starts = h('input', { id: startId, name: 'starts_at', type: 'datetime-local' });
+  const ends = h('input', { id: endId, name: 'ends_at', type: 'datetime-local' });
+  const endsErr = errorFor(ends);
+  const windowFields = h('div', { class: 'inline', hidden: true },
+    h('div', { class: 'field' }, h('label', { for: startId }, 'Starts'), starts),
+    h('div', { class: 'field' }, h('label', { for: endId }, 'Ends'), ends, endsErr));
+  kind.addEventListener('change', () => { windowFields.hidden = kind.value !== 'window'; });
+  const submit = h('button', { type: 'submit', class: 'btn' }, 'Give access code');
+  const form = h('form', { class: 'give-access', novalidate: true },
+    h('h3', {}, 'Give access'),
+    h('div', { class: 'inline' },
+      h('div', { class: 'field' }, h('label', { for: kindId }, 'Kind of code'), kind),
+      h('div', { class: 'field' }, h('label', { for: labelId }, 'For whom (label)'), label)),
+    windowFields,
+    submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    const body = { kind: kind.value, label: label.value.trim() || null };
+    if (kind.value === 'window') {
+      const s = starts.value ? new Date(starts.value) : null;
+      const e = ends.value ? new Date(ends.value) : null;
+      if (!s || !e || e <= s) {
+        fieldError(ends, endsErr, 'A time-window code needs a start and an end after it.');
+        ends.focus();
+        return;
+      }
+      body.starts_at = s.toISOString();
+      body.ends_at = e.toISOString();
+    }
+    try {
+      await busy(submit, () => post(`${path}/access-codes`, body));
+    } catch (e) {
+      box.error(`No code was given: ${e instanceof ApiError ? e.message : e}`);
+      return;
+    }
+    toast('Access code created; it is installed the next time a phone reaches the lock.');
+    reload();
+  });
+  return form;
+}

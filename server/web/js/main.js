@@ -1,0 +1,219 @@
+// The page shell: hash routes, sign-in, the refusal for users who may not manage access,
+// and error handling shared by every view.
+
+import { ApiError, get, post, session } from './api.js';
+import { h, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb } from './dom.js';
+import * as manage from './manage.js';
+import * as user from './user.js';
+import * as setup from './setup.js';
+import * as locks from './locks.js';
+import * as outbox from './outbox.js';
+
+const main = document.getElementById('main');
+const state = { me: null, afterSignIn: null, renderSeq: 0 };
+
+/** [pattern, view, nav key]; the first match wins. */
+const ROUTES = [
+  [/^\/access\/locks\/manage$/, manage.render, 'manage'],
+  [/^\/access\/users\/([^/]+)$/, user.render, 'manage'],
+  [/^\/access\/locks$/, locks.renderList, 'locks'],
+  [/^\/access\/locks\/([^/]+)$/, locks.renderLock, 'locks'],
+  [/^\/access\/properties$/, setup.render, 'properties'],
+  [/^\/access\/outbox$/, outbox.render, 'outbox'],
+  [/^\/access$/, renderAccessHome, 'access'],
+];
+
+const DEFAULT_ROUTE = '#/access/locks/manage';
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, qs = ''] = raw.split('?');
+  return { path, query: new URLSearchParams(qs) };
+}
+
+/** Changes the route; also re-renders when the hash is already that route. */
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+async function route() {
+  const seq = ++state.renderSeq;
+  const { path, query } = parseHash();
+  if (path === '/signin' || !session.token) {
+    if (path !== '/signin' && path !== '/') state.afterSignIn = location.hash;
+    showChrome(false);
+    return renderSignIn();
+  }
+  try {
+    if (!state.me) state.me = await get('/me');
+  } catch (e) {
+    return handleError(e);
+  }
+  showChrome(true);
+  if (!state.me.is_admin) return renderRefusal();
+  const match = ROUTES.map(([re, view, nav]) => [path.match(re), view, nav]).find(([m]) => m);
+  if (!match) {
+    location.replace(DEFAULT_ROUTE);
+    return undefined;
+  }
+  const [m, view, nav] = match;
+  markNav(nav);
+  const ctx = {
+    main, query, params: m.slice(1).map(decodeURIComponent), me: state.me, navigate,
+    // A view may ask whether it is still the current one after an await.
+    current: () => seq === state.renderSeq,
+  };
+  try {
+    const result = await view(ctx);
+    if (!ctx.current()) return undefined;
+    // A view re-rendered from its own control (a filter, the search box) keeps focus there.
+    if (result && result.focus) {
+      result.focus.focus();
+      document.title = `${main.querySelector('h1')?.textContent || 'Lock Access'} · Lock Access`;
+    } else {
+      focusHeading();
+    }
+  } catch (e) {
+    if (ctx.current()) handleError(e);
+  }
+  return undefined;
+}
+
+function focusHeading() {
+  const h1 = main.querySelector('h1');
+  if (h1) {
+    h1.setAttribute('tabindex', '-1');
+    h1.focus({ preventScroll: true });
+    document.title = `${h1.textContent} · Lock Access`;
+  }
+}
+
+function markNav(key) {
+  document.querySelectorAll('[data-nav]').forEach((a) => {
+    if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  });
+}
+
+function showChrome(signedIn) {
+  document.getElementById('main-nav').hidden = !signedIn || !state.me?.is_admin;
+  document.getElementById('side-nav').hidden = !signedIn || !state.me?.is_admin;
+  const account = document.getElementById('account');
+  account.replaceChildren();
+  if (signedIn && state.me) {
+    account.append(
+      h('span', { class: 'who' }, state.me.name || state.me.email),
+      h('button', { type: 'button', class: 'btn link', onclick: signOut }, 'Sign out'),
+    );
+  }
+}
+
+function signOut() {
+  session.token = null;
+  state.me = null;
+  state.afterSignIn = null;
+  navigate('#/signin');
+}
+
+/** Errors that escape a view: session over, refusal, not found, or a retry message. */
+function handleError(e) {
+  if (e instanceof ApiError && e.status === 401) {
+    session.token = null;
+    state.me = null;
+    showChrome(false);
+    return renderSignIn('Your session has ended. Sign in again.');
+  }
+  if (e instanceof ApiError && e.status === 403) return renderRefusal(e.message);
+  const box = messageBox();
+  const notFound = e instanceof ApiError && e.status === 404;
+  main.replaceChildren(
+    h('h1', {}, notFound ? 'Not found' : 'Something went wrong'),
+    box.el,
+    h('p', {}, h('a', { href: DEFAULT_ROUTE }, 'Back to Manage Access')),
+  );
+  box.error(e.message || String(e));
+  focusHeading();
+  return undefined;
+}
+
+function renderRefusal(detail) {
+  markNav(null);
+  document.getElementById('main-nav').hidden = true;
+  document.getElementById('side-nav').hidden = true;
+  main.replaceChildren(h('section', { class: 'refusal', 'aria-labelledby': 'refusal-title' },
+    h('h1', { id: 'refusal-title' }, 'You do not have permission to manage lock access'),
+    h('p', { role: 'alert' },
+      'Inviting users, changing their permissions and revoking access are reserved for access administrators. ',
+      'Ask an administrator of your organization if you need this right.'),
+    detail ? h('p', { class: 'muted' }, `Server: ${detail}`) : null,
+    h('p', {}, h('button', { type: 'button', class: 'btn', onclick: signOut }, 'Sign out'))));
+  focusHeading();
+}
+
+function renderSignIn(notice) {
+  const box = messageBox();
+  const emailId = uid('email');
+  const passwordId = uid('password');
+  const email = h('input', { id: emailId, name: 'email', type: 'email', autocomplete: 'username', required: true });
+  const password = h('input', { id: passwordId, name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const emailErr = errorFor(email);
+  const passwordErr = errorFor(password);
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Sign in');
+  const form = h('form', { class: 'signin', novalidate: true, 'aria-labelledby': 'signin-title' },
+    h('h1', { id: 'signin-title' }, 'Sign in to Lock Access'),
+    box.el,
+    h('div', { class: 'field' }, h('label', { for: emailId }, 'Email'), email, emailErr),
+    h('div', { class: 'field' }, h('label', { for: passwordId }, 'Password'), password, passwordErr),
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    box.clear();
+    const errors = [];
+    if (!email.value.trim()) errors.push(fieldError(email, emailErr, 'Enter your email address.'));
+    if (!password.value) errors.push(fieldError(password, passwordErr, 'Enter your password.'));
+    if (errors.length) {
+      box.error('Sign-in needs both fields:', errors);
+      form.querySelector('[aria-invalid]').focus();
+      return;
+    }
+    try {
+      await busy(submit, async () => {
+        const res = await post('/sessions', { email: email.value.trim(), password: password.value });
+        session.token = res.token;
+        state.me = res.user || null;
+      });
+    } catch (e) {
+      box.error(e.message);
+      password.focus();
+      return;
+    }
+    const next = state.afterSignIn || DEFAULT_ROUTE;
+    state.afterSignIn = null;
+    navigate(next);
+  });
+  main.replaceChildren(form);
+  if (notice) box.error(notice);
+  document.title = 'Sign in · Lock Access';
+  email.focus();
+}
+
+async function renderAccessHome({ main: root }) {
+  const card = (href, title, text) => h('li', { class: 'card' }, h('h2', {}, h('a', { href }, title)), h('p', {}, text));
+  root.replaceChildren(
+    breadcrumb([['Access']]),
+    h('h1', {}, 'Access'),
+    h('ul', { class: 'cards' },
+      card('#/access/locks', 'Locks', 'Every lock with its mode, battery, codes and log, and Manage Access: who may open what.'),
+      card('#/access/properties', 'Properties and units', 'Set up properties, their units and the locks in them.'),
+      card('#/access/outbox', 'Outbox', 'The invitations and SMS codes the platform sent or would send.')),
+  );
+}
+
+document.getElementById('skip-link').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  main.focus();
+});
+window.addEventListener('hashchange', route);
+route();
