@@ -1,1 +1,46 @@
 //! The mobile core shared by Access Manager and NoKey Resident, exported through UniFFI.
+//!
+//! Plain Rust layers, each tested on its own, under one exported object:
+//! [`http`] (reqwest on rustls/ring), [`cache`] (SQLite, FTS5 search), [`queue`] (durable
+//! offline actions with idempotency keys), [`secrets`] (foreign secret store),
+//! [`logging`] (tracing to a foreign logger), and [`client::AccessClient`], whose errors are
+//! mapped once to [`AccessError`].
+//!
+//! ```no_run
+//! use access_core::{AccessClient, ClientConfig, file_secret_store};
+//! # async fn demo() -> Result<(), access_core::AccessError> {
+//! let client = AccessClient::new(
+//!     ClientConfig {
+//!         server_url: "http://127.0.0.1:8080".into(),
+//!         data_dir: "/tmp/access".into(),
+//!         app: access_domain::App::AccessManager,
+//!         request_timeout_ms: None,
+//!     },
+//!     file_secret_store("/tmp/access/secrets.json".into()),
+//!     None,
+//! )?;
+//! client.login("ann@example.com".into(), "secret".into()).await?;
+//! client.sync(None).await?;
+//! for lock in client.search_locks("oak 4b".into()).await? {
+//!     println!("{} ({} / {})", lock.name, lock.property_name, lock.unit_name);
+//! }
+//! # Ok(()) }
+//! ```
+
+uniffi::setup_scaffolding!();
+
+pub mod cache;
+pub mod client;
+pub mod error;
+pub mod http;
+pub mod invitation;
+pub mod logging;
+pub mod model;
+pub mod queue;
+pub mod secrets;
+
+pub use client::AccessClient;
+pub use error::AccessError;
+pub use logging::{CoreLogger, LogLevel, set_logger};
+pub use model::*;
+pub use secrets::{FileSecretStore, SecretError, SecretStore, file_secret_store};

@@ -1,0 +1,677 @@
+//! The offline cache: one SQLite file (WAL, versioned migrations) holding what the signed-in
+//! user may see. Each sync is applied in one transaction; lock search uses an FTS5 index
+//! with the trigram tokenizer, so any part of a lock, unit or property name matches.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use access_domain::LockMode;
+use access_domain::api::{AccessCode, Lock, Me, Passcode, SyncResponse};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+/// Failures of the local database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("not in the cache")]
+    NotFound,
+    #[error("cannot create the data directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the database was written by a newer version (schema {0})")]
+    TooNew(i64),
+}
+
+/// The schema, one entry per version; never edit a released entry, add one.
+const MIGRATIONS: &[&str] = &[
+    // 1: cache and queue.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE locks (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        unit_name TEXT NOT NULL,
+        property_id TEXT NOT NULL,
+        property_name TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        battery INTEGER,
+        firmware TEXT,
+        paired INTEGER NOT NULL,
+        identity_public_key TEXT
+    );
+    CREATE INDEX locks_by_name ON locks (name COLLATE NOCASE, id);
+    CREATE VIRTUAL TABLE locks_fts USING fts5(
+        name, unit_name, property_name,
+        content='locks', content_rowid='rowid', tokenize='trigram'
+    );
+    CREATE TRIGGER locks_ai AFTER INSERT ON locks BEGIN
+        INSERT INTO locks_fts (rowid, name, unit_name, property_name)
+        VALUES (new.rowid, new.name, new.unit_name, new.property_name);
+    END;
+    CREATE TRIGGER locks_ad AFTER DELETE ON locks BEGIN
+        INSERT INTO locks_fts (locks_fts, rowid, name, unit_name, property_name)
+        VALUES ('delete', old.rowid, old.name, old.unit_name, old.property_name);
+    END;
+    CREATE TRIGGER locks_au AFTER UPDATE OF name, unit_name, property_name ON locks BEGIN
+        INSERT INTO locks_fts (locks_fts, rowid, name, unit_name, property_name)
+        VALUES ('delete', old.rowid, old.name, old.unit_name, old.property_name);
+        INSERT INTO locks_fts (rowid, name, unit_name, property_name)
+        VALUES (new.rowid, new.name, new.unit_name, new.property_name);
+    END;
+    CREATE TABLE access_codes (
+        id TEXT PRIMARY KEY,
+        lock_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX access_codes_by_lock ON access_codes (lock_id);
+    CREATE TABLE passcodes (
+        lock_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        lock_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        result TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX queue_by_state ON queue (state, seq);
+    "#,
+];
+
+/// The database file behind a mutex: each call holds it briefly, on a blocking thread.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache in `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a committed queued action survives power loss, not only a killed process.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The connection, for one short piece of work.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back on drop), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let latest = MIGRATIONS.len() as i64;
+    if version > latest {
+        return Err(StoreError::TooNew(version));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The current schema version of an open database.
+pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+const ME: &str = "me";
+const CURSOR: &str = "cursor";
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// The signed-in user as last seen by the server.
+pub fn me(conn: &Connection) -> Result<Option<Me>, StoreError> {
+    get_meta(conn, ME)?
+        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+pub fn set_me(conn: &Connection, me: &Me) -> Result<(), StoreError> {
+    let json = serde_json::to_string(me).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    set_meta(conn, ME, &json)
+}
+
+/// The sync cursor, `None` before the first sync or after a reset.
+pub fn cursor(conn: &Connection) -> Result<Option<String>, StoreError> {
+    get_meta(conn, CURSOR)
+}
+
+/// Forgets the cursor, so the next sync replaces the whole cache.
+pub fn clear_cursor(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [CURSOR])?;
+    Ok(())
+}
+
+/// What one applied sync changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub full: bool,
+    pub locks_upserted: u64,
+    pub locks_removed: u64,
+    pub access_codes: u64,
+    pub passcodes: u64,
+}
+
+/// Applies one sync answer in one transaction: all of it or none of it.
+/// `on_row` is told how many rows are done, for progress bars.
+pub fn apply_sync(
+    conn: &mut Connection,
+    sync: &SyncResponse,
+    on_row: &mut dyn FnMut(u64),
+) -> Result<Applied, StoreError> {
+    let tx = conn.transaction()?;
+    let applied = apply_sync_in(&tx, sync, on_row)?;
+    tx.commit()?;
+    Ok(applied)
+}
+
+fn apply_sync_in(
+    tx: &Transaction<'_>,
+    sync: &SyncResponse,
+    on_row: &mut dyn FnMut(u64),
+) -> Result<Applied, StoreError> {
+    let mut applied = Applied {
+        full: sync.full,
+        ..Applied::default()
+    };
+    if sync.full {
+        tx.execute_batch("DELETE FROM locks; DELETE FROM access_codes; DELETE FROM passcodes;")?;
+    }
+    let mut done = 0u64;
+    {
+        let mut up = tx.prepare_cached(
+            "INSERT INTO locks (id, name, unit_id, unit_name, property_id, property_name, mode,
+                                battery, firmware, paired, identity_public_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit_id = excluded.unit_id,
+                unit_name = excluded.unit_name, property_id = excluded.property_id,
+                property_name = excluded.property_name, mode = excluded.mode,
+                battery = excluded.battery, firmware = excluded.firmware,
+                paired = excluded.paired, identity_public_key = excluded.identity_public_key",
+        )?;
+        for l in &sync.locks {
+            up.execute(params![
+                l.id.to_string(),
+                l.name,
+                l.unit_id.to_string(),
+                l.unit_name,
+                l.property_id.to_string(),
+                l.property_name,
+                l.mode.as_str(),
+                l.battery,
+                l.firmware,
+                l.paired,
+                l.identity_public_key,
+            ])?;
+            applied.locks_upserted += 1;
+            done += 1;
+            if done.is_multiple_of(500) {
+                on_row(done);
+            }
+        }
+    }
+    {
+        let mut del = tx.prepare_cached("DELETE FROM locks WHERE id = ?1")?;
+        let mut del_codes = tx.prepare_cached("DELETE FROM access_codes WHERE lock_id = ?1")?;
+        let mut del_pass = tx.prepare_cached("DELETE FROM passcodes WHERE lock_id = ?1")?;
+        for id in &sync.removed_lock_ids {
+            let id = id.to_string();
+            applied.locks_removed += del.execute([&id])? as u64;
+            del_codes.execute([&id])?;
+            del_pass.execute([&id])?;
+        }
+    }
+    {
+        let mut up = tx.prepare_cached(
+            "INSERT INTO access_codes (id, lock_id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET lock_id = excluded.lock_id, body = excluded.body",
+        )?;
+        for c in &sync.access_codes {
+            up.execute(params![
+                c.id.to_string(),
+                c.lock_id.to_string(),
+                to_json(c)?
+            ])?;
+            applied.access_codes += 1;
+        }
+    }
+    {
+        let mut up = tx.prepare_cached(
+            "INSERT INTO passcodes (lock_id, body) VALUES (?1, ?2)
+             ON CONFLICT (lock_id) DO UPDATE SET body = excluded.body",
+        )?;
+        for p in &sync.passcodes {
+            up.execute(params![p.lock_id.to_string(), to_json(p)?])?;
+            applied.passcodes += 1;
+        }
+    }
+    set_me(tx, &sync.me)?;
+    set_meta(tx, CURSOR, &sync.cursor)?;
+    on_row(done);
+    Ok(applied)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_uuid(s: &str) -> rusqlite::Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const LOCK_COLUMNS: &str = "l.id, l.name, l.unit_id, l.unit_name, l.property_id, \
+     l.property_name, l.mode, l.battery, l.firmware, l.paired, l.identity_public_key";
+
+fn lock_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lock> {
+    let mode: String = r.get(6)?;
+    Ok(Lock {
+        id: parse_uuid(&r.get::<_, String>(0)?)?,
+        name: r.get(1)?,
+        unit_id: parse_uuid(&r.get::<_, String>(2)?)?,
+        unit_name: r.get(3)?,
+        property_id: parse_uuid(&r.get::<_, String>(4)?)?,
+        property_name: r.get(5)?,
+        mode: LockMode::parse(&mode).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                6,
+                rusqlite::types::Type::Text,
+                format!("unknown mode {mode}").into(),
+            )
+        })?,
+        battery: r.get(7)?,
+        firmware: r.get(8)?,
+        paired: r.get(9)?,
+        identity_public_key: r.get(10)?,
+    })
+}
+
+/// Every cached lock, by name.
+pub fn list_locks(conn: &Connection) -> Result<Vec<Lock>, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {LOCK_COLUMNS} FROM locks l ORDER BY l.name COLLATE NOCASE, l.id"
+    ))?;
+    let rows = st.query_map([], lock_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One cached lock.
+pub fn lock(conn: &Connection, id: Uuid) -> Result<Lock, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {LOCK_COLUMNS} FROM locks l WHERE l.id = ?1"
+    ))?;
+    st.query_row([id.to_string()], lock_row)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Locks whose name, unit or property contains every word of `query` (case-insensitive).
+///
+/// Words of three characters or more use the trigram index; shorter words fall back to a
+/// scan, which the index cannot answer.
+pub fn search_locks(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Lock>, StoreError> {
+    let words: Vec<&str> = query.split_whitespace().collect();
+    if words.is_empty() {
+        return list_locks(conn);
+    }
+    if words.iter().all(|w| w.chars().count() >= 3) {
+        // Each word becomes a quoted FTS5 string, so no query syntax leaks through.
+        let fts: Vec<String> = words
+            .iter()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {LOCK_COLUMNS} FROM locks_fts f JOIN locks l ON l.rowid = f.rowid
+             WHERE locks_fts MATCH ?1 ORDER BY l.name COLLATE NOCASE, l.id LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![fts.join(" AND "), limit], lock_row)?;
+        return Ok(rows.collect::<Result<_, _>>()?);
+    }
+    let mut sql = format!("SELECT {LOCK_COLUMNS} FROM locks l WHERE 1");
+    let mut args = Vec::new();
+    for w in &words {
+        let escaped = w
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(format!("%{escaped}%"));
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND (l.name LIKE ?{n} ESCAPE '\\' OR l.unit_name LIKE ?{n} ESCAPE '\\' \
+             OR l.property_name LIKE ?{n} ESCAPE '\\')"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY l.name COLLATE NOCASE, l.id LIMIT {limit}"
+    ));
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), lock_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Number of cached locks.
+pub fn lock_count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM locks", [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+pub fn set_lock_name(conn: &Connection, id: Uuid, name: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE locks SET name = ?2 WHERE id = ?1",
+        params![id.to_string(), name],
+    )?;
+    Ok(())
+}
+
+pub fn set_lock_mode(conn: &Connection, id: Uuid, mode: LockMode) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE locks SET mode = ?2 WHERE id = ?1",
+        params![id.to_string(), mode.as_str()],
+    )?;
+    Ok(())
+}
+
+/// Stores one lock as the server returned it.
+pub fn upsert_lock(conn: &Connection, l: &Lock) -> Result<(), StoreError> {
+    let sync = SyncResponse {
+        cursor: String::new(),
+        full: false,
+        me: me(conn)?.ok_or(StoreError::NotFound)?,
+        locks: vec![l.clone()],
+        removed_lock_ids: vec![],
+        access_codes: vec![],
+        passcodes: vec![],
+    };
+    // Reuses the sync statements but keeps the cursor: this is not a sync.
+    let cursor = cursor(conn)?;
+    let tx = conn.unchecked_transaction()?;
+    apply_sync_in(&tx, &sync, &mut |_| {})?;
+    match cursor {
+        Some(c) => set_meta(&tx, CURSOR, &c)?,
+        None => clear_cursor(&tx)?,
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn upsert_access_code(conn: &Connection, c: &AccessCode) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO access_codes (id, lock_id, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET lock_id = excluded.lock_id, body = excluded.body",
+        params![c.id.to_string(), c.lock_id.to_string(), to_json(c)?],
+    )?;
+    Ok(())
+}
+
+/// The access codes of one lock, oldest first.
+pub fn access_codes(conn: &Connection, lock_id: Uuid) -> Result<Vec<AccessCode>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT body FROM access_codes WHERE lock_id = ?1")?;
+    let mut codes = st
+        .query_map([lock_id.to_string()], |r| r.get::<_, String>(0))?
+        .map(|r| from_json::<AccessCode>(&r?))
+        .collect::<Result<Vec<_>, _>>()?;
+    codes.sort_by_key(|c| (c.created_at, c.id));
+    Ok(codes)
+}
+
+/// The signed-in user's personal passcodes.
+pub fn passcodes(conn: &Connection) -> Result<Vec<Passcode>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT body FROM passcodes")?;
+    let mut out = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|r| from_json::<Passcode>(&r?))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by(|a, b| a.lock_name.cmp(&b.lock_name));
+    Ok(out)
+}
+
+/// Removes everything: cache, cursor, user and queue. Used at logout and on revocation.
+pub fn wipe(conn: &Connection) -> Result<(), StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "DELETE FROM locks; DELETE FROM access_codes; DELETE FROM passcodes;
+         DELETE FROM meta; DELETE FROM queue;",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use access_domain::{Access, App, UserStatus, UserType};
+
+    pub(crate) fn me_fixture() -> Me {
+        Me {
+            id: Uuid::new_v4(),
+            name: "Ann".into(),
+            email: "ann@example.com".into(),
+            user_type: UserType::TeamMember,
+            status: UserStatus::Active,
+            app: App::AccessManager,
+            permissions: vec![],
+            access: Access::AllLocks,
+            is_admin: false,
+            organization_id: Uuid::new_v4(),
+        }
+    }
+
+    pub(crate) fn lock_fixture(name: &str, unit: &str, property: &str) -> Lock {
+        Lock {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            unit_id: Uuid::new_v4(),
+            unit_name: unit.into(),
+            property_id: Uuid::new_v4(),
+            property_name: property.into(),
+            mode: LockMode::Vacant,
+            battery: Some(90),
+            firmware: None,
+            paired: false,
+            identity_public_key: None,
+        }
+    }
+
+    pub(crate) fn sync_fixture(full: bool, locks: Vec<Lock>, cursor: &str) -> SyncResponse {
+        SyncResponse {
+            cursor: cursor.into(),
+            full,
+            me: me_fixture(),
+            locks,
+            removed_lock_ids: vec![],
+            access_codes: vec![],
+            passcodes: vec![],
+        }
+    }
+
+    pub(crate) fn open_temp() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("cache.sqlite")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn migrations_run_once_and_reopen_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        {
+            let store = Store::open(&path).unwrap();
+            let mut c = store.conn();
+            assert_eq!(schema_version(&c).unwrap(), MIGRATIONS.len() as i64);
+            let s = sync_fixture(true, vec![lock_fixture("Front", "4B", "Oak")], "c1");
+            apply_sync(&mut c, &s, &mut |_| {}).unwrap();
+            let mode: String = c
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "wal");
+        }
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        assert_eq!(lock_count(&c).unwrap(), 1);
+        assert_eq!(cursor(&c).unwrap().as_deref(), Some("c1"));
+        c.pragma_update(None, "user_version", 99).unwrap();
+        drop(c);
+        drop(store);
+        assert!(matches!(Store::open(&path), Err(StoreError::TooNew(99))));
+    }
+
+    #[test]
+    fn full_sync_replaces_and_delta_merges() {
+        let (_d, store) = open_temp();
+        let mut c = store.conn();
+        let a = lock_fixture("Alpha", "1A", "Oak");
+        let b = lock_fixture("Beta", "2B", "Oak");
+        apply_sync(
+            &mut c,
+            &sync_fixture(true, vec![a.clone(), b.clone()], "1"),
+            &mut |_| {},
+        )
+        .unwrap();
+        let mut a2 = a.clone();
+        a2.name = "Alpha Renamed".into();
+        let mut delta = sync_fixture(false, vec![a2.clone()], "2");
+        delta.removed_lock_ids = vec![b.id];
+        let applied = apply_sync(&mut c, &delta, &mut |_| {}).unwrap();
+        assert_eq!((applied.locks_upserted, applied.locks_removed), (1, 1));
+        assert_eq!(list_locks(&c).unwrap(), vec![a2.clone()]);
+        assert_eq!(search_locks(&c, "renamed", 10).unwrap(), vec![a2]);
+        assert!(search_locks(&c, "Beta", 10).unwrap().is_empty());
+        let c3 = lock_fixture("Gamma", "3C", "Elm");
+        apply_sync(
+            &mut c,
+            &sync_fixture(true, vec![c3.clone()], "3"),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(list_locks(&c).unwrap(), vec![c3]);
+        assert_eq!(cursor(&c).unwrap().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn search_matches_any_part_of_name_unit_or_property() {
+        let (_d, store) = open_temp();
+        let mut c = store.conn();
+        let locks = vec![
+            lock_fixture("Front Door", "Unit 4B", "Oakwood Apartments"),
+            lock_fixture("Garage", "Unit 12", "Maple Court"),
+            lock_fixture("Pool Gate", "Common", "Oakwood Apartments"),
+        ];
+        apply_sync(&mut c, &sync_fixture(true, locks, "1"), &mut |_| {}).unwrap();
+        let names = |q: &str| -> Vec<String> {
+            search_locks(&c, q, 50)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.name)
+                .collect()
+        };
+        assert_eq!(names("wood"), ["Front Door", "Pool Gate"]);
+        assert_eq!(names("OAKWOOD gate"), ["Pool Gate"]);
+        assert_eq!(names("4B"), ["Front Door"]);
+        assert_eq!(names("aple"), ["Garage"]);
+        assert_eq!(names("ron"), ["Front Door"]);
+        assert!(names("zzz").is_empty());
+        // Query syntax and LIKE wildcards are taken literally.
+        assert!(names("\"OR*").is_empty());
+        assert!(names("%").is_empty());
+        assert!(names("a_").is_empty());
+        assert_eq!(names("  ").len(), 3);
+    }
+
+    #[test]
+    fn optimistic_edits_update_the_index_and_wipe_clears_all() {
+        let (_d, store) = open_temp();
+        let mut c = store.conn();
+        let a = lock_fixture("Alpha", "1A", "Oak");
+        apply_sync(
+            &mut c,
+            &sync_fixture(true, vec![a.clone()], "1"),
+            &mut |_| {},
+        )
+        .unwrap();
+        set_lock_name(&c, a.id, "Lobby").unwrap();
+        set_lock_mode(&c, a.id, LockMode::Tour).unwrap();
+        let got = lock(&c, a.id).unwrap();
+        assert_eq!((got.name.as_str(), got.mode), ("Lobby", LockMode::Tour));
+        assert_eq!(search_locks(&c, "lobby", 5).unwrap().len(), 1);
+        assert!(search_locks(&c, "alpha", 5).unwrap().is_empty());
+        wipe(&c).unwrap();
+        assert_eq!(lock_count(&c).unwrap(), 0);
+        assert!(me(&c).unwrap().is_none());
+        assert!(cursor(&c).unwrap().is_none());
+        assert!(matches!(lock(&c, a.id), Err(StoreError::NotFound)));
+        assert!(search_locks(&c, "lobby", 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_sync_leaves_the_cache_as_it_was() {
+        let (_d, store) = open_temp();
+        let mut c = store.conn();
+        let a = lock_fixture("Alpha", "1A", "Oak");
+        apply_sync(
+            &mut c,
+            &sync_fixture(true, vec![a.clone()], "1"),
+            &mut |_| {},
+        )
+        .unwrap();
+        // A trigger that fails halfway through the second sync.
+        c.execute_batch(
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON passcodes BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .unwrap();
+        let mut s = sync_fixture(true, vec![lock_fixture("Beta", "2", "Elm")], "2");
+        s.passcodes = vec![Passcode {
+            lock_id: a.id,
+            lock_name: "Alpha".into(),
+            code: "1234".into(),
+            sync_state: access_domain::CodeSyncState::Installed,
+        }];
+        assert!(apply_sync(&mut c, &s, &mut |_| {}).is_err());
+        assert_eq!(list_locks(&c).unwrap(), vec![a]);
+        assert_eq!(cursor(&c).unwrap().as_deref(), Some("1"));
+    }
+}

@@ -1,0 +1,230 @@
+//! The one error type the shells see, and the mapping of every inner layer's error onto it.
+//!
+//! Each layer keeps its own `thiserror` enum ([`HttpError`], [`StoreError`],
+//! [`SecretError`]); they meet here, once, so a UI gets cases it can act on.
+
+use access_domain::api::error_codes;
+use access_domain::{Denied, PhoneError};
+
+use crate::cache::StoreError;
+use crate::http::HttpError;
+use crate::secrets::SecretError;
+
+/// Every failure of an [`crate::AccessClient`] call, as Kotlin and Swift see it.
+///
+/// ```
+/// use access_core::AccessError;
+/// let e = AccessError::from(access_domain::normalize_phone("5551234567").unwrap_err());
+/// assert!(matches!(e, AccessError::InvalidPhone { ref message } if message.contains("+15551234567")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum AccessError {
+    /// The phone does not follow the `+1` rule; the message says what to type.
+    #[error("{message}")]
+    InvalidPhone { message: String },
+    /// Some other input was refused before or by the server.
+    #[error("{message}")]
+    InvalidInput { message: String },
+    #[error("The SMS code is wrong.")]
+    WrongSmsCode,
+    #[error("The SMS code has expired: register again to get a new one.")]
+    SmsCodeExpired,
+    #[error("Too many attempts: wait a moment and try again.")]
+    TooManyAttempts,
+    #[error("This invitation has expired: ask your administrator to resend it.")]
+    InvitationExpired,
+    /// The link or token is not an invitation, or the invitation was voided.
+    #[error("{message}")]
+    InvitationInvalid { message: String },
+    #[error("Wrong email or password.")]
+    InvalidCredentials,
+    /// The user's permissions or access scope do not allow this; nothing was sent.
+    #[error("{message}")]
+    NotAllowed { message: String },
+    #[error("Not found.")]
+    NotFound,
+    /// The server could not be reached.
+    #[error("No connection to the server: {message}")]
+    Offline { message: String },
+    #[error("The server did not answer in time.")]
+    Timeout,
+    /// Access was revoked; the cache and the session have been wiped.
+    #[error("Your access has been revoked.")]
+    Revoked,
+    /// This account belongs in the other app; the message names it.
+    #[error("{message}")]
+    WrongApp { message: String },
+    #[error("You are not signed in.")]
+    NotSignedIn,
+    /// The server refused with a code this client has no case for.
+    #[error("Server error {code}: {message}")]
+    Server { code: String, message: String },
+    /// The server answered something that is not the API.
+    #[error("Unexpected answer from the server: {message}")]
+    BadResponse { message: String },
+    /// The local database or the secret store failed.
+    #[error("Local storage failed: {message}")]
+    Storage { message: String },
+}
+
+impl AccessError {
+    /// Whether the action may succeed later without any change by the user (no network,
+    /// timeout, server trouble): such actions stay in the offline queue.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AccessError::Offline { .. } | AccessError::Timeout => true,
+            AccessError::Server { code, .. } => code == error_codes::INTERNAL || code == "http_5xx",
+            AccessError::BadResponse { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<HttpError> for AccessError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Connect(message) => AccessError::Offline { message },
+            HttpError::Timeout => AccessError::Timeout,
+            HttpError::Decode(message) => AccessError::BadResponse { message },
+            HttpError::InvalidUrl(message) => AccessError::InvalidInput { message },
+            HttpError::Status {
+                status,
+                code,
+                message,
+            } => from_server_code(status, code, message),
+        }
+    }
+}
+
+/// Maps the server's stable machine codes (see `access_domain::api::error_codes`).
+fn from_server_code(status: u16, code: String, message: String) -> AccessError {
+    use error_codes as c;
+    match code.as_str() {
+        c::INVALID_PHONE => AccessError::InvalidPhone { message },
+        c::VALIDATION | c::BAD_REQUEST | c::PAYLOAD_TOO_LARGE | c::CONFLICT => {
+            AccessError::InvalidInput { message }
+        }
+        c::WRONG_SMS_CODE => AccessError::WrongSmsCode,
+        c::SMS_CODE_EXPIRED => AccessError::SmsCodeExpired,
+        c::TOO_MANY_ATTEMPTS => AccessError::TooManyAttempts,
+        c::INVITATION_EXPIRED => AccessError::InvitationExpired,
+        c::INVITATION_INVALID => AccessError::InvitationInvalid { message },
+        c::INVALID_CREDENTIALS => AccessError::InvalidCredentials,
+        c::FORBIDDEN | c::MISSING_PERMISSION | c::OUT_OF_SCOPE | c::NOT_ADMIN => {
+            AccessError::NotAllowed { message }
+        }
+        c::REVOKED => AccessError::Revoked,
+        c::UNAUTHENTICATED => AccessError::NotSignedIn,
+        c::NOT_FOUND => AccessError::NotFound,
+        _ if status >= 500 => AccessError::Server {
+            code: if code.is_empty() {
+                "http_5xx".into()
+            } else {
+                code
+            },
+            message,
+        },
+        _ => AccessError::Server { code, message },
+    }
+}
+
+impl From<StoreError> for AccessError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AccessError::NotFound,
+            other => AccessError::Storage {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<SecretError> for AccessError {
+    fn from(e: SecretError) -> Self {
+        AccessError::Storage {
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<PhoneError> for AccessError {
+    fn from(e: PhoneError) -> Self {
+        AccessError::InvalidPhone {
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<Denied> for AccessError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Revoked => AccessError::Revoked,
+            other => AccessError::NotAllowed {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for AccessError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AccessError::Storage {
+            message: format!("background task failed: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_codes_map_to_actionable_cases() {
+        let m = |status, code: &str| {
+            AccessError::from(HttpError::Status {
+                status,
+                code: code.into(),
+                message: "msg".into(),
+            })
+        };
+        assert_eq!(
+            m(403, "missing_permission"),
+            AccessError::NotAllowed {
+                message: "msg".into()
+            }
+        );
+        assert_eq!(
+            m(403, "out_of_scope"),
+            AccessError::NotAllowed {
+                message: "msg".into()
+            }
+        );
+        assert_eq!(m(403, "revoked"), AccessError::Revoked);
+        assert_eq!(m(410, "invitation_expired"), AccessError::InvitationExpired);
+        assert_eq!(m(422, "wrong_sms_code"), AccessError::WrongSmsCode);
+        assert_eq!(m(404, "not_found"), AccessError::NotFound);
+        assert_eq!(m(401, "unauthenticated"), AccessError::NotSignedIn);
+        assert_eq!(
+            m(422, "invalid_phone"),
+            AccessError::InvalidPhone {
+                message: "msg".into()
+            }
+        );
+        let e = m(503, "");
+        assert!(e.is_transient(), "{e:?}");
+        assert!(!m(418, "teapot").is_transient());
+        assert!(AccessError::from(HttpError::Timeout).is_transient());
+    }
+
+    #[test]
+    fn gate_refusals_carry_their_reason() {
+        let e = AccessError::from(Denied::MissingPermission(
+            access_domain::Permission::RenameLocks,
+        ));
+        let AccessError::NotAllowed { message } = e else {
+            panic!("not NotAllowed")
+        };
+        assert!(message.contains("Can rename locks"), "{message}");
+        assert_eq!(AccessError::from(Denied::Revoked), AccessError::Revoked);
+    }
+}

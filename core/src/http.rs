@@ -1,0 +1,264 @@
+//! The HTTP layer: one reqwest client on rustls with ring, with timeouts, bearer auth,
+//! idempotency keys and the server's JSON error body decoded into [`HttpError`].
+
+use std::sync::Once;
+use std::time::Duration;
+
+use access_domain::api::ErrorBody;
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Failures of one HTTP exchange.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// The server could not be reached (refused, reset, DNS, TLS).
+    #[error("cannot reach the server: {0}")]
+    Connect(String),
+    #[error("the server did not answer in time")]
+    Timeout,
+    /// The server answered with an error status; `code` is its machine code when the body
+    /// followed the API's error shape.
+    #[error("{status} {code}: {message}")]
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The answer was not what the API promises (garbage, wrong shape, cut short).
+    #[error("cannot read the answer: {0}")]
+    Decode(String),
+    #[error("invalid server address: {0}")]
+    InvalidUrl(String),
+}
+
+/// Limits of one client.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// For the whole exchange, body included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The API client: base URL plus a reqwest client that keeps connections alive.
+///
+/// ```
+/// let api = access_core::http::Api::new("http://127.0.0.1:8080", Default::default()).unwrap();
+/// assert_eq!(api.url("/api/v1/me").unwrap().as_str(), "http://127.0.0.1:8080/api/v1/me");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Api {
+    base: Url,
+    client: reqwest::Client,
+}
+
+/// Bytes and outcome of one streamed download, for progress and the transfer figures.
+pub struct Download {
+    pub body: Vec<u8>,
+    /// Bytes on the wire (compressed when the server compressed), if the server said.
+    pub wire_len: Option<u64>,
+}
+
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Fails only if another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl Api {
+    pub fn new(base: &str, timeouts: Timeouts) -> Result<Api, HttpError> {
+        let base = base.trim();
+        let mut base =
+            Url::parse(base).map_err(|e| HttpError::InvalidUrl(format!("{base}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+            return Err(HttpError::InvalidUrl(format!(
+                "{base}: use an http:// or https:// address"
+            )));
+        }
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .user_agent(concat!("access-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Connect(e.to_string()))?;
+        Ok(Api { base, client })
+    }
+
+    /// The absolute URL of an API path such as `/api/v1/me`.
+    pub fn url(&self, path: &str) -> Result<Url, HttpError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| HttpError::InvalidUrl(e.to_string()))
+    }
+
+    /// A JSON request; `idempotency_key` is sent as `Idempotency-Key` so that a replay of
+    /// the same action is applied once.
+    pub async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, HttpError> {
+        let bytes = self
+            .send_raw(method, path, token, body, idempotency_key, &mut |_| {})
+            .await?
+            .body;
+        decode(&bytes)
+    }
+
+    /// Like [`Api::send`] but returns the raw body, reporting bytes received as they come.
+    pub async fn send_raw<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+        on_bytes: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<Download, HttpError> {
+        let mut req = self.client.request(method, self.url(path)?);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let mut resp = req.send().await.map_err(map_reqwest)?;
+        let status = resp.status();
+        let wire_len = resp.content_length();
+        let mut body = Vec::with_capacity(wire_len.unwrap_or(0).min(1 << 24) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(map_reqwest)? {
+            body.extend_from_slice(&chunk);
+            on_bytes(body.len() as u64);
+        }
+        if !status.is_success() {
+            return Err(status_error(status, &body));
+        }
+        Ok(Download { body, wire_len })
+    }
+}
+
+/// Parses a success body.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    // An empty 2xx body stands for `null`, for endpoints that answer 204.
+    let bytes = if bytes.is_empty() { b"null" } else { bytes };
+    serde_json::from_slice(bytes).map_err(|e| HttpError::Decode(e.to_string()))
+}
+
+fn status_error(status: StatusCode, body: &[u8]) -> HttpError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => HttpError::Status {
+            status: status.as_u16(),
+            code: b.error.code,
+            message: b.error.message,
+        },
+        Err(_) => HttpError::Status {
+            status: status.as_u16(),
+            code: String::new(),
+            message: format!(
+                "{status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ),
+        },
+    }
+}
+
+fn map_reqwest(e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        HttpError::Timeout
+    } else if e.is_connect() || e.is_request() {
+        HttpError::Connect(error_chain(&e))
+    } else if e.is_decode() || e.is_body() {
+        HttpError::Decode(error_chain(&e))
+    } else {
+        HttpError::Connect(error_chain(&e))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_joined() {
+        let api = Api::new("https://example.com/prefix", Timeouts::default()).unwrap();
+        assert_eq!(
+            api.url("/api/v1/sync?since=abc").unwrap().as_str(),
+            "https://example.com/prefix/api/v1/sync?since=abc"
+        );
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com",
+            "http://",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    Api::new(bad, Timeouts::default()),
+                    Err(HttpError::InvalidUrl(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_decoded_or_described() {
+        let e = status_error(
+            StatusCode::FORBIDDEN,
+            br#"{"error":{"code":"missing_permission","message":"no"}}"#,
+        );
+        assert_eq!(
+            e,
+            HttpError::Status {
+                status: 403,
+                code: "missing_permission".into(),
+                message: "no".into()
+            }
+        );
+        let HttpError::Status { code, message, .. } =
+            status_error(StatusCode::BAD_GATEWAY, b"<html>oops</html>")
+        else {
+            panic!()
+        };
+        assert!(code.is_empty());
+        assert!(message.contains("oops"));
+        assert!(matches!(
+            decode::<u32>(b"{garbage"),
+            Err(HttpError::Decode(_))
+        ));
+    }
+}
