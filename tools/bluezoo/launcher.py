@@ -31,7 +31,7 @@ behaves like BlueZ where tests need it:
    removed on the next scan tick (BlueZ drops such temporary devices after a timeout), so a
    vanished peripheral does not stay listed with its old advertising data.
 
-Usage: launcher.py --locks N [--phone ADDR] [--lock ADDR ...] [-v]
+Usage: launcher.py --locks N [--phone ADDR] [--lock ADDR ...] [--socket PATH] [-v]
 """
 
 import argparse
@@ -62,9 +62,12 @@ def die_with_parent():
         pass
 
 
-def start_bus(workdir: str) -> tuple[subprocess.Popen, str]:
+def start_bus(workdir: str, socket: str | None) -> tuple[subprocess.Popen, str]:
     """Starts dbus-daemon with the config from this folder; returns it and its address."""
-    socket = os.path.join(workdir, "system_bus_socket")
+    if socket is None:
+        socket = os.path.join(workdir, "system_bus_socket")
+    elif os.path.exists(socket):
+        os.unlink(socket)  # left by an earlier run; dbus-daemon will not replace it
     with open(os.path.join(HERE, "bus.conf.in"), encoding="utf-8") as f:
         config = f.read().replace("@SOCKET@", socket)
     config_path = os.path.join(workdir, "bus.conf")
@@ -83,6 +86,7 @@ def start_bus(workdir: str) -> tuple[subprocess.Popen, str]:
 def patch_bluezoo():
     """Applies the run-time fixes listed in the module doc."""
     from bluezoo import bluezoo as bz
+    from bluezoo import events
     from bluezoo.device import Device
     from bluezoo.exceptions import DBusBluezFailedError
     from bluezoo.gatt import GattCharacteristicClientLink
@@ -109,8 +113,13 @@ def patch_bluezoo():
         """Unexports the GATT link objects of a connection and stops their notifications."""
         for link in list(device.services.values()):
             if isinstance(link, GattCharacteristicClientLink):
-                subscribed = link.client_props_changed_subscription.subscriber is not None
-                link.client_props_changed_subscription.unsubscribe()
+                # StartNotify stores a bare pyventus subscriber where __init__ put an empty
+                # events.Subscription wrapper; both have unsubscribe().
+                subscription = link.client_props_changed_subscription
+                subscribed = (not isinstance(subscription, events.Subscription)
+                              or subscription.subscriber is not None)
+                subscription.unsubscribe()
+                link.client_props_changed_subscription = events.Subscription()
                 if subscribed:
                     try:
                         await link.client.StopNotify()
@@ -183,6 +192,9 @@ def main() -> int:
     parser.add_argument("--lock", action="append", default=[],
                         help="lock adapter address (repeat; default C0:FF:EE:00:01:NN)")
     parser.add_argument("--scan-interval", type=int, default=1)
+    parser.add_argument(
+        "--socket", help="bus socket path (default: in a new temp dir); a fixed path lets a "
+        "process that cached the bus address (libdbus does) reach every new BlueZoo")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args()
 
@@ -191,7 +203,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING - 10 * args.verbose, stream=sys.stderr)
 
     workdir = tempfile.mkdtemp(prefix="bluezoo-")
-    daemon, address = start_bus(workdir)
+    daemon, address = start_bus(workdir, args.socket)
     os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = address
 
     try:
