@@ -78,10 +78,15 @@ pub enum Command {
         code_secret: [u8; 32],
     },
     AddAccessCode(AccessCode),
-    RemoveAccessCode { code_id: u64 },
+    RemoveAccessCode {
+        code_id: u64,
+    },
     ReadStatus,
     /// Entries with a sequence number above `since`, oldest first, at most `max`.
-    ReadLog { since: u64, max: u16 },
+    ReadLog {
+        since: u64,
+        max: u16,
+    },
     ReadMasterCode,
     /// Sets the lock's clock (unix seconds).
     SetTime(u64),
@@ -178,18 +183,38 @@ pub enum Event {
     Paired,
     Unlocked,
     Locked,
-    ModeChanged { from: LockMode, to: LockMode },
-    Renamed { to: String },
-    CodesReset { removed: u32 },
-    CodeAdded { code_id: u64 },
-    CodeRemoved { code_id: u64 },
+    ModeChanged {
+        from: LockMode,
+        to: LockMode,
+    },
+    Renamed {
+        to: String,
+    },
+    CodesReset {
+        removed: u32,
+    },
+    CodeAdded {
+        code_id: u64,
+    },
+    CodeRemoved {
+        code_id: u64,
+    },
     MasterCodeViewed,
-    TimeSet { from: u64, to: u64 },
-    RevocationsPushed { added: u32 },
+    TimeSet {
+        from: u64,
+        to: u64,
+    },
+    RevocationsPushed {
+        added: u32,
+    },
     /// A keypad code that opens nothing right now, with why.
-    KeypadRefused { reason: RefusalReason },
+    KeypadRefused {
+        reason: RefusalReason,
+    },
     /// Keypad input while locked out; `until` is the lock's clock.
-    KeypadLockedOut { until: u64 },
+    KeypadLockedOut {
+        until: u64,
+    },
 }
 
 /// One entry of the lock's log.
@@ -241,11 +266,17 @@ pub enum Response {
     Locked,
     ModeSet(LockMode),
     Renamed(String),
-    CodesReset { removed: u32 },
+    CodesReset {
+        removed: u32,
+    },
     /// The lock holds the code: the server may mark it installed.
-    CodeInstalled { code_id: u64 },
+    CodeInstalled {
+        code_id: u64,
+    },
     /// The lock no longer holds the code (also when it never did).
-    CodeRemoved { code_id: u64 },
+    CodeRemoved {
+        code_id: u64,
+    },
     Status(Status),
     Log {
         entries: Vec<LogEntry>,
@@ -253,10 +284,16 @@ pub enum Response {
         head: u64,
     },
     MasterCode(String),
-    TimeSet { clock: u64 },
-    RevocationsStored { total: u32 },
+    TimeSet {
+        clock: u64,
+    },
+    RevocationsStored {
+        total: u32,
+    },
     FactoryReset,
-    Refused { reason: RefusalReason },
+    Refused {
+        reason: RefusalReason,
+    },
 }
 
 impl Response {

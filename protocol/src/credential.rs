@@ -346,7 +346,10 @@ mod tests {
         for i in 0..bytes.len() {
             let mut t = bytes.clone();
             t[i] ^= 0x01;
-            assert!(verify(org.public_key().as_ref(), &t, lock, 10_000).is_err(), "{i}");
+            assert!(
+                verify(org.public_key().as_ref(), &t, lock, 10_000).is_err(),
+                "{i}"
+            );
         }
     }
 

@@ -219,12 +219,14 @@ impl Reassembler {
             return Ok(self.partial.take().map(|p| p.buf));
         }
         // Index 0x7fff would wrap into a first fragment; no legal message gets there.
-        partial.next_index = index.checked_add(1).filter(|i| *i <= INDEX_MASK).ok_or(
-            FrameError::OutOfOrder {
-                expected: index,
-                got: index,
-            },
-        )?;
+        partial.next_index =
+            index
+                .checked_add(1)
+                .filter(|i| *i <= INDEX_MASK)
+                .ok_or(FrameError::OutOfOrder {
+                    expected: index,
+                    got: index,
+                })?;
         Ok(None)
     }
 }

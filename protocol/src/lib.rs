@@ -14,4 +14,6 @@ pub mod credential;
 mod crypto;
 pub mod frame;
 pub mod gatt;
+pub mod pairing;
+pub mod session;
 pub mod wire;

@@ -29,7 +29,10 @@ pub enum PhoneMessage {
     /// Pairing, round trip 2: the phone's key confirmation and the sealed installation.
     PairFinish { confirm: [u8; 32], sealed: Vec<u8> },
     /// Session message 1: the phone's ephemeral key and the sealed credential + command.
-    SessionOpen { ephemeral: [u8; 32], sealed: Vec<u8> },
+    SessionOpen {
+        ephemeral: [u8; 32],
+        sealed: Vec<u8>,
+    },
     /// A further command in an open session.
     SessionData { sealed: Vec<u8> },
 }
@@ -42,7 +45,10 @@ pub enum LockMessage {
     /// Pairing, round trip 2: the sealed result (the lock's static public key).
     PairDone { sealed: Vec<u8> },
     /// Session answer: the lock's ephemeral key and the sealed response.
-    SessionAccept { ephemeral: [u8; 32], sealed: Vec<u8> },
+    SessionAccept {
+        ephemeral: [u8; 32],
+        sealed: Vec<u8>,
+    },
     /// A further response in an open session.
     SessionData { sealed: Vec<u8> },
     /// The lock could not process the message and says why, unauthenticated.
@@ -134,7 +140,9 @@ mod tests {
                 ephemeral: [4; 32],
                 sealed: vec![5; 300],
             },
-            PhoneMessage::SessionData { sealed: vec![6; 17] },
+            PhoneMessage::SessionData {
+                sealed: vec![6; 17],
+            },
         ];
         for m in phone {
             assert_eq!(decode::<PhoneMessage>(&encode(&m)), Ok(m));
