@@ -35,6 +35,7 @@ _on_exit_installed=0
 # and the script's exit status is preserved.
 #   on_exit "rm -rf '$tmp'"
 on_exit() {
+  local cmd="$*"
   if [ "$_on_exit_installed" -eq 0 ]; then
     local previous
     previous="$(trap -p EXIT)"
@@ -49,7 +50,7 @@ on_exit() {
     [ -n "$(trap -p TERM)" ] || trap 'exit 143' TERM
     _on_exit_installed=1
   fi
-  _on_exit_cmds+=("$*")
+  _on_exit_cmds+=("$cmd")
 }
 
 _on_exit_run() {
@@ -182,6 +183,7 @@ maven_jar() {
       tools_die "sha1 mismatch for $name: Maven Central says $want, download has $got"
       return 1
     fi
+    chmod 644 "$tmp"
     mv -f "$tmp" "$dest"
   fi
   printf '%s\n' "$dest"
@@ -212,7 +214,10 @@ _build_swift_root() {
   tmp="$(mktemp -d "$CACHE_ROOT/swift-root.tmp.XXXXXX")"
   chmod 755 "$tmp"
   step "swift root: debootstrap trixie (~1 min)"
-  if ! debootstrap --variant=minbase trixie "$tmp" http://deb.debian.org/debian \
+  # In its own mount namespace, so the /proc and /sys that debootstrap mounts in the target
+  # cannot outlive a killed run.
+  if ! unshare --mount --propagation private \
+    debootstrap --variant=minbase trixie "$tmp" http://deb.debian.org/debian \
     >"$tmp.debootstrap.log" 2>&1; then
     tail -n 30 "$tmp.debootstrap.log" >&2
     rm -f "$tmp.debootstrap.log"
@@ -329,8 +334,9 @@ EOF
 # --- Kotlin on the JVM --------------------------------------------------------------------
 
 # Unpacks kotlinc (npm package kotlin-compiler) under $CACHE_ROOT/kotlin and fetches the jars
-# into $CACHE_ROOT/jars. Exports KOTLINC, KOTLIN_HOME, KOTLIN_STDLIB_JAR, COROUTINES_JAR,
-# COROUTINES_TEST_JAR, JNA_JAR, JUNIT_CONSOLE_JAR and JUNIT_JARS.
+# into $CACHE_ROOT/jars (sha1 checked). Exports KOTLINC, KOTLIN_HOME, KOTLIN_STDLIB_JAR,
+# KOTLIN_TEST_JARS, COROUTINES_JAR, COROUTINES_TEST_JAR, JNA_JAR, JUNIT_CONSOLE_JAR and
+# JUNIT_JARS (what to compile tests against; the standalone jar holds the Jupiter API).
 #   need_kotlin && "$KOTLINC" T.kt -cp "$JUNIT_JARS:$COROUTINES_JAR" -d t.jar
 need_kotlin() {
   command -v java >/dev/null || need_apt default-jre-headless
@@ -342,6 +348,8 @@ need_kotlin() {
   fi
   export KOTLINC="$KOTLIN_HOME/bin/kotlinc"
   export KOTLIN_STDLIB_JAR="$KOTLIN_HOME/lib/kotlin-stdlib.jar"
+  # kotlin.test assertions on JUnit 5; the jars ship with the compiler.
+  export KOTLIN_TEST_JARS="$KOTLIN_HOME/lib/kotlin-test.jar:$KOTLIN_HOME/lib/kotlin-test-junit5.jar"
   [ -f "$KOTLIN_STDLIB_JAR" ] || { tools_die "no kotlin-stdlib.jar in $KOTLIN_HOME/lib"; return 1; }
   local jars
   jars="$(with_cache_lock jars _fetch_kotlin_jars)" || return 1
@@ -384,12 +392,10 @@ _unpack_kotlinc() {
   local bundled
   bundled="$(python3 - "$tmp/package/lib/kotlinx-coroutines-core-jvm.jar" <<'EOF'
 import sys, zipfile
-for line in zipfile.ZipFile(sys.argv[1]).read("META-INF/MANIFEST.MF").decode().splitlines():
-    if line.startswith("Implementation-Version:"):
-        print(line.split(":", 1)[1].strip())
+print(zipfile.ZipFile(sys.argv[1]).read("META-INF/kotlinx_coroutines_core.version").decode().strip())
 EOF
-)" || true
-  if [ -n "$bundled" ] && [ "$bundled" != "$COROUTINES_VERSION" ]; then
+)" || bundled="unreadable"
+  if [ "$bundled" != "$COROUTINES_VERSION" ]; then
     rm -rf "$tmp"
     tools_die "kotlinc bundles kotlinx-coroutines $bundled, but COROUTINES_VERSION is $COROUTINES_VERSION"
     return 1
@@ -413,8 +419,8 @@ import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.test.runTest
+import kotlin.test.assertTrue
 import org.junit.jupiter.api.Assertions.assertEquals
-import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 
 class SmokeTest {
@@ -433,12 +439,12 @@ class SmokeTest {
     }
 }
 EOF
-  local cp="$JUNIT_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR"
+  local cp="$JUNIT_JARS:$KOTLIN_TEST_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR"
   "$KOTLINC" "$dir/SmokeTest.kt" -cp "$cp" -d "$dir/smoke.jar" && [ -f "$dir/smoke.jar" ] ||
     { tools_die "smoke_kotlin: kotlinc failed"; return 1; }
   local out="$dir/junit.log"
   java -jar "$JUNIT_CONSOLE_JAR" execute --disable-banner --details=summary \
-    --class-path "$dir/smoke.jar:$KOTLIN_STDLIB_JAR:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR" \
+    --class-path "$dir/smoke.jar:$KOTLIN_STDLIB_JAR:$KOTLIN_TEST_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR" \
     --select-class SmokeTest 2>&1 | tee "$out"
   grep -Eq '\[ +2 tests successful +\]' "$out" && grep -Eq '\[ +0 tests failed +\]' "$out" ||
     { tools_die "smoke_kotlin: JUnit did not report 2 passing tests"; return 1; }
