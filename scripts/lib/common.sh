@@ -20,7 +20,10 @@ need_apt() {
 # Installs PyPI packages (name==version) that are missing.
 need_pip() {
   for spec in "$@"; do
-    python3 -m pip show "${spec%%==*}" >/dev/null 2>&1 || python3 -m pip install -q "$spec"
+    python3 -m pip show "${spec%%==*}" >/dev/null 2>&1 && continue
+    # Debian's own python refuses global installs without the flag; pyenv's takes both.
+    python3 -m pip install -q "$spec" 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages "$spec"
   done
 }
 
