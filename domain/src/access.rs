@@ -11,6 +11,7 @@ use crate::{Permission, UserStatus, UserType};
 
 /// The level of lock access, as the invitation form sets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Access {
     /// Selected units only (vendors, maintenance, leasing agents of some buildings).

@@ -12,12 +12,14 @@ use crate::{
 
 /// Every error answer: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A stable machine code (see [`error_codes`]) and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -48,6 +50,7 @@ pub mod error_codes {
 
 /// A page of a list: `{"items": [...], "next": <cursor or null>}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
@@ -57,6 +60,7 @@ pub struct Page<T> {
 
 /// `POST /api/v1/sessions`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -64,6 +68,7 @@ pub struct LoginRequest {
 
 /// Answer of login and of registration verify.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionResponse {
     pub token: String,
     pub user: Me,
@@ -71,6 +76,7 @@ pub struct SessionResponse {
 
 /// `POST /api/v1/registrations`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationRequest {
     pub token: String,
     pub email: String,
@@ -81,6 +87,7 @@ pub struct RegistrationRequest {
 
 /// `201` answer of `POST /api/v1/registrations`: an SMS code went to `phone`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationResponse {
     pub registration_id: Uuid,
     /// The phone in E.164, as stored.
@@ -91,12 +98,14 @@ pub struct RegistrationResponse {
 
 /// `POST /api/v1/registrations/{id}/verify`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyRequest {
     pub code: String,
 }
 
 /// `GET /api/v1/me`: the signed-in user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub id: Uuid,
     pub name: String,
@@ -117,6 +126,7 @@ pub struct Me {
 
 /// `GET /api/v1/access/summary`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessSummary {
     pub total_users: u64,
     pub team_members: u64,
@@ -127,6 +137,7 @@ pub struct AccessSummary {
 /// `POST /api/v1/invitations`: exactly one of `email` (a new address) or `username` (an
 /// existing user of the organization).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationRequest {
     pub user_type: UserType,
     #[serde(default)]
@@ -140,6 +151,7 @@ pub struct InvitationRequest {
 
 /// `201` answer of `POST /api/v1/invitations` and of resend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationResponse {
     pub user_id: Uuid,
     pub status: UserStatus,
@@ -149,6 +161,7 @@ pub struct InvitationResponse {
 
 /// One row of the Manage Access table (`GET /api/v1/users`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSummary {
     pub id: Uuid,
     pub name: Option<String>,
@@ -166,6 +179,7 @@ pub struct UserSummary {
 
 /// `GET /api/v1/users/{id}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDetail {
     #[serde(flatten)]
     pub summary: UserSummary,
@@ -181,6 +195,7 @@ pub struct UserDetail {
 
 /// A user's generated personal passcode on one lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Passcode {
     pub lock_id: Uuid,
     pub lock_name: String,
@@ -190,12 +205,14 @@ pub struct Passcode {
 
 /// `PUT /api/v1/users/{id}/permissions`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PermissionsUpdate {
     pub permissions: Vec<Permission>,
 }
 
 /// The channel of an outbox message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -204,6 +221,7 @@ pub enum Channel {
 
 /// `GET /api/v1/outbox`, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxMessage {
     pub id: Uuid,
     pub channel: Channel,
@@ -218,11 +236,13 @@ pub struct OutboxMessage {
 
 /// `POST /api/v1/properties` and `POST /api/v1/properties/{id}/units`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NameRequest {
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Property {
     pub id: Uuid,
     pub name: String,
@@ -230,6 +250,7 @@ pub struct Property {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unit {
     pub id: Uuid,
     pub property_id: Uuid,
@@ -239,6 +260,7 @@ pub struct Unit {
 /// `POST /api/v1/locks`: a record by an administrator, or a lock paired on site (then the
 /// pairing fields are set).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockCreate {
     pub unit_id: Uuid,
     pub name: String,
@@ -251,6 +273,7 @@ pub struct LockCreate {
 
 /// A lock as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lock {
     pub id: Uuid,
     pub name: String,
@@ -267,24 +290,28 @@ pub struct Lock {
 
 /// `PATCH /api/v1/locks/{id}`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameRequest {
     pub name: String,
 }
 
 /// `PUT /api/v1/locks/{id}/mode`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModeRequest {
     pub mode: LockMode,
 }
 
 /// `GET /api/v1/locks/{id}/master-code`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MasterCode {
     pub code: String,
 }
 
 /// How a logged action was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LogMethod {
     Ble,
@@ -295,6 +322,7 @@ pub enum LogMethod {
 
 /// One entry of a lock's access log. Every entry says who and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntry {
     pub id: Uuid,
     pub lock_id: Uuid,
@@ -316,11 +344,13 @@ pub struct LogEntry {
 
 /// `POST /api/v1/locks/{id}/logs`: events read from the lock, deduplicated by sequence.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockLogUpload {
     pub entries: Vec<LockLogEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockLogEvent {
     pub lock_seq: u64,
     #[serde(with = "time::serde::rfc3339")]
@@ -334,6 +364,7 @@ pub struct LockLogEvent {
 
 /// `POST /api/v1/locks/{id}/access-codes` (give access).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessCodeRequest {
     pub kind: AccessCodeKind,
     #[serde(default)]
@@ -346,6 +377,7 @@ pub struct AccessCodeRequest {
 
 /// An access code on a lock, with its sync state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessCode {
     pub id: Uuid,
     pub lock_id: Uuid,
@@ -365,6 +397,7 @@ pub struct AccessCode {
 
 /// `POST /api/v1/locks/{id}/credentials`: a signed BLE credential for the caller and lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialResponse {
     /// The signed credential bytes, base64.
     pub credential: String,
@@ -376,6 +409,7 @@ pub struct CredentialResponse {
 
 /// `GET /api/v1/sync?since=CURSOR`: what changed for the caller since the cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncResponse {
     /// Pass back as `since` next time.
     pub cursor: String,

@@ -5,6 +5,7 @@ use time::Duration;
 
 /// The kinds of access code staff can give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccessCodeKind {
     /// Works until removed.
@@ -39,6 +40,7 @@ pub const ONE_TIME_CODE_FIRST_USE_WINDOW: Duration = Duration::hours(24);
 
 /// Whether a code on a lock is really there: only the lock can confirm it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CodeSyncState {
     /// Issued by the platform, not yet confirmed by the lock.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The mode a lock is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LockMode {
     /// Nobody lives there: staff and guest codes open.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One of the six permissions of a team member. They apply on the server and in the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     GiveAccess,

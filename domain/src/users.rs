@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who a user is to the organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserType {
     TeamMember,
@@ -37,6 +38,7 @@ impl UserType {
 
 /// Where a user stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Pending,
@@ -65,6 +67,7 @@ impl UserStatus {
 
 /// The two mobile apps built on the one core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum App {
     /// For team members.

@@ -1,1 +1,97 @@
-fn main() {}
+//! `access-server`: flags and environment over [`access_server::start`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The lock access platform server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "ACCESS_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Another database (PostgreSQL), instead of SQLite in the data directory.
+    #[arg(long, env = "ACCESS_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Email of the administrator created on the first start.
+    #[arg(long, env = "ACCESS_ADMIN_EMAIL")]
+    admin_email: Option<String>,
+    /// Password of that administrator (generated and printed once if absent).
+    #[arg(long, env = "ACCESS_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// SMTP server for invitations, e.g. smtp://127.0.0.1:2525.
+    #[arg(long, env = "ACCESS_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// SMS gateway webhook: each SMS is POSTed as {"to","body"}.
+    #[arg(long, env = "ACCESS_SMS_WEBHOOK_URL")]
+    sms_webhook_url: Option<String>,
+    /// Public base URL of invitation links (default: this server's address).
+    #[arg(long, env = "ACCESS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Name of the organization created on the first start.
+    #[arg(
+        long,
+        env = "ACCESS_ORGANIZATION_NAME",
+        default_value = "My organization"
+    )]
+    organization_name: String,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = access_server::ServerConfig::new(args.data_dir);
+    config.listen = args.listen;
+    config.database_url = args.database_url;
+    config.admin_email = args.admin_email;
+    config.admin_password = args.admin_password;
+    config.smtp_url = args.smtp_url;
+    config.sms_webhook_url = args.sms_webhook_url;
+    config.public_url = args.public_url.unwrap_or_default();
+    config.organization_name = args.organization_name;
+    match access_server::start_with_shutdown(config, shutdown_signal()).await {
+        Ok(server) => {
+            // Tests and scripts read this line to learn the port.
+            println!("access-server listening on {}", server.base_url());
+            server.wait().await;
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("access-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,713 @@
+//! Properties, units, locks, the gated lock actions, logs, access codes and sync.
+//! Every lock action passes `gate` (`access_domain::authorize`) on every request.
+
+use access_domain::api::{
+    AccessCode, AccessCodeRequest, ErrorBody, Lock, LockCreate, LockLogUpload, LogEntry,
+    MasterCode, ModeRequest, NameRequest, Page, Passcode, Property, RenameRequest, SyncResponse,
+    Unit, error_codes as codes,
+};
+use access_domain::{AccessCodeKind, Action, CodeSyncState, ONE_TIME_CODE_FIRST_USE_WINDOW};
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, clean_name, gate, me};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{
+    AccessCodeRecord, Audit, LockFilter, LockRecord, NewLock, NewLockEvent, StoreError, UserRecord,
+};
+use crate::{AppState, secrets};
+
+fn lock_json(l: LockRecord) -> Lock {
+    Lock {
+        id: l.id,
+        name: l.name,
+        unit_id: l.unit_id,
+        unit_name: l.unit_name,
+        property_id: l.property_id,
+        property_name: l.property_name,
+        mode: l.mode,
+        battery: l.battery,
+        firmware: l.firmware,
+        paired: l.identity_public_key.is_some(),
+        identity_public_key: l.identity_public_key,
+    }
+}
+
+fn code_json(c: AccessCodeRecord) -> AccessCode {
+    AccessCode {
+        id: c.id,
+        lock_id: c.lock_id,
+        kind: c.kind,
+        label: c.label,
+        code: c.code,
+        starts_at: c.starts_at,
+        ends_at: c.ends_at,
+        sync_state: c.sync_state,
+        failure_reason: c.failure_reason,
+        created_by: c.created_by,
+        created_at: c.created_at,
+    }
+}
+
+fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
+    Audit {
+        user_id: user.id,
+        action: action.into(),
+        detail,
+        at: OffsetDateTime::now_utc(),
+    }
+}
+
+fn lock_missing(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("Lock"),
+        other => other.into(),
+    }
+}
+
+/// Loads a lock of the caller's organization and passes the gate for `action`.
+async fn gated(
+    state: &AppState,
+    user: &UserRecord,
+    id: Uuid,
+    action: Action,
+) -> ApiResult<LockRecord> {
+    let org = user.org_id;
+    let lock = state
+        .db
+        .run(move |s| s.lock(org, id))
+        .await
+        .map_err(lock_missing)?;
+    gate(user, action, lock.unit_id)?;
+    Ok(lock)
+}
+
+/// Create a property.
+#[utoipa::path(post, path = "/api/v1/properties", tag = "properties", security(("bearer" = [])),
+    request_body = NameRequest, responses((status = 201, body = Property), (status = 403, body = ErrorBody)))]
+pub async fn create_property(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Json(req): Json<NameRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Property>)> {
+    let name = clean_name(&req.name, "Property name", 200)?;
+    let (org, id, n) = (admin.org_id, Uuid::new_v4(), name.clone());
+    state
+        .db
+        .run(move |s| s.create_property(org, id, &n))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Property {
+            id,
+            name,
+            units: vec![],
+        }),
+    ))
+}
+
+/// Properties with their units; non-administrators see only units in their scope.
+#[utoipa::path(get, path = "/api/v1/properties", tag = "properties", security(("bearer" = [])),
+    responses((status = 200, body = Page<Property>)))]
+pub async fn list_properties(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+) -> ApiResult<axum::Json<Page<Property>>> {
+    let org = user.org_id;
+    let props = state.db.run(move |s| s.list_properties(org)).await?;
+    let items = props
+        .into_iter()
+        .filter_map(|p| {
+            let units: Vec<Unit> = p
+                .units
+                .into_iter()
+                .filter(|u| gate(&user, Action::View, u.id).is_ok())
+                .map(|u| Unit {
+                    id: u.id,
+                    property_id: u.property_id,
+                    name: u.name,
+                })
+                .collect();
+            (user.is_admin || !units.is_empty()).then_some(Property {
+                id: p.id,
+                name: p.name,
+                units,
+            })
+        })
+        .collect();
+    Ok(axum::Json(Page { items, next: None }))
+}
+
+/// Add a unit to a property.
+#[utoipa::path(post, path = "/api/v1/properties/{id}/units", tag = "properties",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = NameRequest,
+    responses((status = 201, body = Unit), (status = 404, body = ErrorBody)))]
+pub async fn create_unit(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Id(property_id): Id,
+    Json(req): Json<NameRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Unit>)> {
+    let name = clean_name(&req.name, "Unit name", 200)?;
+    let (org, id, n) = (admin.org_id, Uuid::new_v4(), name.clone());
+    state
+        .db
+        .run(move |s| s.create_unit(org, property_id, id, &n))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("Property"),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Unit {
+            id,
+            property_id,
+            name,
+        }),
+    ))
+}
+
+/// The organization's Ed25519 public key, which locks receive at pairing.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PublicKey {
+    /// Always `Ed25519`.
+    pub algorithm: String,
+    /// The 32-byte public key, base64.
+    pub public_key: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/organization/public-key", tag = "locks",
+    security(("bearer" = [])), responses((status = 200, body = PublicKey)))]
+pub async fn public_key(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+) -> ApiResult<axum::Json<PublicKey>> {
+    let org = user.org_id;
+    let key = state.db.run(move |s| s.organization_key(org)).await?;
+    Ok(axum::Json(PublicKey {
+        algorithm: "Ed25519".into(),
+        public_key: STANDARD.encode(key.public_key),
+    }))
+}
+
+/// Register a lock under a unit: administrators, or a team member allowed to pair there.
+#[utoipa::path(post, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
+    request_body = LockCreate,
+    responses((status = 201, body = Lock), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_lock(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Json(req): Json<LockCreate>,
+) -> ApiResult<(StatusCode, axum::Json<Lock>)> {
+    let name = clean_name(&req.name, "Lock name", 100)?;
+    let org = user.org_id;
+    let unit_id = req.unit_id;
+    state
+        .db
+        .run(move |s| s.unit(org, unit_id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("Unit"),
+            other => other.into(),
+        })?;
+    if !user.is_admin {
+        gate(&user, Action::Pair, unit_id).map_err(|e| {
+            if e.code == codes::FORBIDDEN {
+                ApiError::not_admin()
+            } else {
+                e
+            }
+        })?;
+    }
+    if let Some(k) = &req.identity_public_key
+        && STANDARD.decode(k).map(|b| b.len()) != Ok(32)
+    {
+        return Err(ApiError::validation(
+            "identity_public_key must be 32 bytes in base64.",
+        ));
+    }
+    if req.firmware.as_ref().is_some_and(|f| f.len() > 64) {
+        return Err(ApiError::validation(
+            "firmware must be at most 64 characters.",
+        ));
+    }
+    let lock = NewLock {
+        id: Uuid::new_v4(),
+        org_id: org,
+        unit_id,
+        name,
+        master_code: secrets::random_digits(secrets::MASTER_CODE_DIGITS),
+        firmware: req.firmware,
+        identity_public_key: req.identity_public_key,
+    };
+    let a = audit(&user, "lock_registered", None);
+    let record = state.db.run(move |s| s.create_lock(&lock, &a)).await?;
+    Ok((StatusCode::CREATED, axum::Json(lock_json(record))))
+}
+
+/// Locks the caller may see, ordered by id, paginated.
+#[utoipa::path(get, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
+    params(ListParams), responses((status = 200, body = Page<Lock>)))]
+pub async fn list_locks(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<Page<Lock>>> {
+    let (after, limit) = (p.after_uuid()?, p.limit());
+    let org = user.org_id;
+    let filter = LockFilter::from(&user.access);
+    let rows = state
+        .db
+        .run(move |s| s.list_locks(org, &filter, after, limit))
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|l| l.id.to_string()))
+        .flatten();
+    let items = rows
+        .into_iter()
+        .filter(|l| gate(&user, Action::View, l.unit_id).is_ok())
+        .map(lock_json)
+        .collect();
+    Ok(axum::Json(Page { items, next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Lock), (status = 404, body = ErrorBody)))]
+pub async fn get_lock(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Lock>> {
+    Ok(axum::Json(lock_json(
+        gated(&state, &user, id, Action::View).await?,
+    )))
+}
+
+/// Rename a lock (`rename_locks`).
+#[utoipa::path(patch, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = RenameRequest,
+    responses((status = 200, body = Lock), (status = 403, body = ErrorBody)))]
+pub async fn rename(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    Json(req): Json<RenameRequest>,
+) -> ApiResult<axum::Json<Lock>> {
+    let lock = gated(&state, &user, id, Action::Rename).await?;
+    let name = clean_name(&req.name, "Lock name", 100)?;
+    let a = audit(
+        &user,
+        "rename",
+        Some(format!("{:?} -> {name:?}", lock.name)),
+    );
+    let org = user.org_id;
+    let l = state
+        .db
+        .run(move |s| s.rename_lock(org, id, &name, &a))
+        .await
+        .map_err(lock_missing)?;
+    Ok(axum::Json(lock_json(l)))
+}
+
+/// Change the lock mode (`change_modes`).
+#[utoipa::path(put, path = "/api/v1/locks/{id}/mode", tag = "locks", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = ModeRequest,
+    responses((status = 200, body = Lock), (status = 403, body = ErrorBody)))]
+pub async fn set_mode(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    Json(req): Json<ModeRequest>,
+) -> ApiResult<axum::Json<Lock>> {
+    let lock = gated(&state, &user, id, Action::ChangeMode).await?;
+    let a = audit(
+        &user,
+        "mode_change",
+        Some(format!("{} -> {}", lock.mode.as_str(), req.mode.as_str())),
+    );
+    let org = user.org_id;
+    let l = state
+        .db
+        .run(move |s| s.set_lock_mode(org, id, req.mode, &a))
+        .await
+        .map_err(lock_missing)?;
+    Ok(axum::Json(lock_json(l)))
+}
+
+/// Reset codes (`reset_codes`): new master code, new passcodes, access codes removed.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/reset-codes", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Lock), (status = 403, body = ErrorBody)))]
+pub async fn reset_codes(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Lock>> {
+    gated(&state, &user, id, Action::ResetCodes).await?;
+    let a = audit(&user, "reset_codes", None);
+    let master = secrets::random_digits(secrets::MASTER_CODE_DIGITS);
+    let org = user.org_id;
+    let l = state
+        .db
+        .run(move |s| s.reset_lock_codes(org, id, &master, &a))
+        .await
+        .map_err(lock_missing)?;
+    Ok(axum::Json(lock_json(l)))
+}
+
+/// The master code (`view_master_code`); each read is audited.
+#[utoipa::path(get, path = "/api/v1/locks/{id}/master-code", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = MasterCode), (status = 403, body = ErrorBody)))]
+pub async fn master_code(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<axum::Json<MasterCode>> {
+    gated(&state, &user, id, Action::ViewMasterCode).await?;
+    let a = audit(&user, "view_master_code", None);
+    let org = user.org_id;
+    let code = state
+        .db
+        .run(move |s| s.master_code(org, id, &a))
+        .await
+        .map_err(lock_missing)?;
+    Ok(axum::Json(MasterCode { code }))
+}
+
+/// The access log (`view_logs`), newest first: server audit and events read from the lock.
+#[utoipa::path(get, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ListParams),
+    responses((status = 200, body = Page<LogEntry>), (status = 403, body = ErrorBody)))]
+pub async fn list_logs(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<Page<LogEntry>>> {
+    gated(&state, &user, id, Action::ViewLogs).await?;
+    let (before, limit) = (p.after_seq()?, p.limit());
+    let org = user.org_id;
+    let rows = state
+        .db
+        .run(move |s| s.list_logs(org, id, before, limit))
+        .await
+        .map_err(lock_missing)?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.seq.to_string()))
+        .flatten();
+    let items = rows
+        .into_iter()
+        .map(|r| LogEntry {
+            id: r.id,
+            lock_id: r.lock_id,
+            at: r.at,
+            action: r.action,
+            method: r.method,
+            source: r.source,
+            user_id: r.user_id,
+            user_name: r.user_name,
+            code_id: r.code_id,
+            code_label: r.code_label,
+            detail: r.detail,
+            lock_seq: r.lock_seq,
+        })
+        .collect();
+    Ok(axum::Json(Page { items, next }))
+}
+
+/// Answer of a log upload.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UploadResult {
+    /// Entries stored now.
+    pub accepted: u64,
+    /// Entries already known (same `lock_seq`).
+    pub duplicates: u64,
+}
+
+/// Upload events read from the lock over BLE; deduplicated by `lock_seq`.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = LockLogUpload,
+    responses((status = 200, body = UploadResult), (status = 403, body = ErrorBody)))]
+pub async fn upload_logs(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    Json(req): Json<LockLogUpload>,
+) -> ApiResult<axum::Json<UploadResult>> {
+    gated(&state, &user, id, Action::View).await?;
+    if req.entries.len() > 1000 {
+        return Err(ApiError::validation("At most 1000 entries per upload."));
+    }
+    let mut events = Vec::with_capacity(req.entries.len());
+    for e in req.entries {
+        let action = clean_name(&e.action, "action", 64)?;
+        if e.lock_seq > i64::MAX as u64 {
+            return Err(ApiError::validation("lock_seq is out of range."));
+        }
+        if e.detail.as_ref().is_some_and(|d| d.len() > 500) {
+            return Err(ApiError::validation(
+                "detail must be at most 500 characters.",
+            ));
+        }
+        events.push(NewLockEvent {
+            lock_seq: e.lock_seq,
+            at: e.at,
+            action,
+            method: e.method,
+            user_id: e.user_id,
+            code_id: e.code_id,
+            detail: e.detail,
+        });
+    }
+    let total = events.len() as u64;
+    let (org, uploader) = (user.org_id, user.id);
+    let accepted = state
+        .db
+        .run(move |s| s.upload_lock_events(org, id, uploader, &events))
+        .await
+        .map_err(lock_missing)?;
+    Ok(axum::Json(UploadResult {
+        accepted,
+        duplicates: total - accepted,
+    }))
+}
+
+/// Give access (`give_access`): a permanent, time-window or one-time code.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = AccessCodeRequest,
+    responses((status = 201, body = AccessCode), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn give_access(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    Json(req): Json<AccessCodeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<AccessCode>)> {
+    gated(&state, &user, id, Action::GiveAccess).await?;
+    let now = OffsetDateTime::now_utc();
+    let label = req
+        .label
+        .as_deref()
+        .map(|l| clean_name(l, "Label", 100))
+        .transpose()?;
+    let (starts_at, ends_at) = match req.kind {
+        AccessCodeKind::Permanent => {
+            if req.starts_at.is_some() || req.ends_at.is_some() {
+                return Err(ApiError::validation(
+                    "A permanent code has no starts_at or ends_at.",
+                ));
+            }
+            (None, None)
+        }
+        AccessCodeKind::Window => match (req.starts_at, req.ends_at) {
+            (Some(s), Some(e)) if s < e => (Some(s), Some(e)),
+            _ => {
+                return Err(ApiError::validation(
+                    "A time-window code needs starts_at before ends_at.",
+                ));
+            }
+        },
+        AccessCodeKind::OneTime => {
+            let s = req.starts_at.unwrap_or(now);
+            (Some(s), Some(s + ONE_TIME_CODE_FIRST_USE_WINDOW))
+        }
+    };
+    let org = user.org_id;
+    for _ in 0..5 {
+        let record = AccessCodeRecord {
+            id: Uuid::new_v4(),
+            lock_id: id,
+            kind: req.kind,
+            label: label.clone(),
+            code: secrets::random_digits(secrets::ACCESS_CODE_DIGITS),
+            starts_at,
+            ends_at,
+            sync_state: CodeSyncState::Pending,
+            failure_reason: None,
+            created_by: user.id,
+            created_at: now,
+        };
+        let a = audit(
+            &user,
+            "give_access",
+            Some(format!("{} code", req.kind.as_str())),
+        );
+        let r = record.clone();
+        match state
+            .db
+            .run(move |s| s.create_access_code(org, &r, &a))
+            .await
+        {
+            Ok(()) => return Ok((StatusCode::CREATED, axum::Json(code_json(record)))),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(lock_missing(e)),
+        }
+    }
+    Err(ApiError::conflict("No free code on this lock; try again."))
+}
+
+/// Access codes on a lock with their sync state (`give_access`).
+#[utoipa::path(get, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Page<AccessCode>), (status = 403, body = ErrorBody)))]
+pub async fn list_access_codes(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Page<AccessCode>>> {
+    gated(&state, &user, id, Action::GiveAccess).await?;
+    let org = user.org_id;
+    let rows = state
+        .db
+        .run(move |s| s.list_access_codes(org, id))
+        .await
+        .map_err(lock_missing)?;
+    Ok(axum::Json(Page {
+        items: rows.into_iter().map(code_json).collect(),
+        next: None,
+    }))
+}
+
+/// What a lock confirmed for a code, reported by the phone that talked to it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CodeStateReport {
+    pub state: CodeSyncState,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Report a lock's confirmation (`installed`) or refusal (`failed` + reason) of a code.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes/{code_id}/state", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path), ("code_id" = Uuid, Path)),
+    request_body = CodeStateReport,
+    responses((status = 200, body = CodeStateReport), (status = 404, body = ErrorBody)))]
+pub async fn code_state(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    CodeId(code_id): CodeId,
+    Json(req): Json<CodeStateReport>,
+) -> ApiResult<axum::Json<CodeStateReport>> {
+    gated(&state, &user, id, Action::View).await?;
+    let reason = req
+        .reason
+        .as_deref()
+        .map(|r| clean_name(r, "reason", 500))
+        .transpose()?;
+    if req.state == CodeSyncState::Failed && reason.is_none() {
+        return Err(ApiError::validation("A failed code needs a reason."));
+    }
+    let a = audit(
+        &user,
+        "code_state",
+        Some(format!("{code_id}: {}", req.state.as_str())),
+    );
+    let (org, st, r) = (user.org_id, req.state, reason.clone());
+    state
+        .db
+        .run(move |s| s.set_code_state(org, id, code_id, st, r.as_deref(), &a))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("Code"),
+            other => other.into(),
+        })?;
+    Ok(axum::Json(CodeStateReport {
+        state: req.state,
+        reason,
+    }))
+}
+
+/// A signed BLE credential for the caller on this lock.
+///
+/// TODO(BLE integration): sign a `lock-protocol` credential with the organization key
+/// (`Store::organization_key`, Ed25519 PKCS#8) for `credential_lifetime`; until then this
+/// answers 501 after the gate.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/credentials", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 501, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn credentials(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    gated(&state, &user, id, Action::Unlock).await?;
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not_implemented",
+        "BLE credentials are not issued by this server build yet.",
+    ))
+}
+
+/// `?since=<cursor>` of sync.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SyncParams {
+    /// The `cursor` of the previous sync; absent for the first one.
+    pub since: Option<String>,
+}
+
+/// Everything the caller may see that changed since the cursor. For each lock in `locks`,
+/// `access_codes` and `passcodes` hold that lock's complete current set.
+#[utoipa::path(get, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])),
+    params(SyncParams), responses((status = 200, body = SyncResponse), (status = 400, body = ErrorBody)))]
+pub async fn sync(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Query(p): Query<SyncParams>,
+) -> ApiResult<axum::Json<SyncResponse>> {
+    let since = match p.since.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.strip_prefix("v1.")
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ApiError::bad_request("Invalid sync cursor."))?,
+        ),
+    };
+    let (org, uid, filter) = (user.org_id, user.id, LockFilter::from(&user.access));
+    let data = state
+        .db
+        .run(move |s| s.sync(org, uid, &filter, since))
+        .await?;
+    let mut removed = data.removed_lock_ids;
+    let mut locks = Vec::with_capacity(data.locks.len());
+    let mut codes_visible = std::collections::HashSet::new();
+    for l in data.locks {
+        if gate(&user, Action::View, l.unit_id).is_ok() {
+            if gate(&user, Action::GiveAccess, l.unit_id).is_ok() {
+                codes_visible.insert(l.id);
+            }
+            locks.push(lock_json(l));
+        } else {
+            removed.push(l.id);
+        }
+    }
+    Ok(axum::Json(SyncResponse {
+        cursor: format!("v1.{}", data.cursor),
+        full: since.is_none() || data.me_changed,
+        me: me(&user),
+        locks,
+        removed_lock_ids: removed,
+        access_codes: data
+            .access_codes
+            .into_iter()
+            .filter(|c| codes_visible.contains(&c.lock_id))
+            .map(code_json)
+            .collect(),
+        passcodes: data
+            .passcodes
+            .into_iter()
+            .map(|p| Passcode {
+                lock_id: p.lock_id,
+                lock_name: p.lock_name,
+                code: p.code,
+                sync_state: p.sync_state,
+            })
+            .collect(),
+    }))
+}

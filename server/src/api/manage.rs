@@ -1,0 +1,449 @@
+//! Manage Access: invitations, users, permissions, access, revoke, resend, summary, outbox.
+//! Administrators only (403 `not_admin` for everyone else).
+
+use access_domain::api::{
+    AccessSummary, Channel, ErrorBody, InvitationRequest, InvitationResponse, OutboxMessage, Page,
+    Passcode, PermissionsUpdate, UserDetail, UserSummary,
+};
+use access_domain::{Access, INVITATION_TTL, Permission, UserStatus, UserType};
+use axum::extract::State;
+use axum::http::StatusCode;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Admin, Id, Json, ListParams, Query, clean_email};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{
+    NewInvitation, NewInvitationToken, NewMessage, PasscodeRecord, StoreError, UserRecord,
+};
+use crate::{AppState, notify, secrets};
+
+fn summary_of(u: &UserRecord) -> UserSummary {
+    UserSummary {
+        id: u.id,
+        name: u.name.clone(),
+        user_type: u.user_type,
+        status: u.status,
+        access_type: match u.access {
+            Access::AllLocks => "all_locks".into(),
+            Access::Units { .. } => "units".into(),
+        },
+        invited_email: u.invited_email.clone(),
+        username: u.username.clone(),
+        registered_email: u.registered_email.clone(),
+        invited_at: u.invited_at,
+    }
+}
+
+fn passcode(p: PasscodeRecord) -> Passcode {
+    Passcode {
+        lock_id: p.lock_id,
+        lock_name: p.lock_name,
+        code: p.code,
+        sync_state: p.sync_state,
+    }
+}
+
+fn user_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("User"),
+        other => other.into(),
+    }
+}
+
+async fn detail(state: &AppState, org: Uuid, id: Uuid) -> ApiResult<UserDetail> {
+    let (user, codes) = state
+        .db
+        .run(move |s| Ok((s.user(org, id)?, s.user_passcodes(id)?)))
+        .await
+        .map_err(user_not_found)?;
+    Ok(UserDetail {
+        summary: summary_of(&user),
+        phone: user.phone.clone(),
+        permissions: user.permissions.clone(),
+        access: user.access.clone(),
+        invited_by: user.invited_by,
+        invitation_expires_at: (user.status == UserStatus::Pending)
+            .then_some(user.invitation_expires_at)
+            .flatten(),
+        passcodes: codes.into_iter().map(passcode).collect(),
+    })
+}
+
+/// Validates an access scope for a user type: units must exist in the organization;
+/// residents only get units.
+async fn check_access(
+    state: &AppState,
+    org: Uuid,
+    user_type: UserType,
+    access: Access,
+) -> ApiResult<Access> {
+    match access {
+        Access::AllLocks if user_type == UserType::Resident => Err(ApiError::validation(
+            "Residents get access to their own units only: use {\"type\": \"units\"}.",
+        )),
+        Access::AllLocks => Ok(Access::AllLocks),
+        Access::Units { mut unit_ids } => {
+            unit_ids.sort();
+            unit_ids.dedup();
+            if unit_ids.is_empty() {
+                return Err(ApiError::validation("Select at least one unit."));
+            }
+            if unit_ids.len() > 10_000 {
+                return Err(ApiError::validation("Too many units in one scope."));
+            }
+            let ids = unit_ids.clone();
+            let found = state.db.run(move |s| s.existing_units(org, &ids)).await?;
+            if let Some(missing) = unit_ids.iter().find(|u| !found.contains(u)) {
+                return Err(ApiError::validation(format!("Unknown unit {missing}.")));
+            }
+            Ok(Access::Units { unit_ids })
+        }
+    }
+}
+
+fn dedup_permissions(mut p: Vec<Permission>) -> Vec<Permission> {
+    p.sort();
+    p.dedup();
+    p
+}
+
+fn invitation_token(now: OffsetDateTime) -> (String, NewInvitationToken) {
+    let token = secrets::new_token();
+    let t = NewInvitationToken {
+        id: Uuid::new_v4(),
+        token_hash: secrets::hash_token(&token),
+        sent_at: now,
+        expires_at: now + INVITATION_TTL,
+    };
+    (token, t)
+}
+
+/// The invitation email: names the right app and carries the link with the token.
+fn invitation_mail(
+    state: &AppState,
+    org_id: Uuid,
+    org_name: &str,
+    to: &str,
+    user_type: UserType,
+    token: &str,
+    t: &NewInvitationToken,
+) -> NewMessage {
+    let app = user_type.app().display_name();
+    let role = match user_type {
+        UserType::TeamMember => "a team member",
+        UserType::Resident => "a resident",
+    };
+    let link = format!("{}/invite?token={token}", state.public_url);
+    let expires = t
+        .expires_at
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default();
+    NewMessage {
+        id: Uuid::new_v4(),
+        org_id,
+        channel: Channel::Email,
+        to: to.to_string(),
+        subject: Some(format!("{org_name} invited you to the {app} app")),
+        body: format!(
+            "Hello,\n\n{org_name} has invited you to the {app} app as {role}.\n\n\
+             1. Download the {app} app (Android or iOS).\n\
+             2. Complete your registration with this link:\n   {link}\n\n\
+             When asked for your phone number, include +1 at the beginning, \
+             for example +15551234567.\n\nThis invitation expires on {expires}.\n"
+        ),
+        created_at: t.sent_at,
+    }
+}
+
+/// Invite a team member or a resident; the right app's invitation goes out.
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "manage access", security(("bearer" = [])),
+    request_body = InvitationRequest,
+    responses((status = 201, body = InvitationResponse), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 404, description = "unknown username", body = ErrorBody)))]
+pub async fn invite(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Json(req): Json<InvitationRequest>,
+) -> ApiResult<(StatusCode, axum::Json<InvitationResponse>)> {
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    let permissions = dedup_permissions(req.permissions);
+    if req.user_type == UserType::Resident && !permissions.is_empty() {
+        return Err(ApiError::validation(
+            "Residents hold none of the six permissions; send \"permissions\": [].",
+        ));
+    }
+    let access = check_access(&state, org, req.user_type, req.access).await?;
+    let email = match (req.email.as_deref(), req.username.as_deref()) {
+        (Some(e), None) => clean_email(e)?,
+        (None, Some(name)) => {
+            let name = name.trim().to_string();
+            let n = name.clone();
+            let user = state
+                .db
+                .run(move |s| s.user_by_username(org, &n))
+                .await?
+                .ok_or_else(|| ApiError::not_found(&format!("User {name:?}")))?;
+            user.registered_email
+                .or(user.invited_email)
+                .ok_or_else(|| ApiError::validation("That user has no email address."))?
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "Give exactly one of \"email\" or \"username\".",
+            ));
+        }
+    };
+    let (token, t) = invitation_token(now);
+    let org_name = state.db.run(move |s| s.organization_name(org)).await?;
+    let mail = invitation_mail(&state, org, &org_name, &email, req.user_type, &token, &t);
+    let inv = NewInvitation {
+        org_id: org,
+        user_id: Uuid::new_v4(),
+        user_type: req.user_type,
+        invited_email: email,
+        username: None,
+        permissions,
+        access,
+        invited_by: admin.id,
+        token: t.clone(),
+    };
+    let (inv2, mail2) = (inv.clone(), mail.clone());
+    state
+        .db
+        .run(move |s| s.create_invitation(&inv2, &mail2))
+        .await?;
+    notify::deliver(&state, &mail).await;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(InvitationResponse {
+            user_id: inv.user_id,
+            status: UserStatus::Pending,
+            expires_at: t.expires_at,
+        }),
+    ))
+}
+
+/// Resend Invite: a fresh link; the previous one stops working.
+#[utoipa::path(post, path = "/api/v1/users/{id}/resend-invite", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvitationResponse), (status = 409, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn resend(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Id(id): Id,
+) -> ApiResult<axum::Json<InvitationResponse>> {
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    let (user, org_name) = state
+        .db
+        .run(move |s| Ok((s.user(org, id)?, s.organization_name(org)?)))
+        .await
+        .map_err(user_not_found)?;
+    if user.status != UserStatus::Pending {
+        return Err(ApiError::conflict(format!(
+            "Only pending invitations can be resent; this user is {}.",
+            user.status.as_str()
+        )));
+    }
+    let to = user.invited_email.clone().unwrap_or_default();
+    let (token, t) = invitation_token(now);
+    let mail = invitation_mail(&state, org, &org_name, &to, user.user_type, &token, &t);
+    let (t2, mail2) = (t.clone(), mail.clone());
+    state
+        .db
+        .run(move |s| s.resend_invitation(org, id, &t2, &mail2))
+        .await?;
+    notify::deliver(&state, &mail).await;
+    Ok(axum::Json(InvitationResponse {
+        user_id: id,
+        status: UserStatus::Pending,
+        expires_at: t.expires_at,
+    }))
+}
+
+/// Totals of the Manage Access page (revoked users are not counted).
+#[utoipa::path(get, path = "/api/v1/access/summary", tag = "manage access", security(("bearer" = [])),
+    responses((status = 200, body = AccessSummary), (status = 403, body = ErrorBody)))]
+pub async fn summary(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> ApiResult<axum::Json<AccessSummary>> {
+    let org = admin.org_id;
+    let c = state.db.run(move |s| s.summary(org)).await?;
+    Ok(axum::Json(AccessSummary {
+        total_users: c.total_users,
+        team_members: c.team_members,
+        residents: c.residents,
+        pending_invites: c.pending_invites,
+    }))
+}
+
+/// The Manage Access table.
+#[utoipa::path(get, path = "/api/v1/users", tag = "manage access", security(("bearer" = [])),
+    params(ListParams), responses((status = 200, body = Page<UserSummary>), (status = 403, body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<Page<UserSummary>>> {
+    let org = admin.org_id;
+    let (after, limit) = (p.after_uuid()?, p.limit());
+    let users = state
+        .db
+        .run(move |s| s.list_users(org, after, limit))
+        .await?;
+    let next = (users.len() == limit as usize)
+        .then(|| users.last().map(|u| u.id.to_string()))
+        .flatten();
+    Ok(axum::Json(Page {
+        items: users.iter().map(summary_of).collect(),
+        next,
+    }))
+}
+
+/// A user's details: type, status, emails, invitation, permissions, access, passcodes.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "manage access", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+pub async fn user_detail(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Id(id): Id,
+) -> ApiResult<axum::Json<UserDetail>> {
+    Ok(axum::Json(detail(&state, admin.org_id, id).await?))
+}
+
+async fn editable(state: &AppState, admin: &UserRecord, id: Uuid) -> ApiResult<UserRecord> {
+    let org = admin.org_id;
+    let user = state
+        .db
+        .run(move |s| s.user(org, id))
+        .await
+        .map_err(user_not_found)?;
+    if user.is_admin {
+        return Err(ApiError::validation(
+            "Administrators hold every permission and all locks; their access cannot be edited.",
+        ));
+    }
+    if user.status == UserStatus::Revoked {
+        return Err(ApiError::conflict("This user's access has been revoked."));
+    }
+    Ok(user)
+}
+
+/// Update a team member's permissions; applies to their very next request.
+#[utoipa::path(put, path = "/api/v1/users/{id}/permissions", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = PermissionsUpdate,
+    responses((status = 200, body = UserDetail), (status = 422, body = ErrorBody)))]
+pub async fn set_permissions(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Id(id): Id,
+    Json(req): Json<PermissionsUpdate>,
+) -> ApiResult<axum::Json<UserDetail>> {
+    let user = editable(&state, &admin, id).await?;
+    let perms = dedup_permissions(req.permissions);
+    if user.user_type == UserType::Resident && !perms.is_empty() {
+        return Err(ApiError::validation(
+            "Residents hold none of the six permissions.",
+        ));
+    }
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    state
+        .db
+        .run(move |s| s.set_permissions(org, id, &perms, now))
+        .await?;
+    Ok(axum::Json(detail(&state, org, id).await?))
+}
+
+/// Change a user's access type and units. Body: the invitation's `access` shape, either
+/// bare (`{"type": "units", "unit_ids": [...]}`) or wrapped (`{"access": {...}}`).
+#[utoipa::path(put, path = "/api/v1/users/{id}/access", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = Access,
+    responses((status = 200, body = UserDetail), (status = 422, body = ErrorBody)))]
+pub async fn set_access(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Id(id): Id,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<axum::Json<UserDetail>> {
+    let raw = match body.get("access") {
+        Some(inner) => inner.clone(),
+        None => body,
+    };
+    let access: Access = serde_json::from_value(raw)
+        .map_err(|e| ApiError::bad_request(format!("Invalid access: {e}")))?;
+    let user = editable(&state, &admin, id).await?;
+    let org = admin.org_id;
+    let access = check_access(&state, org, user.user_type, access).await?;
+    let now = OffsetDateTime::now_utc();
+    state
+        .db
+        .run(move |s| s.set_access(org, id, &access, now))
+        .await?;
+    Ok(axum::Json(detail(&state, org, id).await?))
+}
+
+/// Revoke access: every session of the user dies at once, passcodes are removed.
+#[utoipa::path(post, path = "/api/v1/users/{id}/revoke", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Id(id): Id,
+) -> ApiResult<axum::Json<UserDetail>> {
+    if id == admin.id {
+        return Err(ApiError::validation("You cannot revoke your own access."));
+    }
+    let org = admin.org_id;
+    let user = state
+        .db
+        .run(move |s| s.user(org, id))
+        .await
+        .map_err(user_not_found)?;
+    if user.is_admin {
+        return Err(ApiError::validation(
+            "Administrators cannot be revoked here.",
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    state.db.run(move |s| s.revoke_user(org, id, now)).await?;
+    Ok(axum::Json(detail(&state, org, id).await?))
+}
+
+/// The mail and SMS the server sent or would send, newest first.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "manage access", security(("bearer" = [])),
+    params(ListParams), responses((status = 200, body = Page<OutboxMessage>), (status = 403, body = ErrorBody)))]
+pub async fn outbox(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<Page<OutboxMessage>>> {
+    let org = admin.org_id;
+    let (before, limit) = (p.after_seq()?, p.limit());
+    let rows = state
+        .db
+        .run(move |s| s.list_outbox(org, before, limit))
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|m| m.seq.to_string()))
+        .flatten();
+    Ok(axum::Json(Page {
+        items: rows
+            .into_iter()
+            .map(|m| OutboxMessage {
+                id: m.id,
+                channel: m.channel,
+                to: m.to,
+                subject: m.subject,
+                body: m.body,
+                created_at: m.created_at,
+            })
+            .collect(),
+        next,
+    }))
+}

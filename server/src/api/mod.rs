@@ -1,0 +1,345 @@
+//! The `/api/v1` routes, their extractors and the helpers every handler shares.
+
+pub mod auth;
+pub mod locks;
+pub mod manage;
+
+use access_domain::api::{Me, error_codes as codes};
+use access_domain::{Action, Actor, authorize};
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::routing::{any, get, post, put};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use crate::store::UserRecord;
+
+/// All API routes (state still to be supplied).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .route("/api/v1/sessions", post(auth::login))
+        .route(
+            "/api/v1/sessions/current",
+            axum::routing::delete(auth::logout),
+        )
+        .route("/api/v1/registrations", post(auth::register))
+        .route("/api/v1/registrations/{id}/verify", post(auth::verify))
+        .route("/api/v1/me", get(auth::me_handler))
+        .route("/api/v1/access/summary", get(manage::summary))
+        .route("/api/v1/invitations", post(manage::invite))
+        .route("/api/v1/users", get(manage::list_users))
+        .route("/api/v1/users/{id}", get(manage::user_detail))
+        .route(
+            "/api/v1/users/{id}/permissions",
+            put(manage::set_permissions),
+        )
+        .route("/api/v1/users/{id}/access", put(manage::set_access))
+        .route("/api/v1/users/{id}/revoke", post(manage::revoke))
+        .route("/api/v1/users/{id}/resend-invite", post(manage::resend))
+        .route("/api/v1/outbox", get(manage::outbox))
+        .route(
+            "/api/v1/properties",
+            post(locks::create_property).get(locks::list_properties),
+        )
+        .route("/api/v1/properties/{id}/units", post(locks::create_unit))
+        .route("/api/v1/organization/public-key", get(locks::public_key))
+        .route(
+            "/api/v1/locks",
+            post(locks::create_lock).get(locks::list_locks),
+        )
+        .route(
+            "/api/v1/locks/{id}",
+            get(locks::get_lock).patch(locks::rename),
+        )
+        .route("/api/v1/locks/{id}/mode", put(locks::set_mode))
+        .route("/api/v1/locks/{id}/reset-codes", post(locks::reset_codes))
+        .route("/api/v1/locks/{id}/master-code", get(locks::master_code))
+        .route(
+            "/api/v1/locks/{id}/logs",
+            get(locks::list_logs).post(locks::upload_logs),
+        )
+        .route(
+            "/api/v1/locks/{id}/access-codes",
+            post(locks::give_access).get(locks::list_access_codes),
+        )
+        .route(
+            "/api/v1/locks/{id}/access-codes/{code_id}/state",
+            post(locks::code_state),
+        )
+        .route("/api/v1/locks/{id}/credentials", post(locks::credentials))
+        .route("/api/v1/sync", get(locks::sync))
+        .route("/api", any(unknown_route))
+        .route("/api/{*rest}", any(unknown_route))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+        "No such API route.",
+    )
+}
+
+/// Answer for a known path with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This route does not accept that method.",
+    )
+}
+
+/// JSON body extractor whose rejections use the API's error shape: 400 for malformed JSON
+/// or wrong types, 413 for bodies over the limit, 415 without a JSON content type.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(r) => Err(json_rejection(r)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::BAD_REQUEST,
+            "Send a JSON body with `Content-Type: application/json`.",
+        ),
+        _ => ApiError::bad_request(format!("Invalid JSON body: {}", r.body_text())),
+    }
+}
+
+/// The 413 answer.
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        codes::PAYLOAD_TOO_LARGE,
+        "The request body is too large.",
+    )
+}
+
+/// A path id; anything that is not a UUID is an unknown id (404).
+pub struct Id(pub Uuid);
+
+async fn path_uuid<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> ApiResult<Uuid> {
+    let axum::extract::Path(params) =
+        axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("Resource"))?;
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| Uuid::parse_str(v).ok())
+        .ok_or_else(|| ApiError::not_found("Resource"))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        path_uuid(parts, state, "id").await.map(Id)
+    }
+}
+
+/// The `{code_id}` of a path; not a UUID means unknown (404).
+pub struct CodeId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for CodeId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        path_uuid(parts, state, "code_id").await.map(CodeId)
+    }
+}
+
+/// Query-string extractor answering 400 in the API's error shape.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e| ApiError::bad_request(format!("Invalid query: {}", e.body_text())))
+    }
+}
+
+/// `?after=<cursor>&limit=<n>` of list endpoints.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// The `next` value of the previous page.
+    pub after: Option<String>,
+    /// Page size (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+impl ListParams {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(100).clamp(1, 1000)
+    }
+
+    pub fn after_uuid(&self) -> ApiResult<Option<Uuid>> {
+        self.after
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| Uuid::parse_str(s).map_err(|_| ApiError::bad_request("Invalid cursor.")))
+            .transpose()
+    }
+
+    pub fn after_seq(&self) -> ApiResult<Option<i64>> {
+        self.after
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| ApiError::bad_request("Invalid cursor."))
+            })
+            .transpose()
+    }
+}
+
+/// The signed-in user. 401 without a live session, 401 `revoked` once revoked.
+pub struct Auth {
+    pub user: UserRecord,
+    pub token_hash: [u8; 32],
+}
+
+/// The bearer token of a request, if it carries one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
+        let token_hash = secrets::hash_token(token);
+        let now = OffsetDateTime::now_utc();
+        let user = state
+            .db
+            .run(move |s| s.session_user(&token_hash, now))
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        match user.status {
+            access_domain::UserStatus::Active => Ok(Auth { user, token_hash }),
+            access_domain::UserStatus::Revoked => Err(ApiError::revoked()),
+            access_domain::UserStatus::Pending => Err(ApiError::unauthenticated()),
+        }
+    }
+}
+
+/// An active administrator; others get 403 `not_admin`.
+pub struct Admin(pub UserRecord);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Auth { user, .. } = Auth::from_request_parts(parts, state).await?;
+        if user.is_admin {
+            Ok(Admin(user))
+        } else {
+            Err(ApiError::not_admin())
+        }
+    }
+}
+
+/// The one gate: every permission and scope check goes through `access_domain::authorize`.
+pub fn gate(user: &UserRecord, action: Action, unit_id: Uuid) -> ApiResult<()> {
+    let actor = Actor {
+        user_type: user.user_type,
+        status: user.status,
+        permissions: &user.permissions,
+        access: &user.access,
+    };
+    authorize(&actor, action, unit_id).map_err(ApiError::from)
+}
+
+/// The API view of the signed-in user.
+pub fn me(user: &UserRecord) -> Me {
+    Me {
+        id: user.id,
+        name: user.name.clone().unwrap_or_default(),
+        email: user
+            .registered_email
+            .clone()
+            .or_else(|| user.invited_email.clone())
+            .unwrap_or_default(),
+        user_type: user.user_type,
+        status: user.status,
+        app: user.user_type.app(),
+        permissions: user.permissions.clone(),
+        access: user.access.clone(),
+        is_admin: user.is_admin,
+        organization_id: user.org_id,
+    }
+}
+
+/// Trims a display name and checks it: 1 to `max` characters, no control characters.
+pub fn clean_name(raw: &str, what: &str, max: usize) -> ApiResult<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ApiError::validation(format!("{what} must not be empty.")));
+    }
+    if name.chars().count() > max {
+        return Err(ApiError::validation(format!(
+            "{what} must be at most {max} characters."
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::validation(format!(
+            "{what} must not contain control characters."
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Checks the shape of an email address (one `@`, a dot in the domain, no spaces).
+pub fn clean_email(raw: &str) -> ApiResult<String> {
+    let email = raw.trim();
+    let ok = email.len() <= 254
+        && email.split('@').count() == 2
+        && email.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c));
+    if ok {
+        Ok(email.to_string())
+    } else {
+        Err(ApiError::validation(format!(
+            "{email:?} is not a valid email address, e.g. name@example.com."
+        )))
+    }
+}

@@ -1,0 +1,88 @@
+//! Server configuration: what the binary reads from flags and the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::secrets::PasswordCost;
+
+/// How a server instance runs.
+///
+/// ```
+/// let cfg = access_server::ServerConfig::for_tests("/tmp/x".into());
+/// assert_eq!(cfg.listen.port(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Directory of the SQLite file.
+    pub data_dir: PathBuf,
+    /// Another store (e.g. `postgres://...`); `None` is SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The first administrator, created on the first start.
+    pub admin_email: Option<String>,
+    /// Generated and printed once when absent on the first start.
+    pub admin_password: Option<String>,
+    /// `smtp://host:port` (or `smtps://`): invitations go out over SMTP too.
+    pub smtp_url: Option<String>,
+    /// SMS gateway: each SMS is POSTed there as `{"to","body"}`.
+    pub sms_webhook_url: Option<String>,
+    /// Base of invitation links (`{public_url}/invite?token=...`); empty: this server's URL.
+    pub public_url: String,
+    /// Lifetime of signed BLE credentials.
+    pub credential_lifetime: Duration,
+    /// Lifetime of a session token.
+    pub session_lifetime: Duration,
+    /// Name of the organization created on the first start.
+    pub organization_name: String,
+    /// Sender of invitation mail.
+    pub mail_from: String,
+    /// argon2id cost for new password hashes.
+    pub password_cost: PasswordCost,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl ServerConfig {
+    /// Defaults of the binary: `127.0.0.1:8080`, data in `./data`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            database_url: None,
+            admin_email: None,
+            admin_password: None,
+            smtp_url: None,
+            sms_webhook_url: None,
+            public_url: String::new(),
+            credential_lifetime: Duration::from_secs(24 * 3600),
+            session_lifetime: Duration::from_secs(30 * 24 * 3600),
+            organization_name: "My organization".into(),
+            mail_from: "Access <no-reply@access.invalid>".into(),
+            password_cost: PasswordCost::default(),
+            body_limit: 64 * 1024,
+        }
+    }
+
+    /// For tests: any free port on 127.0.0.1, a known administrator, cheap password hashing
+    /// (still argon2id), database from `ACCESS_TEST_DATABASE_URL` when set.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: std::env::var("ACCESS_TEST_DATABASE_URL").ok(),
+            admin_email: Some(TEST_ADMIN_EMAIL.into()),
+            admin_password: Some(TEST_ADMIN_PASSWORD.into()),
+            password_cost: PasswordCost {
+                memory_kib: 256,
+                passes: 1,
+            },
+            ..ServerConfig::new(data_dir)
+        }
+    }
+}
+
+/// Administrator of [`ServerConfig::for_tests`].
+pub const TEST_ADMIN_EMAIL: &str = "admin@example.test";
+/// Password of [`ServerConfig::for_tests`]'s administrator.
+pub const TEST_ADMIN_PASSWORD: &str = "correct-horse-battery";

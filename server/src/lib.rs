@@ -1,0 +1,215 @@
+//! `access-server`: the platform behind the desktop "Manage Access" page and both apps.
+//!
+//! Start one in-process (tests, tools) with [`start`]:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), access_server::StartError> {
+//! let dir = std::env::temp_dir().join("access-demo");
+//! let server = access_server::start(access_server::ServerConfig::for_tests(dir)).await?;
+//! println!("listening on {}", server.base_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod idempotency;
+pub mod notify;
+pub mod openapi;
+pub mod secrets;
+pub mod store;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{ServerConfig, TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD};
+use store::{Db, Store, StoreError};
+
+/// Shared by every handler; holds no user state (that is all in the store).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<ServerConfig>,
+    pub mailer: Option<Arc<notify::Mailer>>,
+    pub http: reqwest::Client,
+    /// Base of invitation links, without a trailing slash.
+    pub public_url: Arc<str>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// Opens the store the configuration names.
+pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StartError> {
+    match config.database_url.as_deref() {
+        None => Ok(Arc::new(store::sqlite::SqliteStore::open(
+            &config.data_dir,
+        )?)),
+        Some(url) if url.starts_with("sqlite://") => Ok(Arc::new(
+            store::sqlite::SqliteStore::open(std::path::Path::new(&url["sqlite://".len()..]))?,
+        )),
+        Some(url) => Err(StartError::Config(format!(
+            "unsupported ACCESS_DATABASE_URL {:?}: this build has the SQLite store only",
+            url.split('@').next_back().unwrap_or("")
+        ))),
+    }
+}
+
+/// The whole HTTP application: API, health check, and the web page's routes.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .merge(api::routes())
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(error::ApiError::internal())
+            },
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+        .merge(web::router())
+}
+
+/// A server started by [`start`].
+pub struct RunningServer {
+    addr: SocketAddr,
+    store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address (the real port when the config said 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The store, for tests (e.g. to create a second organization). Not reachable over HTTP.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Stops accepting, lets running requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (after a signal passed to [`start_with_shutdown`]).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Opens the store, bootstraps the first organization, binds and serves.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    start_with_shutdown(config, std::future::pending()).await
+}
+
+/// Like [`start`], also stopping gracefully when `signal` completes.
+pub async fn start_with_shutdown(
+    config: ServerConfig,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<RunningServer, StartError> {
+    // reqwest is built on rustls without a default provider: use ring's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cfg = config.clone();
+    let store = tokio::task::spawn_blocking(move || open_store(&cfg))
+        .await
+        .map_err(|e| StartError::Config(e.to_string()))??;
+    let db = Db(store.clone());
+    bootstrap::first_start(&db, &config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let public_url = if config.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        config.public_url.trim_end_matches('/').to_string()
+    };
+    let mailer = config
+        .smtp_url
+        .as_deref()
+        .map(|u| notify::Mailer::new(u, &config.mail_from).map(Arc::new))
+        .transpose()
+        .map_err(StartError::Config)?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| StartError::Config(format!("HTTP client: {e}")))?;
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+        mailer,
+        http,
+        public_url: public_url.into(),
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            tokio::select! {
+                _ = stopped => {}
+                _ = signal => {}
+            }
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    tracing::info!(%addr, backend = store.backend(), "access-server listening");
+    Ok(RunningServer {
+        addr,
+        store,
+        stop: Some(stop),
+        task,
+    })
+}

@@ -1,0 +1,125 @@
+//! Delivery of outbox messages: email over SMTP (lettre), SMS to a webhook (reqwest).
+//! Every message is in the outbox table first; delivery only updates its status there.
+
+use std::time::Duration;
+
+use access_domain::api::Channel;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::AppState;
+use crate::store::NewMessage;
+
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An SMTP transport built from `ACCESS_SMTP_URL`.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl Mailer {
+    /// Parses the URL (`smtp://[user:password@]host[:port]`, plain SMTP as on a local relay
+    /// or sink) and the sender address.
+    pub fn new(url: &str, from: &str) -> Result<Mailer, String> {
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("ACCESS_SMTP_URL must start with smtp:// (got {url:?})"))?
+            .trim_end_matches('/');
+        let (creds, hostport) = match rest.rsplit_once('@') {
+            Some((c, h)) => (Some(c), h),
+            None => (None, rest),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("invalid SMTP port {p:?}"))?,
+            ),
+            None => (hostport, 25),
+        };
+        if host.is_empty() {
+            return Err("ACCESS_SMTP_URL has no host".into());
+        }
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(SEND_TIMEOUT));
+        if let Some(c) = creds {
+            let (user, pass) = c.split_once(':').unwrap_or((c, ""));
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    user.to_string(),
+                    pass.to_string(),
+                ));
+        }
+        let transport = builder.build();
+        let from = from
+            .parse()
+            .map_err(|e| format!("invalid mail sender {from:?}: {e}"))?;
+        Ok(Mailer { transport, from })
+    }
+
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        let to = to.parse().map_err(|e| format!("invalid recipient: {e}"))?;
+        let msg = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(body.to_string())
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(msg)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Delivers a message that is already in the outbox and records the outcome there.
+/// Failures are logged and recorded, never returned: the outbox keeps the message.
+pub async fn deliver(state: &AppState, msg: &NewMessage) {
+    let outcome = match msg.channel {
+        Channel::Email => match &state.mailer {
+            Some(m) => Some(
+                m.send(&msg.to, msg.subject.as_deref().unwrap_or(""), &msg.body)
+                    .await,
+            ),
+            None => None,
+        },
+        Channel::Sms => match &state.config.sms_webhook_url {
+            Some(url) => Some(post_sms(state, url, &msg.to, &msg.body).await),
+            None => None,
+        },
+    };
+    let (delivery, error) = match outcome {
+        None => ("outbox_only", None),
+        Some(Ok(())) => ("sent", None),
+        Some(Err(e)) => {
+            tracing::warn!(to = %msg.to, error = %e, "delivery failed; the message stays in the outbox");
+            ("failed", Some(e))
+        }
+    };
+    let id = msg.id;
+    if let Err(e) = state
+        .db
+        .run(move |s| s.mark_delivery(id, delivery, error.as_deref()))
+        .await
+    {
+        tracing::error!(error = %e, "cannot record delivery");
+    }
+}
+
+async fn post_sms(state: &AppState, url: &str, to: &str, body: &str) -> Result<(), String> {
+    let resp = state
+        .http
+        .post(url)
+        .timeout(SEND_TIMEOUT)
+        .json(&serde_json::json!({ "to": to, "body": body }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("SMS gateway answered {}", resp.status()))
+    }
+}

@@ -1,0 +1,133 @@
+//! Random tokens and codes (ring), SHA-256 token hashes and argon2id password hashes.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// Digits of a user's personal passcode.
+pub const PASSCODE_DIGITS: usize = 6;
+/// Digits of a lock's master code.
+pub const MASTER_CODE_DIGITS: usize = 8;
+/// Digits of an access code given to a guest.
+pub const ACCESS_CODE_DIGITS: usize = 6;
+/// Digits of an SMS verification code.
+pub const SMS_CODE_DIGITS: usize = 6;
+
+fn fill(buf: &mut [u8]) {
+    // SystemRandom only fails if the OS has no entropy source, which makes serving unsafe.
+    #[allow(clippy::expect_used)]
+    SystemRandom::new()
+        .fill(buf)
+        .expect("the operating system's random source failed");
+}
+
+/// A fresh bearer or invitation token: 32 random bytes, base64url without padding.
+///
+/// ```
+/// let t = access_server::secrets::new_token();
+/// assert_eq!(t.len(), 43);
+/// assert_ne!(t, access_server::secrets::new_token());
+/// ```
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    fill(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// SHA-256 of a token or code, the only form in which the database keeps them.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// `len` uniformly random decimal digits (rejection sampling, no modulo bias).
+///
+/// ```
+/// let c = access_server::secrets::random_digits(6);
+/// assert_eq!(c.len(), 6);
+/// assert!(c.bytes().all(|b| b.is_ascii_digit()));
+/// ```
+pub fn random_digits(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut b = [0u8; 16];
+        fill(&mut b);
+        for x in b {
+            if x < 250 && out.len() < len {
+                out.push(char::from(b'0' + x % 10));
+            }
+        }
+    }
+    out
+}
+
+/// 16 random bytes of salt.
+pub fn salt() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    fill(&mut b);
+    b
+}
+
+/// Argon2id cost: memory in KiB and passes. Tests lower it; the hash records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+impl Default for PasswordCost {
+    /// OWASP's argon2id baseline: 19 MiB, 2 passes.
+    fn default() -> Self {
+        PasswordCost {
+            memory_kib: 19 * 1024,
+            passes: 2,
+        }
+    }
+}
+
+/// Hashes a password with argon2id into a PHC string.
+///
+/// ```
+/// use access_server::secrets::{hash_password, verify_password, PasswordCost};
+/// let cost = PasswordCost { memory_kib: 64, passes: 1 };
+/// let h = hash_password("correct horse", cost).unwrap();
+/// assert!(h.starts_with("$argon2id$"));
+/// assert!(verify_password("correct horse", &h));
+/// assert!(!verify_password("wrong", &h));
+/// ```
+pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, String> {
+    let params =
+        argon2::Params::new(cost.memory_kib, cost.passes, 1, None).map_err(|e| e.to_string())?;
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    a.hash_password_with_salt(password.as_bytes(), &salt())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Checks a password against a stored PHC string (its own parameters apply).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(h) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+///
+/// ```
+/// assert!(access_server::secrets::ct_eq(b"abc", b"abc"));
+/// assert!(!access_server::secrets::ct_eq(b"abc", b"abd"));
+/// ```
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // black_box keeps the optimizer from turning the fold into an early exit.
+    std::hint::black_box(diff) == 0
+}
