@@ -53,7 +53,7 @@ export function messageBox() {
       el.hidden = false;
       el.className = 'message error';
       el.setAttribute('role', 'alert');
-      el.replaceChildren(h('p', {}, text), items.length ? h('ul', {}, items.map((i) => h('li', {}, i))) : null);
+      mount(el, h('p', {}, text), items.length ? h('ul', {}, items.map((i) => h('li', {}, i))) : null);
     },
     ok(text) {
       el.hidden = false;
@@ -156,4 +156,10 @@ export async function busy(button, work) {
     button.disabled = false;
     button.removeAttribute('aria-busy');
   }
+}
+
+/** Replaces the children of `root`, flattening arrays and leaving out null/false. */
+export function mount(root, ...children) {
+  const flat = children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false);
+  root.replaceChildren(...flat);
 }

@@ -4,7 +4,7 @@
 import { ApiError, get, getAll, patch, post, put, query } from './api.js';
 import {
   h, uid, time, badge, breadcrumb, messageBox, busy, toast, confirmDialog, errorFor, fieldError,
-  clearFieldErrors, MODES, SYNC_STATE,
+  clearFieldErrors, MODES, SYNC_STATE, mount,
 } from './dom.js';
 
 const KINDS = { permanent: 'Permanent', window: 'Time window', one_time: 'One-time (first use within 24 h)' };
@@ -17,7 +17,7 @@ const battery = (b) => (b === null || b === undefined
 export async function renderList(ctx) {
   const locks = await getAll('/locks');
   if (!ctx.current()) return;
-  ctx.main.replaceChildren(
+  mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Locks']]),
     h('div', { class: 'page-head' },
       h('h1', {}, 'Locks'),
@@ -170,7 +170,7 @@ export async function renderLock(ctx) {
             h('td', {}, METHODS[e.method] || e.method),
             h('td', {}, e.source === 'lock' ? `Lock (#${e.lock_seq ?? '?'})` : 'Platform'))))));
 
-  ctx.main.replaceChildren(
+  mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Locks', '#/access/locks'], [lock.name]]),
     h('h1', {}, lock.name),
     box.el,

@@ -2,7 +2,7 @@
 // and error handling shared by every view.
 
 import { ApiError, get, post, session } from './api.js';
-import { h, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb } from './dom.js';
+import { h, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb, mount } from './dom.js';
 import * as manage from './manage.js';
 import * as user from './user.js';
 import * as setup from './setup.js';
@@ -127,7 +127,7 @@ function handleError(e) {
   if (e instanceof ApiError && e.status === 403) return renderRefusal(e.message);
   const box = messageBox();
   const notFound = e instanceof ApiError && e.status === 404;
-  main.replaceChildren(
+  mount(main,
     h('h1', {}, notFound ? 'Not found' : 'Something went wrong'),
     box.el,
     h('p', {}, h('a', { href: DEFAULT_ROUTE }, 'Back to Manage Access')),
@@ -141,7 +141,7 @@ function renderRefusal(detail) {
   markNav(null);
   document.getElementById('main-nav').hidden = true;
   document.getElementById('side-nav').hidden = true;
-  main.replaceChildren(h('section', { class: 'refusal', 'aria-labelledby': 'refusal-title' },
+  mount(main,h('section', { class: 'refusal', 'aria-labelledby': 'refusal-title' },
     h('h1', { id: 'refusal-title' }, 'You do not have permission to manage lock access'),
     h('p', { role: 'alert' },
       'Inviting users, changing their permissions and revoking access are reserved for access administrators. ',
@@ -193,7 +193,7 @@ function renderSignIn(notice) {
     state.afterSignIn = null;
     navigate(next);
   });
-  main.replaceChildren(form);
+  mount(main,form);
   if (notice) box.error(notice);
   document.title = 'Sign in · Lock Access';
   email.focus();
@@ -201,7 +201,7 @@ function renderSignIn(notice) {
 
 async function renderAccessHome({ main: root }) {
   const card = (href, title, text) => h('li', { class: 'card' }, h('h2', {}, h('a', { href }, title)), h('p', {}, text));
-  root.replaceChildren(
+  mount(root,
     breadcrumb([['Access']]),
     h('h1', {}, 'Access'),
     h('ul', { class: 'cards' },

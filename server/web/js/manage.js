@@ -3,7 +3,7 @@
 
 import { get, query } from './api.js';
 import {
-  h, uid, time, badge, breadcrumb, displayName, messageBox, USER_TYPE, STATUS, ACCESS_TYPE,
+  h, uid, time, badge, breadcrumb, displayName, messageBox, USER_TYPE, STATUS, ACCESS_TYPE, mount,
 } from './dom.js';
 import { openInvite } from './invite.js';
 
@@ -167,7 +167,7 @@ export async function render(ctx) {
       })),
     }, 'Next'));
 
-  ctx.main.replaceChildren(
+  mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Locks', '#/access/locks'], ['Manage Access']]),
     h('div', { class: 'page-head' }, h('h1', {}, 'Manage Access'), inviteBtn),
     box.el,

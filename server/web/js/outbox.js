@@ -1,14 +1,14 @@
 // The outbox: the mail and SMS the server sent or would send, newest first.
 
 import { get, query } from './api.js';
-import { h, time, breadcrumb, badge } from './dom.js';
+import { h, time, breadcrumb, badge, mount } from './dom.js';
 
 export async function render(ctx) {
   const cursor = ctx.query.get('cursor') || '';
   const page = await get(`/outbox${query({ limit: 50, cursor })}`);
   if (!ctx.current()) return;
   const items = page.items || [];
-  ctx.main.replaceChildren(
+  mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Outbox']]),
     h('h1', {}, 'Outbox'),
     h('p', { class: 'hint' }, 'Invitations and SMS codes, newest first. Without an SMTP server or SMS gateway configured, this is where they land.'),

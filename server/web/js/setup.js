@@ -2,7 +2,7 @@
 
 import { getAll, post } from './api.js';
 import {
-  h, uid, breadcrumb, messageBox, busy, toast, errorFor, fieldError, clearFieldErrors,
+  h, uid, breadcrumb, messageBox, busy, toast, errorFor, fieldError, clearFieldErrors, mount,
 } from './dom.js';
 
 /** A one-field "name" form: label, input, button; `onSubmit(name)` may throw ApiError. */
@@ -96,7 +96,7 @@ export async function render(ctx) {
       addLock);
   });
 
-  ctx.main.replaceChildren(
+  mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Properties and units']]),
     h('h1', {}, 'Properties and units'),
     box.el,

@@ -5,7 +5,7 @@
 import { get, getAll, post, put } from './api.js';
 import {
   h, time, badge, breadcrumb, displayName, messageBox, confirmDialog, busy, toast, uid,
-  fieldError, clearFieldErrors, USER_TYPE, STATUS, SYNC_STATE,
+  fieldError, clearFieldErrors, USER_TYPE, STATUS, SYNC_STATE, mount,
 } from './dom.js';
 import { PERMISSIONS, APP_BY_USER_TYPE } from './domain.js';
 import { permissionChecks } from './invite.js';
@@ -197,7 +197,7 @@ export async function render(ctx) {
       resendBtn);
   }
 
-  ctx.main.replaceChildren(
+  mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Locks', '#/access/locks'], ['Manage Access', '#/access/locks/manage'], [displayName(u)]]),
     h('div', { class: 'page-head' },
       h('h1', {}, displayName(u)),
