@@ -94,5 +94,5 @@ suite_ble() {
 bench_ble() {
   need_rust_build_deps
   need_ble_deps
-  cargo run --release -p lock-ble --example roundtrip_bench --features peripheral --locked
+  cargo run --release -p lock-ble --example roundtrip_bench --locked
 }
