@@ -83,12 +83,57 @@ start_virtual_bluez() {
   echo "virtual BlueZ up: phone $PHONE_ADAPTER, locks $LOCK_ADAPTERS"
 }
 
+# Waits until the file $1 has a line matching $2, at most $3 seconds.
+_ble_wait_line() {
+  local deadline=$((SECONDS + $3))
+  until grep -q "$2" "$1"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "no line matching '$2' in $1 within $3s:" >&2
+      cat "$1" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# Active advertisements on adapter hciN ("y 1" when advertising).
+_ble_adverts() {
+  busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.bluez "/org/bluez/hci$1" \
+    org.bluez.LEAdvertisingManager1 ActiveInstances
+}
+
+# The virtual-lock binary on BlueZoo: ready line, advertising, out of range and back, stop.
+virtual_lock_smoke() {
+  cargo build -p virtual-lock --locked
+  start_virtual_bluez 1
+  local out pid lock_adapter
+  out="$(mktemp -t virtual-lock.XXXXXX)"
+  lock_adapter="${LOCK_ADAPTERS%% *}"
+  "$CARGO_TARGET_DIR/debug/virtual-lock" --echo --adapter "$lock_adapter" \
+    --latency-ms 30 --pairing-code 123456 >"$out" 2>&1 &
+  pid=$!
+  _ble_wait_line "$out" "^virtual-lock ready address=$lock_adapter .*pairing_code=123456" 20
+  [ "$(_ble_adverts 1)" = "y 1" ] || { echo "not advertising" >&2; return 1; }
+  kill -USR1 "$pid"
+  _ble_wait_line "$out" "^virtual-lock out-of-range" 10
+  [ "$(_ble_adverts 1)" = "y 0" ] || { echo "still advertising out of range" >&2; return 1; }
+  kill -USR2 "$pid"
+  _ble_wait_line "$out" "^virtual-lock in-range" 10
+  [ "$(_ble_adverts 1)" = "y 1" ] || { echo "not advertising back in range" >&2; return 1; }
+  kill -TERM "$pid"
+  wait "$pid" || { echo "virtual-lock did not exit cleanly" >&2; return 1; }
+  stop_virtual_bluez
+  rm -f "$out"
+  echo "virtual-lock smoke: 1 passed, 0 failed"
+}
+
 suite_ble() {
   need_rust_build_deps
   need_ble_deps
   # The BlueZoo tests in ble/tests start the launcher themselves (one per test) and fail,
   # never skip, when it cannot start.
   cargo test -p lock-ble -p virtual-lock --locked
+  virtual_lock_smoke
 }
 
 bench_ble() {
