@@ -228,3 +228,55 @@ async fn unknown_lock_is_out_of_range_after_the_scan_timeout() {
     );
     assert!(started.elapsed() >= Duration::from_secs(4));
 }
+
+/// A lock that becomes paired when it is written "pair".
+struct Pairable {
+    paired: bool,
+}
+
+impl LinkHandler for Pairable {
+    fn advertisement(&self) -> Advertisement {
+        Advertisement {
+            paired: self.paired,
+            lock_tag: *b"PAIRABLE",
+        }
+    }
+    fn on_connect(&mut self, _mtu: usize) {}
+    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
+        self.paired |= fragment == b"pair";
+        vec![vec![u8::from(self.paired)]]
+    }
+    fn on_disconnect(&mut self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_advertisement_is_seen_by_the_next_scan() {
+    let bluez = VirtualBluez::start(1).await;
+    let _lock = lock(&bluez, 0, Pairable { paired: false }).await;
+    let phone = phone(&bluez).await;
+    let id = bluez.lock_id(&bluez.locks[0]);
+
+    let mut scan = phone.scan().await.expect("scan");
+    let first = tokio::time::timeout(Duration::from_secs(10), scan.next())
+        .await
+        .expect("seen")
+        .expect("scan goes on");
+    assert!(!first.advertisement.paired);
+    drop(scan);
+
+    let mut link = phone.connect(&id).await.expect("connects");
+    link.send(vec![b"pair".to_vec()]).await.expect("write");
+    assert_eq!(link.recv(WAIT).await.expect("notify"), [1]);
+    link.disconnect().await;
+
+    let mut scan = phone.scan().await.expect("scan");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(seen) = scan.next().await {
+            if seen.id == id && seen.advertisement.paired {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the paired advertisement is seen within 10 s");
+}

@@ -212,3 +212,60 @@ async fn a_new_connection_ends_the_previous_link() {
     second.send(vec![vec![7]]).await.unwrap();
     assert_eq!(second.recv(Duration::from_secs(1)).await.unwrap(), [7]);
 }
+
+/// The protocol's own framing over the in-memory link at MTU 23: a lock that reassembles
+/// each message and answers with it reversed, fragmented at the link's MTU.
+struct FramedReverser {
+    mtu: usize,
+    reassembler: lock_protocol::frame::Reassembler,
+}
+
+impl LinkHandler for FramedReverser {
+    fn advertisement(&self) -> Advertisement {
+        AD
+    }
+    fn on_connect(&mut self, mtu: usize) {
+        self.mtu = mtu;
+        self.reassembler.reset();
+    }
+    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
+        match self.reassembler.push(fragment) {
+            Ok(Some(message)) => {
+                let reply: Vec<u8> = message.into_iter().rev().collect();
+                lock_protocol::frame::fragment(2, &reply, self.mtu).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
+    }
+    fn on_disconnect(&mut self) {
+        self.reassembler.reset();
+    }
+}
+
+#[tokio::test]
+async fn protocol_framing_round_trips_at_mtu_23() {
+    let transport = MemoryTransport::new(23);
+    transport.add_lock(
+        "lock",
+        None,
+        FramedReverser {
+            mtu: 0,
+            reassembler: lock_protocol::frame::Reassembler::new(),
+        },
+    );
+    let mut link = transport.connect("lock").await.unwrap();
+    let message: Vec<u8> = (0..300u16).map(|i| (i % 251) as u8).collect();
+    let out = lock_protocol::frame::fragment(1, &message, link.mtu()).expect("fits");
+    assert!(out.len() > 1 && out.iter().all(|f| f.len() <= link.max_fragment()));
+    link.send(out).await.expect("sent");
+
+    let mut reassembler = lock_protocol::frame::Reassembler::new();
+    let reply = loop {
+        let fragment = link.recv(Duration::from_secs(1)).await.expect("notified");
+        assert!(fragment.len() <= 20);
+        if let Some(reply) = reassembler.push(&fragment).expect("valid fragment") {
+            break reply;
+        }
+    };
+    assert_eq!(reply, message.iter().rev().copied().collect::<Vec<_>>());
+}
