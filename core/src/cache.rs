@@ -218,36 +218,12 @@ fn apply_sync_in(
         tx.execute_batch("DELETE FROM locks; DELETE FROM access_codes; DELETE FROM passcodes;")?;
     }
     let mut done = 0u64;
-    {
-        let mut up = tx.prepare_cached(
-            "INSERT INTO locks (id, name, unit_id, unit_name, property_id, property_name, mode,
-                                battery, firmware, paired, identity_public_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit_id = excluded.unit_id,
-                unit_name = excluded.unit_name, property_id = excluded.property_id,
-                property_name = excluded.property_name, mode = excluded.mode,
-                battery = excluded.battery, firmware = excluded.firmware,
-                paired = excluded.paired, identity_public_key = excluded.identity_public_key",
-        )?;
-        for l in &sync.locks {
-            up.execute(params![
-                l.id.to_string(),
-                l.name,
-                l.unit_id.to_string(),
-                l.unit_name,
-                l.property_id.to_string(),
-                l.property_name,
-                l.mode.as_str(),
-                l.battery,
-                l.firmware,
-                l.paired,
-                l.identity_public_key,
-            ])?;
-            applied.locks_upserted += 1;
-            done += 1;
-            if done.is_multiple_of(500) {
-                on_row(done);
-            }
+    for l in &sync.locks {
+        put_lock(tx, l)?;
+        applied.locks_upserted += 1;
+        done += 1;
+        if done.is_multiple_of(500) {
+            on_row(done);
         }
     }
     {
@@ -416,26 +392,35 @@ pub fn set_lock_mode(conn: &Connection, id: Uuid, mode: LockMode) -> Result<(), 
     Ok(())
 }
 
-/// Stores one lock as the server returned it.
+/// Stores one lock as the server returned it (inside the caller's transaction, if any).
 pub fn upsert_lock(conn: &Connection, l: &Lock) -> Result<(), StoreError> {
-    let sync = SyncResponse {
-        cursor: String::new(),
-        full: false,
-        me: me(conn)?.ok_or(StoreError::NotFound)?,
-        locks: vec![l.clone()],
-        removed_lock_ids: vec![],
-        access_codes: vec![],
-        passcodes: vec![],
-    };
-    // Reuses the sync statements but keeps the cursor: this is not a sync.
-    let cursor = cursor(conn)?;
-    let tx = conn.unchecked_transaction()?;
-    apply_sync_in(&tx, &sync, &mut |_| {})?;
-    match cursor {
-        Some(c) => set_meta(&tx, CURSOR, &c)?,
-        None => clear_cursor(&tx)?,
-    }
-    tx.commit()?;
+    put_lock(conn, l)
+}
+
+fn put_lock(conn: &Connection, l: &Lock) -> Result<(), StoreError> {
+    let mut up = conn.prepare_cached(
+        "INSERT INTO locks (id, name, unit_id, unit_name, property_id, property_name, mode,
+                            battery, firmware, paired, identity_public_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit_id = excluded.unit_id,
+            unit_name = excluded.unit_name, property_id = excluded.property_id,
+            property_name = excluded.property_name, mode = excluded.mode,
+            battery = excluded.battery, firmware = excluded.firmware,
+            paired = excluded.paired, identity_public_key = excluded.identity_public_key",
+    )?;
+    up.execute(params![
+        l.id.to_string(),
+        l.name,
+        l.unit_id.to_string(),
+        l.unit_name,
+        l.property_id.to_string(),
+        l.property_name,
+        l.mode.as_str(),
+        l.battery,
+        l.firmware,
+        l.paired,
+        l.identity_public_key,
+    ])?;
     Ok(())
 }
 

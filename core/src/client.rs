@@ -28,6 +28,8 @@ use crate::{AccessError, CoreLogger, LogLevel, invitation};
 
 const TOKEN_KEY: &str = "session_token";
 const DONE_ROWS_KEPT: u32 = 200;
+/// Error code of a replay whose idempotency key the server is still working on.
+pub(crate) const IN_PROGRESS: &str = "idempotency_in_progress";
 
 /// The core's client object: one per app process.
 #[derive(uniffi::Object)]
@@ -95,13 +97,24 @@ impl AccessClient {
         r1.and(r2)
     }
 
-    /// Applies what an error means for local state: a revoked user is wiped.
+    /// Applies what an error means for local state: a revoked user is wiped; a session the
+    /// server no longer knows is forgotten (the cache stays for offline use until another
+    /// account signs in).
     async fn settle(&self, e: AccessError) -> AccessError {
-        if e == AccessError::Revoked {
-            tracing::warn!("access revoked: wiping the cache and the session");
-            if let Err(w) = self.wipe().await {
-                tracing::error!("wipe after revocation failed: {w}");
+        match e {
+            AccessError::Revoked => {
+                tracing::warn!("access revoked: wiping the cache and the session");
+                if let Err(w) = self.wipe().await {
+                    tracing::error!("wipe after revocation failed: {w}");
+                }
             }
+            AccessError::NotSignedIn => {
+                tracing::info!("the server ended the session");
+                if let Err(w) = self.set_token(None) {
+                    tracing::error!("cannot forget the session: {w}");
+                }
+            }
+            _ => {}
         }
         e
     }
@@ -203,7 +216,19 @@ impl AccessClient {
                 &mut |_| {},
             )
             .await;
-        r.map(|d| d.body).map_err(AccessError::from)
+        match r {
+            Ok(d) => Ok(d.body),
+            // The same key is still being applied (an earlier attempt died mid-request): wait.
+            Err(http::HttpError::Status {
+                status: 409,
+                message,
+                ..
+            }) => Err(AccessError::Server {
+                code: IN_PROGRESS.into(),
+                message,
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Sends pending actions in order until the queue is empty or the network fails.
@@ -231,7 +256,9 @@ impl AccessClient {
                     tracing::info!(seq, kind = q.action.kind(), "queued action applied");
                 }
                 Err(AccessError::Revoked) => return Err(self.settle(AccessError::Revoked).await),
-                Err(AccessError::NotSignedIn) => return Err(AccessError::NotSignedIn),
+                Err(AccessError::NotSignedIn) => {
+                    return Err(self.settle(AccessError::NotSignedIn).await);
+                }
                 Err(e) if e.is_transient() => {
                     let msg = e.to_string();
                     self.db(move |c| queue::note_error(c, seq, &msg)).await?;
@@ -524,9 +551,25 @@ impl AccessClient {
         self.start_session(s).await
     }
 
-    /// Signs out: the session secret, the cache and the queue are wiped.
+    /// Signs out: the server session is ended when reachable; the session secret, the cache
+    /// and the queue are wiped in any case.
     pub async fn logout(&self) -> Result<(), AccessError> {
         tracing::info!("signing out");
+        if let Some(token) = self.token()? {
+            let ended: Result<serde_json::Value, _> = self
+                .api
+                .send::<(), _>(
+                    Method::DELETE,
+                    "/api/v1/sessions/current",
+                    Some(&token),
+                    None,
+                    None,
+                )
+                .await;
+            if let Err(e) = ended {
+                tracing::info!("server session not ended (wiped locally anyway): {e}");
+            }
+        }
         self.wipe().await
     }
 

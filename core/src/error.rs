@@ -73,7 +73,11 @@ impl AccessError {
     pub fn is_transient(&self) -> bool {
         match self {
             AccessError::Offline { .. } | AccessError::Timeout => true,
-            AccessError::Server { code, .. } => code == error_codes::INTERNAL || code == "http_5xx",
+            AccessError::Server { code, .. } => {
+                code == error_codes::INTERNAL
+                    || code == "http_5xx"
+                    || code == crate::client::IN_PROGRESS
+            }
             AccessError::BadResponse { .. } => true,
             _ => false,
         }

@@ -1,0 +1,531 @@
+//! The seed article's flow from the app side, the gates, permission changes, revocation and
+//! resident versus team member, against the real server in-process.
+
+mod support;
+
+use access_core::{AccessError, ActionOutcome, GiveAccessOutcome, TimeWindow};
+use access_domain::{AccessCodeKind, Action, App, LockMode, Permission, UserType};
+use serde_json::json;
+use std::time::{Duration, SystemTime};
+use support::*;
+
+const ALL: [&str; 6] = [
+    "give_access",
+    "reset_codes",
+    "view_logs",
+    "rename_locks",
+    "change_modes",
+    "view_master_code",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_flow_register_verify_login_sync_and_search() {
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr()).await;
+    let admin = Admin::login(&server.base_url()).await;
+    let s = site(&admin).await;
+    let user = admin
+        .invite(
+            "team_member",
+            "pat@oakwood.example",
+            &["rename_locks", "view_logs"],
+            units(&[&s.unit_a]),
+        )
+        .await;
+    let link = admin.invitation_link("pat@oakwood.example").await;
+    assert!(link.contains("token="), "{link}");
+
+    let dev = Device::new(&proxy.url(), App::AccessManager);
+    let c = &dev.client;
+    // The phone rule is checked before anything is sent.
+    let e = c
+        .register_from_invitation(
+            link.clone(),
+            "pat@gmail.example".into(),
+            "5551234567".into(),
+            "pw-123456789".into(),
+            "Pat".into(),
+        )
+        .await
+        .unwrap_err();
+    let AccessError::InvalidPhone { message } = e else {
+        panic!("{e:?}")
+    };
+    assert!(message.contains("+15551234567"), "{message}");
+    assert_eq!(proxy.sent(), 0, "a refused phone must not reach the server");
+
+    // Registration with another email than the invited one and a formatted +1 number.
+    let reg = c
+        .register_from_invitation(
+            link,
+            "pat@gmail.example".into(),
+            "+1 (555) 123-4567".into(),
+            "pw-123456789".into(),
+            "Pat Doe".into(),
+        )
+        .await
+        .unwrap();
+    assert!(proxy.sent() > 0);
+    let code = admin.sms_code("+15551234567").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(
+        c.verify_sms(reg.clone(), wrong.into()).await,
+        Err(AccessError::WrongSmsCode)
+    );
+    let me = c.verify_sms(reg, code).await.unwrap();
+    assert_eq!(me.user_type, UserType::TeamMember);
+    assert_eq!(me.email, "pat@gmail.example");
+    assert_eq!(
+        me.permissions,
+        vec![Permission::ViewLogs, Permission::RenameLocks]
+            .into_iter()
+            .filter(|p| me.permissions.contains(p))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(me.permissions.len(), 2);
+    assert!(!me.all_locks);
+    assert_eq!(me.unit_ids, vec![s.unit_a.clone()]);
+    let detail = admin.get(&format!("/api/v1/users/{user}")).await;
+    assert_eq!(detail["registered_email"], "pat@gmail.example");
+    assert_eq!(detail["phone"], "+15551234567");
+
+    // First sync: the locks of unit 4B only.
+    let sum = c.sync(None).await.unwrap();
+    assert!(sum.full);
+    assert_eq!(sum.total_locks, 2);
+    let names: Vec<String> = c
+        .list_locks()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, ["Front Door", "Patio"]);
+    assert_eq!(c.search_locks("front".into()).await.unwrap().len(), 1);
+    assert_eq!(c.search_locks("oakwood".into()).await.unwrap().len(), 2);
+    assert_eq!(c.search_locks("4B".into()).await.unwrap().len(), 2);
+    assert_eq!(c.search_locks("garage".into()).await.unwrap().len(), 0);
+    assert_eq!(c.lock(s.lock_b.clone()).await, Err(AccessError::NotFound));
+    let l = c.lock(s.lock_a.clone()).await.unwrap();
+    assert_eq!(
+        (l.unit_name.as_str(), l.property_name.as_str()),
+        ("Unit 4B", "Oakwood Apartments")
+    );
+
+    // Nothing new: one small request.
+    let before = (proxy.sent(), proxy.received());
+    let sum = c.sync(None).await.unwrap();
+    assert!(!sum.full);
+    assert_eq!(sum.locks_changed, 0);
+    let moved = (proxy.sent() - before.0) + (proxy.received() - before.1);
+    assert!(moved < 2048, "incremental sync moved {moved} bytes");
+
+    // Logout wipes; login with the email used at registration works.
+    c.logout().await.unwrap();
+    assert_eq!(c.current_user().await.unwrap(), None);
+    assert!(c.list_locks().await.unwrap().is_empty());
+    let secrets = std::fs::read_to_string(dev.secrets_path()).unwrap_or_default();
+    assert!(!secrets.contains("session_token"), "{secrets}");
+    assert_eq!(c.sync(None).await.unwrap_err(), AccessError::NotSignedIn);
+    assert_eq!(
+        c.login("pat@gmail.example".into(), "nope".into()).await,
+        Err(AccessError::InvalidCredentials)
+    );
+    let me = c
+        .login("pat@gmail.example".into(), "pw-123456789".into())
+        .await
+        .unwrap();
+    assert_eq!(me.name, "Pat Doe");
+    assert_eq!(c.sync(None).await.unwrap().total_locks, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_gated_action_allowed_with_its_permission_and_refused_locally_without() {
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr()).await;
+    let admin = Admin::login(&server.base_url()).await;
+    let s = site(&admin).await;
+    let (_, full) = onboard(
+        &admin,
+        &proxy.url(),
+        "team_member",
+        "full@x.example",
+        "+15551230001",
+        &ALL,
+        units(&[&s.unit_a]),
+    )
+    .await;
+    let (_, none) = onboard(
+        &admin,
+        &proxy.url(),
+        "team_member",
+        "none@x.example",
+        "+15551230002",
+        &[],
+        units(&[&s.unit_a]),
+    )
+    .await;
+    full.client.sync(None).await.unwrap();
+    none.client.sync(None).await.unwrap();
+
+    // Refused locally: typed error naming the permission, and not one byte sent.
+    let c = &none.client;
+    let a = s.lock_a.clone();
+    let sent = proxy.sent();
+    let results = vec![
+        (
+            "rename",
+            c.rename_lock(a.clone(), "X".into()).await.map(|_| ()),
+        ),
+        (
+            "mode",
+            c.change_mode(a.clone(), LockMode::Tour).await.map(|_| ()),
+        ),
+        ("reset", c.reset_codes(a.clone()).await),
+        ("logs", c.view_logs(a.clone()).await.map(|_| ())),
+        ("master", c.view_master_code(a.clone()).await.map(|_| ())),
+        (
+            "give",
+            c.give_access(a.clone(), AccessCodeKind::OneTime, None, None)
+                .await
+                .map(|_| ()),
+        ),
+    ];
+    for ((what, r), p) in results.into_iter().zip([
+        Permission::RenameLocks,
+        Permission::ChangeModes,
+        Permission::ResetCodes,
+        Permission::ViewLogs,
+        Permission::ViewMasterCode,
+        Permission::GiveAccess,
+    ]) {
+        let Err(AccessError::NotAllowed { message }) = r else {
+            panic!("{what}: {r:?}")
+        };
+        assert!(message.contains(p.label()), "{what}: {message}");
+    }
+    // A lock outside the user's units is not in the cache: refused the same way, unsent.
+    assert_eq!(
+        full.client.rename_lock(s.lock_b.clone(), "X".into()).await,
+        Err(AccessError::NotFound)
+    );
+    assert_eq!(
+        proxy.sent(),
+        sent,
+        "local refusals must not reach the server"
+    );
+    assert_eq!(
+        c.allowed_actions(a.clone()).await.unwrap(),
+        vec![Action::View, Action::Unlock]
+    );
+    assert!(c.pending_actions().await.unwrap().is_empty());
+
+    // Allowed with the permission, and seen by the server.
+    let f = &full.client;
+    assert_eq!(f.allowed_actions(a.clone()).await.unwrap().len(), 9);
+    assert_eq!(
+        f.rename_lock(a.clone(), "Front Door East".into())
+            .await
+            .unwrap(),
+        ActionOutcome::Done
+    );
+    assert_eq!(
+        admin.get(&format!("/api/v1/locks/{a}")).await["name"],
+        "Front Door East"
+    );
+    assert_eq!(f.lock(a.clone()).await.unwrap().name, "Front Door East");
+    assert_eq!(
+        f.change_mode(a.clone(), LockMode::Tour).await.unwrap(),
+        ActionOutcome::Done
+    );
+    assert_eq!(
+        admin.get(&format!("/api/v1/locks/{a}")).await["mode"],
+        "tour"
+    );
+    let GiveAccessOutcome::Created { code } = f
+        .give_access(
+            a.clone(),
+            AccessCodeKind::OneTime,
+            Some("Plumber".into()),
+            None,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("not created")
+    };
+    assert_eq!(code.kind, AccessCodeKind::OneTime);
+    assert!(
+        code.code.chars().all(|c| c.is_ascii_digit()) && code.code.len() >= 4,
+        "{}",
+        code.code
+    );
+    let now = SystemTime::now();
+    let GiveAccessOutcome::Created { code: w } = f
+        .give_access(
+            a.clone(),
+            AccessCodeKind::Window,
+            Some("Tour".into()),
+            Some(TimeWindow {
+                starts_at: now,
+                ends_at: now + Duration::from_secs(3600),
+            }),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("not created")
+    };
+    assert!(w.ends_at.is_some());
+    let cached: Vec<String> = f
+        .access_codes(a.clone())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        cached.contains(&code.id) && cached.contains(&w.id),
+        "{cached:?}"
+    );
+    f.reset_codes(a.clone()).await.unwrap();
+    let logs = f.view_logs(a.clone()).await.unwrap();
+    assert!(logs.iter().any(|e| e.action.contains("rename")), "{logs:?}");
+    let master = f.view_master_code(a.clone()).await.unwrap();
+    assert!(
+        !master.is_empty() && master.chars().all(|c| c.is_ascii_digit()),
+        "{master}"
+    );
+
+    // The server's refusal maps to the same typed error (the cache still shows the old
+    // permission), and the cache is corrected.
+    admin
+        .set_permissions(
+            &full_user_id(&admin, "full@x.example").await,
+            &["view_logs"],
+        )
+        .await;
+    let sent = proxy.sent();
+    let r = f
+        .rename_lock(a.clone(), "Not allowed any more".into())
+        .await;
+    assert!(matches!(r, Err(AccessError::NotAllowed { .. })), "{r:?}");
+    assert!(proxy.sent() > sent, "this refusal came from the server");
+    assert!(
+        f.failed_actions().await.unwrap().is_empty(),
+        "the caller was told directly"
+    );
+    assert_eq!(f.lock(a.clone()).await.unwrap().name, "Front Door East");
+    assert_eq!(
+        f.current_user().await.unwrap().unwrap().permissions,
+        vec![Permission::ViewLogs]
+    );
+}
+
+async fn full_user_id(admin: &Admin, email: &str) -> String {
+    let v = admin.get("/api/v1/users?limit=1000").await;
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["invited_email"] == email)
+        .map(id)
+        .expect("user listed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_and_scope_changes_are_seen_on_the_next_sync() {
+    let server = Server::start().await;
+    let admin = Admin::login(&server.base_url()).await;
+    let s = site(&admin).await;
+    let (user, dev) = onboard(
+        &admin,
+        &server.base_url(),
+        "team_member",
+        "m@x.example",
+        "+15551230003",
+        &[],
+        units(&[&s.unit_a]),
+    )
+    .await;
+    let c = &dev.client;
+    c.sync(None).await.unwrap();
+    assert!(matches!(
+        c.change_mode(s.lock_a.clone(), LockMode::Resident).await,
+        Err(AccessError::NotAllowed { .. })
+    ));
+    admin.set_permissions(&user, &["change_modes"]).await;
+    c.sync(None).await.unwrap();
+    assert_eq!(
+        c.current_user().await.unwrap().unwrap().permissions,
+        vec![Permission::ChangeModes]
+    );
+    assert_eq!(
+        c.change_mode(s.lock_a.clone(), LockMode::Resident)
+            .await
+            .unwrap(),
+        ActionOutcome::Done
+    );
+    assert_eq!(
+        c.lock(s.lock_a.clone()).await.unwrap().mode,
+        LockMode::Resident
+    );
+
+    admin
+        .ok(
+            reqwest::Method::PUT,
+            &format!("/api/v1/users/{user}/access"),
+            Some(json!({"access": units(&[&s.unit_b])})),
+        )
+        .await;
+    c.sync(None).await.unwrap();
+    let names: Vec<String> = c
+        .list_locks()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, ["Garage"]);
+    assert_eq!(c.lock(s.lock_a.clone()).await, Err(AccessError::NotFound));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_user_is_wiped_on_the_next_request() {
+    let server = Server::start().await;
+    let admin = Admin::login(&server.base_url()).await;
+    let s = site(&admin).await;
+    let (user, dev) = onboard(
+        &admin,
+        &server.base_url(),
+        "team_member",
+        "r@x.example",
+        "+15551230004",
+        &["view_logs"],
+        units(&[&s.unit_a]),
+    )
+    .await;
+    let c = &dev.client;
+    c.sync(None).await.unwrap();
+    assert_eq!(c.list_locks().await.unwrap().len(), 2);
+    admin.revoke(&user).await;
+    assert_eq!(c.sync(None).await, Err(AccessError::Revoked));
+    assert!(c.list_locks().await.unwrap().is_empty());
+    assert_eq!(c.current_user().await.unwrap(), None);
+    let secrets = std::fs::read_to_string(dev.secrets_path()).unwrap_or_default();
+    assert!(!secrets.contains("session_token"), "{secrets}");
+    assert_eq!(
+        c.view_logs(s.lock_a.clone()).await,
+        Err(AccessError::NotSignedIn)
+    );
+
+    // Also through a gated request rather than a sync.
+    let (user2, dev2) = onboard(
+        &admin,
+        &server.base_url(),
+        "team_member",
+        "r2@x.example",
+        "+15551230005",
+        &["view_logs"],
+        units(&[&s.unit_a]),
+    )
+    .await;
+    dev2.client.sync(None).await.unwrap();
+    admin.revoke(&user2).await;
+    assert_eq!(
+        dev2.client.view_logs(s.lock_a.clone()).await,
+        Err(AccessError::Revoked)
+    );
+    assert!(dev2.client.list_locks().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn residents_use_nokey_resident_and_team_members_access_manager() {
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr()).await;
+    let admin = Admin::login(&server.base_url()).await;
+    let s = site(&admin).await;
+
+    // A resident registering in Access Manager is sent to the right app, without a session.
+    admin
+        .invite("resident", "res@x.example", &[], units(&[&s.unit_a]))
+        .await;
+    let link = admin.invitation_link("res@x.example").await;
+    let mail = Device::new(&proxy.url(), App::AccessManager);
+    let reg = mail
+        .client
+        .register_from_invitation(
+            link,
+            "res@x.example".into(),
+            "+15551230006".into(),
+            "pw-123456789".into(),
+            "Rita".into(),
+        )
+        .await
+        .unwrap();
+    let code = admin.sms_code("+15551230006").await;
+    let e = mail.client.verify_sms(reg, code).await.unwrap_err();
+    let AccessError::WrongApp { message } = e else {
+        panic!("{e:?}")
+    };
+    assert!(message.contains("NoKey Resident"), "{message}");
+    assert_eq!(mail.client.current_user().await.unwrap(), None);
+    assert_eq!(mail.client.sync(None).await, Err(AccessError::NotSignedIn));
+
+    // The same account in NoKey Resident works; residents only view and unlock.
+    let res = Device::new(&proxy.url(), App::NokeyResident);
+    let me = res
+        .client
+        .login("res@x.example".into(), "pw-123456789".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (me.user_type, me.app),
+        (UserType::Resident, App::NokeyResident)
+    );
+    res.client.sync(None).await.unwrap();
+    assert_eq!(res.client.list_locks().await.unwrap().len(), 2);
+    assert_eq!(
+        res.client.allowed_actions(s.lock_a.clone()).await.unwrap(),
+        vec![Action::View, Action::Unlock]
+    );
+    let passcodes = res.client.my_passcodes().await.unwrap();
+    assert!(
+        passcodes
+            .iter()
+            .all(|p| p.lock_id == s.lock_a || p.lock_id == s.lock_a2),
+        "{passcodes:?}"
+    );
+    let sent = proxy.sent();
+    let r = res
+        .client
+        .rename_lock(s.lock_a.clone(), "Mine".into())
+        .await;
+    let Err(AccessError::NotAllowed { message }) = r else {
+        panic!("{r:?}")
+    };
+    assert!(message.contains("Residents"), "{message}");
+    assert_eq!(proxy.sent(), sent);
+
+    // A team member in NoKey Resident is sent to Access Manager.
+    let (_, _staff) = onboard(
+        &admin,
+        &proxy.url(),
+        "team_member",
+        "t@x.example",
+        "+15551230007",
+        &[],
+        units(&[&s.unit_a]),
+    )
+    .await;
+    let wrong = Device::new(&proxy.url(), App::NokeyResident);
+    let e = wrong
+        .client
+        .login("t@x.example".into(), "pw-123456789".into())
+        .await
+        .unwrap_err();
+    let AccessError::WrongApp { message } = e else {
+        panic!("{e:?}")
+    };
+    assert!(message.contains("Access Manager"), "{message}");
+}
