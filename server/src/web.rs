@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use access_domain::{Permission, UserType};
 use axum::{
     Router,
-    extract::Path,
+    extract::{Path, Query},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -101,6 +101,9 @@ const ASSETS: &[Asset] = &[
 
 const INDEX_HTML: &[u8] = include_bytes!("../web/index.html");
 
+/// Where an invitation link leads on a desktop: how to finish in the app, with the code.
+const INVITE_HTML: &str = include_str!("../web/invite.html");
+
 /// Scripts and styles only from this origin, no inline code, no framing.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -119,6 +122,7 @@ pub fn router() -> Router {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
+        .route("/invite", get(invite))
         .route("/assets/{*path}", get(asset))
 }
 
@@ -135,6 +139,54 @@ async fn index(headers: HeaderMap) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+/// The query of an invitation link: `/invite?token=...`.
+#[derive(serde::Deserialize)]
+struct InviteQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The landing page of the invitation link (mail clients open it on a desktop too): what to
+/// install and the code to enter. The token is only echoed, escaped; nothing is looked up.
+async fn invite(Query(q): Query<InviteQuery>) -> Response {
+    let token: String = q.token.chars().take(200).collect();
+    let html = INVITE_HTML.replace("{{TOKEN}}", &escape_html(&token));
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// Escapes text for an HTML attribute or element body.
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
@@ -250,10 +302,10 @@ mod tests {
 
     #[tokio::test]
     async fn every_file_the_page_references_is_served() {
-        let html = String::from_utf8(INDEX_HTML.to_vec()).unwrap();
-        let mut referenced: Vec<String> = html
-            .split("/assets/")
-            .skip(1)
+        let index = String::from_utf8(INDEX_HTML.to_vec()).unwrap();
+        let mut referenced: Vec<String> = [index.as_str(), INVITE_HTML]
+            .iter()
+            .flat_map(|html| html.split("/assets/").skip(1))
             .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
             .collect();
         // Module imports: `from './x.js'` inside the scripts.
@@ -269,6 +321,17 @@ mod tests {
             let response = get_asset(&path, HeaderMap::new()).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_invitation_landing_page_shows_the_token_escaped() {
+        let q = InviteQuery {
+            token: "abc\"><script>x</script>".into(),
+        };
+        let page = text(invite(Query(q)).await).await;
+        assert!(page.contains("value=\"abc&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""));
+        assert!(!page.contains("<script>x"));
+        assert!(page.contains("+15551234567"));
     }
 
     #[tokio::test]

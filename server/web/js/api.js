@@ -72,7 +72,7 @@ export async function getAll(path, params = {}, maxPages = 50) {
   const items = [];
   let cursor = null;
   for (let i = 0; i < maxPages; i += 1) {
-    const page = await get(path + query({ ...params, limit: 200, cursor }));
+    const page = await get(path + query({ ...params, limit: 200, after: cursor }));
     items.push(...(page.items || []));
     cursor = page.next;
     if (!cursor) break;

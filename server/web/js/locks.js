@@ -165,7 +165,7 @@ export async function renderLock(ctx) {
             .map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, logs.items.map((e) => h('tr', {},
             h('td', {}, time(e.at, true)),
-            h('td', {}, e.action, e.detail ? h('span', { class: 'muted' }, ` — ${e.detail}`) : null),
+            h('td', {}, e.action.replace(/_/g, ' '), e.detail ? h('span', { class: 'muted' }, ` — ${e.detail}`) : null),
             h('td', {}, e.user_name || e.code_label || h('span', { class: 'muted' }, 'Unknown')),
             h('td', {}, METHODS[e.method] || e.method),
             h('td', {}, e.source === 'lock' ? `Lock (#${e.lock_seq ?? '?'})` : 'Platform'))))));

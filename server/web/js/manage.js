@@ -75,7 +75,7 @@ export async function render(ctx) {
     get('/access/summary'),
     get(`/users${query({
       type: st.type, status: st.status, q: st.q, sort: st.sort, order: st.order,
-      limit: st.limit, cursor: st.cursor,
+      limit: st.limit, after: st.cursor,
     })}`),
   ]);
   if (!ctx.current()) return;

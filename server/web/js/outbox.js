@@ -5,7 +5,7 @@ import { h, time, breadcrumb, badge, mount } from './dom.js';
 
 export async function render(ctx) {
   const cursor = ctx.query.get('cursor') || '';
-  const page = await get(`/outbox${query({ limit: 50, cursor })}`);
+  const page = await get(`/outbox${query({ limit: 50, after: cursor })}`);
   if (!ctx.current()) return;
   const items = page.items || [];
   mount(ctx.main,

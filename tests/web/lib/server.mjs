@@ -34,15 +34,18 @@ export async function startServer() {
   const admin = { email: 'admin@example.com', password: 'correct horse battery staple 42' };
   const logPath = join(dataDir, 'server.log');
   const log = openSync(logPath, 'a');
+  // Mail and SMS go to the outbox: no SMTP server or SMS gateway from the caller's environment.
+  const env = { ...process.env };
+  delete env.ACCESS_SMTP_URL;
+  delete env.ACCESS_SMS_WEBHOOK_URL;
+  delete env.ACCESS_DATABASE_URL;
   const child = spawn(SERVER_BIN, [], {
     env: {
-      ...process.env,
+      ...env,
       ACCESS_LISTEN: `127.0.0.1:${port}`,
       ACCESS_DATA_DIR: join(dataDir, 'data'),
       ACCESS_ADMIN_EMAIL: admin.email,
       ACCESS_ADMIN_PASSWORD: admin.password,
-      ACCESS_SMTP_URL: '',
-      ACCESS_SMS_WEBHOOK_URL: '',
       RUST_LOG: process.env.RUST_LOG || 'info',
     },
     stdio: ['ignore', log, log],
@@ -107,7 +110,7 @@ export async function outbox(server, token) {
   const items = [];
   let cursor = null;
   do {
-    const q = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+    const q = cursor ? `?after=${encodeURIComponent(cursor)}` : '';
     const res = await server.api('GET', `/outbox${q}`, undefined, token);
     if (res.status !== 200) throw new Error(`outbox: ${res.status} ${JSON.stringify(res.body)}`);
     items.push(...res.body.items);
