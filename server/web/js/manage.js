@@ -184,3 +184,8 @@ export async function render(ctx) {
   }
   return undefined;
 }
+
+// Another administrator may have changed things while this tab was in the background.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') refreshSummary().catch(() => {});
+});
