@@ -1,0 +1,207 @@
+//! What the lock does with an authenticated command: the rights check, the mode table for
+//! unlock, and each command's effect on the state and the log.
+
+use access_domain::{AccessCodeKind, CodeClass};
+use lock_protocol::command::{
+    AccessCode, Actor, Bolt, Command, Event, MAX_LOG_BATCH, MAX_NAME_LEN, MAX_REVOCATIONS_PER_PUSH,
+    RefusalReason, Response, Status, Via, valid_code_digits,
+};
+use lock_protocol::credential::Claims;
+
+use crate::state::{DRAIN_MOTOR, LockState, MAX_CODES, MAX_REVOCATIONS};
+
+fn refused(reason: RefusalReason) -> Response {
+    Response::Refused { reason }
+}
+
+/// Whether a code as sent by the phone is one the lock can hold.
+fn code_is_valid(code: &AccessCode) -> bool {
+    let window_ok = match code.kind {
+        AccessCodeKind::Permanent => true,
+        AccessCodeKind::Window | AccessCodeKind::OneTime => {
+            code.window.is_some_and(|w| w.starts_at < w.ends_at)
+        }
+    };
+    valid_code_digits(&code.digits) && window_ok && code.class != CodeClass::Master
+}
+
+impl LockState {
+    /// Runs `command` for the holder of `claims` at lock time `now` (`source_now` is the
+    /// clock source, for `SetTime`).
+    pub(crate) fn execute(
+        &mut self,
+        claims: &Claims,
+        command: Command,
+        now: u64,
+        source_now: u64,
+    ) -> Response {
+        if !claims.rights.contains(command.required_right()) {
+            return refused(RefusalReason::NotPermitted);
+        }
+        let actor = Actor::User {
+            user_id: claims.user_id,
+            class: claims.class,
+            serial: claims.serial,
+        };
+        let mut log = |state: &mut LockState, event| state.log.push(now, actor, Via::Ble, event);
+        match command {
+            Command::Unlock => {
+                if !self.mode.admits(claims.class.code_class()) {
+                    return refused(RefusalReason::ModeForbids);
+                }
+                if self.battery < DRAIN_MOTOR {
+                    return refused(RefusalReason::LowBattery);
+                }
+                self.drain(DRAIN_MOTOR);
+                self.bolt = Bolt::Unlocked;
+                log(self, Event::Unlocked);
+                Response::Unlocked
+            }
+            Command::Lock => {
+                if self.battery < DRAIN_MOTOR {
+                    return refused(RefusalReason::LowBattery);
+                }
+                self.drain(DRAIN_MOTOR);
+                self.bolt = Bolt::Locked;
+                log(self, Event::Locked);
+                Response::Locked
+            }
+            Command::SetMode(to) => {
+                let from = self.mode;
+                self.mode = to;
+                log(self, Event::ModeChanged { from, to });
+                Response::ModeSet(to)
+            }
+            Command::Rename(name) => {
+                if name.trim().is_empty() || name.len() > MAX_NAME_LEN {
+                    return refused(RefusalReason::InvalidArgument);
+                }
+                self.name = name.clone();
+                log(self, Event::Renamed { to: name.clone() });
+                Response::Renamed(name)
+            }
+            Command::ResetCodes {
+                master_code,
+                code_secret,
+            } => {
+                if !valid_code_digits(&master_code) {
+                    return refused(RefusalReason::InvalidArgument);
+                }
+                let removed = u32::try_from(self.codes.len()).unwrap_or(u32::MAX);
+                self.codes.clear();
+                self.used_codes.clear();
+                self.master_code = Some(master_code);
+                if let Some(p) = self.pairing.as_mut() {
+                    p.code_secret = code_secret;
+                }
+                log(self, Event::CodesReset { removed });
+                Response::CodesReset { removed }
+            }
+            Command::AddAccessCode(code) => self.add_code(code, &mut log),
+            Command::RemoveAccessCode { code_id } => {
+                if self.codes.remove(&code_id).is_some() {
+                    log(self, Event::CodeRemoved { code_id });
+                }
+                Response::CodeRemoved { code_id }
+            }
+            Command::ReadStatus => Response::Status(Status {
+                battery: self.battery_percent(),
+                firmware: self.identity.firmware.clone(),
+                clock: now,
+                mode: self.mode,
+                name: self.name.clone(),
+                log_head: self.log.head,
+                access_codes: u32::try_from(self.codes.len()).unwrap_or(u32::MAX),
+                bolt: self.bolt,
+            }),
+            Command::ReadLog { since, max } => Response::Log {
+                entries: self.log.since(since, usize::from(max.min(MAX_LOG_BATCH))),
+                head: self.log.head,
+            },
+            Command::ReadMasterCode => match self.master_code.clone() {
+                Some(code) => {
+                    log(self, Event::MasterCodeViewed);
+                    Response::MasterCode(code)
+                }
+                None => refused(RefusalReason::UnknownCode),
+            },
+            Command::SetTime(to) => {
+                let offset = i128::from(to) - i128::from(source_now);
+                let Ok(offset) = i64::try_from(offset) else {
+                    return refused(RefusalReason::InvalidArgument);
+                };
+                self.clock_offset = offset;
+                // Logged at the new time so the log stays readable after the jump.
+                self.log
+                    .push(to, actor, Via::Ble, Event::TimeSet { from: now, to });
+                Response::TimeSet { clock: to }
+            }
+            Command::PushRevocations(list) => {
+                if list.len() > MAX_REVOCATIONS_PER_PUSH {
+                    return refused(RefusalReason::InvalidArgument);
+                }
+                self.prune(now);
+                let before = self.revoked.len();
+                for r in list {
+                    if r.expires_at
+                        .saturating_add(lock_protocol::credential::CLOCK_SKEW_SECS)
+                        < now
+                    {
+                        continue; // expired anyway
+                    }
+                    if self.revoked.len() >= MAX_REVOCATIONS
+                        && !self.revoked.contains_key(&r.serial)
+                    {
+                        return refused(RefusalReason::CapacityFull);
+                    }
+                    self.revoked.insert(r.serial, r.expires_at);
+                }
+                let added = u32::try_from(self.revoked.len() - before).unwrap_or(u32::MAX);
+                log(self, Event::RevocationsPushed { added });
+                Response::RevocationsStored {
+                    total: u32::try_from(self.revoked.len()).unwrap_or(u32::MAX),
+                }
+            }
+            Command::FactoryReset => {
+                let identity = self.identity.clone();
+                let battery = self.battery;
+                *self = LockState::factory(identity);
+                self.battery = battery;
+                Response::FactoryReset
+            }
+        }
+    }
+
+    fn add_code(
+        &mut self,
+        code: AccessCode,
+        log: &mut impl FnMut(&mut LockState, Event),
+    ) -> Response {
+        let code_id = code.code_id;
+        if !code_is_valid(&code) {
+            return refused(RefusalReason::InvalidArgument);
+        }
+        // Installing the same code again confirms it again: the server retries until it
+        // sees the confirmation, so this must be idempotent.
+        if self.codes.get(&code_id) == Some(&code) {
+            return Response::CodeInstalled { code_id };
+        }
+        if self.used_codes.contains_key(&code_id) {
+            return refused(RefusalReason::CodeNotValidNow);
+        }
+        let clash = self.master_code.as_deref() == Some(code.digits.as_str())
+            || self
+                .codes
+                .values()
+                .any(|c| c.code_id != code_id && c.digits == code.digits);
+        if clash {
+            return refused(RefusalReason::DuplicateCode);
+        }
+        if self.codes.len() >= MAX_CODES && !self.codes.contains_key(&code_id) {
+            return refused(RefusalReason::CapacityFull);
+        }
+        self.codes.insert(code_id, code);
+        log(self, Event::CodeAdded { code_id });
+        Response::CodeInstalled { code_id }
+    }
+}
