@@ -38,7 +38,8 @@ stop_virtual_bluez() {
   local i
   for i in $(seq 50); do kill -0 "$BLUEZOO_PID" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$BLUEZOO_PID" 2>/dev/null || true
-  unset BLUEZOO_PID
+  rm -f "${BLUEZOO_LOG:-}"
+  unset BLUEZOO_PID BLUEZOO_LOG
 }
 
 start_virtual_bluez() {
@@ -110,9 +111,11 @@ virtual_lock_smoke() {
   out="$(mktemp -t virtual-lock.XXXXXX)"
   lock_adapter="${LOCK_ADAPTERS%% *}"
   "$CARGO_TARGET_DIR/debug/virtual-lock" --echo --adapter "$lock_adapter" \
-    --latency-ms 30 --pairing-code 123456 >"$out" 2>&1 &
+    --latency-ms 30 >"$out" 2>&1 &
   pid=$!
-  _ble_wait_line "$out" "^virtual-lock ready address=$lock_adapter .*pairing_code=123456" 20
+  # Stopped on any exit, also when a check below fails.
+  _ble_add_exit_trap "kill $pid 2>/dev/null || true; rm -f '$out'"
+  _ble_wait_line "$out" "^virtual-lock ready address=$lock_adapter .*latency_ms=30 .*tag=ECHOLOCK" 20
   [ "$(_ble_adverts 1)" = "y 1" ] || { echo "not advertising" >&2; return 1; }
   kill -USR1 "$pid"
   _ble_wait_line "$out" "^virtual-lock out-of-range" 10
@@ -127,13 +130,42 @@ virtual_lock_smoke() {
   echo "virtual-lock smoke: 1 passed, 0 failed"
 }
 
+# The virtual-lock binary with the lock brain: factory settings on the ready line, keypad on
+# stdin, state kept in its file across restarts.
+virtual_lock_brain_smoke() {
+  cargo build -p virtual-lock --locked
+  start_virtual_bluez 1
+  local dir pid lock_adapter
+  dir="$(mktemp -d -t virtual-lock.XXXXXX)"
+  lock_adapter="${LOCK_ADAPTERS%% *}"
+  mkfifo "$dir/stdin"
+  "$CARGO_TARGET_DIR/debug/virtual-lock" --state "$dir/lock.state" --adapter "$lock_adapter" \
+    --pairing-code 246810 --serial VL-SMOKE1 <"$dir/stdin" >"$dir/out" 2>&1 &
+  pid=$!
+  exec 7>"$dir/stdin"
+  _ble_add_exit_trap "kill $pid 2>/dev/null || true; rm -rf '$dir'"
+  _ble_wait_line "$dir/out" \
+    "^virtual-lock ready address=$lock_adapter .*pairing_code=246810 paired=false tag=VL-SMOKE" 20
+  [ "$(_ble_adverts 1)" = "y 1" ] || { echo "not advertising" >&2; return 1; }
+  echo "keypad 99999999" >&7
+  _ble_wait_line "$dir/out" "^virtual-lock keypad Refused" 10
+  exec 7>&-
+  kill -TERM "$pid"
+  wait "$pid" || { echo "virtual-lock did not exit cleanly" >&2; return 1; }
+  [ -s "$dir/lock.state" ] || { echo "no state file written" >&2; return 1; }
+  stop_virtual_bluez
+  rm -rf "$dir"
+  echo "virtual-lock brain smoke: 1 passed, 0 failed"
+}
+
 suite_ble() {
   need_rust_build_deps
   need_ble_deps
   # The BlueZoo tests in ble/tests start the launcher themselves (one per test) and fail,
   # never skip, when it cannot start.
-  cargo test -p lock-ble -p virtual-lock --locked
+  cargo test -p lock-ble --locked
   virtual_lock_smoke
+  virtual_lock_brain_smoke
 }
 
 bench_ble() {

@@ -4,24 +4,28 @@ mod peripheral;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
 use lock_protocol::gatt::Advertisement;
+use virtual_lock::{FactorySettings, VirtualLock};
 
-use peripheral::{EchoLock, Serve};
+use peripheral::{EchoLock, LockBrain, Serve};
 
 /// A virtual lock served as a BLE peripheral through BlueZ's D-Bus API (point
 /// DBUS_SYSTEM_BUS_ADDRESS at BlueZoo for tests: see scripts/lib/ble.sh).
 ///
 /// Prints one line when it is on the air:
-/// `virtual-lock ready address=AA:BB:CC:DD:EE:FF pid=N latency_ms=N [pairing_code=C]`.
+/// `virtual-lock ready address=AA:BB:CC:DD:EE:FF pid=N latency_ms=N pairing_code=C paired=B`.
 ///
-/// Signals: SIGUSR1 takes the lock out of range (stops advertising and drops the phone's
-/// link; prints `virtual-lock out-of-range`), SIGUSR2 brings it back in range (prints
-/// `virtual-lock in-range`), SIGTERM or SIGINT stop it.
+/// Controls. Signals: SIGUSR1 takes the lock out of range (stops advertising and drops the
+/// phone's link; prints `virtual-lock out-of-range`), SIGUSR2 brings it back in range
+/// (prints `virtual-lock in-range`), SIGTERM or SIGINT stop it (`virtual-lock stopping`).
+/// Lines on stdin: `out-of-range`, `in-range`, and `keypad DIGITS` (someone types a code
+/// on the keypad; prints `virtual-lock keypad OUTCOME`).
 #[derive(Debug, Parser)]
-#[command(name = "virtual-lock", version)]
+#[command(name = "virtual-lock", version, verbatim_doc_comment)]
 struct Args {
     /// The lock's state file (created with the factory settings if missing).
     #[arg(long, value_name = "FILE", required_unless_present = "echo")]
@@ -32,39 +36,61 @@ struct Args {
     /// Link latency: delay before each batch of notifications, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Factory setting: the pairing code printed on the lock.
+    /// Factory setting: the pairing code printed on the lock (default: 10 random digits).
     #[arg(long)]
     pairing_code: Option<String>,
+    /// Factory setting: the serial printed on the lock (its first 8 bytes are advertised
+    /// while unpaired).
+    #[arg(long, default_value = "VL-00001")]
+    serial: String,
     /// Advertised local name.
     #[arg(long)]
     name: Option<String>,
     /// Answer every write with the same bytes instead of running the lock (link tests).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "state")]
     echo: bool,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    let serve = Serve {
+async fn run(args: Args) -> Result<(), String> {
+    let mut serve = Serve {
         adapter: args.adapter,
         latency: Duration::from_millis(args.latency_ms),
         name: args.name,
-        pairing_code: args.pairing_code,
+        pairing_code: None,
     };
-    let result = if args.echo {
+    let Some(state) = args.state.filter(|_| !args.echo) else {
         let advertisement = Advertisement {
             paired: false,
             lock_tag: *b"ECHOLOCK",
         };
-        peripheral::serve(serve, EchoLock { advertisement }).await
-    } else {
-        Err(lock_ble::BleError::Bluetooth(format!(
-            "state {:?}: the lock brain is not wired in yet; run with --echo",
-            args.state
-        )))
+        let echo = EchoLock { advertisement };
+        return peripheral::serve(serve, echo, None)
+            .await
+            .map_err(|e| e.to_string());
     };
-    match result {
+    let factory = FactorySettings {
+        factory_serial: args.serial,
+        pairing_code: args.pairing_code,
+    };
+    let lock = VirtualLock::open(&state, factory).map_err(|e| e.to_string())?;
+    serve.pairing_code = Some(lock.state().identity.pairing_code.clone());
+    let brain = LockBrain(Arc::new(Mutex::new(lock)));
+    let keypad_brain = brain.clone();
+    let keypad: peripheral::Keypad = Box::new(move |digits: &str| {
+        let mut lock = keypad_brain
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        format!("{:?}", lock.keypad(digits))
+    });
+    peripheral::serve(serve, brain, Some(keypad))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("virtual-lock: {error}");

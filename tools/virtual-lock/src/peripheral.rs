@@ -1,14 +1,46 @@
-//! Serves a lock handler as a BLE peripheral until told to stop, with the out-of-range
-//! controls of the binary: SIGUSR1 takes the lock out of range (stops advertising, drops the
-//! phone's link), SIGUSR2 brings it back, SIGTERM/SIGINT stop it.
+//! Serves a lock handler as a BLE peripheral until told to stop, with the controls of the
+//! binary: SIGUSR1 takes the lock out of range (stops advertising, drops the phone's link),
+//! SIGUSR2 brings it back, SIGTERM/SIGINT stop it; on stdin, `keypad DIGITS`,
+//! `out-of-range` and `in-range` lines.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lock_ble::peripheral::{LockPeripheral, PeripheralConfig};
 use lock_ble::{BleError, LinkHandler};
 use lock_protocol::gatt::Advertisement;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{SignalKind, signal};
+use virtual_lock::VirtualLock;
+
+/// The lock brain behind the GATT events, shared with the keypad on stdin.
+#[derive(Clone)]
+pub struct LockBrain(pub Arc<Mutex<VirtualLock>>);
+
+impl LockBrain {
+    fn with<T>(&self, f: impl FnOnce(&mut VirtualLock) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl LinkHandler for LockBrain {
+    fn advertisement(&self) -> Advertisement {
+        self.with(|lock| lock.advertisement())
+    }
+    fn on_connect(&mut self, mtu: usize) {
+        self.with(|lock| lock.on_connect(mtu));
+    }
+    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
+        self.with(|lock| lock.on_write(fragment))
+    }
+    fn on_disconnect(&mut self) {
+        self.with(|lock| lock.on_disconnect());
+    }
+}
+
+/// Answers a `keypad DIGITS` line with the outcome to print.
+pub type Keypad = Box<dyn FnMut(&str) -> String + Send>;
 
 /// Answers each write with the same bytes: for testing the link without the lock brain.
 pub struct EchoLock {
@@ -36,7 +68,11 @@ pub struct Serve {
 }
 
 /// Serves `handler` until SIGTERM or SIGINT.
-pub async fn serve(options: Serve, handler: impl LinkHandler) -> Result<(), BleError> {
+pub async fn serve(
+    options: Serve,
+    handler: impl LinkHandler,
+    mut keypad: Option<Keypad>,
+) -> Result<(), BleError> {
     let signals = |kind| signal(kind).map_err(|e| BleError::Bluetooth(format!("signals: {e}")));
     let mut out_of_range = signals(SignalKind::user_defined1())?;
     let mut in_range = signals(SignalKind::user_defined2())?;
@@ -48,6 +84,7 @@ pub async fn serve(options: Serve, handler: impl LinkHandler) -> Result<(), BleE
         latency: options.latency,
         local_name: options.name,
     };
+    let advertisement = handler.advertisement();
     let lock = LockPeripheral::start(config, handler).await?;
     let mut ready = format!(
         "virtual-lock ready address={} pid={} latency_ms={}",
@@ -58,10 +95,17 @@ pub async fn serve(options: Serve, handler: impl LinkHandler) -> Result<(), BleE
     if let Some(code) = &options.pairing_code {
         ready.push_str(&format!(" pairing_code={code}"));
     }
+    ready.push_str(&format!(
+        " paired={} tag={}",
+        advertisement.paired,
+        String::from_utf8_lossy(&advertisement.lock_tag)
+    ));
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{ready}");
     let _ = stdout.flush();
 
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
     loop {
         tokio::select! {
             _ = out_of_range.recv() => {
@@ -72,11 +116,34 @@ pub async fn serve(options: Serve, handler: impl LinkHandler) -> Result<(), BleE
                 lock.set_in_range(true).await?;
                 println!("virtual-lock in-range");
             }
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => match line.split_whitespace().collect::<Vec<_>>()[..] {
+                    ["out-of-range"] => {
+                        lock.set_in_range(false).await?;
+                        println!("virtual-lock out-of-range");
+                    }
+                    ["in-range"] => {
+                        lock.set_in_range(true).await?;
+                        println!("virtual-lock in-range");
+                    }
+                    ["keypad", digits] => match keypad.as_mut() {
+                        Some(keypad) => println!("virtual-lock keypad {}", keypad(digits)),
+                        None => println!("virtual-lock error no keypad in echo mode"),
+                    },
+                    [] => {}
+                    _ => println!("virtual-lock error unknown command: {line}"),
+                },
+                // No more input (e.g. stdin is /dev/null): signals still work.
+                Ok(None) | Err(_) => stdin_open = false,
+            },
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
         let _ = stdout.flush();
     }
-    lock.stop().await;
+    println!("virtual-lock stopping");
+    let _ = stdout.flush();
+    // Bounded: with the bus gone (BlueZ stopped first), D-Bus calls may never answer.
+    let _ = tokio::time::timeout(Duration::from_secs(2), lock.stop()).await;
     Ok(())
 }
