@@ -71,11 +71,12 @@ export async function openInvite({ onInvited }) {
   username.addEventListener('input', () => {
     clearTimeout(searchTimer);
     const term = username.value.trim();
+    const lower = term.toLowerCase();
     if (term.length < 2) return;
     searchTimer = setTimeout(async () => {
       try {
         const page = await get(`/users${query({ q: term, limit: 10 })}`);
-        datalist.replaceChildren(...page.items.filter((u) => u.username)
+        datalist.replaceChildren(...page.items.filter((u) => u.username && u.username.toLowerCase().includes(lower))
           .map((u) => h('option', { value: u.username }, displayName(u))));
       } catch {
         // Suggestions are a convenience; the invitation itself reports any problem.

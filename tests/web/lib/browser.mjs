@@ -18,7 +18,7 @@ export async function openBrowser() {
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: ARGS,
   });
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'en-US' });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 1400 }, locale: 'en-US' });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   // Page errors fail the test at the end instead of passing silently.
