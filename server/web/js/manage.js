@@ -185,7 +185,11 @@ export async function render(ctx) {
   return undefined;
 }
 
-// Another administrator may have changed things while this tab was in the background.
+// Invitees register from their phones and other administrators work too: refresh the
+// counters when the tab comes back and every 30 s while it is shown.
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') refreshSummary().catch(() => {});
 });
+setInterval(() => {
+  if (document.visibilityState === 'visible') refreshSummary().catch(() => {});
+}, 30_000);
