@@ -6,15 +6,12 @@
 //! cargo run --release -p lock-ble --example roundtrip_bench [-- ROUNDS]
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use lock_ble::peripheral::{LockPeripheral, PeripheralConfig};
+use lock_ble::testing::VirtualBluez;
 use lock_ble::{BtleplugConfig, BtleplugTransport, FnHandler, LockLink, LockTransport};
 use lock_protocol::gatt::Advertisement;
-use support::VirtualBluez;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;

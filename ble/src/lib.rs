@@ -6,7 +6,8 @@
 //! protocol code against an in-process [`LinkHandler`] at any MTU for unit tests. Every wait
 //! has a timeout and errors are typed ([`BleError`]). With the feature `peripheral`,
 //! [`peripheral`] serves a [`LinkHandler`] as a BlueZ GATT peripheral through bluer (the
-//! virtual lock).
+//! virtual lock); with `testing`, [`testing`] starts BlueZoo and the virtual-lock binary
+//! for tests.
 //!
 //! The GATT layout and advertising data come from [`lock_protocol::gatt`].
 
@@ -16,6 +17,8 @@ mod error;
 mod memory;
 #[cfg(feature = "peripheral")]
 pub mod peripheral;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod transport;
 
 pub use any::{AnyLink, AnyScan, AnyTransport};

@@ -1,7 +1,5 @@
 //! The real btleplug path against a bluer peripheral through BlueZoo (started per test by
-//! tools/bluezoo/launcher.py; these tests fail, never skip, when it cannot start).
-
-mod support;
+//! `lock_ble::testing::VirtualBluez`; these tests fail, never skip, when it cannot start).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lock_ble::peripheral::{LockPeripheral, PeripheralConfig};
+use lock_ble::testing::VirtualBluez;
 use lock_ble::{
     BleError, BtleplugConfig, BtleplugTransport, FnHandler, LinkHandler, LockLink, LockTransport,
 };
 use lock_protocol::gatt::Advertisement;
-use support::VirtualBluez;
 
 const WAIT: Duration = Duration::from_secs(5);
 
