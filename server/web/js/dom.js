@@ -36,12 +36,20 @@ export function toast(message) {
   const el = document.getElementById('toast');
   el.textContent = '';
   // A new text node after clearing makes screen readers announce repeats too.
-  setTimeout(() => {
+  clearTimeout(toast.showTimer);
+  toast.showTimer = setTimeout(() => {
     el.textContent = message;
     el.classList.add('visible');
   }, 30);
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => el.classList.remove('visible'), 6000);
+}
+
+/** Hides the toast at once. */
+export function hideToast() {
+  clearTimeout(toast.timer);
+  clearTimeout(toast.showTimer);
+  document.getElementById('toast').classList.remove('visible');
 }
 
 /** A message box inside a view: role=alert for errors, role=status for news. */
@@ -96,6 +104,9 @@ const dateFmt = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'shor
 const dateTimeFmt = new Intl.DateTimeFormat('en-US', {
   year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit',
 });
+
+/** "Dec 5, 2026, 4:01 PM" for an RFC 3339 string. */
+export const formatDateTime = (iso) => dateTimeFmt.format(new Date(iso));
 
 /** A <time> element for an RFC 3339 string; a dash when missing. */
 export function time(iso, withTime = false) {

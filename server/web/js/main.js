@@ -2,7 +2,7 @@
 // and error handling shared by every view.
 
 import { ApiError, get, post, session } from './api.js';
-import { h, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb, mount } from './dom.js';
+import { h, hideToast, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb, mount } from './dom.js';
 import * as manage from './manage.js';
 import * as user from './user.js';
 import * as setup from './setup.js';
@@ -10,7 +10,7 @@ import * as locks from './locks.js';
 import * as outbox from './outbox.js';
 
 const main = document.getElementById('main');
-const state = { me: null, afterSignIn: null, renderSeq: 0 };
+const state = { me: null, afterSignIn: null, renderSeq: 0, lastPath: null };
 
 /** [pattern, view, nav key]; the first match wins. */
 const ROUTES = [
@@ -40,6 +40,9 @@ export function navigate(hash) {
 async function route() {
   const seq = ++state.renderSeq;
   const { path, query } = parseHash();
+  // A message about the previous page must not linger over another one.
+  if (state.lastPath !== null && path !== state.lastPath) hideToast();
+  state.lastPath = path;
   if (path === '/signin' || !session.token) {
     if (path !== '/signin' && path !== '/') state.afterSignIn = location.hash;
     showChrome(false);

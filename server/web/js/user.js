@@ -4,7 +4,7 @@
 
 import { get, getAll, post, put } from './api.js';
 import {
-  h, time, badge, breadcrumb, displayName, messageBox, confirmDialog, busy, toast, uid,
+  h, time, formatDateTime, badge, breadcrumb, displayName, messageBox, confirmDialog, busy, toast, uid,
   fieldError, clearFieldErrors, USER_TYPE, STATUS, SYNC_STATE, mount,
 } from './dom.js';
 import { PERMISSIONS, APP_BY_USER_TYPE } from './domain.js';
@@ -40,7 +40,7 @@ export async function render(ctx) {
         || h('span', { class: 'muted' }, 'Not registered yet')),
       row('Phone', u.phone),
       row('Invitation date', time(u.invited_at, true)),
-      u.status === 'pending' ? row('Invitation expires', time(u.invitation_expires_at, true)) : null));
+      u.status === 'pending' ? row('Invitation expires', h('span', { id: 'invitation-expires' }, time(u.invitation_expires_at, true))) : null));
 
   const passcodes = h('section', { 'aria-labelledby': 'codes-title', class: 'panel' },
     h('h2', { id: 'codes-title' }, 'Generated passcodes'),
@@ -187,7 +187,11 @@ export async function render(ctx) {
         return;
       }
       const to = u.invited_email || u.username;
-      const until = res && res.expires_at ? ` The new link is valid until ${new Date(res.expires_at).toLocaleString('en-US')}; the previous link no longer works.` : '';
+      let until = ' The previous link no longer works.';
+      if (res && res.expires_at) {
+        until = ` The new link is valid until ${formatDateTime(res.expires_at)}; the previous link no longer works.`;
+        document.getElementById('invitation-expires')?.replaceChildren(time(res.expires_at, true));
+      }
       resendBox.ok(`Invitation sent again to ${to}.${until}`);
     });
     resend = h('section', { class: 'panel resend', 'aria-labelledby': 'resend-title' },
