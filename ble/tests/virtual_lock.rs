@@ -120,3 +120,79 @@ async fn phone_pairs_the_virtual_lock_over_bluezoo() {
     .await
     .expect("paired advertisement within 10 s");
 }
+
+/// The `virtual-lock` binary beside this test's directory (target/debug/virtual-lock). It is
+/// built by `cargo test --workspace` (virtual-lock has tests) and by `suite_ble`; on its own,
+/// `cargo build -p virtual-lock` first.
+fn virtual_lock_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .join("virtual-lock");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p virtual-lock` first",
+        binary.display()
+    );
+    binary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_lock_binary_serves_and_obeys_its_controls() {
+    let bluez = VirtualBluez::start(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("lock.state");
+    let mut lock = lock_ble::testing::VirtualLockProcess::start(
+        &virtual_lock_binary(),
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--adapter",
+            &bluez.locks[0],
+            "--pairing-code",
+            "1122334455",
+            "--serial",
+            "VL-BIN-01",
+            "--latency-ms",
+            "20",
+        ],
+    );
+    assert_eq!(lock.field("address"), Some(bluez.locks[0].as_str()));
+    assert_eq!(lock.field("pairing_code"), Some("1122334455"));
+    assert_eq!(lock.field("paired"), Some("false"));
+    assert_eq!(lock.field("tag"), Some("VL-BIN-0"));
+
+    let phone = BtleplugTransport::new(BtleplugConfig {
+        adapter: Some(bluez.phone.clone()),
+        scan_timeout: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let id = bluez.lock_id(&bluez.locks[0]);
+    let mut link = phone.connect(&id).await.expect("connects to the binary");
+    // Garbage is refused by the brain with a framed `Rejected(Malformed)`.
+    let answer = exchange(&mut link, 1, b"not a protocol message").await;
+    assert_eq!(
+        lock_protocol::wire::decode::<lock_protocol::wire::LockMessage>(&answer).unwrap(),
+        lock_protocol::wire::LockMessage::Rejected(lock_protocol::wire::Rejection::Malformed)
+    );
+
+    lock.command("keypad 0000000");
+    assert!(lock.expect_line("virtual-lock keypad ").contains("Refused"));
+
+    lock.command("out-of-range");
+    lock.expect_line("virtual-lock out-of-range");
+    let err = phone.connect(&id).await.err().expect("out of range");
+    assert!(matches!(err, lock_ble::BleError::OutOfRange(_)), "{err:?}");
+    lock.command("in-range");
+    lock.expect_line("virtual-lock in-range");
+    phone
+        .connect(&id)
+        .await
+        .expect("back in range")
+        .disconnect()
+        .await;
+}

@@ -162,7 +162,8 @@ suite_ble() {
   need_rust_build_deps
   need_ble_deps
   # The BlueZoo tests in ble/tests start the launcher themselves (one per test) and fail,
-  # never skip, when it cannot start.
+  # never skip, when it cannot start; one of them runs the virtual-lock binary.
+  cargo build -p virtual-lock --locked
   cargo test -p lock-ble --locked
   virtual_lock_smoke
   virtual_lock_brain_smoke
