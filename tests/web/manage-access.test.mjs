@@ -148,6 +148,12 @@ test('the article flow', async (t) => {
     await dialog().getByRole('button', { name: 'Add User' }).click();
     await alert.getByText('"alex at example" is not a valid email address. Use the form name@example.com.').waitFor();
     assert.equal(await dialog().getByLabel('Email address', { exact: true }).getAttribute('aria-invalid'), 'true');
+    // A whole property at once.
+    await dialog().getByRole('button', { name: 'Select all units of Maple Court' }).click();
+    await dialog().getByText('3 units selected').waitFor();
+    for (const unit of ['101', '102', '103']) {
+      assert.equal(await dialog().getByRole('group', { name: 'Maple Court' }).getByLabel(unit).isChecked(), true);
+    }
     // The server refuses too: an existing username that does not exist.
     await dialog().getByLabel('Existing user (search by username)').check();
     await dialog().getByLabel('Username', { exact: true }).fill('nobody-by-this-name');

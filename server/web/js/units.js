@@ -30,8 +30,19 @@ export function unitPicker({ properties, selected = [], legend = 'Units' }) {
       return h('li', { dataset: { name: `${p.name} ${u.name}`.toLowerCase() } },
         box, h('label', { for: id }, u.name));
     });
+    // Whole properties at once: maintenance staff and leasing agents often cover a building.
+    const all = h('button', { type: 'button', class: 'btn link select-all', 'aria-label': `Select all units of ${p.name}` }, 'Select all');
+    all.addEventListener('click', () => {
+      for (const box of boxes.map((li) => li.querySelector('input'))) {
+        if (!box.closest('li').hidden && !box.checked) {
+          box.checked = true;
+          chosen.add(box.value);
+        }
+      }
+      updateCount();
+    });
     return h('fieldset', { class: 'unit-group', dataset: { property: p.name.toLowerCase() } },
-      h('legend', {}, p.name), h('ul', { class: 'checks' }, boxes));
+      h('legend', {}, p.name), all, h('ul', { class: 'checks' }, boxes));
   });
 
   search.addEventListener('input', () => {
