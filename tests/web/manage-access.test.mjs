@@ -248,6 +248,15 @@ test('the article flow', async (t) => {
     assert.match(await teamMail.textContent(), /token=/);
     assert.match(await residentMail.textContent(), /NoKey Resident/);
     await shot('outbox');
+    // The link in the mail, opened on a desktop, says what to do and shows the code.
+    const link = (await teamMail.locator('pre').textContent()).match(/https?:\/\/\S*token=\S+/)[0];
+    const token = await invitationToken(server, adminToken, TEAM_EMAIL);
+    await page.goto(link);
+    await page.getByRole('heading', { level: 1, name: 'Finish your registration in the app' }).waitFor();
+    assert.equal(await page.getByLabel('Invitation code').inputValue(), token);
+    await shot('invitation-link');
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: 'Outbox' }).waitFor();
   });
 
   await step(t, 'the invitee registers (through the API) and the page shows the email used', async () => {
