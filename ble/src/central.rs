@@ -76,8 +76,14 @@ pub struct BtleplugTransport {
 }
 
 impl BtleplugTransport {
-    /// Opens the adapter named in `config` (by address), or the first one.
+    /// Opens the adapter named in `config` (by address), or the first one; bounded by the
+    /// connect timeout.
     pub async fn new(config: BtleplugConfig) -> Result<Self, BleError> {
+        let timeout = config.connect_timeout;
+        within(timeout, "the Bluetooth adapter", Self::open(config)).await
+    }
+
+    async fn open(config: BtleplugConfig) -> Result<Self, BleError> {
         let manager = Manager::new().await?;
         let adapters = manager.adapters().await?;
         let mut chosen = None;
@@ -140,7 +146,8 @@ impl BtleplugTransport {
 
     /// Scans until the lock `id` is listed, at most the scan timeout.
     async fn find(&self, id: &str) -> Result<Peripheral, BleError> {
-        if let Some((peripheral, _)) = self.listed(id).await? {
+        let io = self.config.io_timeout;
+        if let Some((peripheral, _)) = within(io, "the device list", self.listed(id)).await? {
             return Ok(peripheral);
         }
         let mut scan = self.scan().await?;
@@ -154,7 +161,7 @@ impl BtleplugTransport {
         })
         .await;
         match found {
-            Ok(true) => match self.listed(id).await? {
+            Ok(true) => match within(io, "the device list", self.listed(id)).await? {
                 Some((peripheral, _)) => Ok(peripheral),
                 None => Err(BleError::OutOfRange(id.to_owned())),
             },
@@ -226,8 +233,12 @@ impl LockTransport for BtleplugTransport {
 
     async fn scan(&self) -> Result<BtleplugScan, BleError> {
         // Events first: they start with the devices already listed, then what changes.
-        let events = self.adapter.events().await?;
-        let guard = self.start_scan().await?;
+        let io = self.config.io_timeout;
+        let events = within(io, "the event stream", async {
+            Ok(self.adapter.events().await?)
+        })
+        .await?;
+        let guard = within(io, "the scan to start", self.start_scan()).await?;
         let adapter = self.adapter.clone();
         let inner = events.filter_map(move |event| {
             let adapter = adapter.clone();
@@ -245,8 +256,11 @@ impl LockTransport for BtleplugTransport {
 
     async fn connect(&self, id: &str) -> Result<BtleplugLink, BleError> {
         let peripheral = self.find(id).await?;
-        let events = self.adapter.events().await?;
         let timeout = self.config.connect_timeout;
+        let events = within(timeout, "the event stream", async {
+            Ok(self.adapter.events().await?)
+        })
+        .await?;
         let setup = async {
             if let Err(error) = peripheral.connect().await {
                 // The stack could not reach it: for the user, the lock is not in range.
