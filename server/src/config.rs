@@ -70,7 +70,7 @@ impl ServerConfig {
     pub fn for_tests(data_dir: PathBuf) -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: std::env::var("ACCESS_TEST_DATABASE_URL").ok(),
+            database_url: crate::store::postgres::test_database_url(&data_dir),
             admin_email: Some(TEST_ADMIN_EMAIL.into()),
             admin_password: Some(TEST_ADMIN_PASSWORD.into()),
             password_cost: PasswordCost {

@@ -68,8 +68,11 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StartError> {
         Some(url) if url.starts_with("sqlite://") => Ok(Arc::new(
             store::sqlite::SqliteStore::open(std::path::Path::new(&url["sqlite://".len()..]))?,
         )),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(store::postgres::PostgresStore::open(url)?))
+        }
         Some(url) => Err(StartError::Config(format!(
-            "unsupported ACCESS_DATABASE_URL {:?}: this build has the SQLite store only",
+            "unsupported ACCESS_DATABASE_URL {:?}: use postgres://... or sqlite://DIR",
             url.split('@').next_back().unwrap_or("")
         ))),
     }

@@ -20,6 +20,7 @@
 //! with a smaller number and never repeats one: concurrent writers on several instances
 //! cannot make a client miss or see twice a change.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
