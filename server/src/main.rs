@@ -71,6 +71,7 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
     let mut config = access_server::ServerConfig::new(args.data_dir);

@@ -594,18 +594,25 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<UserRecord>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {USER_COLS}, s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.revoked = 0"
+                "SELECT {USER_COLS}, s.token_hash, s.revoked FROM sessions s \
+                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2"
             ))?;
             let found = stmt
                 .query_row(params![&token_hash[..], ts(now)], |r| {
-                    Ok((user_row(r)?, r.get::<_, Vec<u8>>(16)?))
+                    Ok((
+                        user_row(r)?,
+                        r.get::<_, Vec<u8>>(16)?,
+                        r.get::<_, bool>(17)?,
+                    ))
                 })
                 .optional()?;
-            Ok(
-                found
-                    .and_then(|(user, stored)| secrets::ct_eq(&stored, token_hash).then_some(user)),
-            )
+            Ok(found.and_then(|(mut user, stored, revoked)| {
+                // A revoked session reports its user as revoked, so the client learns why.
+                if revoked {
+                    user.status = UserStatus::Revoked;
+                }
+                secrets::ct_eq(&stored, token_hash).then_some(user)
+            }))
         })
     }
 
