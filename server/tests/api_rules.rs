@@ -344,14 +344,8 @@ async fn sms_codes_are_limited_and_expire() {
     assert!(sms["body"].as_str().unwrap().contains("NoKey Resident"));
     let code = api.sms_code(&admin, "+15552223333").await;
     let wrong = if code == "999999" { "888888" } else { "999999" };
-    let verify = |c: &str| {
-        api.call(
-            Method::POST,
-            &format!("/api/v1/registrations/{id}/verify"),
-            None,
-            Some(json!({"code": c})),
-        )
-    };
+    let verify_path = format!("/api/v1/registrations/{id}/verify");
+    let verify = |c: &str| api.call(Method::POST, &verify_path, None, Some(json!({"code": c})));
     for left in (1..5).rev() {
         let a = verify(wrong).await;
         assert_eq!(a.code(), "wrong_sms_code");

@@ -4,7 +4,6 @@
 
 mod common;
 
-use common::Api;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
