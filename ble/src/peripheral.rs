@@ -4,8 +4,8 @@
 //!
 //! GATT events map to the handler so: the phone's first write after it subscribed calls
 //! `on_connect(mtu)`, each write calls `on_write` and its fragments are notified in order after
-//! the configured link latency, and the end of the notification session (or going out of
-//! range) calls `on_disconnect`. The write and notify characteristics use the `Fun` methods of
+//! the configured link latency, and the end of the notification session, a new subscription
+//! or going out of range calls `on_disconnect`. The write and notify characteristics use the `Fun` methods of
 //! bluer (not `Io`, which BlueZoo does not serve).
 
 use std::collections::BTreeMap;
@@ -362,6 +362,11 @@ async fn notification_session(shared: Arc<Shared>, notifier: CharacteristicNotif
     let stopped = notifier.stopped();
     let session = {
         let mut link = locked(&shared.link);
+        // A new subscription is a new connection, even from the same phone whose old session
+        // never reported its end: the handler must not carry per-connection state over.
+        if link.phone.take().is_some() {
+            locked(&shared.handler).on_disconnect();
+        }
         link.session += 1;
         link.notifier = Some(notifier);
         link.session
