@@ -1,0 +1,205 @@
+package com.lockaccess.kit
+
+import com.lockaccess.core.AccessClient
+import com.lockaccess.core.AccessCodeInfo
+import com.lockaccess.core.AccessCodeKind
+import com.lockaccess.core.Action
+import com.lockaccess.core.ActionOutcome
+import com.lockaccess.core.App
+import com.lockaccess.core.ClientConfig
+import com.lockaccess.core.CoreLogger
+import com.lockaccess.core.GiveAccessOutcome
+import com.lockaccess.core.LockInfo
+import com.lockaccess.core.LockMode
+import com.lockaccess.core.LogEntryInfo
+import com.lockaccess.core.PasscodeInfo
+import com.lockaccess.core.QueuedActionInfo
+import com.lockaccess.core.ReplaySummary
+import com.lockaccess.core.SecretStore
+import com.lockaccess.core.SyncPhase
+import com.lockaccess.core.SyncProgress
+import com.lockaccess.core.SyncSummary
+import com.lockaccess.core.TimeWindow
+import com.lockaccess.core.UserInfo
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.mapLatest
+
+/**
+ * The apps' one entry point to the core: an [AccessClient] with suspend functions that
+ * throw [AccessKitError], and Flows where a screen watches something progress.
+ *
+ * All logic (the `+1` phone rule, permission gates, the offline cache and queue) is in the
+ * core; this layer only adapts names and types. Close it when the app process no longer
+ * needs it (the Rust object and its SQLite connection are released at once).
+ *
+ * ```
+ * val kit = AccessKit.open(serverUrl, filesDir.path, App.ACCESS_MANAGER, KeystoreSecretStore(ctx))
+ * val id = kit.register(link, email, "+1 555 123 4567", password, name)
+ * kit.verifySms(id, code)
+ * kit.sync().collect { event -> progressBar.show(event) }
+ * ```
+ */
+class AccessKit private constructor(private val client: AccessClient) : AutoCloseable {
+    private val closed = AtomicBoolean(false)
+
+    companion object {
+        private val live = AtomicInteger(0)
+
+        /**
+         * Kits opened and not yet closed in this process. Each one holds a Rust
+         * `AccessClient`; the leak tests compare it (and the core's own handles) before
+         * and after a burst of work.
+         */
+        val liveCount: Int
+            get() = live.get()
+
+        /**
+         * Opens the core for [app] with its cache in [dataDir] (created if needed), its
+         * session secret in [secrets] and, when given, core logs sent to [logger].
+         */
+        fun open(
+            serverUrl: String,
+            dataDir: String,
+            app: App,
+            secrets: SecretStore,
+            logger: CoreLogger? = null,
+            requestTimeoutMs: UInt? = null,
+        ): AccessKit {
+            val client = mapped { AccessClient(ClientConfig(serverUrl, dataDir, app, requestTimeoutMs), secrets, logger) }
+            live.incrementAndGet()
+            return AccessKit(client)
+        }
+    }
+
+    /** Releases the Rust object now rather than when the garbage collector gets to it. */
+    override fun close() {
+        if (closed.compareAndSet(false, true)) {
+            client.close()
+            live.decrementAndGet()
+        }
+    }
+
+    // --- account ----------------------------------------------------------------------
+
+    /**
+     * Starts registration from an invitation link (or its token). The phone must follow
+     * the `+1` rule ([PhoneRule]); a wrong one fails with [AccessKitError.InvalidPhone]
+     * before anything is sent. Returns the registration id for [verifySms].
+     */
+    suspend fun register(invitation: String, email: String, phone: String, password: String, name: String): String =
+        mapped { client.registerFromInvitation(invitation, email, phone, password, name) }
+
+    /** Completes registration with the code texted to the phone, and signs in. */
+    suspend fun verifySms(registrationId: String, code: String): UserInfo =
+        mapped { client.verifySms(registrationId, code) }
+
+    suspend fun login(email: String, password: String): UserInfo = mapped { client.login(email, password) }
+
+    /** Signs out and wipes the cache, the queue and the stored session. */
+    suspend fun logout() = mapped { client.logout() }
+
+    /** The signed-in user as last synced, or `null`. Works offline. */
+    suspend fun currentUser(): UserInfo? = mapped { client.currentUser() }
+
+    // --- sync -------------------------------------------------------------------------
+
+    /** Replays queued actions, then syncs the cache; returns what changed. */
+    suspend fun syncNow(): SyncSummary = mapped { client.sync(null) }
+
+    /**
+     * A sync as a cold Flow: [SyncEvent.Progress] while it runs, then one
+     * [SyncEvent.Finished]; a failure ends the flow with [AccessKitError].
+     */
+    fun sync(): Flow<SyncEvent> = callbackFlow {
+        val progress = object : SyncProgress {
+            override fun onProgress(phase: SyncPhase, done: ULong, total: ULong) {
+                trySend(SyncEvent.Progress(phase, done.toLong(), total.toLong()))
+            }
+        }
+        val summary = mapped { client.sync(progress) }
+        send(SyncEvent.Finished(summary))
+        close()
+        awaitClose()
+    }
+
+    /** Sends queued actions now, in order. */
+    suspend fun replayQueue(): ReplaySummary = mapped { client.replayQueue() }
+
+    // --- locks (cache: all work offline) ----------------------------------------------
+
+    suspend fun locks(): List<LockInfo> = mapped { client.listLocks() }
+
+    /** Locks whose name, unit or property contain every word of [query]; all when blank. */
+    suspend fun search(query: String): List<LockInfo> =
+        if (query.isBlank()) locks() else mapped { client.searchLocks(query) }
+
+    /**
+     * Results for a search field: a new list for each distinct query, a new query
+     * cancelling the search still running for the previous one.
+     */
+    @OptIn(ExperimentalCoroutinesApi::class)
+    fun searchResults(queries: Flow<String>): Flow<List<LockInfo>> =
+        queries.distinctUntilChanged().mapLatest { search(it) }
+
+    suspend fun lock(lockId: String): LockInfo = mapped { client.lock(lockId) }
+
+    /** The actions the user may take on a lock: the detail screen shows only these. */
+    suspend fun allowedActions(lockId: String): Set<Action> = mapped { client.allowedActions(lockId).toSet() }
+
+    suspend fun accessCodes(lockId: String): List<AccessCodeInfo> = mapped { client.accessCodes(lockId) }
+
+    suspend fun myPasscodes(): List<PasscodeInfo> = mapped { client.myPasscodes() }
+
+    // --- gated actions ----------------------------------------------------------------
+
+    /** Renames a lock; [ActionOutcome.Queued] when offline (sent on the next replay). */
+    suspend fun rename(lockId: String, name: String): ActionOutcome = mapped { client.renameLock(lockId, name) }
+
+    /** Changes a lock's mode; queued when offline. */
+    suspend fun changeMode(lockId: String, mode: LockMode): ActionOutcome =
+        mapped { client.changeMode(lockId, mode) }
+
+    /** Creates an access code of [kind]; [window] only (and always) for time-window codes. */
+    suspend fun giveAccess(
+        lockId: String,
+        kind: AccessCodeKind,
+        label: String? = null,
+        window: TimeWindow? = null,
+    ): GiveAccessOutcome = mapped { client.giveAccess(lockId, kind, label, window) }
+
+    /** Resets the lock's access codes. Needs the network. */
+    suspend fun resetCodes(lockId: String) = mapped { client.resetCodes(lockId) }
+
+    /** The lock's access log, newest first. Needs the network. */
+    suspend fun logs(lockId: String): List<LogEntryInfo> = mapped { client.viewLogs(lockId) }
+
+    /** The lock's master code. Needs the network. */
+    suspend fun masterCode(lockId: String): String = mapped { client.viewMasterCode(lockId) }
+
+    // --- offline queue ----------------------------------------------------------------
+
+    /** Actions waiting for the network, oldest first (the "queued" banner). */
+    suspend fun pendingActions(): List<QueuedActionInfo> = mapped { client.pendingActions() }
+
+    /** Actions the server refused on replay, with why. */
+    suspend fun failedActions(): List<QueuedActionInfo> = mapped { client.failedActions() }
+
+    suspend fun dismissFailedAction(actionId: String) = mapped { client.dismissFailedAction(actionId) }
+
+    // Bluetooth (scan as a Flow of discovered locks, pairing as a Flow of progress, unlock)
+    // joins here when the core exports its BLE layer; see android/README.md.
+}
+
+/** What [AccessKit.sync] reports. */
+sealed class SyncEvent {
+    /** [done] and [total] count bytes while downloading and rows while saving. */
+    data class Progress(val phase: SyncPhase, val done: Long, val total: Long) : SyncEvent()
+
+    data class Finished(val summary: SyncSummary) : SyncEvent()
+}

@@ -1,0 +1,99 @@
+package com.lockaccess.kit
+
+import com.lockaccess.core.Permission
+import com.lockaccess.core.UserType
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+
+/** The seed's flow from the app: invitation, +1 phone, SMS code, login, sync, list, search. */
+class RegistrationTest {
+    private val admin = TestServer.admin
+
+    @Test
+    fun aPhoneWithoutPlusOneIsTheTypedInvalidPhoneErrorWithWhatToType() = runBlocking {
+        val email = TestServer.email("nophone")
+        admin.invite("team_member", email, listOf("view_logs"), allLocks)
+        val link = admin.invitationLink(email)
+        AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            val e = assertThrows<AccessKitError.InvalidPhone> {
+                runBlocking { kit.register(link, email, "5551234567", "pw-123456789", "Pat") }
+            }
+            assertTrue(e.message.contains("+15551234567"), e.message)
+            assertTrue(e.message.contains("+1"), e.message)
+            // Letters after +1 are refused too, with their own explanation.
+            val letters = assertThrows<AccessKitError.InvalidPhone> {
+                runBlocking { kit.register(link, email, "+1 555 CALL NOW", "pw-123456789", "Pat") }
+            }
+            assertTrue(letters.message.contains("digits"), letters.message)
+            assertNull(kit.currentUser())
+        }
+    }
+
+    @Test
+    fun registerWithTheSmsCodeThenLoginSyncListAndSearch() = runBlocking {
+        val tag = TestServer.email("t").substringBefore('@')
+        val site = Site(admin, tag)
+        val invited = TestServer.email("pat")
+        val used = TestServer.email("pat.personal")
+        admin.invite("team_member", invited, listOf("rename_locks", "view_logs"), units(site.unitA))
+        val link = admin.invitationLink(invited)
+        AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            // Another email than the invited one, and a +1 number with punctuation.
+            val phone = TestServer.phone()
+            val formatted = "+1 (${phone.substring(2, 5)}) ${phone.substring(5, 8)}-${phone.substring(8)}"
+            val registration = kit.register(link, used, formatted, "pw-123456789", "Pat Doe")
+            val code = admin.smsCode(phone)
+            val wrong = if (code == "000000") "111111" else "000000"
+            assertThrows<AccessKitError.WrongSmsCode> { runBlocking { kit.verifySms(registration, wrong) } }
+            val me = kit.verifySms(registration, code)
+            assertEquals(UserType.TEAM_MEMBER, me.userType)
+            assertEquals(used, me.email)
+            assertEquals(setOf(Permission.RENAME_LOCKS, Permission.VIEW_LOGS), me.permissions.toSet())
+            assertFalse(me.allLocks)
+            assertEquals(listOf(site.unitA), me.unitIds)
+
+            val summary = kit.syncNow()
+            assertTrue(summary.full)
+            assertEquals(2uL, summary.totalLocks)
+            assertEquals(listOf("Front Door $tag", "Patio $tag"), kit.locks().map { it.name })
+            assertEquals(listOf("Front Door $tag"), kit.search("front").map { it.name })
+            assertEquals(2, kit.search("4B").size)
+            assertEquals(2, kit.search("Oakwood $tag").size)
+            assertEquals(0, kit.search("Garage").size)
+            assertThrows<AccessKitError.NotFound> { runBlocking { kit.lock(site.garage) } }
+
+            // Log out wipes; log in with the email used at registration.
+            kit.logout()
+            assertNull(kit.currentUser())
+            assertEquals(0, kit.locks().size)
+            assertThrows<AccessKitError.NotSignedIn> { runBlocking { kit.syncNow() } }
+            assertThrows<AccessKitError.InvalidCredentials> { runBlocking { kit.login(used, "wrong-password") } }
+            assertEquals(used, kit.login(used, "pw-123456789").email)
+            kit.syncNow()
+            assertEquals(2, kit.locks().size)
+        }
+    }
+
+    @Test
+    fun aResidentAccountIsRefusedByAccessManagerAndSeesItsPasscodeInNokey() = runBlocking {
+        val tag = TestServer.email("r").substringBefore('@')
+        val site = Site(admin, tag)
+        val email = TestServer.email("resident")
+        AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("resident"), InMemorySecretStore()).use { kit ->
+            onboard(kit, "resident", email, emptyList(), units(site.unitB))
+            kit.syncNow()
+            assertEquals(listOf("Garage $tag"), kit.locks().map { it.name })
+            val passcodes = kit.myPasscodes()
+            assertTrue(passcodes.any { it.lockId == site.garage && it.code.length >= 4 }, passcodes.toString())
+        }
+        AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { manager ->
+            val e = assertThrows<AccessKitError.WrongApp> { runBlocking { manager.login(email, "pw-123456789") } }
+            assertTrue(e.message.contains("NoKey", ignoreCase = true), e.message)
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import AccessCore
+import Foundation
+
+/// The apps' one entry point to the core: an `AccessClient` with async methods that throw
+/// ``AccessKitError``, and `AsyncStream`s where a screen watches something progress.
+///
+/// All logic (the `+1` phone rule, permission gates, the offline cache and queue) is in the
+/// core; this layer only adapts names and types. The Rust object (and its SQLite
+/// connection) is released when the last reference to the kit goes.
+///
+/// ```swift
+/// let kit = try AccessKit(serverURL: url, dataDirectory: dir, app: .accessManager,
+///                         secrets: KeychainSecretStore(service: "com.lockaccess.manager"))
+/// let id = try await kit.register(invitation: link, email: email, phone: "+1 555 123 4567",
+///                                 password: pw, name: name)
+/// _ = try await kit.verifySms(registrationId: id, code: code)
+/// for try await event in kit.sync() { progress.show(event) }
+/// ```
+public final class AccessKit: @unchecked Sendable {
+    // `AccessClient` is itself thread-safe (its Rust side is `Send + Sync`).
+    private let client: AccessClient
+
+    private static let counter = LiveCounter()
+
+    /// Kits alive in this process. Each holds a Rust `AccessClient`; the leak tests compare
+    /// it before and after a burst of work.
+    public static var liveCount: Int { counter.value }
+
+    /// Opens the core for `app` with its cache in `dataDirectory` (created if needed), the
+    /// session secret in `secrets` and, when given, core logs sent to `logger`.
+    public init(
+        serverURL: String, dataDirectory: String, app: App, secrets: SecretStore,
+        logger: CoreLogger? = nil, requestTimeoutMs: UInt32? = nil
+    ) throws {
+        let config = ClientConfig(
+            serverUrl: serverURL, dataDir: dataDirectory, app: app, requestTimeoutMs: requestTimeoutMs)
+        client = try mappedSync { try AccessClient(config: config, secrets: secrets, logger: logger) }
+        Self.counter.add(1)
+    }
+
+    deinit { Self.counter.add(-1) }
+
+    // MARK: account
+
+    /// Starts registration from an invitation link (or its token). The phone must follow
+    /// the `+1` rule (``PhoneRule``); a wrong one fails with ``AccessKitError/invalidPhone(_:)``
+    /// before anything is sent. Returns the registration id for ``verifySms(registrationId:code:)``.
+    public func register(invitation: String, email: String, phone: String, password: String, name: String)
+        async throws -> String
+    {
+        try await mapped {
+            try await client.registerFromInvitation(
+                linkOrToken: invitation, email: email, phone: phone, password: password, name: name)
+        }
+    }
+
+    /// Completes registration with the code texted to the phone, and signs in.
+    public func verifySms(registrationId: String, code: String) async throws -> UserInfo {
+        try await mapped { try await client.verifySms(registrationId: registrationId, code: code) }
+    }
+
+    public func login(email: String, password: String) async throws -> UserInfo {
+        try await mapped { try await client.login(email: email, password: password) }
+    }
+
+    /// Signs out and wipes the cache, the queue and the stored session.
+    public func logout() async throws { try await mapped { try await client.logout() } }
+
+    /// The signed-in user as last synced, or `nil`. Works offline.
+    public func currentUser() async throws -> UserInfo? { try await mapped { try await client.currentUser() } }
+
+    // MARK: sync
+
+    /// Replays queued actions, then syncs the cache; returns what changed.
+    public func syncNow() async throws -> SyncSummary { try await mapped { try await client.sync(progress: nil) } }
+
+    /// A sync as a stream: ``SyncEvent/progress(phase:done:total:)`` while it runs, then one
+    /// ``SyncEvent/finished(_:)``; a failure ends the stream with ``AccessKitError``.
+    /// Cancelling the consuming task cancels the sync.
+    public func sync() -> AsyncThrowingStream<SyncEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let progress = StreamProgress(continuation)
+            let task = Task {
+                do {
+                    let summary = try await mapped { try await self.client.sync(progress: progress) }
+                    continuation.yield(.finished(summary))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Sends queued actions now, in order.
+    public func replayQueue() async throws -> ReplaySummary { try await mapped { try await client.replayQueue() } }
+
+    // MARK: locks (cache: all work offline)
+
+    public func locks() async throws -> [LockInfo] { try await mapped { try await client.listLocks() } }
+
+    /// Locks whose name, unit or property contain every word of `query`; all when blank.
+    public func search(_ query: String) async throws -> [LockInfo] {
+        if query.trimmingCharacters(in: .whitespaces).isEmpty { return try await locks() }
+        return try await mapped { try await client.searchLocks(query: query) }
+    }
+
+    /// Results for a search field: one list per distinct query, in order.
+    public func searchResults<Queries: AsyncSequence & Sendable>(_ queries: Queries)
+        -> AsyncThrowingStream<[LockInfo], Error> where Queries.Element == String
+    {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var last: String?
+                    for try await q in queries where q != last {
+                        last = q
+                        continuation.yield(try await self.search(q))
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    public func lock(_ lockId: String) async throws -> LockInfo {
+        try await mapped { try await client.lock(lockId: lockId) }
+    }
+
+    /// The actions the user may take on a lock: the detail screen shows only these.
+    public func allowedActions(_ lockId: String) async throws -> Set<Action> {
+        Set(try await mapped { try await client.allowedActions(lockId: lockId) })
+    }
+
+    public func accessCodes(_ lockId: String) async throws -> [AccessCodeInfo] {
+        try await mapped { try await client.accessCodes(lockId: lockId) }
+    }
+
+    public func myPasscodes() async throws -> [PasscodeInfo] { try await mapped { try await client.myPasscodes() } }
+
+    // MARK: gated actions
+
+    /// Renames a lock; `.queued` when offline (sent on the next replay).
+    public func rename(_ lockId: String, to name: String) async throws -> ActionOutcome {
+        try await mapped { try await client.renameLock(lockId: lockId, name: name) }
+    }
+
+    /// Changes a lock's mode; queued when offline.
+    public func changeMode(_ lockId: String, to mode: LockMode) async throws -> ActionOutcome {
+        try await mapped { try await client.changeMode(lockId: lockId, mode: mode) }
+    }
+
+    /// Creates an access code of `kind`; `window` only (and always) for time-window codes.
+    public func giveAccess(_ lockId: String, kind: AccessCodeKind, label: String? = nil, window: TimeWindow? = nil)
+        async throws -> GiveAccessOutcome
+    {
+        try await mapped { try await client.giveAccess(lockId: lockId, kind: kind, label: label, window: window) }
+    }
+
+    /// Resets the lock's access codes. Needs the network.
+    public func resetCodes(_ lockId: String) async throws { try await mapped { try await client.resetCodes(lockId: lockId) } }
+
+    /// The lock's access log, newest first. Needs the network.
+    public func logs(_ lockId: String) async throws -> [LogEntryInfo] {
+        try await mapped { try await client.viewLogs(lockId: lockId) }
+    }
+
+    /// The lock's master code. Needs the network.
+    public func masterCode(_ lockId: String) async throws -> String {
+        try await mapped { try await client.viewMasterCode(lockId: lockId) }
+    }
+
+    // MARK: offline queue
+
+    /// Actions waiting for the network, oldest first (the "queued" banner).
+    public func pendingActions() async throws -> [QueuedActionInfo] { try await mapped { try await client.pendingActions() } }
+
+    /// Actions the server refused on replay, with why.
+    public func failedActions() async throws -> [QueuedActionInfo] { try await mapped { try await client.failedActions() } }
+
+    public func dismissFailedAction(_ actionId: String) async throws {
+        try await mapped { try await client.dismissFailedAction(actionId: actionId) }
+    }
+
+    // Bluetooth (scan as an AsyncStream of discovered locks, pairing as a stream of
+    // progress, unlock) joins here when the core exports its BLE layer; see ios/README.md.
+}
+
+/// What ``AccessKit/sync()`` reports.
+public enum SyncEvent: Equatable, Sendable {
+    /// `done` and `total` count bytes while downloading and rows while saving.
+    case progress(phase: SyncPhase, done: UInt64, total: UInt64)
+    case finished(SyncSummary)
+}
+
+/// Forwards the core's progress callbacks into a stream.
+private final class StreamProgress: SyncProgress, @unchecked Sendable {
+    private let continuation: AsyncThrowingStream<SyncEvent, Error>.Continuation
+
+    init(_ continuation: AsyncThrowingStream<SyncEvent, Error>.Continuation) { self.continuation = continuation }
+
+    func onProgress(phase: SyncPhase, done: UInt64, total: UInt64) {
+        continuation.yield(.progress(phase: phase, done: done, total: total))
+    }
+}
+
+/// A thread-safe counter.
+final class LiveCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+
+    func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
+}

@@ -1,0 +1,145 @@
+# The Kotlin and Swift shells' suites: the generated bindings and the thin layers
+# (android/access-kit, ios AccessKit) tested against the real core library and the real
+# access-server. Sourced after common.sh and tools.sh; not run.
+#
+#   scripts/test kotlin      JUnit on the JVM (kotlinc, JNA)
+#   scripts/test swift       XCTest with `swift test` in the Debian trixie root
+#   scripts/test shells      both
+#   bindings/bench           the call-cost and library-size figures (not a suite)
+
+SHELLS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SHELLS_ADMIN_EMAIL="admin@shells.test"
+SHELLS_ADMIN_PASSWORD="shells-admin-password-1"
+
+# Builds the core (debug) and its bindings; sets SHELLS_GEN (see bindings/generate).
+shells_generate() {
+  need_rust_build_deps
+  step "bindings: build access-core and generate Kotlin and Swift"
+  SHELLS_GEN="$("$SHELLS_REPO_ROOT/bindings/generate" | tail -n 1)"
+  [ -s "$SHELLS_GEN/lib/libaccess_core.so" ] || { tools_die "bindings/generate left no library in $SHELLS_GEN"; return 1; }
+  export SHELLS_GEN
+}
+
+# Builds access-server and starts it (through bindings/test-support/server_control.py, so
+# tests can stop and restart it) on a free port with a temp data directory. Exports
+# ACCESS_TEST_SERVER_URL, ACCESS_TEST_CONTROL_URL, ACCESS_TEST_ADMIN_EMAIL and
+# ACCESS_TEST_ADMIN_PASSWORD; stops it on exit.
+start_shell_server() {
+  need_python
+  step "access-server: build and start"
+  (cd "$SHELLS_REPO_ROOT" && cargo build -p access-server --locked) || { tools_die "cannot build access-server"; return 1; }
+  local home port control
+  home="$(mktemp -d /tmp/lock-access-shells.XXXXXX)"
+  on_exit "rm -rf '$home'"
+  # A copy, so a rebuild of the shared target dir during the run does not swap it.
+  cp "$CARGO_TARGET_DIR/debug/access-server" "$home/access-server"
+  port="$(free_port)"
+  control="$(free_port)"
+  ACCESS_ADMIN_EMAIL="$SHELLS_ADMIN_EMAIL" ACCESS_ADMIN_PASSWORD="$SHELLS_ADMIN_PASSWORD" \
+    python3 "$SHELLS_REPO_ROOT/bindings/test-support/server_control.py" --bin "$home/access-server" \
+    --port "$port" --data-dir "$home/data" --control-port "$control" --log "$home/server.log" \
+    >"$home/control.log" 2>&1 &
+  SHELLS_SERVER_PID=$!
+  on_exit "stop_shell_server '$home'"
+  # The supervisor opens its control port once the server answers /healthz.
+  local waited=0
+  until grep -q '^ready$' "$home/control.log" 2>/dev/null; do
+    if ! kill -0 "$SHELLS_SERVER_PID" 2>/dev/null || [ "$waited" -ge 600 ]; then
+      cat "$home/control.log" "$home/server.log" >&2
+      tools_die "access-server did not start"
+      return 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null ||
+    { cat "$home/server.log" >&2; tools_die "access-server does not answer /healthz"; return 1; }
+  export ACCESS_TEST_SERVER_URL="http://127.0.0.1:$port" ACCESS_TEST_CONTROL_URL="http://127.0.0.1:$control"
+  export ACCESS_TEST_ADMIN_EMAIL="$SHELLS_ADMIN_EMAIL" ACCESS_TEST_ADMIN_PASSWORD="$SHELLS_ADMIN_PASSWORD"
+  SHELLS_SERVER_HOME="$home"
+  printf 'access-server on %s (log %s)\n' "$ACCESS_TEST_SERVER_URL" "$home/server.log"
+}
+
+# Stops the supervisor (which stops the server); on failure shows the server's log tail.
+stop_shell_server() {
+  local home="$1"
+  [ -n "${SHELLS_SERVER_PID:-}" ] || return 0
+  kill "$SHELLS_SERVER_PID" 2>/dev/null || true
+  wait "$SHELLS_SERVER_PID" 2>/dev/null || true
+  unset SHELLS_SERVER_PID
+}
+
+# Checks that a runner reported exactly WANT passing tests and nothing else.
+shells_expect() {
+  local what="$1" want="$2" passed="$3" failed="$4"
+  if [ "$passed" != "$want" ] || [ "$failed" != 0 ]; then
+    [ -n "${SHELLS_SERVER_HOME:-}" ] && tail -n 40 "$SHELLS_SERVER_HOME/server.log" >&2
+    tools_die "$what: expected $want passing tests and no failures, got $passed passed and $failed failed"
+    return 1
+  fi
+  printf '%s: %s tests passed\n' "$what" "$passed"
+}
+
+# JUnit 5 on the JVM: access-kit's non-Android sources, the generated Kotlin and the tests,
+# compiled with kotlinc; the real libaccess_core.so loaded through JNA.
+suite_kotlin() {
+  need_kotlin
+  shells_generate
+  start_shell_server
+  local kit="$SHELLS_REPO_ROOT/android/access-kit"
+  local build="$CACHE_ROOT/shells/kotlin"
+  rm -rf "$build" && mkdir -p "$build"
+  # Everything but the Android-only package (Keystore, Logcat) compiles on the JVM.
+  local sources=()
+  mapfile -t sources < <(find "$SHELLS_GEN/kotlin" "$kit/src/main/kotlin" "$kit/src/test/kotlin" \
+    -name '*.kt' -not -path '*/com/lockaccess/kit/android/*' | sort)
+  local cp="$JUNIT_JARS:$KOTLIN_TEST_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR"
+  step "kotlinc: access-kit + generated bindings + tests (${#sources[@]} files, ~1 min)"
+  "$KOTLINC" -nowarn -jvm-target 17 -cp "$cp" -d "$build/kit-tests.jar" "${sources[@]}" ||
+    { tools_die "kotlinc failed"; return 1; }
+  local want
+  want="$(grep -rhoE '^\s*@Test\b' "$kit/src/test/kotlin" | wc -l)"
+  step "junit: $want tests against $ACCESS_TEST_SERVER_URL"
+  local log="$build/junit.log"
+  java -Djna.library.path="$SHELLS_GEN/lib" -jar "$JUNIT_CONSOLE_JAR" execute --disable-banner --disable-ansi-colors \
+    --details=tree --fail-if-no-tests \
+    --class-path "$build/kit-tests.jar:$KOTLIN_STDLIB_JAR:$KOTLIN_TEST_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR" \
+    --scan-class-path "$build/kit-tests.jar" 2>&1 | tee "$log" || true
+  local passed failed
+  passed="$(grep -oE '\[ +[0-9]+ tests successful +\]' "$log" | grep -oE '[0-9]+' || echo 0)"
+  failed="$(grep -oE '\[ +[0-9]+ tests failed +\]' "$log" | grep -oE '[0-9]+' || echo '?')"
+  shells_expect "kotlin" "$want" "$passed" "$failed"
+}
+
+# XCTest in the trixie root: the AccessKit package (generated Swift + FFI module + thin
+# layer) linked against the real libaccess_core.so; the server runs on the host and is
+# reached at 127.0.0.1 (the root shares the host's network namespace).
+suite_swift() {
+  need_swift_root
+  shells_generate
+  start_shell_server
+  local pkg="$SHELLS_REPO_ROOT/ios"
+  local want
+  want="$(grep -rhoE '^\s*func test[A-Za-z0-9_]*\(' "$pkg/Tests" | wc -l)"
+  step "swift test: $want tests against $ACCESS_TEST_SERVER_URL (~1 min)"
+  local log
+  log="$(mktemp /tmp/lock-access-swift-test.XXXXXX.log)"
+  on_exit "rm -f '$log'"
+  swift_run "$pkg" "$SHELLS_GEN/lib" env \
+    ACCESS_TEST_SERVER_URL="$ACCESS_TEST_SERVER_URL" ACCESS_TEST_CONTROL_URL="$ACCESS_TEST_CONTROL_URL" \
+    ACCESS_TEST_ADMIN_EMAIL="$ACCESS_TEST_ADMIN_EMAIL" ACCESS_TEST_ADMIN_PASSWORD="$ACCESS_TEST_ADMIN_PASSWORD" \
+    swift test --disable-swift-testing --scratch-path /src/.build -Xlinker -L/lib-host 2>&1 | tee "$log" || true
+  local line passed failed
+  line="$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)"
+  passed="$(sed -nE 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1/p' <<<"$line")"
+  failed="$(sed -nE 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\2/p' <<<"$line")"
+  # "Executed N" counts failing tests too.
+  [ -n "$passed" ] && [ -n "$failed" ] && passed=$((passed - failed))
+  shells_expect "swift" "$want" "${passed:-0}" "${failed:-?}"
+}
+
+# Both shells.
+suite_shells() {
+  suite_kotlin
+  suite_swift
+}
