@@ -422,3 +422,57 @@ pub struct SyncResponse {
     pub access_codes: Vec<AccessCode>,
     pub passcodes: Vec<Passcode>,
 }
+
+// ---- BLE pairing, credentials and revocations ----
+
+/// `201` answer of `POST /api/v1/locks`: the lock, and what a phone pairing it on site
+/// installs in it (`lock-protocol`'s `Install`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LockRegistration {
+    #[serde(flatten)]
+    pub lock: Lock,
+    /// The organization's Ed25519 public key (base64, 32 bytes): the lock checks
+    /// credentials with it.
+    pub org_public_key: String,
+    pub master_code: String,
+    /// The per-lock secret for offline-verifiable codes (base64, 32 bytes).
+    pub code_secret: String,
+}
+
+/// `PUT /api/v1/locks/{id}/identity`: the lock's static key, learned at the end of pairing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LockIdentity {
+    /// The lock's static X25519 public key (base64, 32 bytes).
+    pub identity_public_key: String,
+    #[serde(default)]
+    pub firmware: Option<String>,
+}
+
+/// `GET /api/v1/locks/{id}/code-install`: what a reset over BLE installs in the lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodeInstall {
+    pub master_code: String,
+    /// base64, 32 bytes.
+    pub code_secret: String,
+}
+
+/// One credential a lock must refuse from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokedCredential {
+    pub serial: u64,
+    /// Unix seconds: the credential's own expiry, after which the entry can go.
+    pub expires_at: u64,
+}
+
+/// `GET /api/v1/locks/{id}/revocations`: unexpired credentials of this lock whose holder
+/// was revoked or lost the rights they carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevocationList {
+    pub lock_id: Uuid,
+    pub revoked: Vec<RevokedCredential>,
+}

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{auth, locks, manage};
+use crate::api::{auth, ble, locks, manage};
 
 struct BearerAuth;
 
@@ -28,9 +28,10 @@ impl Modify for BearerAuth {
         manage::invite, manage::resend, manage::summary, manage::list_users, manage::user_detail,
         manage::set_permissions, manage::set_access, manage::revoke, manage::outbox,
         locks::create_property, locks::list_properties, locks::create_unit, locks::public_key,
-        locks::create_lock, locks::list_locks, locks::get_lock, locks::rename, locks::set_mode,
+        ble::register_lock, locks::list_locks, locks::get_lock, locks::rename, locks::set_mode,
         locks::reset_codes, locks::master_code, locks::list_logs, locks::upload_logs,
-        locks::give_access, locks::list_access_codes, locks::code_state, locks::credentials,
+        locks::give_access, locks::list_access_codes, locks::code_state, ble::credentials,
+        ble::set_identity, ble::revocations, ble::code_install,
         locks::sync,
     )
 )]

@@ -22,7 +22,7 @@ use crate::store::{
 };
 use crate::{AppState, secrets};
 
-fn lock_json(l: LockRecord) -> Lock {
+pub(crate) fn lock_json(l: LockRecord) -> Lock {
     Lock {
         id: l.id,
         name: l.name,
@@ -621,27 +621,6 @@ pub async fn code_state(
         state: req.state,
         reason,
     }))
-}
-
-/// A signed BLE credential for the caller on this lock.
-///
-/// TODO(BLE integration): sign a `lock-protocol` credential with the organization key
-/// (`Store::organization_key`, Ed25519 PKCS#8) for `credential_lifetime`; until then this
-/// answers 501 after the gate.
-#[utoipa::path(post, path = "/api/v1/locks/{id}/credentials", tag = "locks",
-    security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 501, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn credentials(
-    State(state): State<AppState>,
-    Auth { user, .. }: Auth,
-    Id(id): Id,
-) -> ApiResult<StatusCode> {
-    gated(&state, &user, id, Action::Unlock).await?;
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "BLE credentials are not issued by this server build yet.",
-    ))
 }
 
 /// `?since=<cursor>` of sync.

@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, their extractors and the helpers every handler shares.
 
 pub mod auth;
+pub mod ble;
 pub mod locks;
 pub mod manage;
 
@@ -54,7 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/organization/public-key", get(locks::public_key))
         .route(
             "/api/v1/locks",
-            post(locks::create_lock).get(locks::list_locks),
+            post(ble::register_lock).get(locks::list_locks),
         )
         .route(
             "/api/v1/locks/{id}",
@@ -75,7 +76,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/locks/{id}/access-codes/{code_id}/state",
             post(locks::code_state),
         )
-        .route("/api/v1/locks/{id}/credentials", post(locks::credentials))
+        .route("/api/v1/locks/{id}/credentials", post(ble::credentials))
+        .route("/api/v1/locks/{id}/identity", put(ble::set_identity))
+        .route("/api/v1/locks/{id}/revocations", get(ble::revocations))
+        .route("/api/v1/locks/{id}/code-install", get(ble::code_install))
         .route("/api/v1/sync", get(locks::sync))
         .route("/api", any(unknown_route))
         .route("/api/{*rest}", any(unknown_route))

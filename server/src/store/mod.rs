@@ -242,6 +242,18 @@ pub struct NewLock {
     pub identity_public_key: Option<String>,
 }
 
+/// A BLE credential the server signed, kept for revocation lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialRecord {
+    pub serial: u64,
+    pub user_id: Uuid,
+    pub lock_id: Uuid,
+    /// `lock_protocol::credential::Rights` bits.
+    pub rights: u32,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
 /// A property and its units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropertyRecord {
@@ -561,6 +573,34 @@ pub trait Store: Send + Sync + 'static {
         uploaded_by: Uuid,
         events: &[NewLockEvent],
     ) -> StoreResult<u64>;
+
+    // ---- BLE credentials and pairing ----
+    /// Records a credential about to be signed; returns its serial (unique, increasing).
+    fn record_credential(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        lock_id: Uuid,
+        rights: u32,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// The lock's credentials that have not expired at `now`.
+    fn lock_credentials(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<CredentialRecord>>;
+    /// Stores the identity key learned at pairing; `Conflict` when the lock has one.
+    fn set_lock_identity(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        identity_public_key: &str,
+        firmware: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<LockRecord>;
 
     // ---- sync ----
     /// What changed for `user_id` (seeing `filter`) since `since` (None: everything).

@@ -47,7 +47,10 @@ use super::*;
 use crate::secrets;
 
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_ble_credentials.sql")),
+];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).
 const POOL_SIZE: u32 = 16;
@@ -908,13 +911,17 @@ impl Store for PostgresStore {
     ) -> StoreResult<Option<UserRecord>> {
         self.read(|c| {
             let sql = format!(
-                "SELECT {USER_COLS}, s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT s.revoked"
+                "SELECT {USER_COLS}, s.token_hash, s.revoked FROM sessions s \
+                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
             );
             match c.opt(&sql, &[&&token_hash[..], &now])? {
                 Some(r) => {
                     let stored: Vec<u8> = r.try_get(16)?;
-                    let user = user_row(&r)?;
+                    let mut user = user_row(&r)?;
+                    // A revoked session reports its user as revoked, so the client learns why.
+                    if r.try_get::<_, bool>(17)? {
+                        user.status = UserStatus::Revoked;
+                    }
                     Ok(secrets::ct_eq(&stored, token_hash).then_some(user))
                 }
                 None => Ok(None),
@@ -1913,6 +1920,80 @@ impl Store for PostgresStore {
                 data.passcodes = rows(tx.query(&sql, &[&user_id, &ids])?, passcode_row)?;
             }
             Ok(data)
+        })
+    }
+
+    fn record_credential(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        lock_id: Uuid,
+        rights: u32,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let rights = i64::from(rights);
+        self.write(|tx| {
+            let serial: i64 = tx
+                .one(
+                    "INSERT INTO ble_credentials (org_id, user_id, lock_id, rights, not_before, \
+                     not_after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING serial",
+                    &[&org_id, &user_id, &lock_id, &rights, &not_before, &not_after],
+                )?
+                .try_get(0)?;
+            Ok(serial as u64)
+        })
+    }
+
+    fn lock_credentials(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<CredentialRecord>> {
+        self.read(|c| {
+            let rows = c.query(
+                "SELECT serial, user_id, lock_id, rights, not_before, not_after \
+                 FROM ble_credentials WHERE org_id = $1 AND lock_id = $2 AND not_after >= $3 \
+                 ORDER BY serial",
+                &[&org_id, &lock_id, &now],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(CredentialRecord {
+                    serial: r.try_get::<_, i64>(0)? as u64,
+                    user_id: r.try_get(1)?,
+                    lock_id: r.try_get(2)?,
+                    rights: u32::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
+                    not_before: r.try_get(4)?,
+                    not_after: r.try_get(5)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn set_lock_identity(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        identity_public_key: &str,
+        firmware: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<LockRecord> {
+        self.write(|tx| {
+            let lock = lock_q(tx, org_id, lock_id)?;
+            if lock.identity_public_key.is_some() {
+                return Err(StoreError::Conflict("the lock is already paired".into()).into());
+            }
+            tx.exec(
+                "UPDATE locks SET identity_public_key = $3, firmware = COALESCE($4, firmware) \
+                 WHERE org_id = $1 AND id = $2",
+                &[&org_id, &lock_id, &identity_public_key, &firmware],
+            )?;
+            write_audit(tx, lock_id, audit)?;
+            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_q(tx, org_id, lock_id)
         })
     }
 

@@ -21,7 +21,10 @@ use super::*;
 use crate::secrets;
 
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_ble_credentials.sql")),
+];
 
 /// Connections kept open for reuse.
 const POOL_SIZE: usize = 16;
@@ -1635,6 +1638,90 @@ impl Store for SqliteStore {
             }
             tx.commit()?;
             Ok(data)
+        })
+    }
+
+    fn record_credential(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        lock_id: Uuid,
+        rights: u32,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO ble_credentials (org_id, user_id, lock_id, rights, not_before, \
+                 not_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    lock_id.to_string(),
+                    rights,
+                    ts(not_before),
+                    ts(not_after)
+                ],
+            )?;
+            Ok(tx.last_insert_rowid() as u64)
+        })
+    }
+
+    fn lock_credentials(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<CredentialRecord>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT serial, user_id, lock_id, rights, not_before, not_after \
+                 FROM ble_credentials WHERE org_id = ?1 AND lock_id = ?2 AND not_after >= ?3 \
+                 ORDER BY serial",
+            )?;
+            let rows = stmt.query_map(
+                params![org_id.to_string(), lock_id.to_string(), ts(now)],
+                |r| {
+                    Ok(CredentialRecord {
+                        serial: r.get::<_, i64>(0)? as u64,
+                        user_id: get_uuid(r, 1)?,
+                        lock_id: get_uuid(r, 2)?,
+                        rights: r.get(3)?,
+                        not_before: from_ts(r.get(4)?),
+                        not_after: from_ts(r.get(5)?),
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn set_lock_identity(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        identity_public_key: &str,
+        firmware: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<LockRecord> {
+        self.write(|tx| {
+            let lock = lock_tx(tx, org_id, lock_id)?;
+            if lock.identity_public_key.is_some() {
+                return Err(StoreError::Conflict("the lock is already paired".into()));
+            }
+            tx.execute(
+                "UPDATE locks SET identity_public_key = ?3, firmware = COALESCE(?4, firmware) \
+                 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    lock_id.to_string(),
+                    identity_public_key,
+                    firmware
+                ],
+            )?;
+            write_audit(tx, lock_id, audit)?;
+            change(tx, org_id, Some(lock_id), None, audit.at)?;
+            Ok(lock_tx(tx, org_id, lock_id)?)
         })
     }
 
