@@ -13,6 +13,7 @@ pub mod command;
 pub mod credential;
 mod crypto;
 pub mod frame;
+pub mod fuzzing;
 pub mod gatt;
 pub mod pairing;
 pub mod session;
