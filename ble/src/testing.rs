@@ -35,6 +35,7 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 /// A running BlueZoo on its own bus; stopped on drop (and when this process dies).
 pub struct VirtualBluez {
     child: Child,
+    socket: PathBuf,
     /// The bus address, also set as `DBUS_SYSTEM_BUS_ADDRESS` in this process.
     pub bus: String,
     /// Address of the phone's adapter (`hci0`).
@@ -119,6 +120,7 @@ impl VirtualBluez {
         unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus) };
         VirtualBluez {
             child,
+            socket: socket.clone(),
             bus,
             phone: phone.expect("launcher printed the phone adapter"),
             locks: lock_adapters,
@@ -251,5 +253,9 @@ impl Drop for VirtualBluez {
     fn drop(&mut self) {
         // SIGTERM lets the launcher stop its dbus-daemon and remove its temp dir.
         terminate(&mut self.child);
+        let _ = std::fs::remove_file(&self.socket);
+        if let Some(dir) = self.socket.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
