@@ -112,3 +112,53 @@ fn holds_a_thousand_codes_across_a_reopen() {
     assert_eq!(reopened.state().log.head, head);
     assert_eq!(reopened.state().codes.len(), 1_000);
 }
+
+#[test]
+fn the_state_file_survives_kill_9_at_any_moment() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Process, Stdio};
+
+    let exe = std::env::current_exe().unwrap();
+    let churn = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("examples").join("keypad_churn"))
+        .unwrap();
+    if !churn.exists() {
+        // `cargo test` builds examples, but not when filtered to one test target.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = Process::new(cargo)
+            .args(["build", "-p", "virtual-lock", "--example", "keypad_churn"])
+            .status()
+            .unwrap();
+        assert!(built.success());
+    }
+    assert!(churn.exists(), "{}", churn.display());
+    let b = Bench::paired();
+    let path = b.state_path();
+    drop(b.lock);
+    for (round, lines) in [7usize, 31, 113].into_iter().enumerate() {
+        let mut child = Process::new(&churn)
+            .arg(&path)
+            .arg(MASTER)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut last_saved = 0u64;
+        for _ in 0..lines {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            last_saved = line.trim().parse().unwrap();
+        }
+        child.kill().unwrap(); // SIGKILL, mid-write more often than not
+        child.wait().unwrap();
+        let reopened = open_lock(&path, &b.clock);
+        let head = reopened.state().log.head;
+        assert!(
+            head >= last_saved,
+            "round {round}: head {head} < {last_saved}"
+        );
+        assert_eq!(reopened.state().master_code.as_deref(), Some(MASTER));
+    }
+}
