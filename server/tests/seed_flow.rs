@@ -378,6 +378,11 @@ async fn a_generated_admin_password_is_printed_once_and_works() {
         .env("ACCESS_DATA_DIR", dir.path())
         .env("ACCESS_ADMIN_EMAIL", "first@admin.example")
         .env_remove("ACCESS_ADMIN_PASSWORD")
+        // The same database BinaryServer::spawn picks for this dir (PostgreSQL under test).
+        .envs(
+            access_server::store::postgres::test_database_url(dir.path())
+                .map(|url| ("ACCESS_DATABASE_URL", url)),
+        )
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
