@@ -61,7 +61,7 @@ async fn a_permission_change_or_revoke_through_one_is_enforced_by_the_other_at_o
     // Sessions are shared: a token made on A is good on B.
     let admin = via_a.admin().await;
     assert_eq!(via_b.get("/api/v1/me", &admin).await.status, StatusCode::OK);
-    let (_, units) = via_a.property(&admin, "Birch Yard", &["1"]).await;
+    let (_, units) = via_a.property(&admin, "Birch Yard", &["1", "2"]).await;
     let lock = via_b.lock(&admin, &units[0], "Gate").await;
     let (member_id, member) = via_a
         .team_member(
@@ -111,12 +111,12 @@ async fn a_permission_change_or_revoke_through_one_is_enforced_by_the_other_at_o
     let shown = via_b.get(&format!("/api/v1/locks/{lock}"), &admin).await;
     assert_eq!(shown.body["name"], "Gate A");
 
-    // Scope taken away through B: A no longer shows the lock.
+    // Scope narrowed to the other unit through B: A no longer shows the lock.
     let s = via_b
         .put(
             &format!("/api/v1/users/{member_id}/access"),
             &admin,
-            json!({"access": {"type": "units", "unit_ids": []}}),
+            json!({"access": {"type": "units", "unit_ids": [units[1]]}}),
         )
         .await;
     assert_eq!(s.status, StatusCode::OK, "{:?}", s.body);
