@@ -67,7 +67,8 @@ pub const LOCKOUT_MAX_SECS: u64 = 24 * 60 * 60;
 
 /// How long the lock refuses pairing after `failures` failed attempts in a row: nothing for
 /// the first [`FREE_ATTEMPTS`], then 30 s doubling up to a day. With a 10-digit code an
-/// attacker on site gets about 50 guesses in the first day and one a day after that.
+/// attacker on site gets about 14 guesses in the first day and one a day after that: about
+/// 380 in a year, a chance of 4 in 100 million.
 ///
 /// ```
 /// use lock_protocol::pairing::lockout_secs;

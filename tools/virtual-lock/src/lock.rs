@@ -413,3 +413,28 @@ impl VirtualLock {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_can_move_to_the_peripherals_task() {
+        fn send<T: Send + 'static>() {}
+        send::<VirtualLock>();
+    }
+
+    #[test]
+    fn printed_codes_are_ten_uniform_digits() {
+        let mut counts = [0u32; 10];
+        for _ in 0..200 {
+            let code = random_pairing_code().unwrap();
+            assert_eq!(code.len(), 10);
+            for b in code.bytes() {
+                counts[usize::from(b - b'0')] += 1;
+            }
+        }
+        // 2,000 digits: each should show up about 200 times.
+        assert!(counts.iter().all(|&c| (120..=280).contains(&c)), "{counts:?}");
+    }
+}
