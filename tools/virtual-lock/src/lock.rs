@@ -435,6 +435,9 @@ mod tests {
             }
         }
         // 2,000 digits: each should show up about 200 times.
-        assert!(counts.iter().all(|&c| (120..=280).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (120..=280).contains(&c)),
+            "{counts:?}"
+        );
     }
 }
