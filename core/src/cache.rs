@@ -88,6 +88,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX queue_by_state ON queue (state, seq);
     "#,
+    // 2: BLE credentials, devices, counters, revocations, lock logs (see `crate::ble`).
+    include_str!("ble/schema.sql"),
 ];
 
 /// The database file behind a mutex: each call holds it briefly, on a blocking thread.

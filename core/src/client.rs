@@ -35,13 +35,15 @@ pub(crate) const IN_PROGRESS: &str = "idempotency_in_progress";
 #[derive(uniffi::Object)]
 pub struct AccessClient {
     app: access_domain::App,
-    api: Api,
+    pub(crate) api: Api,
     store: Arc<Store>,
     secrets: Arc<dyn SecretStore>,
     /// The token as last read from or written to `secrets` (outer `None`: not read yet).
     token: Mutex<Option<Option<String>>>,
     /// One replay at a time, so queued actions go out in order.
     replay: AsyncMutex<()>,
+    /// Locks over BLE (`crate::ble`).
+    pub(crate) ble: crate::ble::BleState,
 }
 
 /// How one replay went, inside the core.
@@ -60,7 +62,7 @@ fn parse_id(id: &str) -> Result<Uuid, AccessError> {
 
 impl AccessClient {
     /// Runs `f` on the cache connection on a blocking thread.
-    async fn db<R, F>(&self, f: F) -> Result<R, AccessError>
+    pub(crate) async fn db<R, F>(&self, f: F) -> Result<R, AccessError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
@@ -77,7 +79,7 @@ impl AccessClient {
         Ok(t.clone().flatten())
     }
 
-    fn require_token(&self) -> Result<String, AccessError> {
+    pub(crate) fn require_token(&self) -> Result<String, AccessError> {
         self.token()?.ok_or(AccessError::NotSignedIn)
     }
 
@@ -119,7 +121,7 @@ impl AccessClient {
         e
     }
 
-    async fn request<B: serde::Serialize + ?Sized, T: serde::de::DeserializeOwned>(
+    pub(crate) async fn request<B: serde::Serialize + ?Sized, T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -134,7 +136,11 @@ impl AccessClient {
     }
 
     /// The cached user and lock, after the gate allowed `action` on it.
-    async fn gate(&self, lock_id: &str, action: Action) -> Result<(Me, Lock), AccessError> {
+    pub(crate) async fn gate(
+        &self,
+        lock_id: &str,
+        action: Action,
+    ) -> Result<(Me, Lock), AccessError> {
         self.require_token()?;
         let id = parse_id(lock_id)?;
         let (me, lock) = self
@@ -464,6 +470,7 @@ impl AccessClient {
             secrets,
             token: Mutex::new(None),
             replay: AsyncMutex::new(()),
+            ble: Default::default(),
         }))
     }
 

@@ -65,6 +65,21 @@ pub enum AccessError {
     /// The local database or the secret store failed.
     #[error("Local storage failed: {message}")]
     Storage { message: String },
+    /// The lock is not advertising nearby, or the link to it was lost.
+    #[error("The lock is out of range: {message}")]
+    LockOutOfRange { message: String },
+    /// The lock did not answer in time.
+    #[error("The lock did not answer in time: {message}")]
+    LockTimeout { message: String },
+    /// The lock refused the command; `reason` is the lock's own reason.
+    #[error("The lock refused: {reason}")]
+    RefusedByLock { reason: String },
+    /// The pairing code typed does not match the code printed on the lock.
+    #[error("Wrong pairing code: check the code printed on the lock.")]
+    WrongPairingCode,
+    /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
+    #[error("Bluetooth: {message}")]
+    Bluetooth { message: String },
 }
 
 impl AccessError {

@@ -29,6 +29,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod ble;
 pub mod cache;
 pub mod client;
 pub mod error;

@@ -1,0 +1,90 @@
+//! What the shells see of BLE: nearby locks, pairing phases, the lock's status.
+
+use lock_protocol::command::{Bolt, Status};
+
+use access_domain::LockMode;
+
+/// A lock seen advertising nearby.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NearbyLock {
+    /// Pass to [`crate::AccessClient::pair_lock`] (the platform's device id).
+    pub device_id: String,
+    /// Advertised local name, if any.
+    pub name: Option<String>,
+    /// Paired to an organization (ours or another).
+    pub paired: bool,
+    /// The cached lock this is, when it is one of ours.
+    pub lock_id: Option<String>,
+    /// The advertised tag: the lock id's first 8 bytes once paired, the factory serial before.
+    pub tag: String,
+    /// Signal strength in dBm when the radio reports it.
+    pub rssi: Option<i16>,
+}
+
+/// Told about each lock a scan sees (again when its advertising changes).
+#[uniffi::export(with_foreign)]
+pub trait ScanListener: Send + Sync {
+    fn on_lock(&self, lock: NearbyLock);
+}
+
+/// The steps of pairing, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PairingPhase {
+    /// Opening the BLE link.
+    Connecting,
+    /// Registering the lock under the unit; the server answers what to install.
+    Registering,
+    /// Proving the code printed on the lock (SPAKE2).
+    KeyExchange,
+    /// Installing the organization key, time and master code; storing the lock's key.
+    Installing,
+    Done,
+}
+
+/// Told how pairing progresses.
+#[uniffi::export(with_foreign)]
+pub trait PairingProgress: Send + Sync {
+    fn on_phase(&self, phase: PairingPhase);
+}
+
+/// What a lock says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LockStatusInfo {
+    /// Percent.
+    pub battery: u8,
+    pub firmware: String,
+    /// The lock's clock, unix seconds.
+    pub clock: u64,
+    pub mode: LockMode,
+    pub name: String,
+    /// Newest log sequence number on the lock.
+    pub log_head: u64,
+    pub access_codes: u32,
+    pub bolt_locked: bool,
+}
+
+impl From<Status> for LockStatusInfo {
+    fn from(s: Status) -> Self {
+        LockStatusInfo {
+            battery: s.battery,
+            firmware: s.firmware,
+            clock: s.clock,
+            mode: s.mode,
+            name: s.name,
+            log_head: s.log_head,
+            access_codes: s.access_codes,
+            bolt_locked: s.bolt == Bolt::Locked,
+        }
+    }
+}
+
+/// What reading a lock's log did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct LogReadSummary {
+    /// Entries read from the lock this time.
+    pub read: u64,
+    /// Entries the server has now (0 when offline: they wait in the queue).
+    pub uploaded: u64,
+    /// Entries still waiting for upload, all locks.
+    pub waiting: u64,
+}

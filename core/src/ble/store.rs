@@ -1,0 +1,373 @@
+//! The BLE part of the offline cache: credentials, device ids, session counters,
+//! revocation lists and the queue of log entries read from locks.
+
+use access_domain::api::{LockLogEvent, RevokedCredential};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::cache::StoreError;
+
+/// A credential as the phone keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    pub credential: Vec<u8>,
+    pub lock_public_key: [u8; 32],
+    pub serial: u64,
+    /// Unix seconds.
+    pub not_after: u64,
+}
+
+pub fn credential(c: &Connection, lock: Uuid) -> Result<Option<StoredCredential>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT credential, lock_public_key, serial, not_after FROM ble_credentials \
+             WHERE lock_id = ?1",
+            [lock.to_string()],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(credential, key, serial, not_after)| {
+        let lock_public_key = key
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("lock key is not 32 bytes".into()))?;
+        Ok(StoredCredential {
+            credential,
+            lock_public_key,
+            serial: serial as u64,
+            not_after: not_after as u64,
+        })
+    })
+    .transpose()
+}
+
+pub fn put_credential(c: &Connection, lock: Uuid, s: &StoredCredential) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO ble_credentials (lock_id, credential, lock_public_key, serial, not_after) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (lock_id) DO UPDATE SET \
+         credential = excluded.credential, lock_public_key = excluded.lock_public_key, \
+         serial = excluded.serial, not_after = excluded.not_after",
+        params![
+            lock.to_string(),
+            s.credential,
+            s.lock_public_key.as_slice(),
+            s.serial as i64,
+            s.not_after as i64
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn device(c: &Connection, lock: Uuid) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT device_id FROM ble_devices WHERE lock_id = ?1",
+        [lock.to_string()],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+pub fn put_device(c: &Connection, lock: Uuid, device: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO ble_devices (lock_id, device_id) VALUES (?1, ?2) \
+         ON CONFLICT (lock_id) DO UPDATE SET device_id = excluded.device_id",
+        params![lock.to_string(), device],
+    )?;
+    Ok(())
+}
+
+/// Takes the next session counter for the lock (stored before use, so a crash never
+/// reuses one).
+pub fn next_counter(c: &Connection, lock: Uuid, unix_millis: u64) -> Result<u64, StoreError> {
+    let last: Option<i64> = c
+        .query_row(
+            "SELECT counter FROM ble_counters WHERE lock_id = ?1",
+            [lock.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let next = lock_protocol::session::next_counter(last.map(|l| l as u64), unix_millis);
+    c.execute(
+        "INSERT INTO ble_counters (lock_id, counter) VALUES (?1, ?2) \
+         ON CONFLICT (lock_id) DO UPDATE SET counter = excluded.counter",
+        params![lock.to_string(), next as i64],
+    )?;
+    Ok(next)
+}
+
+/// The revocation list last fetched for the lock, and whether it was pushed since.
+pub fn revocations(
+    c: &Connection,
+    lock: Uuid,
+) -> Result<Option<(Vec<RevokedCredential>, bool)>, StoreError> {
+    let row: Option<(String, bool)> = c
+        .query_row(
+            "SELECT body, pushed FROM ble_revocations WHERE lock_id = ?1",
+            [lock.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(body, pushed)| {
+        let list = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok((list, pushed))
+    })
+    .transpose()
+}
+
+/// Stores a fetched list; it counts as not pushed when it differs from the stored one.
+pub fn put_revocations(
+    c: &Connection,
+    lock: Uuid,
+    list: &[RevokedCredential],
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    c.execute(
+        "INSERT INTO ble_revocations (lock_id, body, pushed) VALUES (?1, ?2, 0) \
+         ON CONFLICT (lock_id) DO UPDATE SET body = excluded.body, \
+         pushed = CASE WHEN ble_revocations.body = excluded.body THEN ble_revocations.pushed \
+         ELSE 0 END",
+        params![lock.to_string(), body],
+    )?;
+    Ok(())
+}
+
+pub fn mark_revocations_pushed(c: &Connection, lock: Uuid) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE ble_revocations SET pushed = 1 WHERE lock_id = ?1",
+        [lock.to_string()],
+    )?;
+    Ok(())
+}
+
+/// The highest log sequence number read from the lock (0: none).
+pub fn log_cursor(c: &Connection, lock: Uuid) -> Result<u64, StoreError> {
+    let v: Option<i64> = c
+        .query_row(
+            "SELECT last_seq FROM ble_log_cursor WHERE lock_id = ?1",
+            [lock.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.unwrap_or(0) as u64)
+}
+
+/// Queues entries read from the lock (a second read of the same sequence number is
+/// ignored) and moves the cursor, in one transaction.
+pub fn queue_log(
+    c: &mut Connection,
+    lock: Uuid,
+    events: &[LockLogEvent],
+    cursor: u64,
+) -> Result<u64, StoreError> {
+    let tx = c.transaction()?;
+    let mut added = 0;
+    {
+        let mut ins = tx.prepare_cached(
+            "INSERT OR IGNORE INTO ble_log_queue (lock_id, lock_seq, body) VALUES (?1, ?2, ?3)",
+        )?;
+        for e in events {
+            let body = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            added += ins.execute(params![lock.to_string(), e.lock_seq as i64, body])? as u64;
+        }
+    }
+    tx.execute(
+        "INSERT INTO ble_log_cursor (lock_id, last_seq) VALUES (?1, ?2) \
+         ON CONFLICT (lock_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
+        params![lock.to_string(), cursor as i64],
+    )?;
+    tx.commit()?;
+    Ok(added)
+}
+
+/// Locks with entries waiting for upload.
+pub fn log_locks(c: &Connection) -> Result<Vec<Uuid>, StoreError> {
+    let mut stmt = c.prepare("SELECT DISTINCT lock_id FROM ble_log_queue ORDER BY lock_id")?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(Uuid::parse_str(&id?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// Up to `limit` queued entries of a lock, oldest first.
+pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogEvent>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT body FROM ble_log_queue WHERE lock_id = ?1 ORDER BY lock_seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![lock.to_string(), limit], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// Drops entries the server has (acknowledged by an upload).
+pub fn drop_log(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM ble_log_queue WHERE lock_id = ?1 AND lock_seq <= ?2",
+        params![lock.to_string(), up_to_seq as i64],
+    )?;
+    Ok(())
+}
+
+/// Entries waiting for upload, all locks.
+pub fn queued_log_count(c: &Connection) -> Result<u64, StoreError> {
+    Ok(c.query_row("SELECT COUNT(*) FROM ble_log_queue", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64)
+}
+
+/// A lock's confirmation (or refusal) of a code, waiting to reach the server.
+pub fn put_code_report(
+    c: &Connection,
+    lock: Uuid,
+    code: Uuid,
+    report: &serde_json::Value,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO ble_code_reports (lock_id, code_id, body) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (lock_id, code_id) DO UPDATE SET body = excluded.body",
+        params![lock.to_string(), code.to_string(), report.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Every waiting code report: (lock, code, body).
+pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value)>, StoreError> {
+    let mut stmt = c.prepare("SELECT lock_id, code_id, body FROM ble_code_reports")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (l, k, b) = row?;
+        let bad = |e: String| StoreError::Corrupt(e);
+        out.push((
+            Uuid::parse_str(&l).map_err(|e| bad(e.to_string()))?,
+            Uuid::parse_str(&k).map_err(|e| bad(e.to_string()))?,
+            serde_json::from_str(&b).map_err(|e| bad(e.to_string()))?,
+        ));
+    }
+    Ok(out)
+}
+
+pub fn drop_code_report(c: &Connection, lock: Uuid, code: Uuid) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM ble_code_reports WHERE lock_id = ?1 AND code_id = ?2",
+        params![lock.to_string(), code.to_string()],
+    )?;
+    Ok(())
+}
+
+/// A registration made for pairing `device` that did not finish (e.g. a wrong code), so a
+/// retry pairs under the same lock record instead of registering another.
+pub fn pending_pairing(
+    c: &Connection,
+    device: &str,
+    unit: Uuid,
+) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT body FROM ble_pending_pairings WHERE device_id = ?1 AND unit_id = ?2",
+        params![device, unit.to_string()],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+pub fn put_pending_pairing(
+    c: &Connection,
+    device: &str,
+    unit: Uuid,
+    body: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO ble_pending_pairings (device_id, unit_id, body) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (device_id) DO UPDATE SET unit_id = excluded.unit_id, body = excluded.body",
+        params![device, unit.to_string(), body],
+    )?;
+    Ok(())
+}
+
+pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM ble_pending_pairings WHERE device_id = ?1",
+        [device],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use access_domain::api::LogMethod;
+
+    fn event(seq: u64) -> LockLogEvent {
+        LockLogEvent {
+            lock_seq: seq,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            action: "unlock".into(),
+            method: LogMethod::Ble,
+            user_id: None,
+            code_id: None,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn log_queue_dedups_by_lock_and_sequence_and_counters_grow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::cache::Store::open(&dir.path().join("c.sqlite")).unwrap();
+        let mut c = store.conn();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(queue_log(&mut c, a, &[event(1), event(2)], 2).unwrap(), 2);
+        assert_eq!(queue_log(&mut c, a, &[event(2), event(3)], 3).unwrap(), 1);
+        assert_eq!(queue_log(&mut c, b, &[event(2)], 2).unwrap(), 1);
+        assert_eq!(log_cursor(&c, a).unwrap(), 3);
+        // The cursor never goes back.
+        queue_log(&mut c, a, &[], 1).unwrap();
+        assert_eq!(log_cursor(&c, a).unwrap(), 3);
+        assert_eq!(queued_log_count(&c).unwrap(), 4);
+        drop_log(&c, a, 2).unwrap();
+        let left: Vec<u64> = queued_log(&c, a, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.lock_seq)
+            .collect();
+        assert_eq!(left, vec![3]);
+        let first = next_counter(&c, a, 5).unwrap();
+        assert_eq!(first, 5);
+        assert_eq!(next_counter(&c, a, 5).unwrap(), 6);
+        assert_eq!(next_counter(&c, a, 100).unwrap(), 100);
+    }
+
+    #[test]
+    fn revocations_count_as_pushed_until_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::cache::Store::open(&dir.path().join("c.sqlite")).unwrap();
+        let c = store.conn();
+        let lock = Uuid::new_v4();
+        let list = [RevokedCredential {
+            serial: 4,
+            expires_at: 9,
+        }];
+        put_revocations(&c, lock, &list).unwrap();
+        assert_eq!(revocations(&c, lock).unwrap(), Some((list.to_vec(), false)));
+        mark_revocations_pushed(&c, lock).unwrap();
+        put_revocations(&c, lock, &list).unwrap();
+        assert_eq!(revocations(&c, lock).unwrap().unwrap().1, true);
+        put_revocations(&c, lock, &[]).unwrap();
+        assert_eq!(revocations(&c, lock).unwrap(), Some((vec![], false)));
+    }
+}
