@@ -47,7 +47,7 @@ pub const CLOCK_SKEW_SECS: u64 = 5 * 60;
 
 /// Domain separation for the signature: these bytes can never be mistaken for anything else
 /// the organization key signs.
-const SIGNATURE_CONTEXT: &[u8] = b"lock-protocol credential v1\0";
+pub const SIGNATURE_CONTEXT: &[u8] = b"lock-protocol credential v1\0";
 
 /// Which side of the mode table a credential holder is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
