@@ -12,7 +12,19 @@ SHELLS_ADMIN_EMAIL="admin@shells.test"
 SHELLS_ADMIN_PASSWORD="shells-admin-password-1"
 
 # Builds the core (debug) and its bindings; sets SHELLS_GEN (see bindings/generate).
+# SHELLS_BINDINGS=DIR reuses bindings generated earlier (e.g. $CARGO_TARGET_DIR/uniffi/debug)
+# instead, to work on the shells while the core in the tree does not build.
 shells_generate() {
+  if [ -n "${SHELLS_BINDINGS:-}" ]; then
+    step "bindings: reusing $SHELLS_BINDINGS (SHELLS_BINDINGS is set)"
+    SHELLS_GEN="$SHELLS_BINDINGS"
+    [ -s "$SHELLS_GEN/lib/libaccess_core.so" ] || { tools_die "no library in $SHELLS_GEN/lib"; return 1; }
+    mkdir -p "$SHELLS_REPO_ROOT/ios/Sources/AccessCore" "$SHELLS_REPO_ROOT/ios/Sources/AccessCoreFFI"
+    cp "$SHELLS_GEN/swift/AccessCore.swift" "$SHELLS_REPO_ROOT/ios/Sources/AccessCore/AccessCore.swift"
+    cp "$SHELLS_GEN/swift/AccessCoreFFI.h" "$SHELLS_REPO_ROOT/ios/Sources/AccessCoreFFI/AccessCoreFFI.h"
+    export SHELLS_GEN
+    return 0
+  fi
   need_rust_build_deps
   step "bindings: build access-core and generate Kotlin and Swift"
   SHELLS_GEN="$("$SHELLS_REPO_ROOT/bindings/generate" | tail -n 1)"
@@ -122,12 +134,18 @@ suite_swift() {
   local want
   want="$(grep -rhoE '^\s*func test[A-Za-z0-9_]*\(' "$pkg/Tests" | wc -l)"
   step "swift test: $want tests against $ACCESS_TEST_SERVER_URL (~1 min)"
+  # The core's HTTP client loads the system's CA roots when it is built (rustls platform
+  # verifier), and the minimal trixie root has none: lend it the host's bundle.
+  need_apt ca-certificates
+  mkdir -p "$pkg/.build"
+  cp /etc/ssl/certs/ca-certificates.crt "$pkg/.build/host-ca-certificates.crt"
   local log
   log="$(mktemp /tmp/lock-access-swift-test.XXXXXX.log)"
   on_exit "rm -f '$log'"
   swift_run "$pkg" "$SHELLS_GEN/lib" env \
     ACCESS_TEST_SERVER_URL="$ACCESS_TEST_SERVER_URL" ACCESS_TEST_CONTROL_URL="$ACCESS_TEST_CONTROL_URL" \
     ACCESS_TEST_ADMIN_EMAIL="$ACCESS_TEST_ADMIN_EMAIL" ACCESS_TEST_ADMIN_PASSWORD="$ACCESS_TEST_ADMIN_PASSWORD" \
+    SSL_CERT_FILE=/src/.build/host-ca-certificates.crt \
     swift test --disable-swift-testing --scratch-path /src/.build -Xlinker -L/lib-host 2>&1 | tee "$log" || true
   local line passed failed
   line="$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)"

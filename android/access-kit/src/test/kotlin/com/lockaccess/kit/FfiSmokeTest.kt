@@ -25,7 +25,7 @@ class FfiSmokeTest {
     }
 
     @Test
-    fun aNewKitHasNobodySignedInAndAnEmptyCache() = runBlocking {
+    fun aNewKitHasNobodySignedInAndAnEmptyCache() = runBlocking<Unit> {
         AccessKit.open("http://127.0.0.1:9", TestServer.deviceDir(), App.ACCESS_MANAGER, InMemorySecretStore()).use { kit ->
             assertNull(kit.currentUser())
             assertEquals(emptyList<Any>(), kit.locks())

@@ -15,7 +15,7 @@ class GatedActionsTest {
     private val admin = TestServer.admin
 
     @Test
-    fun anAllowedActionReachesTheServerAndARefusedOneIsTypedNotAllowed() = runBlocking {
+    fun anAllowedActionReachesTheServerAndARefusedOneIsTypedNotAllowed() = runBlocking<Unit> {
         val tag = TestServer.email("g").substringBefore('@')
         val site = Site(admin, tag)
         AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
@@ -44,7 +44,7 @@ class GatedActionsTest {
     }
 
     @Test
-    fun aRevokedUserSeesRevokedAndIsWiped() = runBlocking {
+    fun aRevokedUserSeesRevokedAndIsWiped() = runBlocking<Unit> {
         val tag = TestServer.email("v").substringBefore('@')
         val site = Site(admin, tag)
         AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->

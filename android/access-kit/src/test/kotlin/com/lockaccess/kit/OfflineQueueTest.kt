@@ -13,12 +13,12 @@ class OfflineQueueTest {
     private val admin = TestServer.admin
 
     @Test
-    fun actionsTakenWhileTheServerIsDownAreReplayedExactlyOnceWhenItIsBack() = runBlocking {
+    fun actionsTakenWhileTheServerIsDownAreReplayedExactlyOnceWhenItIsBack() = runBlocking<Unit> {
         val tag = TestServer.email("o").substringBefore('@')
         val site = Site(admin, tag)
         AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore(),
             requestTimeoutMs = 5_000u).use { kit ->
-            onboard(kit, "team_member", TestServer.email("offline"), listOf("rename_locks", "change_modes"), units(site.unitA))
+            onboard(kit, "team_member", TestServer.email("offline"), listOf("rename_locks", "change_modes", "view_logs"), units(site.unitA))
             kit.syncNow()
 
             TestServer.stop()

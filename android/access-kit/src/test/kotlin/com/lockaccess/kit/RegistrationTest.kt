@@ -15,7 +15,7 @@ class RegistrationTest {
     private val admin = TestServer.admin
 
     @Test
-    fun aPhoneWithoutPlusOneIsTheTypedInvalidPhoneErrorWithWhatToType() = runBlocking {
+    fun aPhoneWithoutPlusOneIsTheTypedInvalidPhoneErrorWithWhatToType() = runBlocking<Unit> {
         val email = TestServer.email("nophone")
         admin.invite("team_member", email, listOf("view_logs"), allLocks)
         val link = admin.invitationLink(email)
@@ -35,7 +35,7 @@ class RegistrationTest {
     }
 
     @Test
-    fun registerWithTheSmsCodeThenLoginSyncListAndSearch() = runBlocking {
+    fun registerWithTheSmsCodeThenLoginSyncListAndSearch() = runBlocking<Unit> {
         val tag = TestServer.email("t").substringBefore('@')
         val site = Site(admin, tag)
         val invited = TestServer.email("pat")
@@ -80,7 +80,7 @@ class RegistrationTest {
     }
 
     @Test
-    fun aResidentAccountIsRefusedByAccessManagerAndSeesItsPasscodeInNokey() = runBlocking {
+    fun aResidentAccountIsRefusedByAccessManagerAndSeesItsPasscodeInNokey() = runBlocking<Unit> {
         val tag = TestServer.email("r").substringBefore('@')
         val site = Site(admin, tag)
         val email = TestServer.email("resident")
