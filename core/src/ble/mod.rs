@@ -390,8 +390,10 @@ impl AccessClient {
         let staff = me.user_type == UserType::TeamMember;
         if staff {
             // Best effort: offline, the last list fetched is pushed.
-            if let Err(e) = self.fetch_revocations(id).await {
-                tracing::debug!(lock = %id, "revocation list not refreshed: {e}");
+            match self.fetch_revocations(id).await {
+                Ok(()) => {}
+                Err(AccessError::Revoked) => return Err(AccessError::Revoked),
+                Err(e) => tracing::debug!(lock = %id, "revocation list not refreshed: {e}"),
             }
         }
         let _one = self.ble.busy.lock().await;
@@ -607,6 +609,10 @@ impl AccessClient {
         let _one = self.ble.busy.lock().await;
         phase(PairingPhase::Connecting);
         let transport = self.transport().await?;
+        // A lock that advertises itself paired is refused before anything is registered.
+        if self.advertises_paired(&transport, &device_id).await? {
+            return Err(rejection(Rejection::AlreadyPaired));
+        }
         let link = transport.connect(&device_id).await.map_err(ble_error)?;
         let mut framed = Framed::new(link, ANSWER_TIMEOUT);
         let out = self
@@ -864,6 +870,28 @@ impl AccessClient {
 }
 
 impl AccessClient {
+    /// Whether `device` advertises that it is paired (looked up for a few seconds; a
+    /// device not seen is left to the connection attempt).
+    async fn advertises_paired(
+        &self,
+        transport: &AnyTransport,
+        device: &str,
+    ) -> Result<bool, AccessError> {
+        let mut scan = transport.scan().await.map_err(ble_error)?;
+        let found = tokio::time::timeout(FIND_TIMEOUT, async {
+            while let Some(seen) = scan.next().await {
+                if seen.id == device {
+                    return Some(seen.advertisement.paired);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten();
+        Ok(found.unwrap_or(false))
+    }
+
     async fn pair_on(
         &self,
         framed: &mut Framed<AnyLink>,

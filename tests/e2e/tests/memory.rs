@@ -1,0 +1,66 @@
+//! The field scenario through `access-core` against the virtual lock's brain over the
+//! in-memory transport (MTU 23, so every message is fragmented), with the real server.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use lock_ble::{AnyTransport, LinkHandler, MemoryTransport};
+use lock_protocol::gatt::Advertisement;
+use virtual_lock::{FactorySettings, VirtualLock};
+
+/// The virtual lock's brain behind the in-memory link.
+#[derive(Clone)]
+struct Brain(Arc<Mutex<VirtualLock>>);
+
+impl LinkHandler for Brain {
+    fn advertisement(&self) -> Advertisement {
+        self.0.lock().unwrap().advertisement()
+    }
+    fn on_connect(&mut self, mtu: usize) {
+        self.0.lock().unwrap().on_connect(mtu);
+    }
+    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
+        self.0.lock().unwrap().on_write(fragment)
+    }
+    fn on_disconnect(&mut self) {
+        self.0.lock().unwrap().on_disconnect();
+    }
+}
+
+struct MemoryRig {
+    _dir: tempfile::TempDir,
+    brain: Brain,
+    transport: MemoryTransport,
+}
+
+impl support::Rig for MemoryRig {
+    fn transport(&self) -> AnyTransport {
+        AnyTransport::from(self.transport.clone())
+    }
+    fn device_id(&self) -> String {
+        "front-door".into()
+    }
+    fn keypad(&mut self, digits: &str) -> String {
+        format!("{:?}", self.brain.0.lock().unwrap().keypad(digits))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_scenario_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let factory = FactorySettings {
+        factory_serial: "VL-MEM-01".into(),
+        pairing_code: Some(support::PAIRING_CODE.into()),
+    };
+    let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
+    let brain = Brain(Arc::new(Mutex::new(lock)));
+    let transport = MemoryTransport::new(23);
+    transport.add_lock("front-door", Some("VL-MEM-01"), brain.clone());
+    let mut rig = MemoryRig {
+        _dir: dir,
+        brain,
+        transport,
+    };
+    support::scenario(&mut rig).await;
+}

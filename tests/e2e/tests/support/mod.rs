@@ -1,0 +1,649 @@
+//! Shared by the end-to-end tests: the real server in-process on a fixed port (so it can be
+//! stopped and started again: "network off"), an administrator over HTTP, users onboarded
+//! through the core, and the whole lock scenario run against any lock rig.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use access_core::ble::{NearbyLock, PairingPhase, PairingProgress, ScanListener};
+use access_core::{AccessClient, AccessError, ClientConfig, file_secret_store};
+use access_domain::{AccessCodeKind, App, LockMode};
+use access_server::{RunningServer, ServerConfig};
+use lock_ble::AnyTransport;
+use serde_json::{Value, json};
+
+pub const PAIRING_CODE: &str = "1357924680";
+
+/// The server on a fixed port with a temp data directory; restartable on both.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub running: Option<RunningServer>,
+}
+
+fn config(dir: &std::path::Path, addr: SocketAddr) -> ServerConfig {
+    let mut c = ServerConfig::for_tests(dir.join("server"));
+    c.listen = addr;
+    c
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        // A free port, kept across restarts so clients keep their server URL.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let running = access_server::start(config(dir.path(), addr))
+            .await
+            .expect("server starts");
+        Server {
+            dir,
+            addr,
+            running: Some(running),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The network goes away for every client.
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+
+    /// The network is back (same data, same address).
+    pub async fn start_again(&mut self) {
+        self.stop().await;
+        let running = access_server::start(config(self.dir.path(), self.addr))
+            .await
+            .expect("server restarts");
+        self.running = Some(running);
+    }
+}
+
+/// The administrator, over plain HTTP.
+pub struct Admin {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: String,
+}
+
+impl Admin {
+    pub async fn login(base: &str) -> Admin {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let r: Value = http
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({"email": access_server::TEST_ADMIN_EMAIL,
+                          "password": access_server::TEST_ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Admin {
+            base: base.to_string(),
+            http,
+            token: r["token"].as_str().expect("admin token").to_string(),
+        }
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn outbox(&self) -> Vec<Value> {
+        let v = self.get("/api/v1/outbox?limit=1000").await;
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn invitation_link(&self, email: &str) -> String {
+        let mail = self
+            .outbox()
+            .await
+            .into_iter()
+            .find(|m| m["channel"] == "email" && m["to"] == email)
+            .unwrap_or_else(|| panic!("no mail to {email}"));
+        let body = mail["body"].as_str().unwrap();
+        let start = body.find("http").expect("a link in the mail");
+        body[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_end_matches(['.', ')', '>'])
+            .to_string()
+    }
+
+    pub async fn sms_code(&self, phone: &str) -> String {
+        let sms = self
+            .outbox()
+            .await
+            .into_iter()
+            .find(|m| m["channel"] == "sms" && m["to"] == phone)
+            .unwrap_or_else(|| panic!("no SMS to {phone}"));
+        let body = sms["body"].as_str().unwrap();
+        let chars: Vec<char> = body.chars().collect();
+        chars
+            .windows(6)
+            .find(|w| w.iter().all(|c| c.is_ascii_digit()))
+            .map(|w| w.iter().collect())
+            .unwrap_or_else(|| panic!("no code in {body:?}"))
+    }
+
+    pub async fn master_code(&self, lock: &str) -> String {
+        self.get(&format!("/api/v1/locks/{lock}/master-code")).await["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Entries of the lock's log read from the lock (source `lock`).
+    pub async fn lock_log(&self, lock: &str) -> Vec<Value> {
+        let v = self
+            .get(&format!("/api/v1/locks/{lock}/logs?limit=1000"))
+            .await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["source"] == "lock")
+            .cloned()
+            .collect()
+    }
+}
+
+/// A phone: a core client with its own data directory.
+pub struct Phone {
+    pub dir: tempfile::TempDir,
+    pub client: Arc<AccessClient>,
+    pub user_id: String,
+}
+
+/// Invites and registers a user through the core, syncs, and points its BLE at `transport`.
+pub async fn onboard(
+    admin: &Admin,
+    server_url: &str,
+    user_type: &str,
+    email: &str,
+    permissions: &[&str],
+    unit: &str,
+    transport: &AnyTransport,
+) -> Phone {
+    static PHONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PHONE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let phone = format!(
+        "+1555{:07}",
+        3_000_000 + n + std::process::id() % 1000 * 100
+    );
+    let v = admin
+        .post(
+            "/api/v1/invitations",
+            json!({"user_type": user_type, "email": email, "permissions": permissions,
+                   "access": {"type": "units", "unit_ids": [unit]}}),
+        )
+        .await;
+    let user_id = v["user_id"].as_str().unwrap().to_string();
+    let link = admin.invitation_link(email).await;
+    let app = if user_type == "resident" {
+        App::NokeyResident
+    } else {
+        App::AccessManager
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path().to_path_buf(), server_url, app);
+    let reg = client
+        .register_from_invitation(
+            link,
+            email.into(),
+            phone.clone(),
+            "pw-123456789".into(),
+            format!("Pat {email}"),
+        )
+        .await
+        .expect("registration starts");
+    let code = admin.sms_code(&phone).await;
+    client.verify_sms(reg, code).await.expect("verified");
+    client.sync(None).await.expect("first sync");
+    client.set_lock_transport(transport.clone()).await;
+    Phone {
+        dir,
+        client,
+        user_id,
+    }
+}
+
+pub fn open(dir: PathBuf, server_url: &str, app: App) -> Arc<AccessClient> {
+    AccessClient::new(
+        ClientConfig {
+            server_url: server_url.into(),
+            data_dir: dir.display().to_string(),
+            app,
+            request_timeout_ms: Some(3_000),
+        },
+        file_secret_store(dir.join("secrets.json").display().to_string()),
+        None,
+    )
+    .expect("client opens")
+}
+
+/// Records what pairing reported.
+#[derive(Default)]
+pub struct Phases(pub Mutex<Vec<PairingPhase>>);
+
+impl PairingProgress for Phases {
+    fn on_phase(&self, phase: PairingPhase) {
+        self.0.lock().unwrap().push(phase);
+    }
+}
+
+/// Records what a scan saw.
+#[derive(Default)]
+pub struct Seen(pub Mutex<Vec<NearbyLock>>);
+
+impl ScanListener for Seen {
+    fn on_lock(&self, lock: NearbyLock) {
+        self.0.lock().unwrap().push(lock);
+    }
+}
+
+/// The lock under test, however it is reached.
+pub trait Rig {
+    /// What the phones use to reach it.
+    fn transport(&self) -> AnyTransport;
+    /// Its device id as the phone's transport names it.
+    fn device_id(&self) -> String;
+    /// Someone types `digits` on the keypad; the outcome as the lock prints it
+    /// (`Opened { .. }`, `Refused { reason: .. }`, `LockedOut { .. }`).
+    fn keypad(&mut self, digits: &str) -> String;
+}
+
+fn refused_with(r: Result<(), AccessError>, reason: &str) {
+    match r {
+        Err(AccessError::RefusedByLock { reason: got }) => {
+            assert!(
+                got.contains(reason),
+                "refused for {got:?}, expected {reason:?}"
+            )
+        }
+        other => panic!("expected a refusal for {reason}, got {other:?}"),
+    }
+}
+
+fn opened(outcome: &str) {
+    assert!(outcome.contains("Opened"), "keypad did not open: {outcome}");
+}
+
+fn refused(outcome: &str, reason: &str) {
+    assert!(
+        outcome.contains("Refused") && outcome.contains(reason),
+        "keypad: {outcome}, expected a refusal for {reason}"
+    );
+}
+
+/// The whole field scenario of the BLE issue, online then with the network off.
+pub async fn scenario(rig: &mut impl Rig) {
+    let mut server = Server::start().await;
+    let url = server.url();
+    let admin = Admin::login(&url).await;
+    let property = admin
+        .post("/api/v1/properties", json!({"name": "Oakwood"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let unit = admin
+        .post(
+            &format!("/api/v1/properties/{property}/units"),
+            json!({"name": "4B"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let transport = rig.transport();
+    let all = [
+        "give_access",
+        "reset_codes",
+        "view_logs",
+        "rename_locks",
+        "change_modes",
+        "view_master_code",
+    ];
+    let tech = onboard(
+        &admin,
+        &url,
+        "team_member",
+        "tech@example.test",
+        &all,
+        &unit,
+        &transport,
+    )
+    .await;
+    let resident = onboard(
+        &admin,
+        &url,
+        "resident",
+        "res@example.test",
+        &[],
+        &unit,
+        &transport,
+    )
+    .await;
+    let vendor = onboard(
+        &admin,
+        &url,
+        "team_member",
+        "vendor@example.test",
+        &[],
+        &unit,
+        &transport,
+    )
+    .await;
+    let t = &tech.client;
+
+    // ---- scan and pair on site ----
+    let seen = Arc::new(Seen::default());
+    let nearby = t.scan_locks(3_000, Some(seen.clone())).await.unwrap();
+    let device = rig.device_id();
+    let fresh = nearby
+        .iter()
+        .find(|n| n.device_id == device)
+        .unwrap_or_else(|| panic!("{device} not among {nearby:?}"));
+    assert!(!fresh.paired && fresh.lock_id.is_none());
+    assert!(
+        !seen.0.lock().unwrap().is_empty(),
+        "the listener heard the scan"
+    );
+
+    // A resident may not pair; nothing reaches the lock or the server.
+    let r = resident
+        .client
+        .pair_lock(
+            unit.clone(),
+            device.clone(),
+            PAIRING_CODE.into(),
+            "x".into(),
+            None,
+        )
+        .await;
+    assert!(matches!(r, Err(AccessError::NotAllowed { .. })), "{r:?}");
+    let wrong = t
+        .pair_lock(
+            unit.clone(),
+            device.clone(),
+            "2468013579".into(),
+            "Front door".into(),
+            None,
+        )
+        .await;
+    assert_eq!(wrong.err(), Some(AccessError::WrongPairingCode));
+    let phases = Arc::new(Phases::default());
+    let lock = t
+        .pair_lock(
+            unit.clone(),
+            device.clone(),
+            PAIRING_CODE.into(),
+            "Front door".into(),
+            Some(phases.clone()),
+        )
+        .await
+        .expect("paired");
+    assert!(lock.paired);
+    assert_eq!(
+        *phases.0.lock().unwrap(),
+        vec![
+            PairingPhase::Connecting,
+            PairingPhase::Registering,
+            PairingPhase::KeyExchange,
+            PairingPhase::Installing,
+            PairingPhase::Done
+        ]
+    );
+    let locks = admin.get("/api/v1/locks").await;
+    assert_eq!(
+        locks["items"].as_array().unwrap().len(),
+        1,
+        "one registration"
+    );
+    assert_eq!(locks["items"][0]["paired"], true);
+    let id = lock.id.clone();
+
+    // A second pairing of the paired lock is refused and changes nothing.
+    let again = t
+        .pair_lock(
+            unit.clone(),
+            device.clone(),
+            PAIRING_CODE.into(),
+            "Hijack".into(),
+            None,
+        )
+        .await;
+    refused_with(again.map(|_| ()), "already paired");
+    assert_eq!(
+        admin.get("/api/v1/locks").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    for p in [&tech, &resident, &vendor] {
+        p.client.sync(None).await.unwrap();
+        p.client.refresh_credentials().await.unwrap();
+    }
+    let status = t.ble_read_status(id.clone()).await.unwrap();
+    assert_eq!(
+        (status.name.as_str(), status.mode),
+        ("Front door", LockMode::Vacant)
+    );
+
+    // ---- Tour mode: staff open, residents don't ----
+    t.ble_set_mode(id.clone(), LockMode::Tour).await.unwrap();
+    assert_eq!(
+        admin.get(&format!("/api/v1/locks/{id}")).await["mode"],
+        "tour"
+    );
+    t.ble_unlock(id.clone())
+        .await
+        .expect("staff unlock in tour mode");
+    t.ble_lock(id.clone()).await.unwrap();
+    refused_with(resident.client.ble_unlock(id.clone()).await, "ModeForbids");
+    // A resident's credential cannot change the mode: refused before anything is sent.
+    let r = resident
+        .client
+        .ble_set_mode(id.clone(), LockMode::Vacant)
+        .await;
+    assert!(matches!(r, Err(AccessError::NotAllowed { .. })), "{r:?}");
+
+    // ---- give access: a one-time code and a tour code ----
+    let one_time = give(t, &id, AccessCodeKind::OneTime).await;
+    let tour = give(t, &id, AccessCodeKind::Permanent).await;
+    t.sync(None).await.unwrap();
+    for c in [&one_time, &tour] {
+        t.ble_install_access_code(id.clone(), c.id.clone())
+            .await
+            .unwrap();
+    }
+    let codes = admin.get(&format!("/api/v1/locks/{id}/access-codes")).await;
+    for c in codes["items"].as_array().unwrap() {
+        assert_eq!(c["sync_state"], "installed", "{c}");
+    }
+    opened(&rig.keypad(&one_time.code));
+    refused(&rig.keypad(&one_time.code), "");
+    opened(&rig.keypad(&tour.code));
+
+    // ---- Tour -> Resident: tour codes and staff stop, residents and the master code open ----
+    t.ble_set_mode(id.clone(), LockMode::Resident)
+        .await
+        .unwrap();
+    refused(&rig.keypad(&tour.code), "ModeForbids");
+    let master = admin.master_code(&id).await;
+    opened(&rig.keypad(&master));
+    resident
+        .client
+        .ble_unlock(id.clone())
+        .await
+        .expect("resident unlock");
+    refused_with(t.ble_unlock(id.clone()).await, "ModeForbids");
+
+    // ---- rename ----
+    t.ble_rename(id.clone(), "Front door 4B".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.ble_read_status(id.clone()).await.unwrap().name,
+        "Front door 4B"
+    );
+    assert_eq!(
+        admin.get(&format!("/api/v1/locks/{id}")).await["name"],
+        "Front door 4B"
+    );
+
+    // ---- logs: read from the lock, on the server, attributed ----
+    let read = t.ble_read_log(id.clone()).await.unwrap();
+    assert!(read.read >= 8, "{read:?}");
+    assert_eq!((read.uploaded, read.waiting), (read.read, 0));
+    let log = admin.lock_log(&id).await;
+    let has = |action: &str, key: &str, value: &str, method: &str| {
+        log.iter()
+            .any(|e| e["action"] == action && e[key] == value && e["method"] == method)
+    };
+    assert!(has("unlock", "user_id", &tech.user_id, "ble"), "{log:#?}");
+    assert!(has("unlock", "user_id", &resident.user_id, "ble"));
+    assert!(has("unlock", "code_id", &one_time.id, "keypad"));
+    assert!(has("unlock", "code_id", &tour.id, "keypad"));
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "unlock" && e["method"] == "master_code")
+    );
+    assert!(has("keypad_refused", "code_id", &tour.id, "keypad"));
+    // Reading again finds nothing new and uploads nothing twice.
+    let again = t.ble_read_log(id.clone()).await.unwrap();
+    assert_eq!(again.read, 0);
+    assert_eq!(admin.lock_log(&id).await.len(), log.len());
+
+    // ---- reset codes: new master code, given codes gone ----
+    let removed = t.ble_reset_codes(id.clone()).await.unwrap();
+    assert!(removed >= 1, "{removed}");
+    let new_master = admin.master_code(&id).await;
+    assert_ne!(new_master, master);
+    refused(&rig.keypad(&master), "");
+    refused(&rig.keypad(&tour.code), "");
+    opened(&rig.keypad(&new_master));
+
+    // ---- a revoked vendor, after the revocation push ----
+    t.ble_set_mode(id.clone(), LockMode::Tour).await.unwrap();
+    vendor
+        .client
+        .ble_unlock(id.clone())
+        .await
+        .expect("vendor before revocation");
+    admin
+        .post(
+            &format!("/api/v1/users/{}/revoke", vendor.user_id),
+            json!({}),
+        )
+        .await;
+    let held = t.ble_push_revocations(id.clone()).await.unwrap();
+    assert!(held >= 1, "{held}");
+
+    // ---- network off: cached credentials ----
+    server.stop().await;
+    refused_with(vendor.client.ble_unlock(id.clone()).await, "Revoked");
+    t.ble_unlock(id.clone())
+        .await
+        .expect("offline staff unlock");
+    t.ble_set_mode(id.clone(), LockMode::Resident)
+        .await
+        .expect("offline mode change");
+    assert_eq!(
+        t.ble_read_status(id.clone()).await.unwrap().mode,
+        LockMode::Resident
+    );
+    resident
+        .client
+        .ble_unlock(id.clone())
+        .await
+        .expect("offline resident unlock");
+    refused_with(t.ble_unlock(id.clone()).await, "ModeForbids");
+    opened(&rig.keypad(&new_master));
+    t.ble_rename(id.clone(), "Front door (offline)".into())
+        .await
+        .unwrap();
+    let offline = t.ble_read_log(id.clone()).await.unwrap();
+    assert!(offline.read >= 5, "{offline:?}");
+    assert_eq!((offline.uploaded, offline.waiting), (0, offline.read));
+    let r = t.ble_reset_codes(id.clone()).await;
+    assert!(
+        matches!(r, Err(AccessError::Offline { .. } | AccessError::Timeout)),
+        "{r:?}"
+    );
+
+    // ---- network back: queued logs and actions reach the server once ----
+    server.start_again().await;
+    assert_eq!(t.upload_lock_logs().await.unwrap(), offline.read);
+    assert_eq!(t.upload_lock_logs().await.unwrap(), 0);
+    t.sync(None).await.unwrap();
+    let l = admin.get(&format!("/api/v1/locks/{id}")).await;
+    assert_eq!(
+        (l["mode"].as_str(), l["name"].as_str()),
+        (Some("resident"), Some("Front door (offline)"))
+    );
+    let log = admin.lock_log(&id).await;
+    assert!(log.iter().any(|e| e["action"] == "unlock"
+        && e["user_id"] == resident.user_id.as_str()
+        && e["lock_seq"].as_u64() > Some(read.read)));
+    let mut seqs: Vec<u64> = log.iter().filter_map(|e| e["lock_seq"].as_u64()).collect();
+    let n = seqs.len();
+    seqs.dedup();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), n, "no entry uploaded twice");
+    server.stop().await;
+}
+
+pub struct GivenCode {
+    pub id: String,
+    pub code: String,
+}
+
+async fn give(t: &AccessClient, lock: &str, kind: AccessCodeKind) -> GivenCode {
+    match t
+        .give_access(lock.to_string(), kind, Some("Tour".into()), None)
+        .await
+        .unwrap()
+    {
+        access_core::GiveAccessOutcome::Created { code } => GivenCode {
+            id: code.id,
+            code: code.code,
+        },
+        other => panic!("not created: {other:?}"),
+    }
+}
