@@ -15,6 +15,7 @@ mod crypto;
 pub mod frame;
 pub mod fuzzing;
 pub mod gatt;
+pub mod offline_code;
 pub mod pairing;
 pub mod session;
 pub mod wire;

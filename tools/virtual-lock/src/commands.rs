@@ -90,6 +90,9 @@ impl LockState {
                 let removed = u32::try_from(self.codes.len()).unwrap_or(u32::MAX);
                 self.codes.clear();
                 self.used_codes.clear();
+                // Offline codes of the old secret no longer verify: their revocations go.
+                self.revoked
+                    .retain(|id, _| !lock_protocol::offline_code::is_reference(*id));
                 self.master_code = Some(master_code);
                 if let Some(p) = self.pairing.as_mut() {
                     p.code_secret = code_secret;

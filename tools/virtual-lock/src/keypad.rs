@@ -1,8 +1,10 @@
-//! Keypad entry: master code, personal passcodes and access codes against the mode table,
-//! with a lockout against guessing.
+//! Keypad entry: master code, personal passcodes, installed access codes and offline codes
+//! (checked by computation with the code secret, see `lock_protocol::offline_code`) against
+//! the mode table, with a lockout against guessing.
 
 use access_domain::AccessCodeKind;
 use lock_protocol::command::{Actor, Bolt, Event, RefusalReason, Via};
+use lock_protocol::offline_code::{self, OfflineCodeError};
 
 use crate::state::{DRAIN_MOTOR, LockState, MAX_USED_CODES};
 
@@ -61,17 +63,10 @@ impl LockState {
             return self.open_by_keypad(Actor::MasterCode, Via::MasterCode, now);
         }
         let Some(code) = self.codes.values().find(|c| c.digits == digits).cloned() else {
-            let guard = &mut self.keypad_guard;
-            guard.failures = guard.failures.saturating_add(1);
-            guard.locked_until = now + keypad_lockout_secs(guard.failures);
-            let reason = RefusalReason::WrongCode;
-            self.log.push(
-                now,
-                Actor::UnknownCode,
-                Via::Keypad,
-                Event::KeypadRefused { reason },
-            );
-            return KeypadOutcome::Refused { reason };
+            if digits.len() == offline_code::CODE_LEN {
+                return self.offline_keypad(digits, now);
+            }
+            return self.wrong_entry(now);
         };
         let actor = Actor::Code {
             code_id: code.code_id,
@@ -102,6 +97,87 @@ impl LockState {
             self.used_codes.insert(code.code_id, now);
         }
         self.open_by_keypad(actor, Via::Keypad, now)
+    }
+
+    /// Counts a wrong entry (the lockout grows) and logs it.
+    fn wrong_entry(&mut self, now: u64) -> KeypadOutcome {
+        let guard = &mut self.keypad_guard;
+        guard.failures = guard.failures.saturating_add(1);
+        guard.locked_until = now + keypad_lockout_secs(guard.failures);
+        let reason = RefusalReason::WrongCode;
+        self.log.push(
+            now,
+            Actor::UnknownCode,
+            Via::Keypad,
+            Event::KeypadRefused { reason },
+        );
+        KeypadOutcome::Refused { reason }
+    }
+
+    /// An offline code (issue 6): checked by computation with the code secret, then the
+    /// revocation list, the used one-time codes and the mode table. Only a wrong MAC counts
+    /// as a wrong entry: a genuine code outside its window is not a guess.
+    fn offline_keypad(&mut self, digits: &str, now: u64) -> KeypadOutcome {
+        let Some(pairing) = self.pairing.as_ref() else {
+            return self.wrong_entry(now);
+        };
+        let grant = match offline_code::verify(&pairing.code_secret, pairing.lock_id, digits, now) {
+            Ok(grant) => grant,
+            Err(OfflineCodeError::NotYetValid | OfflineCodeError::Expired) => {
+                let reason = RefusalReason::CodeNotValidNow;
+                self.log.push(
+                    now,
+                    Actor::UnknownCode,
+                    Via::Keypad,
+                    Event::KeypadRefused { reason },
+                );
+                return KeypadOutcome::Refused { reason };
+            }
+            Err(_) => return self.wrong_entry(now),
+        };
+        let reference = grant.reference();
+        let actor = Actor::Code {
+            code_id: reference,
+            kind: grant.kind,
+            class: grant.class,
+            owner: None,
+        };
+        // Used one-time codes whose window is over can go: they no longer verify anyway.
+        self.used_codes.retain(|id, _| {
+            offline_code::Grant::from_reference(*id).is_none_or(|g| g.admits_time(now))
+        });
+        let reason = if self.revoked.contains_key(&reference) {
+            Some(RefusalReason::Revoked)
+        } else if grant.kind == AccessCodeKind::OneTime && self.used_codes.contains_key(&reference)
+        {
+            Some(RefusalReason::CodeNotValidNow)
+        } else if !self.mode.admits(grant.class) {
+            Some(RefusalReason::ModeForbids)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.log
+                .push(now, actor, Via::Keypad, Event::KeypadRefused { reason });
+            return KeypadOutcome::Refused { reason };
+        }
+        let outcome = self.open_by_keypad(actor, Via::Keypad, now);
+        if grant.kind == AccessCodeKind::OneTime && matches!(outcome, KeypadOutcome::Opened { .. })
+        {
+            if self.used_codes.len() >= MAX_USED_CODES {
+                // Evict an installed code's mark first: offline marks are pruned by time.
+                if let Some(id) = self
+                    .used_codes
+                    .keys()
+                    .copied()
+                    .find(|id| !offline_code::is_reference(*id))
+                {
+                    self.used_codes.remove(&id);
+                }
+            }
+            self.used_codes.insert(reference, now);
+        }
+        outcome
     }
 
     fn open_by_keypad(&mut self, actor: Actor, via: Via, now: u64) -> KeypadOutcome {
