@@ -24,6 +24,8 @@ use access_domain::{AccessCodeKind, App, LockMode};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod ble;
+
 #[derive(Parser)]
 #[command(name = "access", version, about = "Lock access from the command line")]
 struct Cli {
@@ -136,6 +138,8 @@ enum Command {
     },
     /// Show a lock's access codes and whether the lock has them.
     Codes { lock: String },
+    #[command(flatten)]
+    Ble(ble::BleCommand),
     /// Show queued and failed actions; `queue replay` sends the queue now.
     Queue {
         #[arg(value_enum)]
@@ -186,6 +190,8 @@ fn exit_code(e: &AccessError) -> u8 {
         AccessError::NotSignedIn => 5,
         AccessError::Revoked => 6,
         AccessError::NotFound => 7,
+        AccessError::LockOutOfRange { .. } | AccessError::LockTimeout { .. } => 8,
+        AccessError::RefusedByLock { .. } | AccessError::WrongPairingCode => 9,
         _ => 1,
     }
 }
@@ -495,6 +501,7 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Ble(c) => ble::run(&client, c).await?,
         Command::Queue { action } => {
             if let Some(QueueCmd::Replay) = action {
                 let r = client.replay_queue().await?;

@@ -464,6 +464,7 @@ pub fn wipe(conn: &Connection) -> Result<(), StoreError> {
         "DELETE FROM locks; DELETE FROM access_codes; DELETE FROM passcodes;
          DELETE FROM meta; DELETE FROM queue;",
     )?;
+    crate::ble::store::wipe(&tx)?;
     tx.commit()?;
     Ok(())
 }

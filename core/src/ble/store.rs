@@ -308,6 +308,18 @@ pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Forgets what belongs to the signed-in account (credentials, revocation lists, devices,
+/// pending pairings and code reports) when it signs out or is revoked. Log entries read
+/// from locks stay queued (they are facts about the locks) and so do session counters
+/// (they must only grow).
+pub fn wipe(c: &Connection) -> Result<(), StoreError> {
+    c.execute_batch(
+        "DELETE FROM ble_credentials; DELETE FROM ble_revocations; DELETE FROM ble_devices;
+         DELETE FROM ble_pending_pairings; DELETE FROM ble_code_reports;",
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +381,8 @@ mod tests {
         assert_eq!(revocations(&c, lock).unwrap().unwrap().1, true);
         put_revocations(&c, lock, &[]).unwrap();
         assert_eq!(revocations(&c, lock).unwrap(), Some((vec![], false)));
+        // Signing out forgets them with the rest of the account.
+        crate::cache::wipe(&c).unwrap();
+        assert_eq!(revocations(&c, lock).unwrap(), None);
     }
 }

@@ -307,11 +307,10 @@ fn refused(outcome: &str, reason: &str) {
     );
 }
 
-/// The whole field scenario of the BLE issue, online then with the network off.
-pub async fn scenario(rig: &mut impl Rig) {
-    let mut server = Server::start().await;
-    let url = server.url();
-    let admin = Admin::login(&url).await;
+/// A server, its administrator, and a property with one unit (returned).
+pub async fn site() -> (Server, Admin, String) {
+    let server = Server::start().await;
+    let admin = Admin::login(&server.url()).await;
     let property = admin
         .post("/api/v1/properties", json!({"name": "Oakwood"}))
         .await["id"]
@@ -327,6 +326,13 @@ pub async fn scenario(rig: &mut impl Rig) {
         .as_str()
         .unwrap()
         .to_string();
+    (server, admin, unit)
+}
+
+/// The whole field scenario of the BLE issue, online then with the network off.
+pub async fn scenario(rig: &mut impl Rig) {
+    let (mut server, admin, unit) = site().await;
+    let url = server.url();
     let transport = rig.transport();
     let all = [
         "give_access",
