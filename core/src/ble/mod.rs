@@ -30,7 +30,7 @@ use access_domain::api::{
     AccessCode, CodeInstall, CredentialResponse, Lock, LockIdentity, LockRegistration, Me,
     RevocationList, RevokedCredential,
 };
-use access_domain::{Action, Actor, CodeClass, UserType, authorize};
+use access_domain::{AccessCodeKind, Action, Actor, CodeClass, UserType, authorize};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::StreamExt;
@@ -209,9 +209,15 @@ fn to_revocations(list: &[RevokedCredential]) -> Vec<Revocation> {
 /// Installs a given code as the lock's mode table sees it: a code given while the lock is
 /// in tour mode is a tour code, otherwise a guest code.
 fn protocol_code(code: &AccessCode, mode: LockMode) -> Result<cmd::AccessCode, AccessError> {
+    // A one-time code starts when it is given; a lock clock a little behind the server's
+    // must not refuse it in its first minutes (the same tolerance as for credentials).
+    let slack = match code.kind {
+        AccessCodeKind::OneTime => lock_protocol::credential::CLOCK_SKEW_SECS,
+        _ => 0,
+    };
     let window = match (code.starts_at, code.ends_at) {
         (Some(s), Some(e)) => Some(Window {
-            starts_at: s.unix_timestamp().max(0) as u64,
+            starts_at: (s.unix_timestamp().max(0) as u64).saturating_sub(slack),
             ends_at: e.unix_timestamp().max(0) as u64,
         }),
         _ => None,
