@@ -17,6 +17,8 @@ let package = Package(
         .systemLibrary(name: "AccessCoreFFI", path: "Sources/AccessCoreFFI"),
         .target(name: "AccessCore", dependencies: ["AccessCoreFFI"], path: "Sources/AccessCore"),
         .target(name: "AccessKit", dependencies: ["AccessCore"], path: "Sources/AccessKit"),
+        // bindings/bench: the cost of one exported call from Swift (Linux and macOS).
+        .executableTarget(name: "AccessKitBench", dependencies: ["AccessKit", "AccessCore"], path: "Sources/AccessKitBench"),
         .testTarget(name: "AccessKitTests", dependencies: ["AccessKit", "AccessCore"], path: "Tests/AccessKitTests"),
     ]
 )

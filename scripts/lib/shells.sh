@@ -52,7 +52,7 @@ start_shell_server() {
     --port "$port" --data-dir "$home/data" --control-port "$control" --log "$home/server.log" \
     >"$home/control.log" 2>&1 &
   SHELLS_SERVER_PID=$!
-  on_exit "stop_shell_server '$home'"
+  on_exit "stop_shell_server $SHELLS_SERVER_PID"
   # The supervisor opens its control port once the server answers /healthz.
   local waited=0
   until grep -q '^ready$' "$home/control.log" 2>/dev/null; do
@@ -72,13 +72,31 @@ start_shell_server() {
   printf 'access-server on %s (log %s)\n' "$ACCESS_TEST_SERVER_URL" "$home/server.log"
 }
 
-# Stops the supervisor (which stops the server); on failure shows the server's log tail.
+# Stops the supervisor PID (which stops its server). Safe to call twice.
 stop_shell_server() {
-  local home="$1"
-  [ -n "${SHELLS_SERVER_PID:-}" ] || return 0
-  kill "$SHELLS_SERVER_PID" 2>/dev/null || true
-  wait "$SHELLS_SERVER_PID" 2>/dev/null || true
-  unset SHELLS_SERVER_PID
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Starts BlueZoo (scripts/lib/ble.sh) with a phone and one lock adapter, and the
+# virtual-lock binary (factory-fresh, known pairing code) on the lock adapter. Exports
+# DBUS_SYSTEM_BUS_ADDRESS (inherited by the test process: btleplug reads it),
+# ACCESS_TEST_PHONE_ADAPTER, ACCESS_TEST_LOCK_PAIRING_CODE and ACCESS_TEST_LOCK_TAG.
+start_shell_lock() {
+  step "virtual lock on BlueZoo"
+  (cd "$SHELLS_REPO_ROOT" && cargo build -p virtual-lock --locked) || { tools_die "cannot build virtual-lock"; return 1; }
+  start_virtual_bluez 1
+  local dir
+  dir="$(mktemp -d /tmp/lock-access-shells-lock.XXXXXX)"
+  cp "$CARGO_TARGET_DIR/debug/virtual-lock" "$dir/virtual-lock"
+  "$dir/virtual-lock" --state "$dir/lock.state" --adapter "${LOCK_ADAPTERS%% *}" \
+    --pairing-code 2468101214 --serial VL-SHELL1 >"$dir/out" 2>&1 </dev/null &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$dir'"
+  _ble_wait_line "$dir/out" "^virtual-lock ready .*paired=false" 30 || { tools_die "virtual-lock did not start"; return 1; }
+  export ACCESS_TEST_PHONE_ADAPTER="$PHONE_ADAPTER" ACCESS_TEST_LOCK_PAIRING_CODE=2468101214
+  # While unpaired the lock advertises the first 8 bytes of its serial.
+  export ACCESS_TEST_LOCK_TAG=VL-SHELL
 }
 
 # Checks that a runner reported exactly WANT passing tests and nothing else.
@@ -98,6 +116,7 @@ suite_kotlin() {
   need_kotlin
   shells_generate
   start_shell_server
+  start_shell_lock
   local kit="$SHELLS_REPO_ROOT/android/access-kit"
   local build="$CACHE_ROOT/shells/kotlin"
   rm -rf "$build" && mkdir -p "$build"
@@ -130,10 +149,28 @@ suite_swift() {
   need_swift_root
   shells_generate
   start_shell_server
+  start_shell_lock
   local pkg="$SHELLS_REPO_ROOT/ios"
+  # BlueZoo's bus socket is under the host's /tmp, which the chroot does not see: relay it
+  # into the package directory (/src inside).
+  mkdir -p "$pkg/.build"
+  local relay_log
+  relay_log="$(mktemp /tmp/lock-access-relay.XXXXXX)"
+  python3 "$SHELLS_REPO_ROOT/bindings/test-support/unix_relay.py" "$pkg/.build/system_bus_socket" \
+    "${DBUS_SYSTEM_BUS_ADDRESS#unix:path=}" >"$relay_log" 2>&1 &
+  local relay=$!
+  on_exit "kill $relay 2>/dev/null; wait $relay 2>/dev/null; rm -f '$relay_log'"
+  _ble_wait_line "$relay_log" '^ready$' 10 || { tools_die "the D-Bus relay did not start"; return 1; }
   local want
   want="$(grep -rhoE '^\s*func test[A-Za-z0-9_]*\(' "$pkg/Tests" | wc -l)"
   step "swift test: $want tests against $ACCESS_TEST_SERVER_URL (~1 min)"
+  # The core links libdbus (btleplug's BlueZ backend), which the trixie root lacks: the
+  # host's copy goes next to the core in /lib-host (it needs only libsystemd, which the root has).
+  need_apt libdbus-1-3
+  local dbus
+  dbus="$(dpkg -L libdbus-1-3 | grep -E '/libdbus-1\.so\.3$' | head -n 1)"
+  [ -n "$dbus" ] || { tools_die "no libdbus-1.so.3 in the libdbus-1-3 package"; return 1; }
+  cp -L "$dbus" "$SHELLS_GEN/lib/libdbus-1.so.3"
   # The core's HTTP client loads the system's CA roots when it is built (rustls platform
   # verifier), and the minimal trixie root has none: lend it the host's bundle.
   need_apt ca-certificates
@@ -146,6 +183,9 @@ suite_swift() {
     ACCESS_TEST_SERVER_URL="$ACCESS_TEST_SERVER_URL" ACCESS_TEST_CONTROL_URL="$ACCESS_TEST_CONTROL_URL" \
     ACCESS_TEST_ADMIN_EMAIL="$ACCESS_TEST_ADMIN_EMAIL" ACCESS_TEST_ADMIN_PASSWORD="$ACCESS_TEST_ADMIN_PASSWORD" \
     SSL_CERT_FILE=/src/.build/host-ca-certificates.crt \
+    DBUS_SYSTEM_BUS_ADDRESS=unix:path=/src/.build/system_bus_socket \
+    ACCESS_TEST_PHONE_ADAPTER="$ACCESS_TEST_PHONE_ADAPTER" ACCESS_TEST_LOCK_TAG="$ACCESS_TEST_LOCK_TAG" \
+    ACCESS_TEST_LOCK_PAIRING_CODE="$ACCESS_TEST_LOCK_PAIRING_CODE" \
     swift test --disable-swift-testing --scratch-path /src/.build -Xlinker -L/lib-host 2>&1 | tee "$log" || true
   local line passed failed
   line="$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)"

@@ -186,8 +186,99 @@ public final class AccessKit: @unchecked Sendable {
         try await mapped { try await client.dismissFailedAction(actionId: actionId) }
     }
 
-    // Bluetooth (scan as an AsyncStream of discovered locks, pairing as a stream of
-    // progress, unlock) joins here when the core exports its BLE layer; see ios/README.md.
+    // MARK: Bluetooth LE (the core talks to the locks; these only adapt the shapes)
+
+    /// Uses the adapter with this address (nil: the default one) for the next commands.
+    public func useBluetoothAdapter(_ address: String?) async {
+        await client.useBluetoothAdapter(address: address)
+    }
+
+    /// Fetches fresh signed credentials for the locks in scope, for opening them offline.
+    public func refreshCredentials() async throws -> UInt32 { try await mapped { try await client.refreshCredentials() } }
+
+    /// Locks advertising nearby, as a stream: each lock once, as it is first seen, during
+    /// `durationMs`; the stream then finishes. Cancelling the consumer stops the scan.
+    public func scan(durationMs: UInt32 = 5_000) -> AsyncThrowingStream<NearbyLock, Error> {
+        AsyncThrowingStream { continuation in
+            let listener = StreamScanListener(continuation)
+            let task = Task {
+                do {
+                    _ = try await mapped { try await self.client.scanLocks(durationMs: durationMs, listener: listener) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Pairs a factory-fresh lock on site under `unitId`, proving the `pairingCode` printed
+    /// on it: a stream of ``PairingEvent/phase(_:)`` ending with ``PairingEvent/paired(_:)``.
+    public func pair(unitId: String, deviceId: String, pairingCode: String, name: String)
+        -> AsyncThrowingStream<PairingEvent, Error>
+    {
+        AsyncThrowingStream { continuation in
+            let progress = StreamPairingProgress(continuation)
+            let task = Task {
+                do {
+                    let lock = try await mapped {
+                        try await self.client.pairLock(
+                            unitId: unitId, deviceId: deviceId, pairingCode: pairingCode, name: name, progress: progress)
+                    }
+                    continuation.yield(.paired(lock))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Opens the lock over BLE with a signed credential (cached: works offline).
+    public func unlock(_ lockId: String) async throws { try await mapped { try await client.bleUnlock(lockId: lockId) } }
+
+    public func lockNow(_ lockId: String) async throws { try await mapped { try await client.bleLock(lockId: lockId) } }
+
+    /// Battery, firmware, mode and clock, read from the lock.
+    public func readStatus(_ lockId: String) async throws -> LockStatusInfo {
+        try await mapped { try await client.bleReadStatus(lockId: lockId) }
+    }
+
+    /// Reads the lock's log since the last read; uploaded when the network is there.
+    public func readLockLog(_ lockId: String) async throws -> LogReadSummary {
+        try await mapped { try await client.bleReadLog(lockId: lockId) }
+    }
+
+    public func setModeOnLock(_ lockId: String, to mode: LockMode) async throws {
+        try await mapped { try await client.bleSetMode(lockId: lockId, mode: mode) }
+    }
+
+    public func pushRevocations(_ lockId: String) async throws -> UInt32 {
+        try await mapped { try await client.blePushRevocations(lockId: lockId) }
+    }
+}
+
+/// What ``AccessKit/pair(unitId:deviceId:pairingCode:name:)`` reports.
+public enum PairingEvent: Equatable, Sendable {
+    case phase(PairingPhase)
+    /// Paired and registered: the lock as the server now knows it.
+    case paired(LockInfo)
+}
+
+/// Forwards scan results into a stream.
+private final class StreamScanListener: ScanListener, @unchecked Sendable {
+    private let continuation: AsyncThrowingStream<NearbyLock, Error>.Continuation
+    init(_ c: AsyncThrowingStream<NearbyLock, Error>.Continuation) { continuation = c }
+    func onLock(lock: NearbyLock) { continuation.yield(lock) }
+}
+
+/// Forwards pairing phases into a stream.
+private final class StreamPairingProgress: PairingProgress, @unchecked Sendable {
+    private let continuation: AsyncThrowingStream<PairingEvent, Error>.Continuation
+    init(_ c: AsyncThrowingStream<PairingEvent, Error>.Continuation) { continuation = c }
+    func onPhase(phase: PairingPhase) { continuation.yield(.phase(phase)) }
 }
 
 /// What ``AccessKit/sync()`` reports.

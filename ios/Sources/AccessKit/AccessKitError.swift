@@ -40,6 +40,15 @@ public enum AccessKitError: Error, Equatable, Sendable {
     case badResponse(String)
     /// The local database or the secret store failed.
     case storage(String)
+    /// The lock is not advertising nearby, or the link to it was lost: move closer.
+    case lockOutOfRange(String)
+    /// The lock did not answer in time.
+    case lockTimeout(String)
+    /// The lock refused the command; the message is the lock's own reason.
+    case refusedByLock(String)
+    case wrongPairingCode
+    /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
+    case bluetooth(String)
     /// The binding itself failed (a panic inside the core, a library that does not match
     /// its bindings): a bug, not user error.
     case `internal`(String)
@@ -65,13 +74,18 @@ public enum AccessKitError: Error, Equatable, Sendable {
         case .Server(let code, let m): self = .server(code: code, message: m)
         case .BadResponse(let m): self = .badResponse(m)
         case .Storage(let m): self = .storage(m)
+        case .LockOutOfRange(let m): self = .lockOutOfRange(m)
+        case .LockTimeout(let m): self = .lockTimeout(m)
+        case .RefusedByLock(let reason): self = .refusedByLock(reason)
+        case .WrongPairingCode: self = .wrongPairingCode
+        case .Bluetooth(let m): self = .bluetooth(m)
         }
     }
 
     /// Whether trying again later, unchanged, may work (show "retry", keep queued work).
     public var isTransient: Bool {
         switch self {
-        case .offline, .timeout, .badResponse: return true
+        case .offline, .timeout, .badResponse, .lockOutOfRange, .lockTimeout: return true
         default: return false
         }
     }
@@ -99,6 +113,11 @@ extension AccessKitError: LocalizedError {
         case .server(let code, let m): return "Server error \(code): \(m)"
         case .badResponse(let m): return "Unexpected answer from the server: \(m)"
         case .storage(let m): return "Local storage failed: \(m)"
+        case .lockOutOfRange(let m): return "The lock is out of range: \(m)"
+        case .lockTimeout(let m): return "The lock did not answer in time: \(m)"
+        case .refusedByLock(let m): return "The lock refused: \(m)"
+        case .wrongPairingCode: return "Wrong pairing code: check the code printed on the lock."
+        case .bluetooth(let m): return "Bluetooth: \(m)"
         case .internal(let m): return "Internal error in the access core: \(m)"
         }
     }

@@ -11,6 +11,12 @@ import com.lockaccess.core.CoreLogger
 import com.lockaccess.core.GiveAccessOutcome
 import com.lockaccess.core.LockInfo
 import com.lockaccess.core.LockMode
+import com.lockaccess.core.LockStatusInfo
+import com.lockaccess.core.LogReadSummary
+import com.lockaccess.core.NearbyLock
+import com.lockaccess.core.PairingPhase
+import com.lockaccess.core.PairingProgress
+import com.lockaccess.core.ScanListener
 import com.lockaccess.core.LogEntryInfo
 import com.lockaccess.core.PasscodeInfo
 import com.lockaccess.core.QueuedActionInfo
@@ -192,8 +198,77 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
 
     suspend fun dismissFailedAction(actionId: String) = mapped { client.dismissFailedAction(actionId) }
 
-    // Bluetooth (scan as a Flow of discovered locks, pairing as a Flow of progress, unlock)
-    // joins here when the core exports its BLE layer; see android/README.md.
+    // --- Bluetooth LE (the core talks to the locks; these only adapt the shapes) ---------
+
+    /** Uses the adapter with this address (null: the default one) for the next commands. */
+    suspend fun useBluetoothAdapter(address: String?) = mapped { client.useBluetoothAdapter(address) }
+
+    /** Fetches fresh signed credentials for the locks in scope, for opening them offline. */
+    suspend fun refreshCredentials(): UInt = mapped { client.refreshCredentials() }
+
+    /**
+     * Locks advertising nearby, as a Flow: each lock once, as it is first seen, during
+     * [durationMs]; the flow then completes. Cancelling the collector stops the scan.
+     */
+    fun scan(durationMs: UInt = 5_000u): Flow<NearbyLock> = callbackFlow {
+        val listener = object : ScanListener {
+            override fun onLock(lock: NearbyLock) {
+                trySend(lock)
+            }
+        }
+        mapped { client.scanLocks(durationMs, listener) }
+        close()
+        awaitClose()
+    }
+
+    /**
+     * Pairs a factory-fresh lock on site under [unitId], proving the [pairingCode] printed
+     * on it: a Flow of [PairingEvent.Phase] ending with [PairingEvent.Paired].
+     */
+    fun pair(unitId: String, deviceId: String, pairingCode: String, name: String): Flow<PairingEvent> = callbackFlow {
+        val progress = object : PairingProgress {
+            override fun onPhase(phase: PairingPhase) {
+                trySend(PairingEvent.Phase(phase))
+            }
+        }
+        val lock = mapped { client.pairLock(unitId, deviceId, pairingCode, name, progress) }
+        send(PairingEvent.Paired(lock))
+        close()
+        awaitClose()
+    }
+
+    /** Opens the lock over BLE with a signed credential (cached: works offline). */
+    suspend fun unlock(lockId: String) = mapped { client.bleUnlock(lockId) }
+
+    suspend fun lockNow(lockId: String) = mapped { client.bleLock(lockId) }
+
+    /** Battery, firmware, mode and clock, read from the lock. */
+    suspend fun readStatus(lockId: String): LockStatusInfo = mapped { client.bleReadStatus(lockId) }
+
+    /** Reads the lock's log since the last read; uploaded when the network is there. */
+    suspend fun readLockLog(lockId: String): LogReadSummary = mapped { client.bleReadLog(lockId) }
+
+    suspend fun setModeOnLock(lockId: String, mode: LockMode) = mapped { client.bleSetMode(lockId, mode) }
+
+    suspend fun renameOnLock(lockId: String, name: String) = mapped { client.bleRename(lockId, name) }
+
+    suspend fun resetCodesOnLock(lockId: String): UInt = mapped { client.bleResetCodes(lockId) }
+
+    suspend fun installAccessCode(lockId: String, codeId: String) = mapped { client.bleInstallAccessCode(lockId, codeId) }
+
+    suspend fun removeAccessCode(lockId: String, codeId: String) = mapped { client.bleRemoveAccessCode(lockId, codeId) }
+
+    suspend fun pushRevocations(lockId: String): UInt = mapped { client.blePushRevocations(lockId) }
+
+    suspend fun setTimeOnLock(lockId: String): ULong = mapped { client.bleSetTime(lockId) }
+}
+
+/** What [AccessKit.pair] reports. */
+sealed class PairingEvent {
+    data class Phase(val phase: PairingPhase) : PairingEvent()
+
+    /** Paired and registered: the lock as the server now knows it. */
+    data class Paired(val lock: LockInfo) : PairingEvent()
 }
 
 /** What [AccessKit.sync] reports. */

@@ -65,6 +65,21 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
     /** The local database or the secret store failed. */
     class Storage(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
+    /** The lock is not advertising nearby, or the link to it was lost: move closer. */
+    class LockOutOfRange(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
+
+    /** The lock did not answer in time. */
+    class LockTimeout(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
+
+    /** The lock refused the command; [message] carries the lock's own reason. */
+    class RefusedByLock(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
+
+    class WrongPairingCode(cause: Throwable? = null) :
+        AccessKitError("Wrong pairing code: check the code printed on the lock.", cause)
+
+    /** The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer). */
+    class Bluetooth(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
+
     /**
      * The binding itself failed: a panic inside the core (turned into an error because the
      * library unwinds) or a library that does not match its bindings. A bug, not user error.
@@ -73,7 +88,8 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
 
     /** Whether trying again later, unchanged, may work (show "retry", keep queued work). */
     val isTransient: Boolean
-        get() = this is Offline || this is Timeout || this is BadResponse
+        get() = this is Offline || this is Timeout || this is BadResponse || this is LockOutOfRange ||
+            this is LockTimeout
 
     /** Whether the screen should go back to sign-in. */
     val needsSignIn: Boolean
@@ -101,6 +117,11 @@ fun AccessException.toKitError(): AccessKitError = when (this) {
     is AccessException.BadResponse ->
         AccessKitError.BadResponse("Unexpected answer from the server: $reason", this)
     is AccessException.Storage -> AccessKitError.Storage("Local storage failed: $reason", this)
+    is AccessException.LockOutOfRange -> AccessKitError.LockOutOfRange("The lock is out of range: $reason", this)
+    is AccessException.LockTimeout -> AccessKitError.LockTimeout("The lock did not answer in time: $reason", this)
+    is AccessException.RefusedByLock -> AccessKitError.RefusedByLock("The lock refused: $reason", this)
+    is AccessException.WrongPairingCode -> AccessKitError.WrongPairingCode(this)
+    is AccessException.Bluetooth -> AccessKitError.Bluetooth("Bluetooth: $reason", this)
 }
 
 /** Runs [block], turning the core's exception into [AccessKitError]. */
