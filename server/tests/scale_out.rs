@@ -599,3 +599,123 @@ fn stores_opened_at_the_same_moment_migrate_once() {
     };
     assert!(backends.iter().all(|b| *b == want), "{backends:?}");
 }
+
+#[test]
+fn cursors_stay_exact_with_many_writers_on_two_store_instances() {
+    use access_server::bootstrap::create_organization;
+    use access_server::secrets::PasswordCost;
+    use access_server::store::{Audit, LockFilter, NewLock};
+    use uuid::Uuid;
+
+    // Two stores on one database are two instances' pools: writers on both, readers on both.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ServerConfig::for_tests(dir.path().to_path_buf());
+    let stores = [
+        access_server::open_store(&cfg).expect("first"),
+        access_server::open_store(&cfg).expect("second"),
+    ];
+    let cheap = PasswordCost {
+        memory_kib: 64,
+        passes: 1,
+    };
+    let (org, admin) = create_organization(
+        stores[0].as_ref(),
+        "Cursor Co",
+        "c@cursor.example",
+        "pw-123456",
+        cheap,
+    )
+    .expect("organization");
+    let (property, unit) = (Uuid::new_v4(), Uuid::new_v4());
+    stores[1].create_property(org, property, "P").unwrap();
+    stores[0].create_unit(org, property, unit, "U").unwrap();
+
+    const WRITERS: usize = 6;
+    const PER_WRITER: usize = 40;
+    let done = AtomicBool::new(false);
+    let (created, seen) = std::thread::scope(|s| {
+        let readers: Vec<_> = stores
+            .iter()
+            .map(|store| {
+                let done = &done;
+                s.spawn(move || {
+                    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+                    let first = store.sync(org, admin, &LockFilter::All, None).unwrap();
+                    let mut cursor = first.cursor;
+                    loop {
+                        let finished = done.load(Ordering::SeqCst);
+                        let d = store
+                            .sync(org, admin, &LockFilter::All, Some(cursor))
+                            .unwrap();
+                        assert!(!d.me_changed, "no change to the reader's own record");
+                        assert!(d.cursor >= cursor, "the cursor never goes back");
+                        for l in d.locks {
+                            *seen.entry(l.id).or_default() += 1;
+                        }
+                        cursor = d.cursor;
+                        if finished {
+                            return seen;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let store = &stores[w % 2];
+                s.spawn(move || {
+                    (0..PER_WRITER)
+                        .map(|i| {
+                            let lock = NewLock {
+                                id: Uuid::new_v4(),
+                                org_id: org,
+                                unit_id: unit,
+                                name: format!("w{w}-{i}"),
+                                master_code: format!("{:08}", w * 1000 + i),
+                                firmware: None,
+                                identity_public_key: None,
+                            };
+                            let audit = Audit {
+                                user_id: admin,
+                                action: "register_lock".into(),
+                                detail: None,
+                                at: time::OffsetDateTime::now_utc(),
+                            };
+                            store.create_lock(&lock, &audit).expect("create lock");
+                            lock.id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let created: Vec<Uuid> = writers
+            .into_iter()
+            .flat_map(|w| w.join().expect("writer"))
+            .collect();
+        done.store(true, Ordering::SeqCst);
+        let seen: Vec<HashMap<Uuid, usize>> = readers
+            .into_iter()
+            .map(|r| r.join().expect("reader"))
+            .collect();
+        (created, seen)
+    });
+    assert_eq!(created.len(), WRITERS * PER_WRITER);
+    for (i, seen) in seen.iter().enumerate() {
+        let missed: Vec<_> = created.iter().filter(|id| !seen.contains_key(id)).collect();
+        assert!(
+            missed.is_empty(),
+            "reader {i} missed {} locks",
+            missed.len()
+        );
+        let twice: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(
+            twice.is_empty(),
+            "reader {i} saw locks more than once: {twice:?}"
+        );
+        assert_eq!(
+            seen.len(),
+            created.len(),
+            "reader {i} saw locks nobody made"
+        );
+    }
+}

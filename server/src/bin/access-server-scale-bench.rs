@@ -19,6 +19,7 @@
 //! bench_scale_out --duration 10 --connections 32
 //! ```
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,9 +36,11 @@ use uuid::Uuid;
 
 const ADMIN_EMAIL: &str = "bench@example.test";
 const ADMIN_PASSWORD: &str = "bench-password-1";
+/// Unmeasured load before each measured run.
+const WARM_UP_SECONDS: u64 = 2;
 
 /// Load one instance on SQLite, one on PostgreSQL and two on PostgreSQL, side by side.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(about)]
 struct Args {
     /// PostgreSQL to use (each setup gets a fresh schema in it).
@@ -298,8 +301,29 @@ fn parse_result(out: &str) -> Option<Load> {
     })
 }
 
-/// CPU ticks used so far: the whole machine (busy, total) and by the given processes.
-fn cpu_ticks(pids: &[u32]) -> (u64, u64, u64, u64) {
+/// CPU ticks so far: the whole machine (busy, total) and per process (pid -> ticks) of
+/// the given servers and of every `postgres` process.
+struct Ticks {
+    busy: u64,
+    total: u64,
+    servers: HashMap<u32, u64>,
+    postgres: HashMap<u32, u64>,
+}
+
+fn proc_ticks(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the parenthesised command name, utime and stime are the 12th and 13th fields.
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Some(f.iter().sum())
+}
+
+fn cpu_ticks(pids: &[u32]) -> Ticks {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let cpu: Vec<u64> = stat
         .lines()
@@ -311,15 +335,10 @@ fn cpu_ticks(pids: &[u32]) -> (u64, u64, u64, u64) {
         .collect();
     let total: u64 = cpu.iter().sum();
     let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
-    let proc_ticks = |pid: u32| -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are 14th and 15th.
-        let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let get = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        get(11) + get(12)
-    };
-    let servers = pids.iter().map(|p| proc_ticks(*p)).sum();
+    let servers = pids
+        .iter()
+        .filter_map(|p| Some((*p, proc_ticks(*p)?)))
+        .collect();
     let postgres = std::fs::read_dir("/proc")
         .map(|d| {
             d.filter_map(Result::ok)
@@ -329,11 +348,24 @@ fn cpu_ticks(pids: &[u32]) -> (u64, u64, u64, u64) {
                         .map(|c| c.trim() == "postgres")
                         .unwrap_or(false)
                 })
-                .map(proc_ticks)
-                .sum()
+                .filter_map(|pid| Some((pid, proc_ticks(pid)?)))
+                .collect()
         })
-        .unwrap_or(0);
-    (total - idle, total, servers, postgres)
+        .unwrap_or_default();
+    Ticks {
+        busy: total.saturating_sub(idle),
+        total,
+        servers,
+        postgres,
+    }
+}
+
+/// Ticks the processes used between two readings (a process born meanwhile counts whole).
+fn used(before: &HashMap<u32, u64>, after: &HashMap<u32, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(pid, t)| t.saturating_sub(before.get(pid).copied().unwrap_or(0)))
+        .sum()
 }
 
 /// Samples how many PostgreSQL backends wait on a lock until `stop`; returns the mean.
@@ -438,6 +470,11 @@ async fn bench_setup(
         seeded.locks.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(url) = &url {
+        // Fresh statistics, as autovacuum would have them a minute after a bulk import;
+        // without them the planner may scan all locks for a page.
+        analyze(url)?;
+    }
     let pids: Vec<u32> = instances.iter().map(|i| i.child.id()).collect();
     let mut rows = Vec::new();
     for endpoint in [Endpoint::Me, Endpoint::Locks, Endpoint::Rename] {
@@ -445,6 +482,12 @@ async fn bench_setup(
         std::fs::File::create(&script)
             .and_then(|mut f| f.write_all(wrk_script(endpoint, &seeded.locks).as_bytes()))
             .map_err(|e| e.to_string())?;
+        // Warm-up, not measured: pools fill, statements get prepared and planned.
+        let warm = Args {
+            duration: WARM_UP_SECONDS,
+            ..args.clone()
+        };
+        run_wrk(&warm, &instances, &seeded, &script)?;
         let stop = Arc::new(AtomicBool::new(false));
         let waits = url.clone().map(|u| lock_waits(u, stop.clone()));
         let before = cpu_ticks(&pids);
@@ -452,15 +495,15 @@ async fn bench_setup(
         let after = cpu_ticks(&pids);
         stop.store(true, Ordering::SeqCst);
         let lock_waits = waits.and_then(|w| w.join().ok().flatten());
-        let total = (after.1 - before.1).max(1) as f64;
+        let total = after.total.saturating_sub(before.total).max(1) as f64;
         rows.push(Row {
             setup: name.to_string(),
             endpoint,
             load,
-            busy_pct: 100.0 * (after.0 - before.0) as f64 / total,
+            busy_pct: 100.0 * after.busy.saturating_sub(before.busy) as f64 / total,
             // /proc/stat counts every core; a process's ticks are of one core each.
-            servers_pct: 100.0 * (after.2 - before.2) as f64 / total,
-            postgres_pct: 100.0 * (after.3 - before.3) as f64 / total,
+            servers_pct: 100.0 * used(&before.servers, &after.servers) as f64 / total,
+            postgres_pct: 100.0 * used(&before.postgres, &after.postgres) as f64 / total,
             lock_waits,
         });
         eprintln!("{name}: {} done", endpoint.label());
@@ -468,6 +511,15 @@ async fn bench_setup(
     drop(instances);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(rows)
+}
+
+fn analyze(url: &str) -> Result<(), String> {
+    let (base, schema) = url.rsplit_once("schema=").ok_or("no schema in the URL")?;
+    let base = base.trim_end_matches(['?', '&']);
+    let mut client = postgres::Client::connect(base, postgres::NoTls).map_err(|e| e.to_string())?;
+    client
+        .batch_execute(&format!("SET search_path = {schema}; ANALYZE;"))
+        .map_err(|e| e.to_string())
 }
 
 fn with_schema(url: &str, schema: &str) -> String {

@@ -142,6 +142,14 @@ impl Fail {
     fn retryable(&self) -> bool {
         matches!(self, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
             || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
+            || self.stale_plan()
+    }
+
+    /// A cached statement no longer fits the table (another instance migrated it): the
+    /// cache is dropped and the call run again.
+    fn stale_plan(&self) -> bool {
+        matches!(self, Fail::Pg(e) if e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+            && e.as_db_error().is_some_and(|d| d.message().contains("cached plan")))
     }
 }
 
@@ -753,16 +761,28 @@ impl PostgresStore {
             .map_err(|e| StoreError::Backend(format!("no PostgreSQL connection: {e}")))
     }
 
-    /// Runs `f` on a pooled connection outside any transaction (one statement reads).
-    fn read<T>(&self, f: impl FnOnce(&mut Cx<'_, Client>) -> PResult<T>) -> StoreResult<T> {
+    /// Runs `f` on a pooled connection outside any transaction (single statements, each
+    /// atomic on its own); runs it again like [`Self::transact`] does.
+    fn read<T>(&self, mut f: impl FnMut(&mut Cx<'_, Client>) -> PResult<T>) -> StoreResult<T> {
         let mut conn = self.conn()?;
         let Conn { client, stmts } = &mut *conn;
-        let mut cx = Cx {
-            c: client,
-            stmts,
-            changes: Vec::new(),
-        };
-        Ok(f(&mut cx)?)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut cx = Cx {
+                c: &mut *client,
+                stmts: &mut *stmts,
+                changes: Vec::new(),
+            };
+            match f(&mut cx) {
+                Err(fail) if fail.retryable() && attempt < ATTEMPTS => {
+                    if fail.stale_plan() {
+                        stmts.clear();
+                    }
+                }
+                other => return other.map_err(StoreError::from),
+            }
+        }
     }
 
     /// Runs `f` in one transaction and commits it, writing its changes last; runs it again
@@ -808,6 +828,9 @@ impl PostgresStore {
             })();
             match result {
                 Err(fail) if fail.retryable() && attempt < ATTEMPTS => {
+                    if fail.stale_plan() {
+                        stmts.clear();
+                    }
                     tracing::debug!(attempt, "PostgreSQL transaction retried");
                     std::thread::sleep(Duration::from_millis(2 * attempt as u64));
                 }
@@ -1938,7 +1961,14 @@ impl Store for PostgresStore {
                 .one(
                     "INSERT INTO ble_credentials (org_id, user_id, lock_id, rights, not_before, \
                      not_after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING serial",
-                    &[&org_id, &user_id, &lock_id, &rights, &not_before, &not_after],
+                    &[
+                        &org_id,
+                        &user_id,
+                        &lock_id,
+                        &rights,
+                        &not_before,
+                        &not_after,
+                    ],
                 )?
                 .try_get(0)?;
             Ok(serial as u64)
@@ -1982,15 +2012,17 @@ impl Store for PostgresStore {
         audit: &Audit,
     ) -> StoreResult<LockRecord> {
         self.write(|tx| {
-            let lock = lock_q(tx, org_id, lock_id)?;
-            if lock.identity_public_key.is_some() {
-                return Err(StoreError::Conflict("the lock is already paired".into()).into());
-            }
-            tx.exec(
+            // Conditional update: of two pairings racing on two instances, the second waits
+            // for the first's commit, then finds the key set and changes nothing.
+            let n = tx.exec(
                 "UPDATE locks SET identity_public_key = $3, firmware = COALESCE($4, firmware) \
-                 WHERE org_id = $1 AND id = $2",
+                 WHERE org_id = $1 AND id = $2 AND identity_public_key IS NULL",
                 &[&org_id, &lock_id, &identity_public_key, &firmware],
             )?;
+            if n == 0 {
+                lock_q(tx, org_id, lock_id)?;
+                return Err(StoreError::Conflict("the lock is already paired".into()).into());
+            }
             write_audit(tx, lock_id, audit)?;
             tx.change(org_id, Some(lock_id), None, audit.at);
             lock_q(tx, org_id, lock_id)
