@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{auth, ble, locks, manage};
+use crate::api::{auth, ble, locks, manage, offline_codes};
 
 struct BearerAuth;
 
@@ -30,7 +30,8 @@ impl Modify for BearerAuth {
         locks::create_property, locks::list_properties, locks::create_unit, locks::public_key,
         ble::register_lock, locks::list_locks, locks::get_lock, locks::rename, locks::set_mode,
         locks::reset_codes, locks::master_code, locks::list_logs, locks::upload_logs,
-        locks::give_access, locks::list_access_codes, locks::code_state, ble::credentials,
+        offline_codes::give_access, locks::list_access_codes, locks::code_state,
+        offline_codes::list_offline_codes, offline_codes::revoke, ble::credentials,
         ble::set_identity, ble::revocations, ble::code_install,
         locks::sync,
     )

@@ -295,6 +295,8 @@ pub async fn revocations(
             });
         }
     }
+    // Revoked offline codes ride in the same list (issue 6).
+    out.extend(super::offline_codes::revocation_entries(&state, org, id).await?);
     Ok(axum::Json(RevocationList {
         lock_id: id,
         revoked: out,

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod ble;
 pub mod locks;
 pub mod manage;
+pub mod offline_codes;
 
 use access_domain::api::{Me, error_codes as codes};
 use access_domain::{Action, Actor, authorize};
@@ -70,7 +71,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/locks/{id}/access-codes",
-            post(locks::give_access).get(locks::list_access_codes),
+            post(offline_codes::give_access).get(locks::list_access_codes),
+        )
+        .route(
+            "/api/v1/locks/{id}/access-codes/{code_id}/revoke",
+            post(offline_codes::revoke),
+        )
+        .route(
+            "/api/v1/locks/{id}/offline-codes",
+            get(offline_codes::list_offline_codes),
         )
         .route(
             "/api/v1/locks/{id}/access-codes/{code_id}/state",

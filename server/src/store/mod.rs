@@ -297,6 +297,14 @@ pub struct AccessCodeRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// A revoked access code: when, and by whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRevocationRecord {
+    pub code_id: Uuid,
+    pub revoked_at: OffsetDateTime,
+    pub revoked_by: Uuid,
+}
+
 /// One access-log row (server audit or uploaded from the lock).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRecord {
@@ -553,6 +561,21 @@ pub trait Store: Send + Sync + 'static {
         audit: &Audit,
     ) -> StoreResult<()>;
     fn lock_passcodes(&self, lock_id: Uuid) -> StoreResult<Vec<PasscodeRecord>>;
+    /// Revokes an access code (offline codes, issue 6): the row stays, with when and by whom.
+    /// `NotFound` for another lock's code, `Conflict` when it is already revoked.
+    fn revoke_access_code(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        code_id: Uuid,
+        audit: &Audit,
+    ) -> StoreResult<()>;
+    /// The revoked access codes of a lock.
+    fn access_code_revocations(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+    ) -> StoreResult<Vec<CodeRevocationRecord>>;
 
     // ---- logs ----
     /// Writes an audit entry without other change (e.g. viewing logs).

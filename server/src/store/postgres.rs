@@ -50,6 +50,7 @@ use crate::secrets;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_ble_credentials.sql")),
+    (3, include_str!("../../migrations/postgres/0003_offline_codes.sql")),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).
@@ -1757,6 +1758,55 @@ impl Store for PostgresStore {
             write_audit(tx, lock_id, audit)?;
             tx.change(org_id, Some(lock_id), None, audit.at);
             Ok(())
+        })
+    }
+
+    fn revoke_access_code(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        code_id: Uuid,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            lock_q(tx, org_id, lock_id)?;
+            let row = tx.one(
+                "SELECT revoked_at FROM access_codes WHERE id = $1 AND lock_id = $2 FOR UPDATE",
+                &[&code_id, &lock_id],
+            )?;
+            if row.try_get::<_, Option<OffsetDateTime>>(0)?.is_some() {
+                return Err(StoreError::Conflict("already revoked".into()).into());
+            }
+            tx.exec(
+                "UPDATE access_codes SET revoked_at = $3, revoked_by = $4 \
+                 WHERE id = $1 AND lock_id = $2",
+                &[&code_id, &lock_id, &audit.at, &audit.user_id],
+            )?;
+            write_audit(tx, lock_id, audit)?;
+            tx.change(org_id, Some(lock_id), None, audit.at);
+            Ok(())
+        })
+    }
+
+    fn access_code_revocations(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+    ) -> StoreResult<Vec<CodeRevocationRecord>> {
+        self.read(|c| {
+            lock_q(c, org_id, lock_id)?;
+            let found = c.query(
+                "SELECT id, revoked_at, revoked_by FROM access_codes \
+                 WHERE lock_id = $1 AND revoked_at IS NOT NULL ORDER BY revoked_at, id",
+                &[&lock_id],
+            )?;
+            rows(found, |r| {
+                Ok(CodeRevocationRecord {
+                    code_id: r.try_get(0)?,
+                    revoked_at: r.try_get(1)?,
+                    revoked_by: r.try_get(2)?,
+                })
+            })
         })
     }
 

@@ -24,6 +24,7 @@ use crate::secrets;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_ble_credentials.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_offline_codes.sql")),
 ];
 
 /// Connections kept open for reuse.
@@ -1455,6 +1456,65 @@ impl Store for SqliteStore {
             write_audit(tx, lock_id, audit)?;
             change(tx, org_id, Some(lock_id), None, audit.at)?;
             Ok(())
+        })
+    }
+
+    fn revoke_access_code(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        code_id: Uuid,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            lock_tx(tx, org_id, lock_id)?;
+            let revoked: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT revoked_at FROM access_codes WHERE id = ?1 AND lock_id = ?2",
+                    params![code_id.to_string(), lock_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match revoked {
+                None => return Err(StoreError::NotFound),
+                Some(Some(_)) => return Err(StoreError::Conflict("already revoked".into())),
+                Some(None) => {}
+            }
+            tx.execute(
+                "UPDATE access_codes SET revoked_at = ?3, revoked_by = ?4 \
+                 WHERE id = ?1 AND lock_id = ?2",
+                params![
+                    code_id.to_string(),
+                    lock_id.to_string(),
+                    ts(audit.at),
+                    audit.user_id.to_string()
+                ],
+            )?;
+            write_audit(tx, lock_id, audit)?;
+            change(tx, org_id, Some(lock_id), None, audit.at)?;
+            Ok(())
+        })
+    }
+
+    fn access_code_revocations(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+    ) -> StoreResult<Vec<CodeRevocationRecord>> {
+        self.with(|c| {
+            lock_tx(c, org_id, lock_id)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, revoked_at, revoked_by FROM access_codes \
+                 WHERE lock_id = ?1 AND revoked_at IS NOT NULL ORDER BY revoked_at, id",
+            )?;
+            let rows = stmt.query_map([lock_id.to_string()], |r| {
+                Ok(CodeRevocationRecord {
+                    code_id: get_uuid(r, 0)?,
+                    revoked_at: from_ts(r.get(1)?),
+                    revoked_by: get_uuid(r, 2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 

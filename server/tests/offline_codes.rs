@@ -1,0 +1,501 @@
+//! Offline codes end to end in one process (issue 6): the server issues them over its HTTP
+//! API, a virtual lock paired in memory with the registration's install (same code secret)
+//! checks them on its keypad, revocations and code resets reach it through real sessions
+//! with server-signed credentials, and its log goes back to the server with each use
+//! attributed to the grant's label and issuer.
+
+mod common;
+
+use access_domain::LockMode;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lock_protocol::command::{Actor, Command, Event, LogEntry, Response, Revocation, Via};
+use lock_protocol::frame::{Reassembler, fragment};
+use lock_protocol::offline_code::{CODE_LEN, HOUR, TOLERANCE_SECS};
+use lock_protocol::pairing::{Install, PairingPhone, PairingStep};
+use lock_protocol::session::PhoneSession;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use virtual_lock::clock::ManualClock;
+use virtual_lock::{FactorySettings, KeypadOutcome, VirtualLock};
+
+use common::Api;
+
+const PAIRING_CODE: &str = "1234567890";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn rfc3339(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn b64(v: &Value) -> Vec<u8> {
+    STANDARD.decode(v.as_str().expect("base64 string")).unwrap()
+}
+
+/// Writes one message to the lock over an in-memory link at MTU 185; returns the answer.
+fn exchange(lock: &mut VirtualLock, message: &[u8]) -> Vec<u8> {
+    let mut notified = Vec::new();
+    for f in fragment(1, message, 185).unwrap() {
+        notified.extend(lock.on_write(&f));
+    }
+    let mut r = Reassembler::new();
+    let mut out = None;
+    for f in notified {
+        out = r.push(&f).unwrap();
+    }
+    out.expect("a whole answer")
+}
+
+/// A lock registered with the server and paired in memory with what the server returned.
+struct Paired {
+    id: String,
+    lock: VirtualLock,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+    counter: u64,
+}
+
+async fn pair(api: &Api, token: &str, unit: &str, name: &str) -> Paired {
+    let reg = api
+        .post(
+            "/api/v1/locks",
+            token,
+            json!({"unit_id": unit, "name": name}),
+        )
+        .await;
+    assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
+    let id = reg.body["id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(now());
+    let factory = FactorySettings {
+        factory_serial: format!("VL-{name}"),
+        pairing_code: Some(PAIRING_CODE.into()),
+    };
+    let mut lock = VirtualLock::open_with_clock(
+        &dir.path().join("lock.state"),
+        factory,
+        Box::new(clock.clone()),
+    )
+    .unwrap();
+    let install = Install {
+        org_public_key: b64(&reg.body["org_public_key"]),
+        lock_id: Uuid::parse_str(&id).unwrap(),
+        now: now(),
+        master_code: reg.body["master_code"].as_str().unwrap().into(),
+        name: name.into(),
+        mode: LockMode::Tour,
+        code_secret: b64(&reg.body["code_secret"]).try_into().unwrap(),
+    };
+    lock.on_connect(185);
+    let (mut message, mut phone) = PairingPhone::start(PAIRING_CODE, install).unwrap();
+    let result = loop {
+        let answer = exchange(&mut lock, &message);
+        match phone.on_message(&answer).unwrap() {
+            PairingStep::Send(next) => message = next,
+            PairingStep::Paired(result) => break result,
+        }
+    };
+    let done = api
+        .put(
+            &format!("/api/v1/locks/{id}/identity"),
+            token,
+            json!({"identity_public_key": STANDARD.encode(result.lock_static_public)}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    Paired {
+        id,
+        lock,
+        clock,
+        _dir: dir,
+        counter: 0,
+    }
+}
+
+impl Paired {
+    /// Runs one command in a session opened with a credential the server signs for `token`.
+    async fn run(&mut self, api: &Api, token: &str, command: Command) -> Response {
+        let cred = api
+            .post(
+                &format!("/api/v1/locks/{}/credentials", self.id),
+                token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(cred.status, StatusCode::OK, "{:?}", cred.body);
+        let key: [u8; 32] = b64(&cred.body["lock_public_key"]).try_into().unwrap();
+        self.counter = lock_protocol::session::next_counter(Some(self.counter), 0);
+        let (request, pending) =
+            PhoneSession::start(&key, &b64(&cred.body["credential"]), &command, self.counter)
+                .unwrap();
+        self.lock.on_connect(185);
+        let answer = exchange(&mut self.lock, &request);
+        pending.open_response(&answer).unwrap().1
+    }
+
+    async fn give(&self, api: &Api, token: &str, body: Value) -> common::Answer {
+        api.post(
+            &format!("/api/v1/locks/{}/access-codes", self.id),
+            token,
+            body,
+        )
+        .await
+    }
+}
+
+fn opened(o: KeypadOutcome) -> bool {
+    matches!(o, KeypadOutcome::Opened { .. })
+}
+
+/// The log as a phone uploads it (same mapping as the core: the lock's 64-bit code id is
+/// the first half of the server's code id).
+fn upload_body(entries: &[LogEntry], codes: &[Value]) -> Value {
+    let items: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let (action, detail) = match &e.event {
+                Event::Unlocked => ("unlock", None),
+                Event::KeypadRefused { reason } => ("keypad_refused", Some(format!("{reason:?}"))),
+                Event::KeypadLockedOut { until } => {
+                    ("keypad_locked_out", Some(format!("until {until}")))
+                }
+                other => ("other", Some(format!("{other:?}"))),
+            };
+            let code_id = match e.actor {
+                Actor::Code { code_id, .. } => codes
+                    .iter()
+                    .map(|c| Uuid::parse_str(c["id"].as_str().unwrap()).unwrap())
+                    .find(|u| u.as_u64_pair().0 == code_id),
+                _ => None,
+            };
+            let method = match e.via {
+                Via::Ble => "ble",
+                Via::Keypad => "keypad",
+                Via::MasterCode => "master_code",
+            };
+            json!({"lock_seq": e.seq, "at": rfc3339(e.at), "action": action, "method": method,
+                   "user_id": null, "code_id": code_id, "detail": detail})
+        })
+        .collect();
+    json!({ "entries": items })
+}
+
+#[tokio::test]
+async fn server_issued_offline_codes_open_the_virtual_lock() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Maple Court", &["1A", "1B"]).await;
+    let mut a = pair(api, &admin, &units[0], "A").await;
+    let mut b = pair(api, &admin, &units[1], "B").await;
+    let hour = now() - now() % HOUR;
+
+    // A tour window for this hour and the next, checked by the lock alone.
+    let tour = a
+        .give(
+            api,
+            &admin,
+            json!({"kind": "window", "delivery": "offline", "class": "tour", "label": "Tour 2pm",
+                   "starts_at": rfc3339(hour), "ends_at": rfc3339(hour + 2 * HOUR)}),
+        )
+        .await;
+    assert_eq!(tour.status, StatusCode::CREATED, "{:?}", tour.body);
+    assert_eq!(tour.body["delivery"], "offline");
+    assert_eq!(tour.body["sync_state"], "installed");
+    let code = tour.body["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), CODE_LEN);
+    let KeypadOutcome::Opened { actor, .. } = a.lock.keypad(&code) else {
+        panic!("the server's code did not open lock A");
+    };
+    let tour_id = Uuid::parse_str(tour.body["id"].as_str().unwrap()).unwrap();
+    assert!(matches!(actor, Actor::Code { code_id, .. } if code_id == tour_id.as_u64_pair().0));
+    // Lock B has its own secret and id: the code is a wrong entry there.
+    assert!(!opened(b.lock.keypad(&code)));
+    // Guest code: not in tour mode.
+    let guest = a
+        .give(
+            api,
+            &admin,
+            json!({"kind": "window", "delivery": "offline", "class": "guest", "label": "Plumber",
+                   "starts_at": rfc3339(hour), "ends_at": rfc3339(hour + 3 * HOUR)}),
+        )
+        .await;
+    assert_eq!(guest.status, StatusCode::CREATED, "{:?}", guest.body);
+    let guest_code = guest.body["code"].as_str().unwrap().to_string();
+    assert!(!opened(a.lock.keypad(&guest_code)));
+    assert_eq!(
+        a.run(api, &admin, Command::SetMode(LockMode::Vacant)).await,
+        Response::ModeSet(LockMode::Vacant)
+    );
+    assert!(opened(a.lock.keypad(&guest_code)));
+    assert!(!opened(a.lock.keypad(&code)));
+    assert_eq!(
+        a.run(api, &admin, Command::SetMode(LockMode::Tour)).await,
+        Response::ModeSet(LockMode::Tour)
+    );
+
+    // One-time: once.
+    let once = a
+        .give(
+            api,
+            &admin,
+            json!({"kind": "one_time", "delivery": "offline", "class": "tour", "label": "Walk-in"}),
+        )
+        .await;
+    assert_eq!(once.status, StatusCode::CREATED, "{:?}", once.body);
+    let once_code = once.body["code"].as_str().unwrap().to_string();
+    assert!(opened(a.lock.keypad(&once_code)));
+    assert!(!opened(a.lock.keypad(&once_code)));
+
+    // Revocation: listed for the push, pushed in a staff session, then refused.
+    let revoke = api
+        .post(
+            &format!("/api/v1/locks/{}/access-codes/{}/revoke", a.id, tour_id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(revoke.status, StatusCode::OK, "{:?}", revoke.body);
+    assert!(revoke.body["revoked_at"].is_string());
+    let again = api
+        .post(
+            &format!("/api/v1/locks/{}/access-codes/{}/revoke", a.id, tour_id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let list = api
+        .get(&format!("/api/v1/locks/{}/revocations", a.id), &admin)
+        .await;
+    let pushed: Vec<Revocation> = list.body["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| Revocation {
+            serial: r["serial"].as_u64().unwrap(),
+            expires_at: r["expires_at"].as_u64().unwrap(),
+        })
+        .collect();
+    assert!(pushed.iter().any(|r| r.serial == tour_id.as_u64_pair().0));
+    assert!(opened(a.lock.keypad(&code)), "still opens before the push");
+    let r = a.run(api, &admin, Command::PushRevocations(pushed)).await;
+    assert!(matches!(r, Response::RevocationsStored { .. }), "{r:?}");
+    assert!(!opened(a.lock.keypad(&code)));
+
+    // Window end: one minute past the tolerance the guest code is refused.
+    let guest_end = hour + 3 * HOUR;
+    assert_eq!(
+        a.run(api, &admin, Command::SetMode(LockMode::Vacant)).await,
+        Response::ModeSet(LockMode::Vacant)
+    );
+    a.clock.set(guest_end + TOLERANCE_SECS - 1);
+    assert!(opened(a.lock.keypad(&guest_code)));
+    a.clock.set(guest_end + TOLERANCE_SECS + 60);
+    assert!(!opened(a.lock.keypad(&guest_code)));
+    a.clock.set(now());
+
+    // The log goes to the server: uses are attributed, refusals visible to staff.
+    let codes = api
+        .get(&format!("/api/v1/locks/{}/access-codes", a.id), &admin)
+        .await;
+    let codes = codes.body["items"].as_array().unwrap().clone();
+    let entries = a.lock.state().log.since(0, 1000);
+    let up = api
+        .post(
+            &format!("/api/v1/locks/{}/logs", a.id),
+            &admin,
+            upload_body(&entries, &codes),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
+    let logs = api
+        .get(&format!("/api/v1/locks/{}/logs?limit=1000", a.id), &admin)
+        .await;
+    let logs = logs.body["items"].as_array().unwrap();
+    let labelled = |label: &str| {
+        logs.iter()
+            .filter(|l| l["action"] == "unlock" && l["code_label"] == label)
+            .count()
+    };
+    assert_eq!(labelled("Tour 2pm"), 2);
+    assert_eq!(labelled("Walk-in"), 1);
+    assert_eq!(labelled("Plumber"), 2);
+    assert!(logs.iter().any(|l| l["action"] == "keypad_refused"));
+    let offline = api
+        .get(&format!("/api/v1/locks/{}/offline-codes", a.id), &admin)
+        .await;
+    assert_eq!(offline.status, StatusCode::OK, "{:?}", offline.body);
+    let items = offline.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let tour_row = items.iter().find(|c| c["label"] == "Tour 2pm").unwrap();
+    assert_eq!(tour_row["uses"], 2);
+    assert!(tour_row["revoked_at"].is_string());
+    assert_eq!(tour_row["class"], "tour");
+    let walk_in = items.iter().find(|c| c["label"] == "Walk-in").unwrap();
+    assert_eq!(
+        (walk_in["uses"].as_u64(), walk_in["kind"].as_str()),
+        (Some(1), Some("one_time"))
+    );
+}
+
+#[tokio::test]
+async fn after_reset_codes_the_server_issues_with_the_new_secret() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Birch", &["2A"]).await;
+    let mut a = pair(api, &admin, &units[0], "A").await;
+    let hour = now() - now() % HOUR;
+    let body = json!({"kind": "window", "delivery": "offline", "class": "tour", "label": "Before",
+                      "starts_at": rfc3339(hour), "ends_at": rfc3339(hour + HOUR)});
+    let old = a.give(api, &admin, body).await;
+    let old_code = old.body["code"].as_str().unwrap().to_string();
+    assert!(opened(a.lock.keypad(&old_code)));
+
+    let reset = api
+        .post(
+            &format!("/api/v1/locks/{}/reset-codes", a.id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{:?}", reset.body);
+    let install = api
+        .get(&format!("/api/v1/locks/{}/code-install", a.id), &admin)
+        .await;
+    let r = a
+        .run(
+            api,
+            &admin,
+            Command::ResetCodes {
+                master_code: install.body["master_code"].as_str().unwrap().into(),
+                code_secret: b64(&install.body["code_secret"]).try_into().unwrap(),
+            },
+        )
+        .await;
+    assert!(matches!(r, Response::CodesReset { .. }), "{r:?}");
+    assert!(
+        !opened(a.lock.keypad(&old_code)),
+        "old secret's code still opens"
+    );
+    let body = json!({"kind": "window", "delivery": "offline", "class": "tour", "label": "After",
+                      "starts_at": rfc3339(hour), "ends_at": rfc3339(hour + HOUR)});
+    let new = a.give(api, &admin, body).await;
+    assert_eq!(new.status, StatusCode::CREATED, "{:?}", new.body);
+    let new_code = new.body["code"].as_str().unwrap().to_string();
+    assert_ne!(new_code, old_code);
+    assert!(opened(a.lock.keypad(&new_code)));
+}
+
+#[tokio::test]
+async fn offline_codes_follow_give_access_and_scope_and_validate_windows() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Cedar", &["3A", "3B"]).await;
+    let a = pair(api, &admin, &units[0], "A").await;
+    let b = pair(api, &admin, &units[1], "B").await;
+    let hour = now() - now() % HOUR;
+    let window = |s: u64, e: u64| json!({"kind": "window", "delivery": "offline", "starts_at": rfc3339(s), "ends_at": rfc3339(e)});
+    // Give access on unit 3A only.
+    let (_, agent) = api
+        .team_member(
+            &admin,
+            "agent-offline@example.com",
+            json!(["give_access"]),
+            json!({"type": "units", "unit_ids": [units[0]]}),
+        )
+        .await;
+    let (_, viewer) = api
+        .team_member(
+            &admin,
+            "viewer-offline@example.com",
+            json!(["view_logs"]),
+            json!({"type": "all_locks"}),
+        )
+        .await;
+    let ok = a.give(api, &agent, window(hour, hour + HOUR)).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.body);
+    // The class follows the lock's mode on the server unless given: guest (vacant) ...
+    assert_eq!(ok.body["class"], "guest");
+    let mode = api
+        .put(
+            &format!("/api/v1/locks/{}/mode", a.id),
+            &admin,
+            json!({"mode": "tour"}),
+        )
+        .await;
+    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    // ... and tour in tour mode.
+    let tour = a.give(api, &agent, window(hour, hour + HOUR)).await;
+    assert_eq!(tour.body["class"], "tour");
+    assert_eq!(
+        b.give(api, &agent, window(hour, hour + HOUR)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        a.give(api, &viewer, window(hour, hour + HOUR)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    for (body, what) in [
+        (window(hour + 60, hour + HOUR), "not on the hour"),
+        (window(hour, hour + 721 * HOUR), "over 30 days"),
+        (window(hour - 3 * HOUR, hour - 2 * HOUR), "over"),
+        (
+            json!({"kind": "permanent", "delivery": "offline"}),
+            "permanent",
+        ),
+    ] {
+        let r = a.give(api, &agent, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}: {:?}",
+            r.body
+        );
+    }
+    // Nine tour grants for one exact window, then 409; each with its own code.
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(ok.body["code"].as_str().unwrap().to_string());
+    seen.insert(tour.body["code"].as_str().unwrap().to_string());
+    for _ in 1..9 {
+        let r = a.give(api, &agent, window(hour, hour + HOUR)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert!(seen.insert(r.body["code"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(
+        a.give(api, &agent, window(hour, hour + HOUR)).await.status,
+        StatusCode::CONFLICT
+    );
+    // BLE codes are unchanged: the default delivery, six digits, pending.
+    let ble = a
+        .give(api, &agent, json!({"kind": "one_time", "label": "BLE"}))
+        .await;
+    assert_eq!(ble.status, StatusCode::CREATED, "{:?}", ble.body);
+    assert_eq!(ble.body["sync_state"], "pending");
+    assert_eq!(ble.body["code"].as_str().unwrap().len(), 6);
+    let ble_id = ble.body["id"].as_str().unwrap();
+    let r = api
+        .post(
+            &format!("/api/v1/locks/{}/access-codes/{ble_id}/revoke", a.id),
+            &agent,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    let bad = a
+        .give(api, &agent, json!({"kind": "one_time", "class": "tour"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
