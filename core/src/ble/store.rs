@@ -378,7 +378,7 @@ mod tests {
         assert_eq!(revocations(&c, lock).unwrap(), Some((list.to_vec(), false)));
         mark_revocations_pushed(&c, lock).unwrap();
         put_revocations(&c, lock, &list).unwrap();
-        assert_eq!(revocations(&c, lock).unwrap().unwrap().1, true);
+        assert!(revocations(&c, lock).unwrap().unwrap().1);
         put_revocations(&c, lock, &[]).unwrap();
         assert_eq!(revocations(&c, lock).unwrap(), Some((vec![], false)));
         // Signing out forgets them with the rest of the account.
