@@ -10,7 +10,7 @@
 suite_e2e() {
   need_rust_build_deps
   need_ble_deps
-  cargo build -p virtual-lock --locked
+  cargo build -p virtual-lock -p access-cli --locked
   cargo test -p access-e2e --locked
 }
 

@@ -699,31 +699,26 @@ impl AccessClient {
         self.rename_lock(lock_id, name).await.map(|_| ())
     }
 
-    /// Resets the codes (`reset_codes`): the server makes a new master code first, then the
-    /// lock takes it and drops every access code. Needs the network.
+    /// Resets the codes (`reset_codes`) in one session: the lock is reached first, then the
+    /// server makes the new master code, then the lock takes it and drops every access code.
+    /// Needs the network; nothing changes anywhere when the lock is out of range.
     pub async fn ble_reset_codes(&self, lock_id: String) -> Result<u32, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::ResetCodes).await?;
-        self.reset_codes(lock_id.clone()).await?;
-        let install: CodeInstall = self
-            .request::<(), _>(
-                Method::GET,
-                &format!("/api/v1/locks/{}/code-install", lock.id),
-                None,
-                None,
-            )
-            .await?;
-        let code_secret = key32(
-            decode_b64(&install.code_secret, "code secret")?,
-            "code secret",
-        )?;
-        let command = Command::ResetCodes {
-            master_code: install.master_code,
-            code_secret,
-        };
-        match self.one(&lock_id, command).await? {
-            Response::CodesReset { removed } => Ok(removed),
-            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        if !lock.paired {
+            return Err(rejection(Rejection::NotPaired));
         }
+        let id = lock.id;
+        let credential = self.credential(id).await?;
+        let _one = self.ble.busy.lock().await;
+        let counter = self
+            .db(move |c| store::next_counter(c, id, unix_millis()))
+            .await?;
+        let mut framed = self.connect_lock(id).await?;
+        let out = self
+            .reset_in_session(&mut framed, &credential, counter, &lock_id)
+            .await;
+        framed.close().await;
+        out
     }
 
     /// Installs a given access code (from the cache) in the lock (`give_access`); the
@@ -876,6 +871,54 @@ impl AccessClient {
 }
 
 impl AccessClient {
+    async fn reset_in_session(
+        &self,
+        framed: &mut Framed<AnyLink>,
+        credential: &StoredCredential,
+        counter: u64,
+        lock_id: &str,
+    ) -> Result<u32, AccessError> {
+        let (request, pending) = PhoneSession::start(
+            &credential.lock_public_key,
+            &credential.credential,
+            &Command::ReadStatus,
+            counter,
+        )
+        .map_err(session_error)?;
+        let answer = framed.exchange(&request).await.map_err(link_error)?;
+        let (mut session, first) = pending.open_response(&answer).map_err(session_error)?;
+        if let Response::Refused { reason } = first {
+            return Err(refusal(reason));
+        }
+        // The lock is here and takes this credential: now the server's new master code.
+        self.reset_codes(lock_id.to_string()).await?;
+        let install: CodeInstall = self
+            .request::<(), _>(
+                Method::GET,
+                &format!("/api/v1/locks/{lock_id}/code-install"),
+                None,
+                None,
+            )
+            .await?;
+        let code_secret = key32(
+            decode_b64(&install.code_secret, "code secret")?,
+            "code secret",
+        )?;
+        let command = Command::ResetCodes {
+            master_code: install.master_code,
+            code_secret,
+        };
+        let answer = framed
+            .exchange(&session.request(&command))
+            .await
+            .map_err(link_error)?;
+        match session.open_response(&answer).map_err(session_error)? {
+            Response::CodesReset { removed } => Ok(removed),
+            Response::Refused { reason } => Err(refusal(reason)),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
     /// Whether `device` advertises that it is paired (looked up for a few seconds; a
     /// device not seen is left to the connection attempt).
     async fn advertises_paired(
