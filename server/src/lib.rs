@@ -158,7 +158,7 @@ pub async fn start_with_shutdown(
     let store = tokio::task::spawn_blocking(move || open_store(&cfg))
         .await
         .map_err(|e| StartError::Config(e.to_string()))??;
-    let db = Db(store.clone());
+    let db = Db::new(store.clone());
     bootstrap::first_start(&db, &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

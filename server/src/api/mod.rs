@@ -260,7 +260,7 @@ impl FromRequestParts<AppState> for Auth {
         let now = OffsetDateTime::now_utc();
         let user = state
             .db
-            .run(move |s| s.session_user(&token_hash, now))
+            .read(move |s| s.session_user(&token_hash, now))
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         match user.status {

@@ -1,1 +1,391 @@
-fn main() {}
+//! `access-server-bench`: load benchmark of the platform server with wrk.
+//!
+//! Starts the server in-process on SQLite in a temp directory, seeds 10,000 locks, and
+//! runs wrk against a bare axum route (the baseline, same process and runtime),
+//! `GET /api/v1/me`, `GET /api/v1/locks` (one page of 100 among 10,000) and a gated action
+//! (`GET /api/v1/locks/{id}/master-code` by a team member: gate + audit write). Prints
+//! requests/s, p50 and p99 of each, and the `/me`-to-bare ratio.
+//!
+//! ```text
+//! apt-get install wrk
+//! cargo run --release -p access-server --bin access-server-bench -- --duration 10
+//! ```
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use access_server::store::{Audit, NewLock};
+use access_server::{ServerConfig, secrets};
+use clap::Parser;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(about = "Load benchmark of access-server with wrk")]
+struct Args {
+    /// Locks to seed.
+    #[arg(long, default_value_t = 10_000)]
+    locks: usize,
+    /// Seconds per wrk run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// wrk connections.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+}
+
+/// One wrk result.
+#[derive(Debug, Clone)]
+struct Run {
+    name: String,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+fn parse_latency(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, mult) = if let Some(v) = s.strip_suffix("us") {
+        (v, 0.001)
+    } else if let Some(v) = s.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        return None;
+    };
+    num.trim().parse::<f64>().ok().map(|n| n * mult)
+}
+
+fn wrk(args: &Args, name: &str, url: &str, token: Option<&str>) -> Result<Run, String> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t",
+        &args.threads.to_string(),
+        "-c",
+        &args.connections.to_string(),
+        "-d",
+        &format!("{}s", args.duration),
+        "--latency",
+    ]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    cmd.arg(url);
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run wrk ({e}); install it: apt-get install wrk"))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!(
+            "wrk failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut run = Run {
+        name: name.to_string(),
+        rps: 0.0,
+        p50_ms: f64::NAN,
+        p99_ms: f64::NAN,
+        non_2xx: 0,
+    };
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", v] => run.rps = v.parse().unwrap_or(0.0),
+            ["50%", v] => run.p50_ms = parse_latency(v).unwrap_or(f64::NAN),
+            ["99%", v] => run.p99_ms = parse_latency(v).unwrap_or(f64::NAN),
+            ["Non-2xx", "or", "3xx", "responses:", v] => run.non_2xx = v.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    Ok(run)
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> Value {
+    let mut rb = http.request(method, url).json(&body);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    match rb.send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => panic!("bench setup request failed: {e}"),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    if Command::new("wrk").arg("--version").output().is_err() {
+        return Err("wrk is not installed: apt-get install wrk".into());
+    }
+    let dir = std::env::temp_dir().join(format!("access-bench-{}", Uuid::new_v4()));
+    let mut cfg = ServerConfig::new(dir.clone());
+    cfg.listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+    cfg.admin_email = Some("bench@example.test".into());
+    cfg.admin_password = Some("bench-password".into());
+    let server = access_server::start(cfg).await.map_err(|e| e.to_string())?;
+    let base = server.base_url();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let post = reqwest::Method::POST;
+
+    // Seed: a property, 100 units, 10,000 locks (through the store, one transaction each).
+    let login = call(
+        &http,
+        post.clone(),
+        format!("{base}/api/v1/sessions"),
+        None,
+        json!({"email": "bench@example.test", "password": "bench-password"}),
+    )
+    .await;
+    let admin = login["token"]
+        .as_str()
+        .ok_or("admin login failed")?
+        .to_string();
+    let org = Uuid::parse_str(login["user"]["organization_id"].as_str().unwrap_or(""))
+        .map_err(|e| e.to_string())?;
+    let admin_id =
+        Uuid::parse_str(login["user"]["id"].as_str().unwrap_or("")).map_err(|e| e.to_string())?;
+    let prop = call(
+        &http,
+        post.clone(),
+        format!("{base}/api/v1/properties"),
+        Some(&admin),
+        json!({"name": "Bench Towers"}),
+    )
+    .await;
+    let pid = prop["id"].as_str().ok_or("property")?.to_string();
+    let mut units = Vec::new();
+    for i in 0..100 {
+        let u = call(
+            &http,
+            post.clone(),
+            format!("{base}/api/v1/properties/{pid}/units"),
+            Some(&admin),
+            json!({"name": format!("Unit {i}")}),
+        )
+        .await;
+        units.push(Uuid::parse_str(u["id"].as_str().ok_or("unit")?).map_err(|e| e.to_string())?);
+    }
+    let started = Instant::now();
+    let store = server.store();
+    let n = args.locks;
+    let seeded_units = units.clone();
+    let first_lock = tokio::task::spawn_blocking(move || {
+        let mut first = None;
+        for i in 0..n {
+            let lock = NewLock {
+                id: Uuid::new_v4(),
+                org_id: org,
+                unit_id: seeded_units[i % seeded_units.len()],
+                name: format!("Door {i:05}"),
+                master_code: secrets::random_digits(secrets::MASTER_CODE_DIGITS),
+                firmware: Some("1.0.0".into()),
+                identity_public_key: None,
+            };
+            let audit = Audit {
+                user_id: admin_id,
+                action: "lock_registered".into(),
+                detail: None,
+                at: OffsetDateTime::now_utc(),
+            };
+            let rec = store
+                .create_lock(&lock, &audit)
+                .map_err(|e| e.to_string())?;
+            first.get_or_insert(rec.id);
+        }
+        Ok::<_, String>(first)
+    })
+    .await
+    .map_err(|e| e.to_string())??
+    .ok_or("no locks seeded")?;
+    println!(
+        "seeded {n} locks in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // A team member with view_master_code on the first unit: the gated action's caller.
+    call(&http, post.clone(), format!("{base}/api/v1/invitations"), Some(&admin),
+         json!({"user_type": "team_member", "email": "agent@bench.test", "permissions": ["view_master_code"],
+                "access": {"type": "units", "unit_ids": [units[0]]}})).await;
+    let outbox = http
+        .get(format!("{base}/api/v1/outbox"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<Value>()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mail = outbox["items"][0]["body"].as_str().unwrap_or("");
+    let token = mail
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .ok_or("invitation token")?;
+    let reg = call(
+        &http,
+        post.clone(),
+        format!("{base}/api/v1/registrations"),
+        None,
+        json!({"token": token, "email": "agent@bench.test", "phone": "+15551234567",
+                          "password": "agent-password", "name": "Agent"}),
+    )
+    .await;
+    let rid = reg["registration_id"].as_str().ok_or("registration")?;
+    let outbox = http
+        .get(format!("{base}/api/v1/outbox"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<Value>()
+        .await
+        .map_err(|e| e.to_string())?;
+    let sms = outbox["items"][0]["body"].as_str().unwrap_or("");
+    let code: String = sms
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .ok_or("sms code")?
+        .into();
+    let verified = call(
+        &http,
+        post.clone(),
+        format!("{base}/api/v1/registrations/{rid}/verify"),
+        None,
+        json!({"code": code}),
+    )
+    .await;
+    let agent = verified["token"].as_str().ok_or("verify")?.to_string();
+
+    // The baseline: a bare axum route in the same process and runtime.
+    let bare = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let bare_addr = bare.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/bare", axum::routing::get(|| async { "ok" }));
+        let _ = axum::serve(bare, app).await;
+    });
+
+    let page = http
+        .get(format!("{base}/api/v1/locks?limit=100"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<Value>()
+        .await
+        .map_err(|e| e.to_string())?;
+    let items = page["items"].as_array().map(Vec::len).unwrap_or(0);
+    if items != 100 || page["next"].is_null() {
+        return Err(format!("unexpected first page: {items} items"));
+    }
+    let gated_lock = first_lock;
+    // The gated action's lock must be in the agent's unit.
+    let gl = http
+        .get(format!("{base}/api/v1/locks/{gated_lock}/master-code"))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !gl.status().is_success() {
+        return Err(format!("gated action refused: {}", gl.status()));
+    }
+
+    // The store's share of /me: the session lookup alone, on this thread.
+    let store = server.store();
+    let hash = secrets::hash_token(&admin);
+    let micro = tokio::task::spawn_blocking(move || {
+        let n = 20_000u32;
+        let t = Instant::now();
+        for _ in 0..n {
+            let _ = store.session_user(&hash, OffsetDateTime::now_utc());
+        }
+        t.elapsed() / n
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "store.session_user alone: {:.1} us per call",
+        micro.as_secs_f64() * 1e6
+    );
+
+    let a = Args { ..args };
+    let plan: Vec<(String, String, Option<String>)> = vec![
+        (
+            "bare axum route".into(),
+            format!("http://{bare_addr}/bare"),
+            None,
+        ),
+        (
+            "GET /api/v1/me".into(),
+            format!("{base}/api/v1/me"),
+            Some(admin.clone()),
+        ),
+        (
+            format!("GET /api/v1/locks?limit=100 ({n} locks)"),
+            format!("{base}/api/v1/locks?limit=100"),
+            Some(admin.clone()),
+        ),
+        (
+            "GET /api/v1/locks/{id}/master-code (gated+audit)".into(),
+            format!("{base}/api/v1/locks/{gated_lock}/master-code"),
+            Some(agent.clone()),
+        ),
+    ];
+    let mut runs = Vec::new();
+    for (name, url, token) in plan {
+        let a2 = Args { ..a };
+        let r = tokio::task::spawn_blocking(move || wrk(&a2, &name, &url, token.as_deref()))
+            .await
+            .map_err(|e| e.to_string())??;
+        runs.push(r);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    println!(
+        "\nwrk -t{} -c{} -d{}s, server and wrk on this machine ({} cores)\n",
+        a.threads,
+        a.connections,
+        a.duration,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    println!(
+        "{:<52} {:>10} {:>9} {:>9} {:>8}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "non-2xx"
+    );
+    for r in &runs {
+        println!(
+            "{:<52} {:>10.0} {:>9.3} {:>9.3} {:>8}",
+            r.name, r.rps, r.p50_ms, r.p99_ms, r.non_2xx
+        );
+    }
+    let ratio = runs[1].rps / runs[0].rps.max(1.0);
+    println!(
+        "\n/me to bare ratio: {:.0} % (target >= 50 %), /me p99 {:.2} ms (target < 5 ms): {}",
+        ratio * 100.0,
+        runs[1].p99_ms,
+        if ratio >= 0.5 && runs[1].p99_ms < 5.0 {
+            "PASS"
+        } else {
+            "MISS"
+        }
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -394,6 +394,13 @@ pub trait Store: Send + Sync + 'static {
     /// Which backend, e.g. `sqlite`.
     fn backend(&self) -> &'static str;
 
+    /// Whether short indexed reads (the session lookup of every request) may run right on
+    /// the async worker: true for an embedded database whose readers never wait (SQLite in
+    /// WAL mode), false for a networked one.
+    fn inline_reads(&self) -> bool {
+        false
+    }
+
     // ---- organizations ----
     fn organization_count(&self) -> StoreResult<u64>;
     /// Creates an organization with its key and first (active) administrator.
@@ -642,17 +649,60 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The store as the async HTTP layer uses it.
+///
+/// Calls run on tokio's blocking pool; a semaphore bounds how many run at once, so a burst
+/// of requests queues here instead of opening connections or threads beyond what the
+/// database can use.
 #[derive(Clone)]
-pub struct Db(pub Arc<dyn Store>);
+pub struct Db {
+    store: Arc<dyn Store>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// Store calls in flight at once.
+const MAX_CONCURRENT_CALLS: usize = 16;
 
 impl Db {
+    /// Wraps a store.
+    pub fn new(store: Arc<dyn Store>) -> Db {
+        Db {
+            store,
+            permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS)),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Runs a short indexed read: inline when the store allows it (see
+    /// [`Store::inline_reads`]), which saves two thread hand-offs on every request;
+    /// otherwise like [`Db::run`].
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+    {
+        if self.store.inline_reads() {
+            f(self.store.as_ref())
+        } else {
+            self.run(f).await
+        }
+    }
+
     /// Runs one store call on tokio's blocking pool.
     pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
     {
-        let store = self.0.clone();
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Backend("store closed".into()))?;
+        let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?

@@ -23,12 +23,18 @@ use crate::secrets;
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
-    (2, include_str!("../../migrations/sqlite/0002_ble_credentials.sql")),
-    (3, include_str!("../../migrations/sqlite/0003_offline_codes.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_ble_credentials.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_offline_codes.sql"),
+    ),
 ];
 
-/// Connections kept open for reuse.
-const POOL_SIZE: usize = 16;
+/// Connections kept open for reuse (`Db` runs at most 16 calls at once).
+const POOL_SIZE: usize = 32;
 
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
@@ -495,6 +501,10 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn inline_reads(&self) -> bool {
+        true
     }
 
     fn organization_count(&self) -> StoreResult<u64> {

@@ -1,0 +1,229 @@
+//! Delivery through real transports: invitations over SMTP to a local aiosmtpd sink, SMS
+//! POSTed to a webhook receiver run by the test. Everything is also in the outbox.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// aiosmtpd writing every message into a Maildir.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn smtp_sink() -> SmtpSink {
+    let installed = Command::new("python3")
+        .args(["-m", "pip", "show", "aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        installed,
+        "the SMTP test needs aiosmtpd: run `python3 -m pip install aiosmtpd` (scripts/test does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(dir.path().join("maildir"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start aiosmtpd");
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "aiosmtpd did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    SmtpSink { child, port, dir }
+}
+
+/// The messages in the Maildir, decoded by Python's email package: [{to, subject, body}].
+fn received(dir: &Path) -> Vec<Value> {
+    let script = r#"
+import email, email.policy, json, mailbox, sys
+box = mailbox.Maildir(sys.argv[1], create=False)
+out = []
+for key in sorted(box.keys()):
+    m = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
+    out.append({"to": str(m["To"]), "from": str(m["From"]), "subject": str(m["Subject"]),
+                "body": m.get_body(preferencelist=("plain",)).get_content()})
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.join("maildir"))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// An SMS gateway stand-in: records each JSON body POSTed to `/sms`.
+async fn sms_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push(v);
+                StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/sms"), got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_go_over_smtp_and_codes_to_the_sms_gateway() {
+    let sink = smtp_sink();
+    let (sms_url, sms) = sms_receiver().await;
+    let smtp_url = format!("smtp://127.0.0.1:{}", sink.port);
+    let t = common::start_with(|c| {
+        c.smtp_url = Some(smtp_url);
+        c.sms_webhook_url = Some(sms_url);
+        c.public_url = "https://access.example.test/".into();
+    })
+    .await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Mail", &["1"]).await;
+    api.invite(&admin, json!({"user_type": "team_member", "email": "tm@mail.example",
+                              "permissions": ["view_logs"], "access": {"type": "units", "unit_ids": [units[0]]}}))
+        .await;
+    api.invite(
+        &admin,
+        json!({"user_type": "resident", "email": "res@mail.example",
+                              "access": {"type": "units", "unit_ids": [units[0]]}}),
+    )
+    .await;
+    let mails = received(sink.dir.path());
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let tm = mails
+        .iter()
+        .find(|m| m["to"] == "tm@mail.example")
+        .expect("team member mail");
+    let res = mails
+        .iter()
+        .find(|m| m["to"] == "res@mail.example")
+        .expect("resident mail");
+    assert!(
+        tm["subject"].as_str().unwrap().contains("Access Manager"),
+        "{tm}"
+    );
+    assert!(tm["body"].as_str().unwrap().contains("Access Manager"));
+    assert!(
+        res["subject"].as_str().unwrap().contains("NoKey Resident"),
+        "{res}"
+    );
+    assert!(!res["body"].as_str().unwrap().contains("Access Manager"));
+    let body = tm["body"].as_str().unwrap();
+    assert!(
+        body.contains("https://access.example.test/invite?token="),
+        "{body}"
+    );
+    // The link from the real mail registers; the code from the real SMS verifies.
+    let token = common::token_in(body).unwrap();
+    assert_eq!(
+        token,
+        api.invitation_token(&admin, "tm@mail.example").await,
+        "outbox keeps the same mail"
+    );
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/registrations",
+            None,
+            Some(
+                json!({"token": token, "email": "tm.home@mail.example", "phone": "+1 555 444 3322",
+                          "password": "password-1", "name": "Tess"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let got = sms.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["to"], "+15554443322");
+    let code = common::six_digits(got[0]["body"].as_str().unwrap()).expect("code in SMS");
+    assert!(got[0]["body"].as_str().unwrap().contains("Access Manager"));
+    let id = r.body["registration_id"].as_str().unwrap();
+    let v = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/registrations/{id}/verify"),
+            None,
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{:?}", v.body);
+    // The outbox holds all three, newest first.
+    let out = api.get("/api/v1/outbox", &admin).await;
+    let channels: Vec<_> = out.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["channel"].clone())
+        .collect();
+    assert_eq!(channels, vec![json!("sms"), json!("email"), json!("email")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_smtp_server_still_leaves_the_invitation_in_the_outbox() {
+    let port = free_port();
+    let t = common::start_with(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Down", &["1"]).await;
+    api.invite(
+        &admin,
+        json!({"user_type": "resident", "email": "down@mail.example",
+                              "access": {"type": "units", "unit_ids": [units[0]]}}),
+    )
+    .await;
+    let m = api.last_message_to(&admin, "down@mail.example").await;
+    assert!(m["body"].as_str().unwrap().contains("token="));
+}
