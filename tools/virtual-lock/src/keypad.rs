@@ -187,7 +187,17 @@ impl LockState {
                 .push(now, actor, via, Event::KeypadRefused { reason });
             return KeypadOutcome::Refused { reason };
         }
-        self.keypad_guard = Default::default();
+        // The master code clears the count. Any other code clears it only an hour after the
+        // last wrong entry: otherwise a visitor holding a valid code could type it after
+        // every few guesses and never meet the lockout.
+        let guard = self.keypad_guard;
+        let last_failure = guard
+            .locked_until
+            .saturating_sub(keypad_lockout_secs(guard.failures));
+        if actor == Actor::MasterCode || now >= last_failure.saturating_add(KEYPAD_LOCKOUT_MAX_SECS)
+        {
+            self.keypad_guard = Default::default();
+        }
         self.drain(DRAIN_MOTOR);
         self.bolt = Bolt::Unlocked;
         self.log.push(now, actor, via, Event::Unlocked);

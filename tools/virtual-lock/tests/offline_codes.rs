@@ -253,3 +253,34 @@ fn a_scripted_guesser_hits_the_lockout() {
     let years = 10f64.powi(7) / (24.0 * 365.25);
     assert!(years > 1_000.0, "{years}");
 }
+
+/// A visitor with a valid code cannot use it to clear the count between guesses: only the
+/// master code, or a success an hour after the last wrong entry, clears it.
+#[test]
+fn a_valid_code_does_not_reset_the_lockout_of_a_guesser() {
+    let mut b = Bench::paired();
+    let g = grant(T0, 24, AccessCodeKind::Window, CodeClass::Tour, 0);
+    let code = offline_code::issue(&SECRET, b.lock_id, &g);
+    b.clock.set(T0 + 60);
+    for _ in 0..4 {
+        assert_eq!(
+            b.lock.keypad("00000000000000"),
+            refused(RefusalReason::WrongCode)
+        );
+    }
+    assert!(opened(b.lock.keypad(&code)));
+    assert_eq!(
+        b.lock.keypad("00000000000000"),
+        refused(RefusalReason::WrongCode)
+    );
+    assert_eq!(
+        b.lock.keypad(&code),
+        KeypadOutcome::LockedOut {
+            retry_after_secs: 60
+        }
+    );
+    // An hour after the last wrong entry, a success clears the count again.
+    b.clock.advance(KEYPAD_LOCKOUT_MAX_SECS);
+    assert!(opened(b.lock.keypad(&code)));
+    assert_eq!(b.lock.state().keypad_guard.failures, 0);
+}
