@@ -64,3 +64,68 @@ async fn field_scenario_in_memory() {
     };
     support::scenario(&mut rig).await;
 }
+
+/// Out of range and a lock that stops answering give typed errors, not vague ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_and_silent_locks_give_typed_errors() {
+    use access_core::AccessError;
+    use lock_ble::FnHandler;
+
+    let dir = tempfile::tempdir().unwrap();
+    let factory = FactorySettings {
+        factory_serial: "VL-MEM-02".into(),
+        pairing_code: Some(support::PAIRING_CODE.into()),
+    };
+    let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
+    let brain = Brain(Arc::new(Mutex::new(lock)));
+    let memory = MemoryTransport::new(185);
+    memory.add_lock("front-door", None, brain.clone());
+    let transport = AnyTransport::from(memory.clone());
+    let (mut server, admin, unit) = support::site().await;
+    let tech = support::onboard(
+        &admin,
+        &server.url(),
+        "team_member",
+        "range@example.test",
+        &["reset_codes", "change_modes"],
+        &unit,
+        &transport,
+    )
+    .await;
+    let t = &tech.client;
+    let lock = t
+        .pair_lock(
+            unit,
+            "front-door".into(),
+            support::PAIRING_CODE.into(),
+            "Door".into(),
+            None,
+        )
+        .await
+        .unwrap();
+    t.ble_set_mode(lock.id.clone(), access_domain::LockMode::Tour)
+        .await
+        .unwrap();
+
+    memory.set_in_range("front-door", false);
+    let r = t.ble_unlock(lock.id.clone()).await;
+    assert!(
+        matches!(r, Err(AccessError::LockOutOfRange { .. })),
+        "{r:?}"
+    );
+
+    // Back in range but mute: it advertises as before and never answers.
+    let ad = brain.advertisement();
+    memory.add_lock(
+        "front-door",
+        None,
+        FnHandler::new(ad, |_: &[u8]| Vec::new()),
+    );
+    let r = t.ble_unlock(lock.id.clone()).await;
+    assert!(matches!(r, Err(AccessError::LockTimeout { .. })), "{r:?}");
+
+    // The real lock again: it opens, and it never saw the failed attempts.
+    memory.add_lock("front-door", None, brain.clone());
+    t.ble_unlock(lock.id.clone()).await.unwrap();
+    server.stop().await;
+}
