@@ -603,10 +603,8 @@ async fn openapi_health_credentials_and_logout() {
             None,
         )
         .await;
-    assert_eq!(
-        (c.status, c.code()),
-        (StatusCode::NOT_IMPLEMENTED, "not_implemented")
-    );
+    // Credentials are issued for paired locks only (see tests/credentials.rs).
+    assert_eq!((c.status, c.code()), (StatusCode::CONFLICT, "conflict"));
     let out = api
         .call(
             Method::DELETE,
