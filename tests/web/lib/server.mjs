@@ -52,6 +52,8 @@ export async function startServer() {
   });
   let exited = null;
   child.on('exit', (code, signal) => { exited = { code, signal }; });
+  // A test process that ends abruptly must not leave the server running.
+  process.on('exit', () => { if (!exited) child.kill('SIGKILL'); });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
