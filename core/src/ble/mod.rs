@@ -13,6 +13,13 @@
 //!   (one round trip); staff phones then push the lock's revocation list when it changed.
 //! - Log entries read from a lock wait in the cache and go to `POST /api/v1/locks/{id}/logs`
 //!   when the network is there, deduplicated by lock and sequence number.
+//! - Revocation reaches an offline lock two ways. Every staff phone fetches the lock's
+//!   revocation list before each conversation (when online) and pushes it in the same
+//!   session when it changed; and credentials expire (server `credential_lifetime`, 24 h by
+//!   default). Worst case for a revoked user's phone that kept its credential: until the
+//!   next staff phone that synced after the revocation talks to the lock, and at most the
+//!   credential lifetime plus the 5-minute clock skew tolerance (24 h 5 min) when no staff
+//!   phone comes by.
 //! - Pairing needs the network: the lock is registered under its unit first (the answer is
 //!   what to install), then SPAKE2 on the printed code proves the lock and installs it, then
 //!   the lock's identity key goes to the server. A failed attempt is retried under the same
