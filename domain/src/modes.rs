@@ -70,14 +70,14 @@ impl LockMode {
     pub fn admits(self, class: CodeClass) -> bool {
         use CodeClass as C;
         use LockMode as M;
-        match (self, class) {
-            (_, C::Master) => true,
-            (M::Resident | M::Maintenance, C::Resident) => true,
-            (M::Vacant | M::Tour | M::Maintenance, C::Staff) => true,
-            (M::Tour, C::Tour) => true,
-            (M::Vacant | M::Maintenance, C::Guest) => true,
-            _ => false,
-        }
+        matches!(
+            (self, class),
+            (_, C::Master)
+                | (M::Resident | M::Maintenance, C::Resident)
+                | (M::Vacant | M::Tour | M::Maintenance, C::Staff)
+                | (M::Tour, C::Tour)
+                | (M::Vacant | M::Maintenance, C::Guest)
+        )
     }
 }
 
