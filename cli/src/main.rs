@@ -18,7 +18,8 @@ use std::time::SystemTime;
 
 use access_core::{
     AccessClient, AccessError, ActionOutcome, ClientConfig, GiveAccessOutcome, LockInfo,
-    QueuedActionInfo, SyncPhase, SyncProgress, TimeWindow, UserInfo, file_secret_store,
+    OfflineCodeClass, QueuedActionInfo, SyncPhase, SyncProgress, TimeWindow, UserInfo,
+    file_secret_store,
 };
 use access_domain::{AccessCodeKind, App, LockMode};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -68,6 +69,12 @@ enum KindArg {
     Permanent,
     Window,
     OneTime,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ClassArg {
+    Guest,
+    Tour,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +142,14 @@ enum Command {
         /// Window end (RFC 3339), for `--kind window`.
         #[arg(long)]
         until: Option<String>,
+        /// An offline code the lock checks by itself (14 digits, window or one-time, on
+        /// the hour, up to 30 days); needs the network.
+        #[arg(long)]
+        offline: bool,
+        /// Offline codes: `guest` (vacant, maintenance) or `tour` (tour mode); default
+        /// follows the lock's mode.
+        #[arg(long, value_enum, requires = "offline")]
+        class: Option<ClassArg>,
     },
     /// Show a lock's access codes and whether the lock has them.
     Codes { lock: String },
@@ -461,6 +476,8 @@ async fn run(cli: Cli) -> Result<()> {
             label,
             from,
             until,
+            offline,
+            class,
         } => {
             let id = resolve(&client, &lock).await?;
             let kind = match kind {
@@ -476,6 +493,29 @@ async fn run(cli: Cli) -> Result<()> {
                 (None, None) => None,
                 _ => return Err(Failure::Usage("give both --from and --until".into())),
             };
+            if offline {
+                let class = class.map(|c| match c {
+                    ClassArg::Guest => OfflineCodeClass::Guest,
+                    ClassArg::Tour => OfflineCodeClass::Tour,
+                });
+                let c = client
+                    .give_offline_access(id, kind, class, label, window)
+                    .await?;
+                let fmt = |t: SystemTime| {
+                    time::OffsetDateTime::from(t)
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                };
+                println!(
+                    "{}  code {}  ({:?}, valid {} to {})",
+                    c.id,
+                    c.code,
+                    c.class,
+                    fmt(c.valid_from),
+                    fmt(c.valid_until)
+                );
+                return Ok(());
+            }
             match client.give_access(id, kind, label, window).await? {
                 GiveAccessOutcome::Created { code } => {
                     println!("{}  code {}  ({:?})", code.id, code.code, code.sync_state)

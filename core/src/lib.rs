@@ -37,6 +37,7 @@ pub mod http;
 pub mod invitation;
 pub mod logging;
 pub mod model;
+pub mod offline_codes;
 pub mod queue;
 pub mod secrets;
 
@@ -44,4 +45,5 @@ pub use client::AccessClient;
 pub use error::AccessError;
 pub use logging::{CoreLogger, LogLevel, set_logger};
 pub use model::*;
+pub use offline_codes::{OfflineCodeClass, OfflineCodeInfo};
 pub use secrets::{FileSecretStore, SecretError, SecretStore, file_secret_store};
