@@ -168,6 +168,20 @@ impl AccessClient {
     async fn start_session(&self, s: SessionResponse) -> Result<UserInfo, AccessError> {
         let account_app = s.user.user_type.app();
         if account_app != self.app {
+            // The server opened a session this app will not use: end it.
+            let ended: Result<serde_json::Value, _> = self
+                .api
+                .send::<(), _>(
+                    Method::DELETE,
+                    "/api/v1/sessions/current",
+                    Some(&s.token),
+                    None,
+                    None,
+                )
+                .await;
+            if let Err(e) = ended {
+                tracing::info!("could not end the other app's session: {e}");
+            }
             return Err(AccessError::WrongApp {
                 message: self.app.wrong_app_message(s.user.user_type),
             });
@@ -308,7 +322,7 @@ impl AccessClient {
         if !replay.failed.is_empty() {
             self.resync_quietly().await;
         }
-        Ok(self.db(move |c| queue::get(c, seq)).await?)
+        self.db(move |c| queue::get(c, seq)).await
     }
 
     /// A sync after a refusal, so the cache shows the server's truth; failure is fine (the

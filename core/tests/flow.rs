@@ -114,11 +114,17 @@ async fn seed_flow_register_verify_login_sync_and_search() {
 
     // Nothing new: one small request.
     let before = (proxy.sent(), proxy.received());
+    let requests = proxy.requests.load(std::sync::atomic::Ordering::SeqCst);
     let sum = c.sync(None).await.unwrap();
     assert!(!sum.full);
     assert_eq!(sum.locks_changed, 0);
     let moved = (proxy.sent() - before.0) + (proxy.received() - before.1);
-    assert!(moved < 2048, "incremental sync moved {moved} bytes");
+    println!("incremental sync: {moved} bytes on the wire");
+    assert!(moved < 1024, "incremental sync moved {moved} bytes");
+    assert_eq!(
+        proxy.requests.load(std::sync::atomic::Ordering::SeqCst),
+        requests + 1
+    );
 
     // Logout wipes; login with the email used at registration works.
     c.logout().await.unwrap();

@@ -65,6 +65,8 @@ pub struct Proxy {
     pub up_bytes: Arc<AtomicU64>,
     pub down_bytes: Arc<AtomicU64>,
     pub connections: Arc<AtomicU64>,
+    /// HTTP/1.1 request lines seen going to the server.
+    pub requests: Arc<AtomicU64>,
     down: Arc<AtomicBool>,
     live: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
@@ -85,8 +87,10 @@ impl Proxy {
         let up_bytes = Arc::new(AtomicU64::new(0));
         let down_bytes = Arc::new(AtomicU64::new(0));
         let connections = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(AtomicU64::new(0));
         let down = Arc::new(AtomicBool::new(false));
         let live = Arc::new(Mutex::new(Vec::new()));
+        let rq = requests.clone();
         let (t, u, d, c, dn, l) = (
             target.clone(),
             up_bytes.clone(),
@@ -106,7 +110,7 @@ impl Proxy {
                 }
                 c.fetch_add(1, Ordering::SeqCst);
                 let target = *t.lock().unwrap();
-                let (u, d) = (u.clone(), d.clone());
+                let (u, d, rq) = (u.clone(), d.clone(), rq.clone());
                 let task = tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
                         return;
@@ -114,11 +118,11 @@ impl Proxy {
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
                     let up = async {
-                        let _ = copy_counting(&mut cr, &mut sw, &u).await;
+                        let _ = copy_counting(&mut cr, &mut sw, &u, Some(&rq)).await;
                         let _ = sw.shutdown().await;
                     };
                     let downf = async {
-                        let _ = copy_counting(&mut sr, &mut cw, &d).await;
+                        let _ = copy_counting(&mut sr, &mut cw, &d, None).await;
                         let _ = cw.shutdown().await;
                     };
                     tokio::join!(up, downf);
@@ -133,6 +137,7 @@ impl Proxy {
             up_bytes,
             down_bytes,
             connections,
+            requests,
             down,
             live,
             accept,
@@ -176,6 +181,7 @@ async fn copy_counting(
     r: &mut tokio::net::tcp::OwnedReadHalf,
     w: &mut tokio::net::tcp::OwnedWriteHalf,
     n: &AtomicU64,
+    requests: Option<&AtomicU64>,
 ) -> std::io::Result<()> {
     use tokio::io::AsyncReadExt;
     let mut buf = vec![0u8; 64 * 1024];
@@ -185,6 +191,10 @@ async fn copy_counting(
             return Ok(());
         }
         n.fetch_add(k as u64, Ordering::SeqCst);
+        if let Some(r) = requests {
+            let lines = buf[..k].windows(10).filter(|w| w == b" HTTP/1.1\r").count();
+            r.fetch_add(lines as u64, Ordering::SeqCst);
+        }
         w.write_all(&buf[..k]).await?;
     }
 }
