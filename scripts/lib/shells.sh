@@ -149,18 +149,13 @@ suite_swift() {
   need_swift_root
   shells_generate
   start_shell_server
-  start_shell_lock
   local pkg="$SHELLS_REPO_ROOT/ios"
-  # BlueZoo's bus socket is under the host's /tmp, which the chroot does not see: relay it
-  # into the package directory (/src inside).
+  # BlueZoo makes its private bus socket under $TMPDIR: under the package directory it is
+  # inside the chroot too (at /src/.build/...), where the tests' btleplug connects to it.
   mkdir -p "$pkg/.build"
-  local relay_log
-  relay_log="$(mktemp /tmp/lock-access-relay.XXXXXX)"
-  python3 "$SHELLS_REPO_ROOT/bindings/test-support/unix_relay.py" "$pkg/.build/system_bus_socket" \
-    "${DBUS_SYSTEM_BUS_ADDRESS#unix:path=}" >"$relay_log" 2>&1 &
-  local relay=$!
-  on_exit "kill $relay 2>/dev/null; wait $relay 2>/dev/null; rm -f '$relay_log'"
-  _ble_wait_line "$relay_log" '^ready$' 10 || { tools_die "the D-Bus relay did not start"; return 1; }
+  TMPDIR="$pkg/.build" start_shell_lock
+  local bus="${DBUS_SYSTEM_BUS_ADDRESS#unix:path=}"
+  case "$bus" in "$pkg"/*) ;; *) tools_die "BlueZoo's bus $bus is not under $pkg"; return 1 ;; esac
   local want
   want="$(grep -rhoE '^\s*func test[A-Za-z0-9_]*\(' "$pkg/Tests" | wc -l)"
   step "swift test: $want tests against $ACCESS_TEST_SERVER_URL (~1 min)"
@@ -183,7 +178,7 @@ suite_swift() {
     ACCESS_TEST_SERVER_URL="$ACCESS_TEST_SERVER_URL" ACCESS_TEST_CONTROL_URL="$ACCESS_TEST_CONTROL_URL" \
     ACCESS_TEST_ADMIN_EMAIL="$ACCESS_TEST_ADMIN_EMAIL" ACCESS_TEST_ADMIN_PASSWORD="$ACCESS_TEST_ADMIN_PASSWORD" \
     SSL_CERT_FILE=/src/.build/host-ca-certificates.crt \
-    DBUS_SYSTEM_BUS_ADDRESS=unix:path=/src/.build/system_bus_socket \
+    DBUS_SYSTEM_BUS_ADDRESS="unix:path=/src${bus#"$pkg"}" \
     ACCESS_TEST_PHONE_ADAPTER="$ACCESS_TEST_PHONE_ADAPTER" ACCESS_TEST_LOCK_TAG="$ACCESS_TEST_LOCK_TAG" \
     ACCESS_TEST_LOCK_PAIRING_CODE="$ACCESS_TEST_LOCK_PAIRING_CODE" \
     swift test --disable-swift-testing --scratch-path /src/.build -Xlinker -L/lib-host 2>&1 | tee "$log" || true

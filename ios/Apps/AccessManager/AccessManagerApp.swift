@@ -167,6 +167,9 @@ struct LockDetailView: View {
                 if allowed.contains(.viewLogs) {
                     NavigationLink("Access log") { LogsView(kit: kit, lockId: lockId) }
                 }
+                if allowed.contains(.pair) {
+                    NavigationLink("Pair a new lock in \(lock.unitName)") { PairingView(kit: kit, unitId: lock.unitId) }
+                }
                 if let message { Text(message) }
             }
         }
@@ -203,5 +206,58 @@ struct LogsView: View {
         .task {
             do { entries = try await kit.logs(lockId) } catch { self.error = error.localizedDescription }
         }
+    }
+}
+
+/// Pairing on site: scan (locks appear as the stream yields them), pick the factory-fresh
+/// one, type the code printed on it, follow the phases.
+struct PairingView: View {
+    let kit: AccessKit
+    let unitId: String
+    @State private var nearby: [NearbyLock] = []
+    @State private var scanning = false
+    @State private var chosen: NearbyLock?
+    @State private var code = "", name = ""
+    @State private var phase: PairingPhase?
+    @State private var message: String?
+
+    var body: some View {
+        Form {
+            Button(scanning ? "Looking for new locks…" : "Scan for new locks") {
+                nearby = []
+                scanning = true
+                Task {
+                    do {
+                        for try await lock in kit.scan() where !lock.paired { nearby.append(lock) }
+                    } catch { message = error.localizedDescription }
+                    scanning = false
+                }
+            }.disabled(scanning)
+            ForEach(nearby, id: \.deviceId) { lock in
+                Button(lock.name ?? lock.tag) { chosen = lock }
+            }
+            if let chosen {
+                SecureField("Pairing code printed on the lock", text: $code).keyboardType(.numberPad)
+                TextField("Lock name, e.g. Front door", text: $name)
+                Button("Pair") {
+                    Task {
+                        do {
+                            for try await event in kit.pair(unitId: unitId, deviceId: chosen.deviceId, pairingCode: code, name: name) {
+                                switch event {
+                                case .phase(let p): phase = p
+                                case .paired(let lock): message = "Paired: \(lock.name)"
+                                }
+                            }
+                        } catch {
+                            phase = nil
+                            message = error.localizedDescription // wrong code, out of range, not allowed, ...
+                        }
+                    }
+                }.disabled(phase != nil && phase != .done)
+            }
+            if let phase { Text(String(describing: phase)) }
+            if let message { Text(message) }
+        }
+        .navigationTitle("Pair a lock")
     }
 }

@@ -25,7 +25,8 @@ final class BleTests: XCTestCase {
         XCTAssertFalse(fresh.paired)
 
         do {
-            for try await _ in kit.pair(unitId: site.unitA, deviceId: fresh.deviceId, pairingCode: "1357913579", name: "x") {}
+            for try await _ in kit.pair(unitId: site.unitA, deviceId: fresh.deviceId, pairingCode: "1357913579",
+                                        name: "Front gate \(tag)") {}
             XCTFail("a wrong pairing code was accepted")
         } catch AccessKitError.wrongPairingCode {}
 

@@ -33,7 +33,14 @@ import kotlinx.coroutines.launch
 
 /** One lock, with a button for each action the core says this user may take, and no others. */
 @Composable
-fun LockDetailScreen(kit: AccessKit, lockId: String, onBack: () -> Unit, onLogs: () -> Unit, onCodes: () -> Unit) {
+fun LockDetailScreen(
+    kit: AccessKit,
+    lockId: String,
+    onBack: () -> Unit,
+    onLogs: () -> Unit,
+    onCodes: () -> Unit,
+    onPairInUnit: (String) -> Unit,
+) {
     val scope = rememberCoroutineScope()
     var lock by remember { mutableStateOf<LockInfo?>(null) }
     var allowed by remember { mutableStateOf(emptySet<Action>()) }
@@ -62,6 +69,9 @@ fun LockDetailScreen(kit: AccessKit, lockId: String, onBack: () -> Unit, onLogs:
         Text(l.name)
         Text("${l.propertyName} · ${l.unitName} · mode ${l.mode.name.lowercase()}")
         l.battery?.let { Text("Battery $it%") }
+        if (Action.UNLOCK in allowed) {
+            Button(onClick = { act { kit.unlock(lockId); "Unlocked." } }) { Text("Unlock (Bluetooth)") }
+        }
         if (Action.RENAME in allowed) {
             OutlinedTextField(newName, { newName = it }, label = { Text("Name") })
             Button(onClick = { act { outcome(kit.rename(lockId, newName)) } }) { Text("Rename") }
@@ -89,6 +99,7 @@ fun LockDetailScreen(kit: AccessKit, lockId: String, onBack: () -> Unit, onLogs:
             Button(onClick = { act { "Master code: ${kit.masterCode(lockId)}" } }) { Text("Show master code") }
         }
         if (Action.VIEW_LOGS in allowed) TextButton(onClick = onLogs) { Text("Access log") }
+        if (Action.PAIR in allowed) TextButton(onClick = { onPairInUnit(l.unitId) }) { Text("Pair a new lock in ${l.unitName}") }
         message?.let { Text(it) }
     }
 }

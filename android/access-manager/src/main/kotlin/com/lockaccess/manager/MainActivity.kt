@@ -21,6 +21,7 @@ sealed interface Screen {
     data class Lock(val lockId: String) : Screen
     data class Logs(val lockId: String) : Screen
     data class Codes(val lockId: String) : Screen
+    data class Pair(val unitId: String, val back: String) : Screen
 }
 
 class MainActivity : ComponentActivity() {
@@ -41,7 +42,10 @@ class MainActivity : ComponentActivity() {
                     Screen.Locks -> LockListScreen(kit, onOpen = { screen = Screen.Lock(it) },
                         onSignedOut = { screen = Screen.SignIn })
                     is Screen.Lock -> LockDetailScreen(kit, s.lockId, onBack = { screen = Screen.Locks },
-                        onLogs = { screen = Screen.Logs(s.lockId) }, onCodes = { screen = Screen.Codes(s.lockId) })
+                        onLogs = { screen = Screen.Logs(s.lockId) }, onCodes = { screen = Screen.Codes(s.lockId) },
+                        onPairInUnit = { unit -> screen = Screen.Pair(unit, s.lockId) })
+                    is Screen.Pair -> PairingScreen(kit, s.unitId, onPaired = { screen = Screen.Lock(it) },
+                        onBack = { screen = Screen.Lock(s.back) })
                     is Screen.Logs -> LogsScreen(kit, s.lockId, onBack = { screen = Screen.Lock(s.lockId) })
                     is Screen.Codes -> AccessCodesScreen(kit, s.lockId, onBack = { screen = Screen.Lock(s.lockId) })
                 }
