@@ -171,11 +171,19 @@ fn upload_body(entries: &[LogEntry], codes: &[Value]) -> Value {
                 }
                 other => ("other", Some(format!("{other:?}"))),
             };
+            let mut detail = detail;
             let code_id = match e.actor {
-                Actor::Code { code_id, .. } => codes
-                    .iter()
-                    .map(|c| Uuid::parse_str(c["id"].as_str().unwrap()).unwrap())
-                    .find(|u| u.as_u64_pair().0 == code_id),
+                Actor::Code { code_id, .. } => {
+                    let known = codes
+                        .iter()
+                        .map(|c| Uuid::parse_str(c["id"].as_str().unwrap()).unwrap())
+                        .find(|u| u.as_u64_pair().0 == code_id);
+                    if known.is_none() {
+                        // What the core writes for a code it does not know.
+                        detail = Some(format!("code #{code_id}"));
+                    }
+                    known
+                }
                 _ => None,
             };
             let method = match e.via {
@@ -332,6 +340,29 @@ async fn server_issued_offline_codes_open_the_virtual_lock() {
     assert_eq!(labelled("Walk-in"), 1);
     assert_eq!(labelled("Plumber"), 2);
     assert!(logs.iter().any(|l| l["action"] == "keypad_refused"));
+    // A phone that does not know the codes (no give_access) uploads the bare reference:
+    // the server names the code itself.
+    let head = a.lock.state().log.head;
+    assert!(opened(a.lock.keypad(&guest_code)));
+    let fresh = a.lock.state().log.since(head, 10);
+    let up = api
+        .post(
+            &format!("/api/v1/locks/{}/logs", a.id),
+            &admin,
+            upload_body(&fresh, &[]),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
+    let logs = api
+        .get(&format!("/api/v1/locks/{}/logs?limit=1000", a.id), &admin)
+        .await;
+    let plumber = logs.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["action"] == "unlock" && l["code_label"] == "Plumber")
+        .count();
+    assert_eq!(plumber, 3);
     let offline = api
         .get(&format!("/api/v1/locks/{}/offline-codes", a.id), &admin)
         .await;
@@ -340,6 +371,8 @@ async fn server_issued_offline_codes_open_the_virtual_lock() {
     assert_eq!(items.len(), 3);
     let tour_row = items.iter().find(|c| c["label"] == "Tour 2pm").unwrap();
     assert_eq!(tour_row["uses"], 2);
+    let plumber_row = items.iter().find(|c| c["label"] == "Plumber").unwrap();
+    assert_eq!(plumber_row["uses"], 3);
     assert!(tour_row["revoked_at"].is_string());
     assert_eq!(tour_row["class"], "tour");
     let walk_in = items.iter().find(|c| c["label"] == "Walk-in").unwrap();

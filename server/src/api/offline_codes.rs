@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::{Auth, CodeId, Id, Json, clean_name, gate};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{AccessCodeRecord, Audit, LockRecord, StoreError, UserRecord};
+use crate::store::{AccessCodeRecord, Audit, LockRecord, NewLockEvent, StoreError, UserRecord};
 
 /// How a code reaches the lock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -504,6 +504,47 @@ pub async fn revoke(
         Some((when, user.id)),
         Usage::default(),
     )))
+}
+
+/// Fills in the code of uploaded lock events that name an offline code only by its grant
+/// reference (`detail: "code #<reference>"`, what a phone writes when the code is not in its
+/// cache, e.g. for staff without `give_access`), so the log shows its label and issuer.
+pub async fn attribute(
+    state: &AppState,
+    org: Uuid,
+    lock_id: Uuid,
+    events: &mut [NewLockEvent],
+) -> ApiResult<()> {
+    let named = |e: &NewLockEvent| {
+        e.code_id
+            .is_none()
+            .then(|| {
+                e.detail
+                    .as_deref()?
+                    .strip_prefix("code #")?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .flatten()
+            .filter(|r| offline_code::is_reference(*r))
+    };
+    if !events.iter().any(|e| named(e).is_some()) {
+        return Ok(());
+    }
+    let codes = state
+        .db
+        .run(move |s| s.list_access_codes(org, lock_id))
+        .await
+        .map_err(lock_missing)?;
+    for e in events.iter_mut() {
+        if let Some(reference) = named(e)
+            && let Some(c) = codes.iter().find(|c| c.id.as_u64_pair().0 == reference)
+        {
+            e.code_id = Some(c.id);
+            e.detail = None;
+        }
+    }
+    Ok(())
 }
 
 /// Revoked offline codes of a lock whose window is not over: entries of the revocation
