@@ -275,6 +275,14 @@ async fn server_issued_offline_codes_open_the_virtual_lock() {
         .await;
     assert_eq!(revoke.status, StatusCode::OK, "{:?}", revoke.body);
     assert!(revoke.body["revoked_at"].is_string());
+    let report = api
+        .post(
+            &format!("/api/v1/locks/{}/access-codes/{}/state", a.id, tour_id),
+            &admin,
+            json!({"state": "failed", "reason": "refused by the lock: InvalidArgument"}),
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::CONFLICT, "{:?}", report.body);
     let again = api
         .post(
             &format!("/api/v1/locks/{}/access-codes/{}/revoke", a.id, tour_id),

@@ -597,6 +597,11 @@ pub async fn code_state(
     Json(req): Json<CodeStateReport>,
 ) -> ApiResult<axum::Json<CodeStateReport>> {
     gated(&state, &user, id, Action::View).await?;
+    if super::offline_codes::grant_of(code_id).is_some() {
+        return Err(ApiError::conflict(
+            "Offline codes are not installed on the lock; there is no state to report.",
+        ));
+    }
     let reason = req
         .reason
         .as_deref()
