@@ -16,7 +16,7 @@
 //! core are not mixed with the server's work or memory.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
@@ -334,32 +334,33 @@ async fn run() {
         "door 1",
     ];
     let store = Store::open(&dev.dir.path().join("access-cache.sqlite")).unwrap();
-    let conn = store.conn();
     let mut fts = Vec::new();
     let mut hits = 0;
-    for _ in 0..50 {
-        for q in queries {
-            let t = Instant::now();
-            hits += cache::search_locks(&conn, q, 50).unwrap().len();
-            fts.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
     let mut like = Vec::new();
-    for _ in 0..10 {
-        for q in ["wood", "door 4217", "garage"] {
-            let t = Instant::now();
-            let mut st = conn
+    {
+        let conn = store.conn();
+        for _ in 0..50 {
+            for q in queries {
+                let t = Instant::now();
+                hits += cache::search_locks(&conn, q, 50).unwrap().len();
+                fts.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        for _ in 0..10 {
+            for q in ["wood", "door 4217", "garage"] {
+                let t = Instant::now();
+                let mut st = conn
                 .prepare_cached("SELECT id FROM locks WHERE name LIKE ?1 OR unit_name LIKE ?1 OR property_name LIKE ?1 LIMIT 50")
                 .unwrap();
-            let n = st
-                .query_map([format!("%{q}%")], |r| r.get::<_, String>(0))
-                .unwrap()
-                .count();
-            hits += n;
-            like.push(t.elapsed().as_secs_f64() * 1e3);
+                let n = st
+                    .query_map([format!("%{q}%")], |r| r.get::<_, String>(0))
+                    .unwrap()
+                    .count();
+                hits += n;
+                like.push(t.elapsed().as_secs_f64() * 1e3);
+            }
         }
     }
-    drop(conn);
     let mut api_search = Vec::new();
     for _ in 0..20 {
         for q in queries {

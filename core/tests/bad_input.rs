@@ -179,6 +179,9 @@ async fn a_voided_invitation_link_is_refused_with_its_own_error() {
         .expect("the fresh link works");
 }
 
+/// What a case expects of the error.
+type Expect = fn(&AccessError) -> bool;
+
 /// A raw TCP server that answers every connection with `reply` (or hangs when `None`).
 async fn raw_server(reply: Option<&'static [u8]>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -206,7 +209,7 @@ async fn raw_server(reply: Option<&'static [u8]>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_hanging_and_absent_servers_give_typed_errors_in_time() {
-    let cases: [(&[u8], fn(&AccessError) -> bool); 5] = [
+    let cases: [(&[u8], Expect); 5] = [
         (
             b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{garbage\n",
             |e| matches!(e, AccessError::BadResponse { .. }),
