@@ -94,15 +94,33 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         }
         Ok(IdempotencyBegin::New) => {}
     }
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // The key is now taken: run the handler and record its answer on a task of its own,
+    // so a client that disconnects (hyper drops this future) cannot leave the key "in
+    // progress" or, worse, let the effect commit without the stored answer (a replay would
+    // then apply it twice).
+    let task = tokio::spawn(async move {
+        let resp = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+        complete(state, uid, key, resp).await
+    });
+    match task.await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "idempotent request task failed");
+            ApiError::internal().into_response()
+        }
+    }
+}
+
+/// Buffers the handler's answer and stores it under the key (or releases the key on a
+/// server error), then returns the answer.
+async fn complete(state: AppState, uid: uuid::Uuid, key: String, resp: Response) -> Response {
     let (rparts, rbody) = resp.into_parts();
     let rbytes = match axum::body::to_bytes(rbody, 16 * 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => {
-            let k = key.clone();
-            let _ = state.db.run(move |s| s.idempotency_abort(uid, &k)).await;
+            let _ = state.db.run(move |s| s.idempotency_abort(uid, &key)).await;
             return ApiError::internal().into_response();
         }
     };
