@@ -169,6 +169,16 @@ suite_ble() {
   virtual_lock_brain_smoke
 }
 
+# The virtual-lock binary driven as a technician would, on a virtual BlueZ (the crate
+# tests themselves run in suite_rust).
+suite_ble_smoke() {
+  need_rust_build_deps
+  need_ble_deps
+  cargo build -p virtual-lock --locked
+  virtual_lock_smoke
+  virtual_lock_brain_smoke
+}
+
 bench_ble() {
   need_rust_build_deps
   need_ble_deps
