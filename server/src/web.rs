@@ -93,6 +93,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/js/locks.js"),
     },
     Asset {
+        path: "js/offline.js",
+        content_type: JS,
+        body: include_bytes!("../web/js/offline.js"),
+    },
+    Asset {
         path: "js/outbox.js",
         content_type: JS,
         body: include_bytes!("../web/js/outbox.js"),

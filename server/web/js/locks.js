@@ -1,11 +1,13 @@
 // Access -> Locks: every lock with mode and battery; a lock's page with its codes and their
-// sync state, its log, and the actions an administrator may take.
+// sync state, its offline codes (offline.js), its log with keypad guessing marked, and the
+// actions an administrator may take.
 
 import { ApiError, get, getAll, patch, post, put, query } from './api.js';
 import {
   h, uid, time, badge, breadcrumb, messageBox, busy, toast, confirmDialog, errorFor, fieldError,
   clearFieldErrors, MODES, SYNC_STATE, mount,
 } from './dom.js';
+import { offlineCodesSection, isOfflineCode, guessing, logDetail } from './offline.js';
 
 const KINDS = { permanent: 'Permanent', window: 'Time window', one_time: 'One-time (first use within 24 h)' };
 const METHODS = { ble: 'Bluetooth (app)', keypad: 'Keypad', master_code: 'Master code', admin: 'Admin action' };
@@ -48,10 +50,13 @@ export async function renderLock(ctx) {
   const [id] = ctx.params;
   const path = `/locks/${encodeURIComponent(id)}`;
   const lock = await get(path);
-  const [codes, logs] = await Promise.all([
+  const [allCodes, logs, offline] = await Promise.all([
     loadCodes(id, lock).catch((e) => e),
     get(`${path}/logs${query({ limit: 100 })}`).catch((e) => e),
+    get(`${path}/offline-codes`).then((p) => p.items || [], (e) => e),
   ]);
+  // Offline codes have their own panel (window, uses, revocation); this list is the BLE ones.
+  const codes = allCodes instanceof Error ? allCodes : allCodes.filter((c) => !isOfflineCode(c));
   if (!ctx.current()) return;
   const reload = () => ctx.navigate(`#/access/locks/${encodeURIComponent(id)}`);
   const box = messageBox();
@@ -154,21 +159,7 @@ export async function renderLock(ctx) {
               c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null))))),
     giveAccessForm(path, box, reload));
 
-  const logSection = h('section', { class: 'panel', 'aria-labelledby': 'log-title' },
-    h('h2', { id: 'log-title' }, 'Access log'),
-    logs instanceof Error
-      ? h('p', { class: 'message error' }, `The log could not be loaded: ${logs.message}`)
-      : (logs.items || []).length === 0
-        ? h('p', { class: 'muted' }, 'Nothing logged yet.')
-        : h('table', { class: 'data' },
-          h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'How', 'Source']
-            .map((c) => h('th', { scope: 'col' }, c)))),
-          h('tbody', {}, logs.items.map((e) => h('tr', {},
-            h('td', {}, time(e.at, true)),
-            h('td', {}, e.action.replace(/_/g, ' '), e.detail ? h('span', { class: 'muted' }, ` — ${e.detail}`) : null),
-            h('td', {}, e.user_name || e.code_label || h('span', { class: 'muted' }, 'Unknown')),
-            h('td', {}, METHODS[e.method] || e.method),
-            h('td', {}, e.source === 'lock' ? `Lock (#${e.lock_seq ?? '?'})` : 'Platform'))))));
+  const logSection = logPanel(logs);
 
   mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Locks', '#/access/locks'], [lock.name]]),
@@ -177,6 +168,7 @@ export async function renderLock(ctx) {
     details,
     actions,
     codesSection,
+    offlineCodesSection({ path, lock, me: ctx.me, codes: offline }),
     logSection,
   );
 }
@@ -229,4 +221,49 @@ function giveAccessForm(path, box, reload) {
     reload();
   });
   return form;
+}
+
+/** The lock's log, with keypad guessing (wrong codes, lockouts) marked and filterable. */
+function logPanel(logs) {
+  const section = h('section', { class: 'panel', 'aria-labelledby': 'log-title' }, h('h2', { id: 'log-title' }, 'Access log'));
+  if (logs instanceof Error) {
+    section.append(h('p', { class: 'message error' }, `The log could not be loaded: ${logs.message}`));
+    return section;
+  }
+  const items = logs.items || [];
+  if (items.length === 0) {
+    section.append(h('p', { class: 'muted' }, 'Nothing logged yet.'));
+    return section;
+  }
+  const marked = items.map((e) => [e, guessing(e)]);
+  const wrong = marked.filter(([, g]) => g && g.kind === 'wrong').length;
+  const lockouts = marked.filter(([, g]) => g && g.kind === 'lockout').length;
+  const rows = marked.map(([e, g]) => h('tr', { class: g ? `guess guess-${g.kind}` : null },
+    h('td', {}, time(e.at, true)),
+    h('td', {}, g ? [badge(g.kind === 'lockout' ? 'lockout' : 'wrong', g.text), ' '] : null,
+      e.action.replace(/_/g, ' '), e.detail ? h('span', { class: 'muted' }, ` — ${logDetail(e)}`) : null),
+    h('td', {}, e.user_name || e.code_label || h('span', { class: 'muted' }, 'Unknown')),
+    h('td', {}, METHODS[e.method] || e.method),
+    h('td', {}, e.source === 'lock' ? `Lock (#${e.lock_seq ?? '?'})` : 'Platform')));
+  if (wrong + lockouts > 0) {
+    const onlyId = uid('only-guessing');
+    const only = h('input', { type: 'checkbox', id: onlyId });
+    const shown = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+    only.addEventListener('change', () => {
+      marked.forEach(([, g], i) => { rows[i].hidden = only.checked && !g; });
+      shown.textContent = only.checked ? `Showing ${wrong + lockouts} keypad guessing entries.` : `Showing all ${items.length} entries.`;
+    });
+    section.append(
+      h('div', { class: 'message warn guessing-summary', role: 'note' },
+        h('p', {}, h('strong', {}, 'Keypad guessing: '),
+          `${wrong} wrong code${wrong === 1 ? '' : 's'} and ${lockouts} lockout${lockouts === 1 ? '' : 's'} `
+          + `in the last ${items.length} entries. After 5 wrong entries in a row the keypad locks for 1 minute, `
+          + 'doubling up to 1 hour per entry.')),
+      h('div', { class: 'checks-inline' }, only, h('label', { for: onlyId }, 'Show only keypad guessing')),
+      shown);
+  }
+  section.append(h('table', { class: 'data' },
+    h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'How', 'Source'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, rows)));
+  return section;
 }
