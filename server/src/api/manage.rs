@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Admin, Id, Json, ListParams, Query, clean_email};
 use crate::error::{ApiError, ApiResult};
+use crate::store::user_list::{Cursor, UserQuery, UserSort};
 use crate::store::{
     NewInvitation, NewInvitationToken, NewMessage, PasscodeRecord, StoreError, UserRecord,
 };
@@ -281,26 +282,88 @@ pub async fn summary(
     }))
 }
 
-/// The Manage Access table.
+/// `GET /api/v1/users` query: `?type=&status=&q=&sort=&order=&limit=&after=`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct UserListParams {
+    /// `team_member` or `resident`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub user_type: Option<String>,
+    /// `pending`, `active` or `revoked`.
+    pub status: Option<String>,
+    /// Case-insensitive substring of name, username, invited email or registered email.
+    pub q: Option<String>,
+    /// `name`, `type`, `status`, `access_type`, `email` or `invited_at` (default).
+    pub sort: Option<String>,
+    /// `asc` or `desc` (default `desc`).
+    pub order: Option<String>,
+    /// Page size, 1 to 200 (default 100).
+    pub limit: Option<u32>,
+    /// The `next` value of the previous page (same filters and sort).
+    pub after: Option<String>,
+}
+
+/// A page of the Manage Access table, with the number of rows matching the filters.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UserListPage {
+    pub items: Vec<UserSummary>,
+    pub next: Option<String>,
+    pub total: u64,
+}
+
+/// An unknown value of an enumerated parameter is refused rather than ignored.
+fn known<T>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> ApiResult<Option<T>> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| parse(v).ok_or_else(|| ApiError::bad_request(format!("Unknown {name}: {v}."))))
+        .transpose()
+}
+
+impl UserListParams {
+    fn query(&self) -> ApiResult<UserQuery> {
+        let descending = match self.order.as_deref().filter(|o| !o.is_empty()) {
+            None | Some("desc") => true,
+            Some("asc") => false,
+            Some(o) => return Err(ApiError::bad_request(format!("Unknown order: {o}."))),
+        };
+        let after = self
+            .after
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .map(|a| Cursor::decode(a).ok_or_else(|| ApiError::bad_request("Invalid cursor.")))
+            .transpose()?;
+        Ok(UserQuery {
+            user_type: known("type", self.user_type.as_deref(), UserType::parse)?,
+            status: known("status", self.status.as_deref(), UserStatus::parse)?,
+            q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            sort: known("sort", self.sort.as_deref(), UserSort::parse)?.unwrap_or_default(),
+            descending,
+            after,
+            limit: self.limit.unwrap_or(100).clamp(1, 200),
+        })
+    }
+}
+
+/// The Manage Access table: filters, search, sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/users", tag = "manage access", security(("bearer" = [])),
-    params(ListParams), responses((status = 200, body = Page<UserSummary>), (status = 403, body = ErrorBody)))]
+    params(UserListParams), responses((status = 200, body = UserListPage),
+    (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Query(p): Query<ListParams>,
-) -> ApiResult<axum::Json<Page<UserSummary>>> {
+    Query(p): Query<UserListParams>,
+) -> ApiResult<axum::Json<UserListPage>> {
     let org = admin.org_id;
-    let (after, limit) = (p.after_uuid()?, p.limit());
-    let users = state
-        .db
-        .run(move |s| s.list_users(org, after, limit))
-        .await?;
-    let next = (users.len() == limit as usize)
-        .then(|| users.last().map(|u| u.id.to_string()))
-        .flatten();
-    Ok(axum::Json(Page {
-        items: users.iter().map(summary_of).collect(),
-        next,
+    let query = p.query()?;
+    let page = state.db.run(move |s| s.user_page(org, &query)).await?;
+    Ok(axum::Json(UserListPage {
+        items: page.users.iter().map(summary_of).collect(),
+        next: page.next.map(|c| c.encode()),
+        total: page.total,
     }))
 }
 

@@ -22,6 +22,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod user_list;
 
 use std::sync::Arc;
 
@@ -453,6 +454,15 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<UserRecord>>;
+    /// The Manage Access table: filtered, searched, sorted, one keyset page (see
+    /// [`user_list`]).
+    fn user_page(
+        &self,
+        org_id: Uuid,
+        query: &user_list::UserQuery,
+    ) -> StoreResult<user_list::UserPage> {
+        Ok(query.page(user_list::all_users(self, org_id)?))
+    }
     fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts>;
     /// Creates the pending user, its invitation and the outbox message, atomically.
     fn create_invitation(&self, inv: &NewInvitation, mail: &NewMessage) -> StoreResult<()>;
