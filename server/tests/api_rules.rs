@@ -6,6 +6,8 @@ mod common;
 
 use std::collections::HashSet;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use common::Api;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -593,18 +595,42 @@ async fn openapi_health_credentials_and_logout() {
     }
     assert!(doc.body["components"]["schemas"]["InvitationRequest"].is_object());
     let admin = api.admin().await;
-    let (_, units) = api.property(&admin, "Cred", &["1"]).await;
+    let (_, units) = api.property(&admin, "Cred", &["1", "2"]).await;
     let lock = api.lock(&admin, &units[0], "C").await;
-    let c = api
-        .call(
-            Method::POST,
-            &format!("/api/v1/locks/{lock}/credentials"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let path = format!("/api/v1/locks/{lock}/credentials");
+    let c = api.call(Method::POST, &path, Some(&admin), None).await;
     // Credentials are issued for paired locks only (see tests/credentials.rs).
     assert_eq!((c.status, c.code()), (StatusCode::CONFLICT, "conflict"));
+    let key = STANDARD.encode([7u8; 32]);
+    let paired = api
+        .put(
+            &format!("/api/v1/locks/{lock}/identity"),
+            &admin,
+            json!({"identity_public_key": key, "firmware": "vl 1.0"}),
+        )
+        .await;
+    assert_eq!(paired.status, StatusCode::OK, "{:?}", paired.body);
+    // Paired: the administrator (all locks) gets a signed credential for it.
+    let c = api.call(Method::POST, &path, Some(&admin), None).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    let cred = STANDARD
+        .decode(c.body["credential"].as_str().expect("credential"))
+        .expect("base64 credential");
+    assert!(cred.len() > 64, "a signed credential: {} bytes", cred.len());
+    assert_eq!(c.body["lock_public_key"], key.as_str());
+    assert!(c.body["expires_at"].is_string());
+    // A team member whose access is the other unit only is refused this lock.
+    let (_, outsider) = api
+        .team_member(
+            &admin,
+            "elsewhere@cred.example",
+            json!([]),
+            json!({"type": "units", "unit_ids": [units[1]]}),
+        )
+        .await;
+    let refused = api.call(Method::POST, &path, Some(&outsider), None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert!(refused.body["credential"].is_null());
     let out = api
         .call(
             Method::DELETE,
