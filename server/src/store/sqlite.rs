@@ -794,6 +794,108 @@ impl Store for SqliteStore {
         })
     }
 
+    fn user_page(
+        &self,
+        org_id: Uuid,
+        query: &user_list::UserQuery,
+    ) -> StoreResult<user_list::UserPage> {
+        use user_list::{Cursor, UserSort};
+        // Sort keys as text, so the cursor can carry any of them; the `email` prefixes
+        // put rows without a registered email last in both orders.
+        let key = match query.sort {
+            UserSort::Name => "LOWER(COALESCE(u.name, u.username, u.invited_email, ''))",
+            UserSort::Type => "u.user_type",
+            UserSort::Status => "u.status",
+            UserSort::AccessType => "u.access_type",
+            UserSort::Email if query.descending => {
+                "CASE WHEN u.registered_email IS NULL THEN '0' \
+                 ELSE '1' || LOWER(u.registered_email) END"
+            }
+            UserSort::Email => {
+                "CASE WHEN u.registered_email IS NULL THEN '1' \
+                 ELSE '0' || LOWER(u.registered_email) END"
+            }
+            UserSort::InvitedAt => "printf('%020d', u.invited_at)",
+        };
+        let (cmp, dir) = if query.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        // SQLite's LOWER folds ASCII only; LIKE is ASCII case-insensitive too.
+        let filter = "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
+             AND (?3 IS NULL OR u.status = ?3) \
+             AND (?4 IS NULL OR LOWER(COALESCE(u.name, '')) LIKE ?4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.username, '')) LIKE ?4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.invited_email, '')) LIKE ?4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
+        let pattern = query
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| {
+                let mut p = String::from("%");
+                for ch in q.to_lowercase().chars() {
+                    if matches!(ch, '%' | '_' | '\\') {
+                        p.push('\\');
+                    }
+                    p.push(ch);
+                }
+                p.push('%');
+                p
+            });
+        let org = org_id.to_string();
+        let user_type = query.user_type.map(|t| t.as_str());
+        let status = query.status.map(|s| s.as_str());
+        let (after_key, after_id) = match &query.after {
+            Some(c) => (Some(c.key.clone()), Some(c.id.to_string())),
+            None => (None, None),
+        };
+        let limit = query.limit.max(1);
+        self.with(|c| {
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
+                params![org, user_type, status, pattern],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
+                 AND (?5 IS NULL OR {key} {cmp} ?5 OR ({key} = ?5 AND u.id {cmp} ?6)) \
+                 ORDER BY {key} {dir}, u.id {dir} LIMIT ?7"
+            ))?;
+            let cols = USER_COLS.matches(", ").count() + 1;
+            let mut rows = stmt
+                .query_map(
+                    params![
+                        org,
+                        user_type,
+                        status,
+                        pattern,
+                        after_key,
+                        after_id,
+                        limit + 1
+                    ],
+                    |r| Ok((user_row(r)?, r.get::<_, String>(cols)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let more = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            let next = match rows.last() {
+                Some((u, k)) if more => Some(Cursor {
+                    key: k.clone(),
+                    id: u.id,
+                }),
+                _ => None,
+            };
+            Ok(user_list::UserPage {
+                users: rows.into_iter().map(|(u, _)| u).collect(),
+                next,
+                total: total.max(0) as u64,
+            })
+        })
+    }
+
     fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts> {
         self.with(|c| {
             Ok(c.query_row(
