@@ -62,7 +62,34 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let fingerprint = ring::digest::digest(&ring::digest::SHA256, &material);
     let mut fp = [0u8; 32];
     fp.copy_from_slice(fingerprint.as_ref());
-    let (uid, k) = (user.id, key.clone());
+    // From taking the key to recording the answer, the work runs on a task of its own: a
+    // client that disconnects (hyper drops this future) can then neither leave the key "in
+    // progress" nor let the effect commit without the stored answer (a replay would apply
+    // it twice).
+    let task = tokio::spawn(run_once(state, user.id, key, fp, now, parts, bytes, next));
+    match task.await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "idempotent request task failed");
+            ApiError::internal().into_response()
+        }
+    }
+}
+
+/// Takes the key, then either answers from what it holds or runs the request and stores
+/// the answer.
+#[allow(clippy::too_many_arguments)]
+async fn run_once(
+    state: AppState,
+    uid: uuid::Uuid,
+    key: String,
+    fp: [u8; 32],
+    now: OffsetDateTime,
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    next: Next,
+) -> Response {
+    let k = key.clone();
     let begin = state
         .db
         .run(move |s| s.idempotency_begin(uid, &k, &fp, now))
@@ -94,23 +121,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         }
         Ok(IdempotencyBegin::New) => {}
     }
-    // The key is now taken: run the handler and record its answer on a task of its own,
-    // so a client that disconnects (hyper drops this future) cannot leave the key "in
-    // progress" or, worse, let the effect commit without the stored answer (a replay would
-    // then apply it twice).
-    let task = tokio::spawn(async move {
-        let resp = next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
-        complete(state, uid, key, resp).await
-    });
-    match task.await {
-        Ok(resp) => resp,
-        Err(e) => {
-            tracing::error!(error = %e, "idempotent request task failed");
-            ApiError::internal().into_response()
-        }
-    }
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    complete(state, uid, key, resp).await
 }
 
 /// Buffers the handler's answer and stores it under the key (or releases the key on a
