@@ -470,10 +470,13 @@ async fn bench_setup(
         seeded.locks.len(),
         started.elapsed().as_secs_f64()
     );
-    if let Some(url) = &url {
+    if let Some(url) = url.clone() {
         // Fresh statistics, as autovacuum would have them a minute after a bulk import;
-        // without them the planner may scan all locks for a page.
-        analyze(url)?;
+        // without them the planner may scan all locks for a page. Blocking client: off the
+        // async threads.
+        tokio::task::spawn_blocking(move || analyze(&url))
+            .await
+            .map_err(|e| e.to_string())??;
     }
     let pids: Vec<u32> = instances.iter().map(|i| i.child.id()).collect();
     let mut rows = Vec::new();
