@@ -49,8 +49,14 @@ use crate::secrets;
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../../migrations/postgres/0002_ble_credentials.sql")),
-    (3, include_str!("../../migrations/postgres/0003_offline_codes.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_ble_credentials.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_offline_codes.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).
