@@ -44,9 +44,5 @@ suite_rust() {
   need_server_test_deps  # scripts/lib/server.sh: the SMTP sink
   # Binaries that tests start as child processes (virtual-lock, access, access-server).
   cargo build --workspace --bins --locked
-  # Known bug, open: under heavy load two SQLite stores on one file (two instances' pools)
-  # can miss changes in sync; that test runs on PostgreSQL in suite_server_postgres, the
-  # store scale-out is built for.
-  cargo test --workspace --locked -- \
-    --skip cursors_stay_exact_with_many_writers_on_two_store_instances
+  cargo test --workspace --locked
 }

@@ -640,7 +640,11 @@ fn cursors_stay_exact_with_many_writers_on_two_store_instances() {
                 let done = &done;
                 s.spawn(move || {
                     let mut seen: HashMap<Uuid, usize> = HashMap::new();
+                    // Writers may already have begun: the first (full) sync counts too.
                     let first = store.sync(org, admin, &LockFilter::All, None).unwrap();
+                    for l in first.locks {
+                        *seen.entry(l.id).or_default() += 1;
+                    }
                     let mut cursor = first.cursor;
                     loop {
                         let finished = done.load(Ordering::SeqCst);
