@@ -1,5 +1,6 @@
 package com.lockaccess.manager
 
+import com.lockaccess.ui.RegistrationScreen
 import android.os.Bundle
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
@@ -37,7 +38,7 @@ class MainActivity : ComponentActivity() {
             MaterialTheme {
                 var screen by remember { mutableStateOf<Screen>(if (invitation != null) Screen.Register(invitation) else Screen.Locks) }
                 when (val s = screen) {
-                    is Screen.Register -> RegistrationScreen(kit, s.invitation, onDone = { screen = Screen.Locks })
+                    is Screen.Register -> RegistrationScreen(kit, "Access Manager", s.invitation, onDone = { screen = Screen.Locks })
                     Screen.SignIn -> SignInScreen(kit, onDone = { screen = Screen.Locks })
                     Screen.Locks -> LockListScreen(kit, onOpen = { screen = Screen.Lock(it) },
                         onSignedOut = { screen = Screen.SignIn })

@@ -1,5 +1,6 @@
 package com.lockaccess.resident
 
+import com.lockaccess.ui.RegistrationScreen
 import android.os.Bundle
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
@@ -26,7 +27,7 @@ class MainActivity : ComponentActivity() {
             MaterialTheme {
                 var registering by remember { mutableStateOf(invitation != null) }
                 if (registering && invitation != null) {
-                    RegistrationScreen(kit, invitation, onDone = { registering = false })
+                    RegistrationScreen(kit, "NoKey Resident", invitation, onDone = { registering = false })
                 } else {
                     HomeScreen(kit)
                 }

@@ -1,4 +1,4 @@
-package com.lockaccess.manager
+package com.lockaccess.ui
 
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
@@ -26,10 +26,11 @@ import kotlinx.coroutines.launch
 /**
  * Registration from the invitation: email (any address), the `+1` phone with its rule shown
  * under the field from the start, a password, then the SMS code. The rule is checked by the
- * core; its message lands under the phone field.
+ * core; its message lands under the phone field. One screen for both apps: [appName] is the
+ * app's display name ("Access Manager", "NoKey Resident").
  */
 @Composable
-fun RegistrationScreen(kit: AccessKit, invitation: String, onDone: () -> Unit) {
+fun RegistrationScreen(kit: AccessKit, appName: String, invitation: String, onDone: () -> Unit) {
     val scope = rememberCoroutineScope()
     var email by remember { mutableStateOf("") }
     var phone by remember { mutableStateOf(PhoneRule.PREFIX) }
@@ -43,7 +44,7 @@ fun RegistrationScreen(kit: AccessKit, invitation: String, onDone: () -> Unit) {
 
     Column(Modifier.padding(24.dp).fillMaxWidth(), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         if (registrationId == null) {
-            Text("Create your Access Manager account")
+            Text("Create your $appName account")
             OutlinedTextField(name, { name = it }, label = { Text("Name") })
             OutlinedTextField(email, { email = it }, label = { Text("Email (any address you like)") },
                 keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Email))
@@ -109,7 +110,7 @@ fun SignInScreen(kit: AccessKit, onDone: () -> Unit) {
                     kit.login(email, password)
                     onDone()
                 } catch (e: AccessKitError) {
-                    error = e.message // WrongApp names NoKey Resident for resident accounts
+                    error = e.message // WrongApp names the right app for the account
                 }
             }
         }) { Text("Sign in") }
