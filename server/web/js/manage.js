@@ -111,14 +111,19 @@ export async function render(ctx) {
     h('div', { class: 'field' }, h('label', { for: typeId }, 'Type'), typeSel),
     h('div', { class: 'field' }, h('label', { for: statusId }, 'Status'), statusSel),
     h('div', { class: 'field' }, h('label', { for: sizeId }, 'Rows per page'), sizeSel));
-  filters.addEventListener('submit', (ev) => { ev.preventDefault(); go({ q: search.value.trim() }); });
-  typeSel.addEventListener('change', () => go({ type: typeSel.value, q: search.value.trim() }));
-  statusSel.addEventListener('change', () => go({ status: statusSel.value, q: search.value.trim() }));
-  sizeSel.addEventListener('change', () => go({ limit: Number(sizeSel.value), q: search.value.trim() }));
+  // Every filter change carries all the controls' current values: a second change made
+  // before the re-render of the first must not undo it with this view's older state.
+  const filterValues = () => ({
+    type: typeSel.value, status: statusSel.value, limit: Number(sizeSel.value), q: search.value.trim(),
+  });
+  filters.addEventListener('submit', (ev) => { ev.preventDefault(); go(filterValues()); });
+  typeSel.addEventListener('change', () => go(filterValues()));
+  statusSel.addEventListener('change', () => go(filterValues()));
+  sizeSel.addEventListener('change', () => go(filterValues()));
   let timer;
   search.addEventListener('input', () => {
     clearTimeout(timer);
-    timer = setTimeout(() => go({ q: search.value.trim() }), 350);
+    timer = setTimeout(() => go(filterValues()), 350);
   });
 
   const filtered = st.type || st.status || st.q;
