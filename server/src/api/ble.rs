@@ -22,43 +22,11 @@ use ring::signature::Ed25519KeyPair;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::locks::{audit, gated, lock_missing};
 use super::{Auth, Id, Json, gate};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Audit, LockRecord, StoreError, UserRecord};
-
-fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
-    Audit {
-        user_id: user.id,
-        action: action.into(),
-        detail,
-        at: OffsetDateTime::now_utc(),
-    }
-}
-
-fn lock_missing(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found("Lock"),
-        other => other.into(),
-    }
-}
-
-/// Loads a lock of the caller's organization and passes the gate for `action`.
-async fn gated(
-    state: &AppState,
-    user: &UserRecord,
-    id: Uuid,
-    action: Action,
-) -> ApiResult<LockRecord> {
-    let org = user.org_id;
-    let lock = state
-        .db
-        .run(move |s| s.lock(org, id))
-        .await
-        .map_err(lock_missing)?;
-    gate(user, action, lock.unit_id)?;
-    Ok(lock)
-}
+use crate::store::{StoreError, UserRecord};
 
 /// Pairing is for administrators and team members allowed to pair in the unit.
 fn gate_pair(user: &UserRecord, unit_id: Uuid) -> ApiResult<()> {

@@ -54,7 +54,7 @@ fn code_json(c: AccessCodeRecord) -> AccessCode {
     }
 }
 
-fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
+pub(super) fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
     Audit {
         user_id: user.id,
         action: action.into(),
@@ -63,7 +63,7 @@ fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
     }
 }
 
-fn lock_missing(e: StoreError) -> ApiError {
+pub(super) fn lock_missing(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound => ApiError::not_found("Lock"),
         other => other.into(),
@@ -71,7 +71,7 @@ fn lock_missing(e: StoreError) -> ApiError {
 }
 
 /// Loads a lock of the caller's organization and passes the gate for `action`.
-async fn gated(
+pub(super) async fn gated(
     state: &AppState,
     user: &UserRecord,
     id: Uuid,

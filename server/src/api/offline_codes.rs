@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::locks::{audit, lock_missing};
 use super::{Auth, CodeId, Id, Json, clean_name, gate};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{AccessCodeRecord, Audit, LockRecord, NewLockEvent, StoreError, UserRecord};
+use crate::store::{AccessCodeRecord, LockRecord, NewLockEvent, StoreError, UserRecord};
 
 /// How a code reaches the lock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -111,22 +112,6 @@ pub struct OfflineAccessCode {
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub revoked_at: Option<OffsetDateTime>,
     pub revoked_by: Option<Uuid>,
-}
-
-fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
-    Audit {
-        user_id: user.id,
-        action: action.into(),
-        detail,
-        at: OffsetDateTime::now_utc(),
-    }
-}
-
-fn lock_missing(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found("Lock"),
-        other => other.into(),
-    }
 }
 
 async fn gated(state: &AppState, user: &UserRecord, id: Uuid) -> ApiResult<LockRecord> {
