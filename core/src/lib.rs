@@ -38,6 +38,7 @@ pub mod invitation;
 pub mod logging;
 pub mod model;
 pub mod offline_codes;
+pub mod phone;
 pub mod queue;
 pub mod secrets;
 
@@ -46,4 +47,5 @@ pub use error::AccessError;
 pub use logging::{CoreLogger, LogLevel, set_logger};
 pub use model::*;
 pub use offline_codes::{OfflineCodeClass, OfflineCodeInfo};
+pub use phone::check_phone;
 pub use secrets::{FileSecretStore, SecretError, SecretStore, file_secret_store};
