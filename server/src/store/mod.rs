@@ -460,9 +460,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org_id: Uuid,
         query: &user_list::UserQuery,
-    ) -> StoreResult<user_list::UserPage> {
-        Ok(query.page(user_list::all_users(self, org_id)?))
-    }
+    ) -> StoreResult<user_list::UserPage>;
     fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts>;
     /// Creates the pending user, its invitation and the outbox message, atomically.
     fn create_invitation(&self, inv: &NewInvitation, mail: &NewMessage) -> StoreResult<()>;

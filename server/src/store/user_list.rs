@@ -4,6 +4,11 @@
 //! The cursor is opaque to clients: hex of `<sort key>\u{1f}<user id>`, so the next page
 //! starts strictly after the last row shown, in the same order, without overlap.
 //!
+//! Each store computes the sort key in SQL, as the same text on both: compared byte by byte,
+//! ties broken by id in the same direction, letters folded to lower case in ASCII only
+//! (SQLite's `LOWER`). `invited_at` is the whole seconds since the epoch in 20 digits, which
+//! is all SQLite stores; PostgreSQL appends `.uuuuuu` when the time has microseconds.
+//!
 //! ```
 //! use access_server::store::user_list::{Cursor, UserSort};
 //! let c = Cursor { key: "ada".into(), id: uuid::Uuid::nil() };
@@ -12,12 +17,10 @@
 //! assert_eq!(UserSort::parse("age"), None);
 //! ```
 
-use std::cmp::Ordering;
-
-use access_domain::{Access, UserStatus, UserType};
+use access_domain::{UserStatus, UserType};
 use uuid::Uuid;
 
-use super::{StoreResult, UserRecord};
+use super::UserRecord;
 
 /// Column the table is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,103 +101,54 @@ pub struct UserPage {
 }
 
 impl UserQuery {
-    /// Whether `u` passes the type, status and search filters.
-    pub fn matches(&self, u: &UserRecord) -> bool {
-        if self.user_type.is_some_and(|t| t != u.user_type)
-            || self.status.is_some_and(|s| s != u.status)
-        {
-            return false;
+    /// The search as a `LIKE` pattern to match against lowercased columns with
+    /// `ESCAPE '\'`: `%`, `_` and `\` stand for themselves; `None` without a search.
+    ///
+    /// ```
+    /// use access_server::store::user_list::UserQuery;
+    /// let q = UserQuery { q: Some(" 50%_Off ".into()), ..UserQuery::default() };
+    /// assert_eq!(q.like_pattern().as_deref(), Some("%50\\%\\_off%"));
+    /// assert_eq!(UserQuery::default().like_pattern(), None);
+    /// ```
+    pub fn like_pattern(&self) -> Option<String> {
+        let q = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())?;
+        let mut p = String::from("%");
+        for ch in q.to_lowercase().chars() {
+            if matches!(ch, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(ch);
         }
-        let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
-            return true;
-        };
-        let q = q.to_lowercase();
-        [&u.name, &u.username, &u.invited_email, &u.registered_email]
-            .into_iter()
-            .flatten()
-            .any(|v| v.to_lowercase().contains(&q))
-    }
-
-    /// The row's sort key. Plain string order on keys gives the table's order; for
-    /// `email` a prefix puts rows without one last whichever the direction.
-    pub fn key(&self, u: &UserRecord) -> String {
-        match self.sort {
-            UserSort::Name => u
-                .name
-                .as_ref()
-                .or(u.username.as_ref())
-                .or(u.invited_email.as_ref())
-                .map(|s| s.to_lowercase())
-                .unwrap_or_default(),
-            UserSort::Type => u.user_type.as_str().to_string(),
-            UserSort::Status => u.status.as_str().to_string(),
-            UserSort::AccessType => match u.access {
-                Access::AllLocks => "all_locks".into(),
-                Access::Units { .. } => "units".into(),
-            },
-            UserSort::Email => match (&u.registered_email, self.descending) {
-                (Some(e), false) => format!("0{}", e.to_lowercase()),
-                (None, false) => "1".into(),
-                (Some(e), true) => format!("1{}", e.to_lowercase()),
-                (None, true) => "0".into(),
-            },
-            // Fixed width, so string order is time order.
-            UserSort::InvitedAt => format!("{:030}", u.invited_at.unix_timestamp_nanos()),
-        }
-    }
-
-    fn compare(&self, a: &(String, Uuid), b: &(String, Uuid)) -> Ordering {
-        let o = a.0.cmp(&b.0).then(a.1.cmp(&b.1));
-        if self.descending { o.reverse() } else { o }
-    }
-
-    /// Filters, sorts and cuts one page out of all of an organization's users.
-    pub fn page(&self, all: Vec<UserRecord>) -> UserPage {
-        let mut rows: Vec<((String, Uuid), UserRecord)> = all
-            .into_iter()
-            .filter(|u| self.matches(u))
-            .map(|u| ((self.key(&u), u.id), u))
-            .collect();
-        let total = rows.len() as u64;
-        rows.sort_by(|a, b| self.compare(&a.0, &b.0));
-        let after = self.after.as_ref().map(|c| (c.key.clone(), c.id));
-        let limit = self.limit.max(1) as usize;
-        let mut rest = rows
-            .into_iter()
-            .filter(|(k, _)| {
-                after
-                    .as_ref()
-                    .is_none_or(|a| self.compare(k, a) == Ordering::Greater)
-            })
-            .peekable();
-        let mut users = Vec::with_capacity(limit);
-        let mut last = None;
-        while users.len() < limit {
-            let Some((k, u)) = rest.next() else { break };
-            last = Some(k);
-            users.push(u);
-        }
-        let next = match (rest.peek(), last) {
-            (Some(_), Some((key, id))) => Some(Cursor { key, id }),
-            _ => None,
-        };
-        UserPage { users, next, total }
+        p.push('%');
+        Some(p)
     }
 }
 
-/// Reads all of an organization's users through the id-ordered `list_users`, in batches.
-pub fn all_users<S: super::Store + ?Sized>(
-    store: &S,
-    org_id: Uuid,
-) -> StoreResult<Vec<UserRecord>> {
-    const BATCH: u32 = 500;
-    let mut all: Vec<UserRecord> = Vec::new();
-    loop {
-        let batch = store.list_users(org_id, all.last().map(|u| u.id), BATCH)?;
-        let done = batch.len() < BATCH as usize;
-        all.extend(batch);
-        if done {
-            return Ok(all);
+impl UserPage {
+    /// The page out of rows read in order with their sort keys, at most `limit + 1` of
+    /// them: an extra row only says that a next page exists, which then starts after the
+    /// last row kept.
+    ///
+    /// ```
+    /// use access_server::store::user_list::UserPage;
+    /// let empty = UserPage::from_rows(Vec::new(), 25, 0);
+    /// assert!(empty.users.is_empty() && empty.next.is_none());
+    /// ```
+    pub fn from_rows(mut rows: Vec<(UserRecord, String)>, limit: u32, total: u64) -> UserPage {
+        let limit = limit.max(1) as usize;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = match rows.last() {
+            Some((u, key)) if more => Some(Cursor {
+                key: key.clone(),
+                id: u.id,
+            }),
+            _ => None,
+        };
+        UserPage {
+            users: rows.into_iter().map(|(u, _)| u).collect(),
+            next,
+            total,
         }
     }
 }
