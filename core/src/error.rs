@@ -99,6 +99,23 @@ impl AccessError {
     }
 }
 
+/// The text a screen shows for `error`: the core's own wording of every case, so the Kotlin
+/// and Swift kits need no copy of it (unit cases such as [`AccessError::WrongSmsCode`] carry
+/// no text of their own across the FFI).
+///
+/// ```
+/// use access_core::{AccessError, error_message};
+/// assert_eq!(error_message(AccessError::WrongSmsCode), "The SMS code is wrong.");
+/// assert_eq!(
+///     error_message(AccessError::Offline { message: "connection refused".into() }),
+///     "No connection to the server: connection refused"
+/// );
+/// ```
+#[uniffi::export]
+pub fn error_message(error: AccessError) -> String {
+    error.to_string()
+}
+
 impl From<HttpError> for AccessError {
     fn from(e: HttpError) -> Self {
         match e {
@@ -233,6 +250,96 @@ mod tests {
         assert!(e.is_transient(), "{e:?}");
         assert!(!m(418, "teapot").is_transient());
         assert!(AccessError::from(HttpError::Timeout).is_transient());
+    }
+
+    /// One of every case; the `match` breaks the build when a case is added without one.
+    fn every_case(detail: &str) -> Vec<AccessError> {
+        let m = || detail.to_string();
+        let all = vec![
+            AccessError::InvalidPhone { message: m() },
+            AccessError::InvalidInput { message: m() },
+            AccessError::WrongSmsCode,
+            AccessError::SmsCodeExpired,
+            AccessError::TooManyAttempts,
+            AccessError::InvitationExpired,
+            AccessError::InvitationInvalid { message: m() },
+            AccessError::InvalidCredentials,
+            AccessError::NotAllowed { message: m() },
+            AccessError::NotFound,
+            AccessError::Offline { message: m() },
+            AccessError::Timeout,
+            AccessError::Revoked,
+            AccessError::WrongApp { message: m() },
+            AccessError::NotSignedIn,
+            AccessError::Server {
+                code: "teapot".into(),
+                message: m(),
+            },
+            AccessError::BadResponse { message: m() },
+            AccessError::Storage { message: m() },
+            AccessError::LockOutOfRange { message: m() },
+            AccessError::LockTimeout { message: m() },
+            AccessError::RefusedByLock { reason: m() },
+            AccessError::WrongPairingCode,
+            AccessError::Bluetooth { message: m() },
+        ];
+        for e in &all {
+            match e {
+                AccessError::InvalidPhone { .. }
+                | AccessError::InvalidInput { .. }
+                | AccessError::WrongSmsCode
+                | AccessError::SmsCodeExpired
+                | AccessError::TooManyAttempts
+                | AccessError::InvitationExpired
+                | AccessError::InvitationInvalid { .. }
+                | AccessError::InvalidCredentials
+                | AccessError::NotAllowed { .. }
+                | AccessError::NotFound
+                | AccessError::Offline { .. }
+                | AccessError::Timeout
+                | AccessError::Revoked
+                | AccessError::WrongApp { .. }
+                | AccessError::NotSignedIn
+                | AccessError::Server { .. }
+                | AccessError::BadResponse { .. }
+                | AccessError::Storage { .. }
+                | AccessError::LockOutOfRange { .. }
+                | AccessError::LockTimeout { .. }
+                | AccessError::RefusedByLock { .. }
+                | AccessError::WrongPairingCode
+                | AccessError::Bluetooth { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn error_message_is_the_display_text_of_every_case() {
+        let detail = "detail-7f3";
+        let mut seen = std::collections::HashSet::new();
+        for e in every_case(detail) {
+            let text = error_message(e.clone());
+            assert_eq!(text, e.to_string());
+            assert!(!text.trim().is_empty(), "{e:?} has no text");
+            // A case with a field shows it; a unit case has a sentence of its own.
+            let has_field = format!("{e:?}").contains(detail);
+            assert_eq!(text.contains(detail), has_field, "{e:?}: {text}");
+            assert!(
+                seen.insert(text.clone()) || has_field,
+                "{e:?} repeats {text}"
+            );
+        }
+        assert_eq!(
+            error_message(AccessError::WrongPairingCode),
+            "Wrong pairing code: check the code printed on the lock."
+        );
+        assert_eq!(
+            error_message(AccessError::Server {
+                code: "teapot".into(),
+                message: "short and stout".into()
+            }),
+            "Server error teapot: short and stout"
+        );
     }
 
     #[test]

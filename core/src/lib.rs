@@ -43,7 +43,7 @@ pub mod queue;
 pub mod secrets;
 
 pub use client::AccessClient;
-pub use error::AccessError;
+pub use error::{AccessError, error_message};
 pub use logging::{CoreLogger, LogLevel, set_logger};
 pub use model::*;
 pub use offline_codes::{OfflineCodeClass, OfflineCodeInfo};
