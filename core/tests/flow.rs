@@ -9,15 +9,6 @@ use serde_json::json;
 use std::time::{Duration, SystemTime};
 use support::*;
 
-const ALL: [&str; 6] = [
-    "give_access",
-    "reset_codes",
-    "view_logs",
-    "rename_locks",
-    "change_modes",
-    "view_master_code",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_flow_register_verify_login_sync_and_search() {
     let server = Server::start().await;
@@ -157,7 +148,7 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
         "team_member",
         "full@x.example",
         "+15551230001",
-        &ALL,
+        &all_permissions(),
         units(&[&s.unit_a]),
     )
     .await;

@@ -211,7 +211,7 @@ async fn the_queue_waits_for_a_restarted_server_and_survives_a_client_restart() 
         "After restart"
     );
 
-    server.restart().await;
+    server.start_again().await;
     proxy.retarget(server.addr());
     let r = client.replay_queue().await.unwrap();
     assert_eq!((r.sent, r.failed, r.pending), (1, 0, 0));

@@ -1,6 +1,7 @@
-//! Shared by the integration tests: the real server in-process, a counting TCP proxy in
-//! front of it (to prove what reached the server and to cut the network), an admin client
-//! over HTTP, and the registration of users through the core.
+//! Shared by the core's integration tests: the helpers of `access-test-support` (the real
+//! server in-process, the administrator over HTTP, registration through the core), a
+//! counting TCP proxy in front of the server (to prove what reached it and to cut the
+//! network), devices, and a site of two units with locks.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -8,55 +9,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use access_core::{AccessClient, ClientConfig, file_secret_store};
+use access_core::AccessClient;
 use access_domain::App;
-use access_server::{RunningServer, ServerConfig};
-use serde_json::{Value, json};
+// Each test binary uses its own part of these.
+#[allow(unused_imports)]
+pub use access_test_support::{Admin, Server, all_permissions, app_for, id, open, register, units};
+use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
-
-/// The server on a random port with a temp data directory; restartable on the same data.
-pub struct Server {
-    pub dir: tempfile::TempDir,
-    pub running: Option<RunningServer>,
-}
-
-impl Server {
-    pub async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let running = access_server::start(ServerConfig::for_tests(dir.path().join("server")))
-            .await
-            .expect("server starts");
-        Server {
-            dir,
-            running: Some(running),
-        }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.running.as_ref().expect("running").addr()
-    }
-
-    pub fn base_url(&self) -> String {
-        self.running.as_ref().expect("running").base_url()
-    }
-
-    pub async fn stop(&mut self) {
-        if let Some(r) = self.running.take() {
-            r.shutdown().await;
-        }
-    }
-
-    /// Starts again on the same data (a new port).
-    pub async fn restart(&mut self) {
-        self.stop().await;
-        let running = access_server::start(ServerConfig::for_tests(self.dir.path().join("server")))
-            .await
-            .expect("server restarts");
-        self.running = Some(running);
-    }
-}
 
 /// A TCP proxy that counts bytes each way and can be cut ("no network").
 pub struct Proxy {
@@ -199,183 +160,6 @@ async fn copy_counting(
     }
 }
 
-/// The administrator, over plain HTTP (as the web page would).
-pub struct Admin {
-    pub base: String,
-    pub http: reqwest::Client,
-    pub token: String,
-}
-
-fn ensure_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-impl Admin {
-    pub async fn login(base: &str) -> Admin {
-        ensure_crypto();
-        let http = reqwest::Client::new();
-        let r: Value = http
-            .post(format!("{base}/api/v1/sessions"))
-            .json(&json!({"email": access_server::TEST_ADMIN_EMAIL, "password": access_server::TEST_ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Admin {
-            base: base.to_string(),
-            http,
-            token: r["token"].as_str().expect("admin token").to_string(),
-        }
-    }
-
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    pub async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let (s, v) = self.call(method.clone(), path, body).await;
-        assert!((200..300).contains(&s), "{method} {path}: {s} {v}");
-        v
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> Value {
-        self.ok(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    pub async fn get(&self, path: &str) -> Value {
-        self.ok(reqwest::Method::GET, path, None).await
-    }
-
-    pub async fn property(&self, name: &str) -> String {
-        id(&self.post("/api/v1/properties", json!({"name": name})).await)
-    }
-
-    pub async fn unit(&self, property: &str, name: &str) -> String {
-        id(&self
-            .post(
-                &format!("/api/v1/properties/{property}/units"),
-                json!({"name": name}),
-            )
-            .await)
-    }
-
-    pub async fn lock(&self, unit: &str, name: &str) -> String {
-        id(&self
-            .post("/api/v1/locks", json!({"unit_id": unit, "name": name}))
-            .await)
-    }
-
-    /// Invites; returns the user id.
-    pub async fn invite(
-        &self,
-        user_type: &str,
-        email: &str,
-        permissions: &[&str],
-        access: Value,
-    ) -> String {
-        let v = self
-            .post(
-                "/api/v1/invitations",
-                json!({"user_type": user_type, "email": email, "permissions": permissions, "access": access}),
-            )
-            .await;
-        v["user_id"].as_str().expect("user_id").to_string()
-    }
-
-    async fn outbox(&self) -> Vec<Value> {
-        let v = self.get("/api/v1/outbox?limit=1000").await;
-        v["items"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// The invitation link in the newest mail to `email`.
-    pub async fn invitation_link(&self, email: &str) -> String {
-        let mail = self
-            .outbox()
-            .await
-            .into_iter()
-            .find(|m| m["channel"] == "email" && m["to"] == email)
-            .unwrap_or_else(|| panic!("no mail to {email}"));
-        let body = mail["body"].as_str().unwrap();
-        let start = body.find("http").expect("a link in the mail");
-        body[start..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_end_matches(['.', ')', '>'])
-            .to_string()
-    }
-
-    /// The 6-digit code of the newest SMS to `phone`.
-    pub async fn sms_code(&self, phone: &str) -> String {
-        let sms = self
-            .outbox()
-            .await
-            .into_iter()
-            .find(|m| m["channel"] == "sms" && m["to"] == phone)
-            .unwrap_or_else(|| panic!("no SMS to {phone}"));
-        let body = sms["body"].as_str().unwrap();
-        let digits: Vec<char> = body.chars().collect();
-        for w in digits.windows(6) {
-            if w.iter().all(|c| c.is_ascii_digit()) {
-                return w.iter().collect();
-            }
-        }
-        panic!("no code in {body:?}")
-    }
-
-    pub async fn set_permissions(&self, user: &str, permissions: &[&str]) {
-        self.ok(
-            reqwest::Method::PUT,
-            &format!("/api/v1/users/{user}/permissions"),
-            Some(json!({"permissions": permissions})),
-        )
-        .await;
-    }
-
-    pub async fn revoke(&self, user: &str) {
-        self.post(&format!("/api/v1/users/{user}/revoke"), json!({}))
-            .await;
-    }
-
-    /// The server's audit entries of `action` on a lock.
-    pub async fn log_actions(&self, lock: &str, action: &str) -> Vec<Value> {
-        let v = self
-            .get(&format!("/api/v1/locks/{lock}/logs?limit=1000"))
-            .await;
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["action"] == action)
-            .cloned()
-            .collect()
-    }
-}
-
-pub fn id(v: &Value) -> String {
-    v["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {v}"))
-        .to_string()
-}
-
 /// A device: a core client with its own data directory.
 pub struct Device {
     pub dir: tempfile::TempDir,
@@ -398,25 +182,6 @@ impl Device {
     }
 }
 
-pub fn open(
-    dir: PathBuf,
-    server_url: &str,
-    app: App,
-    timeout_ms: Option<u32>,
-) -> Arc<AccessClient> {
-    AccessClient::new(
-        ClientConfig {
-            server_url: server_url.into(),
-            data_dir: dir.display().to_string(),
-            app,
-            request_timeout_ms: timeout_ms,
-        },
-        file_secret_store(dir.join("secrets.json").display().to_string()),
-        None,
-    )
-    .expect("client opens")
-}
-
 /// Invites and registers a user through the core; returns (user id, device).
 pub async fn onboard(
     admin: &Admin,
@@ -428,27 +193,8 @@ pub async fn onboard(
     access: Value,
 ) -> (String, Device) {
     let user = admin.invite(user_type, email, permissions, access).await;
-    let link = admin.invitation_link(email).await;
-    let app = if user_type == "resident" {
-        App::NokeyResident
-    } else {
-        App::AccessManager
-    };
-    let dev = Device::new(server_url, app);
-    let reg = dev
-        .client
-        .register_from_invitation(
-            link,
-            email.into(),
-            phone.into(),
-            "pw-123456789".into(),
-            "Pat Doe".into(),
-        )
-        .await
-        .expect("registration starts");
-    let normalized = access_domain::normalize_phone(phone).unwrap();
-    let code = admin.sms_code(&normalized).await;
-    dev.client.verify_sms(reg, code).await.expect("verified");
+    let dev = Device::new(server_url, app_for(user_type));
+    register(admin, &dev.client, email, phone, "Pat Doe").await;
     (user, dev)
 }
 
@@ -477,8 +223,4 @@ pub async fn site(admin: &Admin) -> Site {
         lock_a2,
         lock_b,
     }
-}
-
-pub fn units(ids: &[&str]) -> Value {
-    json!({"type": "units", "unit_ids": ids})
 }

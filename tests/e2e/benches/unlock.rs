@@ -78,7 +78,7 @@ fn main() {
         let device = support::Rig::device_id(&rig);
         let tech = support::onboard(
             &admin,
-            &server.url(),
+            &server.base_url(),
             "team_member",
             "bench@example.test",
             &["reset_codes", "change_modes"],

@@ -47,7 +47,7 @@ fn access(home: &Path, server: &str, adapter: &str, args: &[&str]) -> (i32, Stri
 async fn cli_scans_pairs_and_opens_a_lock() {
     let rig = BluezooRig::start(0).await;
     let (server, admin, unit) = support::site().await;
-    let url = server.url();
+    let url = server.base_url();
     let transport = support::Rig::transport(&rig);
     let all = ["reset_codes", "change_modes", "view_logs"];
     // Registered through the core; the CLI signs in with the same account.

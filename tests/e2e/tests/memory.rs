@@ -84,7 +84,7 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
     let (mut server, admin, unit) = support::site().await;
     let tech = support::onboard(
         &admin,
-        &server.url(),
+        &server.base_url(),
         "team_member",
         "range@example.test",
         &["reset_codes", "change_modes"],

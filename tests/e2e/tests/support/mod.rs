@@ -1,183 +1,20 @@
-//! Shared by the end-to-end tests: the real server in-process on a fixed port (so it can be
-//! stopped and started again: "network off"), an administrator over HTTP, users onboarded
-//! through the core, and the whole lock scenario run against any lock rig.
+//! Shared by the end-to-end tests: the helpers of `access-test-support` (the real server
+//! in-process, which can stop and start again on the same address: "network off"; an
+//! administrator over HTTP; registration through the core), phones pointed at a lock rig,
+//! and the whole lock scenario run against any rig.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use access_core::ble::{NearbyLock, PairingPhase, PairingProgress, ScanListener};
-use access_core::{AccessClient, AccessError, ClientConfig, file_secret_store};
-use access_domain::{AccessCodeKind, App, LockMode};
-use access_server::{RunningServer, ServerConfig};
+use access_core::{AccessClient, AccessError};
+use access_domain::{AccessCodeKind, LockMode};
+// Each test binary uses its own part of these.
+#[allow(unused_imports)]
+pub use access_test_support::{Admin, Server, all_permissions, app_for, open, register, units};
 use lock_ble::AnyTransport;
-use serde_json::{Value, json};
 
 pub const PAIRING_CODE: &str = "1357924680";
-
-/// The server on a fixed port with a temp data directory; restartable on both.
-pub struct Server {
-    pub dir: tempfile::TempDir,
-    pub addr: SocketAddr,
-    pub running: Option<RunningServer>,
-}
-
-fn config(dir: &std::path::Path, addr: SocketAddr) -> ServerConfig {
-    let mut c = ServerConfig::for_tests(dir.join("server"));
-    c.listen = addr;
-    c
-}
-
-impl Server {
-    pub async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        // A free port, kept across restarts so clients keep their server URL.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let running = access_server::start(config(dir.path(), addr))
-            .await
-            .expect("server starts");
-        Server {
-            dir,
-            addr,
-            running: Some(running),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The network goes away for every client.
-    pub async fn stop(&mut self) {
-        if let Some(r) = self.running.take() {
-            r.shutdown().await;
-        }
-    }
-
-    /// The network is back (same data, same address).
-    pub async fn start_again(&mut self) {
-        self.stop().await;
-        let running = access_server::start(config(self.dir.path(), self.addr))
-            .await
-            .expect("server restarts");
-        self.running = Some(running);
-    }
-}
-
-/// The administrator, over plain HTTP.
-pub struct Admin {
-    pub base: String,
-    pub http: reqwest::Client,
-    pub token: String,
-}
-
-impl Admin {
-    pub async fn login(base: &str) -> Admin {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::new();
-        let r: Value = http
-            .post(format!("{base}/api/v1/sessions"))
-            .json(&json!({"email": access_server::TEST_ADMIN_EMAIL,
-                          "password": access_server::TEST_ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Admin {
-            base: base.to_string(),
-            http,
-            token: r["token"].as_str().expect("admin token").to_string(),
-        }
-    }
-
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
-    }
-
-    pub async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn outbox(&self) -> Vec<Value> {
-        let v = self.get("/api/v1/outbox?limit=1000").await;
-        v["items"].as_array().cloned().unwrap_or_default()
-    }
-
-    pub async fn invitation_link(&self, email: &str) -> String {
-        let mail = self
-            .outbox()
-            .await
-            .into_iter()
-            .find(|m| m["channel"] == "email" && m["to"] == email)
-            .unwrap_or_else(|| panic!("no mail to {email}"));
-        let body = mail["body"].as_str().unwrap();
-        let start = body.find("http").expect("a link in the mail");
-        body[start..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_end_matches(['.', ')', '>'])
-            .to_string()
-    }
-
-    pub async fn sms_code(&self, phone: &str) -> String {
-        let sms = self
-            .outbox()
-            .await
-            .into_iter()
-            .find(|m| m["channel"] == "sms" && m["to"] == phone)
-            .unwrap_or_else(|| panic!("no SMS to {phone}"));
-        let body = sms["body"].as_str().unwrap();
-        let chars: Vec<char> = body.chars().collect();
-        chars
-            .windows(6)
-            .find(|w| w.iter().all(|c| c.is_ascii_digit()))
-            .map(|w| w.iter().collect())
-            .unwrap_or_else(|| panic!("no code in {body:?}"))
-    }
-
-    pub async fn master_code(&self, lock: &str) -> String {
-        self.get(&format!("/api/v1/locks/{lock}/master-code")).await["code"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Entries of the lock's log read from the lock (source `lock`).
-    pub async fn lock_log(&self, lock: &str) -> Vec<Value> {
-        let v = self
-            .get(&format!("/api/v1/locks/{lock}/logs?limit=1000"))
-            .await;
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["source"] == "lock")
-            .cloned()
-            .collect()
-    }
-}
 
 /// A phone: a core client with its own data directory.
 pub struct Phone {
@@ -202,34 +39,17 @@ pub async fn onboard(
         "+1555{:07}",
         3_000_000 + n + std::process::id() % 1000 * 100
     );
-    let v = admin
-        .post(
-            "/api/v1/invitations",
-            json!({"user_type": user_type, "email": email, "permissions": permissions,
-                   "access": {"type": "units", "unit_ids": [unit]}}),
-        )
+    let user_id = admin
+        .invite(user_type, email, permissions, units(&[unit]))
         .await;
-    let user_id = v["user_id"].as_str().unwrap().to_string();
-    let link = admin.invitation_link(email).await;
-    let app = if user_type == "resident" {
-        App::NokeyResident
-    } else {
-        App::AccessManager
-    };
     let dir = tempfile::tempdir().unwrap();
-    let client = open(dir.path().to_path_buf(), server_url, app);
-    let reg = client
-        .register_from_invitation(
-            link,
-            email.into(),
-            phone.clone(),
-            "pw-123456789".into(),
-            format!("Pat {email}"),
-        )
-        .await
-        .expect("registration starts");
-    let code = admin.sms_code(&phone).await;
-    client.verify_sms(reg, code).await.expect("verified");
+    let client = open(
+        dir.path().to_path_buf(),
+        server_url,
+        app_for(user_type),
+        Some(3_000),
+    );
+    register(admin, &client, email, &phone, &format!("Pat {email}")).await;
     client.sync(None).await.expect("first sync");
     client.set_lock_transport(transport.clone()).await;
     Phone {
@@ -237,20 +57,6 @@ pub async fn onboard(
         client,
         user_id,
     }
-}
-
-pub fn open(dir: PathBuf, server_url: &str, app: App) -> Arc<AccessClient> {
-    AccessClient::new(
-        ClientConfig {
-            server_url: server_url.into(),
-            data_dir: dir.display().to_string(),
-            app,
-            request_timeout_ms: Some(3_000),
-        },
-        file_secret_store(dir.join("secrets.json").display().to_string()),
-        None,
-    )
-    .expect("client opens")
 }
 
 /// Records what pairing reported.
@@ -310,38 +116,18 @@ fn refused(outcome: &str, reason: &str) {
 /// A server, its administrator, and a property with one unit (returned).
 pub async fn site() -> (Server, Admin, String) {
     let server = Server::start().await;
-    let admin = Admin::login(&server.url()).await;
-    let property = admin
-        .post("/api/v1/properties", json!({"name": "Oakwood"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let unit = admin
-        .post(
-            &format!("/api/v1/properties/{property}/units"),
-            json!({"name": "4B"}),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let admin = Admin::login(&server.base_url()).await;
+    let property = admin.property("Oakwood").await;
+    let unit = admin.unit(&property, "4B").await;
     (server, admin, unit)
 }
 
 /// The whole field scenario of the BLE issue, online then with the network off.
 pub async fn scenario(rig: &mut impl Rig) {
     let (mut server, admin, unit) = site().await;
-    let url = server.url();
+    let url = server.base_url();
     let transport = rig.transport();
-    let all = [
-        "give_access",
-        "reset_codes",
-        "view_logs",
-        "rename_locks",
-        "change_modes",
-        "view_master_code",
-    ];
+    let all = all_permissions();
     let tech = onboard(
         &admin,
         &url,
@@ -571,12 +357,7 @@ pub async fn scenario(rig: &mut impl Rig) {
         .ble_unlock(id.clone())
         .await
         .expect("vendor before revocation");
-    admin
-        .post(
-            &format!("/api/v1/users/{}/revoke", vendor.user_id),
-            json!({}),
-        )
-        .await;
+    admin.revoke(&vendor.user_id).await;
     let held = t.ble_push_revocations(id.clone()).await.unwrap();
     assert!(held >= 1, "{held}");
 

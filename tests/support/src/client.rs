@@ -1,0 +1,60 @@
+//! Core clients and the invitation -> registration flow through them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use access_core::{AccessClient, ClientConfig, file_secret_store};
+use access_domain::App;
+
+use crate::Admin;
+
+/// A core client keeping its cache and secrets (`secrets.json`) in `dir`.
+pub fn open(
+    dir: PathBuf,
+    server_url: &str,
+    app: App,
+    timeout_ms: Option<u32>,
+) -> Arc<AccessClient> {
+    AccessClient::new(
+        ClientConfig {
+            server_url: server_url.into(),
+            data_dir: dir.display().to_string(),
+            app,
+            request_timeout_ms: timeout_ms,
+        },
+        file_secret_store(dir.join("secrets.json").display().to_string()),
+        None,
+    )
+    .expect("client opens")
+}
+
+/// The app a user of `user_type` signs in with.
+pub fn app_for(user_type: &str) -> App {
+    if user_type == "resident" {
+        App::NokeyResident
+    } else {
+        App::AccessManager
+    }
+}
+
+/// Registers the user invited at `email` through `client`: follows the newest invitation
+/// link, then enters the code of the SMS the server sent.
+pub async fn register(admin: &Admin, client: &AccessClient, email: &str, phone: &str, name: &str) {
+    let link = admin.invitation_link(email).await;
+    let registration = client
+        .register_from_invitation(
+            link,
+            email.into(),
+            phone.into(),
+            "pw-123456789".into(),
+            name.into(),
+        )
+        .await
+        .expect("registration starts");
+    let normalized = access_domain::normalize_phone(phone).expect("a valid phone");
+    let code = admin.sms_code(&normalized).await;
+    client
+        .verify_sms(registration, code)
+        .await
+        .expect("verified");
+}
