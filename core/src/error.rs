@@ -80,6 +80,11 @@ pub enum AccessError {
     /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
     #[error("Bluetooth: {message}")]
     Bluetooth { message: String },
+    /// The connection to the server could not even be set up on this device (its TLS
+    /// configuration): a fault of the device or the app, not of the network, so queuing
+    /// and retrying will not help.
+    #[error("This device cannot set up a connection to the server: {reason}")]
+    ClientSetup { reason: String },
 }
 
 impl AccessError {
@@ -123,6 +128,7 @@ impl From<HttpError> for AccessError {
             HttpError::Timeout => AccessError::Timeout,
             HttpError::Decode(message) => AccessError::BadResponse { message },
             HttpError::InvalidUrl(message) => AccessError::InvalidInput { message },
+            HttpError::Setup(reason) => AccessError::ClientSetup { reason },
             HttpError::Status {
                 status,
                 code,
@@ -282,6 +288,7 @@ mod tests {
             AccessError::RefusedByLock { reason: m() },
             AccessError::WrongPairingCode,
             AccessError::Bluetooth { message: m() },
+            AccessError::ClientSetup { reason: m() },
         ];
         for e in &all {
             match e {
@@ -307,7 +314,8 @@ mod tests {
                 | AccessError::LockTimeout { .. }
                 | AccessError::RefusedByLock { .. }
                 | AccessError::WrongPairingCode
-                | AccessError::Bluetooth { .. } => {}
+                | AccessError::Bluetooth { .. }
+                | AccessError::ClientSetup { .. } => {}
             }
         }
         all
@@ -340,6 +348,19 @@ mod tests {
             }),
             "Server error teapot: short and stout"
         );
+    }
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_not_offline() {
+        let e = AccessError::from(HttpError::Setup("no TLS".into()));
+        assert_eq!(
+            e,
+            AccessError::ClientSetup {
+                reason: "no TLS".into()
+            }
+        );
+        // Offline work is queued and retried; this would never get better by waiting.
+        assert!(!e.is_transient());
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum HttpError {
     Decode(String),
     #[error("invalid server address: {0}")]
     InvalidUrl(String),
+    /// The client itself could not be built on this device (its TLS setup): no request
+    /// was made, and waiting will not help.
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
 }
 
 /// Limits of one client.
@@ -76,6 +80,57 @@ fn install_crypto_provider() {
     });
 }
 
+fn client_builder(timeouts: Timeouts) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.request)
+        .user_agent(concat!("access-core/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The client with the platform's certificate verifier (the OS trust store on Android and
+/// Apple systems, the system's CA files on Linux). A Linux without CA files (a minimal
+/// container or chroot) would refuse to build it at all, which also blocks `http://`
+/// servers: there the client trusts the Mozilla roots bundled in the library instead.
+fn build_client(timeouts: Timeouts) -> Result<reqwest::Client, HttpError> {
+    install_crypto_provider();
+    // With its causes: reqwest's own text of a build failure is only "builder error".
+    let platform = match client_builder(timeouts).build() {
+        Ok(client) => return Ok(client),
+        Err(e) => error_chain(&e),
+    };
+    match bundled_roots::client(client_builder(timeouts)) {
+        Some(Ok(client)) => {
+            tracing::warn!("no usable system CA roots ({platform}): using the bundled roots");
+            Ok(client)
+        }
+        Some(Err(e)) => Err(HttpError::Setup(format!(
+            "{platform}; with the bundled roots: {}",
+            error_chain(&e)
+        ))),
+        None => Err(HttpError::Setup(platform)),
+    }
+}
+
+/// The fallback roots: only where the platform verifier reads CA files (Linux and other
+/// Unix desktops), so the mobile libraries do not carry them.
+#[cfg(all(unix, not(target_os = "android"), not(target_vendor = "apple")))]
+mod bundled_roots {
+    /// `builder` trusting only the bundled Mozilla roots.
+    pub fn client(builder: reqwest::ClientBuilder) -> Option<reqwest::Result<reqwest::Client>> {
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+        Some(builder.tls_certs_only(roots).build())
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "android"), not(target_vendor = "apple"))))]
+mod bundled_roots {
+    pub fn client(_: reqwest::ClientBuilder) -> Option<reqwest::Result<reqwest::Client>> {
+        None
+    }
+}
+
 impl Api {
     pub fn new(base: &str, timeouts: Timeouts) -> Result<Api, HttpError> {
         let base = base.trim();
@@ -90,13 +145,7 @@ impl Api {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.request)
-            .user_agent(concat!("access-core/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Connect(e.to_string()))?;
+        let client = build_client(timeouts)?;
         Ok(Api { base, client })
     }
 
