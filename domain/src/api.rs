@@ -448,6 +448,10 @@ pub struct LockIdentity {
     pub identity_public_key: String,
     #[serde(default)]
     pub firmware: Option<String>,
+    /// The name given by the pairing that succeeded, when it differs from the one the lock
+    /// was registered with (a retry after a wrong pairing code reuses that registration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// `GET /api/v1/locks/{id}/code-install`: what a reset over BLE installs in the lock.

@@ -135,6 +135,66 @@ async fn registration_returns_the_install_and_the_identity_is_set_once() {
     assert_eq!(lock.body["identity_public_key"], key.as_str());
 }
 
+/// A pairing retried after a wrong code reuses the first registration: the identity step
+/// names the lock as the attempt that succeeded, and never renames a paired lock.
+#[tokio::test]
+async fn the_identity_step_names_the_lock_as_the_pairing_that_worked() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Oak", &["101"]).await;
+    let reg = api
+        .post(
+            "/api/v1/locks",
+            &admin,
+            json!({"unit_id": units[0], "name": "Frnot door"}),
+        )
+        .await;
+    assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
+    let id = reg.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/locks/{id}/identity");
+    let key = STANDARD.encode([7u8; 32]);
+
+    // A bad name is refused before the identity is stored.
+    let bad = api
+        .put(
+            &path,
+            &admin,
+            json!({"identity_public_key": key, "name": "  "}),
+        )
+        .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        bad.body
+    );
+    let lock = api.get(&format!("/api/v1/locks/{id}"), &admin).await;
+    assert_eq!(lock.body["paired"], false);
+
+    let ok = api
+        .put(
+            &path,
+            &admin,
+            json!({"identity_public_key": key, "name": " Front door "}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    assert_eq!(ok.body["paired"], true);
+    assert_eq!(ok.body["name"], "Front door");
+
+    let again = api
+        .put(
+            &path,
+            &admin,
+            json!({"identity_public_key": STANDARD.encode([1u8; 32]), "name": "Hijack"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.body);
+    let lock = api.get(&format!("/api/v1/locks/{id}"), &admin).await;
+    assert_eq!(lock.body["name"], "Front door");
+}
+
 #[tokio::test]
 async fn credentials_are_signed_for_the_caller_with_their_rights_and_scope() {
     let t = common::start().await;

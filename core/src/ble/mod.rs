@@ -159,6 +159,21 @@ fn pairing_error(e: PairingError) -> AccessError {
     }
 }
 
+/// The name a pairing installs in the lock and registers: checked before anything is sent,
+/// because a retry only learns the server's verdict after the lock is paired.
+fn pairing_name(raw: &str) -> Result<String, AccessError> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > cmd::MAX_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(AccessError::InvalidInput {
+            message: format!(
+                "A lock name needs 1 to {} bytes, without control characters.",
+                cmd::MAX_NAME_LEN
+            ),
+        });
+    }
+    Ok(name.to_string())
+}
+
 fn parse_uuid(id: &str) -> Result<Uuid, AccessError> {
     Uuid::parse_str(id.trim()).map_err(|_| AccessError::NotFound)
 }
@@ -619,6 +634,7 @@ impl AccessClient {
         if code.len() < 6 {
             return Err(pairing_error(PairingError::CodeTooShort));
         }
+        let name = pairing_name(&name)?;
         let _one = self.ble.busy.lock().await;
         phase(PairingPhase::Connecting);
         let transport = self.transport().await?;
@@ -981,7 +997,8 @@ impl AccessClient {
             lock_id: registration.lock.id,
             now: unix_now(),
             master_code: registration.master_code.clone(),
-            name: registration.lock.name.clone(),
+            // This attempt's name, also when the registration is a failed attempt's.
+            name: name.clone(),
             mode: registration.lock.mode,
             code_secret: key32(
                 decode_b64(&registration.code_secret, "code secret")?,
@@ -1004,6 +1021,7 @@ impl AccessClient {
         let identity = LockIdentity {
             identity_public_key: STANDARD.encode(result.lock_static_public),
             firmware: Some(result.firmware.chars().take(64).collect()),
+            name: (name != registration.lock.name).then_some(name),
         };
         let lock: Lock = self
             .request(

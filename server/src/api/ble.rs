@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::locks::{audit, gated, lock_missing};
-use super::{Auth, Id, Json, gate};
+use super::{Auth, Id, Json, clean_name, gate};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{StoreError, UserRecord};
@@ -116,7 +116,9 @@ pub async fn register_lock(
 }
 
 /// Store the lock's identity key, learned at the end of pairing. Once only: a lock that
-/// has one is paired (409).
+/// has one is paired (409). A `name` renames the lock in the same step: a pairing retried
+/// after a wrong code reuses the first attempt's registration, and the lock is named by the
+/// attempt that succeeded (needing the right to pair, as naming at registration does).
 #[utoipa::path(put, path = "/api/v1/locks/{id}/identity", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = LockIdentity,
     responses((status = 200, body = Lock), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -143,6 +145,10 @@ pub async fn set_identity(
             "firmware must be at most 64 characters.",
         ));
     }
+    let rename = match &req.name {
+        Some(raw) => Some(clean_name(raw, "Lock name", 100)?).filter(|n| *n != lock.name),
+        None => None,
+    };
     let a = audit(&user, "lock_paired", req.firmware.clone());
     let l = state
         .db
@@ -160,6 +166,22 @@ pub async fn set_identity(
             StoreError::Conflict(_) => ApiError::conflict("This lock is already paired."),
             other => lock_missing(other),
         })?;
+    // After the identity: a lock paired already (409 above) is never renamed by this.
+    let l = match rename {
+        Some(name) => {
+            let a = audit(
+                &user,
+                "rename",
+                Some(format!("{:?} -> {name:?} (at pairing)", l.name)),
+            );
+            state
+                .db
+                .run(move |s| s.rename_lock(org, id, &name, &a))
+                .await
+                .map_err(lock_missing)?
+        }
+        None => l,
+    };
     Ok(axum::Json(super::locks::lock_json(l)))
 }
 

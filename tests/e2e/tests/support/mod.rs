@@ -186,12 +186,14 @@ pub async fn scenario(rig: &mut impl Rig) {
         )
         .await;
     assert!(matches!(r, Err(AccessError::NotAllowed { .. })), "{r:?}");
+    // A wrong code with a mistyped name, then the right code with the name corrected: the
+    // retry reuses the first registration, and the lock is named by the attempt that worked.
     let wrong = t
         .pair_lock(
             unit.clone(),
             device.clone(),
             "2468013579".into(),
-            "Front door".into(),
+            "Frnot door".into(),
             None,
         )
         .await;
@@ -208,6 +210,7 @@ pub async fn scenario(rig: &mut impl Rig) {
         .await
         .expect("paired");
     assert!(lock.paired);
+    assert_eq!(lock.name, "Front door");
     assert_eq!(
         *phases.0.lock().unwrap(),
         vec![
@@ -225,6 +228,7 @@ pub async fn scenario(rig: &mut impl Rig) {
         "one registration"
     );
     assert_eq!(locks["items"][0]["paired"], true);
+    assert_eq!(locks["items"][0]["name"], "Front door");
     let id = lock.id.clone();
 
     // A second pairing of the paired lock is refused and changes nothing.
