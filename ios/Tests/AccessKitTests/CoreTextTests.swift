@@ -39,7 +39,7 @@ final class CoreTextTests: XCTestCase {
             .NotAllowed(message: d), .NotFound, .Offline(message: d), .Timeout, .Revoked,
             .WrongApp(message: d), .NotSignedIn, .Server(code: "c", message: d), .BadResponse(message: d),
             .Storage(message: d), .LockOutOfRange(message: d), .LockTimeout(message: d),
-            .RefusedByLock(reason: d), .WrongPairingCode, .Bluetooth(message: d),
+            .RefusedByLock(reason: d), .WrongPairingCode, .Bluetooth(message: d), .ClientSetup(reason: d),
         ]
         for e in every {
             XCTAssertEqual(AccessKitError(e).errorDescription, errorMessage(error: e), "\(e)")

@@ -51,7 +51,7 @@ class CoreTextTest {
             AccessException.WrongApp(d), AccessException.NotSignedIn(), AccessException.Server("c", d),
             AccessException.BadResponse(d), AccessException.Storage(d), AccessException.LockOutOfRange(d),
             AccessException.LockTimeout(d), AccessException.RefusedByLock(d), AccessException.WrongPairingCode(),
-            AccessException.Bluetooth(d),
+            AccessException.Bluetooth(d), AccessException.ClientSetup(d),
         )
         for (e in every) {
             assertEquals(errorMessage(e), e.toKitError().message, e::class.simpleName)
