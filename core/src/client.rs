@@ -44,6 +44,7 @@ pub struct AccessClient {
     replay: AsyncMutex<()>,
     /// Locks over BLE (`crate::ble`).
     pub(crate) ble: crate::ble::BleState,
+    _live: crate::live_objects::LiveObject,
 }
 
 /// How one replay went, inside the core.
@@ -485,6 +486,7 @@ impl AccessClient {
             token: Mutex::new(None),
             replay: AsyncMutex::new(()),
             ble: Default::default(),
+            _live: crate::live_objects::LiveObject::new(),
         }))
     }
 

@@ -35,6 +35,7 @@ pub mod client;
 pub mod error;
 pub mod http;
 pub mod invitation;
+pub mod live_objects;
 pub mod logging;
 pub mod model;
 pub mod offline_codes;
@@ -44,6 +45,7 @@ pub mod secrets;
 
 pub use client::AccessClient;
 pub use error::{AccessError, error_message};
+pub use live_objects::live_object_count;
 pub use logging::{CoreLogger, LogLevel, set_logger};
 pub use model::*;
 pub use offline_codes::{OfflineCodeClass, OfflineCodeInfo};

@@ -51,6 +51,7 @@ pub trait SecretStore: Send + Sync {
 pub struct FileSecretStore {
     path: PathBuf,
     lock: Mutex<()>,
+    _live: crate::live_objects::LiveObject,
 }
 
 #[uniffi::export]
@@ -61,6 +62,7 @@ impl FileSecretStore {
         Arc::new(FileSecretStore {
             path: PathBuf::from(path),
             lock: Mutex::new(()),
+            _live: crate::live_objects::LiveObject::new(),
         })
     }
 }
