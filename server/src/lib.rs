@@ -93,7 +93,7 @@ pub fn router(state: AppState) -> Router {
             idempotency::layer,
         ))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::compression::CompressionLayer::new().compress_when(compress_when()))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(error::ApiError::internal())
@@ -102,6 +102,14 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
         .merge(web::router())
+}
+
+/// Which answers get gzip: the default rule (no images, gRPC or event streams), and only
+/// bodies over 1 KiB. Below that, gzip saves a few hundred bytes of one TCP segment but sets
+/// up a fresh deflate state per answer, which costs more than `/me` itself.
+fn compress_when() -> impl tower_http::compression::Predicate {
+    use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+    DefaultPredicate::new().and(SizeAbove::new(1024))
 }
 
 /// A server started by [`start`].
