@@ -14,6 +14,8 @@ import com.lockaccess.core.LockMode
 import com.lockaccess.core.LockStatusInfo
 import com.lockaccess.core.LogReadSummary
 import com.lockaccess.core.NearbyLock
+import com.lockaccess.core.OfflineCodeClass
+import com.lockaccess.core.OfflineCodeInfo
 import com.lockaccess.core.PairingPhase
 import com.lockaccess.core.PairingProgress
 import com.lockaccess.core.ScanListener
@@ -178,6 +180,30 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         label: String? = null,
         window: TimeWindow? = null,
     ): GiveAccessOutcome = mapped { client.giveAccess(lockId, kind, label, window) }
+
+    /**
+     * Gives an offline code: 14 digits the lock checks by itself, so the visitor can open
+     * a lock no phone has visited. [AccessCodeKind.WINDOW] needs a [window] on the hour of
+     * 1 hour to 30 days; [AccessCodeKind.ONE_TIME] without one is valid this hour plus
+     * 24 hours. [codeClass] picks the lock-mode row (guest or tour; default: tour when the
+     * lock is in tour mode). Needs the network; fails with [AccessKitError.NotAllowed]
+     * (nothing sent) without `give_access` on the lock and [AccessKitError.InvalidInput]
+     * for a bad window.
+     *
+     * ```
+     * val hour = Instant.now().truncatedTo(ChronoUnit.HOURS)
+     * val code = kit.giveOfflineAccess(lockId, AccessCodeKind.WINDOW,
+     *     TimeWindow(hour, hour.plus(2, ChronoUnit.HOURS)), OfflineCodeClass.TOUR, "Saturday tour")
+     * show(code.code, code.validFrom, code.validUntil)
+     * ```
+     */
+    suspend fun giveOfflineAccess(
+        lockId: String,
+        kind: AccessCodeKind,
+        window: TimeWindow? = null,
+        codeClass: OfflineCodeClass? = null,
+        label: String? = null,
+    ): OfflineCodeInfo = mapped { client.giveOfflineAccess(lockId, kind, codeClass, label, window) }
 
     /** Resets the lock's access codes. Needs the network. */
     suspend fun resetCodes(lockId: String) = mapped { client.resetCodes(lockId) }

@@ -81,6 +81,12 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
     class Bluetooth(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /**
+     * This device cannot set up a connection to the server at all (e.g. no usable TLS
+     * roots): not a network outage, so nothing is queued and retrying unchanged will not help.
+     */
+    class ClientSetup(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
+
+    /**
      * The binding itself failed: a panic inside the core (turned into an error because the
      * library unwinds) or a library that does not match its bindings. A bug, not user error.
      */
@@ -122,6 +128,8 @@ fun AccessException.toKitError(): AccessKitError = when (this) {
     is AccessException.RefusedByLock -> AccessKitError.RefusedByLock("The lock refused: $reason", this)
     is AccessException.WrongPairingCode -> AccessKitError.WrongPairingCode(this)
     is AccessException.Bluetooth -> AccessKitError.Bluetooth("Bluetooth: $reason", this)
+    is AccessException.ClientSetup ->
+        AccessKitError.ClientSetup("This device cannot set up a connection to the server: $reason", this)
 }
 
 /** Runs [block], turning the core's exception into [AccessKitError]. */

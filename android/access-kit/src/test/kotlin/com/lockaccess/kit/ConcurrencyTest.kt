@@ -2,6 +2,7 @@ package com.lockaccess.kit
 
 import com.lockaccess.core.FfiConverterTypeCoreLogger
 import com.lockaccess.core.FfiConverterTypeSecretStore
+import com.lockaccess.core.liveObjectCount
 import java.io.File
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -15,11 +16,13 @@ import org.junit.jupiter.api.Test
 /**
  * Many concurrent calls from coroutines, then a count of what is still alive.
  *
- * Three counts, before and after: [AccessKit.liveCount] (Kotlin side: kits not closed),
- * the generated bindings' handle map of Kotlin secret stores that Rust still holds (each
- * entry is an `Arc<dyn SecretStore>` the core has not dropped: it goes when the Rust
- * `AccessClient` is freed), and the process's open file descriptors (each live client
- * holds its SQLite database, WAL and shared-memory files and its HTTP connections).
+ * Four counts, before and after: the core's own count of its live exported objects
+ * ([liveObjectCount]: each Rust `AccessClient` counts from its constructor to its drop),
+ * [AccessKit.liveCount] (Kotlin side: kits not closed), the generated bindings' handle map
+ * of Kotlin secret stores that Rust still holds (each entry is an `Arc<dyn SecretStore>`
+ * the core has not dropped: it goes when the Rust `AccessClient` is freed), and the
+ * process's open file descriptors (each live client holds its SQLite database, WAL and
+ * shared-memory files and its HTTP connections).
  */
 class ConcurrencyTest {
     private val admin = TestServer.admin
@@ -27,6 +30,25 @@ class ConcurrencyTest {
     private fun openFds(): Int = File("/proc/self/fd").list()?.size ?: error("no /proc/self/fd")
 
     private fun rustHeldSecretStores(): Int = FfiConverterTypeSecretStore.handleMap.size
+
+    /**
+     * The core's count once the garbage collector has freed what earlier tests dropped
+     * without closing (the bindings' Cleaner frees such a Rust object some time after its
+     * Kotlin handle becomes unreachable): from then on only this test's objects move it.
+     */
+    private suspend fun settledLiveObjects(): ULong {
+        var last = liveObjectCount()
+        var stableRounds = 0
+        for (i in 0 until 100) {
+            if (stableRounds == 3) break
+            System.gc()
+            delay(50)
+            val now = liveObjectCount()
+            if (now == last) stableRounds++ else stableRounds = 0
+            last = now
+        }
+        return last
+    }
 
     /** Waits (briefly) for [read] to come back to [want]: HTTP connections close asynchronously. */
     private suspend fun settlesTo(want: Int, what: String, read: () -> Int) {
@@ -53,6 +75,7 @@ class ConcurrencyTest {
             kit.login(email, "pw-123456789")
             kit.syncNow()
         }
+        val coreObjectsBefore = settledLiveObjects()
         val kitsBefore = AccessKit.liveCount
         val storesBefore = rustHeldSecretStores()
         val loggersBefore = FfiConverterTypeCoreLogger.handleMap.size
@@ -62,6 +85,7 @@ class ConcurrencyTest {
             AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), RecordingSecretStore())
         }
         assertEquals(kitsBefore + 8, AccessKit.liveCount)
+        assertEquals(coreObjectsBefore + 8uL, liveObjectCount(), "a Rust AccessClient per kit")
         assertEquals(storesBefore + 8, rustHeldSecretStores())
         withContext(Dispatchers.Default) {
             kits.map { kit -> async { kit.login(email, "pw-123456789"); kit.syncNow() } }.awaitAll()
@@ -84,8 +108,10 @@ class ConcurrencyTest {
                 assertEquals(want, r, "call $n")
             }
         }
+        assertEquals(coreObjectsBefore + 8uL, liveObjectCount(), "Rust objects during the burst")
         kits.forEach { it.close() }
 
+        assertEquals(coreObjectsBefore, liveObjectCount(), "Rust objects still alive after closing every kit")
         assertEquals(kitsBefore, AccessKit.liveCount, "kits alive")
         assertEquals(storesBefore, rustHeldSecretStores(), "secret stores still held by Rust")
         assertEquals(loggersBefore, FfiConverterTypeCoreLogger.handleMap.size, "loggers still held by Rust")
