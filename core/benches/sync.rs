@@ -5,7 +5,9 @@
 //! ```
 //!
 //! - full sync of 10,000 locks into an empty cache vs the floor for the same rows measured in
-//!   the same run (serialize + parse + insert in one transaction),
+//!   the same run (serialize + parse + insert in one transaction into a table of the same
+//!   shape without the search index), and the cache's own insert (index rebuilt) beside it,
+//! - the server's answer time for that sync (request to last byte),
 //! - peak memory of a process that signs in and runs that sync (a child process),
 //! - bytes on the wire (compressed) vs the JSON size,
 //! - an incremental sync with nothing new (requests and bytes),
@@ -68,6 +70,71 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// The floor's insert: the same lock rows into a table of the same shape (primary key and
+/// name index, no search index) in one transaction, with the cache's pragmas. Milliseconds.
+fn plain_insert(path: &std::path::Path, sync: &SyncResponse) -> f64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE locks (id TEXT PRIMARY KEY, name TEXT NOT NULL, unit_id TEXT NOT NULL,
+            unit_name TEXT NOT NULL, property_id TEXT NOT NULL, property_name TEXT NOT NULL,
+            mode TEXT NOT NULL, battery INTEGER, firmware TEXT, paired INTEGER NOT NULL,
+            identity_public_key TEXT);
+         CREATE INDEX locks_by_name ON locks (name COLLATE NOCASE, id);",
+    )
+    .unwrap();
+    let t = Instant::now();
+    conn.execute_batch("BEGIN").unwrap();
+    {
+        let mut st = conn
+            .prepare("INSERT INTO locks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+            .unwrap();
+        for l in &sync.locks {
+            st.execute(rusqlite::params![
+                l.id.to_string(),
+                l.name,
+                l.unit_id.to_string(),
+                l.unit_name,
+                l.property_id.to_string(),
+                l.property_name,
+                l.mode.as_str(),
+                l.battery,
+                l.firmware,
+                l.paired,
+                l.identity_public_key,
+            ])
+            .unwrap();
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    ms(t.elapsed())
+}
+
+/// Times the phases of one sync from its progress reports: until the last byte arrived, and
+/// from there to the end (parse, write, commit).
+#[derive(Default)]
+struct Phases(std::sync::Mutex<(Option<Instant>, Option<Instant>)>);
+
+impl access_core::SyncProgress for Phases {
+    fn on_progress(&self, phase: access_core::SyncPhase, _done: u64, _total: u64) {
+        let mut p = self.0.lock().unwrap();
+        match phase {
+            access_core::SyncPhase::Downloading => p.0 = Some(Instant::now()),
+            access_core::SyncPhase::Finished => p.1 = Some(Instant::now()),
+            _ => {}
+        }
+    }
+}
+
+impl Phases {
+    fn split(&self, start: Instant) -> (f64, f64) {
+        let p = self.0.lock().unwrap();
+        let (last_byte, end) = (p.0.unwrap(), p.1.unwrap());
+        (ms(last_byte - start), ms(end - last_byte))
+    }
 }
 
 /// `--serve DIR`: the server child. Prints its URL, runs until stdin closes.
@@ -226,27 +293,7 @@ async fn run() {
     let code = admin.sms_code("+15551234567").await;
     dev.client.verify_sms(reg, code).await.unwrap();
 
-    // Full sync into an empty cache, through a counting proxy, five times.
-    let proxy = Proxy::start(addr).await;
-    let mut full = Vec::new();
-    let mut wire = 0;
-    let mut json_bytes = 0;
-    let mut last: Option<Device> = None;
-    for _ in 0..5 {
-        let d = Device::new(&proxy.url(), App::AccessManager);
-        d.client.login(EMAIL.into(), PASSWORD.into()).await.unwrap();
-        let before = proxy.received() + proxy.sent();
-        let t = Instant::now();
-        let s = d.client.sync(None).await.unwrap();
-        full.push(ms(t.elapsed()));
-        wire = proxy.received() + proxy.sent() - before;
-        json_bytes = s.bytes;
-        assert_eq!(s.total_locks as usize, LOCKS);
-        last = Some(d);
-    }
-    let dev = last.unwrap();
-
-    // The floor for the same rows: serialize, parse, insert in one transaction.
+    // The rows of the floor, as the server sends them.
     let token = {
         let v: serde_json::Value = reqwest::Client::new()
             .post(format!("{url}/api/v1/sessions"))
@@ -259,18 +306,81 @@ async fn run() {
             .unwrap();
         v["token"].as_str().unwrap().to_string()
     };
-    let body = reqwest::Client::new()
-        .get(format!("{url}/api/v1/sync"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let get_sync = || async {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v1/sync"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    };
+    let body = get_sync().await;
     let parsed: SyncResponse = serde_json::from_slice(&body).unwrap();
-    let (mut ser, mut par, mut ins) = (vec![], vec![], vec![]);
+
+    // Five rounds, each: a full sync into an empty cache through a counting proxy (its phases
+    // timed by a progress observer), the server's answer alone (request to last byte, gzip,
+    // gunzipped), and the floor for the same rows: serialize, parse, insert in one
+    // transaction into a table of the same shape without the search index; beside it the
+    // cache's own insert (index rebuilt). Interleaved, so load from other work hits all alike.
+    let proxy = Proxy::start(addr).await;
+    let mut full = Vec::new();
+    let (mut dl, mut save) = (Vec::new(), Vec::new());
+    let mut wire = 0;
+    let mut json_bytes = 0;
+    let mut last: Option<Device> = None;
+    let (mut server, mut server_plain, mut server_empty) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ser, mut par, mut ins, mut cache_ins) = (vec![], vec![], vec![], vec![]);
     for _ in 0..5 {
+        let d = Device::new(&proxy.url(), App::AccessManager);
+        d.client.login(EMAIL.into(), PASSWORD.into()).await.unwrap();
+        let before = proxy.received() + proxy.sent();
+        let phases = Arc::new(Phases::default());
+        let t = Instant::now();
+        let s = d.client.sync(Some(phases.clone())).await.unwrap();
+        full.push(ms(t.elapsed()));
+        let (d_ms, s_ms) = phases.split(t);
+        dl.push(d_ms);
+        save.push(s_ms);
+        wire = proxy.received() + proxy.sent() - before;
+        json_bytes = s.bytes;
+        assert_eq!(s.total_locks as usize, LOCKS);
+        last = Some(d);
+
+        let t = Instant::now();
+        let b = get_sync().await;
+        server.push(ms(t.elapsed()));
+        assert_eq!(b.len(), body.len());
+        // The same without gzip, and a request with nothing new: what compression and the
+        // fixed cost of one sync request (auth, cursor check) take of the server's answer.
+        let t = Instant::now();
+        let b = reqwest::Client::new()
+            .get(format!("{url}/api/v1/sync"))
+            .header("Accept-Encoding", "identity")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        server_plain.push(ms(t.elapsed()));
+        assert_eq!(b.len(), body.len());
+        let t = Instant::now();
+        let b = reqwest::Client::new()
+            .get(format!("{url}/api/v1/sync?since={}", parsed.cursor))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        server_empty.push(ms(t.elapsed()));
+        assert!(b.len() < 1024);
+
         let t = Instant::now();
         let out = serde_json::to_vec(&parsed).unwrap();
         ser.push(ms(t.elapsed()));
@@ -278,12 +388,18 @@ async fn run() {
         let back: SyncResponse = serde_json::from_slice(&out).unwrap();
         par.push(ms(t.elapsed()));
         let d = tempfile::tempdir().unwrap();
-        let store = Store::open(&d.path().join("floor.sqlite")).unwrap();
+        ins.push(plain_insert(&d.path().join("floor.sqlite"), &back));
+        let store = Store::open(&d.path().join("cache.sqlite")).unwrap();
         let t = Instant::now();
         cache::apply_sync(&mut store.conn(), &back, &mut |_| {}).unwrap();
-        ins.push(ms(t.elapsed()));
+        cache_ins.push(ms(t.elapsed()));
     }
+    let dev = last.unwrap();
     let (ser, par, ins) = (median(&mut ser), median(&mut par), median(&mut ins));
+    let cache_ins = median(&mut cache_ins);
+    let server_med = median(&mut server);
+    let (server_plain, server_empty) = (median(&mut server_plain), median(&mut server_empty));
+    let (dl, save) = (median(&mut dl), median(&mut save));
     let floor = ser + par + ins;
     let full_med = median(&mut full);
 
@@ -361,6 +477,26 @@ async fn run() {
             }
         }
     }
+    let mut per_query: Vec<(f64, &str)> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut v: Vec<f64> = fts.iter().skip(i).step_by(queries.len()).copied().collect();
+            (median(&mut v), *q)
+        })
+        .collect();
+    per_query.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
+    let mut broad = Vec::new();
+    {
+        let conn = store.conn();
+        for _ in 0..20 {
+            for q in ["door", "apartments", "unit"] {
+                let t = Instant::now();
+                hits += cache::search_locks(&conn, q, 50).unwrap().len();
+                broad.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
     let mut api_search = Vec::new();
     for _ in 0..20 {
         for q in queries {
@@ -405,6 +541,14 @@ async fn run() {
         full_med / floor
     );
     println!(
+        "  of the sync: until the last byte {dl:.1} ms, then parse + write + commit {save:.1} ms"
+    );
+    println!(
+        "  the cache's own insert of the same rows (with the FTS5 trigram index rebuilt): {cache_ins:.1} ms; floor with it {:.1} ms (ratio {:.2}x); the server's answer (request to last byte, gzip): median {server_med:.1} ms, without gzip {server_plain:.1} ms, with nothing new {server_empty:.1} ms",
+        ser + par + cache_ins,
+        full_med / (ser + par + cache_ins)
+    );
+    println!(
         "transfer: {:.2} MB of JSON, {:.2} MB on the wire ({:.1}x smaller{})",
         json_bytes as f64 / 1e6,
         wire as f64 / 1e6,
@@ -430,6 +574,16 @@ async fn run() {
         pct(&mut fts, 0.95),
         median(&mut api_search),
         median(&mut like)
+    );
+    println!(
+        "  slowest queries (median ms): {}; broad words (door, apartments, unit): median {:.3} ms",
+        per_query
+            .iter()
+            .take(4)
+            .map(|(t, q)| format!("{q:?} {t:.3}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        median(&mut broad)
     );
     println!(
         "one exported call (AccessClient::lock, cached): median {:.1} us, p99 {:.1} us; the cache query alone: median {:.1} us",
