@@ -161,6 +161,28 @@ public final class AccessKit: @unchecked Sendable {
         try await mapped { try await client.giveAccess(lockId: lockId, kind: kind, label: label, window: window) }
     }
 
+    /// Gives an offline code: 14 digits the lock checks by itself, so the visitor can open a
+    /// lock no phone has visited. `.window` needs a `window` on the hour of 1 hour to 30 days;
+    /// `.oneTime` without one is valid this hour plus 24 hours. `codeClass` picks the
+    /// lock-mode row (guest or tour; default: tour when the lock is in tour mode). Needs the
+    /// network; throws ``AccessKitError/notAllowed(_:)`` (nothing sent) without `give_access`
+    /// on the lock and ``AccessKitError/invalidInput(_:)`` for a bad window.
+    ///
+    /// ```swift
+    /// let hour = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+    /// let code = try await kit.giveOfflineAccess(lockId, kind: .window,
+    ///     window: TimeWindow(startsAt: hour, endsAt: hour + 2 * 3600), codeClass: .tour, label: "Saturday tour")
+    /// show(code.code, code.validFrom, code.validUntil)
+    /// ```
+    public func giveOfflineAccess(
+        _ lockId: String, kind: AccessCodeKind, window: TimeWindow? = nil, codeClass: OfflineCodeClass? = nil,
+        label: String? = nil
+    ) async throws -> OfflineCodeInfo {
+        try await mapped {
+            try await client.giveOfflineAccess(lockId: lockId, kind: kind, class: codeClass, label: label, window: window)
+        }
+    }
+
     /// Resets the lock's access codes. Needs the network.
     public func resetCodes(_ lockId: String) async throws { try await mapped { try await client.resetCodes(lockId: lockId) } }
 

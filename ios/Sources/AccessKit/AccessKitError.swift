@@ -49,6 +49,9 @@ public enum AccessKitError: Error, Equatable, Sendable {
     case wrongPairingCode
     /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
     case bluetooth(String)
+    /// This device cannot set up a connection to the server at all (e.g. no usable TLS
+    /// roots): not a network outage, so nothing is queued and retrying unchanged will not help.
+    case clientSetup(String)
     /// The binding itself failed (a panic inside the core, a library that does not match
     /// its bindings): a bug, not user error.
     case `internal`(String)
@@ -79,6 +82,7 @@ public enum AccessKitError: Error, Equatable, Sendable {
         case .RefusedByLock(let reason): self = .refusedByLock(reason)
         case .WrongPairingCode: self = .wrongPairingCode
         case .Bluetooth(let m): self = .bluetooth(m)
+        case .ClientSetup(let reason): self = .clientSetup(reason)
         }
     }
 
@@ -118,6 +122,7 @@ extension AccessKitError: LocalizedError {
         case .refusedByLock(let m): return "The lock refused: \(m)"
         case .wrongPairingCode: return "Wrong pairing code: check the code printed on the lock."
         case .bluetooth(let m): return "Bluetooth: \(m)"
+        case .clientSetup(let m): return "This device cannot set up a connection to the server: \(m)"
         case .internal(let m): return "Internal error in the access core: \(m)"
         }
     }

@@ -5,7 +5,9 @@ import XCTest
 
 /// Many concurrent calls from Swift tasks, then a count of what is still alive.
 ///
-/// Three counts, before and after: ``AccessKit/liveCount`` (Swift side), weak references to
+/// Four counts, before and after: the core's own count of its live exported objects
+/// (`liveObjectCount()`: each Rust `AccessClient` counts from its constructor to its drop),
+/// ``AccessKit/liveCount`` (Swift side), weak references to
 /// the Swift secret stores handed to the core (Rust holds each one until its `AccessClient`
 /// is freed, so a store that outlives its kit means a Rust object leaked), and the process's
 /// open file descriptors (each live client holds its SQLite files and HTTP connections).
@@ -30,6 +32,7 @@ final class ConcurrencyTests: XCTestCase {
             // Warm-up: the first use starts the core's runtime threads for good.
             _ = try await kit.syncNow()
         }
+        let coreObjectsBefore = liveObjectCount()
         let kitsBefore = AccessKit.liveCount
         let fdsBefore = try openFds()
         var weakStores: [Weak] = []
@@ -43,6 +46,7 @@ final class ConcurrencyTests: XCTestCase {
                                           app: .accessManager, secrets: store))
             }
             XCTAssertEqual(AccessKit.liveCount, kitsBefore + 8)
+            XCTAssertEqual(liveObjectCount(), coreObjectsBefore + 8, "a Rust AccessClient per kit")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for kit in kits {
                     group.addTask {
@@ -80,9 +84,11 @@ final class ConcurrencyTests: XCTestCase {
                 XCTAssertEqual(r, want, "call \(n)")
             }
             XCTAssertTrue(weakStores.allSatisfy { $0.store != nil })
+            XCTAssertEqual(liveObjectCount(), coreObjectsBefore + 8, "Rust objects during the burst")
             kits.removeAll()
         }
 
+        XCTAssertEqual(liveObjectCount(), coreObjectsBefore, "Rust objects still alive after releasing every kit")
         XCTAssertEqual(AccessKit.liveCount, kitsBefore, "kits alive")
         XCTAssertTrue(weakStores.allSatisfy { $0.store == nil }, "secret stores still held by Rust")
         var fds = try openFds()
