@@ -30,6 +30,7 @@
 //!   tokio's blocking pool through `Db::run`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use ::postgres as pg;
@@ -336,10 +337,29 @@ fn method_parse(s: &str) -> Option<LogMethod> {
 /// The smallest id: "after nothing" for keyset pagination (v4 ids are never nil).
 const BEFORE_ALL: Uuid = Uuid::nil();
 
-const USER_COLS: &str = "u.id, u.org_id, u.user_type, u.status, u.is_admin, u.name, u.username, \
-    u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, u.unit_ids, \
-    u.invited_by, u.invited_at, \
-    (SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided)";
+/// The columns `user_row` reads, ending with `expiry`: the current invitation's expiry.
+macro_rules! user_cols {
+    ($expiry:literal) => {
+        concat!(
+            "u.id, u.org_id, u.user_type, u.status, u.is_admin, u.name, u.username, \
+             u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, \
+             u.unit_ids, u.invited_by, u.invited_at, ",
+            $expiry
+        )
+    };
+}
+
+const USER_COLS: &str = user_cols!(
+    "(SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided)"
+);
+
+/// `USER_COLS` for the session check of every request: the invitation expiry only matters
+/// while the user is pending (`UserRecord::invitation_expires_at`), so other users skip the
+/// correlated subquery (a fifth of the lookup's time).
+const SESSION_USER_COLS: &str = user_cols!(
+    "CASE WHEN u.status = 'pending' THEN \
+     (SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided) END"
+);
 
 fn user_row(row: &Row) -> PResult<UserRecord> {
     let user_type: String = row.try_get(2)?;
@@ -939,12 +959,15 @@ impl Store for PostgresStore {
         token_hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>> {
-        self.read(|c| {
-            let sql = format!(
-                "SELECT {USER_COLS}, s.token_hash, s.revoked FROM sessions s \
+        // Built once: this runs on every authenticated request.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {SESSION_USER_COLS}, s.token_hash, s.revoked FROM sessions s \
                  JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
-            );
-            match c.opt(&sql, &[&&token_hash[..], &now])? {
+            )
+        });
+        self.read(|c| {
+            match c.opt(&SQL, &[&&token_hash[..], &now])? {
                 Some(r) => {
                     let stored: Vec<u8> = r.try_get(16)?;
                     let mut user = user_row(&r)?;
