@@ -24,6 +24,9 @@ done
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/lock-access/target}"
 # API 26: the apps' minSdk. The profile keeps panic = unwind (see bindings/README.md).
-cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -P 26 -o "$out" \
-  build -p access-core --locked --profile "$profile"
+# Only the cdylib, with the size flags of bindings/release-build.sh (cargo-ndk adds each
+# --target itself).
+source "$repo/bindings/release-build.sh"
+core_release_args "$profile" cdylib "" android
+cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -P 26 -o "$out" "${CORE_RELEASE_ARGS[@]}"
 find "$out" -name 'libaccess_core.so' -printf '%p %s bytes\n'

@@ -22,8 +22,10 @@ done
 
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+# Only the staticlib, with the size flags of bindings/release-build.sh.
+source "$repo/bindings/release-build.sh"
 for t in "${targets[@]}"; do
-  cargo build -p access-core --locked --profile "$profile" --target "$t"
+  core_release_build "$profile" staticlib "$t"
 done
 lib() { echo "$CARGO_TARGET_DIR/$1/$profile/libaccess_core.a"; }
 

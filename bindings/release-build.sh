@@ -1,0 +1,48 @@
+# How the shipped core library is built: sourced by bindings/generate (host, any profile
+# but debug), android/build-native.sh and ios/build-xcframework.sh. Not run on its own.
+#
+#   core_release_build PROFILE CRATE_TYPES [TARGET]     e.g. release-mobile cdylib,staticlib
+#
+# Three things a plain `cargo build -p access-core --profile release-mobile` does not do,
+# each measured on the x86-64 library (bindings/README.md has the table):
+# - Only the crate types a platform loads. core/Cargo.toml lists lib, cdylib and staticlib
+#   (the CLI and the Rust tests link the lib); rustc builds all requested types from one
+#   compilation, and with the Rust lib among them the cdylib keeps ~1.3 MB of code that
+#   LTO drops when cdylib (and staticlib) are built without it.
+# - SQLite without what the core never uses: FTS3 (the cache searches with FTS5), R*Tree,
+#   the dbstat table, STAT4, soundex, column metadata, extension loading, JSON functions,
+#   deprecated APIs and the shared cache (libsqlite3-sys reads LIBSQLITE3_FLAGS; `-U`
+#   undoes one of its defaults).
+# - On Linux with glibc, packed relative relocations (DT_RELR, glibc 2.36+): the
+#   relocation table is a fraction of the size. Android and Apple linkers pack relocations
+#   their own way.
+
+CORE_SQLITE_FLAGS="-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_RTREE \
+-USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_STAT4 -USQLITE_SOUNDEX -USQLITE_ENABLE_COLUMN_METADATA \
+-USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_DEPRECATED \
+-DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_JSON -DSQLITE_DEFAULT_MEMSTATUS=0"
+
+# Sets CORE_RELEASE_ARGS, the cargo arguments of the release build of access-core for
+# PROFILE with only CRATE_TYPES (comma-separated), ending with the rustc arguments after
+# `--`, and exports LIBSQLITE3_FLAGS. TARGET (optional, a Rust triple) is passed as
+# --target and picks the linker flags; empty: the host. Under cargo-ndk, which adds
+# --target itself, pass the NDK's targets' family as FLAGS_FOR (e.g. `android`).
+#
+#   core_release_args release-mobile cdylib,staticlib
+#   cargo "${CORE_RELEASE_ARGS[@]}"
+core_release_args() {
+  local profile="$1" types="$2" target="${3:-}" flags_for="${4:-}"
+  export LIBSQLITE3_FLAGS="$CORE_SQLITE_FLAGS"
+  CORE_RELEASE_ARGS=(rustc -p access-core --lib --locked --profile "$profile" --crate-type "$types")
+  if [ -n "$target" ]; then CORE_RELEASE_ARGS+=(--target "$target"); fi
+  flags_for="${flags_for:-${target:-$(rustc -vV | sed -n 's/^host: //p')}}"
+  case "$flags_for" in
+    *-linux-gnu) CORE_RELEASE_ARGS+=(-- -C link-arg=-Wl,-z,pack-relative-relocs) ;;
+  esac
+}
+
+# Builds access-core as core_release_args describes (same arguments).
+core_release_build() {
+  core_release_args "$@"
+  cargo "${CORE_RELEASE_ARGS[@]}"
+}
