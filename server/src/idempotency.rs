@@ -1,13 +1,26 @@
 //! `Idempotency-Key` on POST/PUT/PATCH: the same key from the same user gets the stored
 //! first response and has no second effect. Keys live in the database, so a replay may
 //! land on any instance.
+//!
+//! Wrap the routes with [`IdempotencyLayer`]:
+//!
+//! ```no_run
+//! # fn demo(state: access_server::AppState, routes: axum::Router<access_server::AppState>) {
+//! let app = routes.layer(access_server::idempotency::IdempotencyLayer::new(state.clone()));
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
+use tower::{Layer, Service, ServiceExt};
 
 use crate::AppState;
 use crate::api::payload_too_large;
@@ -18,13 +31,88 @@ use crate::store::IdempotencyBegin;
 /// Header name of the key.
 pub const HEADER: &str = "idempotency-key";
 
-/// The middleware.
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
-        return next.run(req).await;
+/// Puts [`Idempotency`] in front of a service.
+#[derive(Clone)]
+pub struct IdempotencyLayer {
+    state: AppState,
+}
+
+impl IdempotencyLayer {
+    /// The layer, with the state whose store holds the keys.
+    pub fn new(state: AppState) -> IdempotencyLayer {
+        IdempotencyLayer { state }
     }
+}
+
+impl<S> Layer<S> for IdempotencyLayer {
+    type Service = Idempotency<S>;
+
+    fn layer(&self, inner: S) -> Idempotency<S> {
+        Idempotency {
+            state: self.state.clone(),
+            inner,
+        }
+    }
+}
+
+/// The middleware. A request without a key (every GET) goes straight to the inner service:
+/// no state clone, no boxed copy of the service, no large future to move, since this sits
+/// on the path of every request.
+#[derive(Clone)]
+pub struct Idempotency<S> {
+    state: AppState,
+    inner: S,
+}
+
+/// The answer of [`Idempotency`].
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for Idempotency<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> ResponseFuture {
+        let keyed = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
+            && req.headers().contains_key(HEADER);
+        if !keyed {
+            return Box::pin(self.inner.call(req));
+        }
+        // Use the service that was polled ready; leave a fresh clone for the next call.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        let state = self.state.clone();
+        Box::pin(async move { Ok(with_key(state, req, inner).await) })
+    }
+}
+
+/// Runs the inner service once for `req`.
+async fn run<S>(inner: S, req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match inner.oneshot(req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    }
+}
+
+/// A POST/PUT/PATCH carrying the header.
+async fn with_key<S>(state: AppState, req: Request, inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
     let Some(key) = req.headers().get(HEADER) else {
-        return next.run(req).await;
+        return run(inner, req).await;
     };
     let key = match key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 200 => k.trim().to_string(),
@@ -36,7 +124,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     // Keys are per user; requests without a live session run normally.
     let (parts, body) = req.into_parts();
     let Some(token) = crate::api::bearer(&parts) else {
-        return next.run(Request::from_parts(parts, body)).await;
+        return run(inner, Request::from_parts(parts, body)).await;
     };
     let token_hash = secrets::hash_token(token);
     let now = OffsetDateTime::now_utc();
@@ -46,7 +134,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         .await
     {
         Ok(Some(u)) => u,
-        Ok(None) => return next.run(Request::from_parts(parts, body)).await,
+        Ok(None) => return run(inner, Request::from_parts(parts, body)).await,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let bytes = match axum::body::to_bytes(body, state.config.body_limit).await {
@@ -66,7 +154,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     // client that disconnects (hyper drops this future) can then neither leave the key "in
     // progress" nor let the effect commit without the stored answer (a replay would apply
     // it twice).
-    let task = tokio::spawn(run_once(state, user.id, key, fp, now, parts, bytes, next));
+    let task = tokio::spawn(run_once(state, user.id, key, fp, now, parts, bytes, inner));
     match task.await {
         Ok(resp) => resp,
         Err(e) => {
@@ -79,7 +167,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 /// Takes the key, then either answers from what it holds or runs the request and stores
 /// the answer.
 #[allow(clippy::too_many_arguments)]
-async fn run_once(
+async fn run_once<S>(
     state: AppState,
     uid: uuid::Uuid,
     key: String,
@@ -87,8 +175,11 @@ async fn run_once(
     now: OffsetDateTime,
     parts: axum::http::request::Parts,
     bytes: axum::body::Bytes,
-    next: Next,
-) -> Response {
+    inner: S,
+) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let k = key.clone();
     let begin = state
         .db
@@ -121,9 +212,7 @@ async fn run_once(
         }
         Ok(IdempotencyBegin::New) => {}
     }
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let resp = run(inner, Request::from_parts(parts, Body::from(bytes))).await;
     complete(state, uid, key, resp).await
 }
 
