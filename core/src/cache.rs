@@ -91,11 +91,22 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 2: BLE credentials, devices, counters, revocations, lock logs (see `crate::ble`).
     include_str!("ble/schema.sql"),
+    // 3: the search index without positions or column sizes: a third of the cost to build;
+    // search checks each candidate row itself (see `search_locks`).
+    r#"
+    DROP TABLE locks_fts;
+    CREATE VIRTUAL TABLE locks_fts USING fts5(
+        name, unit_name, property_name,
+        content='locks', content_rowid='rowid', tokenize='trigram', detail=none, columnsize=0
+    );
+    INSERT INTO locks_fts (locks_fts) VALUES ('rebuild');
+    "#,
 ];
 
 /// The triggers that keep `locks_fts` in step with `locks` one row at a time (as created by
-/// migration 1). A large sync drops them, writes the rows and rebuilds the index once: per-row
-/// trigram maintenance costs ~60-90 us a row, a rebuild of 10,000 rows ~30-50 ms.
+/// migration 1). A large sync drops them, writes the rows and rebuilds the index once:
+/// per-row trigram maintenance costs tens of microseconds a row, a rebuild of 10,000 rows
+/// a few tens of milliseconds.
 const FTS_TRIGGERS: &str = "
     CREATE TRIGGER locks_ai AFTER INSERT ON locks BEGIN
         INSERT INTO locks_fts (rowid, name, unit_name, property_name)
@@ -166,6 +177,31 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Name, unit and property lowercased (Unicode, so "ÖL" finds "öl"), one per line, into
+/// `text`: what a search word is looked for in. A word never holds a line break, so it cannot
+/// match across two parts.
+fn fold_into(text: &mut String, name: &str, unit: &str, property: &str) {
+    text.clear();
+    for (i, part) in [name, unit, property].into_iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let start = text.len();
+        if part.is_ascii() {
+            text.push_str(part);
+            text[start..].make_ascii_lowercase();
+        } else {
+            text.extend(part.chars().flat_map(char::to_lowercase));
+        }
+        if text[start..].contains('\n') {
+            // A line break inside a name becomes a space, so the three parts stay apart.
+            let folded = text[start..].replace('\n', " ");
+            text.truncate(start);
+            text.push_str(&folded);
+        }
+    }
 }
 
 /// The current schema version of an open database.
@@ -387,87 +423,131 @@ pub fn lock(conn: &Connection, id: Uuid) -> Result<Lock, StoreError> {
 
 /// How many rows per wanted result the first pass of a search reads in name order: a word
 /// that most locks match ("door", "unit") fills the page within these rows, where the index
-/// would have to find and sort every match (~5-10 ms for 10,000).
+/// would have to find and sort every match (several ms for 10,000).
 const PROBE_ROWS_PER_RESULT: u32 = 4;
 
-/// Locks whose name, unit or property contains every word of `query` (case-insensitive),
-/// by name, at most `limit`.
+/// Locks whose name, unit or property contains every word of `query` (case-insensitive,
+/// Unicode), by name, at most `limit`.
 ///
 /// Three passes, each stopping when it has the answer: the first `4 x limit` locks in name
-/// order (a common word fills the page there); then the trigram index for the words of three
-/// characters or more, with shorter words checked on its matches; and a scan in name order
-/// only when every word is shorter than three characters, which the index cannot answer.
+/// order (a common word fills the page there); then the trigram index, which narrows the
+/// rows to those holding every three-character piece of the words of three characters or
+/// more; and all locks in name order only when every word is shorter, which the index cannot
+/// answer. Each pass checks every word against the row's folded text itself, so the index
+/// only has to find candidates (it keeps no positions, which makes it cheap to build).
 pub fn search_locks(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Lock>, StoreError> {
-    let words: Vec<&str> = query.split_whitespace().collect();
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     if words.is_empty() {
         return list_locks(conn);
     }
-    let order = "ORDER BY l.name COLLATE NOCASE, l.id LIMIT ?1";
+    let by_name = "ORDER BY l.name COLLATE NOCASE, l.id";
+    let mut found = Vec::new();
     let probe = limit.saturating_mul(PROBE_ROWS_PER_RESULT);
-    let mut args: Vec<Value> = vec![limit.into(), probe.into()];
-    args.extend(words.iter().map(|w| like_pattern(w).into()));
-    let found = query_locks(
+    let complete = collect_matches(
         conn,
-        &format!(
-            "SELECT {LOCK_COLUMNS} FROM (SELECT * FROM locks ORDER BY name COLLATE NOCASE, id \
-             LIMIT ?2) l WHERE 1{} {order}",
-            like_filter(3, words.len())
-        ),
-        &args,
+        &format!("SELECT {LOCK_COLUMNS} FROM locks l {by_name} LIMIT ?1"),
+        &[probe.into()],
+        &words,
+        limit,
+        &mut found,
     )?;
-    if found.len() >= limit as usize {
+    if found.len() >= limit as usize || complete < probe as usize {
         return Ok(found);
     }
-    let (long, short): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.chars().count() >= 3);
-    let mut args: Vec<Value> = vec![limit.into()];
-    let sql = if long.is_empty() {
-        args.extend(short.iter().map(|w| like_pattern(w).into()));
-        format!(
-            "SELECT {LOCK_COLUMNS} FROM locks l WHERE 1{} {order}",
-            like_filter(2, short.len())
-        )
+    let mut trigrams: Vec<String> = Vec::new();
+    for w in &words {
+        let chars: Vec<char> = w.chars().collect();
+        for t in chars.windows(3) {
+            // Each piece is a quoted FTS5 string, so no query syntax leaks through.
+            let piece: String = t.iter().collect();
+            let quoted = format!("\"{}\"", piece.replace('"', "\"\""));
+            if !trigrams.contains(&quoted) {
+                trigrams.push(quoted);
+            }
+        }
+    }
+    found.clear();
+    if trigrams.is_empty() {
+        collect_matches(
+            conn,
+            &format!("SELECT {LOCK_COLUMNS} FROM locks l {by_name}"),
+            &[],
+            &words,
+            limit,
+            &mut found,
+        )?;
     } else {
-        // Each word becomes a quoted FTS5 string, so no query syntax leaks through.
-        let fts: Vec<String> = long
-            .iter()
-            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-            .collect();
-        args.push(fts.join(" AND ").into());
-        args.extend(short.iter().map(|w| like_pattern(w).into()));
-        format!(
-            "SELECT {LOCK_COLUMNS} FROM locks_fts f JOIN locks l ON l.rowid = f.rowid \
-             WHERE locks_fts MATCH ?2{} {order}",
-            like_filter(3, short.len())
-        )
+        found = index_matches(conn, &trigrams.join(" AND "), &words, limit)?;
+    }
+    Ok(found)
+}
+
+/// The index's candidates checked and ordered here, not in SQL: a common word makes
+/// thousands of candidates, and SQLite would sort all of them, whole rows, before the check
+/// kept a few. Only the first `limit` by name are read in full.
+fn index_matches(
+    conn: &Connection,
+    fts: &str,
+    words: &[String],
+    limit: u32,
+) -> Result<Vec<Lock>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT l.rowid, l.name, l.unit_name, l.property_name, l.id \
+         FROM locks_fts f JOIN locks l ON l.rowid = f.rowid WHERE locks_fts MATCH ?1",
+    )?;
+    let mut rows = st.query([fts])?;
+    let mut text = String::new();
+    // (name with ASCII letters folded, id, rowid): SQLite's `COLLATE NOCASE, id` order.
+    let mut hits: Vec<(Vec<u8>, String, i64)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let part = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+        fold_into(&mut text, part(1)?, part(2)?, part(3)?);
+        if words.iter().all(|w| text.contains(w.as_str())) {
+            let key = part(1)?.bytes().map(|c| c.to_ascii_lowercase()).collect();
+            hits.push((key, r.get(4)?, r.get(0)?));
+        }
+    }
+    let by_name = |a: &(Vec<u8>, String, i64), b: &(Vec<u8>, String, i64)| {
+        a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
     };
-    query_locks(conn, &sql, &args)
-}
-
-/// `%word%` with LIKE's wildcards taken literally (escape `\`).
-fn like_pattern(word: &str) -> String {
-    let escaped = word
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// ` AND (name, unit or property LIKE ?n)` for `count` parameters from `?first` on.
-fn like_filter(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| {
-            format!(
-                " AND (l.name LIKE ?{n} ESCAPE '\\' OR l.unit_name LIKE ?{n} ESCAPE '\\' \
-                 OR l.property_name LIKE ?{n} ESCAPE '\\')"
-            )
-        })
+    let keep = (limit as usize).min(hits.len());
+    if keep < hits.len() {
+        hits.select_nth_unstable_by(keep, by_name);
+        hits.truncate(keep);
+    }
+    hits.sort_unstable_by(by_name);
+    let mut one = conn.prepare_cached(&format!(
+        "SELECT {LOCK_COLUMNS} FROM locks l WHERE l.rowid = ?1"
+    ))?;
+    hits.iter()
+        .map(|h| Ok(one.query_row([h.2], lock_row)?))
         .collect()
 }
 
-fn query_locks(conn: &Connection, sql: &str, args: &[Value]) -> Result<Vec<Lock>, StoreError> {
+/// Reads the rows of `sql` (in name order) and keeps, up to `limit`, those whose folded
+/// name, unit and property hold every word. Returns how many rows it read.
+fn collect_matches(
+    conn: &Connection,
+    sql: &str,
+    args: &[Value],
+    words: &[String],
+    limit: u32,
+    found: &mut Vec<Lock>,
+) -> Result<usize, StoreError> {
     let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(args), lock_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut rows = st.query(rusqlite::params_from_iter(args))?;
+    let mut text = String::new();
+    let mut read = 0;
+    while found.len() < limit as usize {
+        let Some(r) = rows.next()? else { break };
+        read += 1;
+        let part = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+        fold_into(&mut text, part(1)?, part(3)?, part(5)?);
+        if words.iter().all(|w| text.contains(w.as_str())) {
+            found.push(lock_row(r)?);
+        }
+    }
+    Ok(read)
 }
 
 /// Number of cached locks.
@@ -846,8 +926,13 @@ pub(crate) mod tests {
         let streets = ["Oakwood", "Maple", "Cedar", "Birch"];
         let locks: Vec<Lock> = (0..720)
             .map(|i| {
+                let place = if i % 50 == 0 {
+                    "Ölmühle Tor"
+                } else {
+                    places[i % places.len()]
+                };
                 lock_fixture(
-                    &format!("{} Door {i}", places[i % places.len()]),
+                    &format!("{place} Door {i}"),
                     &format!("Unit {}{}", i % 9 + 1, ["A", "B", "C"][i % 3]),
                     &format!("{} Apartments", streets[(i / 7) % streets.len()]),
                 )
@@ -886,6 +971,10 @@ pub(crate) mod tests {
             "zzz",
             "door zz",
             "ck d",
+            "ÖLMÜHLE",
+            "öl",
+            "MÜH door",
+            "TOR 1",
         ];
         for q in queries {
             for limit in [1, 5, 50, 1000] {
@@ -898,7 +987,80 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(expected("door", 1000).len(), 720);
+        assert_eq!(expected("ÖLMÜHLE", 1000).len(), 15);
         assert!(expected("roof 71", 1000).len() < 20);
+    }
+
+    #[test]
+    fn a_cache_from_schema_2_is_searchable_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let old = lock_fixture("Front Door", "Unit 4B", "Oakwood Apartments");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(MIGRATIONS[0]).unwrap();
+            tx.execute_batch(MIGRATIONS[1]).unwrap();
+            tx.execute(
+                "INSERT INTO locks (id, name, unit_id, unit_name, property_id, property_name, \
+                 mode, battery, firmware, paired, identity_public_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'vacant', 90, NULL, 0, NULL)",
+                params![
+                    old.id.to_string(),
+                    old.name,
+                    old.unit_id.to_string(),
+                    old.unit_name,
+                    old.property_id.to_string(),
+                    old.property_name
+                ],
+            )
+            .unwrap();
+            tx.pragma_update(None, "user_version", 2).unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let mut c = store.conn();
+        assert_eq!(schema_version(&c).unwrap(), 3);
+        assert_eq!(trigger_sql(&c).len(), 3);
+        for q in ["oakwood", "4B", "ron", "front oak 4"] {
+            assert_eq!(search_locks(&c, q, 10).unwrap(), vec![old.clone()], "{q}");
+        }
+        // Row-by-row maintenance works on the upgraded file.
+        set_lock_name(&c, old.id, "Side Gate").unwrap();
+        assert_eq!(names(&c, "gate"), ["Side Gate"]);
+        assert!(names(&c, "front").is_empty());
+        let mut delta = sync_fixture(false, vec![lock_fixture("Shed", "U", "Elm")], "2");
+        delta.removed_lock_ids = vec![old.id];
+        apply_sync(&mut c, &delta, &mut |_| {}).unwrap();
+        assert!(names(&c, "gate").is_empty());
+        assert_eq!(names(&c, "shed"), ["Shed"]);
+    }
+
+    #[test]
+    fn search_folds_unicode_case_and_keeps_the_parts_apart() {
+        let (_d, store) = open_temp();
+        let mut c = store.conn();
+        let locks = vec![
+            lock_fixture("Ölmühle Tür", "ÄRGER 1", "Straße"),
+            lock_fixture("Two\nLines", "Unit 2", "Elm"),
+        ];
+        apply_sync(&mut c, &sync_fixture(true, locks, "1"), &mut |_| {}).unwrap();
+        assert_eq!(names(&c, "ÖLMÜHLE"), ["Ölmühle Tür"]);
+        assert_eq!(names(&c, "tür"), ["Ölmühle Tür"]);
+        assert_eq!(names(&c, "äR"), ["Ölmühle Tür"]);
+        assert!(
+            names(&c, "STRASSE").is_empty(),
+            "folding is case only, not spelling"
+        );
+        assert_eq!(names(&c, "straße ärger"), ["Ölmühle Tür"]);
+        assert_eq!(names(&c, "two lines"), ["Two\nLines"]);
+        // A word never spans two parts (name / unit / property).
+        assert!(names(&c, "türärger").is_empty());
+        assert!(names(&c, "linesunit").is_empty());
+        let two = search_locks(&c, "two", 1).unwrap()[0].id;
+        set_lock_name(&c, two, "ÜBER").unwrap();
+        assert_eq!(names(&c, "übe"), ["ÜBER"]);
+        assert!(names(&c, "lines").is_empty());
     }
 
     #[test]
