@@ -13,6 +13,11 @@
 #   the dbstat table, STAT4, soundex, column metadata, extension loading, JSON functions,
 #   deprecated APIs and the shared cache (libsqlite3-sys reads LIBSQLITE3_FLAGS; `-U`
 #   undoes one of its defaults).
+#   The test suites run on the debug build, which has SQLite's defaults: SQL that needs one
+#   of these (e.g. a json_* function) passes them and fails only in the shipped library.
+#   Check the shipped build with the suites on its bindings:
+#     bindings/generate --profile release-mobile
+#     SHELLS_BINDINGS=$CARGO_TARGET_DIR/uniffi/release-mobile scripts/test kotlin swift
 # - On Linux with glibc, packed relative relocations (DT_RELR, glibc 2.36+): the
 #   relocation table is a fraction of the size. Android and Apple linkers pack relocations
 #   their own way.
