@@ -34,15 +34,37 @@ use tokio::task::JoinHandle;
 pub use config::{ServerConfig, TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD};
 use store::{Db, Store, StoreError};
 
-/// Shared by every handler; holds no user state (that is all in the store).
+/// Shared by every handler; holds no user state (that is all in the store). Fields read
+/// through [`Shared`]: `state.db`, `state.config`.
+///
+/// One `Arc`: axum clones the state for every request, and one reference count touched by
+/// both cores is cheaper than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub db: Db,
     pub config: Arc<ServerConfig>,
     pub mailer: Option<Arc<notify::Mailer>>,
     pub http: reqwest::Client,
     /// Base of invitation links, without a trailing slash.
     pub public_url: Arc<str>,
+}
+
+impl AppState {
+    /// The state of one server.
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Why the server could not start.
@@ -190,13 +212,13 @@ pub async fn start_with_shutdown(
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| StartError::Config(format!("HTTP client: {e}")))?;
-    let state = AppState {
+    let state = AppState::new(Shared {
         db,
         config: Arc::new(config),
         mailer,
         http,
         public_url: public_url.into(),
-    };
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
