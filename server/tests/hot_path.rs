@@ -121,3 +121,35 @@ async fn a_permission_change_and_a_revoke_apply_to_the_very_next_request() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     assert_eq!(me.code(), "revoked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idempotency_layer_checks_keys_on_writes_and_lets_reads_through() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let long = "k".repeat(201);
+    let refused = api
+        .call_with(
+            reqwest::Method::POST,
+            "/api/v1/properties",
+            Some(&admin),
+            Some(json!({"name": "Keyed"})),
+            &[("idempotency-key", long.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let props = api.get("/api/v1/properties", &admin).await;
+    assert_eq!(props.body["items"], json!([]), "the refused write had no effect");
+    // A key on a GET means nothing: the read runs as usual.
+    let me = api
+        .call_with(
+            reqwest::Method::GET,
+            "/api/v1/me",
+            Some(&admin),
+            None,
+            &[("idempotency-key", long.as_str())],
+        )
+        .await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["email"], access_server::TEST_ADMIN_EMAIL);
+}
