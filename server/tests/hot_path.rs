@@ -139,7 +139,11 @@ async fn the_idempotency_layer_checks_keys_on_writes_and_lets_reads_through() {
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     let props = api.get("/api/v1/properties", &admin).await;
-    assert_eq!(props.body["items"], json!([]), "the refused write had no effect");
+    assert_eq!(
+        props.body["items"],
+        json!([]),
+        "the refused write had no effect"
+    );
     // A key on a GET means nothing: the read runs as usual.
     let me = api
         .call_with(
