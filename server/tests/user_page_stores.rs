@@ -224,7 +224,7 @@ fn fill(store: &dyn Store) -> Uuid {
 /// The table's rules, written out: a key per sort (ASCII-only lower case, as both stores
 /// fold), byte order, ties by id in the same direction.
 fn expected(all: &[UserRecord], q: &UserQuery) -> Vec<(Uuid, String)> {
-    let search = q.q.as_deref().map(|s| s.trim().to_lowercase());
+    let search = q.q.as_deref().map(|s| s.trim().to_ascii_lowercase());
     let mut rows: Vec<(Uuid, String)> = all
         .iter()
         .filter(|u| q.user_type.is_none_or(|t| t == u.user_type))
@@ -326,6 +326,7 @@ fn queries() -> Vec<UserQuery> {
         (None, None, Some("b_1")),
         (None, None, Some("e_1")),
         (None, None, Some("émile")),
+        (None, None, Some("Émile")),
         (None, Some(UserStatus::Revoked), Some("birch")),
     ];
     for (user_type, status, q) in filtered {
@@ -392,9 +393,10 @@ fn check(store: &dyn Store, org: Uuid) -> Vec<Walk> {
             found("50%"),
             found("%"),
             found("b_1"),
-            found("e_1")
+            found("e_1"),
+            found("Émile")
         ],
-        [2, 1, 1, 1, 0]
+        [2, 1, 1, 1, 0, 2]
     );
     walks
 }

@@ -857,7 +857,7 @@ impl Store for SqliteStore {
         org_id: Uuid,
         query: &user_list::UserQuery,
     ) -> StoreResult<user_list::UserPage> {
-        use user_list::{Cursor, UserSort};
+        use user_list::UserSort;
         // Sort keys as text, so the cursor can carry any of them; the `email` prefixes
         // put rows without a registered email last in both orders.
         let key = match query.sort {
@@ -887,22 +887,7 @@ impl Store for SqliteStore {
                   OR LOWER(COALESCE(u.username, '')) LIKE ?4 ESCAPE '\\' \
                   OR LOWER(COALESCE(u.invited_email, '')) LIKE ?4 ESCAPE '\\' \
                   OR LOWER(COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
-        let pattern = query
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(|q| {
-                let mut p = String::from("%");
-                for ch in q.to_lowercase().chars() {
-                    if matches!(ch, '%' | '_' | '\\') {
-                        p.push('\\');
-                    }
-                    p.push(ch);
-                }
-                p.push('%');
-                p
-            });
+        let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
         let status = query.status.map(|s| s.as_str());
@@ -937,20 +922,11 @@ impl Store for SqliteStore {
                     |r| Ok((user_row(r)?, r.get::<_, String>(cols)?)),
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            let next = match rows.last() {
-                Some((u, k)) if more => Some(Cursor {
-                    key: k.clone(),
-                    id: u.id,
-                }),
-                _ => None,
-            };
-            Ok(user_list::UserPage {
-                users: rows.into_iter().map(|(u, _)| u).collect(),
-                next,
-                total: total.max(0) as u64,
-            })
+            Ok(user_list::UserPage::from_rows(
+                rows,
+                limit,
+                total.max(0) as u64,
+            ))
         })
     }
 

@@ -113,7 +113,9 @@ impl UserQuery {
     pub fn like_pattern(&self) -> Option<String> {
         let q = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())?;
         let mut p = String::from("%");
-        for ch in q.to_lowercase().chars() {
+        // ASCII only, as both stores' LOWER folds the columns: a full Unicode fold of the
+        // query alone would make "Émile" never match the stored "Émile".
+        for ch in q.to_ascii_lowercase().chars() {
             if matches!(ch, '%' | '_' | '\\') {
                 p.push('\\');
             }
