@@ -426,6 +426,9 @@ pub fn lock(conn: &Connection, id: Uuid) -> Result<Lock, StoreError> {
 /// would have to find and sort every match (several ms for 10,000).
 const PROBE_ROWS_PER_RESULT: u32 = 4;
 
+/// Rows the first pass reads before it may judge that the words are too rare for it.
+const PROBE_SAMPLE: usize = 64;
+
 /// Locks whose name, unit or property contains every word of `query` (case-insensitive,
 /// Unicode), by name, at most `limit`.
 ///
@@ -443,15 +446,16 @@ pub fn search_locks(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Lo
     let by_name = "ORDER BY l.name COLLATE NOCASE, l.id";
     let mut found = Vec::new();
     let probe = limit.saturating_mul(PROBE_ROWS_PER_RESULT);
-    let complete = collect_matches(
+    let read = collect_matches(
         conn,
         &format!("SELECT {LOCK_COLUMNS} FROM locks l {by_name} LIMIT ?1"),
         &[probe.into()],
         &words,
         limit,
+        Some(probe),
         &mut found,
     )?;
-    if found.len() >= limit as usize || complete < probe as usize {
+    if found.len() >= limit as usize || read.is_some_and(|n| n < probe as usize) {
         return Ok(found);
     }
     let mut trigrams: Vec<String> = Vec::new();
@@ -474,6 +478,7 @@ pub fn search_locks(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Lo
             &[],
             &words,
             limit,
+            None,
             &mut found,
         )?;
     } else {
@@ -515,25 +520,35 @@ fn index_matches(
         hits.select_nth_unstable_by(keep, by_name);
         hits.truncate(keep);
     }
-    hits.sort_unstable_by(by_name);
-    let mut one = conn.prepare_cached(&format!(
-        "SELECT {LOCK_COLUMNS} FROM locks l WHERE l.rowid = ?1"
+    // The page in one statement (a JSON array of rowids), put in order by SQLite.
+    let ids = format!(
+        "[{}]",
+        hits.iter()
+            .map(|h| h.2.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut page = conn.prepare_cached(&format!(
+        "SELECT {LOCK_COLUMNS} FROM locks l WHERE l.rowid IN (SELECT value FROM json_each(?1)) \
+         ORDER BY l.name COLLATE NOCASE, l.id"
     ))?;
-    hits.iter()
-        .map(|h| Ok(one.query_row([h.2], lock_row)?))
-        .collect()
+    let rows = page.query_map([ids], lock_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Reads the rows of `sql` (in name order) and keeps, up to `limit`, those whose folded
-/// name, unit and property hold every word. Returns how many rows it read.
+/// name, unit and property hold every word. Returns how many rows it read, or `None` when it
+/// gave up: with `probe` rows to read, once the matches so far show that those rows would
+/// hold fewer than half a page (a rare word; the index answers it better).
 fn collect_matches(
     conn: &Connection,
     sql: &str,
     args: &[Value],
     words: &[String],
     limit: u32,
+    probe: Option<u32>,
     found: &mut Vec<Lock>,
-) -> Result<usize, StoreError> {
+) -> Result<Option<usize>, StoreError> {
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(args))?;
     let mut text = String::new();
@@ -546,8 +561,14 @@ fn collect_matches(
         if words.iter().all(|w| text.contains(w.as_str())) {
             found.push(lock_row(r)?);
         }
+        if let Some(probe) = probe
+            && read >= PROBE_SAMPLE
+            && 2 * found.len() as u64 * u64::from(probe) < u64::from(limit) * read as u64
+        {
+            return Ok(None);
+        }
     }
-    Ok(read)
+    Ok(Some(read))
 }
 
 /// Number of cached locks.
