@@ -908,7 +908,7 @@ impl Store for SqliteStore {
                  ORDER BY {key} {dir}, u.id {dir} LIMIT ?7"
             ))?;
             let cols = USER_COLS.matches(", ").count() + 1;
-            let mut rows = stmt
+            let rows = stmt
                 .query_map(
                     params![
                         org,
