@@ -3,21 +3,22 @@
 #
 #   core_release_build PROFILE CRATE_TYPES [TARGET]     e.g. release-mobile cdylib,staticlib
 #
-# Three things a plain `cargo build -p access-core --profile release-mobile` does not do,
+# What a plain `cargo build -p access-core --profile release-mobile` does not do,
 # each measured on the x86-64 library (bindings/README.md has the table):
 # - Only the crate types a platform loads. core/Cargo.toml lists lib, cdylib and staticlib
 #   (the CLI and the Rust tests link the lib); rustc builds all requested types from one
 #   compilation, and with the Rust lib among them the cdylib keeps ~1.3 MB of code that
 #   LTO drops when cdylib (and staticlib) are built without it.
 # - SQLite without what the core never uses: FTS3 (the cache searches with FTS5), R*Tree,
-#   the dbstat table, STAT4, soundex, column metadata, extension loading, JSON functions,
-#   deprecated APIs and the shared cache (libsqlite3-sys reads LIBSQLITE3_FLAGS; `-U`
-#   undoes one of its defaults).
+#   the dbstat table, STAT4, soundex, column metadata, extension loading, deprecated APIs
+#   and the shared cache (libsqlite3-sys reads LIBSQLITE3_FLAGS; `-U` undoes one of its
+#   defaults). JSON stays: the cache's search uses json_each.
 #   The test suites run on the debug build, which has SQLite's defaults: SQL that needs one
-#   of these (e.g. a json_* function) passes them and fails only in the shipped library.
+#   of these (e.g. an FTS3 table) passes them and fails only in the shipped library.
 #   Check the shipped build with the suites on its bindings:
 #     bindings/generate --profile release-mobile
 #     SHELLS_BINDINGS=$CARGO_TARGET_DIR/uniffi/release-mobile scripts/test kotlin swift
+# - C code without unwind tables (CFLAGS, read by the cc crate for SQLite and ring).
 # - On Linux with glibc, packed relative relocations (DT_RELR, glibc 2.36+): the
 #   relocation table is a fraction of the size. Android and Apple linkers pack relocations
 #   their own way.
@@ -25,10 +26,7 @@
 CORE_SQLITE_FLAGS="-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_RTREE \
 -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_STAT4 -USQLITE_SOUNDEX -USQLITE_ENABLE_COLUMN_METADATA \
 -USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_DEPRECATED \
--DSQLITE_OMIT_SHARED_CACHE -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_DECLTYPE -DSQLITE_OMIT_PROGRESS_CALLBACK \
--DSQLITE_OMIT_AUTHORIZATION -DSQLITE_OMIT_COMPLETE -DSQLITE_OMIT_GET_TABLE -DSQLITE_OMIT_TCL_VARIABLE \
--DSQLITE_OMIT_UTF16 -DSQLITE_OMIT_DESERIALIZE -DSQLITE_OMIT_TRACE -DSQLITE_OMIT_INTROSPECTION_PRAGMAS \
--DSQLITE_UNTESTABLE"
+-DSQLITE_OMIT_SHARED_CACHE -DSQLITE_DEFAULT_MEMSTATUS=0"
 
 # C code (SQLite, ring's C) without unwind tables: no unwind ever crosses a C frame (Rust
 # callbacks from SQLite catch their panics in rusqlite, ring's C calls no Rust), so the
