@@ -311,7 +311,9 @@ async fn a_sync_answer_that_is_garbage_leaves_the_cache_untouched() {
     .await;
     dev.client.sync(None).await.unwrap();
     let garbage = raw_server(Some(
-        b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"cursor\": [1,2,3]}  ",
+        // Well-framed HTTP (21 bytes, then closed), garbage JSON: a stray byte after the
+        // body would make the pooled connection a race for the next request.
+        b"HTTP/1.1 200 OK\r\nContent-Length: 21\r\nConnection: close\r\n\r\n{\"cursor\": [1,2,3]}  ",
     ))
     .await;
     proxy.retarget(garbage.trim_start_matches("http://").parse().unwrap());
