@@ -638,8 +638,12 @@ impl AccessClient {
         let _one = self.ble.busy.lock().await;
         phase(PairingPhase::Connecting);
         let transport = self.transport().await?;
-        // A lock that advertises itself paired is refused before anything is registered.
-        if self.advertises_paired(&transport, &device_id).await? {
+        // A lock this phone paired itself, or one that advertises itself paired, is refused
+        // before anything is registered (BlueZ may still hold the advertisement from
+        // before the pairing, so the phone's own record comes first).
+        if self.paired_here(&device_id).await?
+            || self.advertises_paired(&transport, &device_id).await?
+        {
             return Err(rejection(Rejection::AlreadyPaired));
         }
         let link = transport.connect(&device_id).await.map_err(ble_error)?;
@@ -940,6 +944,22 @@ impl AccessClient {
             Response::Refused { reason } => Err(refusal(reason)),
             other => Err(bad_response(format!("unexpected answer {other:?}"))),
         }
+    }
+
+    /// Whether this phone paired `device` to a lock the cache still shows as paired.
+    async fn paired_here(&self, device: &str) -> Result<bool, AccessError> {
+        let dev = device.to_string();
+        self.db(move |c| {
+            Ok(match store::lock_of_device(c, &dev)? {
+                Some(id) => match cache::lock(c, id) {
+                    Ok(l) => l.paired,
+                    Err(cache::StoreError::NotFound) => false,
+                    Err(e) => return Err(e),
+                },
+                None => false,
+            })
+        })
+        .await
     }
 
     /// Whether `device` advertises that it is paired (looked up for a few seconds; a

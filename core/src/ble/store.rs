@@ -73,6 +73,18 @@ pub fn device(c: &Connection, lock: Uuid) -> Result<Option<String>, StoreError> 
     .optional()?)
 }
 
+/// The lock this phone paired on `device`, if it paired one there.
+pub fn lock_of_device(c: &Connection, device: &str) -> Result<Option<Uuid>, StoreError> {
+    let id: Option<String> = c
+        .query_row(
+            "SELECT lock_id FROM ble_devices WHERE device_id = ?1",
+            [device],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
+}
+
 pub fn put_device(c: &Connection, lock: Uuid, device: &str) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO ble_devices (lock_id, device_id) VALUES (?1, ?2) \
