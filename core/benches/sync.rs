@@ -6,12 +6,12 @@
 //!
 //! - full sync of 10,000 locks into an empty cache vs the floor for the same rows measured in
 //!   the same run (serialize + parse + insert in one transaction into a table of the same
-//!   shape without the search index), and the cache's own insert (index rebuilt) beside it,
+//!   shape without any search index), and the cache's own insert (index built) beside it,
 //! - the server's answer time for that sync (request to last byte),
 //! - peak memory of a process that signs in and runs that sync (a child process),
 //! - bytes on the wire (compressed) vs the JSON size,
 //! - an incremental sync with nothing new (requests and bytes),
-//! - FTS search median among the 10,000 cached locks (and a LIKE scan for comparison),
+//! - search median among the 10,000 cached locks (in-memory index) (and a LIKE scan for comparison),
 //! - cost of one exported call (cached lock lookup) from Rust.
 //!
 //! The server runs in a child process (this binary with `--serve`), so the figures of the
@@ -454,11 +454,11 @@ async fn run() {
     let mut hits = 0;
     let mut like = Vec::new();
     {
-        let conn = store.conn();
+        let mut conn = store.conn();
         for _ in 0..50 {
             for q in queries {
                 let t = Instant::now();
-                hits += cache::search_locks(&conn, q, 50).unwrap().len();
+                hits += cache::search_locks(&mut conn, q, 50).unwrap().len();
                 fts.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
@@ -488,11 +488,11 @@ async fn run() {
     per_query.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
     let mut broad = Vec::new();
     {
-        let conn = store.conn();
+        let mut conn = store.conn();
         for _ in 0..20 {
             for q in ["door", "apartments", "unit"] {
                 let t = Instant::now();
-                hits += cache::search_locks(&conn, q, 50).unwrap().len();
+                hits += cache::search_locks(&mut conn, q, 50).unwrap().len();
                 broad.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
@@ -544,7 +544,7 @@ async fn run() {
         "  of the sync: until the last byte {dl:.1} ms, then parse + write + commit {save:.1} ms"
     );
     println!(
-        "  the cache's own insert of the same rows (with the FTS5 trigram index rebuilt): {cache_ins:.1} ms; floor with it {:.1} ms (ratio {:.2}x); the server's answer (request to last byte, gzip): median {server_med:.1} ms, without gzip {server_plain:.1} ms, with nothing new {server_empty:.1} ms",
+        "  the cache's own insert of the same rows (with its in-memory search index built): {cache_ins:.1} ms; floor with it {:.1} ms (ratio {:.2}x); the server's answer (request to last byte, gzip): median {server_med:.1} ms, without gzip {server_plain:.1} ms, with nothing new {server_empty:.1} ms",
         ser + par + cache_ins,
         full_med / (ser + par + cache_ins)
     );
@@ -569,7 +569,7 @@ async fn run() {
         "incremental sync, nothing new: {inc_requests} request(s), {inc_bytes} bytes both ways, {inc_ms:.2} ms"
     );
     println!(
-        "search (FTS5 trigram, cache layer): median {:.3} ms, p95 {:.3} ms; through AccessClient: median {:.3} ms; LIKE scan: median {:.3} ms ({hits} hits)",
+        "search (in-memory index, cache layer): median {:.3} ms, p95 {:.3} ms; through AccessClient: median {:.3} ms; LIKE scan: median {:.3} ms ({hits} hits)",
         median(&mut fts.clone()),
         pct(&mut fts, 0.95),
         median(&mut api_search),

@@ -66,7 +66,7 @@ impl AccessClient {
     pub(crate) async fn db<R, F>(&self, f: F) -> Result<R, AccessError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut cache::Db) -> Result<R, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
         Ok(tokio::task::spawn_blocking(move || f(&mut store.conn())).await??)

@@ -1,8 +1,9 @@
 //! The mobile core shared by Access Manager and NoKey Resident, exported through UniFFI.
 //!
 //! Plain Rust layers, each tested on its own, under one exported object:
-//! [`http`] (reqwest on rustls/ring), [`cache`] (SQLite, FTS5 search), [`queue`] (durable
-//! offline actions with idempotency keys), [`secrets`] (foreign secret store),
+//! [`http`] (reqwest on rustls/ring), [`cache`] (SQLite), [`search`] (lock search in
+//! memory), [`queue`] (durable offline actions with idempotency keys), [`secrets`] (foreign
+//! secret store),
 //! [`logging`] (tracing to a foreign logger), and [`client::AccessClient`], whose errors are
 //! mapped once to [`AccessError`].
 //!
@@ -41,6 +42,7 @@ pub mod model;
 pub mod offline_codes;
 pub mod phone;
 pub mod queue;
+pub mod search;
 pub mod secrets;
 
 pub use client::AccessClient;
