@@ -1253,7 +1253,6 @@ pub(crate) mod tests {
 
     #[test]
     fn the_fts_index_goes_even_where_sqlite_has_no_fts5() {
-        // The way a build without FTS5 takes (this build has FTS5, so it is called directly).
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.sqlite");
         let a = lock_fixture("Front Door", "Unit 4B", "Oak");
@@ -1267,14 +1266,18 @@ pub(crate) mod tests {
             }
             tx.pragma_update(None, "user_version", 3).unwrap();
             tx.commit().unwrap();
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(
-                "DROP TRIGGER locks_ai; DROP TRIGGER locks_ad; DROP TRIGGER locks_au;",
-            )
-            .unwrap();
-            drop_fts_without_module(&tx).unwrap();
-            tx.pragma_update(None, "user_version", 4).unwrap();
-            tx.commit().unwrap();
+        }
+        {
+            // A connection without the FTS5 module, as on a build that leaves it out.
+            let mut conn = Connection::open(&path).unwrap();
+            // SAFETY: the handle is this open connection's; a null list drops every module.
+            let rc =
+                unsafe { rusqlite::ffi::sqlite3_drop_modules(conn.handle(), std::ptr::null_mut()) };
+            assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+            let err = conn.execute_batch("DROP TABLE locks_fts").unwrap_err();
+            assert!(err.to_string().contains("no such module"), "{err}");
+            migrate(&mut conn).unwrap();
+            assert_eq!(schema_version(&conn).unwrap(), 4);
             assert!(fts_leftovers(&conn).is_empty());
             let ok: String = conn
                 .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -1283,6 +1286,7 @@ pub(crate) mod tests {
         }
         let store = Store::open(&path).unwrap();
         let mut c = store.conn();
+        assert!(fts_leftovers(&c).is_empty());
         apply_sync(
             &mut c,
             &sync_fixture(true, vec![a.clone()], "1"),
