@@ -1,13 +1,13 @@
 //! Core logs: `tracing` inside, forwarded to a foreign [`CoreLogger`] so the apps see them
 //! in Logcat or the unified log.
 
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Once, RwLock};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::Layer;
-use tracing_subscriber::layer::Context;
-use tracing_subscriber::prelude::*;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
 
 /// Severity of a log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
@@ -45,7 +45,15 @@ struct Sink {
 
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 
-struct ForwardLayer;
+/// The sink's `max` as its discriminant, or [`NO_SINK`]: read on every log call site, so a
+/// disabled level costs one atomic load instead of the sink's lock.
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(NO_SINK);
+const NO_SINK: u8 = u8::MAX;
+
+/// The process-wide subscriber. It only forwards events, never reads span data, so it
+/// implements `Subscriber` itself rather than carrying tracing-subscriber's registry
+/// (span bookkeeping the shipped library would pay for in size; bindings/README.md).
+struct Forward;
 
 #[derive(Default)]
 struct Message(String);
@@ -69,8 +77,32 @@ impl Visit for Message {
     }
 }
 
-impl<S: Subscriber> Layer<S> for ForwardLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+impl Subscriber for Forward {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        // The level can change at run time (`set_logger`), so ask `enabled` every time.
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        let max = MAX_LEVEL.load(Ordering::Relaxed);
+        max != NO_SINK && LogLevel::from(metadata.level()) as u8 <= max
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        // Ids must be unique and non-zero; nothing is kept per span.
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Id::from_u64(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
         let guard = SINK.read().unwrap_or_else(|p| p.into_inner());
         let Some(sink) = guard.as_ref() else { return };
         let level = LogLevel::from(event.metadata().level());
@@ -90,11 +122,20 @@ impl<S: Subscriber> Layer<S> for ForwardLayer {
 pub fn set_logger(logger: Option<Arc<dyn CoreLogger>>, max_level: LogLevel) {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        // When the host (e.g. the CLI) installed its own subscriber first, ours is not
-        // global; the forwarding still works inside `with_default` scopes it sets up.
-        let _ = tracing_subscriber::registry().with(ForwardLayer).try_init();
+        // When the host (e.g. the CLI) installed its own subscriber first, that one stays:
+        // the host decides where its logs go.
+        let _ = tracing::subscriber::set_global_default(Forward);
     });
-    *SINK.write().unwrap_or_else(|p| p.into_inner()) = logger.map(|logger| Sink {
+    let mut sink = SINK.write().unwrap_or_else(|p| p.into_inner());
+    MAX_LEVEL.store(
+        if logger.is_some() {
+            max_level as u8
+        } else {
+            NO_SINK
+        },
+        Ordering::Relaxed,
+    );
+    *sink = logger.map(|logger| Sink {
         logger,
         max: max_level,
     });
@@ -104,6 +145,9 @@ pub fn set_logger(logger: Option<Arc<dyn CoreLogger>>, max_level: LogLevel) {
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    /// The logger is process-wide: these tests take turns.
+    static SERIAL: Mutex<()> = Mutex::new(());
 
     #[derive(Default)]
     struct Collect(Mutex<Vec<(LogLevel, String, String)>>);
@@ -116,6 +160,7 @@ mod tests {
 
     #[test]
     fn records_reach_the_foreign_logger_filtered_by_level() {
+        let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let c = Arc::new(Collect::default());
         set_logger(Some(c.clone()), LogLevel::Info);
         tracing::info!(lock = "abc", "synced {} locks", 3);
@@ -132,5 +177,28 @@ mod tests {
         assert_eq!(mine.len(), 1, "{got:?}");
         assert_eq!(mine[0].0, LogLevel::Info);
         assert_eq!(mine[0].2, "synced 3 locks lock=abc");
+    }
+
+    #[test]
+    fn a_level_above_the_limit_is_never_formatted() {
+        let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        use std::sync::atomic::AtomicUsize;
+        static FORMATTED: AtomicUsize = AtomicUsize::new(0);
+        struct Counted;
+        impl std::fmt::Debug for Counted {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                FORMATTED.fetch_add(1, Ordering::Relaxed);
+                f.write_str("counted")
+            }
+        }
+        let c = Arc::new(Collect::default());
+        set_logger(Some(c.clone()), LogLevel::Warn);
+        tracing::trace!(value = ?Counted, "below the limit");
+        assert_eq!(FORMATTED.load(Ordering::Relaxed), 0);
+        tracing::warn!(value = ?Counted, "at the limit");
+        assert_eq!(FORMATTED.load(Ordering::Relaxed), 1);
+        set_logger(None, LogLevel::Trace);
+        tracing::error!(value = ?Counted, "no logger");
+        assert_eq!(FORMATTED.load(Ordering::Relaxed), 1);
     }
 }
