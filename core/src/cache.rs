@@ -420,7 +420,7 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError>
 /// The signed-in user as last seen by the server.
 pub fn me(conn: &Connection) -> Result<Option<Me>, StoreError> {
     get_meta(conn, ME)?
-        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|s| serde_json::from_slice(s.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()
 }
 
@@ -578,7 +578,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_slice(s.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn parse_uuid(s: &str) -> rusqlite::Result<Uuid> {

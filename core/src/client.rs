@@ -69,7 +69,18 @@ impl AccessClient {
         F: FnOnce(&mut cache::Db) -> Result<R, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || f(&mut store.conn())).await??)
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Boxed, so every caller runs the same task type: tokio's task code is compiled
+        // once instead of once per call site (bindings/README.md, "Release size").
+        let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let _ = tx.send(f(&mut store.conn()));
+        });
+        // A panic in `f` comes back here as a JoinError; otherwise the answer was sent.
+        tokio::task::spawn_blocking(job).await?;
+        let answer = rx.await.map_err(|_| AccessError::Storage {
+            message: "background task ended without an answer".into(),
+        })?;
+        Ok(answer?)
     }
 
     fn token(&self) -> Result<Option<String>, AccessError> {
@@ -798,7 +809,7 @@ impl AccessClient {
             State::Done => {
                 let body = q.result.unwrap_or_default();
                 let code: AccessCode =
-                    serde_json::from_str(&body).map_err(|e| AccessError::BadResponse {
+                    serde_json::from_slice(body.as_bytes()).map_err(|e| AccessError::BadResponse {
                         message: e.to_string(),
                     })?;
                 Ok(GiveAccessOutcome::Created { code: code.into() })

@@ -138,7 +138,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
         seq: r.get(0)?,
         key: r.get(1)?,
         lock_id: Uuid::parse_str(&lock_id).map_err(|e| bad(2, Box::new(e)))?,
-        action: serde_json::from_str(&action).map_err(|e| bad(3, Box::new(e)))?,
+        action: serde_json::from_slice(action.as_bytes()).map_err(|e| bad(3, Box::new(e)))?,
         state: State::parse(&state).ok_or_else(|| bad(4, format!("state {state}").into()))?,
         attempts: r.get(5)?,
         error_code: r.get(6)?,

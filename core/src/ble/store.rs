@@ -126,7 +126,7 @@ pub fn revocations(
         )
         .optional()?;
     row.map(|(body, pushed)| {
-        let list = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let list = serde_json::from_slice(body.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok((list, pushed))
     })
     .transpose()
@@ -216,7 +216,7 @@ pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogE
     let rows = stmt.query_map(params![lock.to_string(), limit], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for body in rows {
-        out.push(serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        out.push(serde_json::from_slice(body?.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
     }
     Ok(out)
 }
@@ -269,7 +269,7 @@ pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value
         out.push((
             Uuid::parse_str(&l).map_err(|e| bad(e.to_string()))?,
             Uuid::parse_str(&k).map_err(|e| bad(e.to_string()))?,
-            serde_json::from_str(&b).map_err(|e| bad(e.to_string()))?,
+            serde_json::from_slice(b.as_bytes()).map_err(|e| bad(e.to_string()))?,
         ));
     }
     Ok(out)
