@@ -19,6 +19,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::future::Either;
 use time::OffsetDateTime;
 use tower::{Layer, Service, ServiceExt};
 
@@ -56,16 +57,20 @@ impl<S> Layer<S> for IdempotencyLayer {
 }
 
 /// The middleware. A request without a key (every GET) goes straight to the inner service:
-/// no state clone, no boxed copy of the service, no large future to move, since this sits
-/// on the path of every request.
+/// no state clone, no boxed copy of the service, no boxed future, since this sits on the
+/// path of every request.
 #[derive(Clone)]
 pub struct Idempotency<S> {
     state: AppState,
     inner: S,
 }
 
-/// The answer of [`Idempotency`].
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+/// The answer of [`Idempotency`]: the inner service's own future for a request without a
+/// key, a boxed one for a keyed request.
+pub type ResponseFuture<F> = Either<F, KeyedFuture>;
+
+/// The future of a keyed request.
+pub type KeyedFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 impl<S> Service<Request> for Idempotency<S>
 where
@@ -74,23 +79,25 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = ResponseFuture;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> ResponseFuture {
+    fn call(&mut self, req: Request) -> Self::Future {
         let keyed = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
             && req.headers().contains_key(HEADER);
         if !keyed {
-            return Box::pin(self.inner.call(req));
+            return Either::Left(self.inner.call(req));
         }
         // Use the service that was polled ready; leave a fresh clone for the next call.
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
         let state = self.state.clone();
-        Box::pin(async move { Ok(with_key(state, req, inner).await) })
+        Either::Right(Box::pin(
+            async move { Ok(with_key(state, req, inner).await) },
+        ))
     }
 }
 

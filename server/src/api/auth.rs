@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Auth, Id, Json, clean_email, clean_name, me};
+use super::{Auth, Id, Json, clean_email, clean_name, into_me, me};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{NewMessage, NewRegistration, NewSession, VerifyAttempt, VerifyOutcome};
@@ -125,7 +125,7 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Stat
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me_handler(auth: Auth) -> axum::Json<Me> {
-    axum::Json(me(&auth.user))
+    axum::Json(into_me(auth.user))
 }
 
 fn invitation_invalid() -> ApiError {

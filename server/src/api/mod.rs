@@ -310,19 +310,24 @@ pub fn gate(user: &UserRecord, action: Action, unit_id: Uuid) -> ApiResult<()> {
 
 /// The API view of the signed-in user.
 pub fn me(user: &UserRecord) -> Me {
+    into_me(user.clone())
+}
+
+/// [`me`] taking the record, so its strings and lists move instead of being copied (`/me`
+/// answers this on every call).
+pub fn into_me(user: UserRecord) -> Me {
     Me {
         id: user.id,
-        name: user.name.clone().unwrap_or_default(),
+        name: user.name.unwrap_or_default(),
         email: user
             .registered_email
-            .clone()
-            .or_else(|| user.invited_email.clone())
+            .or(user.invited_email)
             .unwrap_or_default(),
         user_type: user.user_type,
         status: user.status,
         app: user.user_type.app(),
-        permissions: user.permissions.clone(),
-        access: user.access.clone(),
+        permissions: user.permissions,
+        access: user.access,
         is_admin: user.is_admin,
         organization_id: user.org_id,
     }

@@ -21,6 +21,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+// The same allocator as the server binary, so the bench measures what is shipped.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(about = "Load benchmark of access-server with wrk")]
 struct Args {
@@ -36,6 +40,13 @@ struct Args {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: u32,
+    /// Runs of the bare route and `/me`, alternating; the ratio reported is the median of
+    /// the rounds' ratios, so load from elsewhere on the machine shows less in it.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
+    /// Only the bare route and `/me` (skip the lock page and the gated action).
+    #[arg(long)]
+    me_only: bool,
 }
 
 /// One wrk result.
@@ -46,6 +57,34 @@ struct Run {
     p50_ms: f64,
     p99_ms: f64,
     non_2xx: u64,
+    /// Server CPU time (user + system of this process) per request, in microseconds.
+    cpu_us: f64,
+    /// wrk's CPU time per request, in microseconds.
+    wrk_cpu_us: f64,
+}
+
+/// CPU time (user + system) in seconds used so far by this process, and by its children
+/// that have been waited for. wrk is such a child: the first figure is the server (and the
+/// idle bench), the second grows by wrk's time when a wrk run ends.
+fn process_cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (f64::NAN, f64::NAN);
+    };
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return (f64::NAN, f64::NAN);
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime, cutime, cstime are fields 14 to 17 of the line: 11 to 14 after the name.
+    // Linux reports them in clock ticks of 1/100 s (USER_HZ) on every common architecture.
+    let secs = |i: usize, j: usize| {
+        let t = |k: usize| fields.get(k).and_then(|v| v.parse::<f64>().ok());
+        match (t(i), t(j)) {
+            (Some(a), Some(b)) => (a + b) / 100.0,
+            _ => f64::NAN,
+        }
+    };
+    (secs(11, 12), secs(13, 14))
 }
 
 fn parse_latency(s: &str) -> Option<f64> {
@@ -77,6 +116,7 @@ fn wrk(args: &Args, name: &str, url: &str, token: Option<&str>) -> Result<Run, S
         cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
     }
     cmd.arg(url);
+    let cpu_before = process_cpu_seconds();
     let out = cmd
         .output()
         .map_err(|e| format!("cannot run wrk ({e}); install it: apt-get install wrk"))?;
@@ -93,7 +133,12 @@ fn wrk(args: &Args, name: &str, url: &str, token: Option<&str>) -> Result<Run, S
         p50_ms: f64::NAN,
         p99_ms: f64::NAN,
         non_2xx: 0,
+        cpu_us: f64::NAN,
+        wrk_cpu_us: f64::NAN,
     };
+    let cpu_after = process_cpu_seconds();
+    let (cpu, wrk_cpu) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
+    let mut requests = 0.0;
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
@@ -101,8 +146,13 @@ fn wrk(args: &Args, name: &str, url: &str, token: Option<&str>) -> Result<Run, S
             ["50%", v] => run.p50_ms = parse_latency(v).unwrap_or(f64::NAN),
             ["99%", v] => run.p99_ms = parse_latency(v).unwrap_or(f64::NAN),
             ["Non-2xx", "or", "3xx", "responses:", v] => run.non_2xx = v.parse().unwrap_or(0),
+            [n, "requests", "in", ..] => requests = n.parse().unwrap_or(0.0),
             _ => {}
         }
+    }
+    if requests > 0.0 {
+        run.cpu_us = cpu / requests * 1e6;
+        run.wrk_cpu_us = wrk_cpu / requests * 1e6;
     }
     Ok(run)
 }
@@ -132,6 +182,77 @@ async fn call(
     }
 }
 
+/// Per-request cost, in microseconds, of a bare router and of `GET /api/v1/me` through the
+/// server's full router (layers, auth, store, JSON), called in process without TCP; between
+/// them, the parts: the auth extractor alone, and the `/me` handler without the layers.
+async fn router_costs(
+    server: &access_server::RunningServer,
+    cfg: ServerConfig,
+    token: &str,
+) -> Result<Vec<(&'static str, f64)>, String> {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+
+    let state = access_server::AppState::new(access_server::Shared {
+        db: access_server::store::Db::new(server.store()),
+        public_url: server.base_url().into(),
+        config: std::sync::Arc::new(cfg),
+        mailer: None,
+        http: reqwest::Client::new(),
+    });
+    use axum::routing::get;
+    let apps: Vec<(&'static str, axum::Router)> = vec![
+        (
+            "bare router",
+            axum::Router::new().route("/api/v1/me", get(|| async { "ok" })),
+        ),
+        (
+            "auth extractor only",
+            axum::Router::new()
+                .route(
+                    "/api/v1/me",
+                    get(|_: access_server::api::Auth| async { "ok" }),
+                )
+                .with_state(state.clone()),
+        ),
+        (
+            "/me handler, no layers",
+            axum::Router::new()
+                .route("/api/v1/me", get(access_server::api::auth::me_handler))
+                .with_state(state.clone()),
+        ),
+        ("/me, full router", access_server::router(state)),
+    ];
+    let auth = format!("Bearer {token}");
+    let mut best = vec![Duration::MAX; apps.len()];
+    for _ in 0..5 {
+        for (i, (_, app)) in apps.iter().enumerate() {
+            let n = 4_000u32;
+            let t = Instant::now();
+            for _ in 0..n {
+                let req = Request::get("/api/v1/me")
+                    .header(header::AUTHORIZATION, &auth)
+                    .body(Body::empty())
+                    .map_err(|e| e.to_string())?;
+                let Ok(res) = app.clone().oneshot(req).await;
+                if !res.status().is_success() {
+                    return Err(format!("{} answered {}", apps[i].0, res.status()));
+                }
+                axum::body::to_bytes(res.into_body(), 1 << 20)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            best[i] = best[i].min(t.elapsed() / n);
+        }
+    }
+    Ok(apps
+        .iter()
+        .zip(best)
+        .map(|((name, _), d)| (*name, d.as_secs_f64() * 1e6))
+        .collect())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
@@ -145,6 +266,7 @@ async fn main() -> Result<(), String> {
     cfg.listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
     cfg.admin_email = Some("bench@example.test".into());
     cfg.admin_password = Some("bench-password".into());
+    let cfg_for_router = cfg.clone();
     let server = access_server::start(cfg).await.map_err(|e| e.to_string())?;
     let base = server.base_url();
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -343,37 +465,74 @@ async fn main() -> Result<(), String> {
         micro.as_secs_f64() * 1e6
     );
 
+    // The same two routes through their routers without TCP: what each costs the server in
+    // user space, one request at a time (best of five batches).
+    let in_process = router_costs(&server, cfg_for_router, &admin).await?;
+    println!(
+        "in process, no TCP, us per request (best of 5 batches): {}",
+        in_process
+            .iter()
+            .map(|(name, us)| format!("{name} {us:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
     let a = Args { ..args };
-    let plan: Vec<(String, String, Option<String>)> = vec![
-        (
-            "bare axum route".into(),
-            format!("http://{bare_addr}/bare"),
-            None,
-        ),
-        (
-            "GET /api/v1/me".into(),
-            format!("{base}/api/v1/me"),
-            Some(admin.clone()),
-        ),
-        (
-            format!("GET /api/v1/locks?limit=100 ({n} locks)"),
-            format!("{base}/api/v1/locks?limit=100"),
-            Some(admin.clone()),
-        ),
-        (
-            "GET /api/v1/locks/{id}/master-code (gated+audit)".into(),
-            format!("{base}/api/v1/locks/{gated_lock}/master-code"),
-            Some(agent.clone()),
-        ),
-    ];
-    let mut runs = Vec::new();
-    for (name, url, token) in plan {
+    let bare_url = format!("http://{bare_addr}/bare");
+    let me_url = format!("{base}/api/v1/me");
+    let run_wrk = |name: String, url: String, token: Option<String>| {
         let a2 = Args { ..a };
-        let r = tokio::task::spawn_blocking(move || wrk(&a2, &name, &url, token.as_deref()))
-            .await
-            .map_err(|e| e.to_string())??;
-        runs.push(r);
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        async move {
+            let r = tokio::task::spawn_blocking(move || wrk(&a2, &name, &url, token.as_deref()))
+                .await
+                .map_err(|e| e.to_string())??;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, String>(r)
+        }
+    };
+    // Bare and /me alternate, each round one of each, so both see the same machine.
+    let mut runs = Vec::new();
+    let mut ratios = Vec::new();
+    let rounds = a.rounds.max(1);
+    for round in 1..=rounds {
+        let suffix = if rounds > 1 {
+            format!(" [{round}]")
+        } else {
+            String::new()
+        };
+        let bare_run = run_wrk(format!("bare axum route{suffix}"), bare_url.clone(), None).await?;
+        let me_run = run_wrk(
+            format!("GET /api/v1/me{suffix}"),
+            me_url.clone(),
+            Some(admin.clone()),
+        )
+        .await?;
+        ratios.push((
+            me_run.rps / bare_run.rps.max(1.0),
+            me_run.p99_ms,
+            me_run.cpu_us / bare_run.cpu_us,
+            (bare_run.cpu_us + bare_run.wrk_cpu_us) / (me_run.cpu_us + me_run.wrk_cpu_us),
+        ));
+        runs.push(bare_run);
+        runs.push(me_run);
+    }
+    if !a.me_only {
+        runs.push(
+            run_wrk(
+                format!("GET /api/v1/locks?limit=100 ({n} locks)"),
+                format!("{base}/api/v1/locks?limit=100"),
+                Some(admin.clone()),
+            )
+            .await?,
+        );
+        runs.push(
+            run_wrk(
+                "GET /api/v1/locks/{id}/master-code (gated+audit)".into(),
+                format!("{base}/api/v1/locks/{gated_lock}/master-code"),
+                Some(agent.clone()),
+            )
+            .await?,
+        );
     }
     println!(
         "\nwrk -t{} -c{} -d{}s, server and wrk on this machine ({} cores, load average {} before the bench)\n",
@@ -386,25 +545,45 @@ async fn main() -> Result<(), String> {
         load_at_start
     );
     println!(
-        "{:<52} {:>10} {:>9} {:>9} {:>8}",
-        "endpoint", "req/s", "p50 ms", "p99 ms", "non-2xx"
+        "{:<52} {:>10} {:>9} {:>9} {:>8} {:>10} {:>8}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "non-2xx", "server us", "wrk us"
     );
     for r in &runs {
         println!(
-            "{:<52} {:>10.0} {:>9.3} {:>9.3} {:>8}",
-            r.name, r.rps, r.p50_ms, r.p99_ms, r.non_2xx
+            "{:<52} {:>10.0} {:>9.3} {:>9.3} {:>8} {:>10.1} {:>8.1}",
+            r.name, r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.cpu_us, r.wrk_cpu_us
         );
     }
-    let ratio = runs[1].rps / runs[0].rps.max(1.0);
+    // The median round by ratio (the upper one of an even count).
+    ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (ratio, p99, _, _) = ratios[ratios.len() / 2];
+    // CPU time per request moves less with other load than req/s does.
+    let mut cpu_ratios: Vec<(f64, f64)> = ratios.iter().map(|r| (r.2, r.3)).collect();
+    cpu_ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (cpu_ratio, cpu_share) = cpu_ratios[cpu_ratios.len() / 2];
     println!(
-        "\n/me to bare ratio: {:.0} % (target >= 50 %), /me p99 {:.2} ms (target < 5 ms): {}",
+        "\n/me to bare ratio: {:.0} %{} (target >= 50 %), /me p99 {:.2} ms (target < 5 ms): {}",
         ratio * 100.0,
-        runs[1].p99_ms,
-        if ratio >= 0.5 && runs[1].p99_ms < 5.0 {
+        if rounds > 1 {
+            format!(", median of {rounds} rounds")
+        } else {
+            String::new()
+        },
+        p99,
+        if ratio >= 0.5 && p99 < 5.0 {
             "PASS"
         } else {
             "MISS"
         }
+    );
+    println!(
+        "CPU per request (median round): server {cpu_ratio:.2}x the bare route's; \
+         bare's (server + wrk) is {:.0} % of /me's (what req/s would show on idle cores)",
+        cpu_share * 100.0
+    );
+    println!(
+        "server and wrk us: CPU time per request (user + system; the server's includes its \
+         share of loopback TCP)"
     );
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
