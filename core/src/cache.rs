@@ -420,7 +420,9 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError>
 /// The signed-in user as last seen by the server.
 pub fn me(conn: &Connection) -> Result<Option<Me>, StoreError> {
     get_meta(conn, ME)?
-        .map(|s| serde_json::from_slice(s.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|s| {
+            serde_json::from_slice(s.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
         .transpose()
 }
 
@@ -450,6 +452,11 @@ pub struct Applied {
     pub passcodes: u64,
 }
 
+/// Page cache of the connection while a sync writes (negative: KiB), and otherwise
+/// (SQLite's default).
+const SYNC_CACHE_KIB: i64 = -32_768;
+const DEFAULT_CACHE_KIB: i64 = -2_000;
+
 /// Applies one sync answer in one transaction: all of it or none of it.
 /// `on_row` is told how many rows are done, for progress bars.
 ///
@@ -467,6 +474,10 @@ pub fn apply_sync(
 ) -> Result<Applied, StoreError> {
     let Db { conn, search } = db;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Room for all pages a large sync dirties (10,000 locks with their passcodes: ~6 MB):
+    // with the default 2 MB SQLite spills pages to the WAL mid-transaction and reads them
+    // back. Given back after the sync.
+    conn.pragma_update(None, "cache_size", SYNC_CACHE_KIB)?;
     let result = (|| -> Result<_, StoreError> {
         let tx = conn.transaction()?;
         let (applied, index) = apply_sync_in(&tx, sync, on_row)?;
@@ -476,7 +487,9 @@ pub fn apply_sync(
         tx.commit()?;
         Ok((applied, index, version))
     })();
-    let restored = conn.pragma_update(None, "synchronous", "FULL");
+    let restored = conn
+        .pragma_update(None, "synchronous", "FULL")
+        .and(conn.pragma_update(None, "cache_size", DEFAULT_CACHE_KIB));
     let (applied, index, version) = result?;
     if sync.full {
         // The old index described rows that are gone; `None` (an answer it could not
