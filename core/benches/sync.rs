@@ -73,8 +73,9 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The floor's insert: the same lock rows into a table of the same shape (primary key and
-/// name index, no search index) in one transaction, with the cache's pragmas. Milliseconds.
-fn plain_insert(path: &std::path::Path, sync: &SyncResponse) -> f64 {
+/// name index, no search index) in one transaction, with the cache's pragmas; with
+/// `passcodes`, also the answer's passcode rows into a table like the cache's. Milliseconds.
+fn plain_insert(path: &std::path::Path, sync: &SyncResponse, passcodes: bool) -> f64 {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
@@ -107,6 +108,20 @@ fn plain_insert(path: &std::path::Path, sync: &SyncResponse) -> f64 {
                 l.identity_public_key,
             ])
             .unwrap();
+        }
+        if passcodes {
+            conn.execute_batch("CREATE TABLE passcodes (lock_id TEXT PRIMARY KEY, body TEXT)")
+                .unwrap();
+            let mut st = conn
+                .prepare("INSERT INTO passcodes VALUES (?1, ?2)")
+                .unwrap();
+            for p in &sync.passcodes {
+                st.execute(rusqlite::params![
+                    p.lock_id.to_string(),
+                    serde_json::to_string(p).unwrap()
+                ])
+                .unwrap();
+            }
         }
     }
     conn.execute_batch("COMMIT").unwrap();
@@ -333,6 +348,7 @@ async fn run() {
     let mut last: Option<Device> = None;
     let (mut server, mut server_plain, mut server_empty) = (Vec::new(), Vec::new(), Vec::new());
     let (mut ser, mut par, mut ins, mut cache_ins) = (vec![], vec![], vec![], vec![]);
+    let mut ins_pass = vec![];
     for _ in 0..5 {
         let d = Device::new(&proxy.url(), App::AccessManager);
         d.client.login(EMAIL.into(), PASSWORD.into()).await.unwrap();
@@ -388,7 +404,8 @@ async fn run() {
         let back: SyncResponse = serde_json::from_slice(&out).unwrap();
         par.push(ms(t.elapsed()));
         let d = tempfile::tempdir().unwrap();
-        ins.push(plain_insert(&d.path().join("floor.sqlite"), &back));
+        ins.push(plain_insert(&d.path().join("floor.sqlite"), &back, false));
+        ins_pass.push(plain_insert(&d.path().join("floor2.sqlite"), &back, true));
         let store = Store::open(&d.path().join("cache.sqlite")).unwrap();
         let t = Instant::now();
         cache::apply_sync(&mut store.conn(), &back, &mut |_| {}).unwrap();
@@ -397,6 +414,7 @@ async fn run() {
     let dev = last.unwrap();
     let (ser, par, ins) = (median(&mut ser), median(&mut par), median(&mut ins));
     let cache_ins = median(&mut cache_ins);
+    let ins_pass = median(&mut ins_pass);
     let server_med = median(&mut server);
     let (server_plain, server_empty) = (median(&mut server_plain), median(&mut server_empty));
     let (dl, save) = (median(&mut dl), median(&mut save));
@@ -542,6 +560,12 @@ async fn run() {
     );
     println!(
         "  of the sync: until the last byte {dl:.1} ms, then parse + write + commit {save:.1} ms"
+    );
+    println!(
+        "  the floor's insert also with the answer's {} passcode rows: {ins_pass:.1} ms; floor with them {:.1} ms (ratio {:.2}x)",
+        parsed.passcodes.len(),
+        ser + par + ins_pass,
+        full_med / (ser + par + ins_pass)
     );
     println!(
         "  the cache's own insert of the same rows (with its in-memory search index built): {cache_ins:.1} ms; floor with it {:.1} ms (ratio {:.2}x); the server's answer (request to last byte, gzip): median {server_med:.1} ms, without gzip {server_plain:.1} ms, with nothing new {server_empty:.1} ms",

@@ -645,11 +645,14 @@ pub fn lock(conn: &Connection, id: Uuid) -> Result<Lock, StoreError> {
         .ok_or(StoreError::NotFound)
 }
 
+/// Rowids per statement when a search reads its page.
+const PAGE_CHUNK: usize = 32;
+
 /// Locks whose name, unit or property contains every word of `query` (case-insensitive,
 /// Unicode), by name, at most `limit`; every lock for a query of no words.
 ///
 /// The in-memory index finds the page's rowids in list order (see [`crate::search`]); only
-/// those rows are read from SQLite.
+/// those rows are read from SQLite, [`PAGE_CHUNK`] to a statement.
 pub fn search_locks(db: &mut Db, query: &str, limit: u32) -> Result<Vec<Lock>, StoreError> {
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     if words.is_empty() {
@@ -657,15 +660,23 @@ pub fn search_locks(db: &mut Db, query: &str, limit: u32) -> Result<Vec<Lock>, S
     }
     let rowids = db.search_index()?.find(&words, limit as usize);
     let mut st = db.prepare_cached(&format!(
-        "SELECT {LOCK_COLUMNS} FROM locks l WHERE l.rowid = ?1"
+        "SELECT {LOCK_COLUMNS}, l.rowid FROM locks l WHERE l.rowid IN ({})",
+        ["?"; PAGE_CHUNK].join(", ")
     ))?;
-    let mut found = Vec::with_capacity(rowids.len());
-    for rowid in rowids {
-        if let Some(lock) = st.query_row([rowid], lock_row).optional()? {
-            found.push(lock);
+    let mut page: Vec<Option<Lock>> = Vec::new();
+    page.resize_with(rowids.len(), || None);
+    for (n, chunk) in rowids.chunks(PAGE_CHUNK).enumerate() {
+        // The places a short last chunk leaves repeat a rowid: IN ignores repeats.
+        let args = (0..PAGE_CHUNK).map(|i| chunk.get(i).unwrap_or(&chunk[0]));
+        let mut rows = st.query(rusqlite::params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            let rowid: i64 = r.get(11)?;
+            if let Some(i) = chunk.iter().position(|&x| x == rowid) {
+                page[n * PAGE_CHUNK + i] = Some(lock_row(r)?);
+            }
         }
     }
-    Ok(found)
+    Ok(page.into_iter().flatten().collect())
 }
 
 /// Number of cached locks.
