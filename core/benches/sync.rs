@@ -110,8 +110,10 @@ fn plain_insert(path: &std::path::Path, sync: &SyncResponse, passcodes: bool) ->
             .unwrap();
         }
         if passcodes {
-            conn.execute_batch("CREATE TABLE passcodes (lock_id TEXT PRIMARY KEY, body TEXT)")
-                .unwrap();
+            conn.execute_batch(
+                "CREATE TABLE passcodes (lock_id TEXT PRIMARY KEY, body TEXT) WITHOUT ROWID",
+            )
+            .unwrap();
             let mut st = conn
                 .prepare("INSERT INTO passcodes VALUES (?1, ?2)")
                 .unwrap();

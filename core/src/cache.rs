@@ -123,6 +123,16 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 4: no search index in SQLite any more (see `crate::search`).
     Migration::Code(drop_fts),
+    // 5: passcodes in one B-tree keyed by lock (a full sync writes 10,000 of them: a rowid
+    // table with a text key wrote two).
+    Migration::Sql(
+        r#"
+    CREATE TABLE passcodes_5 (lock_id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+    INSERT INTO passcodes_5 (lock_id, body) SELECT lock_id, body FROM passcodes;
+    DROP TABLE passcodes;
+    ALTER TABLE passcodes_5 RENAME TO passcodes;
+    "#,
+    ),
 ];
 
 /// The schema of a new database: what [`MIGRATIONS`] make of an empty file (a test checks
@@ -150,10 +160,7 @@ const BASELINE: &str = concat!(
         body TEXT NOT NULL
     );
     CREATE INDEX access_codes_by_lock ON access_codes (lock_id);
-    CREATE TABLE passcodes (
-        lock_id TEXT PRIMARY KEY,
-        body TEXT NOT NULL
-    );
+    CREATE TABLE "passcodes" (lock_id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE queue (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         idempotency_key TEXT NOT NULL UNIQUE,
@@ -576,7 +583,9 @@ fn apply_sync_in(
              ON CONFLICT (lock_id) DO UPDATE SET body = excluded.body",
         )?;
         for p in &sync.passcodes {
-            up.execute(params![p.lock_id.to_string(), to_json(p)?])?;
+            let mut buf = Uuid::encode_buffer();
+            let lock_id = &*p.lock_id.hyphenated().encode_lower(&mut buf);
+            up.execute(params![lock_id, to_json(p)?])?;
             applied.passcodes += 1;
         }
     }
@@ -1203,14 +1212,28 @@ pub(crate) mod tests {
                     ],
                 )
                 .unwrap();
+                let pass = Passcode {
+                    lock_id: old.id,
+                    lock_name: old.name.clone(),
+                    code: "123456".into(),
+                    sync_state: access_domain::CodeSyncState::Pending,
+                };
+                tx.execute(
+                    "INSERT INTO passcodes (lock_id, body) VALUES (?1, ?2)",
+                    params![old.id.to_string(), to_json(&pass).unwrap()],
+                )
+                .unwrap();
                 tx.pragma_update(None, "user_version", from as i64).unwrap();
                 tx.commit().unwrap();
                 assert!(!fts_leftovers(&conn).is_empty(), "schema {from} had FTS5");
             }
             let store = Store::open(&path).unwrap();
             let mut c = store.conn();
-            assert_eq!(schema_version(&c).unwrap(), 4);
+            assert_eq!(schema_version(&c).unwrap(), MIGRATIONS.len() as i64);
             assert!(fts_leftovers(&c).is_empty(), "from {from}");
+            let kept = passcodes(&c).unwrap();
+            assert_eq!(kept.len(), 1, "from {from}");
+            assert_eq!(kept[0].lock_id, old.id);
             for q in ["oakwood", "4B", "ron", "front oak 4"] {
                 assert_eq!(
                     search_locks(&mut c, q, 10).unwrap(),
@@ -1301,7 +1324,7 @@ pub(crate) mod tests {
             let err = conn.execute_batch("DROP TABLE locks_fts").unwrap_err();
             assert!(err.to_string().contains("no such module"), "{err}");
             migrate(&mut conn).unwrap();
-            assert_eq!(schema_version(&conn).unwrap(), 4);
+            assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
             assert!(fts_leftovers(&conn).is_empty());
             let ok: String = conn
                 .query_row("PRAGMA integrity_check", [], |r| r.get(0))
