@@ -366,18 +366,23 @@ impl AccessClient {
                 p.on_progress(SyncPhase::Downloading, n, 0);
             }
         };
-        // Parsed while it downloads (see `Api::get_json_streamed`); written once complete.
-        let (sync, bytes) = match self
+        let download = match self
             .api
-            .get_json_streamed::<SyncResponse>(&path, Some(&token), &mut on_bytes)
+            .send_raw::<()>(Method::GET, &path, Some(&token), None, None, &mut on_bytes)
             .await
         {
             Ok(d) => d,
             Err(e) => return Err(self.settle(e.into()).await),
         };
+        let bytes = download.body.len() as u64;
         let p = progress.clone();
         let result = self
             .db(move |c| {
+                let sync: SyncResponse = match http::decode(&download.body) {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(AccessError::from(e))),
+                };
+                drop(download);
                 if sync.me.status == UserStatus::Revoked {
                     return Ok(Err(AccessError::Revoked));
                 }
@@ -803,11 +808,10 @@ impl AccessClient {
         match q.state {
             State::Done => {
                 let body = q.result.unwrap_or_default();
-                let code: AccessCode = serde_json::from_slice(body.as_bytes()).map_err(|e| {
-                    AccessError::BadResponse {
+                let code: AccessCode =
+                    serde_json::from_slice(body.as_bytes()).map_err(|e| AccessError::BadResponse {
                         message: e.to_string(),
-                    }
-                })?;
+                    })?;
                 Ok(GiveAccessOutcome::Created { code: code.into() })
             }
             _ => Ok(GiveAccessOutcome::Queued { action_id: q.key }),

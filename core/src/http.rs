@@ -219,96 +219,6 @@ impl Api {
     }
 }
 
-impl Api {
-    /// A GET whose success body is parsed as JSON while it arrives, on a blocking thread, so
-    /// parsing overlaps the download instead of following it. `on_bytes` hears the body's
-    /// length so far. Returns the value and the body's length.
-    pub async fn get_json_streamed<T: DeserializeOwned + Send + 'static>(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        on_bytes: &mut (dyn FnMut(u64) + Send),
-    ) -> Result<(T, u64), HttpError> {
-        let mut req = self.client.get(self.url(path)?);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let mut resp = req.send().await.map_err(map_reqwest)?;
-        let status = resp.status();
-        if !status.is_success() {
-            let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(map_reqwest)? {
-                body.extend_from_slice(&chunk);
-            }
-            return Err(status_error(status, &body));
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let parser = tokio::task::spawn_blocking(move || {
-            let reader = std::io::BufReader::with_capacity(1 << 16, ChunkReader::new(rx));
-            serde_json::from_reader::<_, T>(reader)
-        });
-        let mut len = 0u64;
-        let downloaded = loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    len += chunk.len() as u64;
-                    on_bytes(len);
-                    // The parser only stops early on bad JSON, which it reports below.
-                    let _ = tx.send(chunk);
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(map_reqwest(e)),
-            }
-        };
-        // The end of the body for the parser (also after a failed download).
-        drop(tx);
-        let parsed = parser
-            .await
-            .map_err(|e| HttpError::Decode(format!("the parser stopped: {e}")))?;
-        downloaded?;
-        let value = parsed.map_err(|e| HttpError::Decode(e.to_string()))?;
-        Ok((value, len))
-    }
-}
-
-/// Reads the chunks of a body as they come over a channel; the end of the channel is the
-/// end of the body.
-struct ChunkReader<C> {
-    rx: std::sync::mpsc::Receiver<C>,
-    chunk: Option<C>,
-    at: usize,
-}
-
-impl<C: AsRef<[u8]>> ChunkReader<C> {
-    fn new(rx: std::sync::mpsc::Receiver<C>) -> Self {
-        ChunkReader {
-            rx,
-            chunk: None,
-            at: 0,
-        }
-    }
-}
-
-impl<C: AsRef<[u8]>> std::io::Read for ChunkReader<C> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if let Some(c) = &self.chunk {
-                let rest = &c.as_ref()[self.at..];
-                if !rest.is_empty() {
-                    let n = rest.len().min(buf.len());
-                    buf[..n].copy_from_slice(&rest[..n]);
-                    self.at += n;
-                    return Ok(n);
-                }
-            }
-            match self.rx.recv() {
-                Ok(c) => (self.chunk, self.at) = (Some(c), 0),
-                Err(_) => return Ok(0),
-            }
-        }
-    }
-}
-
 /// Parses a success body.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
     // An empty 2xx body stands for `null`, for endpoints that answer 204.
@@ -360,23 +270,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_chunk_reader_yields_the_chunks_in_order_then_the_end() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        for c in [&b"{\"a\":"[..], b"", b"[1,", b"2]}"] {
-            tx.send(c.to_vec()).unwrap();
-        }
-        drop(tx);
-        let v: serde_json::Value =
-            serde_json::from_reader(std::io::BufReader::new(ChunkReader::new(rx))).unwrap();
-        assert_eq!(v, serde_json::json!({"a": [1, 2]}));
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        tx.send(b"{\"a\":".to_vec()).unwrap();
-        drop(tx);
-        let cut: Result<serde_json::Value, _> = serde_json::from_reader(ChunkReader::new(rx));
-        assert!(cut.is_err(), "a body cut short is an error, not a value");
-    }
 
     #[test]
     fn base_urls_are_checked_and_joined() {
