@@ -808,10 +808,11 @@ impl AccessClient {
         match q.state {
             State::Done => {
                 let body = q.result.unwrap_or_default();
-                let code: AccessCode =
-                    serde_json::from_slice(body.as_bytes()).map_err(|e| AccessError::BadResponse {
+                let code: AccessCode = serde_json::from_slice(body.as_bytes()).map_err(|e| {
+                    AccessError::BadResponse {
                         message: e.to_string(),
-                    })?;
+                    }
+                })?;
                 Ok(GiveAccessOutcome::Created { code: code.into() })
             }
             _ => Ok(GiveAccessOutcome::Queued { action_id: q.key }),

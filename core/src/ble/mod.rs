@@ -999,7 +999,9 @@ impl AccessClient {
             .db(move |c| store::pending_pairing(c, &dev, unit))
             .await?;
         let registration: LockRegistration = match pending {
-            Some(body) => serde_json::from_slice(body.as_bytes()).map_err(|e| bad_response(e.to_string()))?,
+            Some(body) => {
+                serde_json::from_slice(body.as_bytes()).map_err(|e| bad_response(e.to_string()))?
+            }
             None => {
                 let body = serde_json::json!({"unit_id": unit, "name": name});
                 let reg: LockRegistration = self

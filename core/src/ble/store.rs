@@ -126,7 +126,8 @@ pub fn revocations(
         )
         .optional()?;
     row.map(|(body, pushed)| {
-        let list = serde_json::from_slice(body.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let list = serde_json::from_slice(body.as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok((list, pushed))
     })
     .transpose()
@@ -216,7 +217,10 @@ pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogE
     let rows = stmt.query_map(params![lock.to_string(), limit], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for body in rows {
-        out.push(serde_json::from_slice(body?.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        out.push(
+            serde_json::from_slice(body?.as_bytes())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
     }
     Ok(out)
 }
