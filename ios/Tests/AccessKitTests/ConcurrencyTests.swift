@@ -14,6 +14,20 @@ import XCTest
 final class ConcurrencyTests: XCTestCase {
     private func openFds() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
 
+    /// The descriptor count once it stops moving: a released kit's HTTP connections close on
+    /// the core's threads a little after the last reference goes.
+    private func settledFds() async throws -> Int {
+        var last = try openFds()
+        var stableRounds = 0
+        for _ in 0..<100 where stableRounds < 3 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            let now = try openFds()
+            stableRounds = now == last ? stableRounds + 1 : 0
+            last = now
+        }
+        return last
+    }
+
     private final class Weak: @unchecked Sendable {
         weak var store: RecordingSecretStore?
         init(_ s: RecordingSecretStore) { store = s }
@@ -34,7 +48,7 @@ final class ConcurrencyTests: XCTestCase {
         }
         let coreObjectsBefore = liveObjectCount()
         let kitsBefore = AccessKit.liveCount
-        let fdsBefore = try openFds()
+        let fdsBefore = try await settledFds()
         var weakStores: [Weak] = []
 
         do {

@@ -32,18 +32,19 @@ class ConcurrencyTest {
     private fun rustHeldSecretStores(): Int = FfiConverterTypeSecretStore.handleMap.size
 
     /**
-     * The core's count once the garbage collector has freed what earlier tests dropped
-     * without closing (the bindings' Cleaner frees such a Rust object some time after its
-     * Kotlin handle becomes unreachable): from then on only this test's objects move it.
+     * [read]'s value once it stops moving. Objects: the bindings' Cleaner frees a Rust object
+     * some time after its Kotlin handle becomes unreachable (so collect garbage each round).
+     * Descriptors: a closed kit's HTTP connections close on the core's threads a little later.
+     * From then on only this test's objects move the count.
      */
-    private suspend fun settledLiveObjects(): ULong {
-        var last = liveObjectCount()
+    private suspend fun <T> settled(read: () -> T): T {
+        var last = read()
         var stableRounds = 0
         for (i in 0 until 100) {
             if (stableRounds == 3) break
             System.gc()
             delay(50)
-            val now = liveObjectCount()
+            val now = read()
             if (now == last) stableRounds++ else stableRounds = 0
             last = now
         }
@@ -75,11 +76,11 @@ class ConcurrencyTest {
             kit.login(email, "pw-123456789")
             kit.syncNow()
         }
-        val coreObjectsBefore = settledLiveObjects()
+        val coreObjectsBefore = settled { liveObjectCount() }
         val kitsBefore = AccessKit.liveCount
         val storesBefore = rustHeldSecretStores()
         val loggersBefore = FfiConverterTypeCoreLogger.handleMap.size
-        val fdsBefore = openFds()
+        val fdsBefore = settled { openFds() }
 
         val kits = (1..8).map {
             AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), RecordingSecretStore())
