@@ -324,18 +324,21 @@ async fn run() {
             .unwrap();
         v["token"].as_str().unwrap().to_string()
     };
-    let get_sync = || async {
-        reqwest::Client::new()
-            .get(format!("{url}/api/v1/sync"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
+    // One sync request as the bench's own client: `query` after the path, and whether to
+    // refuse compression (reqwest asks for gzip otherwise).
+    let get_sync = |query: String, identity: bool| {
+        let (url, token) = (&url, &token);
+        async move {
+            let mut req = reqwest::Client::new()
+                .get(format!("{url}/api/v1/sync{query}"))
+                .bearer_auth(token);
+            if identity {
+                req = req.header("Accept-Encoding", "identity");
+            }
+            req.send().await.unwrap().bytes().await.unwrap()
+        }
     };
-    let body = get_sync().await;
+    let body = get_sync(String::new(), false).await;
     let parsed: SyncResponse = serde_json::from_slice(&body).unwrap();
 
     // Five rounds, each: a full sync into an empty cache through a counting proxy (its phases
@@ -369,34 +372,17 @@ async fn run() {
         last = Some(d);
 
         let t = Instant::now();
-        let b = get_sync().await;
+        let b = get_sync(String::new(), false).await;
         server.push(ms(t.elapsed()));
         assert_eq!(b.len(), body.len());
         // The same without gzip, and a request with nothing new: what compression and the
         // fixed cost of one sync request (auth, cursor check) take of the server's answer.
         let t = Instant::now();
-        let b = reqwest::Client::new()
-            .get(format!("{url}/api/v1/sync"))
-            .header("Accept-Encoding", "identity")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let b = get_sync(String::new(), true).await;
         server_plain.push(ms(t.elapsed()));
         assert_eq!(b.len(), body.len());
         let t = Instant::now();
-        let b = reqwest::Client::new()
-            .get(format!("{url}/api/v1/sync?since={}", parsed.cursor))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let b = get_sync(format!("?since={}", parsed.cursor), false).await;
         server_empty.push(ms(t.elapsed()));
         assert!(b.len() < 1024);
 

@@ -4,7 +4,7 @@
 //! every write in a `BEGIN IMMEDIATE` transaction so writers queue instead of failing on
 //! lock upgrades. Connections are pooled; calls run on tokio's blocking pool (see `Db`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
@@ -79,13 +79,14 @@ fn bad(idx: usize, what: &str) -> rusqlite::Error {
 }
 
 fn get_uuid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
-    let s: String = row.get(idx)?;
-    Uuid::parse_str(&s).map_err(|_| bad(idx, "uuid"))
+    // Parsed from SQLite's own text: no String per id (a sync decodes tens of thousands).
+    Uuid::parse_str(row.get_ref(idx)?.as_str()?).map_err(|_| bad(idx, "uuid"))
 }
 
 fn get_opt_uuid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Uuid>> {
-    let s: Option<String> = row.get(idx)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|_| bad(idx, "uuid")))
+    row.get_ref(idx)?
+        .as_str_or_null()?
+        .map(|s| Uuid::parse_str(s).map_err(|_| bad(idx, "uuid")))
         .transpose()
 }
 
@@ -1773,19 +1774,14 @@ impl Store for SqliteStore {
         /// read once into a map (a thousand rows) instead of joined per lock, which made two
         /// more index lookups and page reads for each of 10,000 locks.
         fn all_locks(tx: &Connection, org: &str) -> rusqlite::Result<Vec<LockRecord>> {
-            let text = |r: &Row<'_>, i| r.get_ref(i).and_then(|v| Ok(v.as_str()?.to_owned()));
-            let uuid = |r: &Row<'_>, i| {
-                let v = r.get_ref(i)?;
-                Uuid::parse_str(v.as_str()?).map_err(|_| bad(i, "uuid"))
-            };
-            let mut units = std::collections::HashMap::new();
+            let mut units: HashMap<Uuid, (String, Uuid, String)> = HashMap::new();
             let mut stmt = tx.prepare_cached(
                 "SELECT u.id, u.name, p.id, p.name FROM units u \
                  JOIN properties p ON p.id = u.property_id WHERE u.org_id = ?1",
             )?;
             let mut rows = stmt.query([org])?;
             while let Some(r) = rows.next()? {
-                units.insert(uuid(r, 0)?, (text(r, 1)?, uuid(r, 2)?, text(r, 3)?));
+                units.insert(get_uuid(r, 0)?, (r.get(1)?, get_uuid(r, 2)?, r.get(3)?));
             }
             let org_id = Uuid::parse_str(org).map_err(|_| bad(0, "uuid"))?;
             let mut stmt = tx.prepare_cached(
@@ -1795,12 +1791,12 @@ impl Store for SqliteStore {
             let mut rows = stmt.query([org])?;
             let mut locks = Vec::new();
             while let Some(r) = rows.next()? {
-                let unit_id = uuid(r, 1)?;
+                let unit_id = get_uuid(r, 1)?;
                 let (unit_name, property_id, property_name) =
                     units.get(&unit_id).ok_or_else(|| bad(1, "unit"))?;
                 let mode = r.get_ref(3)?.as_str()?;
                 locks.push(LockRecord {
-                    id: uuid(r, 0)?,
+                    id: get_uuid(r, 0)?,
                     org_id,
                     name: r.get(2)?,
                     unit_id,
@@ -1875,7 +1871,7 @@ impl Store for SqliteStore {
             }
             // The codes of the locks sent, none when none is: a sync with nothing new used to
             // read all of the user's passcodes (10,000 here) only to drop them.
-            let names: std::collections::HashMap<Uuid, &str> =
+            let names: HashMap<Uuid, &str> =
                 data.locks.iter().map(|l| (l.id, l.name.as_str())).collect();
             let (mut codes, mut passcodes) = (Vec::new(), Vec::new());
             // The lock's name comes from the rows above (same snapshot), not from a join.
