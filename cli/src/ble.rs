@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use access_core::AccessClient;
 use access_core::ble::{NearbyLock, PairingPhase, PairingProgress, ScanListener};
+use access_core::{AccessClient, CallbackError};
 use access_domain::LockMode;
 use clap::Subcommand;
 
@@ -76,7 +76,7 @@ pub enum BleCommand {
 struct PrintScan;
 
 impl ScanListener for PrintScan {
-    fn on_lock(&self, l: NearbyLock) {
+    fn on_lock(&self, l: NearbyLock) -> std::result::Result<(), CallbackError> {
         println!(
             "{:<32} {:<8} tag {:<10} {}{}",
             l.device_id,
@@ -85,14 +85,16 @@ impl ScanListener for PrintScan {
             l.lock_id.as_deref().unwrap_or("-"),
             l.name.map(|n| format!("  {n}")).unwrap_or_default()
         );
+        Ok(())
     }
 }
 
 struct PrintPhases;
 
 impl PairingProgress for PrintPhases {
-    fn on_phase(&self, phase: PairingPhase) {
+    fn on_phase(&self, phase: PairingPhase) -> std::result::Result<(), CallbackError> {
         eprintln!("pairing: {phase:?}");
+        Ok(())
     }
 }
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use access_core::{
-    AccessClient, AccessError, ActionOutcome, ClientConfig, GiveAccessOutcome, LockInfo,
-    OfflineCodeClass, QueuedActionInfo, SyncPhase, SyncProgress, TimeWindow, UserInfo,
+    AccessClient, AccessError, ActionOutcome, CallbackError, ClientConfig, GiveAccessOutcome,
+    LockInfo, OfflineCodeClass, QueuedActionInfo, SyncPhase, SyncProgress, TimeWindow, UserInfo,
     file_secret_store,
 };
 use access_domain::{AccessCodeKind, App, LockMode};
@@ -326,7 +326,12 @@ fn queued_note(outcome: &ActionOutcome) {
 struct Bar(ProgressBar);
 
 impl SyncProgress for Bar {
-    fn on_progress(&self, phase: SyncPhase, done: u64, total: u64) {
+    fn on_progress(
+        &self,
+        phase: SyncPhase,
+        done: u64,
+        total: u64,
+    ) -> std::result::Result<(), CallbackError> {
         match phase {
             SyncPhase::Replaying => self.0.set_message("sending queued actions"),
             SyncPhase::Downloading => {
@@ -341,6 +346,7 @@ impl SyncProgress for Bar {
             }
             SyncPhase::Finished => self.0.finish_and_clear(),
         }
+        Ok(())
     }
 }
 

@@ -137,13 +137,19 @@ fn plain_insert(path: &std::path::Path, sync: &SyncResponse, passcodes: bool) ->
 struct Phases(std::sync::Mutex<(Option<Instant>, Option<Instant>)>);
 
 impl access_core::SyncProgress for Phases {
-    fn on_progress(&self, phase: access_core::SyncPhase, _done: u64, _total: u64) {
+    fn on_progress(
+        &self,
+        phase: access_core::SyncPhase,
+        _done: u64,
+        _total: u64,
+    ) -> Result<(), access_core::CallbackError> {
         let mut p = self.0.lock().unwrap();
         match phase {
             access_core::SyncPhase::Downloading => p.0 = Some(Instant::now()),
             access_core::SyncPhase::Finished => p.1 = Some(Instant::now()),
             _ => {}
         }
+        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use uuid::Uuid;
 
 use crate::cache::{self, Store, StoreError};
+use crate::callback::Listener;
 use crate::http::{self, Api, Timeouts};
 use crate::model::*;
 use crate::queue::{self, Queued, State};
@@ -340,7 +341,8 @@ impl AccessClient {
     /// A sync after a refusal, so the cache shows the server's truth; failure is fine (the
     /// cursor is cleared, the next sync is full).
     async fn resync_quietly(&self) {
-        if let Err(e) = self.fetch_sync(None).await {
+        let quiet = Arc::new(Listener::new("sync progress", None));
+        if let Err(e) = self.fetch_sync(quiet).await {
             tracing::info!("re-sync after a refused action did not complete: {e}");
         }
     }
@@ -348,7 +350,7 @@ impl AccessClient {
     /// `GET /api/v1/sync` from the cached cursor into the cache.
     async fn fetch_sync(
         &self,
-        progress: Option<Arc<dyn SyncProgress>>,
+        progress: Arc<Listener<dyn SyncProgress>>,
     ) -> Result<(cache::Applied, u64), AccessError> {
         let token = self.require_token()?;
         let since = self.db(|c| cache::cursor(c)).await?;
@@ -362,9 +364,7 @@ impl AccessClient {
         };
         let p = progress.clone();
         let mut on_bytes = move |n: u64| {
-            if let Some(p) = &p {
-                p.on_progress(SyncPhase::Downloading, n, 0);
-            }
+            p.tell(|l| l.on_progress(SyncPhase::Downloading, n, 0));
         };
         let download = match self
             .api
@@ -388,9 +388,7 @@ impl AccessClient {
                 }
                 let total = sync.locks.len() as u64;
                 let mut on_row = |n: u64| {
-                    if let Some(p) = &p {
-                        p.on_progress(SyncPhase::Saving, n, total);
-                    }
+                    p.tell(|l| l.on_progress(SyncPhase::Saving, n, total));
                 };
                 let applied = cache::apply_sync(c, &sync, &mut on_row)?;
                 reapply_pending(c)?;
@@ -623,18 +621,15 @@ impl AccessClient {
         progress: Option<Arc<dyn SyncProgress>>,
     ) -> Result<SyncSummary, AccessError> {
         self.require_token()?;
-        if let Some(p) = &progress {
-            p.on_progress(SyncPhase::Replaying, 0, 0);
-        }
+        let progress = Arc::new(Listener::new("sync progress", progress));
+        progress.tell(|l| l.on_progress(SyncPhase::Replaying, 0, 0));
         let replay = self.replay_inner().await?;
         if let Some(e) = replay.stopped {
             return Err(e);
         }
         let (applied, bytes) = self.fetch_sync(progress.clone()).await?;
         let total_locks = self.db(|c| cache::lock_count(c)).await?;
-        if let Some(p) = &progress {
-            p.on_progress(SyncPhase::Finished, total_locks, total_locks);
-        }
+        progress.tell(|l| l.on_progress(SyncPhase::Finished, total_locks, total_locks));
         tracing::info!(
             full = applied.full,
             changed = applied.locks_upserted,

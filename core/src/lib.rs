@@ -4,7 +4,8 @@
 //! [`http`] (reqwest on rustls/ring), [`cache`] (SQLite), [`search`] (lock search in
 //! memory), [`queue`] (durable offline actions with idempotency keys), [`secrets`] (foreign
 //! secret store),
-//! [`logging`] (tracing to a foreign logger), and [`client::AccessClient`], whose errors are
+//! [`logging`] (tracing to a foreign logger), [`callback`] (what a failing foreign listener
+//! means: never a failed call), and [`client::AccessClient`], whose errors are
 //! mapped once to [`AccessError`].
 //!
 //! ```no_run
@@ -32,6 +33,7 @@ uniffi::setup_scaffolding!();
 
 pub mod ble;
 pub mod cache;
+pub mod callback;
 pub mod client;
 pub mod error;
 pub mod http;
@@ -45,6 +47,7 @@ pub mod queue;
 pub mod search;
 pub mod secrets;
 
+pub use callback::CallbackError;
 pub use client::AccessClient;
 pub use error::{AccessError, error_message};
 pub use live_objects::live_object_count;

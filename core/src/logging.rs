@@ -9,6 +9,8 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
+use crate::callback::CallbackError;
+
 /// Severity of a log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
 pub enum LogLevel {
@@ -32,10 +34,13 @@ impl From<&Level> for LogLevel {
 }
 
 /// Receives the core's log records. Implemented by the shells.
+///
+/// A failure (an exception the implementation throws) loses that one record and nothing
+/// else: the core does not retry, and does not log it (that would call the same logger).
 #[uniffi::export(with_foreign)]
 pub trait CoreLogger: Send + Sync {
     /// One record: `target` is the Rust module (e.g. `access_core::queue`).
-    fn log(&self, level: LogLevel, target: String, message: String);
+    fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), CallbackError>;
 }
 
 struct Sink {
@@ -111,7 +116,10 @@ impl Subscriber for Forward {
         }
         let mut msg = Message::default();
         event.record(&mut msg);
-        sink.logger
+        // A failing logger loses this record; reporting that through tracing would come
+        // back here, to the same logger.
+        let _ = sink
+            .logger
             .log(level, event.metadata().target().to_string(), msg.0);
     }
 }
@@ -153,8 +161,14 @@ mod tests {
     struct Collect(Mutex<Vec<(LogLevel, String, String)>>);
 
     impl CoreLogger for Collect {
-        fn log(&self, level: LogLevel, target: String, message: String) {
+        fn log(
+            &self,
+            level: LogLevel,
+            target: String,
+            message: String,
+        ) -> Result<(), CallbackError> {
             self.0.lock().unwrap().push((level, target, message));
+            Ok(())
         }
     }
 

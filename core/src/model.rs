@@ -329,9 +329,15 @@ pub enum SyncPhase {
 }
 
 /// Told how a sync progresses. Implemented by the shells (and the CLI's progress bar).
+/// A failure never fails the sync (see [`crate::callback`]).
 #[uniffi::export(with_foreign)]
 pub trait SyncProgress: Send + Sync {
-    fn on_progress(&self, phase: SyncPhase, done: u64, total: u64);
+    fn on_progress(
+        &self,
+        phase: SyncPhase,
+        done: u64,
+        total: u64,
+    ) -> Result<(), crate::CallbackError>;
 }
 
 /// What a sync did.

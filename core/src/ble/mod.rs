@@ -55,6 +55,7 @@ use uuid::Uuid;
 
 pub use model::*;
 
+use crate::callback::Listener;
 use crate::model::LockInfo;
 use crate::{AccessClient, AccessError, cache};
 use access_domain::LockMode;
@@ -557,6 +558,7 @@ impl AccessClient {
         duration_ms: u32,
         listener: Option<Arc<dyn ScanListener>>,
     ) -> Result<Vec<NearbyLock>, AccessError> {
+        let listener = Listener::new("scan listener", listener);
         let transport = self.transport().await?;
         let locks = self.db(|c| cache::list_locks(c)).await.unwrap_or_default();
         let mut scan = transport.scan().await.map_err(ble_error)?;
@@ -592,9 +594,7 @@ impl AccessClient {
             } else {
                 seen.push(nearby.clone());
             }
-            if let Some(l) = &listener {
-                l.on_lock(nearby);
-            }
+            listener.tell(|l| l.on_lock(nearby));
         }
         Ok(seen)
     }
@@ -610,11 +610,8 @@ impl AccessClient {
         name: String,
         progress: Option<Arc<dyn PairingProgress>>,
     ) -> Result<LockInfo, AccessError> {
-        let phase = |p: PairingPhase| {
-            if let Some(l) = &progress {
-                l.on_phase(p);
-            }
-        };
+        let progress = Listener::new("pairing progress", progress);
+        let phase = |p: PairingPhase| progress.tell(|l| l.on_phase(p));
         self.require_token()?;
         let unit = parse_uuid(&unit_id)?;
         let me = self

@@ -21,10 +21,11 @@ pub struct NearbyLock {
     pub rssi: Option<i16>,
 }
 
-/// Told about each lock a scan sees (again when its advertising changes).
+/// Told about each lock a scan sees (again when its advertising changes). A failure never
+/// stops the scan (see [`crate::callback`]).
 #[uniffi::export(with_foreign)]
 pub trait ScanListener: Send + Sync {
-    fn on_lock(&self, lock: NearbyLock);
+    fn on_lock(&self, lock: NearbyLock) -> Result<(), crate::CallbackError>;
 }
 
 /// The steps of pairing, in order.
@@ -41,10 +42,10 @@ pub enum PairingPhase {
     Done,
 }
 
-/// Told how pairing progresses.
+/// Told how pairing progresses. A failure never fails the pairing (see [`crate::callback`]).
 #[uniffi::export(with_foreign)]
 pub trait PairingProgress: Send + Sync {
-    fn on_phase(&self, phase: PairingPhase);
+    fn on_phase(&self, phase: PairingPhase) -> Result<(), crate::CallbackError>;
 }
 
 /// What a lock says about itself.

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use access_core::ble::{NearbyLock, PairingPhase, PairingProgress, ScanListener};
-use access_core::{AccessClient, AccessError};
+use access_core::{AccessClient, AccessError, CallbackError};
 use access_domain::{AccessCodeKind, LockMode};
 // Each test binary uses its own part of these.
 #[allow(unused_imports)]
@@ -64,8 +64,9 @@ pub async fn onboard(
 pub struct Phases(pub Mutex<Vec<PairingPhase>>);
 
 impl PairingProgress for Phases {
-    fn on_phase(&self, phase: PairingPhase) {
+    fn on_phase(&self, phase: PairingPhase) -> Result<(), CallbackError> {
         self.0.lock().unwrap().push(phase);
+        Ok(())
     }
 }
 
@@ -74,8 +75,9 @@ impl PairingProgress for Phases {
 pub struct Seen(pub Mutex<Vec<NearbyLock>>);
 
 impl ScanListener for Seen {
-    fn on_lock(&self, lock: NearbyLock) {
+    fn on_lock(&self, lock: NearbyLock) -> Result<(), CallbackError> {
         self.0.lock().unwrap().push(lock);
+        Ok(())
     }
 }
 
