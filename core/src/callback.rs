@@ -17,17 +17,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// ```
 /// use access_core::CallbackError;
 /// let e = CallbackError::from(uniffi::UnexpectedUniFFICallbackError::new("boom"));
-/// assert_eq!(e, CallbackError::Failed { message: "boom".into() });
+/// assert_eq!(e, CallbackError::Failed { reason: "boom".into() });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum CallbackError {
-    #[error("callback failed: {message}")]
-    Failed { message: String },
+    // `reason`, not `message`: a Kotlin exception's field of that name clashes with
+    // `Throwable.message` (uniffi-rs #1434; the other errors rename it in core/uniffi.toml).
+    #[error("callback failed: {reason}")]
+    Failed { reason: String },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CallbackError::Failed { message: e.reason }
+        CallbackError::Failed { reason: e.reason }
     }
 }
 
@@ -42,7 +44,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
 /// struct Broken;
 /// impl SyncProgress for Broken {
 ///     fn on_progress(&self, _: SyncPhase, _: u64, _: u64) -> Result<(), CallbackError> {
-///         Err(CallbackError::Failed { message: "ui gone".into() })
+///         Err(CallbackError::Failed { reason: "ui gone".into() })
 ///     }
 /// }
 /// let p: Listener<dyn SyncProgress> = Listener::new("sync progress", Some(Arc::new(Broken)));

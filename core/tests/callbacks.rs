@@ -31,13 +31,13 @@ impl CoreLogger for FailingLogger {
         if IN_LOGGER.with(|f| f.replace(true)) {
             self.reentered.fetch_add(1, Ordering::SeqCst);
             return Err(CallbackError::Failed {
-                message: "re-entered".into(),
+                reason: "re-entered".into(),
             });
         }
         self.records.lock().unwrap().push((level, message));
         IN_LOGGER.with(|f| f.set(false));
         Err(CallbackError::Failed {
-            message: "log file gone".into(),
+            reason: "log file gone".into(),
         })
     }
 }
@@ -57,7 +57,7 @@ impl SyncProgress for FailingProgress {
     fn on_progress(&self, phase: SyncPhase, _: u64, _: u64) -> Result<(), CallbackError> {
         self.0.lock().unwrap().push(phase);
         Err(CallbackError::Failed {
-            message: "progress bar gone".into(),
+            reason: "progress bar gone".into(),
         })
     }
 }

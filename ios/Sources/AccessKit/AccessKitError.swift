@@ -52,8 +52,9 @@ public enum AccessKitError: Error, Equatable, Sendable {
     /// This device cannot set up a connection to the server at all (e.g. no usable TLS
     /// roots): not a network outage, so nothing is queued and retrying unchanged will not help.
     case clientSetup(String)
-    /// The binding itself failed (a panic inside the core, a library that does not match
-    /// its bindings): a bug, not user error.
+    /// The binding itself failed (a library that does not match its bindings, or a panic
+    /// inside the core on a build that unwinds: the debug one; the shipped library aborts on
+    /// a panic, see bindings/README.md): a bug, not user error.
     case `internal`(String)
 
     /// The one mapping from the generated error.

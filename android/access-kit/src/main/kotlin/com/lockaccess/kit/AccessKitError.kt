@@ -87,8 +87,9 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
     class ClientSetup(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /**
-     * The binding itself failed: a panic inside the core (turned into an error because the
-     * library unwinds) or a library that does not match its bindings. A bug, not user error.
+     * The binding itself failed: a library that does not match its bindings, or a panic
+     * inside the core on a build that unwinds (the debug one; the shipped library aborts on
+     * a panic, see bindings/README.md). A bug, not user error.
      */
     class Internal(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
