@@ -23,7 +23,7 @@ done
 
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/lock-access/target}"
-# API 26: the apps' minSdk. The profile keeps panic = unwind (see bindings/README.md).
+# API 26: the apps' minSdk. The profile aborts on a panic (see bindings/README.md).
 # Only the cdylib, with the size flags of bindings/release-build.sh (cargo-ndk adds each
 # --target itself).
 source "$repo/bindings/release-build.sh"

@@ -32,8 +32,9 @@ CORE_SQLITE_FLAGS="-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLIT
 -USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_DEPRECATED \
 -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_DEFAULT_MEMSTATUS=0"
 
-# C code (SQLite, ring's C) without unwind tables: no unwind ever crosses a C frame (Rust
-# callbacks from SQLite catch their panics in rusqlite, ring's C calls no Rust), so the
+# C code (SQLite, ring's C) without unwind tables: nothing unwinds in the shipped build
+# (`panic = "abort"` in the profile), and even where Rust unwinds no unwind crosses a C frame
+# (Rust callbacks from SQLite catch their panics in rusqlite, ring's C calls no Rust), so the
 # tables only served debuggers and crash reporters walking C frames (~120 KB on x86-64).
 CORE_C_FLAGS="-fno-asynchronous-unwind-tables -fno-unwind-tables"
 

@@ -76,7 +76,8 @@ impl AccessClient {
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {
             let _ = tx.send(f(&mut store.conn()));
         });
-        // A panic in `f` comes back here as a JoinError; otherwise the answer was sent.
+        // A panic in `f` comes back here as a JoinError where panics unwind (debug builds;
+        // the shipped library aborts); otherwise the answer was sent.
         tokio::task::spawn_blocking(job).await?;
         let answer = rx.await.map_err(|_| AccessError::Storage {
             message: "background task ended without an answer".into(),
