@@ -171,6 +171,59 @@ async fn a_permission_change_or_revoke_through_one_is_enforced_by_the_other_at_o
     b.stop();
 }
 
+/// Each instance keeps recent session answers in memory (the SQLite store's session cache);
+/// only read-only requests on B here, so nothing B writes itself could hide a stale answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_answered_from_memory_by_one_sees_a_change_made_through_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_instances(dir.path());
+    let (via_a, via_b) = (Api::new(a.base.clone()), Api::new(b.base.clone()));
+    let admin = via_a.admin().await;
+    let (member_id, member) = via_a
+        .team_member(
+            &admin,
+            "cached@birch.example",
+            json!(["rename_locks", "view_logs"]),
+            json!({"type": "all_locks"}),
+        )
+        .await;
+    let me_on_b = || async { via_b.get("/api/v1/me", &member).await };
+    for _ in 0..3 {
+        let me = me_on_b().await;
+        assert_eq!(me.status, StatusCode::OK, "{:?}", me.body);
+        assert_eq!(me.body["permissions"], json!(["view_logs", "rename_locks"]));
+    }
+
+    let p = via_a
+        .put(
+            &format!("/api/v1/users/{member_id}/permissions"),
+            &admin,
+            json!({"permissions": ["view_logs"]}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
+    for _ in 0..3 {
+        assert_eq!(me_on_b().await.body["permissions"], json!(["view_logs"]));
+    }
+
+    let r = via_a
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{member_id}/revoke"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let after = me_on_b().await;
+    assert_eq!(
+        (after.status, after.code()),
+        (StatusCode::UNAUTHORIZED, "revoked")
+    );
+    a.stop();
+    b.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_sent_through_one_is_registered_through_the_other() {
     let dir = tempfile::tempdir().unwrap();

@@ -21,6 +21,7 @@
 //! cannot make a client miss or see twice a change.
 
 pub mod postgres;
+pub mod session_cache;
 pub mod sqlite;
 pub mod user_list;
 
@@ -46,6 +47,12 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Backend(String),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Backend(format!("i/o: {e}"))
+    }
 }
 
 /// Result of a store call.

@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::session_cache::{Generation, SessionCache};
 use super::*;
 use crate::secrets;
 
@@ -46,6 +47,10 @@ pub struct SqliteStore {
     /// wakes the next writer as soon as the first commits; other processes (a second
     /// instance on the same file) still meet the busy handler.
     writer: Mutex<()>,
+    /// Moved by every write; what keeps `sessions` exact (see `session_cache`).
+    generation: Generation,
+    /// The session lookup's recent answers.
+    sessions: SessionCache,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -460,13 +465,16 @@ impl SqliteStore {
     pub fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Backend(format!("cannot create {data_dir:?}: {e}")))?;
+        let generation = Generation::open(&data_dir.join("access.db-generation"))
+            .map_err(|e| StoreError::Backend(format!("cannot open {data_dir:?}: {e}")))?;
         let store = SqliteStore {
             path: data_dir.join("access.db"),
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
+            generation,
+            sessions: SessionCache::default(),
         };
-        store.with(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        store.write(|tx| {
             tx.execute_batch(
                 "CREATE TABLE IF NOT EXISTS schema_migrations \
                  (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
@@ -483,7 +491,6 @@ impl SqliteStore {
                     params![version, ts(OffsetDateTime::now_utc())],
                 )?;
             }
-            tx.commit()?;
             Ok(())
         })?;
         Ok(store)
@@ -540,15 +547,18 @@ impl SqliteStore {
         out
     }
 
-    /// Runs `f` in a write transaction and commits it.
+    /// Runs `f` in a write transaction and commits it. Every write of the store comes
+    /// through here, so the generation moves around each one (see `session_cache`).
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         // The guard protects no data, so a poisoned lock is as good as a free one.
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.with(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
+        self.generation.write(|| {
+            self.with(|conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            })
         })
     }
 }
@@ -661,32 +671,50 @@ impl Store for SqliteStore {
         token_hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>> {
-        // Built once: this runs on every authenticated request.
+        let now = ts(now);
+        // Read before the database: an answer read while a write began is not kept.
+        let read_at = self.generation.current();
+        if let Some(user) = self.sessions.get(token_hash, now, read_at) {
+            return Ok(Some(user));
+        }
+        // Built once: this runs on every authenticated request the cache cannot answer.
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {SESSION_USER_COLS}, s.token_hash, s.revoked FROM sessions s \
-                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+                "SELECT {SESSION_USER_COLS}, s.token_hash, s.revoked, s.expires_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
             )
         });
-        self.with(|c| {
+        let found = self.with(|c| {
             let mut stmt = c.prepare_cached(&SQL)?;
             let found = stmt
-                .query_row(params![&token_hash[..], ts(now)], |r| {
+                .query_row(params![&token_hash[..], now], |r| {
                     Ok((
                         user_row(r)?,
                         r.get::<_, Vec<u8>>(16)?,
                         r.get::<_, bool>(17)?,
+                        r.get::<_, i64>(18)?,
                     ))
                 })
                 .optional()?;
-            Ok(found.and_then(|(mut user, stored, revoked)| {
+            Ok(found.and_then(|(mut user, stored, revoked, expires_at)| {
                 // A revoked session reports its user as revoked, so the client learns why.
                 if revoked {
                     user.status = UserStatus::Revoked;
                 }
-                secrets::ct_eq(&stored, token_hash).then_some(user)
+                secrets::ct_eq(&stored, token_hash).then_some((user, expires_at))
             }))
-        })
+        })?;
+        Ok(found.map(|(user, expires_at)| {
+            self.sessions.put(
+                *token_hash,
+                &user,
+                expires_at,
+                read_at,
+                self.generation.current(),
+            );
+            user
+        }))
     }
 
     fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {

@@ -1,0 +1,324 @@
+//! The SQLite store's memory of signed-in users, and the database generation that keeps it
+//! exact.
+//!
+//! Every authenticated request needs the user behind its session. Reading it from SQLite
+//! costs a read transaction (two `fcntl` calls on the WAL index) and a row decode: more than
+//! half of what `GET /api/v1/me` costs the server. [`SessionCache`] answers instead, but only
+//! with what was read while the database has not changed since: an answer is kept with the
+//! [`Generation`] it was read at, and any committed write, from this process or from another
+//! instance on the same file, moves the generation. So a revoke, a permission change or a
+//! new scope applies to the very next request, exactly as when every request read the table.
+//!
+//! The generation is a counter in a small memory-mapped file beside the database (SQLite
+//! shares its WAL index between processes the same way). Each write moves it twice: to an
+//! odd value before the transaction and to the next even one after it, under a file lock
+//! that writers of every process take. While it is odd nothing is served from the cache or
+//! put into it, so a process killed in the middle of a write leaves caching off, never a
+//! stale answer, until the next write ends.
+//!
+//! ```
+//! # use access_server::store::session_cache::Generation;
+//! let dir = tempfile::tempdir().unwrap();
+//! let generation = Generation::open(&dir.path().join("access.db-generation")).unwrap();
+//! let before = generation.current();
+//! generation.write(|| Ok::<_, std::io::Error>(())).unwrap();
+//! assert_ne!(generation.current(), before);
+//! ```
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::UserRecord;
+
+/// Users remembered at most; a full cache starts over (one sign-in per session refills it).
+const MAX_ENTRIES: usize = 10_000;
+
+/// How long a writer waits for another process's write, like the connections' busy timeout.
+const WRITER_WAIT: Duration = Duration::from_secs(10);
+
+/// The database's write counter, shared by every process that opens the same file.
+pub struct Generation {
+    /// The counter's file: mapped for the counter, locked by writers.
+    file: File,
+    map: memmap2::MmapMut,
+    /// A file lock is held per open file, not per thread: this process's writers queue here.
+    local: Mutex<()>,
+}
+
+impl Generation {
+    /// Opens (creating if needed) the counter file at `path`.
+    pub fn open(path: &Path) -> std::io::Result<Generation> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        // Two processes may create it at once; growing to 8 bytes twice is harmless, and a
+        // new file's zero is an even, settled generation.
+        if file.metadata()?.len() < 8 {
+            file.set_len(8)?;
+        }
+        // SAFETY: the mapping lives as long as `self`; the file is never shrunk (only this
+        // module opens it, and only ever grows it to 8 bytes), and every process touches
+        // those bytes only as one atomic u64.
+        let map = unsafe { memmap2::MmapOptions::new().len(8).map_mut(&file)? };
+        Ok(Generation {
+            file,
+            map,
+            local: Mutex::new(()),
+        })
+    }
+
+    fn counter(&self) -> &AtomicU64 {
+        // SAFETY: the mapping is at least 8 bytes and page-aligned, so suitably aligned for
+        // an AtomicU64, and lives as long as `&self`.
+        unsafe { &*(self.map.as_ptr() as *const AtomicU64) }
+    }
+
+    /// The current generation: odd while some process is writing.
+    pub fn current(&self) -> u64 {
+        self.counter().load(Ordering::SeqCst)
+    }
+
+    /// Takes the writers' file lock, waiting as long as SQLite's busy timeout would: a
+    /// stopped process that holds it must not hang this one's writers for ever.
+    fn lock_file(&self) -> std::io::Result<()> {
+        let deadline = Instant::now() + WRITER_WAIT;
+        loop {
+            match self.file.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "another process has held the database's write lock for 10 s",
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs the write `f` (one committed transaction), moving the generation around it.
+    ///
+    /// Writers of all processes take the file lock here, so the odd/even steps of two
+    /// writes never interleave.
+    pub fn write<T, E: From<std::io::Error>>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        // The guard protects no data, so a poisoned lock is as good as a free one.
+        let _local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        self.lock_file()?;
+        let counter = self.counter();
+        let at = counter.load(Ordering::SeqCst);
+        // Odd already means a writer died mid-write: step to a new odd value.
+        counter.store(if writing(at) { at + 2 } else { at + 1 }, Ordering::SeqCst);
+        // Even when `f` fails or panics: a rolled-back write changed nothing, and moving on
+        // to even turns caching back on.
+        struct Settle<'a>(&'a Generation);
+        impl Drop for Settle<'_> {
+            fn drop(&mut self) {
+                self.0.counter().fetch_add(1, Ordering::SeqCst);
+                let _ = self.0.file.unlock();
+            }
+        }
+        let _settle = Settle(self);
+        f()
+    }
+}
+
+/// Whether `generation` says a write is in progress (or its writer died in it).
+fn writing(generation: u64) -> bool {
+    !generation.is_multiple_of(2)
+}
+
+/// A remembered answer of the session lookup.
+struct Entry {
+    user: UserRecord,
+    /// The session's `expires_at` (unix seconds): the answer holds only before it.
+    expires_at: i64,
+    generation: u64,
+}
+
+/// The session lookup's answers, by token hash, each valid at one [`Generation`].
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+impl SessionCache {
+    /// The user of the session `token_hash` at generation `generation`, if remembered from
+    /// that same generation and the session is live at `now` (unix seconds).
+    pub fn get(&self, token_hash: &[u8; 32], now: i64, generation: u64) -> Option<UserRecord> {
+        if writing(generation) {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(token_hash)
+            .filter(|e| e.generation == generation && now < e.expires_at)
+            .map(|e| e.user.clone())
+    }
+
+    /// Remembers `user`, read from the database when the generation was `read_at`; kept only
+    /// if the generation is still `read_at` now (no write began or ended during the read).
+    pub fn put(
+        &self,
+        token_hash: [u8; 32],
+        user: &UserRecord,
+        expires_at: i64,
+        read_at: u64,
+        now_generation: u64,
+    ) {
+        if writing(read_at) || now_generation != read_at {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
+            token_hash,
+            Entry {
+                user: user.clone(),
+                expires_at,
+                generation: read_at,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use access_domain::{Access, UserStatus, UserType};
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    fn user() -> UserRecord {
+        UserRecord {
+            id: Uuid::new_v4(),
+            org_id: Uuid::new_v4(),
+            user_type: UserType::TeamMember,
+            status: UserStatus::Active,
+            is_admin: false,
+            name: Some("Ana".into()),
+            username: None,
+            invited_email: Some("ana@example.test".into()),
+            registered_email: None,
+            phone: None,
+            permissions: vec![],
+            access: Access::AllLocks,
+            invited_by: None,
+            invited_at: OffsetDateTime::UNIX_EPOCH,
+            invitation_expires_at: None,
+        }
+    }
+
+    fn generation() -> (tempfile::TempDir, Generation) {
+        let dir = tempfile::tempdir().unwrap();
+        let g = Generation::open(&dir.path().join("gen")).unwrap();
+        (dir, g)
+    }
+
+    #[test]
+    fn an_answer_is_served_only_at_the_generation_it_was_read_at() {
+        let (_dir, g) = generation();
+        let cache = SessionCache::default();
+        let at = g.current();
+        cache.put([1; 32], &user(), 100, at, g.current());
+        assert!(cache.get(&[1; 32], 99, g.current()).is_some());
+        assert!(cache.get(&[2; 32], 99, g.current()).is_none());
+        g.write(|| Ok::<_, std::io::Error>(())).unwrap();
+        assert!(cache.get(&[1; 32], 99, g.current()).is_none());
+    }
+
+    #[test]
+    fn an_expired_session_is_not_served() {
+        let (_dir, g) = generation();
+        let cache = SessionCache::default();
+        cache.put([1; 32], &user(), 100, g.current(), g.current());
+        assert!(cache.get(&[1; 32], 100, g.current()).is_none());
+    }
+
+    #[test]
+    fn an_answer_read_while_a_write_began_is_not_kept() {
+        let (_dir, g) = generation();
+        let cache = SessionCache::default();
+        let at = g.current();
+        g.write(|| Ok::<_, std::io::Error>(())).unwrap();
+        cache.put([1; 32], &user(), 100, at, g.current());
+        assert!(cache.get(&[1; 32], 0, at).is_none());
+        assert!(cache.get(&[1; 32], 0, g.current()).is_none());
+    }
+
+    #[test]
+    fn nothing_is_cached_or_served_during_a_write_nor_after_a_writer_died_in_one() {
+        let (dir, g) = generation();
+        let cache = SessionCache::default();
+        let settled = g.current();
+        cache.put([1; 32], &user(), 100, settled, settled);
+        // A write in progress: the generation is odd, the answer from before is not served.
+        g.write(|| {
+            let during = g.current();
+            assert!(writing(during));
+            assert!(cache.get(&[1; 32], 0, during).is_none());
+            cache.put([2; 32], &user(), 100, during, during);
+            assert!(cache.get(&[2; 32], 0, during).is_none());
+            Ok::<_, std::io::Error>(())
+        })
+        .unwrap();
+        // A writer that dies mid-write (its process killed) leaves the counter odd in the
+        // file: every opener sees caching off until the next write ends.
+        let counter = g.counter();
+        counter.fetch_add(1, Ordering::SeqCst);
+        let other = Generation::open(&dir.path().join("gen")).unwrap();
+        let stuck = other.current();
+        assert!(writing(stuck));
+        cache.put([3; 32], &user(), 100, stuck, stuck);
+        assert!(cache.get(&[3; 32], 0, stuck).is_none());
+        other.write(|| Ok::<_, std::io::Error>(())).unwrap();
+        assert!(!writing(g.current()));
+        assert!(g.current() > stuck);
+    }
+
+    #[test]
+    fn a_failed_write_still_settles_the_generation() {
+        let (_dir, g) = generation();
+        let before = g.current();
+        let r: Result<(), std::io::Error> = g.write(|| Err(std::io::Error::other("rolled back")));
+        assert!(r.is_err());
+        assert!(!writing(g.current()));
+        assert!(g.current() > before);
+    }
+
+    #[test]
+    fn two_openers_of_one_file_see_each_others_writes() {
+        let (dir, a) = generation();
+        let b = Generation::open(&dir.path().join("gen")).unwrap();
+        let before = b.current();
+        a.write(|| Ok::<_, std::io::Error>(())).unwrap();
+        assert_ne!(b.current(), before);
+    }
+
+    #[test]
+    fn a_full_cache_starts_over() {
+        let (_dir, g) = generation();
+        let cache = SessionCache::default();
+        let at = g.current();
+        for i in 0..=MAX_ENTRIES {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            cache.put(key, &user(), 100, at, at);
+        }
+        assert!(cache.entries.lock().unwrap().len() <= MAX_ENTRIES);
+    }
+}
