@@ -124,6 +124,26 @@ impl Subscriber for Forward {
     }
 }
 
+/// Sends a panic's message to the app's logger before the shipped library
+/// (`panic = "abort"`) ends the process: a phone drops stderr, so without this the crash
+/// report has the stack but not the reason. The hook found in place runs after it.
+fn forward_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // `try_read`: the panic may come from inside the logger, on a thread holding the sink.
+        if let Ok(guard) = SINK.try_read()
+            && let Some(sink) = guard.as_ref()
+        {
+            let _ = sink.logger.log(
+                LogLevel::Error,
+                "access_core::panic".to_string(),
+                info.to_string(),
+            );
+        }
+        previous(info);
+    }));
+}
+
 /// Sends core logs at `max_level` and more severe to `logger`; `None` stops forwarding.
 /// The process keeps one logger; setting another replaces it.
 #[uniffi::export]
@@ -133,6 +153,7 @@ pub fn set_logger(logger: Option<Arc<dyn CoreLogger>>, max_level: LogLevel) {
         // When the host (e.g. the CLI) installed its own subscriber first, that one stays:
         // the host decides where its logs go.
         let _ = tracing::subscriber::set_global_default(Forward);
+        forward_panics();
     });
     let mut sink = SINK.write().unwrap_or_else(|p| p.into_inner());
     MAX_LEVEL.store(
@@ -191,6 +212,26 @@ mod tests {
         assert_eq!(mine.len(), 1, "{got:?}");
         assert_eq!(mine[0].0, LogLevel::Info);
         assert_eq!(mine[0].2, "synced 3 locks lock=abc");
+    }
+
+    #[test]
+    fn a_panic_reaches_the_logger_with_its_message() {
+        let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let c = Arc::new(Collect::default());
+        set_logger(Some(c.clone()), LogLevel::Error);
+        let caught = std::panic::catch_unwind(|| panic!("bolt motor stalled"));
+        set_logger(None, LogLevel::Error);
+        assert!(caught.is_err());
+        let got = c.0.lock().unwrap().clone();
+        let panic = got
+            .iter()
+            .find(|r| r.2.contains("bolt motor stalled"))
+            .unwrap_or_else(|| panic!("no panic record in {got:?}"));
+        assert_eq!(
+            (panic.0, panic.1.as_str()),
+            (LogLevel::Error, "access_core::panic")
+        );
+        assert!(panic.2.contains("logging.rs"), "{}", panic.2);
     }
 
     #[test]
