@@ -45,8 +45,30 @@ pub struct VirtualBluez {
     _serial: MutexGuard<'static, ()>,
 }
 
+/// The launcher script. Where this crate was compiled first; then up from the running test's
+/// package and the working directory, since cargo reuses this crate's build for a copy of
+/// the workspace at another path (a CI checkout sharing the target directory).
 fn launcher() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/bluezoo/launcher.py")
+    const SCRIPT: &str = "tools/bluezoo/launcher.py";
+    let compiled = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(SCRIPT);
+    if compiled.exists() {
+        return compiled;
+    }
+    let starts = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::env::current_dir().ok());
+    starts
+        .flat_map(|start| {
+            start
+                .ancestors()
+                .map(|dir| dir.join(SCRIPT))
+                .collect::<Vec<_>>()
+        })
+        .find(|path| path.exists())
+        .unwrap_or(compiled)
 }
 
 impl VirtualBluez {
