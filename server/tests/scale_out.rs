@@ -86,11 +86,7 @@ async fn a_permission_change_or_revoke_through_one_is_enforced_by_the_other_at_o
 
     // Taken away through A: B refuses the very next request.
     let p = via_a
-        .put(
-            &format!("/api/v1/users/{member_id}/permissions"),
-            &admin,
-            json!({"permissions": ["view_logs"]}),
-        )
+        .set_permissions(&admin, &member_id, json!(["view_logs"]))
         .await;
     assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
     let refused = rename(&via_b, "Gate refused").await;
@@ -100,11 +96,7 @@ async fn a_permission_change_or_revoke_through_one_is_enforced_by_the_other_at_o
     );
     // Given back through B: A allows the very next request.
     let p = via_b
-        .put(
-            &format!("/api/v1/users/{member_id}/permissions"),
-            &admin,
-            json!({"permissions": ["view_logs", "rename_locks"]}),
-        )
+        .set_permissions(&admin, &member_id, json!(["view_logs", "rename_locks"]))
         .await;
     assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
     assert_eq!(rename(&via_a, "Gate A").await.status, StatusCode::OK);
@@ -139,14 +131,7 @@ async fn a_permission_change_or_revoke_through_one_is_enforced_by_the_other_at_o
     );
 
     // Revoked through B: the session dies on A at once, and on B too.
-    let r = via_b
-        .call(
-            Method::POST,
-            &format!("/api/v1/users/{member_id}/revoke"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = via_b.revoke(&admin, &member_id).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     for api in [&via_a, &via_b] {
         let after = rename(api, "Gate revoked").await;
@@ -195,25 +180,14 @@ async fn a_session_answered_from_memory_by_one_sees_a_change_made_through_the_ot
     }
 
     let p = via_a
-        .put(
-            &format!("/api/v1/users/{member_id}/permissions"),
-            &admin,
-            json!({"permissions": ["view_logs"]}),
-        )
+        .set_permissions(&admin, &member_id, json!(["view_logs"]))
         .await;
     assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
     for _ in 0..3 {
         assert_eq!(me_on_b().await.body["permissions"], json!(["view_logs"]));
     }
 
-    let r = via_a
-        .call(
-            Method::POST,
-            &format!("/api/v1/users/{member_id}/revoke"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = via_a.revoke(&admin, &member_id).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let after = me_on_b().await;
     assert_eq!(

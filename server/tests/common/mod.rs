@@ -254,6 +254,27 @@ impl Api {
         v.body["token"].as_str().unwrap().to_string()
     }
 
+    /// `PUT /api/v1/users/{user}/permissions` as `admin`.
+    pub async fn set_permissions(&self, admin: &str, user: &str, permissions: Value) -> Answer {
+        self.put(
+            &format!("/api/v1/users/{user}/permissions"),
+            admin,
+            json!({ "permissions": permissions }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/users/{user}/revoke` as `admin`.
+    pub async fn revoke(&self, admin: &str, user: &str) -> Answer {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/users/{user}/revoke"),
+            Some(admin),
+            None,
+        )
+        .await
+    }
+
     /// Invites a team member with `permissions` and `access`, registers them and returns
     /// (user id, token).
     pub async fn team_member(
