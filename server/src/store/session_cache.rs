@@ -155,9 +155,32 @@ pub struct SessionCache {
 }
 
 impl SessionCache {
+    /// The user of the session `token_hash` at `now` (unix seconds): remembered, if read at
+    /// the current generation of `db` and the session is still live; otherwise what `read`
+    /// finds (the user and the session's `expires_at`), remembered if no write began or
+    /// ended while it read.
+    pub fn user<E>(
+        &self,
+        db: &Generation,
+        token_hash: &[u8; 32],
+        now: i64,
+        read: impl FnOnce() -> Result<Option<(UserRecord, i64)>, E>,
+    ) -> Result<Option<UserRecord>, E> {
+        // Taken before reading: a write that begins after it moves the generation.
+        let read_at = db.current();
+        if let Some(user) = self.get(token_hash, now, read_at) {
+            return Ok(Some(user));
+        }
+        let found = read()?;
+        Ok(found.map(|(user, expires_at)| {
+            self.put(*token_hash, &user, expires_at, read_at, db.current());
+            user
+        }))
+    }
+
     /// The user of the session `token_hash` at generation `generation`, if remembered from
     /// that same generation and the session is live at `now` (unix seconds).
-    pub fn get(&self, token_hash: &[u8; 32], now: i64, generation: u64) -> Option<UserRecord> {
+    fn get(&self, token_hash: &[u8; 32], now: i64, generation: u64) -> Option<UserRecord> {
         if writing(generation) {
             return None;
         }
@@ -170,7 +193,7 @@ impl SessionCache {
 
     /// Remembers `user`, read from the database when the generation was `read_at`; kept only
     /// if the generation is still `read_at` now (no write began or ended during the read).
-    pub fn put(
+    fn put(
         &self,
         token_hash: [u8; 32],
         user: &UserRecord,
@@ -239,6 +262,27 @@ mod tests {
         assert!(cache.get(&[2; 32], 99, g.current()).is_none());
         g.write(|| Ok::<_, std::io::Error>(())).unwrap();
         assert!(cache.get(&[1; 32], 99, g.current()).is_none());
+    }
+
+    #[test]
+    fn the_database_is_read_only_when_memory_cannot_answer() {
+        let (_dir, g) = generation();
+        let cache = SessionCache::default();
+        let reads = std::cell::Cell::new(0);
+        let read = || {
+            reads.set(reads.get() + 1);
+            Ok::<_, std::io::Error>(Some((user(), 100)))
+        };
+        assert!(cache.user(&g, &[1; 32], 50, read).unwrap().is_some());
+        assert!(cache.user(&g, &[1; 32], 50, read).unwrap().is_some());
+        assert_eq!(reads.get(), 1);
+        g.write(|| Ok::<_, std::io::Error>(())).unwrap();
+        assert!(cache.user(&g, &[1; 32], 50, read).unwrap().is_some());
+        assert_eq!(reads.get(), 2);
+        // No session: nothing remembered, every lookup reads.
+        let none = || Ok::<_, std::io::Error>(None);
+        assert!(cache.user(&g, &[2; 32], 50, none).unwrap().is_none());
+        assert!(cache.get(&[2; 32], 50, g.current()).is_none());
     }
 
     #[test]

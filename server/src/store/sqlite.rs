@@ -672,11 +672,6 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>> {
         let now = ts(now);
-        // Read before the database: an answer read while a write began is not kept.
-        let read_at = self.generation.current();
-        if let Some(user) = self.sessions.get(token_hash, now, read_at) {
-            return Ok(Some(user));
-        }
         // Built once: this runs on every authenticated request the cache cannot answer.
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -685,36 +680,28 @@ impl Store for SqliteStore {
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2"
             )
         });
-        let found = self.with(|c| {
-            let mut stmt = c.prepare_cached(&SQL)?;
-            let found = stmt
-                .query_row(params![&token_hash[..], now], |r| {
-                    Ok((
-                        user_row(r)?,
-                        r.get::<_, Vec<u8>>(16)?,
-                        r.get::<_, bool>(17)?,
-                        r.get::<_, i64>(18)?,
-                    ))
-                })
-                .optional()?;
-            Ok(found.and_then(|(mut user, stored, revoked, expires_at)| {
-                // A revoked session reports its user as revoked, so the client learns why.
-                if revoked {
-                    user.status = UserStatus::Revoked;
-                }
-                secrets::ct_eq(&stored, token_hash).then_some((user, expires_at))
-            }))
-        })?;
-        Ok(found.map(|(user, expires_at)| {
-            self.sessions.put(
-                *token_hash,
-                &user,
-                expires_at,
-                read_at,
-                self.generation.current(),
-            );
-            user
-        }))
+        self.sessions.user(&self.generation, token_hash, now, || {
+            self.with(|c| {
+                let mut stmt = c.prepare_cached(&SQL)?;
+                let found = stmt
+                    .query_row(params![&token_hash[..], now], |r| {
+                        Ok((
+                            user_row(r)?,
+                            r.get::<_, Vec<u8>>(16)?,
+                            r.get::<_, bool>(17)?,
+                            r.get::<_, i64>(18)?,
+                        ))
+                    })
+                    .optional()?;
+                Ok(found.and_then(|(mut user, stored, revoked, expires_at)| {
+                    // A revoked session reports its user as revoked, so the client learns why.
+                    if revoked {
+                        user.status = UserStatus::Revoked;
+                    }
+                    secrets::ct_eq(&stored, token_hash).then_some((user, expires_at))
+                }))
+            })
+        })
     }
 
     fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
