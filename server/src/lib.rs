@@ -47,7 +47,7 @@ pub struct Shared {
     pub db: Db,
     pub config: Arc<ServerConfig>,
     pub mailer: Option<Arc<notify::Mailer>>,
-    pub http: reqwest::Client,
+    pub sms: Option<Arc<notify::SmsGateway>>,
     /// Base of invitation links, without a trailing slash.
     pub public_url: Arc<str>,
 }
@@ -213,15 +213,17 @@ pub async fn start_with_shutdown(
         .map(|u| notify::Mailer::new(u, &config.mail_from).map(Arc::new))
         .transpose()
         .map_err(StartError::Config)?;
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| StartError::Config(format!("HTTP client: {e}")))?;
+    let sms = config
+        .sms_webhook_url
+        .as_deref()
+        .map(|u| notify::SmsGateway::new(u).map(Arc::new))
+        .transpose()
+        .map_err(StartError::Config)?;
     let state = AppState::new(Shared {
         db,
         config: Arc::new(config),
         mailer,
-        http,
+        sms,
         public_url: public_url.into(),
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -74,6 +74,56 @@ impl Mailer {
     }
 }
 
+/// The SMS gateway of `ACCESS_SMS_WEBHOOK_URL`: each SMS is POSTed there as
+/// `{"to", "body"}` JSON.
+pub struct SmsGateway {
+    url: reqwest::Url,
+    http: reqwest::Client,
+}
+
+impl SmsGateway {
+    /// Checks the URL and builds the HTTP client. Only a configured gateway needs one: a
+    /// system without CA certificates (a minimal container) refuses to build it, and must
+    /// still be able to run a server that sends nothing over HTTPS.
+    pub fn new(url: &str) -> Result<SmsGateway, String> {
+        let parsed = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                format!("ACCESS_SMS_WEBHOOK_URL must be an http:// or https:// URL (got {url:?})")
+            })?;
+        let http = reqwest::Client::builder()
+            .timeout(SEND_TIMEOUT)
+            .build()
+            .map_err(|e| {
+                // reqwest's own text is only "builder error"; the cause says why.
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                format!(
+                    "ACCESS_SMS_WEBHOOK_URL is set but no HTTP client could be built \
+                     ({e}{cause}); are the system's CA certificates installed?"
+                )
+            })?;
+        Ok(SmsGateway { url: parsed, http })
+    }
+
+    async fn send(&self, to: &str, body: &str) -> Result<(), String> {
+        let resp = self
+            .http
+            .post(self.url.clone())
+            .json(&serde_json::json!({ "to": to, "body": body }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("SMS gateway answered {}", resp.status()))
+        }
+    }
+}
+
 /// Delivers a message that is already in the outbox and records the outcome there.
 /// Failures are logged and recorded, never returned: the outbox keeps the message.
 pub async fn deliver(state: &AppState, msg: &NewMessage) {
@@ -85,8 +135,8 @@ pub async fn deliver(state: &AppState, msg: &NewMessage) {
             ),
             None => None,
         },
-        Channel::Sms => match &state.config.sms_webhook_url {
-            Some(url) => Some(post_sms(state, url, &msg.to, &msg.body).await),
+        Channel::Sms => match &state.sms {
+            Some(gateway) => Some(gateway.send(&msg.to, &msg.body).await),
             None => None,
         },
     };
@@ -105,21 +155,5 @@ pub async fn deliver(state: &AppState, msg: &NewMessage) {
         .await
     {
         tracing::error!(error = %e, "cannot record delivery");
-    }
-}
-
-async fn post_sms(state: &AppState, url: &str, to: &str, body: &str) -> Result<(), String> {
-    let resp = state
-        .http
-        .post(url)
-        .timeout(SEND_TIMEOUT)
-        .json(&serde_json::json!({ "to": to, "body": body }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("SMS gateway answered {}", resp.status()))
     }
 }

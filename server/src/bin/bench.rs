@@ -199,7 +199,7 @@ async fn router_costs(
         public_url: server.base_url().into(),
         config: std::sync::Arc::new(cfg),
         mailer: None,
-        http: reqwest::Client::new(),
+        sms: None,
     });
     use axum::routing::get;
     let apps: Vec<(&'static str, axum::Router)> = vec![
