@@ -284,7 +284,7 @@ async fn resolve(client: &AccessClient, lock: &str) -> Result<String> {
     if uuid::Uuid::parse_str(lock).is_ok() {
         return Ok(lock.to_string());
     }
-    let found = client.search_locks(lock.to_string()).await?;
+    let found = client.search_locks(lock.to_string(), u32::MAX).await?;
     let exact: Vec<&LockInfo> = found
         .iter()
         .filter(|l| l.name.eq_ignore_ascii_case(lock))
@@ -427,7 +427,7 @@ async fn run(cli: Cli) -> Result<()> {
             let locks = if query.is_empty() {
                 client.list_locks().await?
             } else {
-                client.search_locks(query.join(" ")).await?
+                client.search_locks(query.join(" "), u32::MAX).await?
             };
             for l in &locks {
                 show_lock(l);

@@ -670,10 +670,17 @@ impl AccessClient {
         Ok(locks.into_iter().map(LockInfo::from).collect())
     }
 
-    /// Cached locks whose name, unit or property contains each word of `query`. Offline.
-    pub async fn search_locks(&self, query: String) -> Result<Vec<LockInfo>, AccessError> {
+    /// Cached locks whose name, unit or property contains each word of `query`, the first
+    /// `limit` by name (100 unless the app asks otherwise: a screenful or two, since every
+    /// hit crosses the FFI as a `LockInfo`). Offline.
+    #[uniffi::method(default(limit = 100))]
+    pub async fn search_locks(
+        &self,
+        query: String,
+        limit: u32,
+    ) -> Result<Vec<LockInfo>, AccessError> {
         let locks = self
-            .db(move |c| cache::search_locks(c, &query, 500))
+            .db(move |c| cache::search_locks(c, &query, limit))
             .await?;
         Ok(locks.into_iter().map(LockInfo::from).collect())
     }

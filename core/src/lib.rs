@@ -23,7 +23,7 @@
 //! )?;
 //! client.login("ann@example.com".into(), "secret".into()).await?;
 //! client.sync(None).await?;
-//! for lock in client.search_locks("oak 4b".into()).await? {
+//! for lock in client.search_locks("oak 4b".into(), 20).await? {
 //!     println!("{} ({} / {})", lock.name, lock.property_name, lock.unit_name);
 //! }
 //! # Ok(()) }

@@ -110,7 +110,7 @@ async fn a_failing_logger_and_progress_fail_no_call() {
     assert_eq!(again.total_locks, 2);
     assert!(!again.full);
     assert_eq!(logger.count("sync progress failed"), 2);
-    let found = c.search_locks("patio".into()).await.unwrap();
+    let found = c.search_locks("patio".into(), 10).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name, "Patio");
 

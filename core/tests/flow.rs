@@ -92,10 +92,16 @@ async fn seed_flow_register_verify_login_sync_and_search() {
         .map(|l| l.name)
         .collect();
     assert_eq!(names, ["Front Door", "Patio"]);
-    assert_eq!(c.search_locks("front".into()).await.unwrap().len(), 1);
-    assert_eq!(c.search_locks("oakwood".into()).await.unwrap().len(), 2);
-    assert_eq!(c.search_locks("4B".into()).await.unwrap().len(), 2);
-    assert_eq!(c.search_locks("garage".into()).await.unwrap().len(), 0);
+    assert_eq!(c.search_locks("front".into(), 10).await.unwrap().len(), 1);
+    assert_eq!(c.search_locks("oakwood".into(), 10).await.unwrap().len(), 2);
+    assert_eq!(c.search_locks("4B".into(), 10).await.unwrap().len(), 2);
+    // The limit keeps the first hits by name.
+    let first = c.search_locks("oakwood".into(), 1).await.unwrap();
+    assert_eq!(
+        first.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["Front Door"]
+    );
+    assert_eq!(c.search_locks("garage".into(), 10).await.unwrap().len(), 0);
     assert_eq!(c.lock(s.lock_b.clone()).await, Err(AccessError::NotFound));
     let l = c.lock(s.lock_a.clone()).await.unwrap();
     assert_eq!(

@@ -65,7 +65,7 @@ async fn offline_actions_apply_to_the_cache_and_replay_once_in_order() {
     // The cache shows the changes at once; search finds the new name.
     let l = c.lock(a.clone()).await.unwrap();
     assert_eq!((l.name.as_str(), l.mode), ("Lobby East", LockMode::Tour));
-    assert_eq!(c.search_locks("lobby".into()).await.unwrap().len(), 1);
+    assert_eq!(c.search_locks("lobby".into(), 10).await.unwrap().len(), 1);
     let pending = c.pending_actions().await.unwrap();
     let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, [r1.as_str(), &r2, &r3, &r4]);

@@ -100,10 +100,11 @@ public final class AccessKit: @unchecked Sendable {
 
     public func locks() async throws -> [LockInfo] { try await mapped { try await client.listLocks() } }
 
-    /// Locks whose name, unit or property contain every word of `query`; all when blank.
-    public func search(_ query: String) async throws -> [LockInfo] {
+    /// Locks whose name, unit or property contain every word of `query`, the first `limit`
+    /// by name; all when blank.
+    public func search(_ query: String, limit: UInt32 = 100) async throws -> [LockInfo] {
         if query.trimmingCharacters(in: .whitespaces).isEmpty { return try await locks() }
-        return try await mapped { try await client.searchLocks(query: query) }
+        return try await mapped { try await client.searchLocks(query: query, limit: limit) }
     }
 
     /// Results for a search field: one list per distinct query, in order.

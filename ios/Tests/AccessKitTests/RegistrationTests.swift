@@ -61,6 +61,8 @@ final class RegistrationTests: XCTestCase {
         XCTAssertEqual(front, ["Front Door \(tag)"])
         let unit = try await kit.search("4B")
         XCTAssertEqual(unit.count, 2)
+        let firstByName = try await kit.search("4B", limit: 1).map(\.name)
+        XCTAssertEqual(firstByName, ["Front Door \(tag)"])
         let garage = try await kit.search("Garage")
         XCTAssertEqual(garage.count, 0)
         await assertThrows(.notFound) { try await kit.lock(site.garage) }

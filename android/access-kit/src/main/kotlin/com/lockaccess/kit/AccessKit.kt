@@ -143,9 +143,12 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
 
     suspend fun locks(): List<LockInfo> = mapped { client.listLocks() }
 
-    /** Locks whose name, unit or property contain every word of [query]; all when blank. */
-    suspend fun search(query: String): List<LockInfo> =
-        if (query.isBlank()) locks() else mapped { client.searchLocks(query) }
+    /**
+     * Locks whose name, unit or property contain every word of [query], the first [limit] by
+     * name; all when blank.
+     */
+    suspend fun search(query: String, limit: UInt = 100u): List<LockInfo> =
+        if (query.isBlank()) locks() else mapped { client.searchLocks(query, limit) }
 
     /**
      * Results for a search field: a new list for each distinct query, a new query

@@ -63,6 +63,7 @@ class RegistrationTest {
             assertEquals(listOf("Front Door $tag", "Patio $tag"), kit.locks().map { it.name })
             assertEquals(listOf("Front Door $tag"), kit.search("front").map { it.name })
             assertEquals(2, kit.search("4B").size)
+            assertEquals(listOf("Front Door $tag"), kit.search("4B", limit = 1u).map { it.name })
             assertEquals(2, kit.search("Oakwood $tag").size)
             assertEquals(0, kit.search("Garage").size)
             assertThrows<AccessKitError.NotFound> { runBlocking { kit.lock(site.garage) } }
