@@ -32,8 +32,9 @@ bench_scale_out() {
   need_rust_build_deps
   need_apt wrk
   start_postgres
-  step "bench: cargo build --release -p access-server"
-  cargo build --release -p access-server --locked --bins
+  # The scale bench starts the access-server binary that lies next to it.
+  step "bench: cargo build --release -p access-server -p access-server-bench"
+  cargo build --release -p access-server -p access-server-bench --locked --bins
   step "bench: access-server-scale-bench"
   ACCESS_BENCH_DATABASE_URL="$ACCESS_TEST_DATABASE_URL" \
     "$CARGO_TARGET_DIR/release/access-server-scale-bench" "$@"

@@ -18,6 +18,6 @@ suite_server() {
 bench_server() {
   need_rust_build_deps
   need_apt wrk
-  cargo build --release -p access-server --locked --bin access-server-bench
+  cargo build --release -p access-server-bench --locked --bin access-server-bench
   "$CARGO_TARGET_DIR/release/access-server-bench" "$@"
 }

@@ -15,8 +15,7 @@
 //! says whether CPU, locks or the database limit that setup.
 //!
 //! ```text
-//! source scripts/lib/common.sh; source scripts/lib/tools.sh; source scripts/lib/postgres.sh
-//! bench_scale_out --duration 10 --connections 32
+//! scripts/bench scale_out --duration 10 --connections 32
 //! ```
 
 use std::collections::HashMap;
@@ -28,14 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use access_server::ServerConfig;
-use access_server::secrets;
-use access_server::store::{Audit, NewLock, Store};
+use access_server::store::Store;
+use access_server_bench::{ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock};
 use clap::Parser;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const ADMIN_EMAIL: &str = "bench@example.test";
-const ADMIN_PASSWORD: &str = "bench-password-1";
 /// Unmeasured load before each measured run.
 const WARM_UP_SECONDS: u64 = 2;
 
@@ -46,15 +43,8 @@ struct Args {
     /// PostgreSQL to use (each setup gets a fresh schema in it).
     #[arg(long, env = "ACCESS_BENCH_DATABASE_URL")]
     database_url: String,
-    /// Seconds of load per endpoint and setup.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
-    /// Open connections in total (split over the instances).
-    #[arg(long, default_value_t = 32)]
-    connections: u32,
-    /// wrk threads in total.
-    #[arg(long, default_value_t = 2)]
-    threads: u32,
+    #[command(flatten)]
+    load: WrkArgs,
     /// Locks in the organization.
     #[arg(long, default_value_t = 10_000)]
     locks: usize,
@@ -113,29 +103,6 @@ fn spawn(server: &Path, dir: &Path, url: Option<&str>) -> Result<Instance, Strin
 struct Seeded {
     token: String,
     locks: Vec<Uuid>,
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Result<Value, String> {
-    let mut rb = http.request(method, &url);
-    if !body.is_null() {
-        rb = rb.json(&body);
-    }
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
-    }
-    let resp = rb.send().await.map_err(|e| format!("{url}: {e}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.map_err(|e| format!("{url}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("{url}: {status} {body}"));
-    }
-    Ok(body)
 }
 
 /// Property and unit over HTTP, then the locks straight through the store (the same rows
@@ -197,21 +164,7 @@ async fn seed(base: &str, config: ServerConfig, count: usize) -> Result<Seeded, 
                 std::thread::spawn(move || -> Result<Vec<Uuid>, String> {
                     let mut ids = Vec::new();
                     for i in (w..count).step_by(workers) {
-                        let lock = NewLock {
-                            id: Uuid::new_v4(),
-                            org_id,
-                            unit_id,
-                            name: format!("Door {i:05}"),
-                            master_code: secrets::random_digits(secrets::MASTER_CODE_DIGITS),
-                            firmware: None,
-                            identity_public_key: None,
-                        };
-                        let audit = Audit {
-                            user_id: admin_id,
-                            action: "register_lock".into(),
-                            detail: None,
-                            at: time::OffsetDateTime::now_utc(),
-                        };
+                        let (lock, audit) = seed_lock(org_id, unit_id, admin_id, i, None);
                         store
                             .create_lock(&lock, &audit)
                             .map_err(|e| e.to_string())?;
@@ -310,17 +263,10 @@ struct Ticks {
     postgres: HashMap<u32, u64>,
 }
 
+/// utime + stime of one process.
 fn proc_ticks(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the parenthesised command name, utime and stime are the 12th and 13th fields.
-    let rest = s.rsplit_once(')')?.1;
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    Some(f.iter().sum())
+    let fields = proc_stat(&pid.to_string())?;
+    Some(fields.get(11..13)?.iter().sum())
 }
 
 fn cpu_ticks(pids: &[u32]) -> Ticks {
@@ -401,7 +347,8 @@ struct Row {
 }
 
 fn run_wrk(
-    args: &Args,
+    wrk: &str,
+    args: &WrkArgs,
     instances: &[Instance],
     seeded: &Seeded,
     script: &Path,
@@ -410,7 +357,7 @@ fn run_wrk(
     let children: Vec<Child> = instances
         .iter()
         .map(|i| {
-            Command::new(&args.wrk)
+            Command::new(wrk)
                 .args([
                     "-t",
                     &(args.threads / per).max(1).to_string(),
@@ -426,7 +373,7 @@ fn run_wrk(
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
-                .map_err(|e| format!("cannot run {}: {e} (apt-get install wrk)", args.wrk))
+                .map_err(|e| format!("cannot run {wrk}: {e} (apt-get install wrk)"))
         })
         .collect::<Result<_, _>>()?;
     let mut total = Load::default();
@@ -486,15 +433,15 @@ async fn bench_setup(
             .and_then(|mut f| f.write_all(wrk_script(endpoint, &seeded.locks).as_bytes()))
             .map_err(|e| e.to_string())?;
         // Warm-up, not measured: pools fill, statements get prepared and planned.
-        let warm = Args {
+        let warm = WrkArgs {
             duration: WARM_UP_SECONDS,
-            ..args.clone()
+            ..args.load.clone()
         };
-        run_wrk(&warm, &instances, &seeded, &script)?;
+        run_wrk(&args.wrk, &warm, &instances, &seeded, &script)?;
         let stop = Arc::new(AtomicBool::new(false));
         let waits = url.clone().map(|u| lock_waits(u, stop.clone()));
         let before = cpu_ticks(&pids);
-        let load = run_wrk(args, &instances, &seeded, &script)?;
+        let load = run_wrk(&args.wrk, &args.load, &instances, &seeded, &script)?;
         let after = cpu_ticks(&pids);
         stop.store(true, Ordering::SeqCst);
         let lock_waits = waits.and_then(|w| w.join().ok().flatten());
@@ -567,7 +514,7 @@ async fn main() -> std::process::ExitCode {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "\n{} locks, wrk -t{} -c{} -d{}s in total per setup, {} cores, all on this machine",
-        args.locks, args.threads, args.connections, args.duration, cores
+        args.locks, args.load.threads, args.load.connections, args.load.duration, cores
     );
     println!(
         "{:<15} {:<33} {:>9} {:>8} {:>8} {:>6} {:>6} {:>8} {:>9} {:>10}",

@@ -8,14 +8,14 @@
 //!
 //! ```text
 //! apt-get install wrk
-//! cargo run --release -p access-server --bin access-server-bench -- --duration 10
+//! scripts/bench server --duration 10
 //! ```
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use access_server::store::{Audit, NewLock};
 use access_server::{ServerConfig, secrets};
+use access_server_bench::{ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock};
 use clap::Parser;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -31,15 +31,8 @@ struct Args {
     /// Locks to seed.
     #[arg(long, default_value_t = 10_000)]
     locks: usize,
-    /// Seconds per wrk run.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
-    /// wrk connections.
-    #[arg(long, default_value_t = 32)]
-    connections: u32,
-    /// wrk threads.
-    #[arg(long, default_value_t = 2)]
-    threads: u32,
+    #[command(flatten)]
+    wrk: WrkArgs,
     /// Runs of the bare route and `/me`, alternating; the ratio reported is the median of
     /// the rounds' ratios, so load from elsewhere on the machine shows less in it.
     #[arg(long, default_value_t = 1)]
@@ -67,23 +60,12 @@ struct Run {
 /// that have been waited for. wrk is such a child: the first figure is the server (and the
 /// idle bench), the second grows by wrk's time when a wrk run ends.
 fn process_cpu_seconds() -> (f64, f64) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return (f64::NAN, f64::NAN);
+    let fields = proc_stat("self").unwrap_or_default();
+    let secs = |i: usize, j: usize| match (fields.get(i), fields.get(j)) {
+        (Some(a), Some(b)) => (a + b) as f64 / 100.0,
+        _ => f64::NAN,
     };
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return (f64::NAN, f64::NAN);
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime, stime, cutime, cstime are fields 14 to 17 of the line: 11 to 14 after the name.
-    // Linux reports them in clock ticks of 1/100 s (USER_HZ) on every common architecture.
-    let secs = |i: usize, j: usize| {
-        let t = |k: usize| fields.get(k).and_then(|v| v.parse::<f64>().ok());
-        match (t(i), t(j)) {
-            (Some(a), Some(b)) => (a + b) / 100.0,
-            _ => f64::NAN,
-        }
-    };
+    // utime + stime, cutime + cstime.
     (secs(11, 12), secs(13, 14))
 }
 
@@ -101,7 +83,7 @@ fn parse_latency(s: &str) -> Option<f64> {
     num.trim().parse::<f64>().ok().map(|n| n * mult)
 }
 
-fn wrk(args: &Args, name: &str, url: &str, token: Option<&str>) -> Result<Run, String> {
+fn wrk(args: &WrkArgs, name: &str, url: &str, token: Option<&str>) -> Result<Run, String> {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t",
@@ -163,23 +145,6 @@ fn load_average() -> String {
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "unknown".into())
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Value {
-    let mut rb = http.request(method, url).json(&body);
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
-    }
-    match rb.send().await {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(e) => panic!("bench setup request failed: {e}"),
-    }
 }
 
 /// Per-request cost, in microseconds, of a bare router and of `GET /api/v1/me` through the
@@ -264,14 +229,14 @@ async fn main() -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("access-bench-{}", Uuid::new_v4()));
     let mut cfg = ServerConfig::new(dir.clone());
     cfg.listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-    cfg.admin_email = Some("bench@example.test".into());
-    cfg.admin_password = Some("bench-password".into());
+    cfg.admin_email = Some(ADMIN_EMAIL.into());
+    cfg.admin_password = Some(ADMIN_PASSWORD.into());
     let cfg_for_router = cfg.clone();
     let server = access_server::start(cfg).await.map_err(|e| e.to_string())?;
     let base = server.base_url();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
-    let post = reqwest::Method::POST;
+    let (post, get) = (reqwest::Method::POST, reqwest::Method::GET);
 
     // Seed: a property, 100 units, 10,000 locks (through the store, one transaction each).
     let login = call(
@@ -279,9 +244,9 @@ async fn main() -> Result<(), String> {
         post.clone(),
         format!("{base}/api/v1/sessions"),
         None,
-        json!({"email": "bench@example.test", "password": "bench-password"}),
+        json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
     )
-    .await;
+    .await?;
     let admin = login["token"]
         .as_str()
         .ok_or("admin login failed")?
@@ -297,7 +262,7 @@ async fn main() -> Result<(), String> {
         Some(&admin),
         json!({"name": "Bench Towers"}),
     )
-    .await;
+    .await?;
     let pid = prop["id"].as_str().ok_or("property")?.to_string();
     let mut units = Vec::new();
     for i in 0..100 {
@@ -308,7 +273,7 @@ async fn main() -> Result<(), String> {
             Some(&admin),
             json!({"name": format!("Unit {i}")}),
         )
-        .await;
+        .await?;
         units.push(Uuid::parse_str(u["id"].as_str().ok_or("unit")?).map_err(|e| e.to_string())?);
     }
     let started = Instant::now();
@@ -318,21 +283,8 @@ async fn main() -> Result<(), String> {
     let first_lock = tokio::task::spawn_blocking(move || {
         let mut first = None;
         for i in 0..n {
-            let lock = NewLock {
-                id: Uuid::new_v4(),
-                org_id: org,
-                unit_id: seeded_units[i % seeded_units.len()],
-                name: format!("Door {i:05}"),
-                master_code: secrets::random_digits(secrets::MASTER_CODE_DIGITS),
-                firmware: Some("1.0.0".into()),
-                identity_public_key: None,
-            };
-            let audit = Audit {
-                user_id: admin_id,
-                action: "lock_registered".into(),
-                detail: None,
-                at: OffsetDateTime::now_utc(),
-            };
+            let unit = seeded_units[i % seeded_units.len()];
+            let (lock, audit) = seed_lock(org, unit, admin_id, i, Some("1.0.0"));
             let rec = store
                 .create_lock(&lock, &audit)
                 .map_err(|e| e.to_string())?;
@@ -351,16 +303,15 @@ async fn main() -> Result<(), String> {
     // A team member with view_master_code on the first unit: the gated action's caller.
     call(&http, post.clone(), format!("{base}/api/v1/invitations"), Some(&admin),
          json!({"user_type": "team_member", "email": "agent@bench.test", "permissions": ["view_master_code"],
-                "access": {"type": "units", "unit_ids": [units[0]]}})).await;
-    let outbox = http
-        .get(format!("{base}/api/v1/outbox"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json::<Value>()
-        .await
-        .map_err(|e| e.to_string())?;
+                "access": {"type": "units", "unit_ids": [units[0]]}})).await?;
+    let outbox = call(
+        &http,
+        get.clone(),
+        format!("{base}/api/v1/outbox"),
+        Some(&admin),
+        Value::Null,
+    )
+    .await?;
     let mail = outbox["items"][0]["body"].as_str().unwrap_or("");
     let token = mail
         .split("token=")
@@ -375,17 +326,16 @@ async fn main() -> Result<(), String> {
         json!({"token": token, "email": "agent@bench.test", "phone": "+15551234567",
                           "password": "agent-password", "name": "Agent"}),
     )
-    .await;
+    .await?;
     let rid = reg["registration_id"].as_str().ok_or("registration")?;
-    let outbox = http
-        .get(format!("{base}/api/v1/outbox"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json::<Value>()
-        .await
-        .map_err(|e| e.to_string())?;
+    let outbox = call(
+        &http,
+        get.clone(),
+        format!("{base}/api/v1/outbox"),
+        Some(&admin),
+        Value::Null,
+    )
+    .await?;
     let sms = outbox["items"][0]["body"].as_str().unwrap_or("");
     let code: String = sms
         .split(|c: char| !c.is_ascii_digit())
@@ -399,7 +349,7 @@ async fn main() -> Result<(), String> {
         None,
         json!({"code": code}),
     )
-    .await;
+    .await?;
     let agent = verified["token"].as_str().ok_or("verify")?.to_string();
 
     // The baseline: a bare axum route in the same process and runtime.
@@ -412,15 +362,14 @@ async fn main() -> Result<(), String> {
         let _ = axum::serve(bare, app).await;
     });
 
-    let page = http
-        .get(format!("{base}/api/v1/locks?limit=100"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json::<Value>()
-        .await
-        .map_err(|e| e.to_string())?;
+    let page = call(
+        &http,
+        get.clone(),
+        format!("{base}/api/v1/locks?limit=100"),
+        Some(&admin),
+        Value::Null,
+    )
+    .await?;
     let items = page["items"].as_array().map(Vec::len).unwrap_or(0);
     if items != 100 || page["next"].is_null() {
         return Err(format!("unexpected first page: {items} items"));
@@ -478,11 +427,11 @@ async fn main() -> Result<(), String> {
             .join(", ")
     );
 
-    let a = Args { ..args };
+    let a = args;
     let bare_url = format!("http://{bare_addr}/bare");
     let me_url = format!("{base}/api/v1/me");
     let run_wrk = |name: String, url: String, token: Option<String>| {
-        let a2 = Args { ..a };
+        let a2 = a.wrk.clone();
         async move {
             let r = tokio::task::spawn_blocking(move || wrk(&a2, &name, &url, token.as_deref()))
                 .await
@@ -537,9 +486,9 @@ async fn main() -> Result<(), String> {
     }
     println!(
         "\nwrk -t{} -c{} -d{}s, server and wrk on this machine ({} cores, load average {} before the bench)\n",
-        a.threads,
-        a.connections,
-        a.duration,
+        a.wrk.threads,
+        a.wrk.connections,
+        a.wrk.duration,
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),

@@ -1,0 +1,95 @@
+//! What the two load benchmarks of access-server share: the admin they sign in as, the wrk
+//! settings, JSON calls to the API, the locks they seed and CPU time read from `/proc`.
+//!
+//! - `access-server-bench` (`scripts/bench server`): one server in process on SQLite.
+//! - `access-server-scale-bench` (`scripts/bench scale_out`): real server processes, one on
+//!   SQLite, one and two on PostgreSQL.
+
+use access_server::secrets;
+use access_server::store::{Audit, NewLock};
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The first admin each bench server is started with.
+pub const ADMIN_EMAIL: &str = "bench@example.test";
+pub const ADMIN_PASSWORD: &str = "bench-password-1";
+
+/// How wrk loads the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WrkArgs {
+    /// Seconds of load per wrk run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// wrk connections (in total, split over the instances when there are several).
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+    /// wrk threads (in total).
+    #[arg(long, default_value_t = 2)]
+    pub threads: u32,
+}
+
+/// Sends one API request (a JSON body unless `body` is null) and returns the JSON answer;
+/// an error names the URL.
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> Result<Value, String> {
+    let mut rb = http.request(method, &url);
+    if !body.is_null() {
+        rb = rb.json(&body);
+    }
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    let resp = rb.send().await.map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.map_err(|e| format!("{url}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{url}: {status} {body}"));
+    }
+    Ok(body)
+}
+
+/// What `POST /api/v1/locks` writes for lock number `i`, to seed locks straight through the
+/// store (much faster than over HTTP).
+pub fn seed_lock(
+    org_id: Uuid,
+    unit_id: Uuid,
+    admin_id: Uuid,
+    i: usize,
+    firmware: Option<&str>,
+) -> (NewLock, Audit) {
+    let lock = NewLock {
+        id: Uuid::new_v4(),
+        org_id,
+        unit_id,
+        name: format!("Door {i:05}"),
+        master_code: secrets::random_digits(secrets::MASTER_CODE_DIGITS),
+        firmware: firmware.map(str::to_string),
+        identity_public_key: None,
+    };
+    let audit = Audit {
+        user_id: admin_id,
+        action: "lock_registered".into(),
+        detail: None,
+        at: OffsetDateTime::now_utc(),
+    };
+    (lock, audit)
+}
+
+/// The numeric fields of `/proc/<pid>/stat` after the command name (which is in
+/// parentheses and may hold spaces): index 11 is utime, 12 stime, 13 cutime, 14 cstime, in
+/// clock ticks of 1/100 s (USER_HZ on every common architecture).
+pub fn proc_stat(pid: &str) -> Option<Vec<u64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    Some(
+        rest.split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect(),
+    )
+}
