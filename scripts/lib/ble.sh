@@ -9,27 +9,11 @@
 #   bench_ble                     write->notification round trip through BlueZoo, 0 and 30 ms.
 
 BLUEZOO_VERSION=1.0.2
-BLE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # What BlueZoo, btleplug and bluer need on this machine.
 need_ble_deps() {
   need_apt dbus libdbus-1-dev pkg-config
   need_pip "bluezoo==$BLUEZOO_VERSION"
-}
-
-# Adds a command to the EXIT trap, keeping what is already there.
-_ble_add_exit_trap() {
-  local cmd="$1" existing=""
-  local current
-  current="$(trap -p EXIT)"
-  if [ -n "$current" ]; then
-    # `trap -p` prints: trap -- 'CMD' EXIT, quoted for reuse by eval.
-    eval "set -- $current"
-    existing="$3"
-  fi
-  case "$existing" in *"$cmd"*) return 0 ;; esac
-  # shellcheck disable=SC2064 # expand now: the trap must hold the commands themselves
-  trap "${existing:+$existing; }$cmd" EXIT
 }
 
 stop_virtual_bluez() {
@@ -49,10 +33,10 @@ start_virtual_bluez() {
   BLUEZOO_LOG="$(mktemp -t bluezoo-log.XXXXXX)"
   local out
   out="$(mktemp -t bluezoo-out.XXXXXX)"
-  python3 "$BLE_ROOT/tools/bluezoo/launcher.py" --locks "$locks" >"$out" 2>"$BLUEZOO_LOG" &
+  python3 "$REPO_ROOT/tools/bluezoo/launcher.py" --locks "$locks" >"$out" 2>"$BLUEZOO_LOG" &
   BLUEZOO_PID=$!
   export BLUEZOO_PID BLUEZOO_LOG
-  _ble_add_exit_trap stop_virtual_bluez
+  on_exit stop_virtual_bluez
 
   local deadline=$((SECONDS + timeout_s))
   until grep -q '^BLUEZOO_READY' "$out"; do
@@ -114,7 +98,7 @@ virtual_lock_smoke() {
     --latency-ms 30 >"$out" 2>&1 &
   pid=$!
   # Stopped on any exit, also when a check below fails.
-  _ble_add_exit_trap "kill $pid 2>/dev/null || true; rm -f '$out'"
+  on_exit "kill $pid 2>/dev/null || true; rm -f '$out'"
   _ble_wait_line "$out" "^virtual-lock ready address=$lock_adapter .*latency_ms=30 .*tag=ECHOLOCK" 20
   [ "$(_ble_adverts 1)" = "y 1" ] || { echo "not advertising" >&2; return 1; }
   kill -USR1 "$pid"
@@ -143,7 +127,7 @@ virtual_lock_brain_smoke() {
     --pairing-code 246810 --serial VL-SMOKE1 <"$dir/stdin" >"$dir/out" 2>&1 &
   pid=$!
   exec 7>"$dir/stdin"
-  _ble_add_exit_trap "kill $pid 2>/dev/null || true; rm -rf '$dir'"
+  on_exit "kill $pid 2>/dev/null || true; rm -rf '$dir'"
   _ble_wait_line "$dir/out" \
     "^virtual-lock ready address=$lock_adapter .*pairing_code=246810 paired=false tag=VL-SMOKE" 20
   [ "$(_ble_adverts 1)" = "y 1" ] || { echo "not advertising" >&2; return 1; }

@@ -1,11 +1,13 @@
 # access-server's install steps, suite and benchmark. Sourced after scripts/lib/common.sh.
 #
 #   scripts/test server   # the server's tests on SQLite (aiosmtpd for the SMTP sink)
-#   bench_server          # on demand: wrk load benchmark (see server/README.md)
+#   scripts/bench server  # on demand: wrk load benchmark (benches/server-bench)
 
-# The server's tests send mail to a real local SMTP sink (aiosmtpd) and read what arrived.
-# suite_rust runs them too, so it must call this first.
-need_server_test_deps() { need_pip aiosmtpd==1.4.6; }
+AIOSMTPD_VERSION="${AIOSMTPD_VERSION:-1.4.6}"
+
+# The server's tests send mail to a real local SMTP sink (aiosmtpd, which they start
+# themselves) and read what arrived. suite_rust runs them too, so it must call this first.
+need_server_test_deps() { need_pip "aiosmtpd==$AIOSMTPD_VERSION"; }
 
 suite_server() {
   need_rust_build_deps

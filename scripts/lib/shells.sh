@@ -1,13 +1,12 @@
 # The Kotlin and Swift shells' suites: the generated bindings and the thin layers
 # (android/access-kit, ios AccessKit) tested against the real core library and the real
-# access-server. Sourced after common.sh and tools.sh; not run.
+# access-server. Sourced after common.sh, kotlin.sh, swift-root.sh and ble.sh; not run.
 #
 #   scripts/test kotlin      JUnit on the JVM (kotlinc, JNA)
 #   scripts/test swift       XCTest with `swift test` in the Debian trixie root
 #   scripts/test shells      both
 #   bindings/bench           the call-cost and library-size figures (not a suite)
 
-SHELLS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SHELLS_ADMIN_EMAIL="admin@shells.test"
 SHELLS_ADMIN_PASSWORD="shells-admin-password-1"
 
@@ -18,17 +17,17 @@ shells_generate() {
   if [ -n "${SHELLS_BINDINGS:-}" ]; then
     step "bindings: reusing $SHELLS_BINDINGS (SHELLS_BINDINGS is set)"
     SHELLS_GEN="$SHELLS_BINDINGS"
-    [ -s "$SHELLS_GEN/lib/libaccess_core.so" ] || { tools_die "no library in $SHELLS_GEN/lib"; return 1; }
-    mkdir -p "$SHELLS_REPO_ROOT/ios/Sources/AccessCore" "$SHELLS_REPO_ROOT/ios/Sources/AccessCoreFFI"
-    cp "$SHELLS_GEN/swift/AccessCore.swift" "$SHELLS_REPO_ROOT/ios/Sources/AccessCore/AccessCore.swift"
-    cp "$SHELLS_GEN/swift/AccessCoreFFI.h" "$SHELLS_REPO_ROOT/ios/Sources/AccessCoreFFI/AccessCoreFFI.h"
+    [ -s "$SHELLS_GEN/lib/libaccess_core.so" ] || { die "no library in $SHELLS_GEN/lib"; return 1; }
+    mkdir -p "$REPO_ROOT/ios/Sources/AccessCore" "$REPO_ROOT/ios/Sources/AccessCoreFFI"
+    cp "$SHELLS_GEN/swift/AccessCore.swift" "$REPO_ROOT/ios/Sources/AccessCore/AccessCore.swift"
+    cp "$SHELLS_GEN/swift/AccessCoreFFI.h" "$REPO_ROOT/ios/Sources/AccessCoreFFI/AccessCoreFFI.h"
     export SHELLS_GEN
     return 0
   fi
   need_rust_build_deps
   step "bindings: build access-core and generate Kotlin and Swift"
-  SHELLS_GEN="$("$SHELLS_REPO_ROOT/bindings/generate" | tail -n 1)"
-  [ -s "$SHELLS_GEN/lib/libaccess_core.so" ] || { tools_die "bindings/generate left no library in $SHELLS_GEN"; return 1; }
+  SHELLS_GEN="$("$REPO_ROOT/bindings/generate" | tail -n 1)"
+  [ -s "$SHELLS_GEN/lib/libaccess_core.so" ] || { die "bindings/generate left no library in $SHELLS_GEN"; return 1; }
   export SHELLS_GEN
 }
 
@@ -39,7 +38,7 @@ shells_generate() {
 start_shell_server() {
   need_python
   step "access-server: build and start"
-  (cd "$SHELLS_REPO_ROOT" && cargo build -p access-server --locked) || { tools_die "cannot build access-server"; return 1; }
+  (cd "$REPO_ROOT" && cargo build -p access-server --locked) || { die "cannot build access-server"; return 1; }
   local home port control
   home="$(mktemp -d /tmp/lock-access-shells.XXXXXX)"
   on_exit "rm -rf '$home'"
@@ -48,7 +47,7 @@ start_shell_server() {
   port="$(free_port)"
   control="$(free_port)"
   ACCESS_ADMIN_EMAIL="$SHELLS_ADMIN_EMAIL" ACCESS_ADMIN_PASSWORD="$SHELLS_ADMIN_PASSWORD" \
-    python3 "$SHELLS_REPO_ROOT/bindings/test-support/server_control.py" --bin "$home/access-server" \
+    python3 "$REPO_ROOT/bindings/test-support/server_control.py" --bin "$home/access-server" \
     --port "$port" --data-dir "$home/data" --control-port "$control" --log "$home/server.log" \
     >"$home/control.log" 2>&1 &
   SHELLS_SERVER_PID=$!
@@ -58,14 +57,14 @@ start_shell_server() {
   until grep -q '^ready$' "$home/control.log" 2>/dev/null; do
     if ! kill -0 "$SHELLS_SERVER_PID" 2>/dev/null || [ "$waited" -ge 600 ]; then
       cat "$home/control.log" "$home/server.log" >&2
-      tools_die "access-server did not start"
+      die "access-server did not start"
       return 1
     fi
     sleep 0.1
     waited=$((waited + 1))
   done
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null ||
-    { cat "$home/server.log" >&2; tools_die "access-server does not answer /healthz"; return 1; }
+    { cat "$home/server.log" >&2; die "access-server does not answer /healthz"; return 1; }
   export ACCESS_TEST_SERVER_URL="http://127.0.0.1:$port" ACCESS_TEST_CONTROL_URL="http://127.0.0.1:$control"
   export ACCESS_TEST_ADMIN_EMAIL="$SHELLS_ADMIN_EMAIL" ACCESS_TEST_ADMIN_PASSWORD="$SHELLS_ADMIN_PASSWORD"
   SHELLS_SERVER_HOME="$home"
@@ -84,7 +83,7 @@ stop_shell_server() {
 # ACCESS_TEST_PHONE_ADAPTER, ACCESS_TEST_LOCK_PAIRING_CODE and ACCESS_TEST_LOCK_TAG.
 start_shell_lock() {
   step "virtual lock on BlueZoo"
-  (cd "$SHELLS_REPO_ROOT" && cargo build -p virtual-lock --locked) || { tools_die "cannot build virtual-lock"; return 1; }
+  (cd "$REPO_ROOT" && cargo build -p virtual-lock --locked) || { die "cannot build virtual-lock"; return 1; }
   start_virtual_bluez 1
   local dir
   dir="$(mktemp -d /tmp/lock-access-shells-lock.XXXXXX)"
@@ -93,7 +92,7 @@ start_shell_lock() {
     --pairing-code 2468101214 --serial VL-SHELL1 >"$dir/out" 2>&1 </dev/null &
   local pid=$!
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$dir'"
-  _ble_wait_line "$dir/out" "^virtual-lock ready .*paired=false" 30 || { tools_die "virtual-lock did not start"; return 1; }
+  _ble_wait_line "$dir/out" "^virtual-lock ready .*paired=false" 30 || { die "virtual-lock did not start"; return 1; }
   export ACCESS_TEST_PHONE_ADAPTER="$PHONE_ADAPTER" ACCESS_TEST_LOCK_PAIRING_CODE=2468101214
   # While unpaired the lock advertises the first 8 bytes of its serial.
   export ACCESS_TEST_LOCK_TAG=VL-SHELL
@@ -104,7 +103,7 @@ shells_expect() {
   local what="$1" want="$2" passed="$3" failed="$4"
   if [ "$passed" != "$want" ] || [ "$failed" != 0 ]; then
     [ -n "${SHELLS_SERVER_HOME:-}" ] && tail -n 40 "$SHELLS_SERVER_HOME/server.log" >&2
-    tools_die "$what: expected $want passing tests and no failures, got $passed passed and $failed failed"
+    die "$what: expected $want passing tests and no failures, got $passed passed and $failed failed"
     return 1
   fi
   printf '%s: %s tests passed\n' "$what" "$passed"
@@ -117,7 +116,7 @@ suite_kotlin() {
   shells_generate
   start_shell_server
   start_shell_lock
-  local kit="$SHELLS_REPO_ROOT/android/access-kit"
+  local kit="$REPO_ROOT/android/access-kit"
   local build="$CACHE_ROOT/shells/kotlin"
   rm -rf "$build" && mkdir -p "$build"
   # Everything but the Android-only package (Keystore, Logcat) compiles on the JVM.
@@ -127,7 +126,7 @@ suite_kotlin() {
   local cp="$JUNIT_JARS:$KOTLIN_TEST_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR"
   step "kotlinc: access-kit + generated bindings + tests (${#sources[@]} files, ~1 min)"
   "$KOTLINC" -nowarn -jvm-target 17 -cp "$cp" -d "$build/kit-tests.jar" "${sources[@]}" ||
-    { tools_die "kotlinc failed"; return 1; }
+    { die "kotlinc failed"; return 1; }
   local want
   want="$(grep -rhoE '^\s*@Test\b' "$kit/src/test/kotlin" | wc -l)"
   step "junit: $want tests against $ACCESS_TEST_SERVER_URL"
@@ -149,13 +148,13 @@ suite_swift() {
   need_swift_root
   shells_generate
   start_shell_server
-  local pkg="$SHELLS_REPO_ROOT/ios"
+  local pkg="$REPO_ROOT/ios"
   # BlueZoo makes its private bus socket under $TMPDIR: under the package directory it is
   # inside the chroot too (at /src/.build/...), where the tests' btleplug connects to it.
   mkdir -p "$pkg/.build"
   TMPDIR="$pkg/.build" start_shell_lock
   local bus="${DBUS_SYSTEM_BUS_ADDRESS#unix:path=}"
-  case "$bus" in "$pkg"/*) ;; *) tools_die "BlueZoo's bus $bus is not under $pkg"; return 1 ;; esac
+  case "$bus" in "$pkg"/*) ;; *) die "BlueZoo's bus $bus is not under $pkg"; return 1 ;; esac
   local want
   want="$(grep -rhoE '^\s*func test[A-Za-z0-9_]*\(' "$pkg/Tests" | wc -l)"
   step "swift test: $want tests against $ACCESS_TEST_SERVER_URL (~1 min)"
@@ -164,7 +163,7 @@ suite_swift() {
   need_apt libdbus-1-3
   local dbus
   dbus="$(dpkg -L libdbus-1-3 | grep -E '/libdbus-1\.so\.3$' | head -n 1)"
-  [ -n "$dbus" ] || { tools_die "no libdbus-1.so.3 in the libdbus-1-3 package"; return 1; }
+  [ -n "$dbus" ] || { die "no libdbus-1.so.3 in the libdbus-1-3 package"; return 1; }
   cp -L "$dbus" "$SHELLS_GEN/lib/libdbus-1.so.3"
   # The core's HTTP client loads the system's CA roots when it is built (rustls platform
   # verifier), and the minimal trixie root has none: lend it the host's bundle.

@@ -1,5 +1,5 @@
 # The web suite: the Manage Access page in headless Chromium against the real access-server.
-# Sourced after scripts/lib/common.sh and scripts/lib/tools.sh (need_chromium_playwright);
+# Sourced after scripts/lib/common.sh and scripts/lib/chromium.sh (need_chromium_playwright);
 # not run. Screenshots of every step land in $ARTIFACTS_DIR (default artifacts/web).
 
 suite_web() {
