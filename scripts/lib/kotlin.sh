@@ -20,39 +20,6 @@ JNA_VERSION="${JNA_VERSION:-5.19.1}"
 JUNIT_CONSOLE_VERSION="${JUNIT_CONSOLE_VERSION:-6.1.3}"
 MAVEN_CENTRAL="${MAVEN_CENTRAL:-https://repo1.maven.org/maven2}"
 
-# Downloads G:A:V (jar) from Maven Central into $CACHE_ROOT/jars, checks its sha1 and prints
-# the path. Skips the download when the jar is already there.
-#   jar="$(maven_jar net.java.dev.jna jna 5.19.1)"
-maven_jar() {
-  local group="$1" artifact="$2" version="$3"
-  local dir="$CACHE_ROOT/jars" name="$artifact-$version.jar"
-  local dest="$dir/$name"
-  if [ ! -s "$dest" ]; then
-    mkdir -p "$dir"
-    local url="$MAVEN_CENTRAL/${group//.//}/$artifact/$version/$name"
-    local tmp
-    tmp="$(mktemp "$dir/.$name.XXXXXX")"
-    printf 'downloading %s\n' "$url" >&2
-    if ! curl -fsSL --retry 3 -o "$tmp" "$url"; then
-      rm -f "$tmp"
-      die "cannot download $url"
-      return 1
-    fi
-    local want got
-    want="$(curl -fsSL --retry 3 "$url.sha1" | awk '{print $1}')" ||
-      { rm -f "$tmp"; die "cannot download $url.sha1"; return 1; }
-    got="$(sha1sum "$tmp" | awk '{print $1}')"
-    if [ "$want" != "$got" ]; then
-      rm -f "$tmp"
-      die "sha1 mismatch for $name: Maven Central says $want, download has $got"
-      return 1
-    fi
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$dest"
-  fi
-  printf '%s\n' "$dest"
-}
-
 # Unpacks kotlinc (npm package kotlin-compiler) under $CACHE_ROOT/kotlin and fetches the jars
 # into $CACHE_ROOT/jars (sha1 checked). Exports KOTLINC, KOTLIN_HOME, KOTLIN_STDLIB_JAR,
 # KOTLIN_TEST_JARS, COROUTINES_JAR, COROUTINES_TEST_JAR, JNA_JAR, JUNIT_CONSOLE_JAR and
@@ -89,6 +56,39 @@ _fetch_kotlin_jars() {
     maven_jar org.jetbrains.kotlinx kotlinx-coroutines-test-jvm "$COROUTINES_VERSION" &&
     maven_jar net.java.dev.jna jna "$JNA_VERSION" &&
     maven_jar org.junit.platform junit-platform-console-standalone "$JUNIT_CONSOLE_VERSION"
+}
+
+# Downloads G:A:V (jar) from Maven Central into $CACHE_ROOT/jars, checks its sha1 and prints
+# the path. Skips the download when the jar is already there.
+#   jar="$(maven_jar net.java.dev.jna jna 5.19.1)"
+maven_jar() {
+  local group="$1" artifact="$2" version="$3"
+  local dir="$CACHE_ROOT/jars" name="$artifact-$version.jar"
+  local dest="$dir/$name"
+  if [ ! -s "$dest" ]; then
+    mkdir -p "$dir"
+    local url="$MAVEN_CENTRAL/${group//.//}/$artifact/$version/$name"
+    local tmp
+    tmp="$(mktemp "$dir/.$name.XXXXXX")"
+    printf 'downloading %s\n' "$url" >&2
+    if ! curl -fsSL --retry 3 -o "$tmp" "$url"; then
+      rm -f "$tmp"
+      die "cannot download $url"
+      return 1
+    fi
+    local want got
+    want="$(curl -fsSL --retry 3 "$url.sha1" | awk '{print $1}')" ||
+      { rm -f "$tmp"; die "cannot download $url.sha1"; return 1; }
+    got="$(sha1sum "$tmp" | awk '{print $1}')"
+    if [ "$want" != "$got" ]; then
+      rm -f "$tmp"
+      die "sha1 mismatch for $name: Maven Central says $want, download has $got"
+      return 1
+    fi
+    chmod 644 "$tmp"
+    mv -f "$tmp" "$dest"
+  fi
+  printf '%s\n' "$dest"
 }
 
 _unpack_kotlinc() {

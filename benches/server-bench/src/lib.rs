@@ -54,6 +54,31 @@ pub async fn call(
     Ok(body)
 }
 
+/// The bench admin, signed in.
+pub struct Admin {
+    pub token: String,
+    pub id: Uuid,
+    pub org_id: Uuid,
+}
+
+/// Signs the bench admin in to the server at `base`.
+pub async fn sign_in_admin(http: &reqwest::Client, base: &str) -> Result<Admin, String> {
+    let login = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/sessions"),
+        None,
+        serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+    )
+    .await?;
+    let uuid = |v: &Value| v.as_str().and_then(|s| s.parse::<Uuid>().ok());
+    Ok(Admin {
+        token: login["token"].as_str().ok_or("admin login failed")?.into(),
+        id: uuid(&login["user"]["id"]).ok_or("no user id")?,
+        org_id: uuid(&login["user"]["organization_id"]).ok_or("no organization id")?,
+    })
+}
+
 /// What `POST /api/v1/locks` writes for lock number `i`, to seed locks straight through the
 /// store (much faster than over HTTP).
 pub fn seed_lock(

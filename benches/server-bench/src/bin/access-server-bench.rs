@@ -15,7 +15,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use access_server::{ServerConfig, secrets};
-use access_server_bench::{ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock};
+use access_server_bench::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock, sign_in_admin,
+};
 use clap::Parser;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -239,22 +241,8 @@ async fn main() -> Result<(), String> {
     let (post, get) = (reqwest::Method::POST, reqwest::Method::GET);
 
     // Seed: a property, 100 units, 10,000 locks (through the store, one transaction each).
-    let login = call(
-        &http,
-        post.clone(),
-        format!("{base}/api/v1/sessions"),
-        None,
-        json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
-    )
-    .await?;
-    let admin = login["token"]
-        .as_str()
-        .ok_or("admin login failed")?
-        .to_string();
-    let org = Uuid::parse_str(login["user"]["organization_id"].as_str().unwrap_or(""))
-        .map_err(|e| e.to_string())?;
-    let admin_id =
-        Uuid::parse_str(login["user"]["id"].as_str().unwrap_or("")).map_err(|e| e.to_string())?;
+    let signed_in = sign_in_admin(&http, &base).await?;
+    let (admin, org, admin_id) = (signed_in.token, signed_in.org_id, signed_in.id);
     let prop = call(
         &http,
         post.clone(),
@@ -304,10 +292,11 @@ async fn main() -> Result<(), String> {
     call(&http, post.clone(), format!("{base}/api/v1/invitations"), Some(&admin),
          json!({"user_type": "team_member", "email": "agent@bench.test", "permissions": ["view_master_code"],
                 "access": {"type": "units", "unit_ids": [units[0]]}})).await?;
+    let outbox_url = format!("{base}/api/v1/outbox");
     let outbox = call(
         &http,
         get.clone(),
-        format!("{base}/api/v1/outbox"),
+        outbox_url.clone(),
         Some(&admin),
         Value::Null,
     )
@@ -328,14 +317,7 @@ async fn main() -> Result<(), String> {
     )
     .await?;
     let rid = reg["registration_id"].as_str().ok_or("registration")?;
-    let outbox = call(
-        &http,
-        get.clone(),
-        format!("{base}/api/v1/outbox"),
-        Some(&admin),
-        Value::Null,
-    )
-    .await?;
+    let outbox = call(&http, get.clone(), outbox_url, Some(&admin), Value::Null).await?;
     let sms = outbox["items"][0]["body"].as_str().unwrap_or("");
     let code: String = sms
         .split(|c: char| !c.is_ascii_digit())

@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use access_server::ServerConfig;
 use access_server::store::Store;
-use access_server_bench::{ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock};
+use access_server_bench::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock, sign_in_admin,
+};
 use clap::Parser;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -109,15 +111,8 @@ struct Seeded {
 /// `POST /api/v1/locks` writes, much faster).
 async fn seed(base: &str, config: ServerConfig, count: usize) -> Result<Seeded, String> {
     let http = reqwest::Client::new();
-    let login = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/sessions"),
-        None,
-        json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
-    )
-    .await?;
-    let token = login["token"].as_str().ok_or("no token")?.to_string();
+    let admin = sign_in_admin(&http, base).await?;
+    let (token, org_id, admin_id) = (admin.token, admin.org_id, admin.id);
     let post = |path: &str, body: Value| {
         call(
             &http,
@@ -138,22 +133,6 @@ async fn seed(base: &str, config: ServerConfig, count: usize) -> Result<Seeded, 
         .as_str()
         .and_then(|s| s.parse().ok())
         .ok_or("no unit id")?;
-    let me = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{base}/api/v1/me"),
-        Some(&token),
-        Value::Null,
-    )
-    .await?;
-    let org_id: Uuid = me["organization_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or("no organization id")?;
-    let admin_id: Uuid = me["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or("no user id")?;
     let locks = tokio::task::spawn_blocking(move || -> Result<Vec<Uuid>, String> {
         let store = access_server::open_store(&config).map_err(|e| e.to_string())?;
         let store: Arc<dyn Store> = store;
