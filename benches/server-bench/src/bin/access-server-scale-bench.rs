@@ -40,7 +40,6 @@ const WARM_UP_SECONDS: u64 = 2;
 
 /// Load one instance on SQLite, one on PostgreSQL and two on PostgreSQL, side by side.
 #[derive(Debug, Clone, Parser)]
-#[command(about)]
 struct Args {
     /// PostgreSQL to use (each setup gets a fresh schema in it).
     #[arg(long, env = "ACCESS_BENCH_DATABASE_URL")]
