@@ -115,8 +115,8 @@ impl LockState {
     }
 
     /// An offline code (`lock_protocol::offline_code`): checked by computation with the code
-    /// secret, then the revocation list, the used one-time codes and the mode table. Only a wrong MAC counts
-    /// as a wrong entry: a genuine code outside its window is not a guess.
+    /// secret, then the revocation list, the used one-time codes and the mode table. Only a
+    /// wrong MAC counts as a wrong entry: a genuine code outside its window is not a guess.
     fn offline_keypad(&mut self, digits: &str, now: u64) -> KeypadOutcome {
         let Some(pairing) = self.pairing.as_ref() else {
             return self.wrong_entry(now);
