@@ -1,6 +1,6 @@
-//! Offline-verifiable keypad codes (issue 6): the server derives them from the per-lock
-//! `code_secret` installed at pairing (and replaced by "reset codes"); the lock checks them
-//! by computation alone, with no list of codes.
+//! Offline-verifiable keypad codes: the server derives them from the per-lock `code_secret`
+//! installed at pairing (and replaced by "reset codes"); the lock checks them by computation
+//! alone, with no list of codes. Design and arithmetic: docs/offline-codes.md.
 //!
 //! A code is 14 digits: 7 that say which grant it is (the *reference field*), 7 that prove
 //! it (the *MAC field*).

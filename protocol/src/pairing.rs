@@ -108,7 +108,7 @@ pub struct Install {
     pub master_code: String,
     pub name: String,
     pub mode: LockMode,
-    /// The per-lock secret for offline-verifiable codes (issue 6).
+    /// The per-lock secret for offline-verifiable codes (`offline_code`).
     pub code_secret: [u8; 32],
 }
 

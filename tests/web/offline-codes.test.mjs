@@ -1,4 +1,4 @@
-// Offline codes on the lock page (issue 6), in a real browser against the real access-server:
+// Offline codes on the lock page, in a real browser against the real access-server:
 // sign in, set up a property, unit and lock, pair it (through the API, as the pairing phone
 // does), give a window code with the keyboard (shown once, whole hours only), see it listed
 // with its window, revoke it through the confirmation (after backing out once), see it

@@ -114,9 +114,9 @@ impl LockState {
         KeypadOutcome::Refused { reason }
     }
 
-    /// An offline code (issue 6): checked by computation with the code secret, then the
-    /// revocation list, the used one-time codes and the mode table. Only a wrong MAC counts
-    /// as a wrong entry: a genuine code outside its window is not a guess.
+    /// An offline code (`lock_protocol::offline_code`): checked by computation with the code
+    /// secret, then the revocation list, the used one-time codes and the mode table. Only a
+    /// wrong MAC counts as a wrong entry: a genuine code outside its window is not a guess.
     fn offline_keypad(&mut self, digits: &str, now: u64) -> KeypadOutcome {
         let Some(pairing) = self.pairing.as_ref() else {
             return self.wrong_entry(now);

@@ -1,4 +1,4 @@
-//! Offline codes on the keypad (issue 6): computed by the "server" with the code secret the
+//! Offline codes on the keypad: computed by the "server" with the code secret the
 //! lock got at pairing, checked by the lock with no list, against its clock, mode table,
 //! revocation list and used one-time codes; and a scripted guesser against the lockout.
 
