@@ -72,6 +72,40 @@ pub struct Actor<'a> {
     pub access: &'a Access,
 }
 
+/// A user record the gate can read: the API's [`Me`](crate::api::Me), the server's stored user,
+/// the phone's cached profile. [`Member::actor`] is the one place an [`Actor`] is built.
+pub trait Member {
+    fn user_type(&self) -> UserType;
+    fn status(&self) -> UserStatus;
+    fn permissions(&self) -> &[Permission];
+    fn access(&self) -> &Access;
+
+    /// The facts [`authorize`] reads, borrowed from this record.
+    fn actor(&self) -> Actor<'_> {
+        Actor {
+            user_type: self.user_type(),
+            status: self.status(),
+            permissions: self.permissions(),
+            access: self.access(),
+        }
+    }
+}
+
+impl Member for crate::api::Me {
+    fn user_type(&self) -> UserType {
+        self.user_type
+    }
+    fn status(&self) -> UserStatus {
+        self.status
+    }
+    fn permissions(&self) -> &[Permission] {
+        &self.permissions
+    }
+    fn access(&self) -> &Access {
+        &self.access
+    }
+}
+
 /// Why the gate said no. Each case has a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Denied {

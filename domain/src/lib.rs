@@ -20,7 +20,7 @@ pub mod permissions;
 pub mod phone;
 pub mod users;
 
-pub use access::{Access, Action, Actor, Denied, authorize};
+pub use access::{Access, Action, Actor, Denied, Member, authorize};
 pub use codes::{AccessCodeKind, CodeSyncState, ONE_TIME_CODE_FIRST_USE_WINDOW};
 pub use invitation::{INVITATION_TTL, invitation_expired};
 pub use modes::{CodeClass, LockMode};
