@@ -10,8 +10,7 @@
 #   compilation, and with the Rust lib among them the cdylib keeps ~1.3 MB of code that
 #   LTO drops when cdylib (and staticlib) are built without it.
 # - SQLite without what the core never uses: FTS3 and FTS5 (lock search runs on an
-#   in-memory index since e3f7339; migration 4 drops the old FTS5 table without the module),
-#   the JSON functions (no SQL of the core calls one since then), R*Tree, the dbstat table,
+#   in-memory index), the JSON functions (no SQL of the core calls one), R*Tree, the dbstat table,
 #   STAT4, soundex, column metadata, extension loading, deprecated APIs and the shared cache
 #   (libsqlite3-sys reads LIBSQLITE3_FLAGS; `-U` undoes one of its defaults).
 #   The test suites run on the debug build, which has SQLite's defaults: SQL that needs one
@@ -44,7 +43,7 @@ CORE_C_FLAGS="-fno-asynchronous-unwind-tables -fno-unwind-tables"
 #   backend: phones get it anyway (its AVX2 backend exists only on x86-64), and on x86-64 the
 #   vector code is 24 KB (8 KB gzipped) that only speeds up pairing and the session key.
 # - Panic locations of crates.io sources without the build machine's paths
-#   (`tokio-1.54.1/src/...` instead of `/root/.cargo/registry/src/index.crates.io-.../...`;
+#   (`tokio-1.54.1/src/...` instead of `$CARGO_HOME/registry/src/index.crates.io-.../...`;
 #   cargo already names the workspace's own sources relatively): 20 KB, and the shipped file
 #   names no local directory.
 core_rust_config() {

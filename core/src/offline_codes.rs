@@ -1,4 +1,4 @@
-//! Offline codes (issue 6, see docs/offline-codes.md): a 14-digit code the lock checks by
+//! Offline codes (see docs/offline-codes.md): a 14-digit code the lock checks by
 //! itself, issued by the server for an hour-granular window of up to 30 days. Giving one is
 //! gated locally like every give-access (`give_access` permission and scope) and needs the
 //! network: the code is derived on the server from the lock's code secret, which the phone

@@ -1,4 +1,4 @@
-//! Offline codes through the core (issue 6) against the real server in-process: given with
+//! Offline codes through the core against the real server in-process: given with
 //! `give_offline_access`, gated locally (scope, permission, window) with nothing sent when
 //! refused, and the code the server returns verifies with the lock's code secret.
 

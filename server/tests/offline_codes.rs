@@ -1,4 +1,4 @@
-//! Offline codes end to end in one process (issue 6): the server issues them over its HTTP
+//! Offline codes end to end in one process: the server issues them over its HTTP
 //! API, a virtual lock paired in memory with the registration's install (same code secret)
 //! checks them on its keypad, revocations and code resets reach it through real sessions
 //! with server-signed credentials, and its log goes back to the server with each use
