@@ -1,0 +1,918 @@
+//! The PostgreSQL store: several stateless `access-server` instances over one database.
+//!
+//! Chosen by `ACCESS_DATABASE_URL=postgres://user[:password]@host:port/database`. An extra
+//! query parameter `schema=NAME` (lowercase letters, digits and `_`) keeps the tables in
+//! their own schema, created on first use; the tests give every server its own this way.
+//!
+//! ```no_run
+//! use access_server::store::{Store, postgres::PostgresStore};
+//! // Blocking: call it from a plain thread or tokio's blocking pool, never on an async task.
+//! let store = PostgresStore::open("postgres://app@127.0.0.1:5432/access?schema=tenant_a")?;
+//! assert_eq!(store.backend(), "postgres");
+//! # Ok::<(), access_server::store::StoreError>(())
+//! ```
+//!
+//! How it keeps the promises of the [`Store`] trait with writers on several instances:
+//! - Migrations: the versioned files of `migrations/postgres/`, each applied in its own
+//!   transaction while holding a session advisory lock (one per schema), so instances that
+//!   start at the same moment apply each migration once and all come up.
+//! - Sync cursors: a write buffers its change-log rows and inserts them last, right after
+//!   `pg_advisory_xact_lock` on its organization's key. The lock is held from there through
+//!   the commit, so within an organization `seq` order is commit order; [`Store::sync`] reads
+//!   the organization's `MAX(seq)` and the data in one `REPEATABLE READ` snapshot. A client
+//!   therefore never misses nor repeats a change, whichever instance made it.
+//! - Check-then-write races: the row a decision depends on is locked first (`FOR UPDATE`:
+//!   SMS code attempts, resend against verify, codes on one lock), idempotency keys are
+//!   claimed with `INSERT .. ON CONFLICT DO NOTHING`, and a deadlock or serialization failure
+//!   runs the whole call again.
+//! - Connections: an r2d2 pool of synchronous `postgres` clients, each with its own cache of
+//!   prepared statements (one round trip per query after the first use). Calls run on
+//!   tokio's blocking pool through `Db::run`.
+
+mod codes;
+mod invitations;
+mod locks;
+mod logs;
+mod orgs;
+mod sessions;
+mod sync;
+#[cfg(any(test, feature = "test-support"))]
+mod testing;
+mod users;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use ::postgres as pg;
+use access_domain::{
+    Access, AccessCodeKind, Action, Actor, CodeSyncState, LockMode, Permission, UserStatus,
+    UserType, api::Channel, api::LogMethod, authorize,
+};
+use pg::error::SqlState;
+use pg::types::ToSql;
+use pg::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::*;
+use crate::secrets;
+
+/// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_ble_credentials.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_offline_codes.sql"),
+    ),
+];
+
+/// Most connections one instance opens (PostgreSQL allows 100 by default).
+const POOL_SIZE: u32 = 16;
+
+/// How many times a call that lost a deadlock or a serialization check is run.
+const ATTEMPTS: usize = 4;
+
+/// Mixed into the 64-bit advisory lock key of a schema's migrations.
+const MIGRATION_LOCK: i64 = 0x6163_6365_7373_0001;
+/// First half of the two-key advisory lock of an organization's change log (PostgreSQL
+/// keeps one-key and two-key advisory locks apart).
+const CHANGE_LOCK: i32 = 0x6163_0002;
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PostgresStore {
+    /// `None` only while dropping (see the `Drop` impl).
+    pool: Option<r2d2::Pool<Manager>>,
+    schema: Option<String>,
+}
+
+/// Opens pooled connections.
+#[derive(Debug)]
+struct Manager {
+    config: pg::Config,
+}
+
+/// A pooled connection and its prepared statements.
+struct Conn {
+    client: Client,
+    stmts: HashMap<String, Statement>,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = pg::Error;
+
+    fn connect(&self) -> Result<Conn, pg::Error> {
+        Ok(Conn {
+            client: self.config.connect(NoTls)?,
+            stmts: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), pg::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Each `postgres::Client` owns a small tokio runtime, and tokio refuses to drop a
+        // runtime on an async worker thread, where the last `Arc<dyn Store>` may well go.
+        if let Some(pool) = self.pool.take() {
+            let dropper = std::thread::Builder::new()
+                .name("postgres-pool-drop".into())
+                .spawn(move || drop(pool));
+            if let Err(e) = dropper {
+                tracing::warn!(error = %e, "cannot close the PostgreSQL pool on its own thread");
+            }
+        }
+    }
+}
+
+/// A failure inside a call: a store answer, or a database error that may be retried.
+#[derive(Debug)]
+enum Fail {
+    Store(StoreError),
+    Pg(pg::Error),
+}
+
+impl From<pg::Error> for Fail {
+    fn from(e: pg::Error) -> Self {
+        Fail::Pg(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl Fail {
+    /// Lost a deadlock or a serialization check: running the call again may succeed.
+    fn retryable(&self) -> bool {
+        matches!(self, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+            || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
+            || self.stale_plan()
+    }
+
+    /// A cached statement no longer fits the table (another instance migrated it): the
+    /// cache is dropped and the call run again.
+    fn stale_plan(&self) -> bool {
+        matches!(self, Fail::Pg(e) if e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+            && e.as_db_error().is_some_and(|d| d.message().contains("cached plan")))
+    }
+}
+
+impl From<Fail> for StoreError {
+    fn from(f: Fail) -> Self {
+        match f {
+            Fail::Store(e) => e,
+            Fail::Pg(e) => pg_error(e),
+        }
+    }
+}
+
+/// Constraint violations are conflicts (as on SQLite); everything else is the backend's.
+fn pg_error(e: pg::Error) -> StoreError {
+    let constraint = [
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::FOREIGN_KEY_VIOLATION,
+        SqlState::CHECK_VIOLATION,
+        SqlState::NOT_NULL_VIOLATION,
+        SqlState::EXCLUSION_VIOLATION,
+    ];
+    match (e.code(), e.as_db_error()) {
+        (Some(code), Some(db)) if constraint.contains(code) => {
+            StoreError::Conflict(db.message().to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+type PResult<T> = Result<T, Fail>;
+
+fn bad(what: &str) -> Fail {
+    Fail::Store(StoreError::Backend(format!(
+        "invalid {what} in the database"
+    )))
+}
+
+/// One change-log row, written at the end of its transaction.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    org: Uuid,
+    lock: Option<Uuid>,
+    user: Option<Uuid>,
+    at: OffsetDateTime,
+}
+
+/// A connection or transaction with the connection's statement cache.
+struct Cx<'a, C: GenericClient> {
+    c: &'a mut C,
+    stmts: &'a mut HashMap<String, Statement>,
+    changes: Vec<Change>,
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl<C: GenericClient> Cx<'_, C> {
+    fn stmt(&mut self, sql: &str) -> Result<Statement, pg::Error> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.prepare(sql)?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: &Params<'_>) -> PResult<Vec<Row>> {
+        let s = self.stmt(sql)?;
+        Ok(self.c.query(&s, params)?)
+    }
+
+    fn opt(&mut self, sql: &str, params: &Params<'_>) -> PResult<Option<Row>> {
+        let s = self.stmt(sql)?;
+        Ok(self.c.query_opt(&s, params)?)
+    }
+
+    /// The one row, or `NotFound`.
+    fn one(&mut self, sql: &str, params: &Params<'_>) -> PResult<Row> {
+        self.opt(sql, params)?
+            .ok_or(Fail::Store(StoreError::NotFound))
+    }
+
+    fn exec(&mut self, sql: &str, params: &Params<'_>) -> PResult<u64> {
+        let s = self.stmt(sql)?;
+        Ok(self.c.execute(&s, params)?)
+    }
+
+    /// Records a change for the sync cursor (see the module docs).
+    fn change(&mut self, org: Uuid, lock: Option<Uuid>, user: Option<Uuid>, at: OffsetDateTime) {
+        self.changes.push(Change {
+            org,
+            lock,
+            user,
+            at,
+        });
+    }
+
+    /// Writes the buffered changes under their organizations' locks, held until commit.
+    fn flush_changes(&mut self) -> PResult<()> {
+        let changes = std::mem::take(&mut self.changes);
+        let mut orgs: Vec<Uuid> = changes.iter().map(|c| c.org).collect();
+        orgs.sort();
+        orgs.dedup();
+        for org in orgs {
+            self.exec(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                &[&CHANGE_LOCK, &org_lock_key(org)],
+            )?;
+        }
+        for c in changes {
+            self.exec(
+                "INSERT INTO changes (org_id, lock_id, user_id, at) VALUES ($1, $2, $3, $4)",
+                &[&c.org, &c.lock, &c.user, &c.at],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The 32-bit advisory lock key of an organization's change log. Two organizations that
+/// share a key only wait for each other; their cursors stay correct.
+fn org_lock_key(org: Uuid) -> i32 {
+    let b = org.as_bytes();
+    let mut k = [0u8; 4];
+    for (i, byte) in b.iter().enumerate() {
+        k[i % 4] ^= byte;
+    }
+    i32::from_be_bytes(k)
+}
+
+/// A stable 64-bit key for a name (FNV-1a), for the migration lock of a schema.
+fn name_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h as i64) ^ MIGRATION_LOCK
+}
+
+fn perms_to_vec(perms: &[Permission]) -> Vec<&'static str> {
+    perms.iter().map(|p| p.as_str()).collect()
+}
+
+fn access_to_cols(a: &Access) -> (&'static str, Vec<Uuid>) {
+    match a {
+        Access::AllLocks => ("all_locks", Vec::new()),
+        Access::Units { unit_ids } => ("units", unit_ids.clone()),
+    }
+}
+
+fn channel_str(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
+    }
+}
+
+fn method_str(m: LogMethod) -> &'static str {
+    match m {
+        LogMethod::Ble => "ble",
+        LogMethod::Keypad => "keypad",
+        LogMethod::MasterCode => "master_code",
+        LogMethod::Admin => "admin",
+    }
+}
+
+fn method_parse(s: &str) -> Option<LogMethod> {
+    Some(match s {
+        "ble" => LogMethod::Ble,
+        "keypad" => LogMethod::Keypad,
+        "master_code" => LogMethod::MasterCode,
+        "admin" => LogMethod::Admin,
+        _ => return None,
+    })
+}
+
+/// The smallest id: "after nothing" for keyset pagination (v4 ids are never nil).
+const BEFORE_ALL: Uuid = Uuid::nil();
+
+/// The columns `user_row` reads, ending with `expiry`: the current invitation's expiry.
+macro_rules! user_cols {
+    ($expiry:literal) => {
+        concat!(
+            "u.id, u.org_id, u.user_type, u.status, u.is_admin, u.name, u.username, \
+             u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, \
+             u.unit_ids, u.invited_by, u.invited_at, ",
+            $expiry
+        )
+    };
+}
+
+const USER_COLS: &str = user_cols!(
+    "(SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided)"
+);
+
+/// `USER_COLS` for the session check of every request: the invitation expiry only matters
+/// while the user is pending (`UserRecord::invitation_expires_at`), so other users skip the
+/// correlated subquery (a fifth of the lookup's time).
+const SESSION_USER_COLS: &str = user_cols!(
+    "CASE WHEN u.status = 'pending' THEN \
+     (SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided) END"
+);
+
+fn user_row(row: &Row) -> PResult<UserRecord> {
+    let user_type: String = row.try_get(2)?;
+    let status: String = row.try_get(3)?;
+    let perms: Vec<String> = row.try_get(10)?;
+    let access_type: String = row.try_get(11)?;
+    let access = if access_type == "all_locks" {
+        Access::AllLocks
+    } else {
+        Access::Units {
+            unit_ids: row.try_get(12)?,
+        }
+    };
+    Ok(UserRecord {
+        id: row.try_get(0)?,
+        org_id: row.try_get(1)?,
+        user_type: UserType::parse(&user_type).ok_or_else(|| bad("user type"))?,
+        status: UserStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        is_admin: row.try_get(4)?,
+        name: row.try_get(5)?,
+        username: row.try_get(6)?,
+        invited_email: row.try_get(7)?,
+        registered_email: row.try_get(8)?,
+        phone: row.try_get(9)?,
+        permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
+        access,
+        invited_by: row.try_get(13)?,
+        invited_at: row.try_get(14)?,
+        invitation_expires_at: row.try_get(15)?,
+    })
+}
+
+const LOCK_COLS: &str = "l.id, l.org_id, l.name, l.unit_id, u.name, p.id, p.name, l.mode, \
+    l.battery, l.firmware, l.identity_public_key \
+    FROM locks l JOIN units u ON u.id = l.unit_id JOIN properties p ON p.id = u.property_id";
+
+fn lock_row(row: &Row) -> PResult<LockRecord> {
+    let mode: String = row.try_get(7)?;
+    let battery: Option<i16> = row.try_get(8)?;
+    Ok(LockRecord {
+        id: row.try_get(0)?,
+        org_id: row.try_get(1)?,
+        name: row.try_get(2)?,
+        unit_id: row.try_get(3)?,
+        unit_name: row.try_get(4)?,
+        property_id: row.try_get(5)?,
+        property_name: row.try_get(6)?,
+        mode: LockMode::parse(&mode).ok_or_else(|| bad("mode"))?,
+        battery: battery
+            .map(|b| u8::try_from(b).map_err(|_| bad("battery")))
+            .transpose()?,
+        firmware: row.try_get(9)?,
+        identity_public_key: row.try_get(10)?,
+    })
+}
+
+const CODE_COLS: &str = "c.id, c.lock_id, c.kind, c.label, c.code, c.starts_at, c.ends_at, \
+    c.sync_state, c.failure_reason, c.created_by, c.created_at FROM access_codes c";
+
+fn code_row(row: &Row) -> PResult<AccessCodeRecord> {
+    let kind: String = row.try_get(2)?;
+    let state: String = row.try_get(7)?;
+    Ok(AccessCodeRecord {
+        id: row.try_get(0)?,
+        lock_id: row.try_get(1)?,
+        kind: AccessCodeKind::parse(&kind).ok_or_else(|| bad("kind"))?,
+        label: row.try_get(3)?,
+        code: row.try_get(4)?,
+        starts_at: row.try_get(5)?,
+        ends_at: row.try_get(6)?,
+        sync_state: CodeSyncState::parse(&state).ok_or_else(|| bad("state"))?,
+        failure_reason: row.try_get(8)?,
+        created_by: row.try_get(9)?,
+        created_at: row.try_get(10)?,
+    })
+}
+
+const PASSCODE_COLS: &str = "pc.id, pc.user_id, pc.lock_id, l.name, pc.code, pc.sync_state \
+    FROM passcodes pc JOIN locks l ON l.id = pc.lock_id";
+
+fn passcode_row(row: &Row) -> PResult<PasscodeRecord> {
+    let state: String = row.try_get(5)?;
+    Ok(PasscodeRecord {
+        id: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        lock_id: row.try_get(2)?,
+        lock_name: row.try_get(3)?,
+        code: row.try_get(4)?,
+        sync_state: CodeSyncState::parse(&state).ok_or_else(|| bad("state"))?,
+    })
+}
+
+fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> PResult<T>) -> PResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+fn count(row: &Row, idx: usize) -> PResult<u64> {
+    Ok(row.try_get::<_, i64>(idx)?.max(0) as u64)
+}
+
+fn write_audit<C: GenericClient>(cx: &mut Cx<'_, C>, lock: Uuid, audit: &Audit) -> PResult<()> {
+    cx.exec(
+        "INSERT INTO logs (id, lock_id, at, action, method, source, user_id, detail) \
+         VALUES ($1, $2, $3, $4, 'admin', 'server', $5, $6)",
+        &[
+            &Uuid::new_v4(),
+            &lock,
+            &audit.at,
+            &audit.action,
+            &audit.user_id,
+            &audit.detail,
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_message<C: GenericClient>(cx: &mut Cx<'_, C>, m: &NewMessage) -> PResult<()> {
+    cx.exec(
+        "INSERT INTO outbox (id, org_id, channel, recipient, subject, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &m.id,
+            &m.org_id,
+            &channel_str(m.channel),
+            &m.to,
+            &m.subject,
+            &m.body,
+            &m.created_at,
+        ],
+    )?;
+    Ok(())
+}
+
+fn user_q<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, id: Uuid) -> PResult<UserRecord> {
+    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.id = $2");
+    user_row(&cx.one(&sql, &[&org, &id])?)
+}
+
+fn lock_q<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, id: Uuid) -> PResult<LockRecord> {
+    let sql = format!("SELECT {LOCK_COLS} WHERE l.org_id = $1 AND l.id = $2");
+    lock_row(&cx.one(&sql, &[&org, &id])?)
+}
+
+/// Locks the lock's row so codes on it are handed out one writer at a time, on any instance.
+fn hold_lock_row<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, lock: Uuid) -> PResult<()> {
+    cx.one(
+        "SELECT 1 FROM locks WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        &[&org, &lock],
+    )?;
+    Ok(())
+}
+
+/// Every code in use on a lock, so a new one never collides on the keypad.
+fn codes_in_use<C: GenericClient>(cx: &mut Cx<'_, C>, lock: Uuid) -> PResult<HashSet<String>> {
+    let found = cx.query(
+        "SELECT master_code FROM locks WHERE id = $1 \
+         UNION ALL SELECT code FROM passcodes WHERE lock_id = $1 \
+         UNION ALL SELECT code FROM access_codes WHERE lock_id = $1",
+        &[&lock],
+    )?;
+    found
+        .iter()
+        .map(|r| Ok(r.try_get::<_, String>(0)?))
+        .collect()
+}
+
+fn fresh_code(used: &mut HashSet<String>, len: usize) -> String {
+    loop {
+        let c = secrets::random_digits(len);
+        if used.insert(c.clone()) {
+            return c;
+        }
+    }
+}
+
+fn may_open(user: &UserRecord, unit: Uuid) -> bool {
+    let actor = Actor {
+        user_type: user.user_type,
+        status: user.status,
+        permissions: &user.permissions,
+        access: &user.access,
+    };
+    authorize(&actor, Action::Unlock, unit).is_ok()
+}
+
+fn insert_passcode<C: GenericClient>(
+    cx: &mut Cx<'_, C>,
+    user: Uuid,
+    lock: Uuid,
+    used: &mut HashSet<String>,
+) -> PResult<()> {
+    cx.exec(
+        "INSERT INTO passcodes (id, user_id, lock_id, code) VALUES ($1, $2, $3, $4)",
+        &[
+            &Uuid::new_v4(),
+            &user,
+            &lock,
+            &fresh_code(used, secrets::PASSCODE_DIGITS),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Brings a user's passcodes in line with their status and scope.
+fn refresh_user_passcodes<C: GenericClient>(
+    cx: &mut Cx<'_, C>,
+    user: &UserRecord,
+    now: OffsetDateTime,
+) -> PResult<()> {
+    let mut wanted: Vec<Uuid> = Vec::new();
+    for row in cx.query(
+        "SELECT id, unit_id FROM locks WHERE org_id = $1 ORDER BY id",
+        &[&user.org_id],
+    )? {
+        let (lock, unit): (Uuid, Uuid) = (row.try_get(0)?, row.try_get(1)?);
+        if may_open(user, unit) {
+            wanted.push(lock);
+        }
+    }
+    let have: Vec<Uuid> = cx
+        .query(
+            "SELECT lock_id FROM passcodes WHERE user_id = $1 ORDER BY lock_id",
+            &[&user.id],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let wanted_set: HashSet<Uuid> = wanted.iter().copied().collect();
+    for lock in &have {
+        if !wanted_set.contains(lock) {
+            cx.exec(
+                "DELETE FROM passcodes WHERE user_id = $1 AND lock_id = $2",
+                &[&user.id, lock],
+            )?;
+            cx.change(user.org_id, Some(*lock), Some(user.id), now);
+        }
+    }
+    let have: HashSet<Uuid> = have.into_iter().collect();
+    // In id order, so two writers that both hold several lock rows cannot deadlock.
+    for lock in wanted {
+        if !have.contains(&lock) {
+            hold_lock_row(cx, user.org_id, lock)?;
+            let mut used = codes_in_use(cx, lock)?;
+            insert_passcode(cx, user.id, lock, &mut used)?;
+            cx.change(user.org_id, Some(lock), Some(user.id), now);
+        }
+    }
+    Ok(())
+}
+
+/// Gives every active user who may open a lock (new or reset) their passcode on it. The
+/// caller holds the lock's row.
+fn passcodes_for_lock<C: GenericClient>(cx: &mut Cx<'_, C>, lock: &LockRecord) -> PResult<()> {
+    let sql =
+        format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.status = 'active'");
+    let users = rows(cx.query(&sql, &[&lock.org_id])?, user_row)?;
+    let mut used = codes_in_use(cx, lock.id)?;
+    for user in users.iter().filter(|u| may_open(u, lock.unit_id)) {
+        insert_passcode(cx, user.id, lock.id, &mut used)?;
+    }
+    Ok(())
+}
+
+fn locks_q<C: GenericClient>(
+    cx: &mut Cx<'_, C>,
+    org: Uuid,
+    filter: &LockFilter,
+    after: Option<Uuid>,
+    limit: Option<u32>,
+) -> PResult<Vec<LockRecord>> {
+    let units: Option<&Vec<Uuid>> = match filter {
+        LockFilter::All => None,
+        LockFilter::Units(u) => Some(u),
+    };
+    let sql = format!(
+        "SELECT {LOCK_COLS} WHERE l.org_id = $1 AND l.id > $2 \
+         AND ($3::uuid[] IS NULL OR l.unit_id = ANY($3)) \
+         ORDER BY l.id LIMIT $4"
+    );
+    let found = cx.query(
+        &sql,
+        &[
+            &org,
+            &after.unwrap_or(BEFORE_ALL),
+            &units,
+            &limit.map(i64::from),
+        ],
+    )?;
+    rows(found, lock_row)
+}
+
+fn valid_schema(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+/// Splits our own `schema=` parameter off a connection URL and parses the rest.
+fn parse_url(url: &str) -> StoreResult<(pg::Config, Option<String>)> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url, ""),
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("schema=") {
+            Some(name) if valid_schema(name) => schema = Some(name.to_string()),
+            Some(name) => {
+                return Err(StoreError::Backend(format!(
+                    "schema {name:?} in the database URL: use lowercase letters, digits and _"
+                )));
+            }
+            None => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    let config: pg::Config = url
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    Ok((config, schema))
+}
+
+/// Applies missing migrations under the schema's migration lock.
+fn migrate(client: &mut Client, schema: Option<&str>) -> Result<(), pg::Error> {
+    let key = name_key(schema.unwrap_or("public"));
+    client.execute("SELECT pg_advisory_lock($1)", &[&key])?;
+    let result = (|| {
+        if let Some(s) = schema {
+            // `s` is checked by `valid_schema`: plain lowercase identifier characters.
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))?;
+        }
+        client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations \
+             (version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+        )?;
+        let current: i64 = client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .get(0);
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            let mut tx = client.transaction()?;
+            tx.batch_execute(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[version],
+            )?;
+            tx.commit()?;
+            tracing::info!(version, "applied PostgreSQL migration");
+        }
+        Ok(())
+    })();
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+    result.and(unlocked.map(|_| ()))
+}
+
+/// For tests: `ACCESS_TEST_DATABASE_URL` (when set) with a schema of its own for
+/// `data_dir`, so every test server gets fresh tables while a server restarted on the
+/// same directory finds its data again.
+///
+/// ```
+/// let url = access_server::store::postgres::test_database_url(std::path::Path::new("/tmp/t1"));
+/// if let Some(url) = url {
+///     assert!(url.contains("schema=t_"));
+/// }
+/// ```
+pub fn test_database_url(data_dir: &std::path::Path) -> Option<String> {
+    let base = std::env::var("ACCESS_TEST_DATABASE_URL").ok()?;
+    if !(base.starts_with("postgres://") || base.starts_with("postgresql://")) {
+        return Some(base);
+    }
+    let key = name_key(&data_dir.to_string_lossy()) as u64;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}schema=t_{key:016x}"))
+}
+
+impl PostgresStore {
+    /// Connects to `url` (see the module docs), creates the schema if asked and needed, and
+    /// applies migrations. Blocking: call it off the async threads.
+    pub fn open(url: &str) -> StoreResult<PostgresStore> {
+        let (mut config, schema) = parse_url(url)?;
+        if let Some(s) = &schema {
+            // Every pooled connection starts in the schema, with no extra round trip.
+            config.options(&format!("-c search_path={s}"));
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let mut client = config.connect(NoTls).map_err(pg_error)?;
+        migrate(&mut client, schema.as_deref()).map_err(pg_error)?;
+        drop(client);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(2))
+            // A broken connection shows as `is_closed`; checking each checkout would cost
+            // a round trip per call.
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(30))
+            .build(Manager { config })
+            .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))?;
+        Ok(PostgresStore {
+            pool: Some(pool),
+            schema,
+        })
+    }
+
+    /// The schema named in the URL, if any.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    fn conn(&self) -> StoreResult<r2d2::PooledConnection<Manager>> {
+        self.pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("store closed".into()))?
+            .get()
+            .map_err(|e| StoreError::Backend(format!("no PostgreSQL connection: {e}")))
+    }
+
+    /// Runs `f` on a pooled connection outside any transaction (single statements, each
+    /// atomic on its own); runs it again like [`Self::transact`] does.
+    fn read<T>(&self, mut f: impl FnMut(&mut Cx<'_, Client>) -> PResult<T>) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        let Conn { client, stmts } = &mut *conn;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut cx = Cx {
+                c: &mut *client,
+                stmts: &mut *stmts,
+                changes: Vec::new(),
+            };
+            match f(&mut cx) {
+                Err(fail) if fail.retryable() && attempt < ATTEMPTS => {
+                    if fail.stale_plan() {
+                        stmts.clear();
+                    }
+                }
+                other => return other.map_err(StoreError::from),
+            }
+        }
+    }
+
+    /// Runs `f` in one transaction and commits it, writing its changes last; runs it again
+    /// after a deadlock or serialization failure.
+    fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut Cx<'_, pg::Transaction<'_>>) -> PResult<T>,
+    ) -> StoreResult<T> {
+        self.transact(IsolationLevel::ReadCommitted, false, |cx| {
+            let out = f(cx)?;
+            cx.flush_changes()?;
+            Ok(out)
+        })
+    }
+
+    fn transact<T>(
+        &self,
+        level: IsolationLevel,
+        read_only: bool,
+        mut f: impl FnMut(&mut Cx<'_, pg::Transaction<'_>>) -> PResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        let Conn { client, stmts } = &mut *conn;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = (|| -> PResult<T> {
+                let mut tx = client
+                    .build_transaction()
+                    .isolation_level(level)
+                    .read_only(read_only)
+                    .start()?;
+                let out = {
+                    let mut cx = Cx {
+                        c: &mut tx,
+                        stmts: &mut *stmts,
+                        changes: Vec::new(),
+                    };
+                    f(&mut cx)?
+                };
+                tx.commit()?;
+                Ok(out)
+            })();
+            match result {
+                Err(fail) if fail.retryable() && attempt < ATTEMPTS => {
+                    if fail.stale_plan() {
+                        stmts.clear();
+                    }
+                    tracing::debug!(attempt, "PostgreSQL transaction retried");
+                    std::thread::sleep(Duration::from_millis(2 * attempt as u64));
+                }
+                other => return other.map_err(StoreError::from),
+            }
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_parameter_is_ours_and_checked() {
+        let (cfg, schema) =
+            parse_url("postgres://app@127.0.0.1:5432/access?schema=t_1&application_name=x")
+                .expect("valid");
+        assert_eq!(schema.as_deref(), Some("t_1"));
+        assert_eq!(cfg.get_dbname(), Some("access"));
+        assert_eq!(cfg.get_application_name(), Some("x"));
+        let (_, none) = parse_url("postgres://app@127.0.0.1/access").expect("valid");
+        assert_eq!(none, None);
+        for bad in ["Robert", "a;drop", "1abc", "", "a-b"] {
+            let url = format!("postgres://app@127.0.0.1/access?schema={bad}");
+            assert!(parse_url(&url).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn lock_keys_are_stable_and_spread() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        assert_eq!(org_lock_key(a), org_lock_key(a));
+        assert_ne!(org_lock_key(a), org_lock_key(b));
+        assert_ne!(name_key("public"), name_key("t_1"));
+    }
+}
