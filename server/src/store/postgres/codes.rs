@@ -48,7 +48,7 @@ impl CodeStore for PostgresStore {
             if found.is_empty() {
                 lock_q(c, org_id, lock_id)?;
             }
-            rows(found, code_row)
+            all(found, rows::access_code)
         })
     }
 
@@ -121,7 +121,7 @@ impl CodeStore for PostgresStore {
                  WHERE lock_id = $1 AND revoked_at IS NOT NULL ORDER BY revoked_at, id",
                 &[&lock_id],
             )?;
-            rows(found, |r| {
+            all(found, |r| {
                 Ok(CodeRevocationRecord {
                     code_id: r.try_get(0)?,
                     revoked_at: r.try_get(1)?,
@@ -134,7 +134,7 @@ impl CodeStore for PostgresStore {
     fn lock_passcodes(&self, lock_id: Uuid) -> StoreResult<Vec<PasscodeRecord>> {
         self.read(|c| {
             let sql = format!("SELECT {PASSCODE_COLS} WHERE pc.lock_id = $1");
-            rows(c.query(&sql, &[&lock_id])?, passcode_row)
+            all(c.query(&sql, &[&lock_id])?, rows::passcode)
         })
     }
 }

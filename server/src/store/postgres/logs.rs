@@ -18,7 +18,7 @@ impl LogStore for PostgresStore {
                  ORDER BY seq DESC LIMIT $3",
                 &[&org_id, &before.unwrap_or(i64::MAX), &i64::from(limit)],
             )?;
-            rows(found, |r| {
+            all(found, |r| {
                 let ch: String = r.try_get(2)?;
                 Ok(MessageRecord {
                     seq: r.try_get(0)?,
@@ -98,7 +98,7 @@ impl LogStore for PostgresStore {
                  WHERE g.lock_id = $1 AND g.seq < $2 ORDER BY g.seq DESC LIMIT $3",
                 &[&lock_id, &before.unwrap_or(i64::MAX), &i64::from(limit)],
             )?;
-            rows(found, |r| {
+            all(found, |r| {
                 let method: String = r.try_get(5)?;
                 Ok(LogRecord {
                     seq: r.try_get(0)?,
@@ -106,7 +106,7 @@ impl LogStore for PostgresStore {
                     lock_id: r.try_get(2)?,
                     at: r.try_get(3)?,
                     action: r.try_get(4)?,
-                    method: method_parse(&method).ok_or_else(|| bad("method"))?,
+                    method: LogMethod::parse(&method).ok_or_else(|| bad("method"))?,
                     source: r.try_get(6)?,
                     user_id: r.try_get(7)?,
                     user_name: r.try_get(8)?,
@@ -146,7 +146,7 @@ impl LogStore for PostgresStore {
                         &lock_id,
                         &e.at,
                         &e.action,
-                        &method_str(e.method),
+                        &e.method.as_str(),
                         &e.user_id,
                         &e.code_id,
                         &detail,

@@ -40,14 +40,13 @@ mod sync;
 mod testing;
 mod users;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use ::postgres as pg;
 use access_domain::{
-    Access, AccessCodeKind, Action, Actor, CodeSyncState, LockMode, Permission, UserStatus,
-    UserType, api::Channel, api::LogMethod, authorize,
+    Access, CodeSyncState, LockMode, Permission, UserStatus, UserType, api::Channel, api::LogMethod,
 };
 use pg::error::SqlState;
 use pg::types::ToSql;
@@ -55,6 +54,8 @@ use pg::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::rows::{self, CODE_COLS, Columns, LOCK_COLS, PASSCODE_COLS, user_cols};
+use super::rules::{self, CodesInUse};
 use super::*;
 use crate::secrets;
 
@@ -142,7 +143,7 @@ impl Drop for PostgresStore {
 
 /// A failure inside a call: a store answer, or a database error that may be retried.
 #[derive(Debug)]
-enum Fail {
+pub(in crate::store) enum Fail {
     Store(StoreError),
     Pg(pg::Error),
 }
@@ -201,12 +202,85 @@ fn pg_error(e: pg::Error) -> StoreError {
     }
 }
 
-type PResult<T> = Result<T, Fail>;
+pub(in crate::store) type PResult<T> = Result<T, Fail>;
 
 fn bad(what: &str) -> Fail {
     Fail::Store(StoreError::Backend(format!(
         "invalid {what} in the database"
     )))
+}
+
+impl Columns for Row {
+    type Error = Fail;
+
+    fn uuid(&self, i: usize) -> PResult<Uuid> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn opt_uuid(&self, i: usize) -> PResult<Option<Uuid>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn text(&self, i: usize) -> PResult<String> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn opt_text(&self, i: usize) -> PResult<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn bytes(&self, i: usize) -> PResult<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn opt_bytes(&self, i: usize) -> PResult<Option<Vec<u8>>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn flag(&self, i: usize) -> PResult<bool> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn int(&self, i: usize) -> PResult<i64> {
+        self.opt_int(i)?.ok_or_else(|| bad("null number"))
+    }
+
+    fn opt_int(&self, i: usize) -> PResult<Option<i64>> {
+        // Integer columns come in three widths; each is read as its own type.
+        let ty = self.columns()[i].type_();
+        Ok(if *ty == pg::types::Type::INT2 {
+            self.try_get::<_, Option<i16>>(i)?.map(i64::from)
+        } else if *ty == pg::types::Type::INT4 {
+            self.try_get::<_, Option<i32>>(i)?.map(i64::from)
+        } else {
+            self.try_get(i)?
+        })
+    }
+
+    fn time(&self, i: usize) -> PResult<OffsetDateTime> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn opt_time(&self, i: usize) -> PResult<Option<OffsetDateTime>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn permissions(&self, i: usize) -> PResult<Vec<Permission>> {
+        let perms: Vec<&str> = self.try_get(i)?;
+        Ok(perms.into_iter().filter_map(Permission::parse).collect())
+    }
+
+    fn unit_ids(&self, i: usize) -> PResult<Vec<Uuid>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn parsed<T>(&self, i: usize, what: &str, parse: impl FnOnce(&str) -> Option<T>) -> PResult<T> {
+        parse(self.try_get::<_, &str>(i)?).ok_or_else(|| bad(what))
+    }
+
+    fn invalid(&self, _i: usize, what: &str) -> Fail {
+        bad(what)
+    }
 }
 
 /// One change-log row, written at the end of its transaction.
@@ -311,57 +385,19 @@ fn name_key(name: &str) -> i64 {
     (h as i64) ^ MIGRATION_LOCK
 }
 
+fn access_to_cols(a: &Access) -> (&'static str, Vec<Uuid>) {
+    match a {
+        Access::AllLocks => (a.kind(), Vec::new()),
+        Access::Units { unit_ids } => (a.kind(), unit_ids.clone()),
+    }
+}
+
 fn perms_to_vec(perms: &[Permission]) -> Vec<&'static str> {
     perms.iter().map(|p| p.as_str()).collect()
 }
 
-fn access_to_cols(a: &Access) -> (&'static str, Vec<Uuid>) {
-    match a {
-        Access::AllLocks => ("all_locks", Vec::new()),
-        Access::Units { unit_ids } => ("units", unit_ids.clone()),
-    }
-}
-
-fn channel_str(c: Channel) -> &'static str {
-    match c {
-        Channel::Email => "email",
-        Channel::Sms => "sms",
-    }
-}
-
-fn method_str(m: LogMethod) -> &'static str {
-    match m {
-        LogMethod::Ble => "ble",
-        LogMethod::Keypad => "keypad",
-        LogMethod::MasterCode => "master_code",
-        LogMethod::Admin => "admin",
-    }
-}
-
-fn method_parse(s: &str) -> Option<LogMethod> {
-    Some(match s {
-        "ble" => LogMethod::Ble,
-        "keypad" => LogMethod::Keypad,
-        "master_code" => LogMethod::MasterCode,
-        "admin" => LogMethod::Admin,
-        _ => return None,
-    })
-}
-
 /// The smallest id: "after nothing" for keyset pagination (v4 ids are never nil).
 const BEFORE_ALL: Uuid = Uuid::nil();
-
-/// The columns `user_row` reads, ending with `expiry`: the current invitation's expiry.
-macro_rules! user_cols {
-    ($expiry:literal) => {
-        concat!(
-            "u.id, u.org_id, u.user_type, u.status, u.is_admin, u.name, u.username, \
-             u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, \
-             u.unit_ids, u.invited_by, u.invited_at, ",
-            $expiry
-        )
-    };
-}
 
 const USER_COLS: &str = user_cols!(
     "(SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided)"
@@ -375,103 +411,8 @@ const SESSION_USER_COLS: &str = user_cols!(
      (SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided) END"
 );
 
-fn user_row(row: &Row) -> PResult<UserRecord> {
-    let user_type: String = row.try_get(2)?;
-    let status: String = row.try_get(3)?;
-    let perms: Vec<String> = row.try_get(10)?;
-    let access_type: String = row.try_get(11)?;
-    let access = if access_type == "all_locks" {
-        Access::AllLocks
-    } else {
-        Access::Units {
-            unit_ids: row.try_get(12)?,
-        }
-    };
-    Ok(UserRecord {
-        id: row.try_get(0)?,
-        org_id: row.try_get(1)?,
-        user_type: UserType::parse(&user_type).ok_or_else(|| bad("user type"))?,
-        status: UserStatus::parse(&status).ok_or_else(|| bad("status"))?,
-        is_admin: row.try_get(4)?,
-        name: row.try_get(5)?,
-        username: row.try_get(6)?,
-        invited_email: row.try_get(7)?,
-        registered_email: row.try_get(8)?,
-        phone: row.try_get(9)?,
-        permissions: perms.iter().filter_map(|p| Permission::parse(p)).collect(),
-        access,
-        invited_by: row.try_get(13)?,
-        invited_at: row.try_get(14)?,
-        invitation_expires_at: row.try_get(15)?,
-    })
-}
-
-const LOCK_COLS: &str = "l.id, l.org_id, l.name, l.unit_id, u.name, p.id, p.name, l.mode, \
-    l.battery, l.firmware, l.identity_public_key \
-    FROM locks l JOIN units u ON u.id = l.unit_id JOIN properties p ON p.id = u.property_id";
-
-fn lock_row(row: &Row) -> PResult<LockRecord> {
-    let mode: String = row.try_get(7)?;
-    let battery: Option<i16> = row.try_get(8)?;
-    Ok(LockRecord {
-        id: row.try_get(0)?,
-        org_id: row.try_get(1)?,
-        name: row.try_get(2)?,
-        unit_id: row.try_get(3)?,
-        unit_name: row.try_get(4)?,
-        property_id: row.try_get(5)?,
-        property_name: row.try_get(6)?,
-        mode: LockMode::parse(&mode).ok_or_else(|| bad("mode"))?,
-        battery: battery
-            .map(|b| u8::try_from(b).map_err(|_| bad("battery")))
-            .transpose()?,
-        firmware: row.try_get(9)?,
-        identity_public_key: row.try_get(10)?,
-    })
-}
-
-const CODE_COLS: &str = "c.id, c.lock_id, c.kind, c.label, c.code, c.starts_at, c.ends_at, \
-    c.sync_state, c.failure_reason, c.created_by, c.created_at FROM access_codes c";
-
-fn code_row(row: &Row) -> PResult<AccessCodeRecord> {
-    let kind: String = row.try_get(2)?;
-    let state: String = row.try_get(7)?;
-    Ok(AccessCodeRecord {
-        id: row.try_get(0)?,
-        lock_id: row.try_get(1)?,
-        kind: AccessCodeKind::parse(&kind).ok_or_else(|| bad("kind"))?,
-        label: row.try_get(3)?,
-        code: row.try_get(4)?,
-        starts_at: row.try_get(5)?,
-        ends_at: row.try_get(6)?,
-        sync_state: CodeSyncState::parse(&state).ok_or_else(|| bad("state"))?,
-        failure_reason: row.try_get(8)?,
-        created_by: row.try_get(9)?,
-        created_at: row.try_get(10)?,
-    })
-}
-
-const PASSCODE_COLS: &str = "pc.id, pc.user_id, pc.lock_id, l.name, pc.code, pc.sync_state \
-    FROM passcodes pc JOIN locks l ON l.id = pc.lock_id";
-
-fn passcode_row(row: &Row) -> PResult<PasscodeRecord> {
-    let state: String = row.try_get(5)?;
-    Ok(PasscodeRecord {
-        id: row.try_get(0)?,
-        user_id: row.try_get(1)?,
-        lock_id: row.try_get(2)?,
-        lock_name: row.try_get(3)?,
-        code: row.try_get(4)?,
-        sync_state: CodeSyncState::parse(&state).ok_or_else(|| bad("state"))?,
-    })
-}
-
-fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> PResult<T>) -> PResult<Vec<T>> {
+fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> PResult<T>) -> PResult<Vec<T>> {
     rows.iter().map(f).collect()
-}
-
-fn count(row: &Row, idx: usize) -> PResult<u64> {
-    Ok(row.try_get::<_, i64>(idx)?.max(0) as u64)
 }
 
 fn write_audit<C: GenericClient>(cx: &mut Cx<'_, C>, lock: Uuid, audit: &Audit) -> PResult<()> {
@@ -497,7 +438,7 @@ fn insert_message<C: GenericClient>(cx: &mut Cx<'_, C>, m: &NewMessage) -> PResu
         &[
             &m.id,
             &m.org_id,
-            &channel_str(m.channel),
+            &m.channel.as_str(),
             &m.to,
             &m.subject,
             &m.body,
@@ -509,12 +450,12 @@ fn insert_message<C: GenericClient>(cx: &mut Cx<'_, C>, m: &NewMessage) -> PResu
 
 fn user_q<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, id: Uuid) -> PResult<UserRecord> {
     let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.id = $2");
-    user_row(&cx.one(&sql, &[&org, &id])?)
+    rows::user(&cx.one(&sql, &[&org, &id])?)
 }
 
 fn lock_q<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, id: Uuid) -> PResult<LockRecord> {
     let sql = format!("SELECT {LOCK_COLS} WHERE l.org_id = $1 AND l.id = $2");
-    lock_row(&cx.one(&sql, &[&org, &id])?)
+    rows::lock(&cx.one(&sql, &[&org, &id])?)
 }
 
 /// Locks the lock's row so codes on it are handed out one writer at a time, on any instance.
@@ -527,111 +468,78 @@ fn hold_lock_row<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, lock: Uuid) ->
 }
 
 /// Every code in use on a lock, so a new one never collides on the keypad.
-fn codes_in_use<C: GenericClient>(cx: &mut Cx<'_, C>, lock: Uuid) -> PResult<HashSet<String>> {
+fn codes_in_use<C: GenericClient>(cx: &mut Cx<'_, C>, lock: Uuid) -> PResult<CodesInUse> {
     let found = cx.query(
         "SELECT master_code FROM locks WHERE id = $1 \
          UNION ALL SELECT code FROM passcodes WHERE lock_id = $1 \
          UNION ALL SELECT code FROM access_codes WHERE lock_id = $1",
         &[&lock],
     )?;
-    found
-        .iter()
-        .map(|r| Ok(r.try_get::<_, String>(0)?))
-        .collect()
-}
-
-fn fresh_code(used: &mut HashSet<String>, len: usize) -> String {
-    loop {
-        let c = secrets::random_digits(len);
-        if used.insert(c.clone()) {
-            return c;
-        }
-    }
-}
-
-fn may_open(user: &UserRecord, unit: Uuid) -> bool {
-    let actor = Actor {
-        user_type: user.user_type,
-        status: user.status,
-        permissions: &user.permissions,
-        access: &user.access,
-    };
-    authorize(&actor, Action::Unlock, unit).is_ok()
+    found.iter().map(|r| r.text(0)).collect()
 }
 
 fn insert_passcode<C: GenericClient>(
     cx: &mut Cx<'_, C>,
     user: Uuid,
     lock: Uuid,
-    used: &mut HashSet<String>,
+    used: &mut CodesInUse,
 ) -> PResult<()> {
     cx.exec(
         "INSERT INTO passcodes (id, user_id, lock_id, code) VALUES ($1, $2, $3, $4)",
-        &[
-            &Uuid::new_v4(),
-            &user,
-            &lock,
-            &fresh_code(used, secrets::PASSCODE_DIGITS),
-        ],
+        &[&Uuid::new_v4(), &user, &lock, &used.fresh_passcode()],
     )?;
     Ok(())
 }
 
-/// Brings a user's passcodes in line with their status and scope.
+/// Brings a user's passcodes in line with their status and scope
+/// ([`rules::passcode_changes`]).
 fn refresh_user_passcodes<C: GenericClient>(
     cx: &mut Cx<'_, C>,
     user: &UserRecord,
     now: OffsetDateTime,
 ) -> PResult<()> {
-    let mut wanted: Vec<Uuid> = Vec::new();
-    for row in cx.query(
-        "SELECT id, unit_id FROM locks WHERE org_id = $1 ORDER BY id",
-        &[&user.org_id],
-    )? {
-        let (lock, unit): (Uuid, Uuid) = (row.try_get(0)?, row.try_get(1)?);
-        if may_open(user, unit) {
-            wanted.push(lock);
-        }
-    }
-    let have: Vec<Uuid> = cx
+    let locks = cx
+        .query(
+            "SELECT id, unit_id FROM locks WHERE org_id = $1 ORDER BY id",
+            &[&user.org_id],
+        )?
+        .iter()
+        .map(|r| Ok((r.uuid(0)?, r.uuid(1)?)))
+        .collect::<PResult<Vec<_>>>()?;
+    let holds = cx
         .query(
             "SELECT lock_id FROM passcodes WHERE user_id = $1 ORDER BY lock_id",
             &[&user.id],
         )?
         .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
-    let wanted_set: HashSet<Uuid> = wanted.iter().copied().collect();
-    for lock in &have {
-        if !wanted_set.contains(lock) {
-            cx.exec(
-                "DELETE FROM passcodes WHERE user_id = $1 AND lock_id = $2",
-                &[&user.id, lock],
-            )?;
-            cx.change(user.org_id, Some(*lock), Some(user.id), now);
-        }
+        .map(|r| r.uuid(0))
+        .collect::<PResult<Vec<_>>>()?;
+    let changes = rules::passcode_changes(user, &locks, &holds);
+    for lock in changes.remove {
+        cx.exec(
+            "DELETE FROM passcodes WHERE user_id = $1 AND lock_id = $2",
+            &[&user.id, &lock],
+        )?;
+        cx.change(user.org_id, Some(lock), Some(user.id), now);
     }
-    let have: HashSet<Uuid> = have.into_iter().collect();
     // In id order, so two writers that both hold several lock rows cannot deadlock.
-    for lock in wanted {
-        if !have.contains(&lock) {
-            hold_lock_row(cx, user.org_id, lock)?;
-            let mut used = codes_in_use(cx, lock)?;
-            insert_passcode(cx, user.id, lock, &mut used)?;
-            cx.change(user.org_id, Some(lock), Some(user.id), now);
-        }
+    for lock in changes.add {
+        hold_lock_row(cx, user.org_id, lock)?;
+        let mut used = codes_in_use(cx, lock)?;
+        insert_passcode(cx, user.id, lock, &mut used)?;
+        cx.change(user.org_id, Some(lock), Some(user.id), now);
     }
     Ok(())
 }
 
-/// Gives every active user who may open a lock (new or reset) their passcode on it. The
-/// caller holds the lock's row.
+/// Gives every active user who may open a lock (new or reset) their passcode on it
+/// ([`rules::passcode_holders`]). The caller holds the lock's row.
 fn passcodes_for_lock<C: GenericClient>(cx: &mut Cx<'_, C>, lock: &LockRecord) -> PResult<()> {
     let sql =
         format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.status = 'active'");
-    let users = rows(cx.query(&sql, &[&lock.org_id])?, user_row)?;
+    let users = all(cx.query(&sql, &[&lock.org_id])?, rows::user)?;
     let mut used = codes_in_use(cx, lock.id)?;
-    for user in users.iter().filter(|u| may_open(u, lock.unit_id)) {
+    for user in rules::passcode_holders(&users, lock.unit_id) {
         insert_passcode(cx, user.id, lock.id, &mut used)?;
     }
     Ok(())
@@ -662,7 +570,7 @@ fn locks_q<C: GenericClient>(
             &limit.map(i64::from),
         ],
     )?;
-    rows(found, lock_row)
+    all(found, rows::lock)
 }
 
 fn valid_schema(name: &str) -> bool {

@@ -6,7 +6,7 @@ use super::*;
 
 impl OrgStore for PostgresStore {
     fn organization_count(&self) -> StoreResult<u64> {
-        self.read(|c| count(&c.one("SELECT COUNT(*) FROM organizations", &[])?, 0))
+        self.read(|c| rows::count(&c.one("SELECT COUNT(*) FROM organizations", &[])?, 0))
     }
 
     fn create_organization(&self, org: &NewOrganization) -> StoreResult<()> {
@@ -76,7 +76,7 @@ impl OrgStore for PostgresStore {
     fn list_properties(&self, org_id: Uuid) -> StoreResult<Vec<PropertyRecord>> {
         self.transact(IsolationLevel::RepeatableRead, true, |c| {
             // Byte order of names, as on SQLite, whatever the database's collation.
-            let mut props = rows(
+            let mut props = all(
                 c.query(
                     "SELECT id, name FROM properties WHERE org_id = $1 \
                      ORDER BY name COLLATE \"C\", id",
@@ -90,7 +90,7 @@ impl OrgStore for PostgresStore {
                     })
                 },
             )?;
-            let units = rows(
+            let units = all(
                 c.query(
                     "SELECT id, property_id, name FROM units WHERE org_id = $1 \
                      ORDER BY name COLLATE \"C\", id",

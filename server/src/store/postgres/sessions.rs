@@ -12,7 +12,7 @@ impl SessionStore for PostgresStore {
                  WHERE lower(u.registered_email) = lower($1) AND u.password_hash IS NOT NULL"
             );
             match c.opt(&sql, &[&email])? {
-                Some(r) => Ok(Some((user_row(&r)?, r.try_get(16)?))),
+                Some(r) => Ok(Some((rows::user(&r)?, r.try_get(16)?))),
                 None => Ok(None),
             }
         })
@@ -45,7 +45,7 @@ impl SessionStore for PostgresStore {
             match c.opt(&SQL, &[&&token_hash[..], &now])? {
                 Some(r) => {
                     let stored: Vec<u8> = r.try_get(16)?;
-                    let mut user = user_row(&r)?;
+                    let mut user = rows::user(&r)?;
                     // A revoked session reports its user as revoked, so the client learns why.
                     if r.try_get::<_, bool>(17)? {
                         user.status = UserStatus::Revoked;
@@ -76,7 +76,7 @@ impl SessionStore for PostgresStore {
             )?;
             let mut by_key = HashMap::new();
             for r in &found {
-                by_key.insert(r.try_get::<_, String>(0)?, count(r, 1)?);
+                by_key.insert(r.try_get::<_, String>(0)?, rows::count(r, 1)?);
             }
             Ok(keys
                 .iter()

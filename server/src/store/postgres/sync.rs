@@ -70,11 +70,11 @@ impl SyncStore for PostgresStore {
             let ids: Vec<Uuid> = data.locks.iter().map(|l| l.id).collect();
             if !ids.is_empty() {
                 let sql = format!("SELECT {CODE_COLS} WHERE c.lock_id = ANY($1)");
-                data.access_codes = rows(tx.query(&sql, &[&ids])?, code_row)?;
+                data.access_codes = all(tx.query(&sql, &[&ids])?, rows::access_code)?;
                 let sql = format!(
                     "SELECT {PASSCODE_COLS} WHERE pc.user_id = $1 AND pc.lock_id = ANY($2)"
                 );
-                data.passcodes = rows(tx.query(&sql, &[&user_id, &ids])?, passcode_row)?;
+                data.passcodes = all(tx.query(&sql, &[&user_id, &ids])?, rows::passcode)?;
             }
             Ok(data)
         })

@@ -14,7 +14,7 @@ impl UserStore for PostgresStore {
             let sql =
                 format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.username = $2");
             c.opt(&sql, &[&org_id, &username])?
-                .map(|r| user_row(&r))
+                .map(|r| rows::user(&r))
                 .transpose()
         })
     }
@@ -34,7 +34,7 @@ impl UserStore for PostgresStore {
                 &sql,
                 &[&org_id, &after.unwrap_or(BEFORE_ALL), &i64::from(limit)],
             )?;
-            rows(found, user_row)
+            all(found, rows::user)
         })
     }
 
@@ -91,7 +91,7 @@ impl UserStore for PostgresStore {
         let after_id = query.after.as_ref().map(|c| c.id);
         let limit = query.limit.max(1);
         self.read(|c| {
-            let total = count(
+            let total = rows::count(
                 &c.one(&count_sql, &[&org_id, &user_type, &status, &pattern])?,
                 0,
             )?;
@@ -108,7 +108,7 @@ impl UserStore for PostgresStore {
                 ],
             )?;
             // The key is the last column, after the user's.
-            let rows = rows(found, |r| Ok((user_row(r)?, r.try_get(r.len() - 1)?)))?;
+            let rows = all(found, |r| Ok((rows::user(r)?, r.try_get(r.len() - 1)?)))?;
             Ok(user_list::UserPage::from_rows(rows, limit, total))
         })
     }
@@ -124,10 +124,10 @@ impl UserStore for PostgresStore {
                 &[&org_id],
             )?;
             Ok(SummaryCounts {
-                total_users: count(&r, 0)?,
-                team_members: count(&r, 1)?,
-                residents: count(&r, 2)?,
-                pending_invites: count(&r, 3)?,
+                total_users: rows::count(&r, 0)?,
+                team_members: rows::count(&r, 1)?,
+                residents: rows::count(&r, 2)?,
+                pending_invites: rows::count(&r, 3)?,
             })
         })
     }
@@ -204,7 +204,7 @@ impl UserStore for PostgresStore {
             let sql = format!(
                 "SELECT {PASSCODE_COLS} WHERE pc.user_id = $1 ORDER BY l.name COLLATE \"C\""
             );
-            rows(c.query(&sql, &[&user_id])?, passcode_row)
+            all(c.query(&sql, &[&user_id])?, rows::passcode)
         })
     }
 }
