@@ -3,6 +3,7 @@
 #![allow(unused_imports)]
 
 use super::*;
+use crate::store::rules::{PendingCode, SmsCheck};
 
 impl InvitationStore for PostgresStore {
     fn create_invitation(&self, inv: &NewInvitation, mail: &NewMessage) -> StoreResult<()> {
@@ -155,37 +156,27 @@ impl InvitationStore for PostgresStore {
                  JOIN users u ON u.id = r.user_id WHERE r.id = $1 FOR UPDATE OF r, u",
                 &[&a.registration_id],
             )?;
-            let user_id: Uuid = r.try_get(0)?;
-            let stored: Vec<u8> = r.try_get(1)?;
-            let attempts = u32::try_from(r.try_get::<_, i32>(2)?).unwrap_or(0);
-            let expires: OffsetDateTime = r.try_get(3)?;
-            let voided: bool = r.try_get(4)?;
-            let status: String = r.try_get(5)?;
-            let org: Uuid = r.try_get(6)?;
-            let (email, phone, name, pw): (String, String, String, String) =
-                (r.try_get(7)?, r.try_get(8)?, r.try_get(9)?, r.try_get(10)?);
-            if voided || status != "pending" {
-                return Ok(VerifyOutcome::InvitationVoided);
-            }
-            if attempts >= a.max_attempts {
-                return Ok(VerifyOutcome::TooManyAttempts);
-            }
-            if a.now >= expires {
-                return Ok(VerifyOutcome::Expired);
-            }
-            if !secrets::ct_eq(&stored, &a.code_hash) {
-                tx.exec(
-                    "UPDATE registrations SET attempts = attempts + 1 WHERE id = $1",
-                    &[&a.registration_id],
-                )?;
-                let left = a.max_attempts.saturating_sub(attempts + 1);
-                return Ok(if left == 0 {
-                    VerifyOutcome::TooManyAttempts
-                } else {
-                    VerifyOutcome::Wrong {
-                        attempts_left: left,
-                    }
-                });
+            let user_id = r.uuid(0)?;
+            let stored = r.bytes(1)?;
+            let pending = PendingCode {
+                code_hash: &stored,
+                attempts: u32::try_from(r.int(2)?).unwrap_or(0),
+                expires_at: r.time(3)?,
+                voided: r.flag(4)?,
+                user_status: r.parsed(5, "status", UserStatus::parse)?,
+            };
+            let org = r.uuid(6)?;
+            let (email, phone, name, pw) = (r.text(7)?, r.text(8)?, r.text(9)?, r.text(10)?);
+            match rules::check_sms_code(&pending, a) {
+                SmsCheck::Refuse(outcome) => return Ok(outcome),
+                SmsCheck::Wrong(outcome) => {
+                    tx.exec(
+                        "UPDATE registrations SET attempts = attempts + 1 WHERE id = $1",
+                        &[&a.registration_id],
+                    )?;
+                    return Ok(outcome);
+                }
+                SmsCheck::Accept => {}
             }
             tx.exec(
                 "UPDATE users SET status = 'active', registered_email = $2, phone = $3, \

@@ -3,6 +3,7 @@
 #![allow(unused_imports)]
 
 use super::*;
+use crate::store::rules;
 
 impl LogStore for PostgresStore {
     fn list_outbox(
@@ -130,12 +131,8 @@ impl LogStore for PostgresStore {
             lock_q(tx, org_id, lock_id)?;
             let mut new = 0;
             for e in events {
-                let seq = i64::try_from(e.lock_seq)
-                    .map_err(|_| StoreError::Conflict("lock_seq out of range".into()))?;
-                let detail = match &e.detail {
-                    Some(d) => format!("{d} (uploaded by {uploaded_by})"),
-                    None => format!("uploaded by {uploaded_by}"),
-                };
+                let seq = rules::lock_seq(e)?;
+                let detail = rules::uploaded_detail(e.detail.as_deref(), uploaded_by);
                 // Two phones uploading the same events through two instances: one row each.
                 new += tx.exec(
                     "INSERT INTO logs (id, lock_id, at, action, method, source, user_id, \

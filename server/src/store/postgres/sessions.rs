@@ -3,6 +3,7 @@
 #![allow(unused_imports)]
 
 use super::*;
+use crate::store::rules::KeyCheck;
 
 impl SessionStore for PostgresStore {
     fn login_lookup(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>> {
@@ -129,28 +130,17 @@ impl SessionStore for PostgresStore {
                  WHERE user_id = $1 AND key = $2 FOR UPDATE",
                 &[&user_id, &key],
             )?;
-            let fp: Vec<u8> = r.try_get(0)?;
-            let status: i32 = r.try_get(1)?;
-            let body: Option<Vec<u8>> = r.try_get(2)?;
-            let created: OffsetDateTime = r.try_get(3)?;
-            if fp != fingerprint {
-                return Ok(IdempotencyBegin::Mismatch);
-            }
-            if status == 0 {
-                // A request that died half-way (process killed) holds the key for a minute.
-                if now - created < time::Duration::seconds(60) {
-                    return Ok(IdempotencyBegin::InProgress);
+            match rules::idempotency_check(rows::stored_key(&r)?, fingerprint, now) {
+                KeyCheck::Answer(answer) => Ok(answer),
+                KeyCheck::Reclaim => {
+                    tx.exec(
+                        "UPDATE idempotency_keys SET created_at = $3 \
+                         WHERE user_id = $1 AND key = $2",
+                        &[&user_id, &key, &now],
+                    )?;
+                    Ok(IdempotencyBegin::New)
                 }
-                tx.exec(
-                    "UPDATE idempotency_keys SET created_at = $3 WHERE user_id = $1 AND key = $2",
-                    &[&user_id, &key, &now],
-                )?;
-                return Ok(IdempotencyBegin::New);
             }
-            Ok(IdempotencyBegin::Done {
-                status: u16::try_from(status).map_err(|_| bad("status"))?,
-                body: body.unwrap_or_default(),
-            })
         })
     }
 

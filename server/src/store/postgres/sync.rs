@@ -3,6 +3,8 @@
 #![allow(unused_imports)]
 
 use super::*;
+use crate::store::rules;
+use crate::store::rules::SyncStart;
 
 impl SyncStore for PostgresStore {
     fn sync(
@@ -24,18 +26,12 @@ impl SyncStore for PostgresStore {
                 cursor,
                 ..SyncData::default()
             };
-            let in_filter = |unit: Uuid| match filter {
-                LockFilter::All => true,
-                LockFilter::Units(u) => u.contains(&unit),
-            };
-            match since {
-                None => data.locks = locks_q(tx, org_id, filter, None, None)?,
-                Some(since) if since > cursor => {
-                    // A cursor from another database: start over.
-                    data.me_changed = true;
+            match rules::sync_start(since, cursor) {
+                SyncStart::Everything { me_changed } => {
+                    data.me_changed = me_changed;
                     data.locks = locks_q(tx, org_id, filter, None, None)?;
                 }
-                Some(since) => {
+                SyncStart::Since(since) => {
                     data.me_changed = tx
                         .one(
                             "SELECT EXISTS (SELECT 1 FROM changes WHERE org_id = $1 AND seq > $2 \
@@ -57,7 +53,7 @@ impl SyncStore for PostgresStore {
                             .collect::<Result<_, _>>()?;
                         for id in changed {
                             match lock_q(tx, org_id, id) {
-                                Ok(l) if in_filter(l.unit_id) => data.locks.push(l),
+                                Ok(l) if filter.covers(l.unit_id) => data.locks.push(l),
                                 Ok(_) | Err(Fail::Store(StoreError::NotFound)) => {
                                     data.removed_lock_ids.push(id)
                                 }

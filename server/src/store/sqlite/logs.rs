@@ -94,12 +94,8 @@ impl LogStore for SqliteStore {
                  code_id, detail, lock_seq) VALUES (?1, ?2, ?3, ?4, ?5, 'lock', ?6, ?7, ?8, ?9)",
             )?;
             for e in events {
-                let seq = i64::try_from(e.lock_seq)
-                    .map_err(|_| StoreError::Conflict("lock_seq out of range".into()))?;
-                let detail = match &e.detail {
-                    Some(d) => Some(format!("{d} (uploaded by {uploaded_by})")),
-                    None => Some(format!("uploaded by {uploaded_by}")),
-                };
+                let seq = rules::lock_seq(e)?;
+                let detail = rules::uploaded_detail(e.detail.as_deref(), uploaded_by);
                 new += stmt.execute(params![
                     Uuid::new_v4().to_string(),
                     lock_id.to_string(),

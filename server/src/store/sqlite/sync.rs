@@ -7,6 +7,7 @@ use super::*;
 use crate::store::rows::{self, Columns};
 use crate::store::rows::{CODE_COLS, PASSCODE_COLS};
 use crate::store::rules;
+use crate::store::rules::SyncStart;
 use crate::store::*;
 use access_domain::{
     CodeSyncState, LockMode,
@@ -77,24 +78,16 @@ impl SyncStore for SqliteStore {
                 cursor,
                 ..SyncData::default()
             };
-            let in_filter = |unit: Uuid| match filter {
-                LockFilter::All => true,
-                LockFilter::Units(u) => u.contains(&unit),
-            };
             let every_lock = |tx: &Connection| match filter {
                 LockFilter::All => all_locks(tx, &org),
                 LockFilter::Units(_) => locks_tx(tx, org_id, filter, None, None),
             };
-            match since {
-                None => {
+            match rules::sync_start(since, cursor) {
+                SyncStart::Everything { me_changed } => {
+                    data.me_changed = me_changed;
                     data.locks = every_lock(&tx)?;
                 }
-                Some(since) if since > cursor => {
-                    // A cursor from another database: start over.
-                    data.me_changed = true;
-                    data.locks = every_lock(&tx)?;
-                }
-                Some(since) => {
+                SyncStart::Since(since) => {
                     data.me_changed = tx.query_row(
                         "SELECT EXISTS (SELECT 1 FROM changes WHERE org_id = ?1 AND seq > ?2 \
                          AND seq <= ?3 AND user_id = ?4 AND lock_id IS NULL)",
@@ -115,7 +108,7 @@ impl SyncStore for SqliteStore {
                         };
                         for id in changed {
                             match lock_tx(&tx, org_id, id).optional()? {
-                                Some(l) if in_filter(l.unit_id) => data.locks.push(l),
+                                Some(l) if filter.covers(l.unit_id) => data.locks.push(l),
                                 _ => data.removed_lock_ids.push(id),
                             }
                         }
