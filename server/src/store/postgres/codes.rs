@@ -1,8 +1,7 @@
 //! [`CodeStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
+use crate::store::rules;
 
 impl CodeStore for PostgresStore {
     fn create_access_code(
@@ -13,9 +12,7 @@ impl CodeStore for PostgresStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             hold_lock_row(tx, org_id, code.lock_id)?;
-            if codes_in_use(tx, code.lock_id)?.contains(&code.code) {
-                return Err(StoreError::Conflict("code already in use on this lock".into()).into());
-            }
+            codes_in_use(tx, code.lock_id)?.ensure_free(&code.code)?;
             tx.exec(
                 "INSERT INTO access_codes (id, lock_id, kind, label, code, starts_at, ends_at, \
                  created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -95,9 +92,7 @@ impl CodeStore for PostgresStore {
                 "SELECT revoked_at FROM access_codes WHERE id = $1 AND lock_id = $2 FOR UPDATE",
                 &[&code_id, &lock_id],
             )?;
-            if row.try_get::<_, Option<OffsetDateTime>>(0)?.is_some() {
-                return Err(StoreError::Conflict("already revoked".into()).into());
-            }
+            rules::ensure_not_revoked(row.opt_time(0)?)?;
             tx.exec(
                 "UPDATE access_codes SET revoked_at = $3, revoked_by = $4 \
                  WHERE id = $1 AND lock_id = $2",

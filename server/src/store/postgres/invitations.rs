@@ -1,8 +1,7 @@
 //! [`InvitationStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
+use crate::store::rules;
 use crate::store::rules::{PendingCode, SmsCheck};
 
 impl InvitationStore for PostgresStore {
@@ -51,18 +50,13 @@ impl InvitationStore for PostgresStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             // Hold the user so a verify or revoke on another instance cannot interleave.
-            let status: String = tx
+            let status = tx
                 .one(
                     "SELECT status FROM users WHERE org_id = $1 AND id = $2 FOR UPDATE",
                     &[&org_id, &user_id],
                 )?
-                .try_get(0)?;
-            if status != "pending" {
-                return Err(StoreError::Conflict(format!(
-                    "Only pending invitations can be resent; this user is {status}."
-                ))
-                .into());
-            }
+                .parsed(0, "status", UserStatus::parse)?;
+            rules::ensure_resendable(status)?;
             tx.exec(
                 "UPDATE invitations SET voided = true WHERE user_id = $1",
                 &[&user_id],
@@ -115,13 +109,7 @@ impl InvitationStore for PostgresStore {
                     &[&reg.email],
                 )?
                 .try_get(0)?;
-            if taken {
-                return Err(StoreError::Conflict(
-                    "An account with this email already exists; sign in instead or use another email."
-                        .into(),
-                )
-                .into());
-            }
+            rules::ensure_email_free(taken)?;
             tx.exec(
                 "INSERT INTO registrations (id, invitation_id, user_id, email, phone, name, \
                  password_hash, code_hash, created_at, code_expires_at) \

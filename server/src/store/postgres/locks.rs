@@ -1,8 +1,7 @@
 //! [`LockStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
+use crate::store::rules;
 
 impl LockStore for PostgresStore {
     fn create_lock(&self, lock: &NewLock, audit: &Audit) -> StoreResult<LockRecord> {
@@ -204,7 +203,7 @@ impl LockStore for PostgresStore {
             )?;
             if n == 0 {
                 lock_q(tx, org_id, lock_id)?;
-                return Err(StoreError::Conflict("the lock is already paired".into()).into());
+                return Err(rules::already_paired().into());
             }
             write_audit(tx, lock_id, audit)?;
             tx.change(org_id, Some(lock_id), None, audit.at);

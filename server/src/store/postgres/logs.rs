@@ -1,7 +1,5 @@
 //! [`LogStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
 use crate::store::rules;
 

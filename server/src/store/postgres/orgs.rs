@@ -1,7 +1,5 @@
 //! [`OrgStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
 
 impl OrgStore for PostgresStore {

@@ -1,8 +1,7 @@
 //! [`SessionStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
+use crate::store::rules;
 use crate::store::rules::KeyCheck;
 
 impl SessionStore for PostgresStore {
@@ -95,7 +94,7 @@ impl SessionStore for PostgresStore {
             // Old failures no longer count; drop them so the table stays small.
             tx.exec(
                 "DELETE FROM login_failures WHERE at < $1",
-                &[&(at - time::Duration::days(1))],
+                &[&(at - rules::LOGIN_FAILURES_KEPT)],
             )?;
             Ok(())
         })

@@ -1,7 +1,5 @@
 //! [`SyncStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
 use crate::store::rules;
 use crate::store::rules::SyncStart;

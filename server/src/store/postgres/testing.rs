@@ -1,7 +1,5 @@
 //! [`StoreTestExt`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
 
 impl StoreTestExt for PostgresStore {

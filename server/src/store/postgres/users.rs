@@ -1,7 +1,5 @@
 //! [`UserStore`] on PostgreSQL.
 
-#![allow(unused_imports)]
-
 use super::*;
 
 impl UserStore for PostgresStore {

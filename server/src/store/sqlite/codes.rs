@@ -1,19 +1,13 @@
 //! [`CodeStore`] on SQLite: access codes and their revocations.
 
-#![allow(unused_imports)]
-
 use super::tx::*;
 use super::*;
 use crate::store::rows::{self, Columns};
 use crate::store::rows::{CODE_COLS, PASSCODE_COLS};
 use crate::store::rules;
 use crate::store::*;
-use access_domain::{
-    CodeSyncState, LockMode,
-    api::{Channel, LogMethod},
-};
-use rusqlite::{OptionalExtension, params};
-use std::collections::HashMap;
+use access_domain::CodeSyncState;
+use rusqlite::params;
 
 impl CodeStore for SqliteStore {
     fn create_access_code(
@@ -24,11 +18,7 @@ impl CodeStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             lock_tx(tx, org_id, code.lock_id)?;
-            if codes_in_use(tx, code.lock_id)?.contains(&code.code) {
-                return Err(StoreError::Conflict(
-                    "code already in use on this lock".into(),
-                ));
-            }
+            codes_in_use(tx, code.lock_id)?.ensure_free(&code.code)?;
             tx.execute(
                 "INSERT INTO access_codes (id, lock_id, kind, label, code, starts_at, ends_at, \
                  created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -103,18 +93,12 @@ impl CodeStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             lock_tx(tx, org_id, lock_id)?;
-            let revoked: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT revoked_at FROM access_codes WHERE id = ?1 AND lock_id = ?2",
-                    params![code_id.to_string(), lock_id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match revoked {
-                None => return Err(StoreError::NotFound),
-                Some(Some(_)) => return Err(StoreError::Conflict("already revoked".into())),
-                Some(None) => {}
-            }
+            let revoked_at = tx.query_row(
+                "SELECT revoked_at FROM access_codes WHERE id = ?1 AND lock_id = ?2",
+                params![code_id.to_string(), lock_id.to_string()],
+                |r| r.opt_time(0),
+            )?;
+            rules::ensure_not_revoked(revoked_at)?;
             tx.execute(
                 "UPDATE access_codes SET revoked_at = ?3, revoked_by = ?4 \
                  WHERE id = ?1 AND lock_id = ?2",

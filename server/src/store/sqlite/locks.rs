@@ -1,19 +1,12 @@
 //! [`LockStore`] on SQLite: locks, their master code and BLE credentials.
 
-#![allow(unused_imports)]
-
 use super::tx::*;
 use super::*;
-use crate::store::rows::{self, Columns};
-use crate::store::rows::{CODE_COLS, PASSCODE_COLS};
+use crate::store::rows::{self};
 use crate::store::rules;
 use crate::store::*;
-use access_domain::{
-    CodeSyncState, LockMode,
-    api::{Channel, LogMethod},
-};
-use rusqlite::{OptionalExtension, params};
-use std::collections::HashMap;
+use access_domain::LockMode;
+use rusqlite::params;
 
 impl LockStore for SqliteStore {
     fn create_lock(&self, lock: &NewLock, audit: &Audit) -> StoreResult<LockRecord> {
@@ -195,7 +188,7 @@ impl LockStore for SqliteStore {
         self.write(|tx| {
             let lock = lock_tx(tx, org_id, lock_id)?;
             if lock.identity_public_key.is_some() {
-                return Err(StoreError::Conflict("the lock is already paired".into()));
+                return Err(rules::already_paired());
             }
             tx.execute(
                 "UPDATE locks SET identity_public_key = ?3, firmware = COALESCE(?4, firmware) \

@@ -1,19 +1,12 @@
 //! [`LogStore`] on SQLite: the outbox, the audit and the access log.
 
-#![allow(unused_imports)]
-
 use super::tx::*;
 use super::*;
-use crate::store::rows::{self, Columns};
-use crate::store::rows::{CODE_COLS, LOG_COLS, PASSCODE_COLS};
+use crate::store::rows::LOG_COLS;
+use crate::store::rows::{self};
 use crate::store::rules;
 use crate::store::*;
-use access_domain::{
-    CodeSyncState, LockMode,
-    api::{Channel, LogMethod},
-};
-use rusqlite::{OptionalExtension, params};
-use std::collections::HashMap;
+use rusqlite::params;
 
 impl LogStore for SqliteStore {
     fn list_outbox(

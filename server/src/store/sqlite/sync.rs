@@ -1,18 +1,13 @@
 //! [`SyncStore`] on SQLite: the change log read by lock and app sync.
 
-#![allow(unused_imports)]
-
 use super::tx::*;
 use super::*;
+use crate::store::rows::CODE_COLS;
 use crate::store::rows::{self, Columns};
-use crate::store::rows::{CODE_COLS, PASSCODE_COLS};
 use crate::store::rules;
 use crate::store::rules::SyncStart;
 use crate::store::*;
-use access_domain::{
-    CodeSyncState, LockMode,
-    api::{Channel, LogMethod},
-};
+use access_domain::LockMode;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 

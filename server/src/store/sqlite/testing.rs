@@ -1,19 +1,8 @@
 //! [`StoreTestExt`] on SQLite.
 
-#![allow(unused_imports)]
-
-use super::tx::*;
 use super::*;
-use crate::store::rows::{self, Columns};
-use crate::store::rows::{CODE_COLS, PASSCODE_COLS};
-use crate::store::rules;
 use crate::store::*;
-use access_domain::{
-    CodeSyncState, LockMode,
-    api::{Channel, LogMethod},
-};
-use rusqlite::{OptionalExtension, params};
-use std::collections::HashMap;
+use rusqlite::params;
 
 impl StoreTestExt for SqliteStore {
     fn age_pending(&self, user_id: Uuid, seconds: i64) -> StoreResult<()> {
