@@ -1,4 +1,4 @@
--- Offline codes (issue 6) live in access_codes; a revoked one stays listed with when and by
+-- Offline codes live in access_codes; a revoked one stays listed with when and by
 -- whom, and goes into the lock's revocation list until its window is over.
 ALTER TABLE access_codes ADD COLUMN revoked_at timestamptz;
 ALTER TABLE access_codes ADD COLUMN revoked_by uuid REFERENCES users(id);

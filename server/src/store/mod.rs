@@ -13,8 +13,14 @@
 //! - [`rules`]: the business rules the stores apply inside their transactions (passcodes,
 //!   SMS code attempts, code generation, idempotency keys), once for every backend;
 //!   [`user_list`] the Manage Access table's query.
-//! - [`sqlite`] and [`postgres`]: SQL, transactions and locking, nothing else. `rows` reads
-//!   a row into a record the same way on both.
+//! - [`sqlite`] and [`postgres`]: SQL, transactions and locking, one file per trait with the
+//!   same names on both. `rows` reads a row into a record the same way on both (each backend
+//!   says only how it reads a column of each kind).
+//! - `testing`: what tests may do besides the interface (`StoreTestExt::age_pending`), built
+//!   only for tests (feature `test-support`).
+//!
+//! One suite of backend tests, `server/tests/store_suite`, runs each case on SQLite and, when
+//! `ACCESS_TEST_DATABASE_URL` is set (`scripts/test server_postgres`), on PostgreSQL.
 //!
 //! Methods are synchronous and each runs as ONE transaction; the HTTP layer calls them on
 //! tokio's blocking pool through [`Db::run`]. Handlers do validation, hashing, randomness and
