@@ -28,8 +28,7 @@ impl CodeStore for PostgresStore {
                     &code.created_at,
                 ],
             )?;
-            write_audit(tx, code.lock_id, audit)?;
-            tx.change(org_id, Some(code.lock_id), None, audit.at);
+            lock_changed(tx, org_id, code.lock_id, audit)?;
             Ok(())
         })
     }
@@ -73,8 +72,7 @@ impl CodeStore for PostgresStore {
             if n == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            write_audit(tx, lock_id, audit)?;
-            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_changed(tx, org_id, lock_id, audit)?;
             Ok(())
         })
     }
@@ -98,8 +96,7 @@ impl CodeStore for PostgresStore {
                  WHERE id = $1 AND lock_id = $2",
                 &[&code_id, &lock_id, &audit.at, &audit.user_id],
             )?;
-            write_audit(tx, lock_id, audit)?;
-            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_changed(tx, org_id, lock_id, audit)?;
             Ok(())
         })
     }

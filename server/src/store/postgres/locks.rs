@@ -27,8 +27,7 @@ impl LockStore for PostgresStore {
             }
             let record = lock_q(tx, lock.org_id, lock.id)?;
             passcodes_for_lock(tx, &record)?;
-            write_audit(tx, lock.id, audit)?;
-            tx.change(lock.org_id, Some(lock.id), None, audit.at);
+            lock_changed(tx, lock.org_id, lock.id, audit)?;
             Ok(record)
         })
     }
@@ -62,8 +61,7 @@ impl LockStore for PostgresStore {
             if n == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            write_audit(tx, lock_id, audit)?;
-            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_changed(tx, org_id, lock_id, audit)?;
             lock_q(tx, org_id, lock_id)
         })
     }
@@ -83,8 +81,7 @@ impl LockStore for PostgresStore {
             if n == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            write_audit(tx, lock_id, audit)?;
-            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_changed(tx, org_id, lock_id, audit)?;
             lock_q(tx, org_id, lock_id)
         })
     }
@@ -109,8 +106,7 @@ impl LockStore for PostgresStore {
             tx.exec("DELETE FROM passcodes WHERE lock_id = $1", &[&lock_id])?;
             let record = lock_q(tx, org_id, lock_id)?;
             passcodes_for_lock(tx, &record)?;
-            write_audit(tx, lock_id, audit)?;
-            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_changed(tx, org_id, lock_id, audit)?;
             Ok(record)
         })
     }
@@ -205,8 +201,7 @@ impl LockStore for PostgresStore {
                 lock_q(tx, org_id, lock_id)?;
                 return Err(rules::already_paired().into());
             }
-            write_audit(tx, lock_id, audit)?;
-            tx.change(org_id, Some(lock_id), None, audit.at);
+            lock_changed(tx, org_id, lock_id, audit)?;
             lock_q(tx, org_id, lock_id)
         })
     }

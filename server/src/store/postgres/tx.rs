@@ -182,3 +182,16 @@ pub(super) fn locks_q<C: GenericClient>(
     )?;
     all(found, rows::lock)
 }
+
+/// What every change to a lock or its codes ends with: the audit entry and the change
+/// clients sync.
+pub(super) fn lock_changed<C: GenericClient>(
+    cx: &mut Cx<'_, C>,
+    org: Uuid,
+    lock: Uuid,
+    audit: &Audit,
+) -> PResult<()> {
+    write_audit(cx, lock, audit)?;
+    cx.change(org, Some(lock), None, audit.at);
+    Ok(())
+}
