@@ -1,7 +1,7 @@
 //! The records the stores read and write: plain data, the same on every backend.
 
 use access_domain::{
-    Access, AccessCodeKind, Actor, CodeSyncState, LockMode, Permission, UserStatus, UserType,
+    Access, AccessCodeKind, CodeSyncState, LockMode, Member, Permission, UserStatus, UserType,
     api::{Channel, LogMethod},
 };
 use time::OffsetDateTime;
@@ -28,15 +28,18 @@ pub struct UserRecord {
     pub invitation_expires_at: Option<OffsetDateTime>,
 }
 
-impl UserRecord {
-    /// The facts the gate (`access_domain::authorize`) needs about this user.
-    pub fn actor(&self) -> Actor<'_> {
-        Actor {
-            user_type: self.user_type,
-            status: self.status,
-            permissions: &self.permissions,
-            access: &self.access,
-        }
+impl Member for UserRecord {
+    fn user_type(&self) -> UserType {
+        self.user_type
+    }
+    fn status(&self) -> UserStatus {
+        self.status
+    }
+    fn permissions(&self) -> &[Permission] {
+        &self.permissions
+    }
+    fn access(&self) -> &Access {
+        &self.access
     }
 }
 

@@ -20,7 +20,7 @@
 
 use std::collections::HashSet;
 
-use access_domain::{Action, UserStatus, authorize};
+use access_domain::{Action, Member, UserStatus, authorize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 

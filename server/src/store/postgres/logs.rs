@@ -1,6 +1,7 @@
 //! [`LogStore`] on PostgreSQL.
 
 use super::*;
+use crate::store::rows::LOG_COLS;
 use crate::store::rules;
 
 impl LogStore for PostgresStore {
@@ -17,24 +18,7 @@ impl LogStore for PostgresStore {
                  ORDER BY seq DESC LIMIT $3",
                 &[&org_id, &before.unwrap_or(i64::MAX), &i64::from(limit)],
             )?;
-            all(found, |r| {
-                let ch: String = r.try_get(2)?;
-                Ok(MessageRecord {
-                    seq: r.try_get(0)?,
-                    id: r.try_get(1)?,
-                    channel: if ch == "sms" {
-                        Channel::Sms
-                    } else {
-                        Channel::Email
-                    },
-                    to: r.try_get(3)?,
-                    subject: r.try_get(4)?,
-                    body: r.try_get(5)?,
-                    created_at: r.try_get(6)?,
-                    delivery: r.try_get(7)?,
-                    delivery_error: r.try_get(8)?,
-                })
-            })
+            all(found, rows::message)
         })
     }
 
@@ -87,34 +71,12 @@ impl LogStore for PostgresStore {
         self.read(|c| {
             lock_q(c, org_id, lock_id)?;
             let found = c.query(
-                "SELECT g.seq, g.id, g.lock_id, g.at, g.action, g.method, g.source, g.user_id, \
-                 u.name, g.code_id, COALESCE(ac.label, CASE WHEN pc.id IS NOT NULL \
-                 THEN 'passcode of ' || COALESCE(pu.name, pu.invited_email) END), g.detail, \
-                 g.lock_seq FROM logs g LEFT JOIN users u ON u.id = g.user_id \
-                 LEFT JOIN access_codes ac ON ac.id = g.code_id \
-                 LEFT JOIN passcodes pc ON pc.id = g.code_id \
-                 LEFT JOIN users pu ON pu.id = pc.user_id \
-                 WHERE g.lock_id = $1 AND g.seq < $2 ORDER BY g.seq DESC LIMIT $3",
+                &format!(
+                    "SELECT {LOG_COLS} WHERE g.lock_id = $1 AND g.seq < $2 ORDER BY g.seq DESC LIMIT $3"
+                ),
                 &[&lock_id, &before.unwrap_or(i64::MAX), &i64::from(limit)],
             )?;
-            all(found, |r| {
-                let method: String = r.try_get(5)?;
-                Ok(LogRecord {
-                    seq: r.try_get(0)?,
-                    id: r.try_get(1)?,
-                    lock_id: r.try_get(2)?,
-                    at: r.try_get(3)?,
-                    action: r.try_get(4)?,
-                    method: LogMethod::parse(&method).ok_or_else(|| bad("method"))?,
-                    source: r.try_get(6)?,
-                    user_id: r.try_get(7)?,
-                    user_name: r.try_get(8)?,
-                    code_id: r.try_get(9)?,
-                    code_label: r.try_get(10)?,
-                    detail: r.try_get(11)?,
-                    lock_seq: r.try_get::<_, Option<i64>>(12)?.map(|s| s as u64),
-                })
-            })
+            all(found, rows::log)
         })
     }
 

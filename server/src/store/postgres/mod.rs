@@ -50,9 +50,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use ::postgres as pg;
-use access_domain::{
-    Access, CodeSyncState, LockMode, Permission, UserStatus, UserType, api::Channel, api::LogMethod,
-};
+use access_domain::{Access, CodeSyncState, LockMode, Permission, UserStatus, UserType};
 use pg::error::SqlState;
 use pg::types::ToSql;
 use pg::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement};
