@@ -21,6 +21,14 @@ pub enum Access {
 }
 
 impl Access {
+    /// The `type` tag, as serialized and as the server stores it: `units` or `all_locks`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Access::Units { .. } => "units",
+            Access::AllLocks => "all_locks",
+        }
+    }
+
     /// Whether a lock in `unit_id` is within this scope.
     pub fn covers(&self, unit_id: Uuid) -> bool {
         match self {
@@ -193,6 +201,19 @@ mod tests {
                     "{action:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_kind_is_the_serialized_type_tag() {
+        for access in [
+            Access::AllLocks,
+            Access::Units {
+                unit_ids: vec![Uuid::nil()],
+            },
+        ] {
+            let json = serde_json::to_value(&access).unwrap();
+            assert_eq!(json["type"], access.kind());
         }
     }
 

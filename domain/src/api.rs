@@ -219,6 +219,21 @@ pub enum Channel {
     Sms,
 }
 
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 /// `GET /api/v1/outbox`, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -318,6 +333,28 @@ pub enum LogMethod {
     Keypad,
     MasterCode,
     Admin,
+}
+
+impl LogMethod {
+    pub const ALL: [LogMethod; 4] = [
+        LogMethod::Ble,
+        LogMethod::Keypad,
+        LogMethod::MasterCode,
+        LogMethod::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogMethod::Ble => "ble",
+            LogMethod::Keypad => "keypad",
+            LogMethod::MasterCode => "master_code",
+            LogMethod::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LogMethod> {
+        LogMethod::ALL.into_iter().find(|m| m.as_str() == s)
+    }
 }
 
 /// One entry of a lock's access log. Every entry says who and how.
@@ -479,4 +516,29 @@ pub struct RevokedCredential {
 pub struct RevocationList {
     pub lock_id: Uuid,
     pub revoked: Vec<RevokedCredential>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_are_the_wire_names_and_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.as_str())
+            );
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        }
+        for m in LogMethod::ALL {
+            assert_eq!(
+                serde_json::to_string(&m).unwrap(),
+                format!("\"{}\"", m.as_str())
+            );
+            assert_eq!(LogMethod::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(Channel::parse("fax"), None);
+        assert_eq!(LogMethod::parse("Ble"), None);
+    }
 }

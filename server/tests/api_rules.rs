@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
+use access_server::store::StoreTestExt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::Api;

@@ -126,6 +126,18 @@ impl UserQuery {
     }
 }
 
+impl UserQuery {
+    /// How the page's SQL follows the sort direction: the comparison that keeps rows
+    /// strictly after the cursor, and the `ORDER BY` direction.
+    pub fn keyset_order(&self) -> (&'static str, &'static str) {
+        if self.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        }
+    }
+}
+
 impl UserPage {
     /// The page out of rows read in order with their sort keys, at most `limit + 1` of
     /// them: an extra row only says that a next page exists, which then starts after the

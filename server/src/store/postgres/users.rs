@@ -1,0 +1,208 @@
+//! [`UserStore`] on PostgreSQL.
+
+use super::*;
+
+impl UserStore for PostgresStore {
+    fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
+        self.read(|c| user_q(c, org_id, user_id))
+    }
+
+    fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
+        self.read(|c| {
+            let sql =
+                format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.username = $2");
+            c.opt(&sql, &[&org_id, &username])?
+                .map(|r| rows::user(&r))
+                .transpose()
+        })
+    }
+
+    fn list_users(
+        &self,
+        org_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserRecord>> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.id > $2 \
+                 ORDER BY u.id LIMIT $3"
+            );
+            let found = c.query(
+                &sql,
+                &[&org_id, &after.unwrap_or(BEFORE_ALL), &i64::from(limit)],
+            )?;
+            all(found, rows::user)
+        })
+    }
+
+    fn user_page(
+        &self,
+        org_id: Uuid,
+        query: &user_list::UserQuery,
+    ) -> StoreResult<user_list::UserPage> {
+        use user_list::UserSort;
+        // The SQLite store's keys, to the byte (see `user_list`): `COLLATE "C"` compares bytes
+        // and makes LOWER fold ASCII only, as SQLite's does.
+        let key = match query.sort {
+            UserSort::Name => {
+                "LOWER(COALESCE(u.name, u.username, u.invited_email, '') COLLATE \"C\")"
+            }
+            UserSort::Type => "u.user_type",
+            UserSort::Status => "u.status",
+            UserSort::AccessType => "u.access_type",
+            UserSort::Email if query.descending => {
+                "CASE WHEN u.registered_email IS NULL THEN '0' \
+                 ELSE '1' || LOWER(u.registered_email COLLATE \"C\") END"
+            }
+            UserSort::Email => {
+                "CASE WHEN u.registered_email IS NULL THEN '1' \
+                 ELSE '0' || LOWER(u.registered_email COLLATE \"C\") END"
+            }
+            UserSort::InvitedAt => {
+                "lpad(floor(extract(epoch FROM u.invited_at))::bigint::text, 20, '0') \
+                 || COALESCE('.' || NULLIF(to_char(u.invited_at, 'US'), '000000'), '')"
+            }
+        };
+        let (cmp, dir) = if query.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let filter = "u.org_id = $1 AND ($2::text IS NULL OR u.user_type = $2) \
+             AND ($3::text IS NULL OR u.status = $3) \
+             AND ($4::text IS NULL OR LOWER(u.name COLLATE \"C\") LIKE $4 ESCAPE '\\' \
+                  OR LOWER(u.username COLLATE \"C\") LIKE $4 ESCAPE '\\' \
+                  OR LOWER(u.invited_email COLLATE \"C\") LIKE $4 ESCAPE '\\' \
+                  OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\')";
+        let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {filter}");
+        let page_sql = format!(
+            "SELECT * FROM (SELECT {USER_COLS}, {key} AS sort_key FROM users u WHERE {filter}) s \
+             WHERE ($5::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $5 \
+                    OR (s.sort_key COLLATE \"C\" = $5 AND s.id {cmp} $6)) \
+             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $7"
+        );
+        let pattern = query.like_pattern();
+        let user_type = query.user_type.map(|t| t.as_str());
+        let status = query.status.map(|s| s.as_str());
+        let after_key = query.after.as_ref().map(|c| c.key.as_str());
+        let after_id = query.after.as_ref().map(|c| c.id);
+        let limit = query.limit.max(1);
+        self.read(|c| {
+            let total = rows::count(
+                &c.one(&count_sql, &[&org_id, &user_type, &status, &pattern])?,
+                0,
+            )?;
+            let found = c.query(
+                &page_sql,
+                &[
+                    &org_id,
+                    &user_type,
+                    &status,
+                    &pattern,
+                    &after_key,
+                    &after_id,
+                    &(i64::from(limit) + 1),
+                ],
+            )?;
+            // The key is the last column, after the user's.
+            let rows = all(found, |r| Ok((rows::user(r)?, r.try_get(r.len() - 1)?)))?;
+            Ok(user_list::UserPage::from_rows(rows, limit, total))
+        })
+    }
+
+    fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts> {
+        self.read(|c| {
+            let r = c.one(
+                "SELECT COUNT(*), \
+                 COUNT(*) FILTER (WHERE user_type = 'team_member'), \
+                 COUNT(*) FILTER (WHERE user_type = 'resident'), \
+                 COUNT(*) FILTER (WHERE status = 'pending') \
+                 FROM users WHERE org_id = $1 AND status != 'revoked'",
+                &[&org_id],
+            )?;
+            Ok(SummaryCounts {
+                total_users: rows::count(&r, 0)?,
+                team_members: rows::count(&r, 1)?,
+                residents: rows::count(&r, 2)?,
+                pending_invites: rows::count(&r, 3)?,
+            })
+        })
+    }
+
+    fn set_permissions(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        permissions: &[Permission],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.exec(
+                "UPDATE users SET permissions = $3 WHERE org_id = $1 AND id = $2",
+                &[&org_id, &user_id, &perms_to_vec(permissions)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            tx.change(org_id, None, Some(user_id), now);
+            Ok(())
+        })
+    }
+
+    fn set_access(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        access: &Access,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let (access_type, unit_ids) = access_to_cols(access);
+            let n = tx.exec(
+                "UPDATE users SET access_type = $3, unit_ids = $4 WHERE org_id = $1 AND id = $2",
+                &[&org_id, &user_id, &access_type, &unit_ids],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            let user = user_q(tx, org_id, user_id)?;
+            refresh_user_passcodes(tx, &user, now)?;
+            tx.change(org_id, None, Some(user_id), now);
+            Ok(())
+        })
+    }
+
+    fn revoke_user(&self, org_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.exec(
+                "UPDATE users SET status = 'revoked' WHERE org_id = $1 AND id = $2",
+                &[&org_id, &user_id],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            tx.exec(
+                "UPDATE sessions SET revoked = true WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            tx.exec(
+                "UPDATE invitations SET voided = true WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            let user = user_q(tx, org_id, user_id)?;
+            refresh_user_passcodes(tx, &user, now)?;
+            tx.change(org_id, None, Some(user_id), now);
+            Ok(())
+        })
+    }
+
+    fn user_passcodes(&self, user_id: Uuid) -> StoreResult<Vec<PasscodeRecord>> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {PASSCODE_COLS} WHERE pc.user_id = $1 ORDER BY l.name COLLATE \"C\""
+            );
+            all(c.query(&sql, &[&user_id])?, rows::passcode)
+        })
+    }
+}

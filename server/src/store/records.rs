@@ -1,0 +1,372 @@
+//! The records the stores read and write: plain data, the same on every backend.
+
+use access_domain::{
+    Access, AccessCodeKind, CodeSyncState, LockMode, Member, Permission, UserStatus, UserType,
+    api::{Channel, LogMethod},
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A user row, as every handler needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub user_type: UserType,
+    pub status: UserStatus,
+    pub is_admin: bool,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub invited_email: Option<String>,
+    pub registered_email: Option<String>,
+    pub phone: Option<String>,
+    pub permissions: Vec<Permission>,
+    pub access: Access,
+    pub invited_by: Option<Uuid>,
+    pub invited_at: OffsetDateTime,
+    /// Expiry of the current invitation while the user is pending.
+    pub invitation_expires_at: Option<OffsetDateTime>,
+}
+
+impl Member for UserRecord {
+    fn user_type(&self) -> UserType {
+        self.user_type
+    }
+    fn status(&self) -> UserStatus {
+        self.status
+    }
+    fn permissions(&self) -> &[Permission] {
+        &self.permissions
+    }
+    fn access(&self) -> &Access {
+        &self.access
+    }
+}
+
+/// A new organization with its first administrator.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub id: Uuid,
+    pub name: String,
+    /// The organization's Ed25519 key pair, PKCS#8 (ring).
+    pub signing_key_pkcs8: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub admin_id: Uuid,
+    pub admin_email: String,
+    pub admin_name: String,
+    pub admin_password_hash: String,
+    pub now: OffsetDateTime,
+}
+
+/// The organization's signing key.
+#[derive(Debug, Clone)]
+pub struct OrganizationKey {
+    pub signing_key_pkcs8: Vec<u8>,
+    pub public_key: Vec<u8>,
+}
+
+/// A session to store: only the SHA-256 of the token is kept.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: [u8; 32],
+    pub user_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A message for the outbox (always recorded, then delivered if a transport is set).
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub channel: Channel,
+    pub to: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored outbox message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub seq: i64,
+    pub id: Uuid,
+    pub channel: Channel,
+    pub to: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    /// `queued`, `sent`, `failed` or `outbox_only`.
+    pub delivery: String,
+    pub delivery_error: Option<String>,
+}
+
+/// An invitation token (hashed) and its validity.
+#[derive(Debug, Clone)]
+pub struct NewInvitationToken {
+    pub id: Uuid,
+    pub token_hash: [u8; 32],
+    pub sent_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A new pending user and their first invitation.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub user_type: UserType,
+    pub invited_email: String,
+    pub username: Option<String>,
+    pub permissions: Vec<Permission>,
+    pub access: Access,
+    pub invited_by: Uuid,
+    pub token: NewInvitationToken,
+}
+
+/// An invitation looked up by its token.
+#[derive(Debug, Clone)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub user_type: UserType,
+    pub user_status: UserStatus,
+    pub expires_at: OffsetDateTime,
+    /// Replaced by a resend, or used by a completed registration.
+    pub voided: bool,
+}
+
+/// A registration waiting for its SMS code.
+#[derive(Debug, Clone)]
+pub struct NewRegistration {
+    pub id: Uuid,
+    pub invitation_id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub phone: String,
+    pub name: String,
+    pub password_hash: String,
+    pub code_hash: [u8; 32],
+    pub created_at: OffsetDateTime,
+    pub code_expires_at: OffsetDateTime,
+}
+
+/// The result of one SMS code attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VerifyOutcome {
+    /// The account is active and the session stored.
+    Verified(Box<UserRecord>),
+    Wrong {
+        attempts_left: u32,
+    },
+    TooManyAttempts,
+    Expired,
+    /// The invitation was resent or revoked meanwhile, or the registration was completed.
+    InvitationVoided,
+}
+
+/// What the verify call needs besides the code. `session.user_id` is ignored: the session
+/// belongs to the registration's user.
+#[derive(Debug, Clone)]
+pub struct VerifyAttempt {
+    pub registration_id: Uuid,
+    pub code_hash: [u8; 32],
+    pub max_attempts: u32,
+    pub session: NewSession,
+    pub now: OffsetDateTime,
+}
+
+/// Who did a server-side action, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub user_id: Uuid,
+    pub action: String,
+    pub detail: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// A lock row with what the gate needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockRecord {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub property_id: Uuid,
+    pub property_name: String,
+    pub mode: LockMode,
+    pub battery: Option<u8>,
+    pub firmware: Option<String>,
+    pub identity_public_key: Option<String>,
+}
+
+/// A lock to register.
+#[derive(Debug, Clone)]
+pub struct NewLock {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub unit_id: Uuid,
+    pub name: String,
+    pub master_code: String,
+    pub firmware: Option<String>,
+    pub identity_public_key: Option<String>,
+}
+
+/// A BLE credential the server signed, kept for revocation lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialRecord {
+    pub serial: u64,
+    pub user_id: Uuid,
+    pub lock_id: Uuid,
+    /// `lock_protocol::credential::Rights` bits.
+    pub rights: u32,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+/// A property and its units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub units: Vec<UnitRecord>,
+}
+
+/// A unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitRecord {
+    pub id: Uuid,
+    pub property_id: Uuid,
+    pub name: String,
+}
+
+/// A personal passcode of a user on a lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasscodeRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub lock_id: Uuid,
+    pub lock_name: String,
+    pub code: String,
+    pub sync_state: CodeSyncState,
+}
+
+/// An access code given on a lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessCodeRecord {
+    pub id: Uuid,
+    pub lock_id: Uuid,
+    pub kind: AccessCodeKind,
+    pub label: Option<String>,
+    pub code: String,
+    pub starts_at: Option<OffsetDateTime>,
+    pub ends_at: Option<OffsetDateTime>,
+    pub sync_state: CodeSyncState,
+    pub failure_reason: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: OffsetDateTime,
+}
+
+/// A revoked access code: when, and by whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRevocationRecord {
+    pub code_id: Uuid,
+    pub revoked_at: OffsetDateTime,
+    pub revoked_by: Uuid,
+}
+
+/// One access-log row (server audit or uploaded from the lock).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    pub seq: i64,
+    pub id: Uuid,
+    pub lock_id: Uuid,
+    pub at: OffsetDateTime,
+    pub action: String,
+    pub method: LogMethod,
+    /// `server` or `lock`.
+    pub source: String,
+    pub user_id: Option<Uuid>,
+    pub user_name: Option<String>,
+    pub code_id: Option<Uuid>,
+    pub code_label: Option<String>,
+    pub detail: Option<String>,
+    pub lock_seq: Option<u64>,
+}
+
+/// An event read from a lock, to upload.
+#[derive(Debug, Clone)]
+pub struct NewLockEvent {
+    pub lock_seq: u64,
+    pub at: OffsetDateTime,
+    pub action: String,
+    pub method: LogMethod,
+    pub user_id: Option<Uuid>,
+    pub code_id: Option<Uuid>,
+    pub detail: Option<String>,
+}
+
+/// Counts for the Manage Access header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SummaryCounts {
+    pub total_users: u64,
+    pub team_members: u64,
+    pub residents: u64,
+    pub pending_invites: u64,
+}
+
+/// The result of [`SessionStore::idempotency_begin`](super::SessionStore::idempotency_begin).
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyBegin {
+    /// First time: the caller runs the request and then calls `idempotency_finish`.
+    New,
+    /// Done before: replay this response.
+    Done { status: u16, body: Vec<u8> },
+    /// The same key is running right now.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// Which locks a list or sync covers; the gate still checks every row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LockFilter {
+    All,
+    Units(Vec<Uuid>),
+}
+
+impl LockFilter {
+    /// Whether a lock in `unit_id` is in the filter.
+    pub fn covers(&self, unit_id: Uuid) -> bool {
+        match self {
+            LockFilter::All => true,
+            LockFilter::Units(units) => units.contains(&unit_id),
+        }
+    }
+}
+
+impl From<&Access> for LockFilter {
+    fn from(a: &Access) -> Self {
+        match a {
+            Access::AllLocks => LockFilter::All,
+            Access::Units { unit_ids } => LockFilter::Units(unit_ids.clone()),
+        }
+    }
+}
+
+/// What changed since a cursor, read in one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct SyncData {
+    /// The sequence number the answer is complete up to.
+    pub cursor: i64,
+    /// The caller's own record (permissions, access) changed: the client needs a full sync.
+    pub me_changed: bool,
+    /// Locks (in the filter) to send whole, with their codes.
+    pub locks: Vec<LockRecord>,
+    /// Locks of the organization that changed and no longer exist.
+    pub removed_lock_ids: Vec<Uuid>,
+    pub access_codes: Vec<AccessCodeRecord>,
+    pub passcodes: Vec<PasscodeRecord>,
+}

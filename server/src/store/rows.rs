@@ -1,0 +1,283 @@
+//! Reading a row into a record, once for both backends: each backend says how it reads a
+//! column of each kind ([`Columns`]: SQLite keeps times as Unix seconds, ids as text and
+//! permissions as a comma list; PostgreSQL has native types), and the functions here say
+//! which column holds which field. The column lists they read are here too, so the list and
+//! its reader cannot drift apart.
+
+use access_domain::{
+    Access, AccessCodeKind, CodeSyncState, LockMode, Permission, UserStatus, UserType,
+    api::{Channel, LogMethod},
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::*;
+
+/// How one backend reads a column of each kind from its row type.
+pub(super) trait Columns {
+    type Error;
+    fn uuid(&self, i: usize) -> Result<Uuid, Self::Error>;
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, Self::Error>;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, Self::Error>;
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, Self::Error>;
+    fn flag(&self, i: usize) -> Result<bool, Self::Error>;
+    fn int(&self, i: usize) -> Result<i64, Self::Error>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, Self::Error>;
+    fn time(&self, i: usize) -> Result<OffsetDateTime, Self::Error>;
+    fn opt_time(&self, i: usize) -> Result<Option<OffsetDateTime>, Self::Error>;
+    fn permissions(&self, i: usize) -> Result<Vec<Permission>, Self::Error>;
+    fn unit_ids(&self, i: usize) -> Result<Vec<Uuid>, Self::Error>;
+    /// A text column through `parse` (an enum's stored name), without copying the text.
+    fn parsed<T>(
+        &self,
+        i: usize,
+        what: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, Self::Error>;
+    /// The error for a column whose value is not one the store writes.
+    fn invalid(&self, i: usize, what: &str) -> Self::Error;
+}
+
+/// The columns [`user`] reads, ending with `expiry`: the current invitation's expiry, which
+/// each backend writes in its own SQL.
+macro_rules! user_cols {
+    ($expiry:literal) => {
+        concat!(
+            "u.id, u.org_id, u.user_type, u.status, u.is_admin, u.name, u.username, \
+             u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, \
+             u.unit_ids, u.invited_by, u.invited_at, ",
+            $expiry
+        )
+    };
+}
+pub(super) use user_cols;
+
+/// How many columns [`user`] reads: what a query selects after them starts here.
+pub(super) const USER_COL_COUNT: usize = 16;
+
+pub(super) fn user<R: Columns>(r: &R) -> Result<UserRecord, R::Error> {
+    let all_locks = r.parsed(11, "access type", |t| Some(t == Access::AllLocks.kind()))?;
+    let access = if all_locks {
+        Access::AllLocks
+    } else {
+        Access::Units {
+            unit_ids: r.unit_ids(12)?,
+        }
+    };
+    Ok(UserRecord {
+        id: r.uuid(0)?,
+        org_id: r.uuid(1)?,
+        user_type: r.parsed(2, "user type", UserType::parse)?,
+        status: r.parsed(3, "status", UserStatus::parse)?,
+        is_admin: r.flag(4)?,
+        name: r.opt_text(5)?,
+        username: r.opt_text(6)?,
+        invited_email: r.opt_text(7)?,
+        registered_email: r.opt_text(8)?,
+        phone: r.opt_text(9)?,
+        permissions: r.permissions(10)?,
+        access,
+        invited_by: r.opt_uuid(13)?,
+        invited_at: r.time(14)?,
+        invitation_expires_at: r.opt_time(15)?,
+    })
+}
+
+pub(super) const LOCK_COLS: &str = "l.id, l.org_id, l.name, l.unit_id, u.name, p.id, p.name, \
+    l.mode, l.battery, l.firmware, l.identity_public_key \
+    FROM locks l JOIN units u ON u.id = l.unit_id JOIN properties p ON p.id = u.property_id";
+
+pub(super) fn lock<R: Columns>(r: &R) -> Result<LockRecord, R::Error> {
+    Ok(LockRecord {
+        id: r.uuid(0)?,
+        org_id: r.uuid(1)?,
+        name: r.text(2)?,
+        unit_id: r.uuid(3)?,
+        unit_name: r.text(4)?,
+        property_id: r.uuid(5)?,
+        property_name: r.text(6)?,
+        mode: r.parsed(7, "mode", LockMode::parse)?,
+        battery: r
+            .opt_int(8)?
+            .map(|b| u8::try_from(b).map_err(|_| r.invalid(8, "battery")))
+            .transpose()?,
+        firmware: r.opt_text(9)?,
+        identity_public_key: r.opt_text(10)?,
+    })
+}
+
+pub(super) const CODE_COLS: &str = "c.id, c.lock_id, c.kind, c.label, c.code, c.starts_at, \
+    c.ends_at, c.sync_state, c.failure_reason, c.created_by, c.created_at FROM access_codes c";
+
+pub(super) fn access_code<R: Columns>(r: &R) -> Result<AccessCodeRecord, R::Error> {
+    Ok(AccessCodeRecord {
+        id: r.uuid(0)?,
+        lock_id: r.uuid(1)?,
+        kind: r.parsed(2, "kind", AccessCodeKind::parse)?,
+        label: r.opt_text(3)?,
+        code: r.text(4)?,
+        starts_at: r.opt_time(5)?,
+        ends_at: r.opt_time(6)?,
+        sync_state: r.parsed(7, "state", CodeSyncState::parse)?,
+        failure_reason: r.opt_text(8)?,
+        created_by: r.uuid(9)?,
+        created_at: r.time(10)?,
+    })
+}
+
+pub(super) const PASSCODE_COLS: &str = "pc.id, pc.user_id, pc.lock_id, l.name, pc.code, \
+    pc.sync_state FROM passcodes pc JOIN locks l ON l.id = pc.lock_id";
+
+pub(super) fn passcode<R: Columns>(r: &R) -> Result<PasscodeRecord, R::Error> {
+    Ok(PasscodeRecord {
+        id: r.uuid(0)?,
+        user_id: r.uuid(1)?,
+        lock_id: r.uuid(2)?,
+        lock_name: r.text(3)?,
+        code: r.text(4)?,
+        sync_state: r.parsed(5, "state", CodeSyncState::parse)?,
+    })
+}
+
+/// `SELECT id, revoked_at, revoked_by FROM access_codes`
+pub(super) fn revocation<R: Columns>(r: &R) -> Result<CodeRevocationRecord, R::Error> {
+    Ok(CodeRevocationRecord {
+        code_id: r.uuid(0)?,
+        revoked_at: r.time(1)?,
+        revoked_by: r.uuid(2)?,
+    })
+}
+
+/// `SELECT seq, id, channel, recipient, subject, body, created_at, delivery, delivery_error`
+pub(super) fn message<R: Columns>(r: &R) -> Result<MessageRecord, R::Error> {
+    Ok(MessageRecord {
+        seq: r.int(0)?,
+        id: r.uuid(1)?,
+        channel: r.parsed(2, "channel", Channel::parse)?,
+        to: r.text(3)?,
+        subject: r.opt_text(4)?,
+        body: r.text(5)?,
+        created_at: r.time(6)?,
+        delivery: r.text(7)?,
+        delivery_error: r.opt_text(8)?,
+    })
+}
+
+/// The columns of a log entry as [`log`] reads it: who by name, the code by its label
+/// (an access code's, or "passcode of" its holder).
+pub(super) const LOG_COLS: &str = "g.seq, g.id, g.lock_id, g.at, g.action, g.method, g.source, \
+    g.user_id, u.name, g.code_id, COALESCE(ac.label, CASE WHEN pc.id IS NOT NULL \
+    THEN 'passcode of ' || COALESCE(pu.name, pu.invited_email) END), g.detail, g.lock_seq \
+    FROM logs g LEFT JOIN users u ON u.id = g.user_id \
+    LEFT JOIN access_codes ac ON ac.id = g.code_id \
+    LEFT JOIN passcodes pc ON pc.id = g.code_id \
+    LEFT JOIN users pu ON pu.id = pc.user_id";
+
+pub(super) fn log<R: Columns>(r: &R) -> Result<LogRecord, R::Error> {
+    Ok(LogRecord {
+        seq: r.int(0)?,
+        id: r.uuid(1)?,
+        lock_id: r.uuid(2)?,
+        at: r.time(3)?,
+        action: r.text(4)?,
+        method: r.parsed(5, "method", LogMethod::parse)?,
+        source: r.text(6)?,
+        user_id: r.opt_uuid(7)?,
+        user_name: r.opt_text(8)?,
+        code_id: r.opt_uuid(9)?,
+        code_label: r.opt_text(10)?,
+        detail: r.opt_text(11)?,
+        lock_seq: r.opt_int(12)?.map(|s| s as u64),
+    })
+}
+
+/// `SELECT serial, user_id, lock_id, rights, not_before, not_after FROM ble_credentials`
+pub(super) fn credential<R: Columns>(r: &R) -> Result<CredentialRecord, R::Error> {
+    Ok(CredentialRecord {
+        serial: r.int(0)? as u64,
+        user_id: r.uuid(1)?,
+        lock_id: r.uuid(2)?,
+        rights: u32::try_from(r.int(3)?).map_err(|_| r.invalid(3, "rights"))?,
+        not_before: r.time(4)?,
+        not_after: r.time(5)?,
+    })
+}
+
+/// `SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided`
+pub(super) fn invitation<R: Columns>(r: &R) -> Result<InvitationRecord, R::Error> {
+    Ok(InvitationRecord {
+        id: r.uuid(0)?,
+        user_id: r.uuid(1)?,
+        org_id: r.uuid(2)?,
+        user_type: r.parsed(3, "user type", UserType::parse)?,
+        user_status: r.parsed(4, "status", UserStatus::parse)?,
+        expires_at: r.time(5)?,
+        voided: r.flag(6)?,
+    })
+}
+
+/// `SELECT id, property_id, name FROM units`
+pub(super) fn unit<R: Columns>(r: &R) -> Result<UnitRecord, R::Error> {
+    Ok(UnitRecord {
+        id: r.uuid(0)?,
+        property_id: r.uuid(1)?,
+        name: r.text(2)?,
+    })
+}
+
+/// `SELECT id, name FROM properties`, its units to be added.
+pub(super) fn property<R: Columns>(r: &R) -> Result<PropertyRecord, R::Error> {
+    Ok(PropertyRecord {
+        id: r.uuid(0)?,
+        name: r.text(1)?,
+        units: Vec::new(),
+    })
+}
+
+/// Puts each unit under its property (units of no listed property are dropped).
+pub(super) fn with_units(
+    mut props: Vec<PropertyRecord>,
+    units: Vec<UnitRecord>,
+) -> Vec<PropertyRecord> {
+    for unit in units {
+        if let Some(p) = props.iter_mut().find(|p| p.id == unit.property_id) {
+            p.units.push(unit);
+        }
+    }
+    props
+}
+
+/// `SELECT signing_key, public_key FROM organizations`
+pub(super) fn organization_key<R: Columns>(r: &R) -> Result<OrganizationKey, R::Error> {
+    Ok(OrganizationKey {
+        signing_key_pkcs8: r.bytes(0)?,
+        public_key: r.bytes(1)?,
+    })
+}
+
+/// A count as the records keep it (never negative).
+pub(super) fn count<R: Columns>(r: &R, i: usize) -> Result<u64, R::Error> {
+    Ok(r.int(i)?.max(0) as u64)
+}
+
+/// `SELECT COUNT(*), team members, residents, pending` of the organization's users.
+pub(super) fn summary<R: Columns>(r: &R) -> Result<SummaryCounts, R::Error> {
+    Ok(SummaryCounts {
+        total_users: count(r, 0)?,
+        team_members: count(r, 1)?,
+        residents: count(r, 2)?,
+        pending_invites: count(r, 3)?,
+    })
+}
+
+/// `SELECT fingerprint, status, body, created_at FROM idempotency_keys`
+pub(super) fn stored_key<R: Columns>(r: &R) -> Result<rules::StoredKey, R::Error> {
+    Ok(rules::StoredKey {
+        fingerprint: r.bytes(0)?,
+        status: u16::try_from(r.int(1)?).map_err(|_| r.invalid(1, "status"))?,
+        body: r.opt_bytes(2)?,
+        created_at: r.time(3)?,
+    })
+}

@@ -1,0 +1,191 @@
+//! [`InvitationStore`] on SQLite: invitations, registrations and their SMS codes.
+
+use access_domain::UserStatus;
+use rusqlite::{OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+use super::tx::{change, insert_message, user_changed, user_tx};
+use super::{SqliteStore, access_to_cols, perms_to_text, ts};
+use crate::store::rows::{self, Columns};
+use crate::store::rules::{self, PendingCode, SmsCheck};
+use crate::store::{
+    InvitationRecord, InvitationStore, NewInvitation, NewInvitationToken, NewMessage,
+    NewRegistration, StoreResult, VerifyAttempt, VerifyOutcome,
+};
+
+fn insert_invitation(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    token: &NewInvitationToken,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO invitations (id, user_id, token_hash, sent_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            token.id.to_string(),
+            user_id.to_string(),
+            &token.token_hash[..],
+            ts(token.sent_at),
+            ts(token.expires_at)
+        ],
+    )?;
+    Ok(())
+}
+
+impl InvitationStore for SqliteStore {
+    fn create_invitation(&self, inv: &NewInvitation, mail: &NewMessage) -> StoreResult<()> {
+        self.write(|tx| {
+            let (access_type, unit_ids) = access_to_cols(&inv.access);
+            tx.execute(
+                "INSERT INTO users (id, org_id, user_type, status, invited_email, permissions, \
+                 access_type, unit_ids, invited_by, invited_at) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    inv.user_id.to_string(),
+                    inv.org_id.to_string(),
+                    inv.user_type.as_str(),
+                    inv.invited_email,
+                    perms_to_text(&inv.permissions),
+                    access_type,
+                    unit_ids,
+                    inv.invited_by.to_string(),
+                    ts(inv.token.sent_at)
+                ],
+            )?;
+            insert_invitation(tx, inv.user_id, &inv.token)?;
+            insert_message(tx, mail)?;
+            change(tx, inv.org_id, None, Some(inv.user_id), inv.token.sent_at)?;
+            Ok(())
+        })
+    }
+
+    fn resend_invitation(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        token: &NewInvitationToken,
+        mail: &NewMessage,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            rules::ensure_resendable(user_tx(tx, org_id, user_id)?.status)?;
+            tx.execute(
+                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
+                [user_id.to_string()],
+            )?;
+            insert_invitation(tx, user_id, token)?;
+            insert_message(tx, mail)?;
+            Ok(())
+        })
+    }
+
+    fn invitation_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRecord>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided \
+                 FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.token_hash = ?1",
+                [&token_hash[..]],
+                |r| rows::invitation(r),
+            )
+            .optional()?)
+        })
+    }
+
+    fn create_registration(&self, reg: &NewRegistration, sms: &NewMessage) -> StoreResult<()> {
+        self.write(|tx| {
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(registered_email) = lower(?1))",
+                [&reg.email],
+                |r| r.get(0),
+            )?;
+            rules::ensure_email_free(taken)?;
+            tx.execute(
+                "INSERT INTO registrations (id, invitation_id, user_id, email, phone, name, \
+                 password_hash, code_hash, created_at, code_expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    reg.id.to_string(),
+                    reg.invitation_id.to_string(),
+                    reg.user_id.to_string(),
+                    reg.email,
+                    reg.phone,
+                    reg.name,
+                    reg.password_hash,
+                    &reg.code_hash[..],
+                    ts(reg.created_at),
+                    ts(reg.code_expires_at)
+                ],
+            )?;
+            insert_message(tx, sms)?;
+            Ok(())
+        })
+    }
+
+    fn verify_registration(&self, a: &VerifyAttempt) -> StoreResult<VerifyOutcome> {
+        self.write(|tx| {
+            let (user_id, org, stored, attempts, expires_at, voided, user_status, account) = tx
+                .query_row(
+                    "SELECT r.user_id, u.org_id, r.code_hash, r.attempts, r.code_expires_at, \
+                     r.completed OR i.voided, u.status, r.email, r.phone, r.name, r.password_hash \
+                     FROM registrations r JOIN invitations i ON i.id = r.invitation_id \
+                     JOIN users u ON u.id = r.user_id WHERE r.id = ?1",
+                    [a.registration_id.to_string()],
+                    |r| {
+                        Ok((
+                            r.uuid(0)?,
+                            r.uuid(1)?,
+                            r.bytes(2)?,
+                            r.get::<_, u32>(3)?,
+                            r.time(4)?,
+                            r.flag(5)?,
+                            r.parsed(6, "status", UserStatus::parse)?,
+                            [r.text(7)?, r.text(8)?, r.text(9)?, r.text(10)?],
+                        ))
+                    },
+                )?;
+            let pending = PendingCode {
+                code_hash: &stored,
+                attempts,
+                expires_at,
+                voided,
+                user_status,
+            };
+            match rules::check_sms_code(&pending, a) {
+                SmsCheck::Refuse(outcome) => return Ok(outcome),
+                SmsCheck::Wrong(outcome) => {
+                    tx.execute(
+                        "UPDATE registrations SET attempts = attempts + 1 WHERE id = ?1",
+                        [a.registration_id.to_string()],
+                    )?;
+                    return Ok(outcome);
+                }
+                SmsCheck::Accept => {}
+            }
+            let [email, phone, name, password_hash] = account;
+            tx.execute(
+                "UPDATE users SET status = 'active', registered_email = ?2, phone = ?3, \
+                 name = ?4, password_hash = ?5 WHERE id = ?1",
+                params![user_id.to_string(), email, phone, name, password_hash],
+            )?;
+            tx.execute(
+                "UPDATE registrations SET completed = 1 WHERE id = ?1",
+                [a.registration_id.to_string()],
+            )?;
+            tx.execute(
+                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
+                [user_id.to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    &a.session.token_hash[..],
+                    user_id.to_string(),
+                    ts(a.session.created_at),
+                    ts(a.session.expires_at)
+                ],
+            )?;
+            let user = user_changed(tx, org, user_id, a.now)?;
+            Ok(VerifyOutcome::Verified(Box::new(user)))
+        })
+    }
+}

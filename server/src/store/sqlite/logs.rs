@@ -1,0 +1,107 @@
+//! [`LogStore`] on SQLite: the outbox, the audit and the access log.
+
+use super::tx::*;
+use super::*;
+use crate::store::rows::LOG_COLS;
+use crate::store::rows::{self};
+use crate::store::rules;
+use crate::store::*;
+use rusqlite::params;
+
+impl LogStore for SqliteStore {
+    fn list_outbox(
+        &self,
+        org_id: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, id, channel, recipient, subject, body, created_at, delivery, \
+                 delivery_error FROM outbox WHERE org_id = ?1 AND seq < ?2 \
+                 ORDER BY seq DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(
+                params![org_id.to_string(), before.unwrap_or(i64::MAX), limit],
+                |r| rows::message(r),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn mark_delivery(
+        &self,
+        message_id: Uuid,
+        delivery: &str,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET delivery = ?2, delivery_error = ?3 WHERE id = ?1",
+                params![message_id.to_string(), delivery, error],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn audit(&self, org_id: Uuid, lock_id: Uuid, audit: &Audit) -> StoreResult<()> {
+        self.write(|tx| {
+            lock_tx(tx, org_id, lock_id)?;
+            write_audit(tx, lock_id, audit)?;
+            Ok(())
+        })
+    }
+
+    fn list_logs(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<LogRecord>> {
+        self.with(|c| {
+            lock_tx(c, org_id, lock_id)?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {LOG_COLS} WHERE g.lock_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![lock_id.to_string(), before.unwrap_or(i64::MAX), limit],
+                |r| rows::log(r),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn upload_lock_events(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        uploaded_by: Uuid,
+        events: &[NewLockEvent],
+    ) -> StoreResult<u64> {
+        self.write(|tx| {
+            lock_tx(tx, org_id, lock_id)?;
+            let mut new = 0;
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO logs (id, lock_id, at, action, method, source, user_id, \
+                 code_id, detail, lock_seq) VALUES (?1, ?2, ?3, ?4, ?5, 'lock', ?6, ?7, ?8, ?9)",
+            )?;
+            for e in events {
+                let seq = rules::lock_seq(e)?;
+                let detail = rules::uploaded_detail(e.detail.as_deref(), uploaded_by);
+                new += stmt.execute(params![
+                    Uuid::new_v4().to_string(),
+                    lock_id.to_string(),
+                    ts(e.at),
+                    e.action,
+                    e.method.as_str(),
+                    e.user_id.map(|u| u.to_string()),
+                    e.code_id.map(|c| c.to_string()),
+                    detail,
+                    seq
+                ])? as u64;
+            }
+            Ok(new)
+        })
+    }
+}

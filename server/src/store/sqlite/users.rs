@@ -1,0 +1,210 @@
+//! [`UserStore`] on SQLite: users, the Manage Access table, scope and revocation.
+
+use access_domain::{Access, Permission};
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::tx::{USER_COLS, change, user_changed, user_tx};
+use super::{SqliteStore, access_to_cols, perms_to_text};
+use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
+use crate::store::user_list::{UserPage, UserQuery, UserSort};
+use crate::store::{PasscodeRecord, StoreError, StoreResult, SummaryCounts, UserRecord, UserStore};
+
+impl UserStore for SqliteStore {
+    fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
+        self.with(|c| Ok(user_tx(c, org_id, user_id)?))
+    }
+
+    fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND u.username = ?2"),
+                params![org_id.to_string(), username],
+                |r| rows::user(r),
+            )
+            .optional()?)
+        })
+    }
+
+    fn list_users(
+        &self,
+        org_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserRecord>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND u.id > ?2 \
+                 ORDER BY u.id LIMIT ?3"
+            ))?;
+            let found = stmt.query_map(
+                params![
+                    org_id.to_string(),
+                    after.map(|a| a.to_string()).unwrap_or_default(),
+                    limit
+                ],
+                |r| rows::user(r),
+            )?;
+            Ok(found.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn user_page(&self, org_id: Uuid, query: &UserQuery) -> StoreResult<UserPage> {
+        // Sort keys as text, so the cursor can carry any of them; the `email` prefixes
+        // put rows without a registered email last in both orders.
+        let key = match query.sort {
+            UserSort::Name => "LOWER(COALESCE(u.name, u.username, u.invited_email, ''))",
+            UserSort::Type => "u.user_type",
+            UserSort::Status => "u.status",
+            UserSort::AccessType => "u.access_type",
+            UserSort::Email if query.descending => {
+                "CASE WHEN u.registered_email IS NULL THEN '0' \
+                 ELSE '1' || LOWER(u.registered_email) END"
+            }
+            UserSort::Email => {
+                "CASE WHEN u.registered_email IS NULL THEN '1' \
+                 ELSE '0' || LOWER(u.registered_email) END"
+            }
+            UserSort::InvitedAt => "printf('%020d', u.invited_at)",
+        };
+        let (cmp, dir) = query.keyset_order();
+        // SQLite's LOWER folds ASCII only; LIKE is ASCII case-insensitive too.
+        let filter = "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
+             AND (?3 IS NULL OR u.status = ?3) \
+             AND (?4 IS NULL OR LOWER(COALESCE(u.name, '')) LIKE ?4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.username, '')) LIKE ?4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.invited_email, '')) LIKE ?4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
+        let pattern = query.like_pattern();
+        let org = org_id.to_string();
+        let user_type = query.user_type.map(|t| t.as_str());
+        let status = query.status.map(|s| s.as_str());
+        let (after_key, after_id) = match &query.after {
+            Some(c) => (Some(c.key.clone()), Some(c.id.to_string())),
+            None => (None, None),
+        };
+        let limit = query.limit.max(1);
+        self.with(|c| {
+            let total = c.query_row(
+                &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
+                params![org, user_type, status, pattern],
+                |r| rows::count(r, 0),
+            )?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
+                 AND (?5 IS NULL OR {key} {cmp} ?5 OR ({key} = ?5 AND u.id {cmp} ?6)) \
+                 ORDER BY {key} {dir}, u.id {dir} LIMIT ?7"
+            ))?;
+            let found = stmt
+                .query_map(
+                    params![
+                        org,
+                        user_type,
+                        status,
+                        pattern,
+                        after_key,
+                        after_id,
+                        limit + 1
+                    ],
+                    |r| Ok((rows::user(r)?, r.text(USER_COL_COUNT)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(UserPage::from_rows(found, limit, total))
+        })
+    }
+
+    fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), \
+                 COALESCE(SUM(user_type = 'team_member'), 0), \
+                 COALESCE(SUM(user_type = 'resident'), 0), \
+                 COALESCE(SUM(status = 'pending'), 0) \
+                 FROM users WHERE org_id = ?1 AND status != 'revoked'",
+                [org_id.to_string()],
+                |r| rows::summary(r),
+            )?)
+        })
+    }
+
+    fn set_permissions(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        permissions: &[Permission],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET permissions = ?3 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    perms_to_text(permissions)
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            change(tx, org_id, None, Some(user_id), now)?;
+            Ok(())
+        })
+    }
+
+    fn set_access(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        access: &Access,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let (access_type, unit_ids) = access_to_cols(access);
+            let n = tx.execute(
+                "UPDATE users SET access_type = ?3, unit_ids = ?4 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    access_type,
+                    unit_ids
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            user_changed(tx, org_id, user_id, now)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_user(&self, org_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET status = 'revoked' WHERE org_id = ?1 AND id = ?2",
+                params![org_id.to_string(), user_id.to_string()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let uid = user_id.to_string();
+            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
+            tx.execute(
+                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
+                [&uid],
+            )?;
+            user_changed(tx, org_id, user_id, now)?;
+            Ok(())
+        })
+    }
+
+    fn user_passcodes(&self, user_id: Uuid) -> StoreResult<Vec<PasscodeRecord>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PASSCODE_COLS} WHERE pc.user_id = ?1 ORDER BY l.name"
+            ))?;
+            let found = stmt.query_map([user_id.to_string()], |r| rows::passcode(r))?;
+            Ok(found.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! One suite for every store backend, as matrix-sdk's `statestore_integration_tests!`:
+//! [`store_suite!`] makes each case a test on a fresh store of one backend. SQLite runs
+//! always; PostgreSQL when `ACCESS_TEST_DATABASE_URL` is set, which `scripts/test
+//! server_postgres` does (without it the PostgreSQL cases say so and pass).
+
+mod registration;
+mod user_page;
+
+use access_server::store::Store;
+use access_server::store::postgres::{PostgresStore, test_database_url};
+use access_server::store::sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// A fresh store and the directory that must outlive it.
+type Fresh = (TempDir, Box<dyn Store>);
+
+fn sqlite() -> Option<Fresh> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    Some((dir, Box::new(store)))
+}
+
+fn postgres() -> Option<Fresh> {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = test_database_url(dir.path()) else {
+        eprintln!("ACCESS_TEST_DATABASE_URL is not set: PostgreSQL case skipped");
+        return None;
+    };
+    let store = PostgresStore::open(&url).unwrap();
+    Some((dir, Box::new(store)))
+}
+
+/// Every case of the suite, as tests on the stores `open` makes.
+macro_rules! store_suite {
+    ($backend:ident) => {
+        mod $backend {
+            #[test]
+            fn user_page_sorts_filters_and_pages_by_the_rules() {
+                if let Some((_dir, store)) = super::$backend() {
+                    let org = super::user_page::fill(&*store);
+                    super::user_page::check(&*store, org);
+                }
+            }
+
+            #[test]
+            fn sms_code_attempts_run_out() {
+                if let Some((_dir, store)) = super::$backend() {
+                    super::registration::attempts_run_out(&*store);
+                }
+            }
+
+            #[test]
+            fn sms_code_expires() {
+                if let Some((_dir, store)) = super::$backend() {
+                    super::registration::code_expires(&*store);
+                }
+            }
+
+            #[test]
+            fn the_right_code_activates_the_user_once() {
+                if let Some((_dir, store)) = super::$backend() {
+                    super::registration::right_code_activates_once(&*store);
+                }
+            }
+        }
+    };
+}
+
+store_suite!(sqlite);
+store_suite!(postgres);
+
+#[test]
+fn both_stores_page_alike() {
+    let (Some((_a, sqlite)), Some((_b, postgres))) = (sqlite(), postgres()) else {
+        return;
+    };
+    let on_sqlite = user_page::check(&*sqlite, user_page::fill(&*sqlite));
+    let on_postgres = user_page::check(&*postgres, user_page::fill(&*postgres));
+    assert_eq!(on_sqlite.len(), on_postgres.len());
+    for (s, p) in on_sqlite.iter().zip(&on_postgres) {
+        assert_eq!(s, p, "the stores page differently");
+    }
+}
