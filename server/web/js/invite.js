@@ -7,7 +7,6 @@ import {
 } from './dom.js';
 import { PERMISSIONS, APP_BY_USER_TYPE } from './domain.js';
 import { unitPicker } from './units.js';
-import { refreshSummary } from './manage.js';
 
 const EMAIL_RE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
@@ -184,7 +183,6 @@ export async function openInvite({ onInvited }) {
     const message = `Invitation sent to ${who} (${APP_BY_USER_TYPE[type]} app).`;
     dialog.close();
     toast(message);
-    refreshSummary().catch(() => {});
     onInvited(message);
   });
 

@@ -83,7 +83,11 @@ export async function render(ctx) {
   const box = messageBox();
   const inviteBtn = h('button', { type: 'button', class: 'btn primary', id: 'invite-user' }, 'Invite User');
   inviteBtn.addEventListener('click', () => openInvite({
-    onInvited: (message) => { ctx.navigate(hashFor({ ...st, cursor: '', page: 1, prev: '' })); box.ok(message); },
+    onInvited: (message) => {
+      refreshSummary().catch(() => {});
+      ctx.navigate(hashFor({ ...st, cursor: '', page: 1, prev: '' }));
+      box.ok(message);
+    },
   }));
 
   const counters = h('ul', { class: 'counters', id: 'counters', 'aria-label': 'Summary' },
