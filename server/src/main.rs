@@ -3,25 +3,28 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Parser;
+use access_server::store::sqlite::backup;
+use clap::{Parser, Subcommand};
 
 // mimalloc: every request allocates in hyper, axum, SQLite and serde, and mimalloc's
 // per-thread free lists serve that faster than glibc's malloc (access-server-bench measures it).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The lock access platform server.
+/// The lock access platform server. Without a command it serves.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Directory of the embedded SQLite database.
-    #[arg(long, env = "ACCESS_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "ACCESS_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
     /// Another database (PostgreSQL), instead of SQLite in the data directory.
-    #[arg(long, env = "ACCESS_DATABASE_URL")]
+    #[arg(long, env = "ACCESS_DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// Email of the administrator created on the first start.
     #[arg(long, env = "ACCESS_ADMIN_EMAIL")]
@@ -45,6 +48,59 @@ struct Args {
         default_value = "My organization"
     )]
     organization_name: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Copies the SQLite database to DEST while the server runs: one consistent snapshot.
+    Backup {
+        /// The backup file to write; an existing file is never overwritten.
+        dest: PathBuf,
+    },
+    /// Puts the backup SRC in place as the data directory's database. Stop the server
+    /// first; a data directory that already holds a database is refused.
+    Restore {
+        /// A file written by `access-server backup`.
+        src: PathBuf,
+    },
+}
+
+/// Runs `backup` or `restore`; PostgreSQL has its own tools for both.
+fn run_command(command: Command, args: &Args) -> Result<String, String> {
+    if args.database_url.is_some() {
+        return Err(
+            "with PostgreSQL, back up with pg_dump --format=custom and restore with \
+                    pg_restore into an empty database (see the README); the server refuses a \
+                    schema newer than it knows when it starts"
+                .into(),
+        );
+    }
+    let copied = match command {
+        Command::Backup { dest } => {
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "backing up {bar:30} {bytes}/{total_bytes} ({elapsed})",
+                )
+                .expect("a valid template"),
+            );
+            let copied = backup::backup(&args.data_dir, &dest, |done, total| {
+                bar.set_length(total.max(done));
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            copied.map(|c| ("backed up to", c))
+        }
+        Command::Restore { src } => {
+            backup::restore(&src, &args.data_dir).map(|c| ("restored to", c))
+        }
+    };
+    let (what, c) = copied.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{what} {} ({} bytes, schema version {})",
+        c.path.display(),
+        c.bytes,
+        c.schema_version
+    ))
 }
 
 async fn shutdown_signal() {
@@ -78,7 +134,21 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // An empty ACCESS_DATABASE_URL means none, as if unset.
+    args.database_url = args.database_url.filter(|url| !url.is_empty());
+    if let Some(command) = args.command.take() {
+        return match run_command(command, &args) {
+            Ok(done) => {
+                println!("{done}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("access-server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let mut config = access_server::ServerConfig::new(args.data_dir);
     config.listen = args.listen;
     config.database_url = args.database_url;

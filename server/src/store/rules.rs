@@ -289,12 +289,36 @@ pub fn already_paired() -> StoreError {
     StoreError::Conflict("the lock is already paired".into())
 }
 
+/// A database whose schema is newer than the migrations this server knows (a backup of a
+/// newer release restored under an older one) is never opened: writing to it with older
+/// code could lose what the newer code keeps.
+pub fn ensure_schema_known(found: i64, known: i64) -> StoreResult<()> {
+    if found > known {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {found}, newer than this server knows \
+             ({known}); run the release that wrote it, or a newer one"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use access_domain::{Access, Permission, UserType};
 
     use super::*;
     use crate::store::NewSession;
+
+    #[test]
+    fn a_newer_schema_is_refused_and_an_older_or_equal_one_is_not() {
+        assert!(ensure_schema_known(0, 3).is_ok());
+        assert!(ensure_schema_known(3, 3).is_ok());
+        let err = ensure_schema_known(4, 3).unwrap_err().to_string();
+        assert!(
+            err.contains("schema version 4") && err.contains("(3)"),
+            "{err}"
+        );
+    }
 
     fn user(user_type: UserType, status: UserStatus, access: Access) -> UserRecord {
         UserRecord {

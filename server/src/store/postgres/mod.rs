@@ -458,8 +458,9 @@ fn parse_url(url: &str) -> StoreResult<(pg::Config, Option<String>)> {
     Ok((config, schema))
 }
 
-/// Applies missing migrations under the schema's migration lock.
-fn migrate(client: &mut Client, schema: Option<&str>) -> Result<(), pg::Error> {
+/// Applies missing migrations under the schema's migration lock; the inner result refuses a
+/// schema newer than this server knows.
+fn migrate(client: &mut Client, schema: Option<&str>) -> Result<StoreResult<()>, pg::Error> {
     let key = name_key(schema.unwrap_or("public"));
     client.execute("SELECT pg_advisory_lock($1)", &[&key])?;
     let result = (|| {
@@ -477,6 +478,10 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> Result<(), pg::Error> {
                 &[],
             )?
             .get(0);
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if let Err(e) = rules::ensure_schema_known(current, known) {
+            return Ok(Err(e));
+        }
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
             let mut tx = client.transaction()?;
             tx.batch_execute(sql)?;
@@ -487,10 +492,12 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> Result<(), pg::Error> {
             tx.commit()?;
             tracing::info!(version, "applied PostgreSQL migration");
         }
-        Ok(())
+        Ok(Ok(()))
     })();
     let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&key]);
-    result.and(unlocked.map(|_| ()))
+    let out = result?;
+    unlocked?;
+    Ok(out)
 }
 
 /// For tests: `ACCESS_TEST_DATABASE_URL` (when set) with a schema of its own for
@@ -526,7 +533,7 @@ impl PostgresStore {
             config.connect_timeout(Duration::from_secs(10));
         }
         let mut client = config.connect(NoTls).map_err(pg_error)?;
-        migrate(&mut client, schema.as_deref()).map_err(pg_error)?;
+        migrate(&mut client, schema.as_deref()).map_err(pg_error)??;
         drop(client);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)

@@ -7,6 +7,7 @@
 //! This file holds the connections, transactions and the column encoding; `tx` the
 //! statements several aggregates share; one file per trait of [`super::traits`] the rest.
 
+pub mod backup;
 mod codes;
 mod invitations;
 mod locks;
@@ -30,7 +31,7 @@ use uuid::Uuid;
 
 use super::rows::Columns;
 use super::session_cache::{Generation, SessionCache};
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, rules};
 
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -44,6 +45,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_offline_codes.sql"),
     ),
 ];
+
+/// The database file in the data directory.
+const DB_FILE: &str = "access.db";
+
+/// The newest schema version this server knows: the last migration's.
+pub fn known_schema_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
 
 /// Connections kept open for reuse (`Db` runs at most 16 calls at once).
 const POOL_SIZE: usize = 32;
@@ -198,7 +207,7 @@ impl SqliteStore {
         let generation = Generation::open(&data_dir.join("access.db-generation"))
             .map_err(|e| StoreError::Backend(format!("cannot open {data_dir:?}: {e}")))?;
         let store = SqliteStore {
-            path: data_dir.join("access.db"),
+            path: data_dir.join(DB_FILE),
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
             generation,
@@ -214,6 +223,7 @@ impl SqliteStore {
                 [],
                 |r| r.get(0),
             )?;
+            rules::ensure_schema_known(current, known_schema_version())?;
             for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
                 tx.execute_batch(sql)?;
                 tx.execute(
