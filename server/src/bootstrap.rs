@@ -41,6 +41,54 @@ pub fn create_organization(
     Ok((org.id, org.admin_id))
 }
 
+/// An organization made by the operator's `access-server org create`.
+#[derive(Debug, Clone)]
+pub struct CreatedOrganization {
+    pub id: Uuid,
+    pub admin_email: String,
+    /// The administrator's password when it was generated (shown once), else `None`.
+    pub generated_password: Option<String>,
+}
+
+/// Checks the name and the administrator's email (a well-formed address nobody signs in
+/// with yet), then creates the organization; without a password one is generated.
+pub fn add_organization(
+    store: &dyn Store,
+    name: &str,
+    admin_email: &str,
+    admin_password: Option<String>,
+    cost: PasswordCost,
+) -> Result<CreatedOrganization, String> {
+    let name = crate::api::clean_name(name, "The organization name", 200).map_err(|e| e.message)?;
+    let email = crate::api::clean_email(admin_email).map_err(|e| e.message)?;
+    if store
+        .login_lookup(&email)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!(
+            "{email} already signs in to an organization on this server; choose another \
+             administrator email"
+        ));
+    }
+    let (password, generated) = password_or_new(admin_password);
+    let (id, _) =
+        create_organization(store, &name, &email, &password, cost).map_err(|e| e.to_string())?;
+    Ok(CreatedOrganization {
+        id,
+        admin_email: email,
+        generated_password: generated.then_some(password),
+    })
+}
+
+/// The configured password, or a new random one (`true`: generated, to be shown once).
+fn password_or_new(configured: Option<String>) -> (String, bool) {
+    match configured {
+        Some(p) => (p, false),
+        None => (secrets::new_token(), true),
+    }
+}
+
 /// On the very first start (no organization yet), creates it with the configured
 /// administrator, generating and printing a password once when none is configured.
 pub async fn first_start(db: &Db, config: &ServerConfig) -> Result<(), StartError> {
@@ -51,10 +99,7 @@ pub async fn first_start(db: &Db, config: &ServerConfig) -> Result<(), StartErro
         .admin_email
         .clone()
         .unwrap_or_else(|| "admin@localhost".into());
-    let (password, generated) = match &config.admin_password {
-        Some(p) => (p.clone(), false),
-        None => (secrets::new_token(), true),
-    };
+    let (password, generated) = password_or_new(config.admin_password.clone());
     let (name, cost) = (config.organization_name.clone(), config.password_cost);
     let (e, p) = (email.clone(), password.clone());
     match db

@@ -1,7 +1,7 @@
 //! `access-server`: flags and environment over [`access_server::start`].
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use access_server::store::sqlite::backup;
 use clap::{Parser, Subcommand};
@@ -63,44 +63,125 @@ enum Command {
         /// A file written by `access-server backup`.
         src: PathBuf,
     },
+    /// The organizations this server hosts, each invisible to the others.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
 }
 
-/// Runs `backup` or `restore`; PostgreSQL has its own tools for both.
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Creates an organization with its own signing key and first administrator.
+    Create {
+        /// The organization's name, e.g. "Maple Property Management".
+        #[arg(long)]
+        name: String,
+        /// Email the first administrator signs in with (not used by anyone on this server).
+        #[arg(long)]
+        admin_email: String,
+        /// That administrator's password (generated and printed once if absent).
+        #[arg(long, env = "ACCESS_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Lists the organizations, oldest first.
+    List,
+}
+
+/// Runs a command other than serving; what it prints on success.
 fn run_command(command: Command, args: &Args) -> Result<String, String> {
-    if args.database_url.is_some() {
-        return Err(
-            "with PostgreSQL, back up with pg_dump --format=custom and restore with \
-                    pg_restore into an empty database (see the README); the server refuses a \
-                    schema newer than it knows when it starts"
-                .into(),
-        );
+    match command {
+        Command::Org { command } => run_org(command, args),
+        Command::Backup { dest } => backup_to(&dest, args),
+        Command::Restore { src } => restore_from(&src, args),
     }
-    let copied = match command {
-        Command::Backup { dest } => {
-            let bar = indicatif::ProgressBar::new(0).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "backing up {bar:30} {bytes}/{total_bytes} ({elapsed})",
-                )
-                .expect("a valid template"),
-            );
-            let copied = backup::backup(&args.data_dir, &dest, |done, total| {
-                bar.set_length(total.max(done));
-                bar.set_position(done);
-            });
-            bar.finish_and_clear();
-            copied.map(|c| ("backed up to", c))
+}
+
+fn run_org(command: OrgCommand, args: &Args) -> Result<String, String> {
+    let mut config = access_server::ServerConfig::new(args.data_dir.clone());
+    config.database_url = args.database_url.clone();
+    let store = access_server::open_store(&config).map_err(|e| e.to_string())?;
+    match command {
+        OrgCommand::Create {
+            name,
+            admin_email,
+            admin_password,
+        } => {
+            let org = access_server::bootstrap::add_organization(
+                &*store,
+                &name,
+                &admin_email,
+                admin_password,
+                config.password_cost,
+            )?;
+            let password = match &org.generated_password {
+                Some(p) => format!(" with password {p} (shown once)"),
+                None => String::new(),
+            };
+            Ok(format!(
+                "created organization {} with administrator {}{password}",
+                org.id, org.admin_email
+            ))
         }
-        Command::Restore { src } => {
-            backup::restore(&src, &args.data_dir).map(|c| ("restored to", c))
+        OrgCommand::List => {
+            let orgs = store.list_organizations().map_err(|e| e.to_string())?;
+            let mut out = format!("{:<36}  {:<20}  {:>5}  name", "id", "created", "users");
+            for o in orgs {
+                let created = o
+                    .created_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "\n{}  {:<20}  {:>5}  {}",
+                    o.id, created, o.active_users, o.name
+                ));
+            }
+            Ok(out)
         }
-    };
-    let (what, c) = copied.map_err(|e| e.to_string())?;
-    Ok(format!(
+    }
+}
+
+/// The SQLite data directory `backup` and `restore` work on; PostgreSQL has its own tools.
+fn sqlite_dir(args: &Args) -> Result<&Path, String> {
+    match args.database_url.as_deref() {
+        None => Ok(&args.data_dir),
+        Some(url) if url.starts_with("sqlite://") => Ok(Path::new(&url["sqlite://".len()..])),
+        Some(_) => Err(
+            "with PostgreSQL, back up with pg_dump --format=custom and restore with \
+                        pg_restore into an empty database (see the README); the server refuses \
+                        a schema newer than it knows when it starts"
+                .into(),
+        ),
+    }
+}
+
+fn backup_to(dest: &Path, args: &Args) -> Result<String, String> {
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "backing up {bar:30} {bytes}/{total_bytes} ({elapsed})",
+        )
+        .expect("a valid template"),
+    );
+    let copied = backup::backup(sqlite_dir(args)?, dest, |done, total| {
+        bar.set_length(total.max(done));
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    Ok(said("backed up to", copied.map_err(|e| e.to_string())?))
+}
+
+fn restore_from(src: &Path, args: &Args) -> Result<String, String> {
+    let copied = backup::restore(src, sqlite_dir(args)?).map_err(|e| e.to_string())?;
+    Ok(said("restored to", copied))
+}
+
+fn said(what: &str, c: backup::Copied) -> String {
+    format!(
         "{what} {} ({} bytes, schema version {})",
         c.path.display(),
         c.bytes,
         c.schema_version
-    ))
+    )
 }
 
 async fn shutdown_signal() {

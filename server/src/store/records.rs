@@ -58,6 +58,16 @@ pub struct NewOrganization {
     pub now: OffsetDateTime,
 }
 
+/// An organization as the operator's `org list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    /// Users who can sign in now (status active).
+    pub active_users: u64,
+}
+
 /// The organization's signing key.
 #[derive(Debug, Clone)]
 pub struct OrganizationKey {

@@ -258,6 +258,20 @@ pub(super) fn organization_key<R: Columns>(r: &R) -> Result<OrganizationKey, R::
 }
 
 /// A count as the records keep it (never negative).
+/// The columns [`organization`] reads.
+pub(super) const ORGANIZATION_COLS: &str = "o.id, o.name, o.created_at, \
+    (SELECT COUNT(*) FROM users u WHERE u.org_id = o.id AND u.status = 'active') \
+    FROM organizations o ORDER BY o.created_at, o.id";
+
+pub(super) fn organization<R: Columns>(r: &R) -> Result<OrganizationRecord, R::Error> {
+    Ok(OrganizationRecord {
+        id: r.uuid(0)?,
+        name: r.text(1)?,
+        created_at: r.time(2)?,
+        active_users: count(r, 3)?,
+    })
+}
+
 pub(super) fn count<R: Columns>(r: &R, i: usize) -> Result<u64, R::Error> {
     Ok(r.int(i)?.max(0) as u64)
 }

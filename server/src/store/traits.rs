@@ -20,6 +20,8 @@ pub trait OrgStore {
     fn create_organization(&self, org: &NewOrganization) -> StoreResult<()>;
     fn organization_key(&self, org_id: Uuid) -> StoreResult<OrganizationKey>;
     fn organization_name(&self, org_id: Uuid) -> StoreResult<String>;
+    /// Every organization, oldest first.
+    fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
 
     fn create_property(&self, org_id: Uuid, id: Uuid, name: &str) -> StoreResult<()>;
     fn list_properties(&self, org_id: Uuid) -> StoreResult<Vec<PropertyRecord>>;

@@ -3,6 +3,7 @@
 //! always; PostgreSQL when `ACCESS_TEST_DATABASE_URL` is set, which `scripts/test
 //! server_postgres` does (without it the PostgreSQL cases say so and pass).
 
+mod organizations;
 mod registration;
 mod user_page;
 
@@ -39,6 +40,13 @@ macro_rules! store_suite {
                 if let Some((_dir, store)) = super::$backend() {
                     let org = super::user_page::fill(&*store);
                     super::user_page::check(&*store, org);
+                }
+            }
+
+            #[test]
+            fn organizations_are_listed_oldest_first_with_their_users() {
+                if let Some((_dir, store)) = super::$backend() {
+                    super::organizations::listed_oldest_first_with_their_users(&*store);
                 }
             }
 

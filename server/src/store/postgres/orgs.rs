@@ -61,6 +61,13 @@ impl OrgStore for PostgresStore {
         })
     }
 
+    fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
+        self.read(|c| {
+            let sql = format!("SELECT {}", rows::ORGANIZATION_COLS);
+            Ok(all(c.query(&sql, &[])?, rows::organization)?)
+        })
+    }
+
     fn create_property(&self, org_id: Uuid, id: Uuid, name: &str) -> StoreResult<()> {
         self.read(|c| {
             c.exec(

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::{SqliteStore, ids_to_json, perms_to_text, ts};
 use crate::store::rows::{self, Columns};
 use crate::store::{
-    NewOrganization, OrgStore, OrganizationKey, PropertyRecord, StoreError, StoreResult, UnitRecord,
+    NewOrganization, OrgStore, OrganizationKey, OrganizationRecord, PropertyRecord, StoreError,
+    StoreResult, UnitRecord,
 };
 
 impl OrgStore for SqliteStore {
@@ -68,6 +69,15 @@ impl OrgStore for SqliteStore {
                 [org_id.to_string()],
                 |r| r.get(0),
             )?)
+        })
+    }
+
+    fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
+        self.with(|c| {
+            let sql = format!("SELECT {}", rows::ORGANIZATION_COLS);
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], |r| rows::organization(r))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
