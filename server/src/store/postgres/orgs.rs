@@ -64,7 +64,7 @@ impl OrgStore for PostgresStore {
     fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
         self.read(|c| {
             let sql = format!("SELECT {}", rows::ORGANIZATION_COLS);
-            Ok(all(c.query(&sql, &[])?, rows::organization)?)
+            all(c.query(&sql, &[])?, rows::organization)
         })
     }
 
