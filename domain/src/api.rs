@@ -23,6 +23,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+    /// The id of the request in the server's logs (also the `x-request-id` answer header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// The stable machine codes of [`ErrorDetail::code`].

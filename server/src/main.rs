@@ -184,6 +184,28 @@ fn said(what: &str, c: backup::Copied) -> String {
     )
 }
 
+/// Logs to stderr, filtered by `RUST_LOG`; one JSON object a line with
+/// `ACCESS_LOG_FORMAT=json` (each line of a request carries its `request_id`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("ACCESS_LOG_FORMAT").as_deref() {
+        Ok("json") => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        Ok("text") | Ok("") | Err(_) => logs.init(),
+        Ok(other) => {
+            logs.init();
+            tracing::warn!("ACCESS_LOG_FORMAT={other:?} is not json or text: logging text");
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -208,13 +230,7 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let mut args = Args::parse();
     // An empty ACCESS_DATABASE_URL means none, as if unset.
     args.database_url = args.database_url.filter(|url| !url.is_empty());
