@@ -16,6 +16,9 @@ use crate::secrets::PasswordCost;
 pub struct ServerConfig {
     /// Address to listen on (port 0: any free port).
     pub listen: SocketAddr,
+    /// Address of `GET /metrics` (Prometheus); `None`: no metrics at all. Never the public
+    /// address: bind it where only the monitoring system reaches it.
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory of the SQLite file.
     pub data_dir: PathBuf,
     /// Another store (e.g. `postgres://...`); `None` is SQLite in `data_dir`.
@@ -48,6 +51,7 @@ impl ServerConfig {
     /// Defaults of the binary: `127.0.0.1:8080`, data in `./data`.
     pub fn new(data_dir: PathBuf) -> Self {
         ServerConfig {
+            metrics_listen: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir,
             database_url: None,
@@ -69,6 +73,7 @@ impl ServerConfig {
     /// (still argon2id), database from `ACCESS_TEST_DATABASE_URL` when set.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         ServerConfig {
+            metrics_listen: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: crate::store::postgres::test_database_url(&data_dir),
             admin_email: Some(TEST_ADMIN_EMAIL.into()),

@@ -126,7 +126,11 @@ impl IntoResponse for ApiError {
                 request_id: crate::request_id::current(),
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::metrics::ErrorCode(self.code));
+        response
     }
 }
 

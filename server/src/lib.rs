@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod request_id;
@@ -51,6 +52,8 @@ pub struct Shared {
     pub sms: Option<Arc<notify::SmsGateway>>,
     /// Base of invitation links, without a trailing slash.
     pub public_url: Arc<str>,
+    /// Counters and histograms of `/metrics`; `None` when metrics are off.
+    pub metrics: Option<Arc<metrics::Metrics>>,
 }
 
 impl AppState {
@@ -110,6 +113,10 @@ pub fn router(state: AppState) -> Router {
     let stack = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn(request_id::assign))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(error::ApiError::internal())
@@ -156,6 +163,7 @@ fn compress_when() -> impl tower_http::compression::Predicate {
 /// A server started by [`start`].
 pub struct RunningServer {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -165,6 +173,11 @@ impl RunningServer {
     /// The bound address (the real port when the config said 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of `/metrics`, when `metrics_listen` is configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// `http://127.0.0.1:PORT`
@@ -224,6 +237,18 @@ pub async fn start_with_shutdown(
     } else {
         config.public_url.trim_end_matches('/').to_string()
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(at) => {
+            let listen_error = |source| StartError::Listen { addr: at, source };
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(listen_error)?;
+            let bound = listener.local_addr().map_err(listen_error)?;
+            Some((listener, bound))
+        }
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(|(_, bound)| *bound);
     let mailer = config
         .smtp_url
         .as_deref()
@@ -242,6 +267,16 @@ pub async fn start_with_shutdown(
         mailer,
         sms,
         public_url: public_url.into(),
+        metrics: metrics_addr.map(|_| Arc::new(metrics::Metrics::new())),
+    });
+    // The metrics listener lives as long as the server's own.
+    let metrics_task = metrics_listener.map(|(listener, _)| {
+        let app = metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        })
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -258,10 +293,14 @@ pub async fn start_with_shutdown(
         {
             tracing::error!(error = %e, "server stopped with an error");
         }
+        if let Some(metrics) = metrics_task {
+            metrics.abort();
+        }
     });
     tracing::info!(%addr, backend = store.backend(), "access-server listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
         store,
         stop: Some(stop),
         task,

@@ -20,6 +20,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Address of `GET /metrics` (Prometheus text format), e.g. 127.0.0.1:9100; unset: no
+    /// metrics. Keep it off the public network.
+    #[arg(long, env = "ACCESS_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Directory of the embedded SQLite database.
     #[arg(long, env = "ACCESS_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
@@ -248,6 +252,7 @@ async fn main() -> std::process::ExitCode {
     }
     let mut config = access_server::ServerConfig::new(args.data_dir);
     config.listen = args.listen;
+    config.metrics_listen = args.metrics_listen;
     config.database_url = args.database_url;
     config.admin_email = args.admin_email;
     config.admin_password = args.admin_password;

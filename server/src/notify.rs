@@ -148,6 +148,9 @@ pub async fn deliver(state: &AppState, msg: &NewMessage) {
             ("failed", Some(e))
         }
     };
+    if let Some(metrics) = &state.metrics {
+        metrics.delivered(msg.channel.as_str(), delivery);
+    }
     let id = msg.id;
     if let Err(e) = state
         .db

@@ -51,6 +51,8 @@ pub mod user_list;
 use std::any::Any;
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use thiserror::Error;
 
 pub use records::*;
@@ -106,6 +108,9 @@ pub trait Store:
     fn inline_reads(&self) -> bool {
         false
     }
+
+    /// The figures `/metrics` reports, read in one snapshot.
+    fn gauges(&self, now: OffsetDateTime) -> StoreResult<Gauges>;
 }
 
 /// The store as the async HTTP layer uses it.

@@ -58,6 +58,16 @@ pub struct NewOrganization {
     pub now: OffsetDateTime,
 }
 
+/// The store's figures `/metrics` reports at each scrape, over every organization.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gauges {
+    pub live_sessions: u64,
+    pub locks_battery_unknown: u64,
+    /// Below [`LOW_BATTERY_PERCENT`](super::rules::LOW_BATTERY_PERCENT).
+    pub locks_battery_low: u64,
+    pub locks_battery_ok: u64,
+}
+
 /// An organization as the operator's `org list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrganizationRecord {

@@ -258,6 +258,26 @@ pub(super) fn organization_key<R: Columns>(r: &R) -> Result<OrganizationKey, R::
 }
 
 /// A count as the records keep it (never negative).
+/// The query [`gauges`] reads, with the backend's placeholder for `now` and its `false`.
+pub(super) fn gauges_sql(now: &str, no: &str) -> String {
+    let low = rules::LOW_BATTERY_PERCENT;
+    format!(
+        "SELECT (SELECT COUNT(*) FROM sessions WHERE revoked = {no} AND expires_at > {now}), \
+         (SELECT COUNT(*) FROM locks WHERE battery IS NULL), \
+         (SELECT COUNT(*) FROM locks WHERE battery < {low}), \
+         (SELECT COUNT(*) FROM locks WHERE battery >= {low})"
+    )
+}
+
+pub(super) fn gauges<R: Columns>(r: &R) -> Result<Gauges, R::Error> {
+    Ok(Gauges {
+        live_sessions: count(r, 0)?,
+        locks_battery_unknown: count(r, 1)?,
+        locks_battery_low: count(r, 2)?,
+        locks_battery_ok: count(r, 3)?,
+    })
+}
+
 /// The columns [`organization`] reads.
 pub(super) const ORGANIZATION_COLS: &str = "o.id, o.name, o.created_at, \
     (SELECT COUNT(*) FROM users u WHERE u.org_id = o.id AND u.status = 'active') \

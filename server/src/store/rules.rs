@@ -289,6 +289,9 @@ pub fn already_paired() -> StoreError {
     StoreError::Conflict("the lock is already paired".into())
 }
 
+/// A lock whose battery is below this (percent) counts as low in `/metrics`.
+pub const LOW_BATTERY_PERCENT: i64 = 20;
+
 /// A database whose schema is newer than the migrations this server knows (a backup of a
 /// newer release restored under an older one) is never opened: writing to it with older
 /// code could lose what the newer code keeps.

@@ -162,6 +162,7 @@ async fn router_costs(
     use tower::ServiceExt;
 
     let state = access_server::AppState::new(access_server::Shared {
+        metrics: None,
         db: access_server::store::Db::new(server.store()),
         public_url: server.base_url().into(),
         config: std::sync::Arc::new(cfg),

@@ -646,6 +646,10 @@ impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    fn gauges(&self, now: OffsetDateTime) -> StoreResult<Gauges> {
+        self.read(|c| rows::gauges(&c.one(&rows::gauges_sql("$1", "false"), &[&now])?))
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use super::rows::Columns;
 use super::session_cache::{Generation, SessionCache};
-use super::{Store, StoreError, StoreResult, rules};
+use super::{Gauges, Store, StoreError, StoreResult, rules};
 
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -310,5 +310,12 @@ impl Store for SqliteStore {
 
     fn inline_reads(&self) -> bool {
         true
+    }
+
+    fn gauges(&self, now: OffsetDateTime) -> StoreResult<Gauges> {
+        self.with(|c| {
+            let sql = super::rows::gauges_sql("?1", "0");
+            Ok(c.query_row(&sql, [ts(now)], |r| super::rows::gauges(r))?)
+        })
     }
 }
