@@ -18,7 +18,12 @@ struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     /// Address to listen on.
-    #[arg(long, env = "ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "ACCESS_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     listen: SocketAddr,
     /// Address of `GET /metrics` (Prometheus text format), e.g. 127.0.0.1:9100; unset: no
     /// metrics. Keep it off the public network.
@@ -67,6 +72,9 @@ enum Command {
         /// A file written by `access-server backup`.
         src: PathBuf,
     },
+    /// Asks the server on --listen for `/healthz`; exit status 0 when it answers 200
+    /// (the container image's health check: no curl needed).
+    Healthcheck,
     /// The organizations this server hosts, each invisible to the others.
     Org {
         #[command(subcommand)]
@@ -96,6 +104,7 @@ enum OrgCommand {
 fn run_command(command: Command, args: &Args) -> Result<String, String> {
     match command {
         Command::Org { command } => run_org(command, args),
+        Command::Healthcheck => healthcheck(args.listen),
         Command::Backup { dest } => backup_to(&dest, args),
         Command::Restore { src } => restore_from(&src, args),
     }
@@ -142,6 +151,36 @@ fn run_org(command: OrgCommand, args: &Args) -> Result<String, String> {
             }
             Ok(out)
         }
+    }
+}
+
+/// `GET /healthz` on the server's own address (a wildcard address is asked on loopback).
+fn healthcheck(listen: SocketAddr) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut at = listen;
+    if at.ip().is_unspecified() {
+        at.set_ip(match at {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let wait = std::time::Duration::from_secs(3);
+    let mut conn = std::net::TcpStream::connect_timeout(&at, wait)
+        .map_err(|e| format!("no server on {at}: {e}"))?;
+    conn.set_read_timeout(Some(wait))
+        .map_err(|e| e.to_string())?;
+    conn.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    let _ = conn.take(4096).read_to_string(&mut answer);
+    match answer.lines().next() {
+        Some(status) if status.split_whitespace().nth(1) == Some("200") => {
+            Ok(format!("healthy: {at}"))
+        }
+        other => Err(format!(
+            "unhealthy: {at} answered {:?}",
+            other.unwrap_or("")
+        )),
     }
 }
 

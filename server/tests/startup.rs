@@ -61,3 +61,30 @@ fn a_malformed_sms_gateway_url_is_a_clear_startup_error() {
         );
     }
 }
+
+/// `access-server healthcheck` (the container image's health check) against `base`'s port.
+fn healthcheck(listen: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_access-server"))
+        .args(["healthcheck", "--listen", listen])
+        .output()
+        .expect("run access-server healthcheck")
+}
+
+#[tokio::test]
+async fn the_healthcheck_command_passes_while_the_server_serves_and_fails_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = BinaryServer::spawn(dir.path(), &[]);
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    // A wildcard listen address is asked on loopback, as inside a container.
+    let up = healthcheck(&format!("0.0.0.0:{port}"));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(String::from_utf8_lossy(&up.stdout).contains("healthy"));
+    assert!(server.stop().success());
+    let down = healthcheck(&format!("127.0.0.1:{port}"));
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("no server"));
+}
