@@ -75,15 +75,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(async {
         // Warm-up (the blocking pool's threads, SQLite's statement cache).
         for _ in 0..2_000 {
-            let _ = client.list_locks().await;
-            let _ = client.current_user().await;
+            let _ = client.locks().list().await;
+            let _ = client.account().current_user().await;
         }
         let list = measure(9, 2_000, move || async move {
-            assert!(c.list_locks().await.expect("list").is_empty());
+            assert!(c.locks().list().await.expect("list").is_empty());
         })
         .await;
         let user = measure(9, 2_000, move || async move {
-            assert!(c.current_user().await.expect("user").is_none());
+            assert!(c.account().current_user().await.expect("user").is_none());
         })
         .await;
         println!("rust list_locks_ns={list:.0} current_user_ns={user:.0}");

@@ -96,7 +96,7 @@ impl AccessError {
             AccessError::Server { code, .. } => {
                 code == error_codes::INTERNAL
                     || code == "http_5xx"
-                    || code == crate::client::IN_PROGRESS
+                    || code == crate::replay::IN_PROGRESS
             }
             AccessError::BadResponse { .. } => true,
             _ => false,

@@ -31,25 +31,31 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod account;
 pub mod ble;
 pub mod cache;
 pub mod callback;
-pub mod client;
+pub mod engine;
 pub mod error;
+pub mod ffi;
+pub mod gate;
 pub mod http;
 pub mod invitation;
 pub mod live_objects;
+pub mod locks;
 pub mod logging;
 pub mod model;
 pub mod offline_codes;
 pub mod phone;
 pub mod queue;
+pub mod replay;
 pub mod search;
 pub mod secrets;
+pub mod sync;
 
 pub use callback::CallbackError;
-pub use client::AccessClient;
 pub use error::{AccessError, error_message};
+pub use ffi::{AccessClient, Account, ActionQueue, Locks, OfflineCodes, OnSite};
 pub use live_objects::live_object_count;
 pub use logging::{CoreLogger, LogLevel, set_logger};
 pub use model::*;

@@ -94,7 +94,8 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
     .await;
     let t = &tech.client;
     let lock = t
-        .pair_lock(
+        .on_site()
+        .pair(
             unit,
             "front-door".into(),
             support::PAIRING_CODE.into(),
@@ -103,12 +104,13 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
         )
         .await
         .unwrap();
-    t.ble_set_mode(lock.id.clone(), access_domain::LockMode::Tour)
+    t.on_site()
+        .set_mode(lock.id.clone(), access_domain::LockMode::Tour)
         .await
         .unwrap();
 
     memory.set_in_range("front-door", false);
-    let r = t.ble_unlock(lock.id.clone()).await;
+    let r = t.on_site().unlock(lock.id.clone()).await;
     assert!(
         matches!(r, Err(AccessError::LockOutOfRange { .. })),
         "{r:?}"
@@ -121,11 +123,11 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
         None,
         FnHandler::new(ad, |_: &[u8]| Vec::new()),
     );
-    let r = t.ble_unlock(lock.id.clone()).await;
+    let r = t.on_site().unlock(lock.id.clone()).await;
     assert!(matches!(r, Err(AccessError::LockTimeout { .. })), "{r:?}");
 
     // The real lock again: it opens, and it never saw the failed attempts.
     memory.add_lock("front-door", None, brain.clone());
-    t.ble_unlock(lock.id.clone()).await.unwrap();
+    t.on_site().unlock(lock.id.clone()).await.unwrap();
     server.stop().await;
 }
