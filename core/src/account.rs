@@ -161,7 +161,7 @@ mod tests {
         let ok = registration(
             LINK,
             " ann@example.test ",
-            "(555) 123-4567",
+            "+1 (555) 123-4567",
             "pw".into(),
             " Ann ",
         );
@@ -171,11 +171,17 @@ mod tests {
             ("ann@example.test", "Ann")
         );
         assert!(matches!(
-            registration(LINK, "ann", "5551234567", "pw".into(), "Ann"),
+            registration(LINK, "ann", "+15551234567", "pw".into(), "Ann"),
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
-            registration(LINK, "ann@example.test", "5551234567", String::new(), "Ann"),
+            registration(
+                LINK,
+                "ann@example.test",
+                "+15551234567",
+                String::new(),
+                "Ann"
+            ),
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
@@ -186,7 +192,7 @@ mod tests {
             registration(
                 "not a link",
                 "ann@example.test",
-                "5551234567",
+                "+15551234567",
                 "pw".into(),
                 "Ann"
             ),
