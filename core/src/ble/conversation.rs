@@ -158,38 +158,17 @@ pub async fn pair<L: LockLink>(
 mod tests {
     //! Over lock-ble's in-memory transport (MTU 23: every message fragmented) against the
     //! virtual lock's brain, with an organization key made here instead of the server.
-    use std::sync::{Arc, Mutex};
-
     use access_domain::{LockMode, Permission, UserType};
-    use lock_ble::{LinkHandler, LockTransport, MemoryTransport};
+    use lock_ble::{LockTransport, MemoryTransport};
     use lock_protocol::credential::{self, Claims, UserClass, rights_for};
-    use lock_protocol::gatt::Advertisement;
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use uuid::Uuid;
-    use virtual_lock::{FactorySettings, VirtualLock};
+    use virtual_lock::{FactorySettings, LockBrain, VirtualLock};
 
     use super::*;
 
     const CODE: &str = "1357924680";
     const TIMEOUT: Duration = Duration::from_secs(5);
-
-    #[derive(Clone)]
-    struct Brain(Arc<Mutex<VirtualLock>>);
-
-    impl LinkHandler for Brain {
-        fn advertisement(&self) -> Advertisement {
-            self.0.lock().unwrap().advertisement()
-        }
-        fn on_connect(&mut self, mtu: usize) {
-            self.0.lock().unwrap().on_connect(mtu);
-        }
-        fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
-            self.0.lock().unwrap().on_write(fragment)
-        }
-        fn on_disconnect(&mut self) {
-            self.0.lock().unwrap().on_disconnect();
-        }
-    }
 
     /// A lock paired to a fresh organization, its id, and a way to mint credentials.
     struct Site {
@@ -212,7 +191,7 @@ mod tests {
         };
         let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
         let transport = MemoryTransport::new(23);
-        transport.add_lock("door", None, Brain(Arc::new(Mutex::new(lock))));
+        transport.add_lock("door", None, LockBrain::new(lock));
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let org = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
