@@ -226,6 +226,47 @@ fn timeouts(request_timeout_ms: Option<u32>) -> Timeouts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::tests::member;
+
+    fn engine(dir: &std::path::Path) -> Engine {
+        let config = ClientConfig {
+            server_url: "http://127.0.0.1:9".into(),
+            data_dir: dir.display().to_string(),
+            app: access_domain::App::AccessManager,
+            request_timeout_ms: None,
+        };
+        let secrets = crate::file_secret_store(dir.join("secrets.json").display().to_string());
+        Engine::open(&config, secrets).unwrap()
+    }
+
+    #[tokio::test]
+    async fn settling_forgets_an_ended_session_and_wipes_a_revoked_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        let me = member(&[], &[]);
+        let cached = me.clone();
+        e.db(move |c| cache::set_me(c, &cached)).await.unwrap();
+
+        e.set_token(Some("t-1".into())).unwrap();
+        assert_eq!(
+            e.settle(AccessError::NotSignedIn).await,
+            AccessError::NotSignedIn
+        );
+        assert_eq!(e.token().unwrap(), None);
+        // The cache stays for offline use.
+        assert_eq!(e.me().await.unwrap().id, me.id);
+
+        e.set_token(Some("t-2".into())).unwrap();
+        assert_eq!(e.settle(AccessError::Revoked).await, AccessError::Revoked);
+        assert_eq!(e.token().unwrap(), None);
+        assert_eq!(e.me().await, Err(AccessError::NotSignedIn));
+
+        // Other errors change nothing; a new engine reads the token back from the store.
+        e.set_token(Some("t-3".into())).unwrap();
+        assert_eq!(e.settle(AccessError::Timeout).await, AccessError::Timeout);
+        drop(e);
+        assert_eq!(engine(dir.path()).token().unwrap().as_deref(), Some("t-3"));
+    }
 
     #[test]
     fn connecting_never_outlasts_a_request() {
