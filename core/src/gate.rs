@@ -7,19 +7,6 @@ use uuid::Uuid;
 
 use crate::AccessError;
 
-/// Every action a lock screen may offer, in the order the apps show them.
-const LOCK_ACTIONS: [Action; 9] = [
-    Action::View,
-    Action::Unlock,
-    Action::ResetCodes,
-    Action::Rename,
-    Action::ChangeMode,
-    Action::ViewLogs,
-    Action::ViewMasterCode,
-    Action::GiveAccess,
-    Action::Pair,
-];
-
 /// An id the cache cannot hold is a lock (or unit) nobody can see.
 pub fn parse_id(id: &str) -> Result<Uuid, AccessError> {
     Uuid::parse_str(id.trim()).map_err(|_| AccessError::NotFound)
@@ -36,7 +23,7 @@ pub fn check(me: &Me, action: Action, unit: Uuid) -> Result<(), AccessError> {
 /// The actions `me` may take on a lock of `unit`, for showing only those buttons.
 pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
     let actor = me.actor();
-    LOCK_ACTIONS
+    Action::ALL
         .into_iter()
         .filter(|a| authorize(&actor, *a, unit).is_ok())
         .collect()
