@@ -148,6 +148,14 @@ impl Engine {
             .ok_or(AccessError::NotSignedIn)
     }
 
+    /// `GET path` with the session, settled like every request.
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, AccessError> {
+        self.request::<(), _>(Method::GET, path, None, None).await
+    }
+
     /// The cached user and lock, after the gate allowed `action` on it.
     pub(crate) async fn gate(
         &self,

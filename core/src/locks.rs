@@ -198,14 +198,7 @@ impl Engine {
         lock_id: String,
     ) -> Result<Vec<LogEntryInfo>, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::ViewLogs).await?;
-        let page: Page<LogEntry> = self
-            .request::<(), _>(
-                Method::GET,
-                &format!("/api/v1/locks/{}/logs", lock.id),
-                None,
-                None,
-            )
-            .await?;
+        let page: Page<LogEntry> = self.get(&format!("/api/v1/locks/{}/logs", lock.id)).await?;
         Ok(page.items.into_iter().map(LogEntryInfo::from).collect())
     }
 
@@ -213,12 +206,7 @@ impl Engine {
     pub(crate) async fn view_master_code(&self, lock_id: String) -> Result<String, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::ViewMasterCode).await?;
         let m: MasterCode = self
-            .request::<(), _>(
-                Method::GET,
-                &format!("/api/v1/locks/{}/master-code", lock.id),
-                None,
-                None,
-            )
+            .get(&format!("/api/v1/locks/{}/master-code", lock.id))
             .await?;
         Ok(m.code)
     }

@@ -240,7 +240,7 @@ pub(crate) mod tests {
     use crate::cache::Store;
     use access_domain::LockMode;
 
-    pub(crate) fn lock(name: &str) -> Lock {
+    fn lock(name: &str) -> Lock {
         Lock {
             id: Uuid::new_v4(),
             name: name.into(),
@@ -256,18 +256,19 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn store() -> (tempfile::TempDir, Store) {
+    /// A cache in a temporary directory holding one lock.
+    pub(crate) fn store_with_lock() -> (tempfile::TempDir, Store, Lock) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("cache.sqlite")).unwrap();
-        (dir, store)
+        let l = lock("Front");
+        cache::upsert_lock(&store.conn(), &l).unwrap();
+        (dir, store, l)
     }
 
     #[test]
     fn a_success_is_recorded_with_the_servers_lock() {
-        let (_dir, store) = store();
+        let (_dir, store, l) = store_with_lock();
         let mut c = store.conn();
-        let l = lock("Front");
-        cache::upsert_lock(&c, &l).unwrap();
         let rename = queue::Action::Rename {
             name: "Back".into(),
         };

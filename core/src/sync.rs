@@ -131,15 +131,13 @@ pub(crate) fn reapply_pending(c: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::tests::{lock, store};
+    use crate::replay::tests::store_with_lock;
     use access_domain::LockMode;
 
     #[test]
     fn queued_changes_are_laid_over_the_servers_rows() {
-        let (_dir, store) = store();
+        let (_dir, store, l) = store_with_lock();
         let mut c = store.conn();
-        let l = lock("Front");
-        cache::upsert_lock(&c, &l).unwrap();
         let rename = queue::Action::Rename {
             name: "Back".into(),
         };

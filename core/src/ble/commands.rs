@@ -6,7 +6,6 @@ use access_domain::{AccessCodeKind, Action, CodeClass, LockMode, UserType};
 use lock_ble::AnyLink;
 use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Window};
 use lock_protocol::wire::Rejection;
-use reqwest::Method;
 use uuid::Uuid;
 
 use super::conversation::{Conversation, revocation_pushes};
@@ -226,12 +225,7 @@ impl Engine {
     ) -> Result<u32, AccessError> {
         self.reset_codes(lock_id.to_string()).await?;
         let install: CodeInstall = self
-            .request::<(), _>(
-                Method::GET,
-                &format!("/api/v1/locks/{lock_id}/code-install"),
-                None,
-                None,
-            )
+            .get(&format!("/api/v1/locks/{lock_id}/code-install"))
             .await?;
         let code_secret = key32(
             decode_b64(&install.code_secret, "code secret")?,

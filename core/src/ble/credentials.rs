@@ -68,12 +68,7 @@ impl Engine {
     /// Fetches the revocation list of a lock (staff) and caches it.
     pub(crate) async fn fetch_revocations(&self, lock: Uuid) -> Result<(), AccessError> {
         let list: RevocationList = self
-            .request::<(), _>(
-                Method::GET,
-                &format!("/api/v1/locks/{lock}/revocations"),
-                None,
-                None,
-            )
+            .get(&format!("/api/v1/locks/{lock}/revocations"))
             .await?;
         self.db(move |c| store::put_revocations(c, lock, &list.revoked))
             .await
