@@ -2,36 +2,16 @@
 //! peripheral: the protocol's framing at the link's MTU, two round trips, and the paired
 //! advertisement seen by the next scan.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use access_domain::LockMode;
 use futures::StreamExt;
 use lock_ble::peripheral::{LockPeripheral, PeripheralConfig};
 use lock_ble::testing::VirtualBluez;
-use lock_ble::{BtleplugConfig, BtleplugTransport, LinkHandler, LockLink, LockTransport};
+use lock_ble::{BtleplugConfig, BtleplugTransport, LockLink, LockTransport};
 use lock_protocol::frame::{Reassembler, fragment};
-use lock_protocol::gatt::Advertisement;
 use lock_protocol::pairing::{Install, PairingPhone, PairingStep};
-use virtual_lock::{FactorySettings, VirtualLock};
-
-/// The same mapping the `virtual-lock` binary uses (its `LockBrain`).
-struct Brain(Arc<Mutex<VirtualLock>>);
-
-impl LinkHandler for Brain {
-    fn advertisement(&self) -> Advertisement {
-        self.0.lock().unwrap().advertisement()
-    }
-    fn on_connect(&mut self, mtu: usize) {
-        self.0.lock().unwrap().on_connect(mtu);
-    }
-    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
-        self.0.lock().unwrap().on_write(fragment)
-    }
-    fn on_disconnect(&mut self) {
-        self.0.lock().unwrap().on_disconnect();
-    }
-}
+use virtual_lock::{FactorySettings, LockBrain, VirtualLock};
 
 /// Sends one protocol message and reassembles the lock's answer.
 async fn exchange(link: &mut impl LockLink, msg_id: u8, message: &[u8]) -> Vec<u8> {
@@ -59,7 +39,7 @@ async fn phone_pairs_the_virtual_lock_over_bluezoo() {
         adapter: Some(bluez.locks[0].clone()),
         ..Default::default()
     };
-    let _peripheral = LockPeripheral::start(config, Brain(Arc::new(Mutex::new(lock))))
+    let _peripheral = LockPeripheral::start(config, LockBrain::new(lock))
         .await
         .expect("on the air");
     let phone = BtleplugTransport::new(BtleplugConfig {

@@ -109,12 +109,13 @@ fn mode(m: ModeArg) -> LockMode {
 
 pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
     if let Ok(adapter) = std::env::var("ACCESS_BLE_ADAPTER") {
-        client.use_bluetooth_adapter(Some(adapter)).await;
+        client.on_site().use_bluetooth_adapter(Some(adapter)).await;
     }
     match command {
         BleCommand::Scan { seconds } => {
             let seen = client
-                .scan_locks(seconds.saturating_mul(1000), Some(Arc::new(PrintScan)))
+                .on_site()
+                .scan(seconds.saturating_mul(1000), Some(Arc::new(PrintScan)))
                 .await?;
             eprintln!("{} locks seen", seen.len());
         }
@@ -125,55 +126,65 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
             name,
         } => {
             let lock = client
-                .pair_lock(unit, device, code, name, Some(Arc::new(PrintPhases)))
+                .on_site()
+                .pair(unit, device, code, name, Some(Arc::new(PrintPhases)))
                 .await?;
             println!("{}  {}  paired", lock.id, lock.name);
         }
         BleCommand::RefreshCredentials => {
-            let n = client.refresh_credentials().await?;
+            let n = client.account().refresh_credentials().await?;
             println!("{n} credentials cached");
         }
         BleCommand::Unlock { lock } => {
-            client.ble_unlock(resolve(client, &lock).await?).await?;
+            client
+                .on_site()
+                .unlock(resolve(client, &lock).await?)
+                .await?;
             println!("unlocked");
         }
         BleCommand::Lock { lock } => {
-            client.ble_lock(resolve(client, &lock).await?).await?;
+            client.on_site().lock(resolve(client, &lock).await?).await?;
             println!("locked");
         }
         BleCommand::BleMode { lock, mode: m } => {
             client
-                .ble_set_mode(resolve(client, &lock).await?, mode(m))
+                .on_site()
+                .set_mode(resolve(client, &lock).await?, mode(m))
                 .await?;
             println!("mode set to {}", mode(m).as_str());
         }
         BleCommand::BleRename { lock, name } => {
             client
-                .ble_rename(resolve(client, &lock).await?, name.clone())
+                .on_site()
+                .rename(resolve(client, &lock).await?, name.clone())
                 .await?;
             println!("renamed to {name:?}");
         }
         BleCommand::BleResetCodes { lock } => {
             let removed = client
-                .ble_reset_codes(resolve(client, &lock).await?)
+                .on_site()
+                .reset_codes(resolve(client, &lock).await?)
                 .await?;
             println!("codes reset; {removed} access codes removed from the lock");
         }
         BleCommand::InstallCode { lock, code_id } => {
             client
-                .ble_install_access_code(resolve(client, &lock).await?, code_id)
+                .on_site()
+                .install_access_code(resolve(client, &lock).await?, code_id)
                 .await?;
             println!("installed (confirmed by the lock)");
         }
         BleCommand::RemoveCode { lock, code_id } => {
             client
-                .ble_remove_access_code(resolve(client, &lock).await?, code_id)
+                .on_site()
+                .remove_access_code(resolve(client, &lock).await?, code_id)
                 .await?;
             println!("removed");
         }
         BleCommand::Status { lock } => {
             let s = client
-                .ble_read_status(resolve(client, &lock).await?)
+                .on_site()
+                .read_status(resolve(client, &lock).await?)
                 .await?;
             println!("name:     {}", s.name);
             println!("mode:     {}", s.mode.as_str());
@@ -188,24 +199,31 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
             println!("log head: {}", s.log_head);
         }
         BleCommand::ReadLog { lock } => {
-            let r = client.ble_read_log(resolve(client, &lock).await?).await?;
+            let r = client
+                .on_site()
+                .read_log(resolve(client, &lock).await?)
+                .await?;
             println!(
                 "read {} entries; {} uploaded; {} waiting for the network",
                 r.read, r.uploaded, r.waiting
             );
         }
         BleCommand::SetTime { lock } => {
-            let clock = client.ble_set_time(resolve(client, &lock).await?).await?;
+            let clock = client
+                .on_site()
+                .set_time(resolve(client, &lock).await?)
+                .await?;
             println!("lock clock set to {clock}");
         }
         BleCommand::PushRevocations { lock } => {
             let total = client
-                .ble_push_revocations(resolve(client, &lock).await?)
+                .on_site()
+                .push_revocations(resolve(client, &lock).await?)
                 .await?;
             println!("the lock holds {total} revocations");
         }
         BleCommand::UploadLogs => {
-            let n = client.upload_lock_logs().await?;
+            let n = client.on_site().upload_lock_logs().await?;
             println!("{n} log entries uploaded");
         }
     }

@@ -284,7 +284,7 @@ async fn resolve(client: &AccessClient, lock: &str) -> Result<String> {
     if uuid::Uuid::parse_str(lock).is_ok() {
         return Ok(lock.to_string());
     }
-    let found = client.search_locks(lock.to_string(), u32::MAX).await?;
+    let found = client.locks().search(lock.to_string(), u32::MAX).await?;
     let exact: Vec<&LockInfo> = found
         .iter()
         .filter(|l| l.name.eq_ignore_ascii_case(lock))
@@ -373,6 +373,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let pw = password(pw)?;
             let id = client
+                .account()
                 .register_from_invitation(invitation, email, phone, pw, name)
                 .await?;
             println!("{id}");
@@ -381,19 +382,19 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Verify {
             registration_id,
             code,
-        } => show_user(&client.verify_sms(registration_id, code).await?),
+        } => show_user(&client.account().verify_sms(registration_id, code).await?),
         Command::Login {
             email,
             password: pw,
         } => {
             let pw = password(pw)?;
-            show_user(&client.login(email, pw).await?)
+            show_user(&client.account().login(email, pw).await?)
         }
         Command::Logout => {
-            client.logout().await?;
+            client.account().logout().await?;
             println!("signed out; local data wiped");
         }
-        Command::Whoami => match client.current_user().await? {
+        Command::Whoami => match client.account().current_user().await? {
             Some(u) => show_user(&u),
             None => return Err(AccessError::NotSignedIn.into()),
         },
@@ -425,9 +426,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Locks { query } => {
             let locks = if query.is_empty() {
-                client.list_locks().await?
+                client.locks().list().await?
             } else {
-                client.search_locks(query.join(" "), u32::MAX).await?
+                client.locks().search(query.join(" "), u32::MAX).await?
             };
             for l in &locks {
                 show_lock(l);
@@ -436,7 +437,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Rename { lock, name } => {
             let id = resolve(&client, &lock).await?;
-            queued_note(&client.rename_lock(id, name).await?);
+            queued_note(&client.locks().rename(id, name).await?);
         }
         Command::Mode { lock, mode } => {
             let id = resolve(&client, &lock).await?;
@@ -446,16 +447,16 @@ async fn run(cli: Cli) -> Result<()> {
                 ModeArg::Resident => LockMode::Resident,
                 ModeArg::Maintenance => LockMode::Maintenance,
             };
-            queued_note(&client.change_mode(id, mode).await?);
+            queued_note(&client.locks().change_mode(id, mode).await?);
         }
         Command::ResetCodes { lock } => {
             let id = resolve(&client, &lock).await?;
-            client.reset_codes(id).await?;
+            client.locks().reset_codes(id).await?;
             println!("codes reset");
         }
         Command::Logs { lock } => {
             let id = resolve(&client, &lock).await?;
-            for e in client.view_logs(id).await? {
+            for e in client.locks().view_logs(id).await? {
                 let at = time::OffsetDateTime::from(e.at)
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default();
@@ -474,7 +475,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::MasterCode { lock } => {
             let id = resolve(&client, &lock).await?;
-            println!("{}", client.view_master_code(id).await?);
+            println!("{}", client.locks().view_master_code(id).await?);
         }
         Command::GiveAccess {
             lock,
@@ -505,7 +506,8 @@ async fn run(cli: Cli) -> Result<()> {
                     ClassArg::Tour => OfflineCodeClass::Tour,
                 });
                 let c = client
-                    .give_offline_access(id, kind, class, label, window)
+                    .offline_codes()
+                    .give(id, kind, class, label, window)
                     .await?;
                 let fmt = |t: SystemTime| {
                     time::OffsetDateTime::from(t)
@@ -522,7 +524,7 @@ async fn run(cli: Cli) -> Result<()> {
                 );
                 return Ok(());
             }
-            match client.give_access(id, kind, label, window).await? {
+            match client.locks().give_access(id, kind, label, window).await? {
                 GiveAccessOutcome::Created { code } => {
                     println!("{}  code {}  ({:?})", code.id, code.code, code.sync_state)
                 }
@@ -533,7 +535,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Codes { lock } => {
             let id = resolve(&client, &lock).await?;
-            for c in client.access_codes(id).await? {
+            for c in client.locks().access_codes(id).await? {
                 println!(
                     "{}  {:<10} {:<8} {:<10} {}{}",
                     c.id,
@@ -550,14 +552,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Ble(c) => ble::run(&client, c).await?,
         Command::Queue { action } => {
             if let Some(QueueCmd::Replay) = action {
-                let r = client.replay_queue().await?;
+                let r = client.queue().replay().await?;
                 println!(
                     "sent {}, refused {}, still pending {}",
                     r.sent, r.failed, r.pending
                 );
             }
-            let pending = client.pending_actions().await?;
-            let failed = client.failed_actions().await?;
+            let pending = client.queue().pending().await?;
+            let failed = client.queue().failed().await?;
             println!("pending: {}", pending.len());
             pending.iter().for_each(show_queued);
             println!("failed: {}", failed.len());

@@ -185,7 +185,11 @@ fn sync_child(url: &str, dir: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let client = support::open(dir.into(), url, App::AccessManager, None);
-        client.login(EMAIL.into(), PASSWORD.into()).await.unwrap();
+        client
+            .account()
+            .login(EMAIL.into(), PASSWORD.into())
+            .await
+            .unwrap();
         let before = hwm_kib();
         let t = Instant::now();
         let s = client.sync(None).await.unwrap();
@@ -305,6 +309,7 @@ async fn run() {
     let dev = Device::new(&url, App::AccessManager);
     let reg = dev
         .client
+        .account()
         .register_from_invitation(
             link,
             EMAIL.into(),
@@ -315,7 +320,7 @@ async fn run() {
         .await
         .unwrap();
     let code = admin.sms_code("+15551234567").await;
-    dev.client.verify_sms(reg, code).await.unwrap();
+    dev.client.account().verify_sms(reg, code).await.unwrap();
 
     // The rows of the floor, as the server sends them.
     let token = {
@@ -363,7 +368,11 @@ async fn run() {
     let mut ins_pass = vec![];
     for _ in 0..5 {
         let d = Device::new(&proxy.url(), App::AccessManager);
-        d.client.login(EMAIL.into(), PASSWORD.into()).await.unwrap();
+        d.client
+            .account()
+            .login(EMAIL.into(), PASSWORD.into())
+            .await
+            .unwrap();
         let before = proxy.received() + proxy.sent();
         let phases = Arc::new(Phases::default());
         let t = Instant::now();
@@ -513,20 +522,21 @@ async fn run() {
             }
         }
     }
+    // The object the kits hold, fetched once.
+    let locks = dev.client.locks();
     let mut api_search = Vec::new();
     for _ in 0..20 {
         for q in queries {
             let t = Instant::now();
             // The kits' default limit (100).
-            hits += dev.client.search_locks(q.into(), 100).await.unwrap().len();
+            hits += locks.search(q.into(), 100).await.unwrap().len();
             api_search.push(t.elapsed().as_secs_f64() * 1e3);
         }
     }
 
-    // One exported call: a cached lock lookup through AccessClient, and the cache alone.
-    let ids: Vec<String> = dev
-        .client
-        .list_locks()
+    // One exported call: a cached lock lookup through `Locks`, and the cache alone.
+    let ids: Vec<String> = locks
+        .list()
         .await
         .unwrap()
         .into_iter()
@@ -537,7 +547,7 @@ async fn run() {
     for _ in 0..5 {
         for id in &ids {
             let t = Instant::now();
-            let l = dev.client.lock(id.clone()).await.unwrap();
+            let l = locks.get(id.clone()).await.unwrap();
             call.push(t.elapsed().as_secs_f64() * 1e6);
             assert_eq!(&l.id, id);
         }
@@ -610,7 +620,7 @@ async fn run() {
         median(&mut broad)
     );
     println!(
-        "one exported call (AccessClient::lock, cached): median {:.1} us, p99 {:.1} us; the cache query alone: median {:.1} us",
+        "one exported call (Locks::get, cached): median {:.1} us, p99 {:.1} us; the cache query alone: median {:.1} us",
         median(&mut call.clone()),
         pct(&mut call, 0.99),
         median(&mut raw)

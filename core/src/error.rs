@@ -10,7 +10,7 @@ use crate::cache::StoreError;
 use crate::http::HttpError;
 use crate::secrets::SecretError;
 
-/// Every failure of an [`crate::AccessClient`] call, as Kotlin and Swift see it.
+/// Every failure of a call on [`crate::AccessClient`] or its objects, as Kotlin and Swift see it.
 ///
 /// ```
 /// use access_core::AccessError;
@@ -96,7 +96,7 @@ impl AccessError {
             AccessError::Server { code, .. } => {
                 code == error_codes::INTERNAL
                     || code == "http_5xx"
-                    || code == crate::client::IN_PROGRESS
+                    || code == crate::replay::IN_PROGRESS
             }
             AccessError::BadResponse { .. } => true,
             _ => false,

@@ -194,6 +194,9 @@ impl Api {
         idempotency_key: Option<&str>,
         on_bytes: &mut (dyn FnMut(u64) + Send),
     ) -> Result<Download, HttpError> {
+        // A request the server may see twice without a second effect: a GET, or one whose
+        // key makes the server apply it once.
+        let repeatable = method == Method::GET || idempotency_key.is_some();
         let mut req = self.client.request(method, self.url(path)?);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -204,7 +207,17 @@ impl Api {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let mut resp = req.send().await.map_err(map_reqwest)?;
+        let again = if repeatable { req.try_clone() } else { None };
+        let mut resp = match req.send().await {
+            // A pooled keep-alive connection the server (or a NAT, or a network change)
+            // closed just as we sent on it: the request never got an answer, so a fresh
+            // connection tries once more instead of reporting the phone offline.
+            Err(e) if again.is_some() && closed_under_us(&e) => {
+                tracing::debug!("connection closed under the request; sending it again");
+                again.unwrap().send().await.map_err(map_reqwest)?
+            }
+            other => other.map_err(map_reqwest)?,
+        };
         let status = resp.status();
         let wire_len = resp.content_length();
         let mut body = Vec::with_capacity(wire_len.unwrap_or(0).min(1 << 24) as usize);
@@ -242,6 +255,22 @@ fn status_error(status: StatusCode, body: &[u8]) -> HttpError {
             ),
         },
     }
+}
+
+/// Whether `e` is a connection that closed after the request went out on it (not a refused
+/// connection, not a timeout: those say the network or the server is down).
+fn closed_under_us(e: &reqwest::Error) -> bool {
+    if e.is_timeout() || e.is_connect() || !e.is_request() {
+        return false;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(h) = inner.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message() || h.is_canceled();
+        }
+        source = inner.source();
+    }
+    false
 }
 
 fn map_reqwest(e: reqwest::Error) -> HttpError {
@@ -293,6 +322,78 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// A server that answers the first request on a connection and closes the connection
+    /// under the second one (as a server restart or a NAT drop does to a pooled
+    /// connection); on a new connection it answers again. Returns its URL and a count of
+    /// the requests it read.
+    async fn closing_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    for answered in 0.. {
+                        match conn.read(&mut buf).await {
+                            Ok(n) if n > 0 => {}
+                            _ => return,
+                        }
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        if answered == 1 {
+                            return; // closed under the request, without an answer
+                        }
+                        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
+                        conn.write_all(ok).await.unwrap();
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_repeatable_request_is_sent_again_when_its_connection_closes_under_it() {
+        use std::sync::atomic::Ordering;
+        let (url, seen) = closing_server().await;
+        let api = Api::new(&url, Timeouts::default()).unwrap();
+        let get = |api: &Api| {
+            let api = api.clone();
+            async move {
+                api.send::<(), bool>(Method::GET, "/x", None, None, None)
+                    .await
+            }
+        };
+        assert!(get(&api).await.unwrap());
+        // Reuses the pooled connection, which closes under it: sent again on a new one.
+        assert!(get(&api).await.unwrap());
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        // With a key, a POST is repeatable too.
+        let post = api
+            .send::<_, bool>(Method::POST, "/x", None, Some(&1), Some("key-1"))
+            .await;
+        assert!(post.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_request_that_could_act_twice_is_never_sent_again() {
+        let (url, seen) = closing_server().await;
+        let api = Api::new(&url, Timeouts::default()).unwrap();
+        api.send::<(), bool>(Method::GET, "/x", None, None, None)
+            .await
+            .unwrap();
+        let post = api
+            .send::<_, bool>(Method::POST, "/x", None, Some(&1), None)
+            .await;
+        assert!(matches!(post, Err(HttpError::Connect(_))), "{post:?}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     /// The fallback a Linux without CA files gets: a client on the bundled trust anchors.

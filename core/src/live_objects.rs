@@ -1,6 +1,6 @@
-//! How many of the core's exported objects ([`crate::AccessClient`],
-//! [`crate::FileSecretStore`]) are alive in the process, so the shells' leak tests can check
-//! that every object they opened was really freed on the Rust side.
+//! How many of the core's exported objects ([`crate::AccessClient`] and the objects it hands
+//! out, [`crate::FileSecretStore`]) are alive in the process, so the shells' leak tests can
+//! check that every object they opened was really freed on the Rust side.
 //!
 //! Each exported object holds a [`LiveObject`]: counted when it is made, uncounted when the
 //! object is dropped (when the last Kotlin/Swift handle is closed or released and no call

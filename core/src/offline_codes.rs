@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::AccessError;
-use crate::client::AccessClient;
+use crate::engine::Engine;
+use crate::locks::to_odt;
 use crate::model::TimeWindow;
 
 /// Which row of the lock's mode table an offline code uses.
@@ -80,18 +81,6 @@ struct Answer {
     valid_until: OffsetDateTime,
 }
 
-fn to_odt(t: SystemTime) -> Result<OffsetDateTime, AccessError> {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_err(|_| AccessError::InvalidInput {
-            message: "Dates before 1970 are not accepted.".into(),
-        })?
-        .as_secs();
-    OffsetDateTime::from_unix_timestamp(secs as i64).map_err(|e| AccessError::InvalidInput {
-        message: e.to_string(),
-    })
-}
-
 /// Checks what can be checked before any request: the kind, and a window on the hour of
 /// 1 hour to 30 days.
 fn check(kind: AccessCodeKind, window: Option<&TimeWindow>) -> Result<(), AccessError> {
@@ -122,13 +111,12 @@ fn check(kind: AccessCodeKind, window: Option<&TimeWindow>) -> Result<(), Access
     Ok(())
 }
 
-#[uniffi::export(async_runtime = "tokio")]
-impl AccessClient {
+impl Engine {
     /// Gives an offline code (`give_access`): `window` (needs `window`) or `one_time`
     /// (without `window`: this hour plus 24 hours), `class` guest or tour (default: tour
     /// when the lock is in tour mode). Needs the network; refused locally, with nothing
     /// sent, when the permission or scope does not allow it.
-    pub async fn give_offline_access(
+    pub(crate) async fn give_offline_access(
         &self,
         lock_id: String,
         kind: AccessCodeKind,

@@ -8,7 +8,7 @@ use crate::AccessError;
 /// Checks `phone` against the `+1` rule and returns it normalized (`+15551234567`).
 ///
 /// A refusal is [`AccessError::InvalidPhone`], whose message says what to type and shows
-/// the expected form; it is the same error [`crate::AccessClient::register_from_invitation`]
+/// the expected form; it is the same error [`crate::Account::register_from_invitation`]
 /// gives before sending anything. Nothing is sent: this is a pure local check.
 ///
 /// ```

@@ -42,6 +42,7 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
     ];
     for link in links {
         let r = c
+            .account()
             .register_from_invitation(
                 link.clone(),
                 "a@x.example".into(),
@@ -74,6 +75,7 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
     ];
     for phone in phones {
         let r = c
+            .account()
             .register_from_invitation(
                 GOOD_TOKEN.into(),
                 "a@x.example".into(),
@@ -99,6 +101,7 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
 
     // Well-formed but unknown token, and an accepted phone form: the server decides.
     let r = c
+        .account()
         .register_from_invitation(
             GOOD_TOKEN.into(),
             "a@x.example".into(),
@@ -115,20 +118,24 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
     // Other bad input stays local too.
     let sent = proxy.sent();
     assert!(matches!(
-        c.verify_sms("not-an-id".into(), "123456".into()).await,
+        c.account()
+            .verify_sms("not-an-id".into(), "123456".into())
+            .await,
         Err(AccessError::InvalidInput { .. })
     ));
     assert_eq!(
-        c.verify_sms(uuid::Uuid::new_v4().to_string(), "12a456".into())
+        c.account()
+            .verify_sms(uuid::Uuid::new_v4().to_string(), "12a456".into())
             .await,
         Err(AccessError::WrongSmsCode)
     );
     assert_eq!(
-        c.lock("../../etc/passwd".into()).await,
+        c.locks().get("../../etc/passwd".into()).await,
         Err(AccessError::NotFound)
     );
     assert_eq!(
-        c.rename_lock(uuid::Uuid::new_v4().to_string(), "x".into())
+        c.locks()
+            .rename(uuid::Uuid::new_v4().to_string(), "x".into())
             .await,
         Err(AccessError::NotSignedIn)
     );
@@ -155,6 +162,7 @@ async fn a_voided_invitation_link_is_refused_with_its_own_error() {
     let dev = Device::new(&server.base_url(), App::AccessManager);
     let r = dev
         .client
+        .account()
         .register_from_invitation(
             old,
             "v@x.example".into(),
@@ -168,6 +176,7 @@ async fn a_voided_invitation_link_is_refused_with_its_own_error() {
         "{r:?}"
     );
     dev.client
+        .account()
         .register_from_invitation(
             new,
             "v@x.example".into(),
@@ -241,11 +250,12 @@ async fn garbage_hanging_and_absent_servers_give_typed_errors_in_time() {
         let dev = Device::with_timeout(&url, App::AccessManager, Some(2000));
         let e = dev
             .client
+            .account()
             .login("a@x.example".into(), "pw".into())
             .await
             .unwrap_err();
         assert!(ok(&e), "{:?}: {e:?}", String::from_utf8_lossy(reply));
-        assert_eq!(dev.client.current_user().await.unwrap(), None);
+        assert_eq!(dev.client.account().current_user().await.unwrap(), None);
     }
 
     // A server that accepts and never answers: the timeout, reported as such.
@@ -254,6 +264,7 @@ async fn garbage_hanging_and_absent_servers_give_typed_errors_in_time() {
     let t = Instant::now();
     let e = dev
         .client
+        .account()
         .login("a@x.example".into(), "pw".into())
         .await
         .unwrap_err();
@@ -268,6 +279,7 @@ async fn garbage_hanging_and_absent_servers_give_typed_errors_in_time() {
     let dev = Device::new(&format!("http://127.0.0.1:{port}"), App::AccessManager);
     let e = dev
         .client
+        .account()
         .login("a@x.example".into(), "pw".into())
         .await
         .unwrap_err();
@@ -319,7 +331,7 @@ async fn a_sync_answer_that_is_garbage_leaves_the_cache_untouched() {
     proxy.retarget(garbage.trim_start_matches("http://").parse().unwrap());
     let e = dev.client.sync(None).await.unwrap_err();
     assert!(matches!(e, AccessError::BadResponse { .. }), "{e:?}");
-    assert_eq!(dev.client.list_locks().await.unwrap().len(), 2);
+    assert_eq!(dev.client.locks().list().await.unwrap().len(), 2);
     proxy.retarget(server.addr());
     assert!(!dev.client.sync(None).await.unwrap().full);
 }

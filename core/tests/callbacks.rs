@@ -89,7 +89,8 @@ async fn a_failing_logger_and_progress_fail_no_call() {
     assert_eq!(summary.total_locks, 2);
     assert!(summary.full);
     let mut names: Vec<_> = c
-        .list_locks()
+        .locks()
+        .list()
         .await
         .unwrap()
         .into_iter()
@@ -110,12 +111,12 @@ async fn a_failing_logger_and_progress_fail_no_call() {
     assert_eq!(again.total_locks, 2);
     assert!(!again.full);
     assert_eq!(logger.count("sync progress failed"), 2);
-    let found = c.search_locks("patio".into(), 10).await.unwrap();
+    let found = c.locks().search("patio".into(), 10).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name, "Patio");
 
-    c.logout().await.unwrap();
-    assert_eq!(c.current_user().await.unwrap(), None);
+    c.account().logout().await.unwrap();
+    assert_eq!(c.account().current_user().await.unwrap(), None);
     set_logger(None, LogLevel::Trace);
     assert_eq!(logger.reentered.load(Ordering::SeqCst), 0);
 }

@@ -30,6 +30,7 @@ async fn seed_flow_register_verify_login_sync_and_search() {
     let c = &dev.client;
     // The phone rule is checked before anything is sent.
     let e = c
+        .account()
         .register_from_invitation(
             link.clone(),
             "pat@gmail.example".into(),
@@ -47,6 +48,7 @@ async fn seed_flow_register_verify_login_sync_and_search() {
 
     // Registration with another email than the invited one and a formatted +1 number.
     let reg = c
+        .account()
         .register_from_invitation(
             link,
             "pat@gmail.example".into(),
@@ -60,10 +62,10 @@ async fn seed_flow_register_verify_login_sync_and_search() {
     let code = admin.sms_code("+15551234567").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_eq!(
-        c.verify_sms(reg.clone(), wrong.into()).await,
+        c.account().verify_sms(reg.clone(), wrong.into()).await,
         Err(AccessError::WrongSmsCode)
     );
-    let me = c.verify_sms(reg, code).await.unwrap();
+    let me = c.account().verify_sms(reg, code).await.unwrap();
     assert_eq!(me.user_type, UserType::TeamMember);
     assert_eq!(me.email, "pat@gmail.example");
     assert_eq!(
@@ -85,25 +87,35 @@ async fn seed_flow_register_verify_login_sync_and_search() {
     assert!(sum.full);
     assert_eq!(sum.total_locks, 2);
     let names: Vec<String> = c
-        .list_locks()
+        .locks()
+        .list()
         .await
         .unwrap()
         .into_iter()
         .map(|l| l.name)
         .collect();
     assert_eq!(names, ["Front Door", "Patio"]);
-    assert_eq!(c.search_locks("front".into(), 10).await.unwrap().len(), 1);
-    assert_eq!(c.search_locks("oakwood".into(), 10).await.unwrap().len(), 2);
-    assert_eq!(c.search_locks("4B".into(), 10).await.unwrap().len(), 2);
+    assert_eq!(c.locks().search("front".into(), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        c.locks().search("oakwood".into(), 10).await.unwrap().len(),
+        2
+    );
+    assert_eq!(c.locks().search("4B".into(), 10).await.unwrap().len(), 2);
     // The limit keeps the first hits by name.
-    let first = c.search_locks("oakwood".into(), 1).await.unwrap();
+    let first = c.locks().search("oakwood".into(), 1).await.unwrap();
     assert_eq!(
         first.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
         ["Front Door"]
     );
-    assert_eq!(c.search_locks("garage".into(), 10).await.unwrap().len(), 0);
-    assert_eq!(c.lock(s.lock_b.clone()).await, Err(AccessError::NotFound));
-    let l = c.lock(s.lock_a.clone()).await.unwrap();
+    assert_eq!(
+        c.locks().search("garage".into(), 10).await.unwrap().len(),
+        0
+    );
+    assert_eq!(
+        c.locks().get(s.lock_b.clone()).await,
+        Err(AccessError::NotFound)
+    );
+    let l = c.locks().get(s.lock_a.clone()).await.unwrap();
     assert_eq!(
         (l.unit_name.as_str(), l.property_name.as_str()),
         ("Unit 4B", "Oakwood Apartments")
@@ -124,17 +136,20 @@ async fn seed_flow_register_verify_login_sync_and_search() {
     );
 
     // Logout wipes; login with the email used at registration works.
-    c.logout().await.unwrap();
-    assert_eq!(c.current_user().await.unwrap(), None);
-    assert!(c.list_locks().await.unwrap().is_empty());
+    c.account().logout().await.unwrap();
+    assert_eq!(c.account().current_user().await.unwrap(), None);
+    assert!(c.locks().list().await.unwrap().is_empty());
     let secrets = std::fs::read_to_string(dev.secrets_path()).unwrap_or_default();
     assert!(!secrets.contains("session_token"), "{secrets}");
     assert_eq!(c.sync(None).await.unwrap_err(), AccessError::NotSignedIn);
     assert_eq!(
-        c.login("pat@gmail.example".into(), "nope".into()).await,
+        c.account()
+            .login("pat@gmail.example".into(), "nope".into())
+            .await,
         Err(AccessError::InvalidCredentials)
     );
     let me = c
+        .account()
         .login("pat@gmail.example".into(), "pw-123456789".into())
         .await
         .unwrap();
@@ -178,18 +193,25 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
     let results = vec![
         (
             "rename",
-            c.rename_lock(a.clone(), "X".into()).await.map(|_| ()),
+            c.locks().rename(a.clone(), "X".into()).await.map(|_| ()),
         ),
         (
             "mode",
-            c.change_mode(a.clone(), LockMode::Tour).await.map(|_| ()),
+            c.locks()
+                .change_mode(a.clone(), LockMode::Tour)
+                .await
+                .map(|_| ()),
         ),
-        ("reset", c.reset_codes(a.clone()).await),
-        ("logs", c.view_logs(a.clone()).await.map(|_| ())),
-        ("master", c.view_master_code(a.clone()).await.map(|_| ())),
+        ("reset", c.locks().reset_codes(a.clone()).await),
+        ("logs", c.locks().view_logs(a.clone()).await.map(|_| ())),
+        (
+            "master",
+            c.locks().view_master_code(a.clone()).await.map(|_| ()),
+        ),
         (
             "give",
-            c.give_access(a.clone(), AccessCodeKind::OneTime, None, None)
+            c.locks()
+                .give_access(a.clone(), AccessCodeKind::OneTime, None, None)
                 .await
                 .map(|_| ()),
         ),
@@ -209,7 +231,10 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
     }
     // A lock outside the user's units is not in the cache: refused the same way, unsent.
     assert_eq!(
-        full.client.rename_lock(s.lock_b.clone(), "X".into()).await,
+        full.client
+            .locks()
+            .rename(s.lock_b.clone(), "X".into())
+            .await,
         Err(AccessError::NotFound)
     );
     assert_eq!(
@@ -218,16 +243,17 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
         "local refusals must not reach the server"
     );
     assert_eq!(
-        c.allowed_actions(a.clone()).await.unwrap(),
+        c.locks().allowed_actions(a.clone()).await.unwrap(),
         vec![Action::View, Action::Unlock]
     );
-    assert!(c.pending_actions().await.unwrap().is_empty());
+    assert!(c.queue().pending().await.unwrap().is_empty());
 
     // Allowed with the permission, and seen by the server.
     let f = &full.client;
-    assert_eq!(f.allowed_actions(a.clone()).await.unwrap().len(), 9);
+    assert_eq!(f.locks().allowed_actions(a.clone()).await.unwrap().len(), 9);
     assert_eq!(
-        f.rename_lock(a.clone(), "Front Door East".into())
+        f.locks()
+            .rename(a.clone(), "Front Door East".into())
             .await
             .unwrap(),
         ActionOutcome::Done
@@ -236,9 +262,15 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
         admin.get(&format!("/api/v1/locks/{a}")).await["name"],
         "Front Door East"
     );
-    assert_eq!(f.lock(a.clone()).await.unwrap().name, "Front Door East");
     assert_eq!(
-        f.change_mode(a.clone(), LockMode::Tour).await.unwrap(),
+        f.locks().get(a.clone()).await.unwrap().name,
+        "Front Door East"
+    );
+    assert_eq!(
+        f.locks()
+            .change_mode(a.clone(), LockMode::Tour)
+            .await
+            .unwrap(),
         ActionOutcome::Done
     );
     assert_eq!(
@@ -246,6 +278,7 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
         "tour"
     );
     let GiveAccessOutcome::Created { code } = f
+        .locks()
         .give_access(
             a.clone(),
             AccessCodeKind::OneTime,
@@ -265,6 +298,7 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
     );
     let now = SystemTime::now();
     let GiveAccessOutcome::Created { code: w } = f
+        .locks()
         .give_access(
             a.clone(),
             AccessCodeKind::Window,
@@ -281,6 +315,7 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
     };
     assert!(w.ends_at.is_some());
     let cached: Vec<String> = f
+        .locks()
         .access_codes(a.clone())
         .await
         .unwrap()
@@ -291,10 +326,10 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
         cached.contains(&code.id) && cached.contains(&w.id),
         "{cached:?}"
     );
-    f.reset_codes(a.clone()).await.unwrap();
-    let logs = f.view_logs(a.clone()).await.unwrap();
+    f.locks().reset_codes(a.clone()).await.unwrap();
+    let logs = f.locks().view_logs(a.clone()).await.unwrap();
     assert!(logs.iter().any(|e| e.action.contains("rename")), "{logs:?}");
-    let master = f.view_master_code(a.clone()).await.unwrap();
+    let master = f.locks().view_master_code(a.clone()).await.unwrap();
     assert!(
         !master.is_empty() && master.chars().all(|c| c.is_ascii_digit()),
         "{master}"
@@ -310,17 +345,26 @@ async fn each_gated_action_allowed_with_its_permission_and_refused_locally_witho
         .await;
     let sent = proxy.sent();
     let r = f
-        .rename_lock(a.clone(), "Not allowed any more".into())
+        .locks()
+        .rename(a.clone(), "Not allowed any more".into())
         .await;
     assert!(matches!(r, Err(AccessError::NotAllowed { .. })), "{r:?}");
     assert!(proxy.sent() > sent, "this refusal came from the server");
     assert!(
-        f.failed_actions().await.unwrap().is_empty(),
+        f.queue().failed().await.unwrap().is_empty(),
         "the caller was told directly"
     );
-    assert_eq!(f.lock(a.clone()).await.unwrap().name, "Front Door East");
     assert_eq!(
-        f.current_user().await.unwrap().unwrap().permissions,
+        f.locks().get(a.clone()).await.unwrap().name,
+        "Front Door East"
+    );
+    assert_eq!(
+        f.account()
+            .current_user()
+            .await
+            .unwrap()
+            .unwrap()
+            .permissions,
         vec![Permission::ViewLogs]
     );
 }
@@ -354,23 +398,31 @@ async fn permission_and_scope_changes_are_seen_on_the_next_sync() {
     let c = &dev.client;
     c.sync(None).await.unwrap();
     assert!(matches!(
-        c.change_mode(s.lock_a.clone(), LockMode::Resident).await,
+        c.locks()
+            .change_mode(s.lock_a.clone(), LockMode::Resident)
+            .await,
         Err(AccessError::NotAllowed { .. })
     ));
     admin.set_permissions(&user, &["change_modes"]).await;
     c.sync(None).await.unwrap();
     assert_eq!(
-        c.current_user().await.unwrap().unwrap().permissions,
+        c.account()
+            .current_user()
+            .await
+            .unwrap()
+            .unwrap()
+            .permissions,
         vec![Permission::ChangeModes]
     );
     assert_eq!(
-        c.change_mode(s.lock_a.clone(), LockMode::Resident)
+        c.locks()
+            .change_mode(s.lock_a.clone(), LockMode::Resident)
             .await
             .unwrap(),
         ActionOutcome::Done
     );
     assert_eq!(
-        c.lock(s.lock_a.clone()).await.unwrap().mode,
+        c.locks().get(s.lock_a.clone()).await.unwrap().mode,
         LockMode::Resident
     );
 
@@ -383,14 +435,18 @@ async fn permission_and_scope_changes_are_seen_on_the_next_sync() {
         .await;
     c.sync(None).await.unwrap();
     let names: Vec<String> = c
-        .list_locks()
+        .locks()
+        .list()
         .await
         .unwrap()
         .into_iter()
         .map(|l| l.name)
         .collect();
     assert_eq!(names, ["Garage"]);
-    assert_eq!(c.lock(s.lock_a.clone()).await, Err(AccessError::NotFound));
+    assert_eq!(
+        c.locks().get(s.lock_a.clone()).await,
+        Err(AccessError::NotFound)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,15 +466,15 @@ async fn a_revoked_user_is_wiped_on_the_next_request() {
     .await;
     let c = &dev.client;
     c.sync(None).await.unwrap();
-    assert_eq!(c.list_locks().await.unwrap().len(), 2);
+    assert_eq!(c.locks().list().await.unwrap().len(), 2);
     admin.revoke(&user).await;
     assert_eq!(c.sync(None).await, Err(AccessError::Revoked));
-    assert!(c.list_locks().await.unwrap().is_empty());
-    assert_eq!(c.current_user().await.unwrap(), None);
+    assert!(c.locks().list().await.unwrap().is_empty());
+    assert_eq!(c.account().current_user().await.unwrap(), None);
     let secrets = std::fs::read_to_string(dev.secrets_path()).unwrap_or_default();
     assert!(!secrets.contains("session_token"), "{secrets}");
     assert_eq!(
-        c.view_logs(s.lock_a.clone()).await,
+        c.locks().view_logs(s.lock_a.clone()).await,
         Err(AccessError::NotSignedIn)
     );
 
@@ -436,10 +492,10 @@ async fn a_revoked_user_is_wiped_on_the_next_request() {
     dev2.client.sync(None).await.unwrap();
     admin.revoke(&user2).await;
     assert_eq!(
-        dev2.client.view_logs(s.lock_a.clone()).await,
+        dev2.client.locks().view_logs(s.lock_a.clone()).await,
         Err(AccessError::Revoked)
     );
-    assert!(dev2.client.list_locks().await.unwrap().is_empty());
+    assert!(dev2.client.locks().list().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,6 +513,7 @@ async fn residents_use_nokey_resident_and_team_members_access_manager() {
     let mail = Device::new(&proxy.url(), App::AccessManager);
     let reg = mail
         .client
+        .account()
         .register_from_invitation(
             link,
             "res@x.example".into(),
@@ -467,18 +524,24 @@ async fn residents_use_nokey_resident_and_team_members_access_manager() {
         .await
         .unwrap();
     let code = admin.sms_code("+15551230006").await;
-    let e = mail.client.verify_sms(reg, code).await.unwrap_err();
+    let e = mail
+        .client
+        .account()
+        .verify_sms(reg, code)
+        .await
+        .unwrap_err();
     let AccessError::WrongApp { message } = e else {
         panic!("{e:?}")
     };
     assert!(message.contains("NoKey Resident"), "{message}");
-    assert_eq!(mail.client.current_user().await.unwrap(), None);
+    assert_eq!(mail.client.account().current_user().await.unwrap(), None);
     assert_eq!(mail.client.sync(None).await, Err(AccessError::NotSignedIn));
 
     // The same account in NoKey Resident works; residents only view and unlock.
     let res = Device::new(&proxy.url(), App::NokeyResident);
     let me = res
         .client
+        .account()
         .login("res@x.example".into(), "pw-123456789".into())
         .await
         .unwrap();
@@ -487,12 +550,16 @@ async fn residents_use_nokey_resident_and_team_members_access_manager() {
         (UserType::Resident, App::NokeyResident)
     );
     res.client.sync(None).await.unwrap();
-    assert_eq!(res.client.list_locks().await.unwrap().len(), 2);
+    assert_eq!(res.client.locks().list().await.unwrap().len(), 2);
     assert_eq!(
-        res.client.allowed_actions(s.lock_a.clone()).await.unwrap(),
+        res.client
+            .locks()
+            .allowed_actions(s.lock_a.clone())
+            .await
+            .unwrap(),
         vec![Action::View, Action::Unlock]
     );
-    let passcodes = res.client.my_passcodes().await.unwrap();
+    let passcodes = res.client.locks().my_passcodes().await.unwrap();
     assert!(
         passcodes
             .iter()
@@ -502,7 +569,8 @@ async fn residents_use_nokey_resident_and_team_members_access_manager() {
     let sent = proxy.sent();
     let r = res
         .client
-        .rename_lock(s.lock_a.clone(), "Mine".into())
+        .locks()
+        .rename(s.lock_a.clone(), "Mine".into())
         .await;
     let Err(AccessError::NotAllowed { message }) = r else {
         panic!("{r:?}")
@@ -524,6 +592,7 @@ async fn residents_use_nokey_resident_and_team_members_access_manager() {
     let wrong = Device::new(&proxy.url(), App::NokeyResident);
     let e = wrong
         .client
+        .account()
         .login("t@x.example".into(), "pw-123456789".into())
         .await
         .unwrap_err();

@@ -64,6 +64,7 @@ fn without_system_ca_roots_the_client_builds_and_reaches_the_server() {
         let running = access_server::start(config).await.expect("server starts");
         // The fallback client talks to a real server (over http, as on a LAN or in tests).
         let r = c
+            .account()
             .login("nobody@example.test".into(), "wrong password".into())
             .await;
         assert_eq!(r.err(), Some(AccessError::InvalidCredentials));

@@ -36,21 +36,28 @@ async fn offline_actions_apply_to_the_cache_and_replay_once_in_order() {
 
     proxy.set_down(true);
     let ActionOutcome::Queued { action_id: r1 } =
-        c.rename_lock(a.clone(), "Lobby".into()).await.unwrap()
+        c.locks().rename(a.clone(), "Lobby".into()).await.unwrap()
     else {
         panic!()
     };
-    let ActionOutcome::Queued { action_id: r2 } =
-        c.change_mode(a.clone(), LockMode::Tour).await.unwrap()
+    let ActionOutcome::Queued { action_id: r2 } = c
+        .locks()
+        .change_mode(a.clone(), LockMode::Tour)
+        .await
+        .unwrap()
     else {
         panic!()
     };
-    let ActionOutcome::Queued { action_id: r3 } =
-        c.rename_lock(a.clone(), "Lobby East".into()).await.unwrap()
+    let ActionOutcome::Queued { action_id: r3 } = c
+        .locks()
+        .rename(a.clone(), "Lobby East".into())
+        .await
+        .unwrap()
     else {
         panic!()
     };
     let GiveAccessOutcome::Queued { action_id: r4 } = c
+        .locks()
         .give_access(
             a.clone(),
             AccessCodeKind::Permanent,
@@ -63,10 +70,10 @@ async fn offline_actions_apply_to_the_cache_and_replay_once_in_order() {
         panic!()
     };
     // The cache shows the changes at once; search finds the new name.
-    let l = c.lock(a.clone()).await.unwrap();
+    let l = c.locks().get(a.clone()).await.unwrap();
     assert_eq!((l.name.as_str(), l.mode), ("Lobby East", LockMode::Tour));
-    assert_eq!(c.search_locks("lobby".into(), 10).await.unwrap().len(), 1);
-    let pending = c.pending_actions().await.unwrap();
+    assert_eq!(c.locks().search("lobby".into(), 10).await.unwrap().len(), 1);
+    let pending = c.queue().pending().await.unwrap();
     let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, [r1.as_str(), &r2, &r3, &r4]);
     let kinds: Vec<&str> = pending.iter().map(|p| p.kind.as_str()).collect();
@@ -74,14 +81,14 @@ async fn offline_actions_apply_to_the_cache_and_replay_once_in_order() {
     assert!(pending.iter().all(|p| p.state == QueueState::Pending));
     // Online-only reads say so; replaying or syncing without network keeps the queue.
     assert!(matches!(
-        c.view_master_code(a.clone()).await,
+        c.locks().view_master_code(a.clone()).await,
         Err(AccessError::Offline { .. })
     ));
     assert!(matches!(
         c.sync(None).await,
         Err(AccessError::Offline { .. })
     ));
-    let r = c.replay_queue().await.unwrap();
+    let r = c.queue().replay().await.unwrap();
     assert_eq!((r.sent, r.pending), (0, 4));
     assert_eq!(
         admin.get(&format!("/api/v1/locks/{a}")).await["name"],
@@ -107,8 +114,8 @@ async fn offline_actions_apply_to_the_cache_and_replay_once_in_order() {
         .filter(|c| c["label"] == "Cleaner")
         .collect();
     assert_eq!(cleaners.len(), 1);
-    assert!(c.pending_actions().await.unwrap().is_empty());
-    let cached = c.access_codes(a.clone()).await.unwrap();
+    assert!(c.queue().pending().await.unwrap().is_empty());
+    let cached = c.locks().access_codes(a.clone()).await.unwrap();
     assert!(
         cached.iter().any(|c| c.label.as_deref() == Some("Cleaner")),
         "{cached:?}"
@@ -137,10 +144,12 @@ async fn a_refusal_on_replay_is_listed_and_the_cache_corrected() {
     let c = &dev.client;
     c.sync(None).await.unwrap();
     proxy.set_down(true);
-    c.rename_lock(s.lock_a.clone(), "Renamed offline".into())
+    c.locks()
+        .rename(s.lock_a.clone(), "Renamed offline".into())
         .await
         .unwrap();
-    c.change_mode(s.lock_a2.clone(), LockMode::Maintenance)
+    c.locks()
+        .change_mode(s.lock_a2.clone(), LockMode::Maintenance)
         .await
         .unwrap();
     // Meanwhile the office removes the rename permission.
@@ -149,7 +158,7 @@ async fn a_refusal_on_replay_is_listed_and_the_cache_corrected() {
     let sum = c.sync(None).await.unwrap();
     assert_eq!((sum.replayed, sum.failed), (1, 1));
     assert!(sum.full, "a refusal makes the next sync replace the cache");
-    let failed = c.failed_actions().await.unwrap();
+    let failed = c.queue().failed().await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].kind, "rename");
     assert_eq!(failed[0].error_code.as_deref(), Some("not_allowed"));
@@ -162,17 +171,23 @@ async fn a_refusal_on_replay_is_listed_and_the_cache_corrected() {
         "{failed:?}"
     );
     // The cache shows the server's truth again, and the mode change that was allowed.
-    assert_eq!(c.lock(s.lock_a.clone()).await.unwrap().name, "Front Door");
     assert_eq!(
-        c.lock(s.lock_a2.clone()).await.unwrap().mode,
+        c.locks().get(s.lock_a.clone()).await.unwrap().name,
+        "Front Door"
+    );
+    assert_eq!(
+        c.locks().get(s.lock_a2.clone()).await.unwrap().mode,
         LockMode::Maintenance
     );
     assert_eq!(
         admin.get(&format!("/api/v1/locks/{}", s.lock_a)).await["name"],
         "Front Door"
     );
-    c.dismiss_failed_action(failed[0].id.clone()).await.unwrap();
-    assert!(c.failed_actions().await.unwrap().is_empty());
+    c.queue()
+        .dismiss_failed(failed[0].id.clone())
+        .await
+        .unwrap();
+    assert!(c.queue().failed().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +211,8 @@ async fn the_queue_waits_for_a_restarted_server_and_survives_a_client_restart() 
     server.stop().await;
     assert!(matches!(
         dev.client
-            .rename_lock(s.lock_a.clone(), "After restart".into())
+            .locks()
+            .rename(s.lock_a.clone(), "After restart".into())
             .await
             .unwrap(),
         ActionOutcome::Queued { .. }
@@ -205,15 +221,15 @@ async fn the_queue_waits_for_a_restarted_server_and_survives_a_client_restart() 
     let path = dev.dir.path().to_path_buf();
     drop(dev.client);
     let client = open(path, &proxy.url(), access_domain::App::AccessManager, None);
-    assert_eq!(client.pending_actions().await.unwrap().len(), 1);
+    assert_eq!(client.queue().pending().await.unwrap().len(), 1);
     assert_eq!(
-        client.lock(s.lock_a.clone()).await.unwrap().name,
+        client.locks().get(s.lock_a.clone()).await.unwrap().name,
         "After restart"
     );
 
     server.start_again().await;
     proxy.retarget(server.addr());
-    let r = client.replay_queue().await.unwrap();
+    let r = client.queue().replay().await.unwrap();
     assert_eq!((r.sent, r.failed, r.pending), (1, 0, 0));
     let admin = Admin::login(&server.base_url()).await;
     assert_eq!(

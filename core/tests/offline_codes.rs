@@ -59,7 +59,8 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
         ends_at: at(hour + 2 * 3_600),
     };
     let code = c
-        .give_offline_access(
+        .offline_codes()
+        .give(
             s.lock_a.clone(),
             AccessCodeKind::Window,
             Some(OfflineCodeClass::Tour),
@@ -89,7 +90,8 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
     // Refused locally, nothing sent: out of scope, and a window not on the hour.
     let sent = proxy.sent();
     let e = c
-        .give_offline_access(
+        .offline_codes()
+        .give(
             s.lock_b.clone(),
             AccessCodeKind::Window,
             None,
@@ -104,7 +106,8 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
         "{e:?}"
     );
     let e = c
-        .give_offline_access(
+        .offline_codes()
+        .give(
             s.lock_a.clone(),
             AccessCodeKind::Window,
             None,
@@ -125,7 +128,8 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
 
     // One-time without a window: this hour plus 24 hours, class from the lock's mode.
     let once = c
-        .give_offline_access(s.lock_a.clone(), AccessCodeKind::OneTime, None, None, None)
+        .offline_codes()
+        .give(s.lock_a.clone(), AccessCodeKind::OneTime, None, None, None)
         .await
         .expect("one-time offline code");
     assert_eq!(once.kind, AccessCodeKind::OneTime);

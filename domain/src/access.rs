@@ -57,6 +57,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in the order a lock screen shows them.
+    pub const ALL: [Action; 9] = [
+        Action::View,
+        Action::Unlock,
+        Action::ResetCodes,
+        Action::Rename,
+        Action::ChangeMode,
+        Action::ViewLogs,
+        Action::ViewMasterCode,
+        Action::GiveAccess,
+        Action::Pair,
+    ];
+
     /// The permission a team member needs for this action, if any.
     pub fn required_permission(self) -> Option<Permission> {
         match self {
@@ -166,18 +179,6 @@ pub fn authorize(actor: &Actor<'_>, action: Action, unit_id: Uuid) -> Result<(),
 mod tests {
     use super::*;
 
-    const ACTIONS: [Action; 9] = [
-        Action::View,
-        Action::Unlock,
-        Action::ResetCodes,
-        Action::Rename,
-        Action::ChangeMode,
-        Action::ViewLogs,
-        Action::ViewMasterCode,
-        Action::GiveAccess,
-        Action::Pair,
-    ];
-
     #[test]
     fn each_permission_gates_its_actions_and_nothing_else() {
         let unit = Uuid::new_v4();
@@ -193,7 +194,7 @@ mod tests {
                 permissions: &others,
                 access: &access,
             };
-            for action in ACTIONS {
+            for action in Action::ALL {
                 let allowed = authorize(&actor, action, unit).is_ok();
                 assert_eq!(
                     allowed,

@@ -5,7 +5,7 @@
 #   suite_e2e   the field scenario in memory and over BlueZoo (each test starts its own
 #               BlueZoo; they fail, never skip, when it cannot start).
 #   bench_e2e   end-to-end unlock over BlueZoo with 30 ms link latency: median, p99,
-#               round trips, phone CPU per unlock; the core's whole ble_unlock.
+#               round trips, phone CPU per unlock; the core's whole OnSite::unlock.
 
 suite_e2e() {
   need_rust_build_deps

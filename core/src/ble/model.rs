@@ -7,7 +7,7 @@ use access_domain::LockMode;
 /// A lock seen advertising nearby.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct NearbyLock {
-    /// Pass to [`crate::AccessClient::pair_lock`] (the platform's device id).
+    /// Pass to [`crate::OnSite::pair`] (the platform's device id).
     pub device_id: String,
     /// Advertised local name, if any.
     pub name: Option<String>,

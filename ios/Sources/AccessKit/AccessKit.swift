@@ -1,8 +1,9 @@
 import AccessCore
 import Foundation
 
-/// The apps' one entry point to the core: an `AccessClient` with async methods that throw
-/// ``AccessKitError``, and `AsyncStream`s where a screen watches something progress.
+/// The apps' one entry point to the core: an `AccessClient` and the objects it hands out
+/// (`Account`, `Locks`, `ActionQueue`, `OnSite`, `OfflineCodes`) behind async methods that
+/// throw ``AccessKitError``, and `AsyncStream`s where a screen watches something progress.
 ///
 /// All logic (the `+1` phone rule, permission gates, the offline cache and queue) is in the
 /// core; this layer only adapts names and types. The Rust object (and its SQLite
@@ -17,14 +18,23 @@ import Foundation
 /// for try await event in kit.sync() { progress.show(event) }
 /// ```
 public final class AccessKit: @unchecked Sendable {
-    // `AccessClient` is itself thread-safe (its Rust side is `Send + Sync`).
+    // `AccessClient` and its objects are thread-safe (their Rust side is `Send + Sync`).
     private let client: AccessClient
+    private let account: Account
+    private let lockList: Locks
+    private let actionQueue: ActionQueue
+    private let onSite: OnSite
+    private let offlineCodes: OfflineCodes
 
     private static let counter = LiveCounter()
 
-    /// Kits alive in this process. Each holds a Rust `AccessClient`; the leak tests compare
-    /// it before and after a burst of work.
+    /// Kits alive in this process. Each holds a Rust `AccessClient` and the five objects it
+    /// handed out (``coreObjectsPerKit`` in all); the leak tests compare it before and after
+    /// a burst of work.
     public static var liveCount: Int { counter.value }
+
+    /// Rust objects one kit holds: the client and its five sub-objects.
+    public static let coreObjectsPerKit = 6
 
     /// Opens the core for `app` with its cache in `dataDirectory` (created if needed), the
     /// session secret in `secrets` and, when given, core logs sent to `logger`.
@@ -34,7 +44,13 @@ public final class AccessKit: @unchecked Sendable {
     ) throws {
         let config = ClientConfig(
             serverUrl: serverURL, dataDir: dataDirectory, app: app, requestTimeoutMs: requestTimeoutMs)
-        client = try mappedSync { try AccessClient(config: config, secrets: secrets, logger: logger) }
+        let client = try mappedSync { try AccessClient(config: config, secrets: secrets, logger: logger) }
+        self.client = client
+        account = client.account()
+        lockList = client.locks()
+        actionQueue = client.queue()
+        onSite = client.onSite()
+        offlineCodes = client.offlineCodes()
         Self.counter.add(1)
     }
 
@@ -49,25 +65,25 @@ public final class AccessKit: @unchecked Sendable {
         async throws -> String
     {
         try await mapped {
-            try await client.registerFromInvitation(
+            try await account.registerFromInvitation(
                 linkOrToken: invitation, email: email, phone: phone, password: password, name: name)
         }
     }
 
     /// Completes registration with the code texted to the phone, and signs in.
     public func verifySms(registrationId: String, code: String) async throws -> UserInfo {
-        try await mapped { try await client.verifySms(registrationId: registrationId, code: code) }
+        try await mapped { try await account.verifySms(registrationId: registrationId, code: code) }
     }
 
     public func login(email: String, password: String) async throws -> UserInfo {
-        try await mapped { try await client.login(email: email, password: password) }
+        try await mapped { try await account.login(email: email, password: password) }
     }
 
     /// Signs out and wipes the cache, the queue and the stored session.
-    public func logout() async throws { try await mapped { try await client.logout() } }
+    public func logout() async throws { try await mapped { try await account.logout() } }
 
     /// The signed-in user as last synced, or `nil`. Works offline.
-    public func currentUser() async throws -> UserInfo? { try await mapped { try await client.currentUser() } }
+    public func currentUser() async throws -> UserInfo? { try await mapped { try await account.currentUser() } }
 
     // MARK: sync
 
@@ -94,17 +110,17 @@ public final class AccessKit: @unchecked Sendable {
     }
 
     /// Sends queued actions now, in order.
-    public func replayQueue() async throws -> ReplaySummary { try await mapped { try await client.replayQueue() } }
+    public func replayQueue() async throws -> ReplaySummary { try await mapped { try await actionQueue.replay() } }
 
     // MARK: locks (cache: all work offline)
 
-    public func locks() async throws -> [LockInfo] { try await mapped { try await client.listLocks() } }
+    public func locks() async throws -> [LockInfo] { try await mapped { try await lockList.list() } }
 
     /// Locks whose name, unit or property contain every word of `query`, the first `limit`
     /// by name; all when blank.
     public func search(_ query: String, limit: UInt32 = 100) async throws -> [LockInfo] {
         if query.trimmingCharacters(in: .whitespaces).isEmpty { return try await locks() }
-        return try await mapped { try await client.searchLocks(query: query, limit: limit) }
+        return try await mapped { try await lockList.search(query: query, limit: limit) }
     }
 
     /// Results for a search field: one list per distinct query, in order.
@@ -129,37 +145,37 @@ public final class AccessKit: @unchecked Sendable {
     }
 
     public func lock(_ lockId: String) async throws -> LockInfo {
-        try await mapped { try await client.lock(lockId: lockId) }
+        try await mapped { try await lockList.get(lockId: lockId) }
     }
 
     /// The actions the user may take on a lock: the detail screen shows only these.
     public func allowedActions(_ lockId: String) async throws -> Set<Action> {
-        Set(try await mapped { try await client.allowedActions(lockId: lockId) })
+        Set(try await mapped { try await lockList.allowedActions(lockId: lockId) })
     }
 
     public func accessCodes(_ lockId: String) async throws -> [AccessCodeInfo] {
-        try await mapped { try await client.accessCodes(lockId: lockId) }
+        try await mapped { try await lockList.accessCodes(lockId: lockId) }
     }
 
-    public func myPasscodes() async throws -> [PasscodeInfo] { try await mapped { try await client.myPasscodes() } }
+    public func myPasscodes() async throws -> [PasscodeInfo] { try await mapped { try await lockList.myPasscodes() } }
 
     // MARK: gated actions
 
     /// Renames a lock; `.queued` when offline (sent on the next replay).
     public func rename(_ lockId: String, to name: String) async throws -> ActionOutcome {
-        try await mapped { try await client.renameLock(lockId: lockId, name: name) }
+        try await mapped { try await lockList.rename(lockId: lockId, name: name) }
     }
 
     /// Changes a lock's mode; queued when offline.
     public func changeMode(_ lockId: String, to mode: LockMode) async throws -> ActionOutcome {
-        try await mapped { try await client.changeMode(lockId: lockId, mode: mode) }
+        try await mapped { try await lockList.changeMode(lockId: lockId, mode: mode) }
     }
 
     /// Creates an access code of `kind`; `window` only (and always) for time-window codes.
     public func giveAccess(_ lockId: String, kind: AccessCodeKind, label: String? = nil, window: TimeWindow? = nil)
         async throws -> GiveAccessOutcome
     {
-        try await mapped { try await client.giveAccess(lockId: lockId, kind: kind, label: label, window: window) }
+        try await mapped { try await lockList.giveAccess(lockId: lockId, kind: kind, label: label, window: window) }
     }
 
     /// Gives an offline code: 14 digits the lock checks by itself, so the visitor can open a
@@ -180,44 +196,44 @@ public final class AccessKit: @unchecked Sendable {
         label: String? = nil
     ) async throws -> OfflineCodeInfo {
         try await mapped {
-            try await client.giveOfflineAccess(lockId: lockId, kind: kind, class: codeClass, label: label, window: window)
+            try await offlineCodes.give(lockId: lockId, kind: kind, class: codeClass, label: label, window: window)
         }
     }
 
     /// Resets the lock's access codes. Needs the network.
-    public func resetCodes(_ lockId: String) async throws { try await mapped { try await client.resetCodes(lockId: lockId) } }
+    public func resetCodes(_ lockId: String) async throws { try await mapped { try await lockList.resetCodes(lockId: lockId) } }
 
     /// The lock's access log, newest first. Needs the network.
     public func logs(_ lockId: String) async throws -> [LogEntryInfo] {
-        try await mapped { try await client.viewLogs(lockId: lockId) }
+        try await mapped { try await lockList.viewLogs(lockId: lockId) }
     }
 
     /// The lock's master code. Needs the network.
     public func masterCode(_ lockId: String) async throws -> String {
-        try await mapped { try await client.viewMasterCode(lockId: lockId) }
+        try await mapped { try await lockList.viewMasterCode(lockId: lockId) }
     }
 
     // MARK: offline queue
 
     /// Actions waiting for the network, oldest first (the "queued" banner).
-    public func pendingActions() async throws -> [QueuedActionInfo] { try await mapped { try await client.pendingActions() } }
+    public func pendingActions() async throws -> [QueuedActionInfo] { try await mapped { try await actionQueue.pending() } }
 
     /// Actions the server refused on replay, with why.
-    public func failedActions() async throws -> [QueuedActionInfo] { try await mapped { try await client.failedActions() } }
+    public func failedActions() async throws -> [QueuedActionInfo] { try await mapped { try await actionQueue.failed() } }
 
     public func dismissFailedAction(_ actionId: String) async throws {
-        try await mapped { try await client.dismissFailedAction(actionId: actionId) }
+        try await mapped { try await actionQueue.dismissFailed(actionId: actionId) }
     }
 
     // MARK: Bluetooth LE (the core talks to the locks; these only adapt the shapes)
 
     /// Uses the adapter with this address (nil: the default one) for the next commands.
     public func useBluetoothAdapter(_ address: String?) async {
-        await client.useBluetoothAdapter(address: address)
+        await onSite.useBluetoothAdapter(address: address)
     }
 
     /// Fetches fresh signed credentials for the locks in scope, for opening them offline.
-    public func refreshCredentials() async throws -> UInt32 { try await mapped { try await client.refreshCredentials() } }
+    public func refreshCredentials() async throws -> UInt32 { try await mapped { try await account.refreshCredentials() } }
 
     /// Locks advertising nearby, as a stream: each lock once, as it is first seen, during
     /// `durationMs`; the stream then finishes. Cancelling the consumer stops the scan.
@@ -226,7 +242,7 @@ public final class AccessKit: @unchecked Sendable {
             let listener = StreamScanListener(continuation)
             let task = Task {
                 do {
-                    _ = try await mapped { try await self.client.scanLocks(durationMs: durationMs, listener: listener) }
+                    _ = try await mapped { try await self.onSite.scan(durationMs: durationMs, listener: listener) }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
@@ -246,7 +262,7 @@ public final class AccessKit: @unchecked Sendable {
             let task = Task {
                 do {
                     let lock = try await mapped {
-                        try await self.client.pairLock(
+                        try await self.onSite.pair(
                             unitId: unitId, deviceId: deviceId, pairingCode: pairingCode, name: name, progress: progress)
                     }
                     continuation.yield(.paired(lock))
@@ -260,26 +276,26 @@ public final class AccessKit: @unchecked Sendable {
     }
 
     /// Opens the lock over BLE with a signed credential (cached: works offline).
-    public func unlock(_ lockId: String) async throws { try await mapped { try await client.bleUnlock(lockId: lockId) } }
+    public func unlock(_ lockId: String) async throws { try await mapped { try await onSite.unlock(lockId: lockId) } }
 
-    public func lockNow(_ lockId: String) async throws { try await mapped { try await client.bleLock(lockId: lockId) } }
+    public func lockNow(_ lockId: String) async throws { try await mapped { try await onSite.lock(lockId: lockId) } }
 
     /// Battery, firmware, mode and clock, read from the lock.
     public func readStatus(_ lockId: String) async throws -> LockStatusInfo {
-        try await mapped { try await client.bleReadStatus(lockId: lockId) }
+        try await mapped { try await onSite.readStatus(lockId: lockId) }
     }
 
     /// Reads the lock's log since the last read; uploaded when the network is there.
     public func readLockLog(_ lockId: String) async throws -> LogReadSummary {
-        try await mapped { try await client.bleReadLog(lockId: lockId) }
+        try await mapped { try await onSite.readLog(lockId: lockId) }
     }
 
     public func setModeOnLock(_ lockId: String, to mode: LockMode) async throws {
-        try await mapped { try await client.bleSetMode(lockId: lockId, mode: mode) }
+        try await mapped { try await onSite.setMode(lockId: lockId, mode: mode) }
     }
 
     public func pushRevocations(_ lockId: String) async throws -> UInt32 {
-        try await mapped { try await client.blePushRevocations(lockId: lockId) }
+        try await mapped { try await onSite.pushRevocations(lockId: lockId) }
     }
 }
 

@@ -6,7 +6,8 @@ import XCTest
 /// Many concurrent calls from Swift tasks, then a count of what is still alive.
 ///
 /// Four counts, before and after: the core's own count of its live exported objects
-/// (`liveObjectCount()`: each Rust `AccessClient` counts from its constructor to its drop),
+/// (`liveObjectCount()`: each Rust `AccessClient`, and each object it hands out, counts from
+/// its making to its drop),
 /// ``AccessKit/liveCount`` (Swift side), weak references to
 /// the Swift secret stores handed to the core (Rust holds each one until its `AccessClient`
 /// is freed, so a store that outlives its kit means a Rust object leaked), and the process's
@@ -60,7 +61,8 @@ final class ConcurrencyTests: XCTestCase {
                                           app: .accessManager, secrets: store))
             }
             XCTAssertEqual(AccessKit.liveCount, kitsBefore + 8)
-            XCTAssertEqual(liveObjectCount(), coreObjectsBefore + 8, "a Rust AccessClient per kit")
+            let perKit = UInt64(AccessKit.coreObjectsPerKit)
+            XCTAssertEqual(liveObjectCount(), coreObjectsBefore + 8 * perKit, "a Rust AccessClient and its objects per kit")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for kit in kits {
                     group.addTask {
@@ -98,7 +100,7 @@ final class ConcurrencyTests: XCTestCase {
                 XCTAssertEqual(r, want, "call \(n)")
             }
             XCTAssertTrue(weakStores.allSatisfy { $0.store != nil })
-            XCTAssertEqual(liveObjectCount(), coreObjectsBefore + 8, "Rust objects during the burst")
+            XCTAssertEqual(liveObjectCount(), coreObjectsBefore + 8 * perKit, "Rust objects during the burst")
             kits.removeAll()
         }
 

@@ -96,7 +96,7 @@ final class ThrowingListenersTests: XCTestCase {
         let summary = try await client.sync(progress: progress)
         XCTAssertTrue(summary.full)
         XCTAssertEqual(summary.totalLocks, 2)
-        let names = try await client.listLocks().map(\.name)
+        let names = try await client.locks().list().map(\.name)
         XCTAssertEqual(Set(names), ["Front Door \(tag)", "Patio \(tag)"])
         // Told of every phase, although each call threw.
         let phases = progress.phases
@@ -107,7 +107,7 @@ final class ThrowingListenersTests: XCTestCase {
         let again = try await client.sync(progress: progress)
         XCTAssertFalse(again.full)
         XCTAssertEqual(again.totalLocks, 2)
-        let found = try await client.searchLocks(query: "patio").map(\.name)
+        let found = try await client.locks().search(query: "patio").map(\.name)
         XCTAssertEqual(found, ["Patio \(tag)"])
     }
 
@@ -116,14 +116,14 @@ final class ThrowingListenersTests: XCTestCase {
             config: ClientConfig(serverUrl: TestServer.url, dataDir: TestServer.deviceDir(), app: .accessManager,
                                  requestTimeoutMs: nil),
             secrets: InMemorySecretStore(), logger: nil)
-        await client.useBluetoothAdapter(address: TestServer.env("ACCESS_TEST_PHONE_ADAPTER"))
+        await client.onSite().useBluetoothAdapter(address: TestServer.env("ACCESS_TEST_PHONE_ADAPTER"))
         let listener = ThrowingScan()
-        let seen = try await client.scanLocks(durationMs: 2_000, listener: listener)
+        let seen = try await client.onSite().scan(durationMs: 2_000, listener: listener)
         // The virtual lock advertises (fresh, or paired if BleTests ran first).
         XCTAssertFalse(seen.isEmpty, "no lock seen")
         XCTAssertEqual(Set(seen.map(\.deviceId)), Set(listener.told.map(\.deviceId)))
         // Same client: the next scan answers too.
-        let next = try await client.scanLocks(durationMs: 2_000, listener: listener)
+        let next = try await client.onSite().scan(durationMs: 2_000, listener: listener)
         XCTAssertFalse(next.isEmpty)
     }
 }

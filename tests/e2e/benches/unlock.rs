@@ -89,7 +89,8 @@ fn main() {
         let t0 = Instant::now();
         let lock = tech
             .client
-            .pair_lock(
+            .on_site()
+            .pair(
                 unit,
                 device.clone(),
                 support::PAIRING_CODE.into(),
@@ -103,7 +104,8 @@ fn main() {
             t0.elapsed().as_secs_f64() * 1e3
         );
         tech.client
-            .ble_set_mode(lock.id.clone(), access_domain::LockMode::Tour)
+            .on_site()
+            .set_mode(lock.id.clone(), access_domain::LockMode::Tour)
             .await
             .unwrap();
 
@@ -163,7 +165,8 @@ fn main() {
         for _ in 0..(n / 4).max(5) {
             let start = Instant::now();
             tech.client
-                .ble_unlock(lock.id.clone())
+                .on_site()
+                .unlock(lock.id.clone())
                 .await
                 .expect("unlocked");
             samples.push(start.elapsed());

@@ -3,34 +3,12 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
-use lock_ble::{AnyTransport, LinkHandler, MemoryTransport};
-use lock_protocol::gatt::Advertisement;
-use virtual_lock::{FactorySettings, VirtualLock};
-
-/// The virtual lock's brain behind the in-memory link.
-#[derive(Clone)]
-struct Brain(Arc<Mutex<VirtualLock>>);
-
-impl LinkHandler for Brain {
-    fn advertisement(&self) -> Advertisement {
-        self.0.lock().unwrap().advertisement()
-    }
-    fn on_connect(&mut self, mtu: usize) {
-        self.0.lock().unwrap().on_connect(mtu);
-    }
-    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
-        self.0.lock().unwrap().on_write(fragment)
-    }
-    fn on_disconnect(&mut self) {
-        self.0.lock().unwrap().on_disconnect();
-    }
-}
+use lock_ble::{AnyTransport, MemoryTransport};
+use virtual_lock::{FactorySettings, LockBrain, VirtualLock};
 
 struct MemoryRig {
     _dir: tempfile::TempDir,
-    brain: Brain,
+    brain: LockBrain,
     transport: MemoryTransport,
 }
 
@@ -42,7 +20,7 @@ impl support::Rig for MemoryRig {
         "front-door".into()
     }
     fn keypad(&mut self, digits: &str) -> String {
-        format!("{:?}", self.brain.0.lock().unwrap().keypad(digits))
+        self.brain.with(|lock| format!("{:?}", lock.keypad(digits)))
     }
 }
 
@@ -54,7 +32,7 @@ async fn field_scenario_in_memory() {
         pairing_code: Some(support::PAIRING_CODE.into()),
     };
     let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
-    let brain = Brain(Arc::new(Mutex::new(lock)));
+    let brain = LockBrain::new(lock);
     let transport = MemoryTransport::new(23);
     transport.add_lock("front-door", Some("VL-MEM-01"), brain.clone());
     let mut rig = MemoryRig {
@@ -77,7 +55,7 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
         pairing_code: Some(support::PAIRING_CODE.into()),
     };
     let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
-    let brain = Brain(Arc::new(Mutex::new(lock)));
+    let brain = LockBrain::new(lock);
     let memory = MemoryTransport::new(185);
     memory.add_lock("front-door", None, brain.clone());
     let transport = AnyTransport::from(memory.clone());
@@ -94,7 +72,8 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
     .await;
     let t = &tech.client;
     let lock = t
-        .pair_lock(
+        .on_site()
+        .pair(
             unit,
             "front-door".into(),
             support::PAIRING_CODE.into(),
@@ -103,29 +82,30 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
         )
         .await
         .unwrap();
-    t.ble_set_mode(lock.id.clone(), access_domain::LockMode::Tour)
+    t.on_site()
+        .set_mode(lock.id.clone(), access_domain::LockMode::Tour)
         .await
         .unwrap();
 
     memory.set_in_range("front-door", false);
-    let r = t.ble_unlock(lock.id.clone()).await;
+    let r = t.on_site().unlock(lock.id.clone()).await;
     assert!(
         matches!(r, Err(AccessError::LockOutOfRange { .. })),
         "{r:?}"
     );
 
     // Back in range but mute: it advertises as before and never answers.
-    let ad = brain.advertisement();
+    let ad = brain.with(|lock| lock.advertisement());
     memory.add_lock(
         "front-door",
         None,
         FnHandler::new(ad, |_: &[u8]| Vec::new()),
     );
-    let r = t.ble_unlock(lock.id.clone()).await;
+    let r = t.on_site().unlock(lock.id.clone()).await;
     assert!(matches!(r, Err(AccessError::LockTimeout { .. })), "{r:?}");
 
     // The real lock again: it opens, and it never saw the failed attempts.
     memory.add_lock("front-door", None, brain.clone());
-    t.ble_unlock(lock.id.clone()).await.unwrap();
+    t.on_site().unlock(lock.id.clone()).await.unwrap();
     server.stop().await;
 }

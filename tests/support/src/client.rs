@@ -42,6 +42,7 @@ pub fn app_for(user_type: &str) -> App {
 pub async fn register(admin: &Admin, client: &AccessClient, email: &str, phone: &str, name: &str) {
     let link = admin.invitation_link(email).await;
     let registration = client
+        .account()
         .register_from_invitation(
             link,
             email.into(),
@@ -54,6 +55,7 @@ pub async fn register(admin: &Admin, client: &AccessClient, email: &str, phone: 
     let normalized = access_domain::normalize_phone(phone).expect("a valid phone");
     let code = admin.sms_code(&normalized).await;
     client
+        .account()
         .verify_sms(registration, code)
         .await
         .expect("verified");

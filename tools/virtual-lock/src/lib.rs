@@ -11,6 +11,7 @@
 //! assert_eq!(lock.state().identity.pairing_code.len(), 10);
 //! ```
 
+mod brain;
 pub mod clock;
 mod commands;
 mod keypad;
@@ -18,6 +19,7 @@ mod lock;
 pub mod state;
 mod store;
 
+pub use brain::LockBrain;
 pub use keypad::{
     KEYPAD_FREE_ATTEMPTS, KEYPAD_LOCKOUT_BASE_SECS, KEYPAD_LOCKOUT_MAX_SECS, KeypadOutcome,
     keypad_lockout_secs,

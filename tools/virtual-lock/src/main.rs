@@ -4,14 +4,14 @@ mod peripheral;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use clap::Parser;
 use lock_protocol::gatt::Advertisement;
-use virtual_lock::{FactorySettings, VirtualLock};
+use virtual_lock::{FactorySettings, LockBrain, VirtualLock};
 
-use peripheral::{EchoLock, LockBrain, Serve};
+use peripheral::{EchoLock, Serve};
 
 /// A virtual lock served as a BLE peripheral through BlueZ's D-Bus API (point
 /// DBUS_SYSTEM_BUS_ADDRESS at BlueZoo for tests: see scripts/lib/ble.sh).
@@ -74,14 +74,10 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let lock = VirtualLock::open(&state, factory).map_err(|e| e.to_string())?;
     serve.pairing_code = Some(lock.state().identity.pairing_code.clone());
-    let brain = LockBrain(Arc::new(Mutex::new(lock)));
+    let brain = LockBrain::new(lock);
     let keypad_brain = brain.clone();
     let keypad: peripheral::Keypad = Box::new(move |digits: &str| {
-        let mut lock = keypad_brain
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        format!("{:?}", lock.keypad(digits))
+        keypad_brain.with(|lock| format!("{:?}", lock.keypad(digits)))
     });
     peripheral::serve(serve, brain, Some(keypad))
         .await

@@ -4,7 +4,6 @@
 //! `out-of-range` and `in-range` lines.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lock_ble::peripheral::{LockPeripheral, PeripheralConfig};
@@ -12,32 +11,6 @@ use lock_ble::{BleError, LinkHandler};
 use lock_protocol::gatt::Advertisement;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{SignalKind, signal};
-use virtual_lock::VirtualLock;
-
-/// The lock brain behind the GATT events, shared with the keypad on stdin.
-#[derive(Clone)]
-pub struct LockBrain(pub Arc<Mutex<VirtualLock>>);
-
-impl LockBrain {
-    fn with<T>(&self, f: impl FnOnce(&mut VirtualLock) -> T) -> T {
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-impl LinkHandler for LockBrain {
-    fn advertisement(&self) -> Advertisement {
-        self.with(|lock| lock.advertisement())
-    }
-    fn on_connect(&mut self, mtu: usize) {
-        self.with(|lock| lock.on_connect(mtu));
-    }
-    fn on_write(&mut self, fragment: &[u8]) -> Vec<Vec<u8>> {
-        self.with(|lock| lock.on_write(fragment))
-    }
-    fn on_disconnect(&mut self) {
-        self.with(|lock| lock.on_disconnect());
-    }
-}
 
 /// Answers a `keypad DIGITS` line with the outcome to print.
 pub type Keypad = Box<dyn FnMut(&str) -> String + Send>;

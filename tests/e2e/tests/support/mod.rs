@@ -164,7 +164,7 @@ pub async fn scenario(rig: &mut impl Rig) {
 
     // ---- scan and pair on site ----
     let seen = Arc::new(Seen::default());
-    let nearby = t.scan_locks(3_000, Some(seen.clone())).await.unwrap();
+    let nearby = t.on_site().scan(3_000, Some(seen.clone())).await.unwrap();
     let device = rig.device_id();
     let fresh = nearby
         .iter()
@@ -179,7 +179,8 @@ pub async fn scenario(rig: &mut impl Rig) {
     // A resident may not pair; nothing reaches the lock or the server.
     let r = resident
         .client
-        .pair_lock(
+        .on_site()
+        .pair(
             unit.clone(),
             device.clone(),
             PAIRING_CODE.into(),
@@ -191,7 +192,8 @@ pub async fn scenario(rig: &mut impl Rig) {
     // A wrong code with a mistyped name, then the right code with the name corrected: the
     // retry reuses the first registration, and the lock is named by the attempt that worked.
     let wrong = t
-        .pair_lock(
+        .on_site()
+        .pair(
             unit.clone(),
             device.clone(),
             "2468013579".into(),
@@ -202,7 +204,8 @@ pub async fn scenario(rig: &mut impl Rig) {
     assert_eq!(wrong.err(), Some(AccessError::WrongPairingCode));
     let phases = Arc::new(Phases::default());
     let lock = t
-        .pair_lock(
+        .on_site()
+        .pair(
             unit.clone(),
             device.clone(),
             PAIRING_CODE.into(),
@@ -235,7 +238,8 @@ pub async fn scenario(rig: &mut impl Rig) {
 
     // A second pairing of the paired lock is refused and changes nothing.
     let again = t
-        .pair_lock(
+        .on_site()
+        .pair(
             unit.clone(),
             device.clone(),
             PAIRING_CODE.into(),
@@ -254,29 +258,37 @@ pub async fn scenario(rig: &mut impl Rig) {
 
     for p in [&tech, &resident, &vendor] {
         p.client.sync(None).await.unwrap();
-        p.client.refresh_credentials().await.unwrap();
+        p.client.account().refresh_credentials().await.unwrap();
     }
-    let status = t.ble_read_status(id.clone()).await.unwrap();
+    let status = t.on_site().read_status(id.clone()).await.unwrap();
     assert_eq!(
         (status.name.as_str(), status.mode),
         ("Front door", LockMode::Vacant)
     );
 
     // ---- Tour mode: staff open, residents don't ----
-    t.ble_set_mode(id.clone(), LockMode::Tour).await.unwrap();
+    t.on_site()
+        .set_mode(id.clone(), LockMode::Tour)
+        .await
+        .unwrap();
     assert_eq!(
         admin.get(&format!("/api/v1/locks/{id}")).await["mode"],
         "tour"
     );
-    t.ble_unlock(id.clone())
+    t.on_site()
+        .unlock(id.clone())
         .await
         .expect("staff unlock in tour mode");
-    t.ble_lock(id.clone()).await.unwrap();
-    refused_with(resident.client.ble_unlock(id.clone()).await, "ModeForbids");
+    t.on_site().lock(id.clone()).await.unwrap();
+    refused_with(
+        resident.client.on_site().unlock(id.clone()).await,
+        "ModeForbids",
+    );
     // A resident's credential cannot change the mode: refused before anything is sent.
     let r = resident
         .client
-        .ble_set_mode(id.clone(), LockMode::Vacant)
+        .on_site()
+        .set_mode(id.clone(), LockMode::Vacant)
         .await;
     assert!(matches!(r, Err(AccessError::NotAllowed { .. })), "{r:?}");
 
@@ -285,7 +297,8 @@ pub async fn scenario(rig: &mut impl Rig) {
     let tour = give(t, &id, AccessCodeKind::Permanent).await;
     t.sync(None).await.unwrap();
     for c in [&one_time, &tour] {
-        t.ble_install_access_code(id.clone(), c.id.clone())
+        t.on_site()
+            .install_access_code(id.clone(), c.id.clone())
             .await
             .unwrap();
     }
@@ -298,7 +311,8 @@ pub async fn scenario(rig: &mut impl Rig) {
     opened(&rig.keypad(&tour.code));
 
     // ---- Tour -> Resident: tour codes and staff stop, residents and the master code open ----
-    t.ble_set_mode(id.clone(), LockMode::Resident)
+    t.on_site()
+        .set_mode(id.clone(), LockMode::Resident)
         .await
         .unwrap();
     refused(&rig.keypad(&tour.code), "ModeForbids");
@@ -306,17 +320,19 @@ pub async fn scenario(rig: &mut impl Rig) {
     opened(&rig.keypad(&master));
     resident
         .client
-        .ble_unlock(id.clone())
+        .on_site()
+        .unlock(id.clone())
         .await
         .expect("resident unlock");
-    refused_with(t.ble_unlock(id.clone()).await, "ModeForbids");
+    refused_with(t.on_site().unlock(id.clone()).await, "ModeForbids");
 
     // ---- rename ----
-    t.ble_rename(id.clone(), "Front door 4B".into())
+    t.on_site()
+        .rename(id.clone(), "Front door 4B".into())
         .await
         .unwrap();
     assert_eq!(
-        t.ble_read_status(id.clone()).await.unwrap().name,
+        t.on_site().read_status(id.clone()).await.unwrap().name,
         "Front door 4B"
     );
     assert_eq!(
@@ -325,7 +341,7 @@ pub async fn scenario(rig: &mut impl Rig) {
     );
 
     // ---- logs: read from the lock, on the server, attributed ----
-    let read = t.ble_read_log(id.clone()).await.unwrap();
+    let read = t.on_site().read_log(id.clone()).await.unwrap();
     assert!(read.read >= 8, "{read:?}");
     assert_eq!((read.uploaded, read.waiting), (read.read, 0));
     let log = admin.lock_log(&id).await;
@@ -343,12 +359,12 @@ pub async fn scenario(rig: &mut impl Rig) {
     );
     assert!(has("keypad_refused", "code_id", &tour.id, "keypad"));
     // Reading again finds nothing new and uploads nothing twice.
-    let again = t.ble_read_log(id.clone()).await.unwrap();
+    let again = t.on_site().read_log(id.clone()).await.unwrap();
     assert_eq!(again.read, 0);
     assert_eq!(admin.lock_log(&id).await.len(), log.len());
 
     // ---- reset codes: new master code, given codes gone ----
-    let removed = t.ble_reset_codes(id.clone()).await.unwrap();
+    let removed = t.on_site().reset_codes(id.clone()).await.unwrap();
     assert!(removed >= 1, "{removed}");
     let new_master = admin.master_code(&id).await;
     assert_ne!(new_master, master);
@@ -357,43 +373,51 @@ pub async fn scenario(rig: &mut impl Rig) {
     opened(&rig.keypad(&new_master));
 
     // ---- a revoked vendor, after the revocation push ----
-    t.ble_set_mode(id.clone(), LockMode::Tour).await.unwrap();
+    t.on_site()
+        .set_mode(id.clone(), LockMode::Tour)
+        .await
+        .unwrap();
     vendor
         .client
-        .ble_unlock(id.clone())
+        .on_site()
+        .unlock(id.clone())
         .await
         .expect("vendor before revocation");
     admin.revoke(&vendor.user_id).await;
-    let held = t.ble_push_revocations(id.clone()).await.unwrap();
+    let held = t.on_site().push_revocations(id.clone()).await.unwrap();
     assert!(held >= 1, "{held}");
 
     // ---- network off: cached credentials ----
     server.stop().await;
-    refused_with(vendor.client.ble_unlock(id.clone()).await, "Revoked");
-    t.ble_unlock(id.clone())
+    refused_with(vendor.client.on_site().unlock(id.clone()).await, "Revoked");
+    t.on_site()
+        .unlock(id.clone())
         .await
         .expect("offline staff unlock");
-    t.ble_set_mode(id.clone(), LockMode::Resident)
+    t.on_site()
+        .set_mode(id.clone(), LockMode::Resident)
         .await
         .expect("offline mode change");
     assert_eq!(
-        t.ble_read_status(id.clone()).await.unwrap().mode,
+        t.on_site().read_status(id.clone()).await.unwrap().mode,
         LockMode::Resident
     );
     resident
         .client
-        .ble_unlock(id.clone())
+        .on_site()
+        .unlock(id.clone())
         .await
         .expect("offline resident unlock");
-    refused_with(t.ble_unlock(id.clone()).await, "ModeForbids");
+    refused_with(t.on_site().unlock(id.clone()).await, "ModeForbids");
     opened(&rig.keypad(&new_master));
-    t.ble_rename(id.clone(), "Front door (offline)".into())
+    t.on_site()
+        .rename(id.clone(), "Front door (offline)".into())
         .await
         .unwrap();
-    let offline = t.ble_read_log(id.clone()).await.unwrap();
+    let offline = t.on_site().read_log(id.clone()).await.unwrap();
     assert!(offline.read >= 5, "{offline:?}");
     assert_eq!((offline.uploaded, offline.waiting), (0, offline.read));
-    let r = t.ble_reset_codes(id.clone()).await;
+    let r = t.on_site().reset_codes(id.clone()).await;
     assert!(
         matches!(r, Err(AccessError::Offline { .. } | AccessError::Timeout)),
         "{r:?}"
@@ -401,8 +425,8 @@ pub async fn scenario(rig: &mut impl Rig) {
 
     // ---- network back: queued logs and actions reach the server once ----
     server.start_again().await;
-    assert_eq!(t.upload_lock_logs().await.unwrap(), offline.read);
-    assert_eq!(t.upload_lock_logs().await.unwrap(), 0);
+    assert_eq!(t.on_site().upload_lock_logs().await.unwrap(), offline.read);
+    assert_eq!(t.on_site().upload_lock_logs().await.unwrap(), 0);
     t.sync(None).await.unwrap();
     let l = admin.get(&format!("/api/v1/locks/{id}")).await;
     assert_eq!(
@@ -429,6 +453,7 @@ pub struct GivenCode {
 
 async fn give(t: &AccessClient, lock: &str, kind: AccessCodeKind) -> GivenCode {
     match t
+        .locks()
         .give_access(lock.to_string(), kind, Some("Tour".into()), None)
         .await
         .unwrap()

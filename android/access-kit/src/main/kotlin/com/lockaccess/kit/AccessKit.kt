@@ -1,6 +1,8 @@
 package com.lockaccess.kit
 
 import com.lockaccess.core.AccessClient
+import com.lockaccess.core.Account
+import com.lockaccess.core.ActionQueue
 import com.lockaccess.core.AccessCodeInfo
 import com.lockaccess.core.AccessCodeKind
 import com.lockaccess.core.Action
@@ -10,12 +12,15 @@ import com.lockaccess.core.ClientConfig
 import com.lockaccess.core.CoreLogger
 import com.lockaccess.core.GiveAccessOutcome
 import com.lockaccess.core.LockInfo
+import com.lockaccess.core.Locks
 import com.lockaccess.core.LockMode
 import com.lockaccess.core.LockStatusInfo
 import com.lockaccess.core.LogReadSummary
 import com.lockaccess.core.NearbyLock
 import com.lockaccess.core.OfflineCodeClass
 import com.lockaccess.core.OfflineCodeInfo
+import com.lockaccess.core.OfflineCodes
+import com.lockaccess.core.OnSite
 import com.lockaccess.core.PairingPhase
 import com.lockaccess.core.PairingProgress
 import com.lockaccess.core.ScanListener
@@ -39,8 +44,9 @@ import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.flow.mapLatest
 
 /**
- * The apps' one entry point to the core: an [AccessClient] with suspend functions that
- * throw [AccessKitError], and Flows where a screen watches something progress.
+ * The apps' one entry point to the core: an [AccessClient] and the objects it hands out
+ * ([Account], [Locks], [ActionQueue], [OnSite], [OfflineCodes]) behind suspend functions
+ * that throw [AccessKitError], and Flows where a screen watches something progress.
  *
  * All logic (the `+1` phone rule, permission gates, the offline cache and queue) is in the
  * core; this layer only adapts names and types. Close it when the app process no longer
@@ -55,17 +61,26 @@ import kotlinx.coroutines.flow.mapLatest
  */
 class AccessKit private constructor(private val client: AccessClient) : AutoCloseable {
     private val closed = AtomicBoolean(false)
+    private val account: Account = client.account()
+    private val lockList: Locks = client.locks()
+    private val actionQueue: ActionQueue = client.queue()
+    private val onSite: OnSite = client.onSite()
+    private val offlineCodes: OfflineCodes = client.offlineCodes()
 
     companion object {
         private val live = AtomicInteger(0)
 
         /**
          * Kits opened and not yet closed in this process. Each one holds a Rust
-         * `AccessClient`; the leak tests compare it (and the core's own handles) before
-         * and after a burst of work.
+         * `AccessClient` and the five objects it handed out ([CORE_OBJECTS_PER_KIT] in all);
+         * the leak tests compare it (and the core's own handles) before and after a burst of
+         * work.
          */
         val liveCount: Int
             get() = live.get()
+
+        /** Rust objects one open kit holds: the client and its five sub-objects. */
+        const val CORE_OBJECTS_PER_KIT = 6
 
         /**
          * Opens the core for [app] with its cache in [dataDir] (created if needed), its
@@ -88,6 +103,7 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
     /** Releases the Rust object now rather than when the garbage collector gets to it. */
     override fun close() {
         if (closed.compareAndSet(false, true)) {
+            listOf(account, lockList, actionQueue, onSite, offlineCodes).forEach { it.close() }
             client.close()
             live.decrementAndGet()
         }
@@ -101,19 +117,19 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
      * before anything is sent. Returns the registration id for [verifySms].
      */
     suspend fun register(invitation: String, email: String, phone: String, password: String, name: String): String =
-        mapped { client.registerFromInvitation(invitation, email, phone, password, name) }
+        mapped { account.registerFromInvitation(invitation, email, phone, password, name) }
 
     /** Completes registration with the code texted to the phone, and signs in. */
     suspend fun verifySms(registrationId: String, code: String): UserInfo =
-        mapped { client.verifySms(registrationId, code) }
+        mapped { account.verifySms(registrationId, code) }
 
-    suspend fun login(email: String, password: String): UserInfo = mapped { client.login(email, password) }
+    suspend fun login(email: String, password: String): UserInfo = mapped { account.login(email, password) }
 
     /** Signs out and wipes the cache, the queue and the stored session. */
-    suspend fun logout() = mapped { client.logout() }
+    suspend fun logout() = mapped { account.logout() }
 
     /** The signed-in user as last synced, or `null`. Works offline. */
-    suspend fun currentUser(): UserInfo? = mapped { client.currentUser() }
+    suspend fun currentUser(): UserInfo? = mapped { account.currentUser() }
 
     // --- sync -------------------------------------------------------------------------
 
@@ -137,18 +153,18 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
     }
 
     /** Sends queued actions now, in order. */
-    suspend fun replayQueue(): ReplaySummary = mapped { client.replayQueue() }
+    suspend fun replayQueue(): ReplaySummary = mapped { actionQueue.replay() }
 
     // --- locks (cache: all work offline) ----------------------------------------------
 
-    suspend fun locks(): List<LockInfo> = mapped { client.listLocks() }
+    suspend fun locks(): List<LockInfo> = mapped { lockList.list() }
 
     /**
      * Locks whose name, unit or property contain every word of [query], the first [limit] by
      * name; all when blank.
      */
     suspend fun search(query: String, limit: UInt = 100u): List<LockInfo> =
-        if (query.isBlank()) locks() else mapped { client.searchLocks(query, limit) }
+        if (query.isBlank()) locks() else mapped { lockList.search(query, limit) }
 
     /**
      * Results for a search field: a new list for each distinct query, a new query
@@ -158,23 +174,23 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
     fun searchResults(queries: Flow<String>): Flow<List<LockInfo>> =
         queries.distinctUntilChanged().mapLatest { search(it) }
 
-    suspend fun lock(lockId: String): LockInfo = mapped { client.lock(lockId) }
+    suspend fun lock(lockId: String): LockInfo = mapped { lockList.get(lockId) }
 
     /** The actions the user may take on a lock: the detail screen shows only these. */
-    suspend fun allowedActions(lockId: String): Set<Action> = mapped { client.allowedActions(lockId).toSet() }
+    suspend fun allowedActions(lockId: String): Set<Action> = mapped { lockList.allowedActions(lockId).toSet() }
 
-    suspend fun accessCodes(lockId: String): List<AccessCodeInfo> = mapped { client.accessCodes(lockId) }
+    suspend fun accessCodes(lockId: String): List<AccessCodeInfo> = mapped { lockList.accessCodes(lockId) }
 
-    suspend fun myPasscodes(): List<PasscodeInfo> = mapped { client.myPasscodes() }
+    suspend fun myPasscodes(): List<PasscodeInfo> = mapped { lockList.myPasscodes() }
 
     // --- gated actions ----------------------------------------------------------------
 
     /** Renames a lock; [ActionOutcome.Queued] when offline (sent on the next replay). */
-    suspend fun rename(lockId: String, name: String): ActionOutcome = mapped { client.renameLock(lockId, name) }
+    suspend fun rename(lockId: String, name: String): ActionOutcome = mapped { lockList.rename(lockId, name) }
 
     /** Changes a lock's mode; queued when offline. */
     suspend fun changeMode(lockId: String, mode: LockMode): ActionOutcome =
-        mapped { client.changeMode(lockId, mode) }
+        mapped { lockList.changeMode(lockId, mode) }
 
     /** Creates an access code of [kind]; [window] only (and always) for time-window codes. */
     suspend fun giveAccess(
@@ -182,7 +198,7 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         kind: AccessCodeKind,
         label: String? = null,
         window: TimeWindow? = null,
-    ): GiveAccessOutcome = mapped { client.giveAccess(lockId, kind, label, window) }
+    ): GiveAccessOutcome = mapped { lockList.giveAccess(lockId, kind, label, window) }
 
     /**
      * Gives an offline code: 14 digits the lock checks by itself, so the visitor can open
@@ -206,34 +222,34 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         window: TimeWindow? = null,
         codeClass: OfflineCodeClass? = null,
         label: String? = null,
-    ): OfflineCodeInfo = mapped { client.giveOfflineAccess(lockId, kind, codeClass, label, window) }
+    ): OfflineCodeInfo = mapped { offlineCodes.give(lockId, kind, codeClass, label, window) }
 
     /** Resets the lock's access codes. Needs the network. */
-    suspend fun resetCodes(lockId: String) = mapped { client.resetCodes(lockId) }
+    suspend fun resetCodes(lockId: String) = mapped { lockList.resetCodes(lockId) }
 
     /** The lock's access log, newest first. Needs the network. */
-    suspend fun logs(lockId: String): List<LogEntryInfo> = mapped { client.viewLogs(lockId) }
+    suspend fun logs(lockId: String): List<LogEntryInfo> = mapped { lockList.viewLogs(lockId) }
 
     /** The lock's master code. Needs the network. */
-    suspend fun masterCode(lockId: String): String = mapped { client.viewMasterCode(lockId) }
+    suspend fun masterCode(lockId: String): String = mapped { lockList.viewMasterCode(lockId) }
 
     // --- offline queue ----------------------------------------------------------------
 
     /** Actions waiting for the network, oldest first (the "queued" banner). */
-    suspend fun pendingActions(): List<QueuedActionInfo> = mapped { client.pendingActions() }
+    suspend fun pendingActions(): List<QueuedActionInfo> = mapped { actionQueue.pending() }
 
     /** Actions the server refused on replay, with why. */
-    suspend fun failedActions(): List<QueuedActionInfo> = mapped { client.failedActions() }
+    suspend fun failedActions(): List<QueuedActionInfo> = mapped { actionQueue.failed() }
 
-    suspend fun dismissFailedAction(actionId: String) = mapped { client.dismissFailedAction(actionId) }
+    suspend fun dismissFailedAction(actionId: String) = mapped { actionQueue.dismissFailed(actionId) }
 
     // --- Bluetooth LE (the core talks to the locks; these only adapt the shapes) ---------
 
     /** Uses the adapter with this address (null: the default one) for the next commands. */
-    suspend fun useBluetoothAdapter(address: String?) = mapped { client.useBluetoothAdapter(address) }
+    suspend fun useBluetoothAdapter(address: String?) = mapped { onSite.useBluetoothAdapter(address) }
 
     /** Fetches fresh signed credentials for the locks in scope, for opening them offline. */
-    suspend fun refreshCredentials(): UInt = mapped { client.refreshCredentials() }
+    suspend fun refreshCredentials(): UInt = mapped { account.refreshCredentials() }
 
     /**
      * Locks advertising nearby, as a Flow: each lock once, as it is first seen, during
@@ -245,7 +261,7 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
                 trySend(lock)
             }
         }
-        mapped { client.scanLocks(durationMs, listener) }
+        mapped { onSite.scan(durationMs, listener) }
         close()
         awaitClose()
     }
@@ -260,36 +276,36 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
                 trySend(PairingEvent.Phase(phase))
             }
         }
-        val lock = mapped { client.pairLock(unitId, deviceId, pairingCode, name, progress) }
+        val lock = mapped { onSite.pair(unitId, deviceId, pairingCode, name, progress) }
         send(PairingEvent.Paired(lock))
         close()
         awaitClose()
     }
 
     /** Opens the lock over BLE with a signed credential (cached: works offline). */
-    suspend fun unlock(lockId: String) = mapped { client.bleUnlock(lockId) }
+    suspend fun unlock(lockId: String) = mapped { onSite.unlock(lockId) }
 
-    suspend fun lockNow(lockId: String) = mapped { client.bleLock(lockId) }
+    suspend fun lockNow(lockId: String) = mapped { onSite.lock(lockId) }
 
     /** Battery, firmware, mode and clock, read from the lock. */
-    suspend fun readStatus(lockId: String): LockStatusInfo = mapped { client.bleReadStatus(lockId) }
+    suspend fun readStatus(lockId: String): LockStatusInfo = mapped { onSite.readStatus(lockId) }
 
     /** Reads the lock's log since the last read; uploaded when the network is there. */
-    suspend fun readLockLog(lockId: String): LogReadSummary = mapped { client.bleReadLog(lockId) }
+    suspend fun readLockLog(lockId: String): LogReadSummary = mapped { onSite.readLog(lockId) }
 
-    suspend fun setModeOnLock(lockId: String, mode: LockMode) = mapped { client.bleSetMode(lockId, mode) }
+    suspend fun setModeOnLock(lockId: String, mode: LockMode) = mapped { onSite.setMode(lockId, mode) }
 
-    suspend fun renameOnLock(lockId: String, name: String) = mapped { client.bleRename(lockId, name) }
+    suspend fun renameOnLock(lockId: String, name: String) = mapped { onSite.rename(lockId, name) }
 
-    suspend fun resetCodesOnLock(lockId: String): UInt = mapped { client.bleResetCodes(lockId) }
+    suspend fun resetCodesOnLock(lockId: String): UInt = mapped { onSite.resetCodes(lockId) }
 
-    suspend fun installAccessCode(lockId: String, codeId: String) = mapped { client.bleInstallAccessCode(lockId, codeId) }
+    suspend fun installAccessCode(lockId: String, codeId: String) = mapped { onSite.installAccessCode(lockId, codeId) }
 
-    suspend fun removeAccessCode(lockId: String, codeId: String) = mapped { client.bleRemoveAccessCode(lockId, codeId) }
+    suspend fun removeAccessCode(lockId: String, codeId: String) = mapped { onSite.removeAccessCode(lockId, codeId) }
 
-    suspend fun pushRevocations(lockId: String): UInt = mapped { client.blePushRevocations(lockId) }
+    suspend fun pushRevocations(lockId: String): UInt = mapped { onSite.pushRevocations(lockId) }
 
-    suspend fun setTimeOnLock(lockId: String): ULong = mapped { client.bleSetTime(lockId) }
+    suspend fun setTimeOnLock(lockId: String): ULong = mapped { onSite.setTime(lockId) }
 }
 
 /** What [AccessKit.pair] reports. */

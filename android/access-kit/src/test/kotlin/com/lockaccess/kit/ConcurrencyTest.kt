@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test
  * Many concurrent calls from coroutines, then a count of what is still alive.
  *
  * Four counts, before and after: the core's own count of its live exported objects
- * ([liveObjectCount]: each Rust `AccessClient` counts from its constructor to its drop),
+ * ([liveObjectCount]: each Rust `AccessClient`, and each object it hands out, counts from
+ * its making to its drop),
  * [AccessKit.liveCount] (Kotlin side: kits not closed), the generated bindings' handle map
  * of Kotlin secret stores that Rust still holds (each entry is an `Arc<dyn SecretStore>`
  * the core has not dropped: it goes when the Rust `AccessClient` is freed), and the
@@ -86,7 +87,8 @@ class ConcurrencyTest {
             AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), RecordingSecretStore())
         }
         assertEquals(kitsBefore + 8, AccessKit.liveCount)
-        assertEquals(coreObjectsBefore + 8uL, liveObjectCount(), "a Rust AccessClient per kit")
+        val perKit = AccessKit.CORE_OBJECTS_PER_KIT.toULong()
+        assertEquals(coreObjectsBefore + 8uL * perKit, liveObjectCount(), "a Rust AccessClient and its objects per kit")
         assertEquals(storesBefore + 8, rustHeldSecretStores())
         withContext(Dispatchers.Default) {
             kits.map { kit -> async { kit.login(email, "pw-123456789"); kit.syncNow() } }.awaitAll()
@@ -109,7 +111,7 @@ class ConcurrencyTest {
                 assertEquals(want, r, "call $n")
             }
         }
-        assertEquals(coreObjectsBefore + 8uL, liveObjectCount(), "Rust objects during the burst")
+        assertEquals(coreObjectsBefore + 8uL * perKit, liveObjectCount(), "Rust objects during the burst")
         kits.forEach { it.close() }
 
         assertEquals(coreObjectsBefore, liveObjectCount(), "Rust objects still alive after closing every kit")

@@ -99,7 +99,7 @@ class ThrowingListenersTest {
             val summary = client.sync(progress)
             assertTrue(summary.full)
             assertEquals(2uL, summary.totalLocks)
-            assertEquals(setOf("Front Door $tag", "Patio $tag"), client.listLocks().map { it.name }.toSet())
+            assertEquals(setOf("Front Door $tag", "Patio $tag"), client.locks().use { it.list() }.map { it.name }.toSet())
             // Told of every phase, although each call threw.
             val phases = synchronized(progress.phases) { progress.phases.toList() }
             assertEquals(SyncPhase.REPLAYING, phases.first(), phases.toString())
@@ -109,7 +109,7 @@ class ThrowingListenersTest {
             val again = client.sync(progress)
             assertFalse(again.full)
             assertEquals(2uL, again.totalLocks)
-            assertEquals(listOf("Patio $tag"), client.searchLocks("patio").map { it.name })
+            assertEquals(listOf("Patio $tag"), client.locks().use { it.search("patio") }.map { it.name })
         }
     }
 
@@ -117,15 +117,15 @@ class ThrowingListenersTest {
     fun aScanListenerThatThrowsDoesNotStopTheScan() = runBlocking<Unit> {
         val adapter = System.getenv("ACCESS_TEST_PHONE_ADAPTER") ?: error("ACCESS_TEST_PHONE_ADAPTER is not set: run scripts/test kotlin")
         AccessClient(ClientConfig(TestServer.url, TestServer.deviceDir(), appFor("team_member"), null), InMemorySecretStore(), null).use { client ->
-            client.useBluetoothAdapter(adapter)
+            client.onSite().use { it.useBluetoothAdapter(adapter) }
             val listener = ThrowingScan()
-            val seen = client.scanLocks(2_000u, listener)
+            val seen = client.onSite().use { it.scan(2_000u, listener) }
             // The virtual lock advertises (fresh, or paired if BleTest ran first).
             assertTrue(seen.isNotEmpty(), "no lock seen")
             val told = synchronized(listener.told) { listener.told.map { it.deviceId }.toSet() }
             assertEquals(seen.map { it.deviceId }.toSet(), told)
             // Same client: the next scan answers too.
-            assertTrue(client.scanLocks(2_000u, listener).isNotEmpty())
+            assertTrue(client.onSite().use { it.scan(2_000u, listener) }.isNotEmpty())
         }
     }
 }

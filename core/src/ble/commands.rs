@@ -1,0 +1,383 @@
+//! Lock commands over BLE, each gated like its HTTP action and working offline with the
+//! cached credential: one [`Conversation`] per call, one conversation with a lock at a time.
+
+use access_domain::api::{AccessCode, CodeInstall, Lock, Me};
+use access_domain::{AccessCodeKind, Action, CodeClass, LockMode, UserType};
+use lock_ble::AnyLink;
+use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Window};
+use lock_protocol::wire::Rejection;
+use uuid::Uuid;
+
+use super::conversation::{Conversation, revocation_pushes};
+use super::errors::{bad_response, decode_b64, key32, rejection};
+use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, store, unix_millis, unix_now};
+use crate::engine::Engine;
+use crate::gate::parse_id;
+use crate::{AccessError, cache};
+
+/// The action a command needs, as the gate knows it.
+pub(crate) fn action_of(command: &Command) -> Action {
+    match command {
+        Command::Unlock
+        | Command::Lock
+        | Command::ReadStatus
+        | Command::SetTime(_)
+        | Command::PushRevocations(_) => Action::Unlock,
+        Command::SetMode(_) => Action::ChangeMode,
+        Command::Rename(_) => Action::Rename,
+        Command::ResetCodes { .. } | Command::FactoryReset => Action::ResetCodes,
+        Command::AddAccessCode(_) | Command::RemoveAccessCode { .. } => Action::GiveAccess,
+        Command::ReadLog { .. } => Action::ViewLogs,
+        Command::ReadMasterCode => Action::ViewMasterCode,
+    }
+}
+
+/// Installs a given code as the lock's mode table sees it: a code given while the lock is
+/// in tour mode is a tour code, otherwise a guest code.
+pub(crate) fn protocol_code(
+    code: &AccessCode,
+    mode: LockMode,
+) -> Result<cmd::AccessCode, AccessError> {
+    // A one-time code starts when it is given; a lock clock a little behind the server's
+    // must not refuse it in its first minutes (the same tolerance as for credentials).
+    let slack = match code.kind {
+        AccessCodeKind::OneTime => lock_protocol::credential::CLOCK_SKEW_SECS,
+        _ => 0,
+    };
+    let window = match (code.starts_at, code.ends_at) {
+        (Some(s), Some(e)) => Some(Window {
+            starts_at: (s.unix_timestamp().max(0) as u64).saturating_sub(slack),
+            ends_at: e.unix_timestamp().max(0) as u64,
+        }),
+        _ => None,
+    };
+    Ok(cmd::AccessCode {
+        code_id: logs::lock_code_id(code.id),
+        digits: code.code.clone(),
+        kind: code.kind,
+        window,
+        class: if mode == LockMode::Tour {
+            CodeClass::Tour
+        } else {
+            CodeClass::Guest
+        },
+        owner: None,
+    })
+}
+
+impl Engine {
+    /// Runs `commands` on the lock in one session (the first one opens it: one round trip),
+    /// after the local gate for each. A refusal by the lock ends the session with
+    /// [`AccessError::RefusedByLock`]. Staff phones push the revocation list afterwards
+    /// when it changed since the last push.
+    pub(crate) async fn run_on_lock(
+        &self,
+        lock_id: &str,
+        commands: Vec<Command>,
+    ) -> Result<(Me, Lock, Vec<Response>), AccessError> {
+        let (first, rest) = commands
+            .split_first()
+            .ok_or_else(|| AccessError::InvalidInput {
+                message: "nothing to send".into(),
+            })?;
+        let (me, lock) = self.gate(lock_id, action_of(first)).await?;
+        for c in rest {
+            self.gate(lock_id, action_of(c)).await?;
+        }
+        if !lock.paired {
+            return Err(rejection(Rejection::NotPaired));
+        }
+        let id = lock.id;
+        let credential = self.credential(id).await?;
+        let staff = me.user_type == UserType::TeamMember;
+        if staff {
+            // Best effort: offline, the last list fetched is pushed.
+            match self.fetch_revocations(id).await {
+                Ok(()) => {}
+                Err(AccessError::Revoked) => return Err(AccessError::Revoked),
+                Err(e) => tracing::debug!(lock = %id, "revocation list not refreshed: {e}"),
+            }
+        }
+        let _one = self.ble.busy.lock().await;
+        let counter = self
+            .db(move |c| store::next_counter(c, id, unix_millis()))
+            .await?;
+        let link = self.connect_lock(id).await?;
+        let (mut talk, answer) =
+            Conversation::open(link, ANSWER_TIMEOUT, &credential, counter, first).await?;
+        let out = self.converse(&mut talk, answer, rest, staff, id).await;
+        talk.close().await;
+        out.map(|responses| (me, lock, responses))
+    }
+
+    /// The rest of a session: `rest` after the first answer, then (staff) the revocation
+    /// list when it changed since the last push.
+    async fn converse(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        first: Response,
+        rest: &[Command],
+        staff: bool,
+        lock: Uuid,
+    ) -> Result<Vec<Response>, AccessError> {
+        let mut responses = vec![first];
+        for command in rest {
+            responses.push(talk.send(command).await?);
+        }
+        if staff && let Some((list, false)) = self.db(move |c| store::revocations(c, lock)).await? {
+            if !list.is_empty() && talk.push_revocations(&list).await?.is_none() {
+                return Ok(responses);
+            }
+            self.db(move |c| store::mark_revocations_pushed(c, lock))
+                .await?;
+        }
+        Ok(responses)
+    }
+
+    async fn one(&self, lock_id: &str, command: Command) -> Result<Response, AccessError> {
+        let (_, _, mut r) = self.run_on_lock(lock_id, vec![command]).await?;
+        r.pop().ok_or_else(|| bad_response("no answer"))
+    }
+
+    /// Opens the door. Offline with a cached credential.
+    pub(crate) async fn ble_unlock(&self, lock_id: String) -> Result<(), AccessError> {
+        match self.one(&lock_id, Command::Unlock).await? {
+            Response::Unlocked => Ok(()),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Throws the bolt.
+    pub(crate) async fn ble_lock(&self, lock_id: String) -> Result<(), AccessError> {
+        match self.one(&lock_id, Command::Lock).await? {
+            Response::Locked => Ok(()),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Sets the mode on the lock (`change_modes`), then records it on the server (queued
+    /// when offline).
+    pub(crate) async fn ble_set_mode(
+        &self,
+        lock_id: String,
+        mode: LockMode,
+    ) -> Result<(), AccessError> {
+        match self.one(&lock_id, Command::SetMode(mode)).await? {
+            Response::ModeSet(m) if m == mode => {}
+            other => return Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+        self.change_mode(lock_id, mode).await.map(|_| ())
+    }
+
+    /// Renames the lock (`rename_locks`), then on the server (queued when offline).
+    pub(crate) async fn ble_rename(
+        &self,
+        lock_id: String,
+        name: String,
+    ) -> Result<(), AccessError> {
+        let name = name.trim().to_string();
+        if name.is_empty() || name.len() > cmd::MAX_NAME_LEN {
+            return Err(AccessError::InvalidInput {
+                message: format!("A lock name needs 1 to {} bytes.", cmd::MAX_NAME_LEN),
+            });
+        }
+        match self.one(&lock_id, Command::Rename(name.clone())).await? {
+            Response::Renamed(_) => {}
+            other => return Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+        self.rename_lock(lock_id, name).await.map(|_| ())
+    }
+
+    /// Resets the codes (`reset_codes`) in one session: the lock is reached first, then the
+    /// server makes the new master code, then the lock takes it and drops every access code.
+    /// Needs the network; nothing changes anywhere when the lock is out of range.
+    pub(crate) async fn ble_reset_codes(&self, lock_id: String) -> Result<u32, AccessError> {
+        let (_, lock) = self.gate(&lock_id, Action::ResetCodes).await?;
+        if !lock.paired {
+            return Err(rejection(Rejection::NotPaired));
+        }
+        let id = lock.id;
+        let credential = self.credential(id).await?;
+        let _one = self.ble.busy.lock().await;
+        let counter = self
+            .db(move |c| store::next_counter(c, id, unix_millis()))
+            .await?;
+        let link = self.connect_lock(id).await?;
+        // The lock is reached and takes this credential before the server resets anything.
+        let (mut talk, _) = Conversation::open(
+            link,
+            ANSWER_TIMEOUT,
+            &credential,
+            counter,
+            &Command::ReadStatus,
+        )
+        .await?;
+        let out = self.reset_in_session(&mut talk, &lock_id).await;
+        talk.close().await;
+        out
+    }
+
+    /// The server's new master code, then the lock takes it and drops every access code.
+    async fn reset_in_session(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        lock_id: &str,
+    ) -> Result<u32, AccessError> {
+        self.reset_codes(lock_id.to_string()).await?;
+        let install: CodeInstall = self
+            .get(&format!("/api/v1/locks/{lock_id}/code-install"))
+            .await?;
+        let code_secret = key32(
+            decode_b64(&install.code_secret, "code secret")?,
+            "code secret",
+        )?;
+        let command = Command::ResetCodes {
+            master_code: install.master_code,
+            code_secret,
+        };
+        match talk.send(&command).await? {
+            Response::CodesReset { removed } => Ok(removed),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Installs a given access code (from the cache) in the lock (`give_access`); the
+    /// lock's confirmation is reported to the server (queued when offline).
+    pub(crate) async fn ble_install_access_code(
+        &self,
+        lock_id: String,
+        code_id: String,
+    ) -> Result<(), AccessError> {
+        let (_, lock) = self.gate(&lock_id, Action::GiveAccess).await?;
+        let code_uuid = parse_id(&code_id)?;
+        let lid = lock.id;
+        let code = self
+            .db(move |c| cache::access_codes(c, lid))
+            .await?
+            .into_iter()
+            .find(|c| c.id == code_uuid)
+            .ok_or(AccessError::NotFound)?;
+        let command = Command::AddAccessCode(protocol_code(&code, lock.mode)?);
+        let result = self.one(&lock_id, command).await;
+        let report = match &result {
+            Ok(Response::CodeInstalled { .. }) => serde_json::json!({"state": "installed"}),
+            Err(AccessError::RefusedByLock { reason }) => {
+                serde_json::json!({"state": "failed", "reason": format!("refused by the lock: {reason}")})
+            }
+            _ => return result.map(|_| ()),
+        };
+        self.db(move |c| store::put_code_report(c, lid, code_uuid, &report))
+            .await?;
+        if let Err(e) = self.flush_ble_uploads().await {
+            tracing::info!("code confirmation waits for the network: {e}");
+        }
+        result.map(|_| ())
+    }
+
+    /// Removes an access code from the lock (`give_access`).
+    pub(crate) async fn ble_remove_access_code(
+        &self,
+        lock_id: String,
+        code_id: String,
+    ) -> Result<(), AccessError> {
+        let code_id = logs::lock_code_id(parse_id(&code_id)?);
+        match self
+            .one(&lock_id, Command::RemoveAccessCode { code_id })
+            .await?
+        {
+            Response::CodeRemoved { .. } => Ok(()),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Battery, firmware, clock, mode, name of the lock.
+    pub(crate) async fn ble_read_status(
+        &self,
+        lock_id: String,
+    ) -> Result<LockStatusInfo, AccessError> {
+        match self.one(&lock_id, Command::ReadStatus).await? {
+            Response::Status(s) => Ok(s.into()),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Reads the lock's log since the last entry read (`view_logs`), queues the entries and
+    /// uploads what waits when the network is there.
+    pub(crate) async fn ble_read_log(
+        &self,
+        lock_id: String,
+    ) -> Result<LogReadSummary, AccessError> {
+        let (_, lock) = self.gate(&lock_id, Action::ViewLogs).await?;
+        let id = lock.id;
+        let codes = self.db(move |c| cache::access_codes(c, id)).await?;
+        let mut since = self.db(move |c| store::log_cursor(c, id)).await?;
+        let mut read = 0u64;
+        loop {
+            let command = Command::ReadLog {
+                since,
+                max: MAX_LOG_BATCH,
+            };
+            let (entries, head) = match self.one(&lock_id, command).await? {
+                Response::Log { entries, head } => (entries, head),
+                other => return Err(bad_response(format!("unexpected answer {other:?}"))),
+            };
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                break;
+            };
+            let events: Vec<_> = entries.iter().map(|e| logs::to_upload(e, &codes)).collect();
+            read += events.len() as u64;
+            self.db(move |c| store::queue_log(c, id, &events, last))
+                .await?;
+            since = last;
+            if last >= head {
+                break;
+            }
+        }
+        let uploaded = match self.flush_ble_uploads().await {
+            Ok(n) => n,
+            Err(e) if e.is_transient() => 0,
+            Err(e) => return Err(e),
+        };
+        let waiting = self.db(|c| store::queued_log_count(c)).await?;
+        Ok(LogReadSummary {
+            read,
+            uploaded,
+            waiting,
+        })
+    }
+
+    /// Sets the lock's clock to this phone's; returns the lock's new clock.
+    pub(crate) async fn ble_set_time(&self, lock_id: String) -> Result<u64, AccessError> {
+        match self.one(&lock_id, Command::SetTime(unix_now())).await? {
+            Response::TimeSet { clock } => Ok(clock),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Pushes the lock's revocation list (fetched now when online, else the cached one);
+    /// returns how many revocations the lock holds.
+    pub(crate) async fn ble_push_revocations(&self, lock_id: String) -> Result<u32, AccessError> {
+        let (_, lock) = self.gate(&lock_id, Action::Unlock).await?;
+        let id = lock.id;
+        if let Err(e) = self.fetch_revocations(id).await
+            && !e.is_transient()
+        {
+            return Err(e);
+        }
+        let list = self
+            .db(move |c| store::revocations(c, id))
+            .await?
+            .map(|(l, _)| l)
+            .unwrap_or_default();
+        let mut total = 0;
+        let commands = revocation_pushes(&list);
+        for r in self.run_on_lock(&lock_id, commands).await?.2 {
+            if let Response::RevocationsStored { total: t } = r {
+                total = t;
+            }
+        }
+        self.db(move |c| store::mark_revocations_pushed(c, id))
+            .await?;
+        Ok(total)
+    }
+}

@@ -1,0 +1,295 @@
+//! One conversation with a lock, as a plain value: a framed link, the session opened by the
+//! first command (one round trip: the credential travels with it), the commands after it,
+//! the revocation list pushed in the same session, and the disconnect. Pairing is the other
+//! conversation a link carries ([`pair`]). No cache, no server: the callers bring the
+//! credential, the counter and what to push.
+
+use std::time::Duration;
+
+use access_domain::api::RevokedCredential;
+use lock_ble::LockLink;
+use lock_protocol::command::{Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation};
+use lock_protocol::pairing::{Install, PairingPhone, PairingResult, PairingStep};
+use lock_protocol::session::PhoneSession;
+
+use super::errors::{link_error, pairing_error, refusal, session_error};
+use super::link::Framed;
+use super::store::StoredCredential;
+use crate::AccessError;
+
+/// An open session with a lock over `L`.
+pub struct Conversation<L: LockLink> {
+    framed: Framed<L>,
+    session: PhoneSession,
+}
+
+impl<L: LockLink> Conversation<L> {
+    /// Opens a session on `link` with `first` as its first command; returns the lock's
+    /// answer to it. A refusal by the lock is [`AccessError::RefusedByLock`] and ends the
+    /// conversation (the link is closed).
+    pub async fn open(
+        link: L,
+        timeout: Duration,
+        credential: &StoredCredential,
+        counter: u64,
+        first: &Command,
+    ) -> Result<(Conversation<L>, Response), AccessError> {
+        let mut framed = Framed::new(link, timeout);
+        match Self::start(&mut framed, credential, counter, first).await {
+            Ok((session, response)) => Ok((Conversation { framed, session }, response)),
+            Err(e) => {
+                framed.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn start(
+        framed: &mut Framed<L>,
+        credential: &StoredCredential,
+        counter: u64,
+        first: &Command,
+    ) -> Result<(PhoneSession, Response), AccessError> {
+        let (request, pending) = PhoneSession::start(
+            &credential.lock_public_key,
+            &credential.credential,
+            first,
+            counter,
+        )
+        .map_err(session_error)?;
+        let answer = framed.exchange(&request).await.map_err(link_error)?;
+        let (session, response) = pending.open_response(&answer).map_err(session_error)?;
+        if let Response::Refused { reason } = response {
+            return Err(refusal(reason));
+        }
+        Ok((session, response))
+    }
+
+    /// Sends one more command in the session; the lock's refusal is an error.
+    pub async fn send(&mut self, command: &Command) -> Result<Response, AccessError> {
+        match self.exchange(command).await? {
+            Response::Refused { reason } => Err(refusal(reason)),
+            r => Ok(r),
+        }
+    }
+
+    /// One command and whatever the lock answered, a refusal included.
+    async fn exchange(&mut self, command: &Command) -> Result<Response, AccessError> {
+        let answer = self
+            .framed
+            .exchange(&self.session.request(command))
+            .await
+            .map_err(link_error)?;
+        self.session.open_response(&answer).map_err(session_error)
+    }
+
+    /// Pushes `list` in chunks the lock takes; `Ok(None)` when the lock refused a chunk
+    /// (it keeps what it had), else how many revocations it holds.
+    pub async fn push_revocations(
+        &mut self,
+        list: &[RevokedCredential],
+    ) -> Result<Option<u32>, AccessError> {
+        let mut total = 0;
+        for push in revocation_pushes(list) {
+            match self.exchange(&push).await? {
+                Response::Refused { reason } => {
+                    tracing::warn!("the lock refused the revocation list: {reason:?}");
+                    return Ok(None);
+                }
+                Response::RevocationsStored { total: t } => total = t,
+                _ => {}
+            }
+        }
+        Ok(Some(total))
+    }
+
+    /// Messages sent so far, i.e. round trips.
+    pub fn round_trips(&self) -> u32 {
+        self.framed.round_trips
+    }
+
+    /// Ends the conversation: the link is disconnected.
+    pub async fn close(self) {
+        self.framed.close().await;
+    }
+}
+
+/// `list` as the commands that push it: chunks the lock takes, at least one (an empty push
+/// still tells the lock its list is current).
+pub fn revocation_pushes(list: &[RevokedCredential]) -> Vec<Command> {
+    let all: Vec<Revocation> = list
+        .iter()
+        .map(|r| Revocation {
+            serial: r.serial,
+            expires_at: r.expires_at,
+        })
+        .collect();
+    if all.is_empty() {
+        return vec![Command::PushRevocations(vec![])];
+    }
+    all.chunks(MAX_REVOCATIONS_PER_PUSH)
+        .map(|c| Command::PushRevocations(c.to_vec()))
+        .collect()
+}
+
+/// Pairs a factory-fresh lock over `framed` with the code printed on it, installing
+/// `install`; `installing` is told when the key exchange has passed.
+pub async fn pair<L: LockLink>(
+    framed: &mut Framed<L>,
+    code: &str,
+    install: Install,
+    installing: &(dyn Fn() + Send + Sync),
+) -> Result<PairingResult, AccessError> {
+    let (start, mut pairing) = PairingPhone::start(code, install).map_err(pairing_error)?;
+    let mut message = start;
+    loop {
+        let answer = framed.exchange(&message).await.map_err(link_error)?;
+        match pairing.on_message(&answer).map_err(pairing_error)? {
+            PairingStep::Send(next) => {
+                installing();
+                message = next;
+            }
+            PairingStep::Paired(result) => return Ok(result),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Over lock-ble's in-memory transport (MTU 23: every message fragmented) against the
+    //! virtual lock's brain, with an organization key made here instead of the server.
+    use access_domain::{LockMode, Permission, UserType};
+    use lock_ble::{LockTransport, MemoryTransport};
+    use lock_protocol::credential::{self, Claims, UserClass, rights_for};
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    use uuid::Uuid;
+    use virtual_lock::{FactorySettings, LockBrain, VirtualLock};
+
+    use super::*;
+
+    const CODE: &str = "1357924680";
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// A lock paired to a fresh organization, its id, and a way to mint credentials.
+    struct Site {
+        _dir: tempfile::TempDir,
+        transport: MemoryTransport,
+        org: Ed25519KeyPair,
+        lock_id: Uuid,
+        lock_public: [u8; 32],
+    }
+
+    fn now() -> u64 {
+        super::super::unix_now()
+    }
+
+    async fn paired_site() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let factory = FactorySettings {
+            factory_serial: "VL-CONV-01".into(),
+            pairing_code: Some(CODE.into()),
+        };
+        let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
+        let transport = MemoryTransport::new(23);
+        transport.add_lock("door", None, LockBrain::new(lock));
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let org = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let lock_id = Uuid::new_v4();
+        let install = Install {
+            org_public_key: org.public_key().as_ref().to_vec(),
+            lock_id,
+            now: now(),
+            master_code: "24681357".into(),
+            name: "Front door".into(),
+            mode: LockMode::Vacant,
+            code_secret: [7; 32],
+        };
+        let mut framed = Framed::new(transport.connect("door").await.unwrap(), TIMEOUT);
+        let told = std::sync::atomic::AtomicBool::new(false);
+        let result = pair(&mut framed, CODE, install, &|| {
+            told.store(true, std::sync::atomic::Ordering::Relaxed)
+        })
+        .await
+        .unwrap();
+        framed.close().await;
+        assert!(told.into_inner(), "installing was told");
+        Site {
+            _dir: dir,
+            transport,
+            org,
+            lock_id,
+            lock_public: result.lock_static_public,
+        }
+    }
+
+    impl Site {
+        fn credential(&self, serial: u64, permissions: &[Permission]) -> StoredCredential {
+            let claims = Claims {
+                serial,
+                user_id: Uuid::new_v4(),
+                lock_id: self.lock_id,
+                class: UserClass::of(UserType::TeamMember),
+                rights: rights_for(UserType::TeamMember, permissions),
+                not_before: now() - 60,
+                not_after: now() + 3_600,
+            };
+            StoredCredential {
+                credential: credential::issue(&self.org, &claims).to_bytes(),
+                lock_public_key: self.lock_public,
+                serial,
+                not_after: claims.not_after,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_carries_commands_and_revocations_then_disconnects() {
+        let site = paired_site().await;
+        let credential = site.credential(1, &Permission::ALL);
+        let link = site.transport.connect("door").await.unwrap();
+        let (mut talk, first) = Conversation::open(link, TIMEOUT, &credential, 1, &Command::Unlock)
+            .await
+            .unwrap();
+        assert_eq!(first, Response::Unlocked);
+        match talk.send(&Command::ReadStatus).await.unwrap() {
+            Response::Status(s) => assert_eq!(s.mode, LockMode::Vacant),
+            other => panic!("unexpected {other:?}"),
+        }
+        let revoked = [RevokedCredential {
+            serial: 99,
+            expires_at: now() + 1_000,
+        }];
+        assert_eq!(talk.push_revocations(&revoked).await.unwrap(), Some(1));
+        assert_eq!(talk.round_trips(), 3);
+        talk.close().await;
+
+        // The link was released: the next conversation opens a new session.
+        let link = site.transport.connect("door").await.unwrap();
+        let (talk, first) = Conversation::open(link, TIMEOUT, &credential, 2, &Command::Lock)
+            .await
+            .unwrap();
+        assert_eq!(first, Response::Locked);
+        talk.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_locks_refusals_are_typed() {
+        let site = paired_site().await;
+        // No `change_modes`: the session opens, the mode change is refused by the lock.
+        let credential = site.credential(1, &[]);
+        let link = site.transport.connect("door").await.unwrap();
+        let (mut talk, _) = Conversation::open(link, TIMEOUT, &credential, 1, &Command::Unlock)
+            .await
+            .unwrap();
+        assert!(matches!(
+            talk.send(&Command::SetMode(LockMode::Tour)).await,
+            Err(AccessError::RefusedByLock { .. })
+        ));
+        talk.close().await;
+        // The same counter again is a replay: refused on the first message.
+        let link = site.transport.connect("door").await.unwrap();
+        let replay = Conversation::open(link, TIMEOUT, &credential, 1, &Command::Unlock).await;
+        assert!(matches!(replay, Err(AccessError::RefusedByLock { .. })));
+    }
+}

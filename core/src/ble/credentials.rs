@@ -1,0 +1,96 @@
+//! Signed credentials (fetched from the server, kept in the cache, used offline until they
+//! expire) and the locks' revocation lists.
+
+use access_domain::api::{CredentialResponse, RevocationList};
+use access_domain::{Action, Member, UserType, authorize};
+use lock_protocol::credential::SignedCredential;
+use reqwest::Method;
+use uuid::Uuid;
+
+use super::errors::{bad_response, decode_b64, key32};
+use super::store::{self, StoredCredential};
+use super::{RENEW_BEFORE_SECS, unix_now};
+use crate::engine::Engine;
+use crate::{AccessError, cache};
+
+impl Engine {
+    /// Asks the server for a credential and stores it.
+    pub(crate) async fn fetch_credential(
+        &self,
+        lock: Uuid,
+    ) -> Result<StoredCredential, AccessError> {
+        let r: CredentialResponse = self
+            .request::<serde_json::Value, _>(
+                Method::POST,
+                &format!("/api/v1/locks/{lock}/credentials"),
+                Some(&serde_json::json!({})),
+                None,
+            )
+            .await?;
+        let credential = decode_b64(&r.credential, "credential")?;
+        let claims = SignedCredential::from_bytes(&credential)
+            .and_then(|c| c.unverified_claims())
+            .map_err(|e| bad_response(e.to_string()))?;
+        let key = r
+            .lock_public_key
+            .ok_or_else(|| bad_response("no lock key"))?;
+        let stored = StoredCredential {
+            credential,
+            lock_public_key: key32(decode_b64(&key, "lock key")?, "lock key")?,
+            serial: claims.serial,
+            not_after: claims.not_after,
+        };
+        let s = stored.clone();
+        self.db(move |c| store::put_credential(c, lock, &s)).await?;
+        Ok(stored)
+    }
+
+    /// A usable credential: the cached one while it is fresh, else a new one from the
+    /// server, else (offline) the cached one until it expires.
+    pub(crate) async fn credential(&self, lock: Uuid) -> Result<StoredCredential, AccessError> {
+        let cached = self.db(move |c| store::credential(c, lock)).await?;
+        let now = unix_now();
+        if let Some(c) = &cached
+            && c.not_after > now + RENEW_BEFORE_SECS
+        {
+            return Ok(c.clone());
+        }
+        match self.fetch_credential(lock).await {
+            Ok(c) => Ok(c),
+            Err(e) if e.is_transient() => match cached {
+                Some(c) if c.not_after > now => Ok(c),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fetches the revocation list of a lock (staff) and caches it.
+    pub(crate) async fn fetch_revocations(&self, lock: Uuid) -> Result<(), AccessError> {
+        let list: RevocationList = self
+            .get(&format!("/api/v1/locks/{lock}/revocations"))
+            .await?;
+        self.db(move |c| store::put_revocations(c, lock, &list.revoked))
+            .await
+    }
+
+    /// Fetches credentials (and, for staff, revocation lists) for every cached paired lock
+    /// the user may open, so they open offline. Returns how many credentials are cached.
+    pub(crate) async fn refresh_credentials(&self) -> Result<u32, AccessError> {
+        let me = self.me().await?;
+        let locks = self.db(|c| cache::list_locks(c)).await?;
+        let actor = me.actor();
+        let mut n = 0;
+        for lock in locks.iter().filter(|l| l.paired) {
+            if authorize(&actor, Action::Unlock, lock.unit_id).is_err() {
+                continue;
+            }
+            self.fetch_credential(lock.id).await?;
+            if me.user_type == UserType::TeamMember {
+                self.fetch_revocations(lock.id).await?;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}

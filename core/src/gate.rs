@@ -1,0 +1,120 @@
+//! The local permission gate: the same `access_domain::authorize` the server runs, on the
+//! cached user, before anything is sent. Plain functions of the cached records.
+
+use access_domain::api::Me;
+use access_domain::{Action, Member, authorize};
+use uuid::Uuid;
+
+use crate::AccessError;
+
+/// An id the cache cannot hold is a lock (or unit) nobody can see.
+pub fn parse_id(id: &str) -> Result<Uuid, AccessError> {
+    Uuid::parse_str(id.trim()).map_err(|_| AccessError::NotFound)
+}
+
+/// Whether `me` may take `action` on a lock of `unit`; a refusal is logged and typed.
+pub fn check(me: &Me, action: Action, unit: Uuid) -> Result<(), AccessError> {
+    authorize(&me.actor(), action, unit).map_err(|denied| {
+        tracing::info!(%unit, ?action, "refused locally: {denied}");
+        denied.into()
+    })
+}
+
+/// The actions `me` may take on a lock of `unit`, for showing only those buttons.
+pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
+    let actor = me.actor();
+    Action::ALL
+        .into_iter()
+        .filter(|a| authorize(&actor, *a, unit).is_ok())
+        .collect()
+}
+
+/// Pairing a lock into `unit`: administrators may pair anywhere, others need the right.
+pub fn check_pair(me: &Me, unit: Uuid) -> Result<(), AccessError> {
+    if me.is_admin {
+        return Ok(());
+    }
+    check(me, Action::Pair, unit)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use access_domain::{Access, App, Permission, UserStatus, UserType};
+
+    pub(crate) fn member(permissions: &[Permission], units: &[Uuid]) -> Me {
+        Me {
+            id: Uuid::new_v4(),
+            name: "Pat".into(),
+            email: "pat@example.test".into(),
+            user_type: UserType::TeamMember,
+            status: UserStatus::Active,
+            app: App::AccessManager,
+            permissions: permissions.to_vec(),
+            access: Access::Units {
+                unit_ids: units.to_vec(),
+            },
+            is_admin: false,
+            organization_id: Uuid::new_v4(),
+        }
+    }
+
+    #[test]
+    fn refusals_are_typed_and_scope_is_checked() {
+        let unit = Uuid::new_v4();
+        let me = member(&[Permission::RenameLocks], &[unit]);
+        assert!(check(&me, Action::Rename, unit).is_ok());
+        assert!(matches!(
+            check(&me, Action::ResetCodes, unit),
+            Err(AccessError::NotAllowed { .. })
+        ));
+        assert!(matches!(
+            check(&me, Action::Rename, Uuid::new_v4()),
+            Err(AccessError::NotAllowed { .. })
+        ));
+        let revoked = Me {
+            status: UserStatus::Revoked,
+            ..me
+        };
+        assert_eq!(
+            check(&revoked, Action::Unlock, unit),
+            Err(AccessError::Revoked)
+        );
+    }
+
+    #[test]
+    fn allowed_actions_follow_the_permissions() {
+        let unit = Uuid::new_v4();
+        let me = member(&[Permission::ChangeModes, Permission::ViewLogs], &[unit]);
+        assert_eq!(
+            allowed_actions(&me, unit),
+            vec![
+                Action::View,
+                Action::Unlock,
+                Action::ChangeMode,
+                Action::ViewLogs
+            ]
+        );
+        assert!(allowed_actions(&me, Uuid::new_v4()).is_empty());
+    }
+
+    #[test]
+    fn administrators_pair_anywhere_others_need_the_right() {
+        let unit = Uuid::new_v4();
+        let me = member(&[], &[unit]);
+        assert!(check_pair(&me, unit).is_err());
+        assert!(check_pair(&member(&[Permission::ResetCodes], &[unit]), unit).is_ok());
+        let admin = Me {
+            is_admin: true,
+            ..me
+        };
+        assert!(check_pair(&admin, Uuid::new_v4()).is_ok());
+    }
+
+    #[test]
+    fn ids_that_are_not_uuids_are_not_found() {
+        assert_eq!(parse_id("lock-1"), Err(AccessError::NotFound));
+        let id = Uuid::new_v4();
+        assert_eq!(parse_id(&format!(" {id} ")), Ok(id));
+    }
+}
