@@ -278,7 +278,12 @@ async fn main() -> std::process::ExitCode {
     // An empty ACCESS_DATABASE_URL means none, as if unset.
     args.database_url = args.database_url.filter(|url| !url.is_empty());
     if let Some(command) = args.command.take() {
-        return match run_command(command, &args) {
+        // The commands use the stores' blocking clients, which must not run on an async
+        // worker (the PostgreSQL client starts a runtime of its own).
+        let done = tokio::task::spawn_blocking(move || run_command(command, &args))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        return match done {
             Ok(done) => {
                 println!("{done}");
                 std::process::ExitCode::SUCCESS
