@@ -257,6 +257,8 @@ pub enum RefusalReason {
     /// Wrong digits.
     WrongCode,
     LowBattery,
+    /// The lock could not save before acting (its storage failed); it did nothing.
+    StorageFailed,
 }
 
 /// The lock's answer to a command.

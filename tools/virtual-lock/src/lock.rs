@@ -59,6 +59,8 @@ pub struct VirtualLock {
     reassembler: Reassembler,
     next_msg_id: u8,
     phase: Phase,
+    /// Fault injection for tests: saves that may still succeed (`None`: all).
+    saves_left: Option<u32>,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], LockError> {
@@ -127,6 +129,7 @@ impl VirtualLock {
             reassembler: Reassembler::new(),
             next_msg_id: 0,
             phase: Phase::Idle,
+            saves_left: None,
         })
     }
 
@@ -189,10 +192,27 @@ impl VirtualLock {
         frame::fragment(self.next_msg_id, &reply, self.mtu).unwrap_or_default()
     }
 
-    fn save(&mut self) {
-        // A failed write leaves the old file in place; the in-memory state goes on, and the
-        // next successful save catches up. A real lock would refuse to act instead.
-        let _ = store::save(&self.path, &self.state);
+    /// For tests: after `saves` more saves, every save fails, as on a full or worn-out
+    /// flash; `None` lets them succeed again.
+    pub fn fail_saves_after(&mut self, saves: Option<u32>) {
+        self.saves_left = saves;
+    }
+
+    /// Applies `change` to a copy of the state and saves the copy; only then does the lock
+    /// take it and act. An opened door therefore always has its replay mark, counters and
+    /// log entry on disk, whenever the power is cut; when the copy cannot be saved the
+    /// state stays as it was and the lock does nothing.
+    fn commit<T>(&mut self, change: impl FnOnce(&mut LockState) -> T) -> Result<T, LockError> {
+        let mut next = self.state.clone();
+        let out = change(&mut next);
+        match &mut self.saves_left {
+            Some(0) => return Err(LockError::Io("saving is failing".into())),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        store::save(&self.path, &next)?;
+        self.state = next;
+        Ok(out)
     }
 
     fn on_message(&mut self, message: &[u8]) -> Vec<u8> {
@@ -221,18 +241,24 @@ impl VirtualLock {
             return Err(Rejection::AlreadyPaired);
         }
         let now = self.now();
-        let guard = &mut self.state.pairing_guard;
-        if now < guard.locked_until {
-            let wait = guard.locked_until - now;
+        let locked_until = self.state.pairing_guard.locked_until;
+        if now < locked_until {
             return Err(Rejection::PairingLockedOut {
-                retry_after_secs: u32::try_from(wait).unwrap_or(u32::MAX),
+                retry_after_secs: u32::try_from(locked_until - now).unwrap_or(u32::MAX),
             });
         }
-        // Counted before answering, and saved, so neither a disconnect nor a power cut
-        // gives a guesser a free attempt; success clears it.
-        guard.failures = guard.failures.saturating_add(1);
-        guard.locked_until = now + pairing::lockout_secs(guard.failures);
-        self.save();
+        // Counted and saved before answering, so neither a disconnect nor a power cut gives
+        // a guesser a free attempt; success clears it. Unsaved, the attempt does not start.
+        let counted = self.commit(|state| {
+            let guard = &mut state.pairing_guard;
+            guard.failures = guard.failures.saturating_add(1);
+            guard.locked_until = now + pairing::lockout_secs(guard.failures);
+        });
+        if counted.is_err() {
+            return Err(Rejection::PairingLockedOut {
+                retry_after_secs: u32::try_from(pairing::lockout_secs(1)).unwrap_or(u32::MAX),
+            });
+        }
         let (challenge, pairing) =
             PairingLock::start_parts(&self.state.identity.pairing_code, pake)
                 .map_err(|_| Rejection::Malformed)?;
@@ -253,26 +279,29 @@ impl VirtualLock {
             .finish_parts(confirm, sealed)
             .map_err(|_| Rejection::PairingFailed)?;
         let source = i128::from(self.clock.unix_now());
-        let offset = i128::from(install.now) - source;
-        self.state.clock_offset = i64::try_from(offset).unwrap_or(0);
-        self.state.pairing = Some(crate::state::Pairing {
-            org_public_key: install.org_public_key,
-            lock_id: install.lock_id,
-            code_secret: install.code_secret,
-            paired_at: install.now,
-        });
-        self.state.name = install.name;
-        self.state.mode = install.mode;
-        self.state.master_code = Some(install.master_code);
-        self.state.pairing_guard = Default::default();
-        let now = self.now();
-        self.state.log.push(
-            now,
-            Actor::Installer,
-            Via::Ble,
-            lock_protocol::command::Event::Paired,
-        );
-        self.save();
+        let offset = i64::try_from(i128::from(install.now) - source).unwrap_or(0);
+        let now = install.now;
+        self.commit(|state| {
+            state.clock_offset = offset;
+            state.pairing = Some(crate::state::Pairing {
+                org_public_key: install.org_public_key,
+                lock_id: install.lock_id,
+                code_secret: install.code_secret,
+                paired_at: install.now,
+            });
+            state.name = install.name;
+            state.mode = install.mode;
+            state.master_code = Some(install.master_code);
+            state.pairing_guard = Default::default();
+            state.log.push(
+                now,
+                Actor::Installer,
+                Via::Ble,
+                lock_protocol::command::Event::Paired,
+            );
+        })
+        // Unsaved, the lock stays unpaired and the phone hears that pairing failed.
+        .map_err(|_| Rejection::PairingFailed)?;
         Ok(sealer.seal(&PairingResult {
             lock_static_public: self.static_public(),
             factory_serial: self.state.identity.factory_serial.clone(),
@@ -324,18 +353,11 @@ impl VirtualLock {
                 return Ok(answer);
             }
         };
-        let now = self.now();
-        self.state.prune(now);
-        self.state.replay.insert(
-            claims.serial,
-            ReplayMark {
-                counter: hello.counter,
-                expires_at: claims.not_after,
-            },
-        );
-        let command = hello.command.clone();
-        let response = self.run(&claims, command);
-        self.save();
+        let mark = ReplayMark {
+            counter: hello.counter,
+            expires_at: claims.not_after,
+        };
+        let response = self.run(&claims, hello.command.clone(), Some(mark));
         let (answer, session) = hello
             .accept(&response)
             .map_err(|_| Rejection::SessionFailed)?;
@@ -358,11 +380,7 @@ impl VirtualLock {
             .map_err(|_| Rejection::SessionFailed)?;
         // Revocations pushed and expiry reached since the session opened apply at once.
         let response = match self.check_credential_claims(&claims) {
-            Ok(()) => {
-                let r = self.run(&claims, command);
-                self.save();
-                r
-            }
+            Ok(()) => self.run(&claims, command, None),
             Err(reason) => Response::Refused { reason },
         };
         let answer = session.respond(&response);
@@ -382,35 +400,56 @@ impl VirtualLock {
         Ok(())
     }
 
-    /// Runs an authenticated command; factory reset also replaces the identity key.
-    fn run(&mut self, claims: &Claims, command: Command) -> Response {
+    /// Runs an authenticated command, with the session's replay mark when it opens one,
+    /// saved before the lock acts (see [`VirtualLock::commit`]); factory reset also
+    /// replaces the identity key.
+    fn run(&mut self, claims: &Claims, command: Command, mark: Option<ReplayMark>) -> Response {
         let now = self.now();
         let source = self.clock.unix_now();
-        let response = self.state.execute(claims, command, now, source);
-        if response == Response::FactoryReset {
-            match random_bytes::<32>() {
-                Ok(key) => {
-                    self.state.identity.static_secret = key;
-                    self.secret = StaticSecret::from(key);
-                }
+        let new_key = match command {
+            Command::FactoryReset => match random_bytes::<32>() {
+                Ok(key) => Some(key),
                 Err(_) => {
                     return Response::Refused {
                         reason: RefusalReason::InvalidArgument,
                     };
                 }
+            },
+            _ => None,
+        };
+        let committed = self.commit(|state| {
+            if let Some(mark) = mark {
+                state.prune(now);
+                state.replay.insert(claims.serial, mark);
             }
-        } else {
-            self.state.drain(DRAIN_RADIO);
+            let response = state.execute(claims, command, now, source);
+            match (&response, new_key) {
+                (Response::FactoryReset, Some(key)) => state.identity.static_secret = key,
+                _ => state.drain(DRAIN_RADIO),
+            }
+            response
+        });
+        match committed {
+            Ok(response) => {
+                if response == Response::FactoryReset {
+                    self.secret = StaticSecret::from(self.state.identity.static_secret);
+                }
+                response
+            }
+            Err(_) => Response::Refused {
+                reason: RefusalReason::StorageFailed,
+            },
         }
-        response
     }
 
-    /// Someone typed `digits` on the keypad.
+    /// Someone typed `digits` on the keypad. The outcome and its counters are saved before
+    /// the door opens; unsaved, the keypad refuses.
     pub fn keypad(&mut self, digits: &str) -> crate::KeypadOutcome {
         let now = self.now();
-        let outcome = self.state.keypad(digits, now);
-        self.save();
-        outcome
+        self.commit(|state| state.keypad(digits, now))
+            .unwrap_or(crate::KeypadOutcome::Refused {
+                reason: RefusalReason::StorageFailed,
+            })
     }
 }
 

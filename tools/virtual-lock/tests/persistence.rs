@@ -162,3 +162,63 @@ fn the_state_file_survives_kill_9_at_any_moment() {
         assert_eq!(reopened.state().master_code.as_deref(), Some(MASTER));
     }
 }
+
+#[test]
+fn the_lock_saves_before_it_acts_and_does_nothing_when_it_cannot_save() {
+    use lock_protocol::command::RefusalReason;
+    use lock_protocol::session::PhoneSession;
+    let storage_failed = RefusalReason::StorageFailed;
+    let mut b = Bench::paired();
+    let staff = b.staff(&[]);
+    // An unlock that opened the door, recorded by a listener on the radio.
+    let mut link = Link::new(185);
+    b.lock.on_connect(185);
+    let counter = b.next_counter();
+    let (request, pending) =
+        PhoneSession::start(&b.lock_public, &staff.bytes, &Command::Unlock, counter).unwrap();
+    let answer = link.exchange(&mut b.lock, &request);
+    assert_eq!(
+        pending.open_response(&answer).unwrap().1,
+        Response::Unlocked
+    );
+    b.lock.on_disconnect();
+
+    // From now on saving fails (a worn-out flash): nothing opens and nothing changes.
+    b.lock.fail_saves_after(Some(0));
+    let before = b.lock.state().clone();
+    assert_eq!(
+        b.run(&staff, Command::Unlock),
+        Response::Refused {
+            reason: storage_failed
+        }
+    );
+    assert_eq!(
+        b.lock.keypad(MASTER),
+        KeypadOutcome::Refused {
+            reason: storage_failed
+        }
+    );
+    assert_eq!(b.lock.state(), &before);
+
+    // Power cut, restart from the file: the door's opening was saved with its replay mark,
+    // so the recorded message opens nothing.
+    b.lock = open_lock(&b.state_path(), &b.clock);
+    assert_eq!(b.lock.state(), &before);
+    b.lock.on_connect(185);
+    Link::raw(&mut b.lock, &link.written, 185);
+    b.lock.on_disconnect();
+    assert_eq!(b.lock.state().replay, before.replay);
+    let (request, pending) =
+        PhoneSession::start(&b.lock_public, &staff.bytes, &Command::Unlock, counter).unwrap();
+    b.lock.on_connect(185);
+    let answer = Link::new(185).exchange(&mut b.lock, &request);
+    assert_eq!(
+        pending.open_response(&answer).unwrap().1,
+        Response::Refused {
+            reason: RefusalReason::Replay
+        }
+    );
+    b.lock.on_disconnect();
+    // With its storage back, the lock acts again.
+    assert_eq!(b.run(&staff, Command::Unlock), Response::Unlocked);
+}
