@@ -1,12 +1,12 @@
 //! The one error type the shells see, and the mapping of every inner layer's error onto it.
 //!
-//! Each layer keeps its own `thiserror` enum ([`HttpError`], [`StoreError`],
+//! Each layer keeps its own `thiserror` enum ([`HttpError`], [`CacheError`],
 //! [`SecretError`]); they meet here, once, so a UI gets cases it can act on.
 
 use access_domain::api::error_codes;
 use access_domain::{Denied, PhoneError};
 
-use crate::cache::StoreError;
+use crate::cache::CacheError;
 use crate::http::HttpError;
 use crate::secrets::SecretError;
 
@@ -170,10 +170,10 @@ fn from_server_code(status: u16, code: String, message: String) -> AccessError {
     }
 }
 
-impl From<StoreError> for AccessError {
-    fn from(e: StoreError) -> Self {
+impl From<CacheError> for AccessError {
+    fn from(e: CacheError) -> Self {
         match e {
-            StoreError::NotFound => AccessError::NotFound,
+            CacheError::NotFound => AccessError::NotFound,
             other => AccessError::Storage {
                 message: other.to_string(),
             },
