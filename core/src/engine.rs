@@ -12,7 +12,7 @@ use reqwest::Method;
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::AccessError;
-use crate::cache::{self, Store, StoreError};
+use crate::cache::{self, CacheError, Store};
 use crate::gate;
 use crate::http::{Api, Timeouts};
 use crate::model::*;
@@ -59,7 +59,7 @@ impl Engine {
     pub(crate) async fn db<R, F>(&self, f: F) -> Result<R, AccessError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut cache::Db) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut cache::Db) -> Result<R, CacheError> + Send + 'static,
     {
         let store = self.store.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();

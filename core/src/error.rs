@@ -1,12 +1,12 @@
 //! The one error type the shells see, and the mapping of every inner layer's error onto it.
 //!
-//! Each layer keeps its own `thiserror` enum ([`HttpError`], [`StoreError`],
+//! Each layer keeps its own `thiserror` enum ([`HttpError`], [`CacheError`],
 //! [`SecretError`]); they meet here, once, so a UI gets cases it can act on.
 
 use access_domain::api::error_codes;
 use access_domain::{Denied, PhoneError};
 
-use crate::cache::StoreError;
+use crate::cache::CacheError;
 use crate::http::HttpError;
 use crate::secrets::SecretError;
 
@@ -88,20 +88,41 @@ pub enum AccessError {
 }
 
 impl AccessError {
-    /// Whether the action may succeed later without any change by the user (no network,
-    /// timeout, server trouble): such actions stay in the offline queue.
+    /// Whether trying again later, unchanged, may work (no network, a timeout, server
+    /// trouble, a lock out of reach or slow to answer): a screen offers "retry", and queued
+    /// actions stay in the offline queue.
     pub fn is_transient(&self) -> bool {
         match self {
-            AccessError::Offline { .. } | AccessError::Timeout => true,
+            AccessError::Offline { .. }
+            | AccessError::Timeout
+            | AccessError::BadResponse { .. }
+            | AccessError::LockOutOfRange { .. }
+            | AccessError::LockTimeout { .. } => true,
             AccessError::Server { code, .. } => {
                 code == error_codes::INTERNAL
                     || code == "http_5xx"
                     || code == crate::replay::IN_PROGRESS
             }
-            AccessError::BadResponse { .. } => true,
             _ => false,
         }
     }
+
+    /// Whether the screen should go back to sign-in.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, AccessError::NotSignedIn | AccessError::Revoked)
+    }
+}
+
+/// [`AccessError::is_transient`], for the kits: the one rule of what may work later.
+#[uniffi::export]
+pub fn is_transient(error: AccessError) -> bool {
+    error.is_transient()
+}
+
+/// [`AccessError::needs_sign_in`], for the kits.
+#[uniffi::export]
+pub fn needs_sign_in(error: AccessError) -> bool {
+    error.needs_sign_in()
 }
 
 /// The text a screen shows for `error`: the core's own wording of every case, so the Kotlin
@@ -170,10 +191,10 @@ fn from_server_code(status: u16, code: String, message: String) -> AccessError {
     }
 }
 
-impl From<StoreError> for AccessError {
-    fn from(e: StoreError) -> Self {
+impl From<CacheError> for AccessError {
+    fn from(e: CacheError) -> Self {
         match e {
-            StoreError::NotFound => AccessError::NotFound,
+            CacheError::NotFound => AccessError::NotFound,
             other => AccessError::Storage {
                 message: other.to_string(),
             },
@@ -348,6 +369,35 @@ mod tests {
             }),
             "Server error teapot: short and stout"
         );
+    }
+
+    #[test]
+    fn one_rule_says_what_may_work_later_and_what_needs_sign_in() {
+        let transient: Vec<String> = every_case("x")
+            .into_iter()
+            .filter(|e| is_transient(e.clone()))
+            .map(|e| format!("{e:?}"))
+            .collect();
+        assert_eq!(
+            transient,
+            [
+                r#"Offline { message: "x" }"#,
+                "Timeout",
+                r#"BadResponse { message: "x" }"#,
+                r#"LockOutOfRange { message: "x" }"#,
+                r#"LockTimeout { message: "x" }"#,
+            ]
+        );
+        let internal = AccessError::Server {
+            code: error_codes::INTERNAL.into(),
+            message: "boom".into(),
+        };
+        assert!(is_transient(internal));
+        let sign_in: Vec<AccessError> = every_case("x")
+            .into_iter()
+            .filter(|e| needs_sign_in(e.clone()))
+            .collect();
+        assert_eq!(sign_in, [AccessError::Revoked, AccessError::NotSignedIn]);
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub mod secrets;
 pub mod sync;
 
 pub use callback::CallbackError;
-pub use error::{AccessError, error_message};
+pub use error::{AccessError, error_message, is_transient, needs_sign_in};
 pub use ffi::{AccessClient, Account, ActionQueue, Locks, OfflineCodes, OnSite};
 pub use live_objects::live_object_count;
 pub use logging::{CoreLogger, LogLevel, set_logger};

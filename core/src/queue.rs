@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::cache::{self, StoreError};
+use crate::cache::{self, CacheError};
 
 /// An action that must reach the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,9 +103,9 @@ fn now() -> i64 {
 
 /// Records `action` on `lock_id` and applies its expected effect to the cache, in one
 /// transaction. Returns the new row.
-pub fn enqueue(conn: &mut Connection, lock_id: Uuid, action: Action) -> Result<Queued, StoreError> {
+pub fn enqueue(conn: &mut Connection, lock_id: Uuid, action: Action) -> Result<Queued, CacheError> {
     let key = Uuid::new_v4().to_string();
-    let body = serde_json::to_string(&action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let body = serde_json::to_string(&action).map_err(|e| CacheError::Corrupt(e.to_string()))?;
     let tx = conn.transaction()?;
     match &action {
         Action::Rename { name } => cache::set_lock_name(&tx, lock_id, name)?,
@@ -149,25 +149,25 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
 }
 
 /// One row by sequence number.
-pub fn get(conn: &Connection, seq: i64) -> Result<Queued, StoreError> {
+pub fn get(conn: &Connection, seq: i64) -> Result<Queued, CacheError> {
     let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM queue WHERE seq = ?1"))?;
     st.query_row([seq], row)
         .optional()?
-        .ok_or(StoreError::NotFound)
+        .ok_or(CacheError::NotFound)
 }
 
 /// One row by idempotency key.
-pub fn get_by_key(conn: &Connection, key: &str) -> Result<Queued, StoreError> {
+pub fn get_by_key(conn: &Connection, key: &str) -> Result<Queued, CacheError> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM queue WHERE idempotency_key = ?1"
     ))?;
     st.query_row([key], row)
         .optional()?
-        .ok_or(StoreError::NotFound)
+        .ok_or(CacheError::NotFound)
 }
 
 /// The oldest pending action, the next to send.
-pub fn next_pending(conn: &Connection) -> Result<Option<Queued>, StoreError> {
+pub fn next_pending(conn: &Connection) -> Result<Option<Queued>, CacheError> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM queue WHERE state = 'pending' ORDER BY seq LIMIT 1"
     ))?;
@@ -175,7 +175,7 @@ pub fn next_pending(conn: &Connection) -> Result<Option<Queued>, StoreError> {
 }
 
 /// Rows in `state`, oldest first.
-pub fn list(conn: &Connection, state: State) -> Result<Vec<Queued>, StoreError> {
+pub fn list(conn: &Connection, state: State) -> Result<Vec<Queued>, CacheError> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM queue WHERE state = ?1 ORDER BY seq"
     ))?;
@@ -184,7 +184,7 @@ pub fn list(conn: &Connection, state: State) -> Result<Vec<Queued>, StoreError> 
 }
 
 /// Counts an attempt before the request goes out, so a crash mid-send is visible.
-pub fn begin_attempt(conn: &Connection, seq: i64) -> Result<(), StoreError> {
+pub fn begin_attempt(conn: &Connection, seq: i64) -> Result<(), CacheError> {
     conn.execute(
         "UPDATE queue SET attempts = attempts + 1, updated_at = ?2 WHERE seq = ?1",
         params![seq, now()],
@@ -193,7 +193,7 @@ pub fn begin_attempt(conn: &Connection, seq: i64) -> Result<(), StoreError> {
 }
 
 /// The server applied the action; `result` is its answer body.
-pub fn mark_done(conn: &Connection, seq: i64, result: Option<&str>) -> Result<(), StoreError> {
+pub fn mark_done(conn: &Connection, seq: i64, result: Option<&str>) -> Result<(), CacheError> {
     conn.execute(
         "UPDATE queue SET state = 'done', result = ?2, error_code = NULL, error_message = NULL,
                           updated_at = ?3
@@ -209,7 +209,7 @@ pub fn mark_failed(
     seq: i64,
     code: &str,
     message: &str,
-) -> Result<(), StoreError> {
+) -> Result<(), CacheError> {
     conn.execute(
         "UPDATE queue SET state = 'failed', error_code = ?2, error_message = ?3, updated_at = ?4
          WHERE seq = ?1",
@@ -219,7 +219,7 @@ pub fn mark_failed(
 }
 
 /// A transient failure: stays pending, with the last error shown.
-pub fn note_error(conn: &Connection, seq: i64, message: &str) -> Result<(), StoreError> {
+pub fn note_error(conn: &Connection, seq: i64, message: &str) -> Result<(), CacheError> {
     conn.execute(
         "UPDATE queue SET error_message = ?2, updated_at = ?3 WHERE seq = ?1 AND state = 'pending'",
         params![seq, message, now()],
@@ -228,12 +228,12 @@ pub fn note_error(conn: &Connection, seq: i64, message: &str) -> Result<(), Stor
 }
 
 /// Removes a row (a failed action the user has seen, or one refused while they waited).
-pub fn remove(conn: &Connection, seq: i64) -> Result<bool, StoreError> {
+pub fn remove(conn: &Connection, seq: i64) -> Result<bool, CacheError> {
     Ok(conn.execute("DELETE FROM queue WHERE seq = ?1", [seq])? > 0)
 }
 
 /// Keeps the newest `keep` done rows, drops older ones.
-pub fn prune_done(conn: &Connection, keep: u32) -> Result<(), StoreError> {
+pub fn prune_done(conn: &Connection, keep: u32) -> Result<(), CacheError> {
     conn.execute(
         "DELETE FROM queue WHERE state = 'done' AND seq NOT IN
            (SELECT seq FROM queue WHERE state = 'done' ORDER BY seq DESC LIMIT ?1)",

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::AccessError;
-use crate::cache::{self, StoreError};
+use crate::cache::{self, CacheError};
 use crate::engine::Engine;
 use crate::http;
 use crate::model::*;
@@ -196,7 +196,7 @@ pub(crate) fn record_success(
     lock_id: Uuid,
     action: &queue::Action,
     body: &[u8],
-) -> Result<(), StoreError> {
+) -> Result<(), CacheError> {
     let text = String::from_utf8_lossy(body);
     let tx = c.transaction()?;
     queue::mark_done(&tx, seq, Some(&text))?;

@@ -10,7 +10,7 @@ use reqwest::Method;
 use rusqlite::Connection;
 
 use crate::AccessError;
-use crate::cache::{self, StoreError};
+use crate::cache::{self, CacheError};
 use crate::callback::Listener;
 use crate::engine::Engine;
 use crate::http;
@@ -117,7 +117,7 @@ impl Engine {
 
 /// After the server's answer replaced cached rows, the changes still waiting in the queue
 /// are laid over them again so the user keeps seeing what they did.
-pub(crate) fn reapply_pending(c: &mut Connection) -> Result<(), StoreError> {
+pub(crate) fn reapply_pending(c: &mut Connection) -> Result<(), CacheError> {
     for q in queue::list(c, State::Pending)? {
         match q.action {
             queue::Action::Rename { name } => cache::set_lock_name(c, q.lock_id, &name)?,

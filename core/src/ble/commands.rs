@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::conversation::{Conversation, revocation_pushes};
 use super::errors::{bad_response, decode_b64, key32, rejection};
-use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, store, unix_millis, unix_now};
+use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis, unix_now};
+use crate::cache::on_site;
 use crate::engine::Engine;
 use crate::gate::parse_id;
 use crate::{AccessError, cache};
@@ -100,7 +101,7 @@ impl Engine {
         }
         let _one = self.ble.busy.lock().await;
         let counter = self
-            .db(move |c| store::next_counter(c, id, unix_millis()))
+            .db(move |c| on_site::next_counter(c, id, unix_millis()))
             .await?;
         let link = self.connect_lock(id).await?;
         let (mut talk, answer) =
@@ -124,11 +125,13 @@ impl Engine {
         for command in rest {
             responses.push(talk.send(command).await?);
         }
-        if staff && let Some((list, false)) = self.db(move |c| store::revocations(c, lock)).await? {
+        if staff
+            && let Some((list, false)) = self.db(move |c| on_site::revocations(c, lock)).await?
+        {
             if !list.is_empty() && talk.push_revocations(&list).await?.is_none() {
                 return Ok(responses);
             }
-            self.db(move |c| store::mark_revocations_pushed(c, lock))
+            self.db(move |c| on_site::mark_revocations_pushed(c, lock))
                 .await?;
         }
         Ok(responses)
@@ -200,7 +203,7 @@ impl Engine {
         let credential = self.credential(id).await?;
         let _one = self.ble.busy.lock().await;
         let counter = self
-            .db(move |c| store::next_counter(c, id, unix_millis()))
+            .db(move |c| on_site::next_counter(c, id, unix_millis()))
             .await?;
         let link = self.connect_lock(id).await?;
         // The lock is reached and takes this credential before the server resets anything.
@@ -266,7 +269,7 @@ impl Engine {
             }
             _ => return result.map(|_| ()),
         };
-        self.db(move |c| store::put_code_report(c, lid, code_uuid, &report))
+        self.db(move |c| on_site::put_code_report(c, lid, code_uuid, &report))
             .await?;
         if let Err(e) = self.flush_ble_uploads().await {
             tracing::info!("code confirmation waits for the network: {e}");
@@ -310,7 +313,7 @@ impl Engine {
         let (_, lock) = self.gate(&lock_id, Action::ViewLogs).await?;
         let id = lock.id;
         let codes = self.db(move |c| cache::access_codes(c, id)).await?;
-        let mut since = self.db(move |c| store::log_cursor(c, id)).await?;
+        let mut since = self.db(move |c| on_site::log_cursor(c, id)).await?;
         let mut read = 0u64;
         loop {
             let command = Command::ReadLog {
@@ -326,7 +329,7 @@ impl Engine {
             };
             let events: Vec<_> = entries.iter().map(|e| logs::to_upload(e, &codes)).collect();
             read += events.len() as u64;
-            self.db(move |c| store::queue_log(c, id, &events, last))
+            self.db(move |c| on_site::queue_log(c, id, &events, last))
                 .await?;
             since = last;
             if last >= head {
@@ -338,7 +341,7 @@ impl Engine {
             Err(e) if e.is_transient() => 0,
             Err(e) => return Err(e),
         };
-        let waiting = self.db(|c| store::queued_log_count(c)).await?;
+        let waiting = self.db(|c| on_site::queued_log_count(c)).await?;
         Ok(LogReadSummary {
             read,
             uploaded,
@@ -365,7 +368,7 @@ impl Engine {
             return Err(e);
         }
         let list = self
-            .db(move |c| store::revocations(c, id))
+            .db(move |c| on_site::revocations(c, id))
             .await?
             .map(|(l, _)| l)
             .unwrap_or_default();
@@ -376,7 +379,7 @@ impl Engine {
                 total = t;
             }
         }
-        self.db(move |c| store::mark_revocations_pushed(c, id))
+        self.db(move |c| on_site::mark_revocations_pushed(c, id))
             .await?;
         Ok(total)
     }

@@ -14,8 +14,8 @@ use lock_protocol::session::PhoneSession;
 
 use super::errors::{link_error, pairing_error, refusal, session_error};
 use super::link::Framed;
-use super::store::StoredCredential;
 use crate::AccessError;
+use crate::cache::on_site::StoredCredential;
 
 /// An open session with a lock over `L`.
 pub struct Conversation<L: LockLink> {

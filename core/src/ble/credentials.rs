@@ -8,8 +8,8 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use super::errors::{bad_response, decode_b64, key32};
-use super::store::{self, StoredCredential};
 use super::{RENEW_BEFORE_SECS, unix_now};
+use crate::cache::on_site::{self, StoredCredential};
 use crate::engine::Engine;
 use crate::{AccessError, cache};
 
@@ -41,14 +41,15 @@ impl Engine {
             not_after: claims.not_after,
         };
         let s = stored.clone();
-        self.db(move |c| store::put_credential(c, lock, &s)).await?;
+        self.db(move |c| on_site::put_credential(c, lock, &s))
+            .await?;
         Ok(stored)
     }
 
     /// A usable credential: the cached one while it is fresh, else a new one from the
     /// server, else (offline) the cached one until it expires.
     pub(crate) async fn credential(&self, lock: Uuid) -> Result<StoredCredential, AccessError> {
-        let cached = self.db(move |c| store::credential(c, lock)).await?;
+        let cached = self.db(move |c| on_site::credential(c, lock)).await?;
         let now = unix_now();
         if let Some(c) = &cached
             && c.not_after > now + RENEW_BEFORE_SECS
@@ -70,7 +71,7 @@ impl Engine {
         let list: RevocationList = self
             .get(&format!("/api/v1/locks/{lock}/revocations"))
             .await?;
-        self.db(move |c| store::put_revocations(c, lock, &list.revoked))
+        self.db(move |c| on_site::put_revocations(c, lock, &list.revoked))
             .await
     }
 

@@ -39,7 +39,6 @@ pub mod logs;
 mod model;
 mod pairing;
 mod radio;
-pub mod store;
 mod uploads;
 
 use std::sync::Mutex;

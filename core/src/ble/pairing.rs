@@ -18,7 +18,8 @@ use uuid::Uuid;
 use super::conversation::pair;
 use super::errors::{bad_response, ble_error, decode_b64, key32, pairing_error, rejection};
 use super::link::Framed;
-use super::{ANSWER_TIMEOUT, PairingPhase, PairingProgress, store, unix_now};
+use super::{ANSWER_TIMEOUT, PairingPhase, PairingProgress, unix_now};
+use crate::cache::on_site;
 use crate::callback::Listener;
 use crate::engine::Engine;
 use crate::gate::{self, parse_id};
@@ -88,10 +89,10 @@ impl Engine {
     pub(crate) async fn paired_here(&self, device: &str) -> Result<bool, AccessError> {
         let dev = device.to_string();
         self.db(move |c| {
-            Ok(match store::lock_of_device(c, &dev)? {
+            Ok(match on_site::lock_of_device(c, &dev)? {
                 Some(id) => match cache::lock(c, id) {
                     Ok(l) => l.paired,
-                    Err(cache::StoreError::NotFound) => false,
+                    Err(cache::CacheError::NotFound) => false,
                     Err(e) => return Err(e),
                 },
                 None => false,
@@ -114,7 +115,7 @@ impl Engine {
         phase(PairingPhase::Registering);
         let dev = device.to_string();
         let pending = self
-            .db(move |c| store::pending_pairing(c, &dev, unit))
+            .db(move |c| on_site::pending_pairing(c, &dev, unit))
             .await?;
         let registration: LockRegistration = match pending {
             Some(body) => {
@@ -127,7 +128,7 @@ impl Engine {
                     .await?;
                 let json = serde_json::to_string(&reg).map_err(|e| bad_response(e.to_string()))?;
                 let dev = device.to_string();
-                self.db(move |c| store::put_pending_pairing(c, &dev, unit, &json))
+                self.db(move |c| on_site::put_pending_pairing(c, &dev, unit, &json))
                     .await?;
                 reg
             }
@@ -163,8 +164,8 @@ impl Engine {
         let (l, dev) = (lock.clone(), device.to_string());
         self.db(move |c| {
             cache::upsert_lock(c, &l)?;
-            store::put_device(c, l.id, &dev)?;
-            store::drop_pending_pairing(c, &dev)
+            on_site::put_device(c, l.id, &dev)?;
+            on_site::drop_pending_pairing(c, &dev)
         })
         .await?;
         // So the lock opens offline right away.

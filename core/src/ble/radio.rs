@@ -9,7 +9,8 @@ use lock_ble::{AnyLink, AnyTransport, BtleplugConfig, BtleplugTransport, LockTra
 use uuid::Uuid;
 
 use super::errors::ble_error;
-use super::{FIND_TIMEOUT, NearbyLock, ScanListener, store, tag_of};
+use super::{FIND_TIMEOUT, NearbyLock, ScanListener, tag_of};
+use crate::cache::on_site;
 use crate::callback::Listener;
 use crate::engine::Engine;
 use crate::{AccessError, cache};
@@ -73,14 +74,14 @@ impl Engine {
             });
         };
         let d = device.clone();
-        self.db(move |c| store::put_device(c, lock, &d)).await?;
+        self.db(move |c| on_site::put_device(c, lock, &d)).await?;
         Ok(device)
     }
 
     /// Opens a link to a paired lock: where it was last seen, else where a scan finds it.
     pub(crate) async fn connect_lock(&self, lock: Uuid) -> Result<AnyLink, AccessError> {
         let transport = self.transport().await?;
-        if let Some(device) = self.db(move |c| store::device(c, lock)).await?
+        if let Some(device) = self.db(move |c| on_site::device(c, lock)).await?
             && let Ok(link) = transport.connect(&device).await
         {
             return Ok(link);

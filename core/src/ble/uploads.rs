@@ -3,15 +3,15 @@
 
 use reqwest::Method;
 
-use super::store;
 use crate::AccessError;
+use crate::cache::on_site;
 use crate::engine::Engine;
 
 impl Engine {
     /// Sends what waits for the server: code confirmations, then log entries read from
     /// locks. Returns how many log entries the server took.
     pub(crate) async fn flush_ble_uploads(&self) -> Result<u64, AccessError> {
-        for (lock, code, body) in self.db(|c| store::code_reports(c)).await? {
+        for (lock, code, body) in self.db(|c| on_site::code_reports(c)).await? {
             let r: Result<serde_json::Value, _> = self
                 .request(
                     Method::POST,
@@ -22,16 +22,16 @@ impl Engine {
                 .await;
             match r {
                 Ok(_) | Err(AccessError::NotFound) => {
-                    self.db(move |c| store::drop_code_report(c, lock, code))
+                    self.db(move |c| on_site::drop_code_report(c, lock, code))
                         .await?
                 }
                 Err(e) => return Err(e),
             }
         }
         let mut uploaded = 0;
-        for lock in self.db(|c| store::log_locks(c)).await? {
+        for lock in self.db(|c| on_site::log_locks(c)).await? {
             loop {
-                let batch = self.db(move |c| store::queued_log(c, lock, 500)).await?;
+                let batch = self.db(move |c| on_site::queued_log(c, lock, 500)).await?;
                 let Some(last) = batch.last().map(|e| e.lock_seq) else {
                     break;
                 };
@@ -50,7 +50,7 @@ impl Engine {
                     Err(AccessError::NotFound | AccessError::NotAllowed { .. }) => {}
                     Err(e) => return Err(e),
                 }
-                self.db(move |c| store::drop_log(c, lock, last)).await?;
+                self.db(move |c| on_site::drop_log(c, lock, last)).await?;
             }
         }
         Ok(uploaded)

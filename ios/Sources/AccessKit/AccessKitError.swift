@@ -88,48 +88,57 @@ public enum AccessKitError: Error, Equatable, Sendable {
     }
 
     /// Whether trying again later, unchanged, may work (show "retry", keep queued work).
-    public var isTransient: Bool {
+    /// The core's error this case stands for (`nil` for `.internal`): the kit's text and
+    /// rules are the core's, computed from it.
+    public var core: AccessError? {
         switch self {
-        case .offline, .timeout, .badResponse, .lockOutOfRange, .lockTimeout: return true
-        default: return false
+        case .invalidPhone(let m): return .InvalidPhone(message: m)
+        case .invalidInput(let m): return .InvalidInput(message: m)
+        case .wrongSmsCode: return .WrongSmsCode
+        case .smsCodeExpired: return .SmsCodeExpired
+        case .tooManyAttempts: return .TooManyAttempts
+        case .invitationExpired: return .InvitationExpired
+        case .invitationInvalid(let m): return .InvitationInvalid(message: m)
+        case .invalidCredentials: return .InvalidCredentials
+        case .notAllowed(let m): return .NotAllowed(message: m)
+        case .notFound: return .NotFound
+        case .offline(let m): return .Offline(message: m)
+        case .timeout: return .Timeout
+        case .revoked: return .Revoked
+        case .wrongApp(let m): return .WrongApp(message: m)
+        case .notSignedIn: return .NotSignedIn
+        case .server(let code, let m): return .Server(code: code, message: m)
+        case .badResponse(let m): return .BadResponse(message: m)
+        case .storage(let m): return .Storage(message: m)
+        case .lockOutOfRange(let m): return .LockOutOfRange(message: m)
+        case .lockTimeout(let m): return .LockTimeout(message: m)
+        case .refusedByLock(let reason): return .RefusedByLock(reason: reason)
+        case .wrongPairingCode: return .WrongPairingCode
+        case .bluetooth(let m): return .Bluetooth(message: m)
+        case .clientSetup(let reason): return .ClientSetup(reason: reason)
+        case .internal: return nil
         }
     }
 
-    /// Whether the screen should go back to sign-in.
-    public var needsSignIn: Bool { self == .notSignedIn || self == .revoked }
+    /// Whether trying again later, unchanged, may work: the core's rule.
+    public var isTransient: Bool { core.map { AccessCore.isTransient(error: $0) } ?? false }
+
+    /// Whether the screen should go back to sign-in: the core's rule.
+    public var needsSignIn: Bool { core.map { AccessCore.needsSignIn(error: $0) } ?? false }
 }
 
 extension AccessKitError: LocalizedError {
+    /// The core's wording of the case.
     public var errorDescription: String? {
-        switch self {
-        case .invalidPhone(let m), .invalidInput(let m), .invitationInvalid(let m), .notAllowed(let m),
-             .wrongApp(let m):
-            return m
-        case .wrongSmsCode: return "The SMS code is wrong."
-        case .smsCodeExpired: return "The SMS code has expired: register again to get a new one."
-        case .tooManyAttempts: return "Too many attempts: wait a moment and try again."
-        case .invitationExpired: return "This invitation has expired: ask your administrator to resend it."
-        case .invalidCredentials: return "Wrong email or password."
-        case .notFound: return "Not found."
-        case .offline(let m): return "No connection to the server: \(m)"
-        case .timeout: return "The server did not answer in time."
-        case .revoked: return "Your access has been revoked."
-        case .notSignedIn: return "You are not signed in."
-        case .server(let code, let m): return "Server error \(code): \(m)"
-        case .badResponse(let m): return "Unexpected answer from the server: \(m)"
-        case .storage(let m): return "Local storage failed: \(m)"
-        case .lockOutOfRange(let m): return "The lock is out of range: \(m)"
-        case .lockTimeout(let m): return "The lock did not answer in time: \(m)"
-        case .refusedByLock(let m): return "The lock refused: \(m)"
-        case .wrongPairingCode: return "Wrong pairing code: check the code printed on the lock."
-        case .bluetooth(let m): return "Bluetooth: \(m)"
-        case .clientSetup(let m): return "This device cannot set up a connection to the server: \(m)"
-        case .internal(let m): return "Internal error in the access core: \(m)"
+        switch core {
+        case .some(let e): return errorMessage(error: e)
+        case .none:
+            guard case .internal(let m) = self else { return nil }
+            return "Internal error in the access core: \(m)"
         }
     }
 }
 
-/// Runs `body`, turning the core's errors into ``AccessKitError``.
 @inline(__always)
 func mapped<T>(_ body: () async throws -> T) async throws -> T {
     do {

@@ -2,13 +2,17 @@ package com.lockaccess.kit
 
 import com.lockaccess.core.AccessException
 import com.lockaccess.core.InternalException
+import com.lockaccess.core.errorMessage
+import com.lockaccess.core.isTransient as coreIsTransient
+import com.lockaccess.core.needsSignIn as coreNeedsSignIn
 
 /**
  * Every failure an [AccessKit] call can end with, as the screens handle it.
  *
  * Mapped once, in [toKitError], from the generated [AccessException]; the `when` there is
  * exhaustive, so a case added to the core's error enum breaks the build here instead of
- * reaching a screen unhandled. [message] is text a screen can show as it is.
+ * reaching a screen unhandled. [message], [isTransient] and [needsSignIn] are the core's
+ * own (`errorMessage`, `isTransient`, `needsSignIn`): the kit keeps no copy of them.
  *
  * ```
  * try { kit.register(link, email, phone, password, name) }
@@ -16,45 +20,45 @@ import com.lockaccess.core.InternalException
  * ```
  */
 sealed class AccessKitError(override val message: String, cause: Throwable?) : Exception(message, cause) {
+    /** The core's error behind this one (none for [Internal]). */
+    val core: AccessException? get() = cause as? AccessException
+
     /** The phone does not follow the `+1` rule; [message] says what to type. */
     class InvalidPhone(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** Some other input was refused, by the core or by the server. */
     class InvalidInput(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class WrongSmsCode(cause: Throwable? = null) : AccessKitError("The SMS code is wrong.", cause)
+    class WrongSmsCode(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class SmsCodeExpired(cause: Throwable? = null) :
-        AccessKitError("The SMS code has expired: register again to get a new one.", cause)
+    class SmsCodeExpired(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class TooManyAttempts(cause: Throwable? = null) :
-        AccessKitError("Too many attempts: wait a moment and try again.", cause)
+    class TooManyAttempts(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class InvitationExpired(cause: Throwable? = null) :
-        AccessKitError("This invitation has expired: ask your administrator to resend it.", cause)
+    class InvitationExpired(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** Not an invitation link, or the invitation was voided (e.g. resent). */
     class InvitationInvalid(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class InvalidCredentials(cause: Throwable? = null) : AccessKitError("Wrong email or password.", cause)
+    class InvalidCredentials(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** The user's permissions or access scope do not allow this; nothing was sent. */
     class NotAllowed(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class NotFound(cause: Throwable? = null) : AccessKitError("Not found.", cause)
+    class NotFound(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** No connection to the server; actions that can wait were queued instead. */
     class Offline(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class Timeout(cause: Throwable? = null) : AccessKitError("The server did not answer in time.", cause)
+    class Timeout(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** Access was revoked: the core has wiped the cache and the session. */
-    class Revoked(cause: Throwable? = null) : AccessKitError("Your access has been revoked.", cause)
+    class Revoked(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** This account belongs in the other app; [message] names it. */
     class WrongApp(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class NotSignedIn(cause: Throwable? = null) : AccessKitError("You are not signed in.", cause)
+    class NotSignedIn(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** The server refused with a code the core has no case for. */
     class Server(val code: String, message: String, cause: Throwable? = null) : AccessKitError(message, cause)
@@ -74,8 +78,7 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
     /** The lock refused the command; [message] carries the lock's own reason. */
     class RefusedByLock(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
-    class WrongPairingCode(cause: Throwable? = null) :
-        AccessKitError("Wrong pairing code: check the code printed on the lock.", cause)
+    class WrongPairingCode(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer). */
     class Bluetooth(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
@@ -95,42 +98,42 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
 
     /** Whether trying again later, unchanged, may work (show "retry", keep queued work). */
     val isTransient: Boolean
-        get() = this is Offline || this is Timeout || this is BadResponse || this is LockOutOfRange ||
-            this is LockTimeout
+        get() = core?.let { coreIsTransient(it) } ?: false
 
     /** Whether the screen should go back to sign-in. */
     val needsSignIn: Boolean
-        get() = this is NotSignedIn || this is Revoked
+        get() = core?.let { coreNeedsSignIn(it) } ?: false
 }
 
 /** The one mapping from the generated exception to [AccessKitError]. */
-fun AccessException.toKitError(): AccessKitError = when (this) {
-    is AccessException.InvalidPhone -> AccessKitError.InvalidPhone(reason, this)
-    is AccessException.InvalidInput -> AccessKitError.InvalidInput(reason, this)
-    is AccessException.WrongSmsCode -> AccessKitError.WrongSmsCode(this)
-    is AccessException.SmsCodeExpired -> AccessKitError.SmsCodeExpired(this)
-    is AccessException.TooManyAttempts -> AccessKitError.TooManyAttempts(this)
-    is AccessException.InvitationExpired -> AccessKitError.InvitationExpired(this)
-    is AccessException.InvitationInvalid -> AccessKitError.InvitationInvalid(reason, this)
-    is AccessException.InvalidCredentials -> AccessKitError.InvalidCredentials(this)
-    is AccessException.NotAllowed -> AccessKitError.NotAllowed(reason, this)
-    is AccessException.NotFound -> AccessKitError.NotFound(this)
-    is AccessException.Offline -> AccessKitError.Offline("No connection to the server: $reason", this)
-    is AccessException.Timeout -> AccessKitError.Timeout(this)
-    is AccessException.Revoked -> AccessKitError.Revoked(this)
-    is AccessException.WrongApp -> AccessKitError.WrongApp(reason, this)
-    is AccessException.NotSignedIn -> AccessKitError.NotSignedIn(this)
-    is AccessException.Server -> AccessKitError.Server(code, "Server error $code: $reason", this)
-    is AccessException.BadResponse ->
-        AccessKitError.BadResponse("Unexpected answer from the server: $reason", this)
-    is AccessException.Storage -> AccessKitError.Storage("Local storage failed: $reason", this)
-    is AccessException.LockOutOfRange -> AccessKitError.LockOutOfRange("The lock is out of range: $reason", this)
-    is AccessException.LockTimeout -> AccessKitError.LockTimeout("The lock did not answer in time: $reason", this)
-    is AccessException.RefusedByLock -> AccessKitError.RefusedByLock("The lock refused: $reason", this)
-    is AccessException.WrongPairingCode -> AccessKitError.WrongPairingCode(this)
-    is AccessException.Bluetooth -> AccessKitError.Bluetooth("Bluetooth: $reason", this)
-    is AccessException.ClientSetup ->
-        AccessKitError.ClientSetup("This device cannot set up a connection to the server: $reason", this)
+fun AccessException.toKitError(): AccessKitError {
+    val text = errorMessage(this)
+    return when (this) {
+        is AccessException.InvalidPhone -> AccessKitError.InvalidPhone(text, this)
+        is AccessException.InvalidInput -> AccessKitError.InvalidInput(text, this)
+        is AccessException.WrongSmsCode -> AccessKitError.WrongSmsCode(text, this)
+        is AccessException.SmsCodeExpired -> AccessKitError.SmsCodeExpired(text, this)
+        is AccessException.TooManyAttempts -> AccessKitError.TooManyAttempts(text, this)
+        is AccessException.InvitationExpired -> AccessKitError.InvitationExpired(text, this)
+        is AccessException.InvitationInvalid -> AccessKitError.InvitationInvalid(text, this)
+        is AccessException.InvalidCredentials -> AccessKitError.InvalidCredentials(text, this)
+        is AccessException.NotAllowed -> AccessKitError.NotAllowed(text, this)
+        is AccessException.NotFound -> AccessKitError.NotFound(text, this)
+        is AccessException.Offline -> AccessKitError.Offline(text, this)
+        is AccessException.Timeout -> AccessKitError.Timeout(text, this)
+        is AccessException.Revoked -> AccessKitError.Revoked(text, this)
+        is AccessException.WrongApp -> AccessKitError.WrongApp(text, this)
+        is AccessException.NotSignedIn -> AccessKitError.NotSignedIn(text, this)
+        is AccessException.Server -> AccessKitError.Server(code, text, this)
+        is AccessException.BadResponse -> AccessKitError.BadResponse(text, this)
+        is AccessException.Storage -> AccessKitError.Storage(text, this)
+        is AccessException.LockOutOfRange -> AccessKitError.LockOutOfRange(text, this)
+        is AccessException.LockTimeout -> AccessKitError.LockTimeout(text, this)
+        is AccessException.RefusedByLock -> AccessKitError.RefusedByLock(text, this)
+        is AccessException.WrongPairingCode -> AccessKitError.WrongPairingCode(text, this)
+        is AccessException.Bluetooth -> AccessKitError.Bluetooth(text, this)
+        is AccessException.ClientSetup -> AccessKitError.ClientSetup(text, this)
+    }
 }
 
 /** Runs [block], turning the core's exception into [AccessKitError]. */

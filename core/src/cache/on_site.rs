@@ -5,7 +5,7 @@ use access_domain::api::{LockLogEvent, RevokedCredential};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::cache::StoreError;
+use crate::cache::CacheError;
 
 /// A credential as the phone keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct StoredCredential {
     pub not_after: u64,
 }
 
-pub fn credential(c: &Connection, lock: Uuid) -> Result<Option<StoredCredential>, StoreError> {
+pub fn credential(c: &Connection, lock: Uuid) -> Result<Option<StoredCredential>, CacheError> {
     let row = c
         .query_row(
             "SELECT credential, lock_public_key, serial, not_after FROM ble_credentials \
@@ -36,7 +36,7 @@ pub fn credential(c: &Connection, lock: Uuid) -> Result<Option<StoredCredential>
     row.map(|(credential, key, serial, not_after)| {
         let lock_public_key = key
             .try_into()
-            .map_err(|_| StoreError::Corrupt("lock key is not 32 bytes".into()))?;
+            .map_err(|_| CacheError::Corrupt("lock key is not 32 bytes".into()))?;
         Ok(StoredCredential {
             credential,
             lock_public_key,
@@ -47,7 +47,7 @@ pub fn credential(c: &Connection, lock: Uuid) -> Result<Option<StoredCredential>
     .transpose()
 }
 
-pub fn put_credential(c: &Connection, lock: Uuid, s: &StoredCredential) -> Result<(), StoreError> {
+pub fn put_credential(c: &Connection, lock: Uuid, s: &StoredCredential) -> Result<(), CacheError> {
     c.execute(
         "INSERT INTO ble_credentials (lock_id, credential, lock_public_key, serial, not_after) \
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (lock_id) DO UPDATE SET \
@@ -64,7 +64,7 @@ pub fn put_credential(c: &Connection, lock: Uuid, s: &StoredCredential) -> Resul
     Ok(())
 }
 
-pub fn device(c: &Connection, lock: Uuid) -> Result<Option<String>, StoreError> {
+pub fn device(c: &Connection, lock: Uuid) -> Result<Option<String>, CacheError> {
     Ok(c.query_row(
         "SELECT device_id FROM ble_devices WHERE lock_id = ?1",
         [lock.to_string()],
@@ -74,7 +74,7 @@ pub fn device(c: &Connection, lock: Uuid) -> Result<Option<String>, StoreError> 
 }
 
 /// The lock this phone paired on `device`, if it paired one there.
-pub fn lock_of_device(c: &Connection, device: &str) -> Result<Option<Uuid>, StoreError> {
+pub fn lock_of_device(c: &Connection, device: &str) -> Result<Option<Uuid>, CacheError> {
     let id: Option<String> = c
         .query_row(
             "SELECT lock_id FROM ble_devices WHERE device_id = ?1",
@@ -85,7 +85,7 @@ pub fn lock_of_device(c: &Connection, device: &str) -> Result<Option<Uuid>, Stor
     Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
 }
 
-pub fn put_device(c: &Connection, lock: Uuid, device: &str) -> Result<(), StoreError> {
+pub fn put_device(c: &Connection, lock: Uuid, device: &str) -> Result<(), CacheError> {
     c.execute(
         "INSERT INTO ble_devices (lock_id, device_id) VALUES (?1, ?2) \
          ON CONFLICT (lock_id) DO UPDATE SET device_id = excluded.device_id",
@@ -96,7 +96,7 @@ pub fn put_device(c: &Connection, lock: Uuid, device: &str) -> Result<(), StoreE
 
 /// Takes the next session counter for the lock (stored before use, so a crash never
 /// reuses one).
-pub fn next_counter(c: &Connection, lock: Uuid, unix_millis: u64) -> Result<u64, StoreError> {
+pub fn next_counter(c: &Connection, lock: Uuid, unix_millis: u64) -> Result<u64, CacheError> {
     let last: Option<i64> = c
         .query_row(
             "SELECT counter FROM ble_counters WHERE lock_id = ?1",
@@ -117,7 +117,7 @@ pub fn next_counter(c: &Connection, lock: Uuid, unix_millis: u64) -> Result<u64,
 pub fn revocations(
     c: &Connection,
     lock: Uuid,
-) -> Result<Option<(Vec<RevokedCredential>, bool)>, StoreError> {
+) -> Result<Option<(Vec<RevokedCredential>, bool)>, CacheError> {
     let row: Option<(String, bool)> = c
         .query_row(
             "SELECT body, pushed FROM ble_revocations WHERE lock_id = ?1",
@@ -127,7 +127,7 @@ pub fn revocations(
         .optional()?;
     row.map(|(body, pushed)| {
         let list = serde_json::from_slice(body.as_bytes())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| CacheError::Corrupt(e.to_string()))?;
         Ok((list, pushed))
     })
     .transpose()
@@ -138,8 +138,8 @@ pub fn put_revocations(
     c: &Connection,
     lock: Uuid,
     list: &[RevokedCredential],
-) -> Result<(), StoreError> {
-    let body = serde_json::to_string(list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+) -> Result<(), CacheError> {
+    let body = serde_json::to_string(list).map_err(|e| CacheError::Corrupt(e.to_string()))?;
     c.execute(
         "INSERT INTO ble_revocations (lock_id, body, pushed) VALUES (?1, ?2, 0) \
          ON CONFLICT (lock_id) DO UPDATE SET body = excluded.body, \
@@ -150,7 +150,7 @@ pub fn put_revocations(
     Ok(())
 }
 
-pub fn mark_revocations_pushed(c: &Connection, lock: Uuid) -> Result<(), StoreError> {
+pub fn mark_revocations_pushed(c: &Connection, lock: Uuid) -> Result<(), CacheError> {
     c.execute(
         "UPDATE ble_revocations SET pushed = 1 WHERE lock_id = ?1",
         [lock.to_string()],
@@ -159,7 +159,7 @@ pub fn mark_revocations_pushed(c: &Connection, lock: Uuid) -> Result<(), StoreEr
 }
 
 /// The highest log sequence number read from the lock (0: none).
-pub fn log_cursor(c: &Connection, lock: Uuid) -> Result<u64, StoreError> {
+pub fn log_cursor(c: &Connection, lock: Uuid) -> Result<u64, CacheError> {
     let v: Option<i64> = c
         .query_row(
             "SELECT last_seq FROM ble_log_cursor WHERE lock_id = ?1",
@@ -177,7 +177,7 @@ pub fn queue_log(
     lock: Uuid,
     events: &[LockLogEvent],
     cursor: u64,
-) -> Result<u64, StoreError> {
+) -> Result<u64, CacheError> {
     let tx = c.transaction()?;
     let mut added = 0;
     {
@@ -185,7 +185,7 @@ pub fn queue_log(
             "INSERT OR IGNORE INTO ble_log_queue (lock_id, lock_seq, body) VALUES (?1, ?2, ?3)",
         )?;
         for e in events {
-            let body = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let body = serde_json::to_string(e).map_err(|e| CacheError::Corrupt(e.to_string()))?;
             added += ins.execute(params![lock.to_string(), e.lock_seq as i64, body])? as u64;
         }
     }
@@ -199,18 +199,18 @@ pub fn queue_log(
 }
 
 /// Locks with entries waiting for upload.
-pub fn log_locks(c: &Connection) -> Result<Vec<Uuid>, StoreError> {
+pub fn log_locks(c: &Connection) -> Result<Vec<Uuid>, CacheError> {
     let mut stmt = c.prepare("SELECT DISTINCT lock_id FROM ble_log_queue ORDER BY lock_id")?;
     let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for id in ids {
-        out.push(Uuid::parse_str(&id?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        out.push(Uuid::parse_str(&id?).map_err(|e| CacheError::Corrupt(e.to_string()))?);
     }
     Ok(out)
 }
 
 /// Up to `limit` queued entries of a lock, oldest first.
-pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogEvent>, StoreError> {
+pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogEvent>, CacheError> {
     let mut stmt = c.prepare_cached(
         "SELECT body FROM ble_log_queue WHERE lock_id = ?1 ORDER BY lock_seq LIMIT ?2",
     )?;
@@ -219,14 +219,14 @@ pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogE
     for body in rows {
         out.push(
             serde_json::from_slice(body?.as_bytes())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                .map_err(|e| CacheError::Corrupt(e.to_string()))?,
         );
     }
     Ok(out)
 }
 
 /// Drops entries the server has (acknowledged by an upload).
-pub fn drop_log(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), StoreError> {
+pub fn drop_log(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), CacheError> {
     c.execute(
         "DELETE FROM ble_log_queue WHERE lock_id = ?1 AND lock_seq <= ?2",
         params![lock.to_string(), up_to_seq as i64],
@@ -235,7 +235,7 @@ pub fn drop_log(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), StoreE
 }
 
 /// Entries waiting for upload, all locks.
-pub fn queued_log_count(c: &Connection) -> Result<u64, StoreError> {
+pub fn queued_log_count(c: &Connection) -> Result<u64, CacheError> {
     Ok(c.query_row("SELECT COUNT(*) FROM ble_log_queue", [], |r| {
         r.get::<_, i64>(0)
     })? as u64)
@@ -247,7 +247,7 @@ pub fn put_code_report(
     lock: Uuid,
     code: Uuid,
     report: &serde_json::Value,
-) -> Result<(), StoreError> {
+) -> Result<(), CacheError> {
     c.execute(
         "INSERT INTO ble_code_reports (lock_id, code_id, body) VALUES (?1, ?2, ?3) \
          ON CONFLICT (lock_id, code_id) DO UPDATE SET body = excluded.body",
@@ -257,7 +257,7 @@ pub fn put_code_report(
 }
 
 /// Every waiting code report: (lock, code, body).
-pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value)>, StoreError> {
+pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value)>, CacheError> {
     let mut stmt = c.prepare("SELECT lock_id, code_id, body FROM ble_code_reports")?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -269,7 +269,7 @@ pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value
     let mut out = Vec::new();
     for row in rows {
         let (l, k, b) = row?;
-        let bad = |e: String| StoreError::Corrupt(e);
+        let bad = |e: String| CacheError::Corrupt(e);
         out.push((
             Uuid::parse_str(&l).map_err(|e| bad(e.to_string()))?,
             Uuid::parse_str(&k).map_err(|e| bad(e.to_string()))?,
@@ -279,7 +279,7 @@ pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value
     Ok(out)
 }
 
-pub fn drop_code_report(c: &Connection, lock: Uuid, code: Uuid) -> Result<(), StoreError> {
+pub fn drop_code_report(c: &Connection, lock: Uuid, code: Uuid) -> Result<(), CacheError> {
     c.execute(
         "DELETE FROM ble_code_reports WHERE lock_id = ?1 AND code_id = ?2",
         params![lock.to_string(), code.to_string()],
@@ -293,7 +293,7 @@ pub fn pending_pairing(
     c: &Connection,
     device: &str,
     unit: Uuid,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<String>, CacheError> {
     Ok(c.query_row(
         "SELECT body FROM ble_pending_pairings WHERE device_id = ?1 AND unit_id = ?2",
         params![device, unit.to_string()],
@@ -307,7 +307,7 @@ pub fn put_pending_pairing(
     device: &str,
     unit: Uuid,
     body: &str,
-) -> Result<(), StoreError> {
+) -> Result<(), CacheError> {
     c.execute(
         "INSERT INTO ble_pending_pairings (device_id, unit_id, body) VALUES (?1, ?2, ?3) \
          ON CONFLICT (device_id) DO UPDATE SET unit_id = excluded.unit_id, body = excluded.body",
@@ -316,7 +316,7 @@ pub fn put_pending_pairing(
     Ok(())
 }
 
-pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), StoreError> {
+pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), CacheError> {
     c.execute(
         "DELETE FROM ble_pending_pairings WHERE device_id = ?1",
         [device],
@@ -328,7 +328,7 @@ pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), StoreErr
 /// pending pairings and code reports) when it signs out or is revoked. Log entries read
 /// from locks stay queued (they are facts about the locks) and so do session counters
 /// (they must only grow).
-pub fn wipe(c: &Connection) -> Result<(), StoreError> {
+pub fn wipe(c: &Connection) -> Result<(), CacheError> {
     c.execute_batch(
         "DELETE FROM ble_credentials; DELETE FROM ble_revocations; DELETE FROM ble_devices;
          DELETE FROM ble_pending_pairings; DELETE FROM ble_code_reports;",
