@@ -127,12 +127,15 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
-        response
-            .extensions_mut()
-            .insert(crate::metrics::ErrorCode(self.code));
+        response.extensions_mut().insert(ErrorCode(self.code));
         response
     }
 }
+
+/// The error code an error answer carries in its extensions, for the middleware that counts
+/// answers (`crate::metrics::track`) to read without parsing the body.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -5,7 +5,7 @@
 //! - every answer by route template, method and status, with a latency histogram
 //!   (the [`track`] middleware, only in the stack when metrics are on);
 //! - error answers by error code, and sign-in failures and throttles among them (the code
-//!   [`crate::error::ApiError`] leaves on its answer);
+//!   [`crate::error::ApiError`] leaves on its answer, [`ErrorCode`]);
 //! - messages by channel and delivery outcome ([`crate::notify::deliver`]);
 //! - at each scrape, from the store: live sessions, and locks by battery level.
 //!
@@ -29,6 +29,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
+use crate::error::ErrorCode;
 use crate::store::Gauges;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -59,10 +60,6 @@ struct MessageLabels {
 struct BatteryLabels {
     level: String,
 }
-
-/// The error code an error answer carries, for [`track`] to count.
-#[derive(Clone, Copy, Debug)]
-pub struct ErrorCode(pub &'static str);
 
 /// Every metric of one server.
 pub struct Metrics {
