@@ -285,7 +285,7 @@ pub async fn revocations(
             });
         }
     }
-    // Revoked offline codes ride in the same list (issue 6).
+    // Revoked offline codes ride in the same list.
     out.extend(super::offline_codes::revocation_entries(&state, org, id).await?);
     Ok(axum::Json(RevocationList {
         lock_id: id,

@@ -466,7 +466,7 @@ pub async fn upload_logs(
             detail: e.detail,
         });
     }
-    // Offline-code uses the phone could not name: the server knows them (issue 6).
+    // Offline-code uses the phone could not name: the server knows them.
     super::offline_codes::attribute(&state, user.org_id, id, &mut events).await?;
     let total = events.len() as u64;
     let (org, uploader) = (user.org_id, user.id);

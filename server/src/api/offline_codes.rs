@@ -1,4 +1,4 @@
-//! Offline-verifiable codes (issue 6): `POST /api/v1/locks/{id}/access-codes` with
+//! Offline-verifiable codes: `POST /api/v1/locks/{id}/access-codes` with
 //! `"delivery": "offline"` returns a 14-digit code that the lock checks by itself with the
 //! per-lock code secret it got at pairing (`lock_protocol::offline_code`); nothing has to
 //! reach the lock first. Without `delivery` (or with `"ble"`) the request is the existing
