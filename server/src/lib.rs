@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod notify;
 pub mod openapi;
 pub mod secrets;
+pub mod service;
 pub mod store;
 pub mod web;
 

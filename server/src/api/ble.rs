@@ -12,82 +12,26 @@ use access_domain::api::{
     CodeInstall, CredentialResponse, ErrorBody, Lock, LockCreate, LockIdentity, LockRegistration,
     RevocationList, RevokedCredential,
 };
-use access_domain::{Action, Actor, UserStatus};
+use access_domain::{Action, Member, UserStatus};
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lock_protocol::credential::{self, Claims, Rights, UserClass, rights_for, rights_for_lock};
-use ring::signature::Ed25519KeyPair;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::locks::{audit, gated, lock_missing};
-use super::{Auth, Id, Json, clean_name, gate};
+use super::{Auth, Id, Json, clean_name};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::service::audit::audit;
+use crate::service::codes::revocation_entries;
+use crate::service::gate::gate;
+use crate::service::keys::{lock_secret, org_keypair};
+use crate::service::locks::{
+    check_firmware, check_identity_key, create_lock, gated, lock_json, lock_missing, may_pair,
+};
 use crate::store::{StoreError, UserRecord};
-
-/// Pairing is for administrators and team members allowed to pair in the unit.
-fn gate_pair(user: &UserRecord, unit_id: Uuid) -> ApiResult<()> {
-    if user.is_admin {
-        return Ok(());
-    }
-    gate(user, Action::Pair, unit_id)
-}
-
-async fn org_keypair(state: &AppState, org: Uuid) -> ApiResult<(Ed25519KeyPair, Vec<u8>)> {
-    let key = state.db.run(move |s| s.organization_key(org)).await?;
-    let pair = Ed25519KeyPair::from_pkcs8(&key.signing_key_pkcs8).map_err(|_| {
-        tracing::error!(%org, "the organization signing key does not parse");
-        ApiError::internal()
-    })?;
-    Ok((pair, key.public_key))
-}
-
-/// The per-lock secret for offline-verifiable codes: derived from the organization's
-/// signing key, the lock and its current master code, so a code reset (new master code)
-/// rotates it and nothing more has to be stored.
-///
-/// ```
-/// let a = access_server::api::ble::code_secret(b"org key", uuid::Uuid::nil(), "12345678");
-/// let b = access_server::api::ble::code_secret(b"org key", uuid::Uuid::nil(), "87654321");
-/// assert_ne!(a, b);
-/// ```
-pub fn code_secret(org_signing_pkcs8: &[u8], lock_id: Uuid, master_code: &str) -> [u8; 32] {
-    let root = ring::digest::digest(
-        &ring::digest::SHA256,
-        &[
-            b"access-server code secret v1\0".as_slice(),
-            org_signing_pkcs8,
-        ]
-        .concat(),
-    );
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, root.as_ref());
-    let tag = ring::hmac::sign(&key, &[lock_id.as_bytes(), master_code.as_bytes()].concat());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(tag.as_ref());
-    out
-}
-
-/// The master code (read and audited as `action`) and the code secret of a lock.
-async fn install_material(
-    state: &AppState,
-    user: &UserRecord,
-    lock_id: Uuid,
-    action: &str,
-) -> ApiResult<(String, [u8; 32], Vec<u8>)> {
-    let org = user.org_id;
-    let a = audit(user, action, None);
-    let master = state
-        .db
-        .run(move |s| s.master_code(org, lock_id, &a))
-        .await
-        .map_err(lock_missing)?;
-    let key = state.db.run(move |s| s.organization_key(org)).await?;
-    let secret = code_secret(&key.signing_key_pkcs8, lock_id, &master);
-    Ok((master, secret, key.public_key))
-}
 
 /// Register a lock under a unit (administrators, or team members allowed to pair there).
 /// The answer carries what the pairing phone installs in the lock.
@@ -96,21 +40,18 @@ async fn install_material(
     responses((status = 201, body = LockRegistration), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn register_lock(
     State(state): State<AppState>,
-    auth: Auth,
-    body: Json<LockCreate>,
+    Auth { user, .. }: Auth,
+    Json(req): Json<LockCreate>,
 ) -> ApiResult<(StatusCode, axum::Json<LockRegistration>)> {
-    let user = auth.user.clone();
-    let (status, axum::Json(lock)) =
-        super::locks::create_lock(State(state.clone()), auth, body).await?;
-    let (master_code, secret, public) =
-        install_material(&state, &user, lock.id, "pairing_install").await?;
+    let lock = lock_json(create_lock(&state, &user, req).await?);
+    let secret = lock_secret(&state, &user, lock.id, "pairing_install", None).await?;
     Ok((
-        status,
+        StatusCode::CREATED,
         axum::Json(LockRegistration {
             lock,
-            org_public_key: STANDARD.encode(public),
-            master_code,
-            code_secret: STANDARD.encode(secret),
+            org_public_key: STANDARD.encode(secret.org_public_key),
+            master_code: secret.master_code,
+            code_secret: STANDARD.encode(secret.code_secret),
         }),
     ))
 }
@@ -134,17 +75,9 @@ pub async fn set_identity(
         .run(move |s| s.lock(org, id))
         .await
         .map_err(lock_missing)?;
-    gate_pair(&user, lock.unit_id)?;
-    if STANDARD.decode(&req.identity_public_key).map(|b| b.len()) != Ok(32) {
-        return Err(ApiError::validation(
-            "identity_public_key must be 32 bytes in base64.",
-        ));
-    }
-    if req.firmware.as_ref().is_some_and(|f| f.len() > 64) {
-        return Err(ApiError::validation(
-            "firmware must be at most 64 characters.",
-        ));
-    }
+    may_pair(&user, lock.unit_id)?;
+    check_identity_key(&req.identity_public_key)?;
+    check_firmware(req.firmware.as_deref())?;
     let rename = match &req.name {
         Some(raw) => Some(clean_name(raw, "Lock name", 100)?).filter(|n| *n != lock.name),
         None => None,
@@ -182,7 +115,7 @@ pub async fn set_identity(
         }
         None => l,
     };
-    Ok(axum::Json(super::locks::lock_json(l)))
+    Ok(axum::Json(lock_json(l)))
 }
 
 /// A signed BLE credential for the caller on this lock (anyone who may open it). Rights
@@ -202,13 +135,7 @@ pub async fn credentials(
             "This lock is not paired yet: pair it on site first.",
         ));
     };
-    let actor = Actor {
-        user_type: user.user_type,
-        status: user.status,
-        permissions: &user.permissions,
-        access: &user.access,
-    };
-    let rights = rights_for_lock(&actor, lock.unit_id).map_err(ApiError::from)?;
+    let rights = rights_for_lock(&user.actor(), lock.unit_id).map_err(ApiError::from)?;
     let (keypair, _) = org_keypair(&state, user.org_id).await?;
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -286,7 +213,7 @@ pub async fn revocations(
         }
     }
     // Revoked offline codes ride in the same list.
-    out.extend(super::offline_codes::revocation_entries(&state, org, id).await?);
+    out.extend(revocation_entries(&state, org, id).await?);
     Ok(axum::Json(RevocationList {
         lock_id: id,
         revoked: out,
@@ -304,24 +231,9 @@ pub async fn code_install(
     Id(id): Id,
 ) -> ApiResult<axum::Json<CodeInstall>> {
     gated(&state, &user, id, Action::ResetCodes).await?;
-    let (master_code, secret, _) = install_material(&state, &user, id, "code_install").await?;
+    let secret = lock_secret(&state, &user, id, "code_install", None).await?;
     Ok(axum::Json(CodeInstall {
-        master_code,
-        code_secret: STANDARD.encode(secret),
+        master_code: secret.master_code,
+        code_secret: STANDARD.encode(secret.code_secret),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_secrets_depend_on_key_lock_and_master_code() {
-        let lock = Uuid::new_v4();
-        let a = code_secret(b"k1", lock, "11112222");
-        assert_eq!(a, code_secret(b"k1", lock, "11112222"));
-        assert_ne!(a, code_secret(b"k2", lock, "11112222"));
-        assert_ne!(a, code_secret(b"k1", Uuid::new_v4(), "11112222"));
-        assert_ne!(a, code_secret(b"k1", lock, "11112223"));
-    }
 }

@@ -6,13 +6,13 @@
 //!
 //! The server does not keep the code secret: it derives it, like the pairing phone got it,
 //! from the organization key, the lock and the lock's current master code
-//! (`ble::code_secret`), so "reset codes" (new master code) rotates it. Offline codes are
+//! (`service::keys::code_secret`), so "reset codes" (new master code) rotates it. Offline codes are
 //! rows of `access_codes` whose id starts with the grant reference (the 64-bit value the
 //! lock logs for each use), so a log entry maps back to the label and the issuer, and they
 //! travel in sync like other codes. Revoking one marks the row; the lock learns it from the
 //! revocation list that the next staff phone pushes (`GET .../revocations`).
 
-use access_domain::api::{AccessCode, AccessCodeRequest, ErrorBody, Page, RevokedCredential};
+use access_domain::api::{AccessCode, AccessCodeRequest, ErrorBody, Page};
 use access_domain::{AccessCodeKind, Action, CodeClass, CodeSyncState, LockMode};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,11 +22,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::locks::{audit, lock_missing};
-use super::{Auth, CodeId, Id, Json, clean_name, gate};
+use super::{Auth, CodeId, Id, Json};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{AccessCodeRecord, LockRecord, NewLockEvent, StoreError, UserRecord};
+use crate::service::audit::audit;
+use crate::service::codes::{clean_label, code_json, give_ble_code, grant_of, unix};
+use crate::service::keys::lock_secret;
+use crate::service::locks::{gated, lock_missing};
+use crate::store::{AccessCodeRecord, StoreError};
 
 /// How a code reaches the lock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -114,46 +117,9 @@ pub struct OfflineAccessCode {
     pub revoked_by: Option<Uuid>,
 }
 
-async fn gated(state: &AppState, user: &UserRecord, id: Uuid) -> ApiResult<LockRecord> {
-    let org = user.org_id;
-    let lock = state
-        .db
-        .run(move |s| s.lock(org, id))
-        .await
-        .map_err(lock_missing)?;
-    gate(user, Action::GiveAccess, lock.unit_id)?;
-    Ok(lock)
-}
-
-/// The grant an access code id stands for, when it is an offline code.
-pub fn grant_of(code_id: Uuid) -> Option<Grant> {
-    Grant::from_reference(code_id.as_u64_pair().0)
-}
-
-fn unix(t: OffsetDateTime) -> u64 {
-    t.unix_timestamp().max(0) as u64
-}
-
 fn at(secs: u64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// The lock's current code secret (the read of the master code it derives from is audited).
-async fn current_secret(state: &AppState, user: &UserRecord, lock_id: Uuid) -> ApiResult<[u8; 32]> {
-    let org = user.org_id;
-    let a = audit(user, "code_secret_used", Some("offline code".into()));
-    let master = state
-        .db
-        .run(move |s| s.master_code(org, lock_id, &a))
-        .await
-        .map_err(lock_missing)?;
-    let key = state.db.run(move |s| s.organization_key(org)).await?;
-    Ok(super::ble::code_secret(
-        &key.signing_key_pkcs8,
-        lock_id,
-        &master,
-    ))
 }
 
 /// Give access (`give_access`): a code installed over BLE (`delivery: ble`, the default),
@@ -165,7 +131,7 @@ async fn current_secret(state: &AppState, user: &UserRecord, lock_id: Uuid) -> A
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn give_access(
     State(state): State<AppState>,
-    auth: Auth,
+    Auth { user, .. }: Auth,
     Id(id): Id,
     Json(req): Json<GiveAccessRequest>,
 ) -> ApiResult<Response> {
@@ -181,21 +147,16 @@ pub async fn give_access(
             starts_at: req.starts_at,
             ends_at: req.ends_at,
         };
-        let r = super::locks::give_access(State(state), auth, Id(id), Json(ble)).await?;
-        return Ok(r.into_response());
+        let code = give_ble_code(&state, &user, id, ble).await?;
+        return Ok((StatusCode::CREATED, axum::Json(code_json(code))).into_response());
     }
-    let user = auth.user;
-    let lock = gated(&state, &user, id).await?;
+    let lock = gated(&state, &user, id, Action::GiveAccess).await?;
     if lock.identity_public_key.is_none() {
         return Err(ApiError::conflict(
             "This lock is not paired yet: offline codes need the code secret pairing installs.",
         ));
     }
-    let label = req
-        .label
-        .as_deref()
-        .map(|l| clean_name(l, "Label", 100))
-        .transpose()?;
+    let label = clean_label(req.label.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let (starts_at, ends_at) = offline_window(&req, now)?;
     let class = req.class.unwrap_or(if lock.mode == LockMode::Tour {
@@ -203,7 +164,15 @@ pub async fn give_access(
     } else {
         OfflineClass::Guest
     });
-    let secret = current_secret(&state, &user, id).await?;
+    let secret = lock_secret(
+        &state,
+        &user,
+        id,
+        "code_secret_used",
+        Some("offline code".into()),
+    )
+    .await?
+    .code_secret;
     let org = user.org_id;
     let existing = state
         .db
@@ -359,19 +328,7 @@ fn offline_view(
         last_used_at: usage.last,
         revoked_at: revocation.map(|r| r.0),
         revoked_by: revocation.map(|r| r.1),
-        code: AccessCode {
-            id: c.id,
-            lock_id: c.lock_id,
-            kind: c.kind,
-            label: c.label,
-            code: c.code,
-            starts_at: c.starts_at,
-            ends_at: c.ends_at,
-            sync_state: c.sync_state,
-            failure_reason: c.failure_reason,
-            created_by: c.created_by,
-            created_at: c.created_at,
-        },
+        code: code_json(c),
     }
 }
 
@@ -387,7 +344,7 @@ pub async fn list_offline_codes(
     Auth { user, .. }: Auth,
     Id(id): Id,
 ) -> ApiResult<axum::Json<Page<OfflineAccessCode>>> {
-    gated(&state, &user, id).await?;
+    gated(&state, &user, id, Action::GiveAccess).await?;
     let org = user.org_id;
     let codes = state
         .db
@@ -450,7 +407,7 @@ pub async fn revoke(
     Id(id): Id,
     CodeId(code_id): CodeId,
 ) -> ApiResult<axum::Json<OfflineAccessCode>> {
-    gated(&state, &user, id).await?;
+    gated(&state, &user, id, Action::GiveAccess).await?;
     let org = user.org_id;
     let code = state
         .db
@@ -491,71 +448,6 @@ pub async fn revoke(
     )))
 }
 
-/// Fills in the code of uploaded lock events that name an offline code only by its grant
-/// reference (`detail: "code #<reference>"`, what a phone writes when the code is not in its
-/// cache, e.g. for staff without `give_access`), so the log shows its label and issuer.
-pub async fn attribute(
-    state: &AppState,
-    org: Uuid,
-    lock_id: Uuid,
-    events: &mut [NewLockEvent],
-) -> ApiResult<()> {
-    let named = |e: &NewLockEvent| {
-        e.code_id
-            .is_none()
-            .then(|| {
-                e.detail
-                    .as_deref()?
-                    .strip_prefix("code #")?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .flatten()
-            .filter(|r| offline_code::is_reference(*r))
-    };
-    if !events.iter().any(|e| named(e).is_some()) {
-        return Ok(());
-    }
-    let codes = state
-        .db
-        .run(move |s| s.list_access_codes(org, lock_id))
-        .await
-        .map_err(lock_missing)?;
-    for e in events.iter_mut() {
-        if let Some(reference) = named(e)
-            && let Some(c) = codes.iter().find(|c| c.id.as_u64_pair().0 == reference)
-        {
-            e.code_id = Some(c.id);
-            e.detail = None;
-        }
-    }
-    Ok(())
-}
-
-/// Revoked offline codes of a lock whose window is not over: entries of the revocation
-/// list that staff phones push (serial = grant reference, expiry = end of the window plus
-/// the tolerance, after which the lock refuses the code anyway).
-pub async fn revocation_entries(
-    state: &AppState,
-    org: Uuid,
-    lock_id: Uuid,
-) -> ApiResult<Vec<RevokedCredential>> {
-    let revoked = state
-        .db
-        .run(move |s| s.access_code_revocations(org, lock_id))
-        .await?;
-    let now = unix(OffsetDateTime::now_utc());
-    Ok(revoked
-        .into_iter()
-        .filter_map(|r| grant_of(r.code_id))
-        .filter(|g| g.ends_at() + TOLERANCE_SECS > now)
-        .map(|g| RevokedCredential {
-            serial: g.reference(),
-            expires_at: g.ends_at() + TOLERANCE_SECS,
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,17 +482,4 @@ mod tests {
         assert!(offline_window(&req(AccessCodeKind::Permanent, None, None), now).is_err());
     }
 
-    #[test]
-    fn only_offline_ids_name_a_grant() {
-        assert!(grant_of(Uuid::new_v4()).is_none());
-        let g = Grant::for_window(
-            offline_code::EPOCH,
-            offline_code::EPOCH + HOUR,
-            AccessCodeKind::Window,
-            CodeClass::Tour,
-            1,
-        )
-        .unwrap();
-        assert_eq!(grant_of(Uuid::from_u64_pair(g.reference(), 99)), Some(g));
-    }
 }
