@@ -1,11 +1,11 @@
 //! Properties, units, locks, the gated lock actions, logs, access codes and sync.
 //! Every lock action passes `gate` (`access_domain::authorize`) on every request.
 
-use access_domain::{Action, CodeSyncState};
 use access_domain::api::{
     AccessCode, ErrorBody, Lock, LockLogUpload, LogEntry, MasterCode, ModeRequest, NameRequest,
     Page, Passcode, Property, RenameRequest, SyncResponse, Unit,
 };
+use access_domain::{Action, CodeSyncState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;

@@ -10,10 +10,10 @@ use access_domain::api::{Me, error_codes as codes};
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::handler::Handler;
 use axum::http::Method;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::routing::{MethodFilter, MethodRouter, any, on};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -72,7 +72,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(M::POST, "/api/v1/invitations", manage::invite),
         e(M::GET, "/api/v1/users", manage::list_users),
         e(M::GET, "/api/v1/users/{id}", manage::user_detail),
-        e(M::PUT, "/api/v1/users/{id}/permissions", manage::set_permissions),
+        e(
+            M::PUT,
+            "/api/v1/users/{id}/permissions",
+            manage::set_permissions,
+        ),
         e(M::PUT, "/api/v1/users/{id}/access", manage::set_access),
         e(M::POST, "/api/v1/users/{id}/revoke", manage::revoke),
         e(M::POST, "/api/v1/users/{id}/resend-invite", manage::resend),
@@ -86,15 +90,39 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(M::GET, "/api/v1/locks/{id}", locks::get_lock),
         e(M::PATCH, "/api/v1/locks/{id}", locks::rename),
         e(M::PUT, "/api/v1/locks/{id}/mode", locks::set_mode),
-        e(M::POST, "/api/v1/locks/{id}/reset-codes", locks::reset_codes),
+        e(
+            M::POST,
+            "/api/v1/locks/{id}/reset-codes",
+            locks::reset_codes,
+        ),
         e(M::GET, "/api/v1/locks/{id}/master-code", locks::master_code),
         e(M::GET, "/api/v1/locks/{id}/logs", locks::list_logs),
         e(M::POST, "/api/v1/locks/{id}/logs", locks::upload_logs),
-        e(M::POST, "/api/v1/locks/{id}/access-codes", offline_codes::give_access),
-        e(M::GET, "/api/v1/locks/{id}/access-codes", locks::list_access_codes),
-        e(M::POST, "/api/v1/locks/{id}/access-codes/{code_id}/revoke", offline_codes::revoke),
-        e(M::GET, "/api/v1/locks/{id}/offline-codes", offline_codes::list_offline_codes),
-        e(M::POST, "/api/v1/locks/{id}/access-codes/{code_id}/state", locks::code_state),
+        e(
+            M::POST,
+            "/api/v1/locks/{id}/access-codes",
+            offline_codes::give_access,
+        ),
+        e(
+            M::GET,
+            "/api/v1/locks/{id}/access-codes",
+            locks::list_access_codes,
+        ),
+        e(
+            M::POST,
+            "/api/v1/locks/{id}/access-codes/{code_id}/revoke",
+            offline_codes::revoke,
+        ),
+        e(
+            M::GET,
+            "/api/v1/locks/{id}/offline-codes",
+            offline_codes::list_offline_codes,
+        ),
+        e(
+            M::POST,
+            "/api/v1/locks/{id}/access-codes/{code_id}/state",
+            locks::code_state,
+        ),
         e(M::POST, "/api/v1/locks/{id}/credentials", ble::credentials),
         e(M::PUT, "/api/v1/locks/{id}/identity", ble::set_identity),
         e(M::GET, "/api/v1/locks/{id}/revocations", ble::revocations),

@@ -481,5 +481,4 @@ mod tests {
         assert_eq!((unix(s), unix(e)), (base as u64, (base + 24 * h) as u64));
         assert!(offline_window(&req(AccessCodeKind::Permanent, None, None), now).is_err());
     }
-
 }

@@ -7,12 +7,12 @@ use lock_protocol::offline_code::{self, Grant, TOLERANCE_SECS};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::audit::audit;
-use super::locks::{gated, lock_missing};
 use crate::AppState;
 use crate::api::clean_name;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
+use crate::service::audit::audit;
+use crate::service::locks::{gated, lock_missing};
 use crate::store::{AccessCodeRecord, NewLockEvent, StoreError, UserRecord};
 
 /// The API view of an access code row.

@@ -3,10 +3,10 @@
 use ring::signature::Ed25519KeyPair;
 use uuid::Uuid;
 
-use super::audit::audit;
-use super::locks::lock_missing;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::service::audit::audit;
+use crate::service::locks::lock_missing;
 use crate::store::UserRecord;
 
 /// The organization's Ed25519 key pair and its public key.

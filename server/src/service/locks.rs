@@ -6,11 +6,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use uuid::Uuid;
 
-use super::audit::audit;
-use super::gate::gate;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
+use crate::service::audit::audit;
+use crate::service::gate::gate;
 use crate::store::{LockRecord, NewLock, StoreError, UserRecord};
 
 /// The API view of a lock row.
