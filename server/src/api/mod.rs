@@ -32,18 +32,17 @@ pub struct Endpoint {
     service: MethodRouter<AppState>,
 }
 
-impl Endpoint {
-    fn new<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
-        Endpoint {
-            method,
-            path,
-            service: on(filter, handler),
-        }
+/// The endpoint of `handler` at `method` and `path`.
+fn e<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+    Endpoint {
+        method,
+        path,
+        service: on(filter, handler),
     }
 }
 
@@ -51,7 +50,6 @@ impl Endpoint {
 /// is checked against).
 pub fn endpoints() -> Vec<Endpoint> {
     use Method as M;
-    let e = Endpoint::new;
     let mut sync = e(M::GET, "/api/v1/sync", locks::sync);
     // A full sync is megabytes of JSON: gzip at the fastest level takes a fraction of the
     // default level's time for a slightly larger body (the outer layer then leaves the
