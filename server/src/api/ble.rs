@@ -21,16 +21,13 @@ use lock_protocol::credential::{self, Claims, Rights, UserClass, rights_for, rig
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Auth, Id, Json, clean_name};
+use super::{Auth, Id, Json};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::service::audit::audit;
 use crate::service::codes::revocation_entries;
 use crate::service::gate::gate;
 use crate::service::keys::{lock_secret, org_keypair};
-use crate::service::locks::{
-    check_firmware, check_identity_key, create_lock, gated, lock_json, lock_missing, may_pair,
-};
+use crate::service::locks::{create_lock, gated, lock_json, pair};
 use crate::store::{StoreError, UserRecord};
 
 /// Register a lock under a unit (administrators, or team members allowed to pair there).
@@ -69,52 +66,7 @@ pub async fn set_identity(
     Id(id): Id,
     Json(req): Json<LockIdentity>,
 ) -> ApiResult<axum::Json<Lock>> {
-    let org = user.org_id;
-    let lock = state
-        .db
-        .run(move |s| s.lock(org, id))
-        .await
-        .map_err(lock_missing)?;
-    may_pair(&user, lock.unit_id)?;
-    check_identity_key(&req.identity_public_key)?;
-    check_firmware(req.firmware.as_deref())?;
-    let rename = match &req.name {
-        Some(raw) => Some(clean_name(raw, "Lock name", 100)?).filter(|n| *n != lock.name),
-        None => None,
-    };
-    let a = audit(&user, "lock_paired", req.firmware.clone());
-    let l = state
-        .db
-        .run(move |s| {
-            s.set_lock_identity(
-                org,
-                id,
-                &req.identity_public_key,
-                req.firmware.as_deref(),
-                &a,
-            )
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::conflict("This lock is already paired."),
-            other => lock_missing(other),
-        })?;
-    // After the identity: a lock paired already (409 above) is never renamed by this.
-    let l = match rename {
-        Some(name) => {
-            let a = audit(
-                &user,
-                "rename",
-                Some(format!("{:?} -> {name:?} (at pairing)", l.name)),
-            );
-            state
-                .db
-                .run(move |s| s.rename_lock(org, id, &name, &a))
-                .await
-                .map_err(lock_missing)?
-        }
-        None => l,
-    };
+    let l = pair(&state, &user, id, req).await?;
     Ok(axum::Json(lock_json(l)))
 }
 

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
 use crate::service::gate::gate;
-use crate::service::locks::{gated, lock_json, lock_missing};
+use crate::service::locks::{gated, lock_json, lock_missing, rename as rename_lock};
 use crate::store::{LockFilter, NewLockEvent, StoreError};
 use crate::{AppState, secrets};
 
@@ -181,18 +181,9 @@ pub async fn rename(
 ) -> ApiResult<axum::Json<Lock>> {
     let lock = gated(&state, &user, id, Action::Rename).await?;
     let name = clean_name(&req.name, "Lock name", 100)?;
-    let a = audit(
-        &user,
-        "rename",
-        Some(format!("{:?} -> {name:?}", lock.name)),
-    );
-    let org = user.org_id;
-    let l = state
-        .db
-        .run(move |s| s.rename_lock(org, id, &name, &a))
-        .await
-        .map_err(lock_missing)?;
-    Ok(axum::Json(lock_json(l)))
+    Ok(axum::Json(lock_json(
+        rename_lock(&state, &user, &lock, name, "").await?,
+    )))
 }
 
 /// Change the lock mode (`change_modes`).

@@ -1,12 +1,13 @@
 //! Locks: loading one behind the gate, registering one, and its API shape.
 
 use access_domain::Action;
-use access_domain::api::{Lock, LockCreate, error_codes as codes};
+use access_domain::api::{Lock, LockCreate, LockIdentity, error_codes as codes};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::api::clean_name;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::service::audit::audit;
@@ -38,6 +39,16 @@ pub fn lock_missing(e: StoreError) -> ApiError {
     }
 }
 
+/// A lock of the caller's organization (404 for any other), before any gate.
+pub async fn org_lock(state: &AppState, user: &UserRecord, id: Uuid) -> ApiResult<LockRecord> {
+    let org = user.org_id;
+    state
+        .db
+        .run(move |s| s.lock(org, id))
+        .await
+        .map_err(lock_missing)
+}
+
 /// Loads a lock of the caller's organization and passes the gate for `action`.
 pub async fn gated(
     state: &AppState,
@@ -45,12 +56,7 @@ pub async fn gated(
     id: Uuid,
     action: Action,
 ) -> ApiResult<LockRecord> {
-    let org = user.org_id;
-    let lock = state
-        .db
-        .run(move |s| s.lock(org, id))
-        .await
-        .map_err(lock_missing)?;
+    let lock = org_lock(state, user, id).await?;
     gate(user, action, lock.unit_id)?;
     Ok(lock)
 }
@@ -70,7 +76,7 @@ pub async fn create_lock(
     user: &UserRecord,
     req: LockCreate,
 ) -> ApiResult<LockRecord> {
-    let name = crate::api::clean_name(&req.name, "Lock name", 100)?;
+    let name = clean_name(&req.name, "Lock name", 100)?;
     let org = user.org_id;
     let unit_id = req.unit_id;
     state
@@ -103,6 +109,70 @@ pub async fn create_lock(
     };
     let a = audit(user, "lock_registered", None);
     Ok(state.db.run(move |s| s.create_lock(&lock, &a)).await?)
+}
+
+/// Stores the lock's identity key, learned at the end of pairing. Once only: a lock that
+/// has one is paired (409). A `name` renames the lock in the same step: a pairing retried
+/// after a wrong code reuses the first attempt's registration, and the lock is named by the
+/// attempt that succeeded (needing the right to pair, as naming at registration does).
+pub async fn pair(
+    state: &AppState,
+    user: &UserRecord,
+    id: Uuid,
+    req: LockIdentity,
+) -> ApiResult<LockRecord> {
+    let lock = org_lock(state, user, id).await?;
+    may_pair(user, lock.unit_id)?;
+    check_identity_key(&req.identity_public_key)?;
+    check_firmware(req.firmware.as_deref())?;
+    let rename_to = match &req.name {
+        Some(raw) => Some(clean_name(raw, "Lock name", 100)?).filter(|n| *n != lock.name),
+        None => None,
+    };
+    let a = audit(user, "lock_paired", req.firmware.clone());
+    let org = user.org_id;
+    let l = state
+        .db
+        .run(move |s| {
+            s.set_lock_identity(
+                org,
+                id,
+                &req.identity_public_key,
+                req.firmware.as_deref(),
+                &a,
+            )
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::conflict("This lock is already paired."),
+            other => lock_missing(other),
+        })?;
+    // After the identity: a lock paired already (409 above) is never renamed by this.
+    match rename_to {
+        Some(name) => rename(state, user, &l, name, " (at pairing)").await,
+        None => Ok(l),
+    }
+}
+
+/// Renames a lock; the audit entry reads `"old" -> "new"` followed by `how`.
+pub async fn rename(
+    state: &AppState,
+    user: &UserRecord,
+    lock: &LockRecord,
+    name: String,
+    how: &str,
+) -> ApiResult<LockRecord> {
+    let a = audit(
+        user,
+        "rename",
+        Some(format!("{:?} -> {name:?}{how}", lock.name)),
+    );
+    let (org, id) = (user.org_id, lock.id);
+    state
+        .db
+        .run(move |s| s.rename_lock(org, id, &name, &a))
+        .await
+        .map_err(lock_missing)
 }
 
 /// A lock's identity key: 32 bytes in base64.
