@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod credentials;
 pub mod gate;
 pub mod keys;
 pub mod locks;
