@@ -9,3 +9,4 @@ pub mod credentials;
 pub mod gate;
 pub mod keys;
 pub mod locks;
+pub mod offline;
