@@ -363,11 +363,7 @@ pub async fn list_access_codes(
 ) -> ApiResult<axum::Json<Page<AccessCode>>> {
     gated(&state, &user, id, Action::GiveAccess).await?;
     let org = user.org_id;
-    let rows = state
-        .db
-        .run(move |s| s.list_access_codes(org, id))
-        .await
-        .map_err(lock_missing)?;
+    let rows = codes::lock_codes(&state, org, id).await?;
     Ok(axum::Json(Page {
         items: rows.into_iter().map(code_json).collect(),
         next: None,

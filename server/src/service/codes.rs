@@ -80,7 +80,6 @@ pub async fn give_ble_code(
             (Some(s), Some(s + ONE_TIME_CODE_FIRST_USE_WINDOW))
         }
     };
-    let org = user.org_id;
     for _ in 0..5 {
         let record = AccessCodeRecord {
             id: Uuid::new_v4(),
@@ -95,23 +94,45 @@ pub async fn give_ble_code(
             created_by: user.id,
             created_at: now,
         };
-        let a = audit(
-            user,
-            "give_access",
-            Some(format!("{} code", req.kind.as_str())),
-        );
-        let r = record.clone();
-        match state
-            .db
-            .run(move |s| s.create_access_code(org, &r, &a))
-            .await
-        {
-            Ok(()) => return Ok(record),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(lock_missing(e)),
+        if insert_code(state, user, &record, format!("{} code", req.kind.as_str())).await? {
+            return Ok(record);
         }
     }
     Err(ApiError::conflict("No free code on this lock; try again."))
+}
+
+/// Stores a new access code, audited as `give_access` with `detail`; `false` when its id or
+/// digits are taken on this lock, so the caller tries another.
+pub async fn insert_code(
+    state: &AppState,
+    user: &UserRecord,
+    record: &AccessCodeRecord,
+    detail: String,
+) -> ApiResult<bool> {
+    let a = audit(user, "give_access", Some(detail));
+    let (org, r) = (user.org_id, record.clone());
+    match state
+        .db
+        .run(move |s| s.create_access_code(org, &r, &a))
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(lock_missing(e)),
+    }
+}
+
+/// The access codes of a lock (404 for an unknown lock).
+pub async fn lock_codes(
+    state: &AppState,
+    org: Uuid,
+    lock_id: Uuid,
+) -> ApiResult<Vec<AccessCodeRecord>> {
+    state
+        .db
+        .run(move |s| s.list_access_codes(org, lock_id))
+        .await
+        .map_err(lock_missing)
 }
 
 /// Fills in the code of uploaded lock events that name an offline code only by its grant
@@ -139,11 +160,7 @@ pub async fn attribute(
     if !events.iter().any(|e| named(e).is_some()) {
         return Ok(());
     }
-    let codes = state
-        .db
-        .run(move |s| s.list_access_codes(org, lock_id))
-        .await
-        .map_err(lock_missing)?;
+    let codes = lock_codes(state, org, lock_id).await?;
     for e in events.iter_mut() {
         if let Some(reference) = named(e)
             && let Some(c) = codes.iter().find(|c| c.id.as_u64_pair().0 == reference)

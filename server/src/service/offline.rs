@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
-use crate::service::codes::{clean_label, code_json, grant_of, unix};
+use crate::service::codes::{clean_label, code_json, grant_of, insert_code, lock_codes, unix};
 use crate::service::keys::lock_secret;
 use crate::service::locks::{gated, lock_missing};
 use crate::store::{AccessCodeRecord, StoreError, UserRecord};
@@ -148,11 +148,7 @@ pub async fn issue(
     .await?
     .code_secret;
     let org = user.org_id;
-    let existing = state
-        .db
-        .run(move |s| s.list_access_codes(org, id))
-        .await
-        .map_err(lock_missing)?;
+    let existing = lock_codes(state, org, id).await?;
     for nonce in 0..NONCES {
         let grant = Grant::for_window(
             unix(starts_at),
@@ -183,24 +179,9 @@ pub async fn issue(
             created_by: user.id,
             created_at: now,
         };
-        let a = audit(
-            user,
-            "give_access",
-            Some(format!(
-                "offline {} code ({})",
-                req.kind.as_str(),
-                class_str(class)
-            )),
-        );
-        let r = record.clone();
-        match state
-            .db
-            .run(move |s| s.create_access_code(org, &r, &a))
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(lock_missing(e)),
+        let detail = format!("offline {} code ({})", req.kind.as_str(), class_str(class));
+        if !insert_code(state, user, &record, detail).await? {
+            continue;
         }
         // Nothing to install: the lock holds the secret since pairing.
         let a = audit(
@@ -317,11 +298,7 @@ pub async fn list(
 ) -> ApiResult<Vec<OfflineAccessCode>> {
     gated(state, user, id, Action::GiveAccess).await?;
     let org = user.org_id;
-    let codes = state
-        .db
-        .run(move |s| s.list_access_codes(org, id))
-        .await
-        .map_err(lock_missing)?;
+    let codes = lock_codes(state, org, id).await?;
     let revoked = state
         .db
         .run(move |s| s.access_code_revocations(org, id))
@@ -374,11 +351,8 @@ pub async fn revoke(
 ) -> ApiResult<OfflineAccessCode> {
     gated(state, user, id, Action::GiveAccess).await?;
     let org = user.org_id;
-    let code = state
-        .db
-        .run(move |s| s.list_access_codes(org, id))
-        .await
-        .map_err(lock_missing)?
+    let code = lock_codes(state, org, id)
+        .await?
         .into_iter()
         .find(|c| c.id == code_id)
         .ok_or_else(|| ApiError::not_found("Code"))?;
