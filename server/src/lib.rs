@@ -21,6 +21,7 @@ pub mod notify;
 pub mod openapi;
 pub mod request_id;
 pub mod secrets;
+pub mod service;
 pub mod store;
 pub mod web;
 

@@ -33,12 +33,14 @@ impl Modify for BearerAuth {
         offline_codes::give_access, locks::list_access_codes, locks::code_state,
         offline_codes::list_offline_codes, offline_codes::revoke, ble::credentials,
         ble::set_identity, ble::revocations, ble::code_install,
-        locks::sync,
+        locks::sync, serve,
     )
 )]
 pub struct ApiDoc;
 
-/// `GET /api/v1/openapi.json`
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
 pub async fn serve() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
 }

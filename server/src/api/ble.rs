@@ -1,93 +1,23 @@
 //! What phones need to talk to locks over BLE: registration of a lock paired on site (with
 //! what to install in it), the lock's identity key, signed credentials, the revocation list
 //! and the material of a code reset over BLE.
-//!
-//! Credentials are `lock-protocol` claims signed with the organization's Ed25519 key. Each
-//! one is recorded with its serial, so the revocation list can name the unexpired
-//! credentials of users who were revoked, left the lock's scope, or lost rights since.
 
-use std::collections::HashMap;
-
+use access_domain::Action;
 use access_domain::api::{
     CodeInstall, CredentialResponse, ErrorBody, Lock, LockCreate, LockIdentity, LockRegistration,
-    RevocationList, RevokedCredential,
+    RevocationList,
 };
-use access_domain::{Action, Actor, UserStatus};
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use lock_protocol::credential::{self, Claims, Rights, UserClass, rights_for, rights_for_lock};
-use ring::signature::Ed25519KeyPair;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::locks::{audit, gated, lock_missing};
-use super::{Auth, Id, Json, clean_name, gate};
+use super::{Auth, Id, Json};
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::store::{StoreError, UserRecord};
-
-/// Pairing is for administrators and team members allowed to pair in the unit.
-fn gate_pair(user: &UserRecord, unit_id: Uuid) -> ApiResult<()> {
-    if user.is_admin {
-        return Ok(());
-    }
-    gate(user, Action::Pair, unit_id)
-}
-
-async fn org_keypair(state: &AppState, org: Uuid) -> ApiResult<(Ed25519KeyPair, Vec<u8>)> {
-    let key = state.db.run(move |s| s.organization_key(org)).await?;
-    let pair = Ed25519KeyPair::from_pkcs8(&key.signing_key_pkcs8).map_err(|_| {
-        tracing::error!(%org, "the organization signing key does not parse");
-        ApiError::internal()
-    })?;
-    Ok((pair, key.public_key))
-}
-
-/// The per-lock secret for offline-verifiable codes: derived from the organization's
-/// signing key, the lock and its current master code, so a code reset (new master code)
-/// rotates it and nothing more has to be stored.
-///
-/// ```
-/// let a = access_server::api::ble::code_secret(b"org key", uuid::Uuid::nil(), "12345678");
-/// let b = access_server::api::ble::code_secret(b"org key", uuid::Uuid::nil(), "87654321");
-/// assert_ne!(a, b);
-/// ```
-pub fn code_secret(org_signing_pkcs8: &[u8], lock_id: Uuid, master_code: &str) -> [u8; 32] {
-    let root = ring::digest::digest(
-        &ring::digest::SHA256,
-        &[
-            b"access-server code secret v1\0".as_slice(),
-            org_signing_pkcs8,
-        ]
-        .concat(),
-    );
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, root.as_ref());
-    let tag = ring::hmac::sign(&key, &[lock_id.as_bytes(), master_code.as_bytes()].concat());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(tag.as_ref());
-    out
-}
-
-/// The master code (read and audited as `action`) and the code secret of a lock.
-async fn install_material(
-    state: &AppState,
-    user: &UserRecord,
-    lock_id: Uuid,
-    action: &str,
-) -> ApiResult<(String, [u8; 32], Vec<u8>)> {
-    let org = user.org_id;
-    let a = audit(user, action, None);
-    let master = state
-        .db
-        .run(move |s| s.master_code(org, lock_id, &a))
-        .await
-        .map_err(lock_missing)?;
-    let key = state.db.run(move |s| s.organization_key(org)).await?;
-    let secret = code_secret(&key.signing_key_pkcs8, lock_id, &master);
-    Ok((master, secret, key.public_key))
-}
+use crate::error::ApiResult;
+use crate::service::credentials;
+use crate::service::keys::lock_secret;
+use crate::service::locks::{create_lock, gated, lock_json, pair};
 
 /// Register a lock under a unit (administrators, or team members allowed to pair there).
 /// The answer carries what the pairing phone installs in the lock.
@@ -96,21 +26,18 @@ async fn install_material(
     responses((status = 201, body = LockRegistration), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn register_lock(
     State(state): State<AppState>,
-    auth: Auth,
-    body: Json<LockCreate>,
+    Auth { user, .. }: Auth,
+    Json(req): Json<LockCreate>,
 ) -> ApiResult<(StatusCode, axum::Json<LockRegistration>)> {
-    let user = auth.user.clone();
-    let (status, axum::Json(lock)) =
-        super::locks::create_lock(State(state.clone()), auth, body).await?;
-    let (master_code, secret, public) =
-        install_material(&state, &user, lock.id, "pairing_install").await?;
+    let lock = lock_json(create_lock(&state, &user, req).await?);
+    let secret = lock_secret(&state, &user, lock.id, "pairing_install", None).await?;
     Ok((
-        status,
+        StatusCode::CREATED,
         axum::Json(LockRegistration {
             lock,
-            org_public_key: STANDARD.encode(public),
-            master_code,
-            code_secret: STANDARD.encode(secret),
+            org_public_key: STANDARD.encode(secret.org_public_key),
+            master_code: secret.master_code,
+            code_secret: STANDARD.encode(secret.code_secret),
         }),
     ))
 }
@@ -128,61 +55,8 @@ pub async fn set_identity(
     Id(id): Id,
     Json(req): Json<LockIdentity>,
 ) -> ApiResult<axum::Json<Lock>> {
-    let org = user.org_id;
-    let lock = state
-        .db
-        .run(move |s| s.lock(org, id))
-        .await
-        .map_err(lock_missing)?;
-    gate_pair(&user, lock.unit_id)?;
-    if STANDARD.decode(&req.identity_public_key).map(|b| b.len()) != Ok(32) {
-        return Err(ApiError::validation(
-            "identity_public_key must be 32 bytes in base64.",
-        ));
-    }
-    if req.firmware.as_ref().is_some_and(|f| f.len() > 64) {
-        return Err(ApiError::validation(
-            "firmware must be at most 64 characters.",
-        ));
-    }
-    let rename = match &req.name {
-        Some(raw) => Some(clean_name(raw, "Lock name", 100)?).filter(|n| *n != lock.name),
-        None => None,
-    };
-    let a = audit(&user, "lock_paired", req.firmware.clone());
-    let l = state
-        .db
-        .run(move |s| {
-            s.set_lock_identity(
-                org,
-                id,
-                &req.identity_public_key,
-                req.firmware.as_deref(),
-                &a,
-            )
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::conflict("This lock is already paired."),
-            other => lock_missing(other),
-        })?;
-    // After the identity: a lock paired already (409 above) is never renamed by this.
-    let l = match rename {
-        Some(name) => {
-            let a = audit(
-                &user,
-                "rename",
-                Some(format!("{:?} -> {name:?} (at pairing)", l.name)),
-            );
-            state
-                .db
-                .run(move |s| s.rename_lock(org, id, &name, &a))
-                .await
-                .map_err(lock_missing)?
-        }
-        None => l,
-    };
-    Ok(axum::Json(super::locks::lock_json(l)))
+    let l = pair(&state, &user, id, req).await?;
+    Ok(axum::Json(lock_json(l)))
 }
 
 /// A signed BLE credential for the caller on this lock (anyone who may open it). Rights
@@ -196,56 +70,7 @@ pub async fn credentials(
     Auth { user, .. }: Auth,
     Id(id): Id,
 ) -> ApiResult<axum::Json<CredentialResponse>> {
-    let lock = gated(&state, &user, id, Action::Unlock).await?;
-    let Some(lock_public_key) = lock.identity_public_key.clone() else {
-        return Err(ApiError::conflict(
-            "This lock is not paired yet: pair it on site first.",
-        ));
-    };
-    let actor = Actor {
-        user_type: user.user_type,
-        status: user.status,
-        permissions: &user.permissions,
-        access: &user.access,
-    };
-    let rights = rights_for_lock(&actor, lock.unit_id).map_err(ApiError::from)?;
-    let (keypair, _) = org_keypair(&state, user.org_id).await?;
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or(OffsetDateTime::now_utc());
-    let lifetime = time::Duration::try_from(state.config.credential_lifetime)
-        .map_err(|_| ApiError::internal())?;
-    let expires_at = now + lifetime;
-    let (org, uid) = (user.org_id, user.id);
-    let serial = state
-        .db
-        .run(move |s| s.record_credential(org, uid, id, rights.0, now, expires_at))
-        .await?;
-    let claims = Claims {
-        serial,
-        user_id: user.id,
-        lock_id: id,
-        class: UserClass::of(user.user_type),
-        rights,
-        not_before: now.unix_timestamp().max(0) as u64,
-        not_after: expires_at.unix_timestamp().max(0) as u64,
-    };
-    let signed = credential::issue(&keypair, &claims);
-    Ok(axum::Json(CredentialResponse {
-        credential: STANDARD.encode(signed.to_bytes()),
-        expires_at,
-        lock_public_key: Some(lock_public_key),
-    }))
-}
-
-/// Whether a credential given to `user` must no longer open the lock of `unit_id`.
-fn revoked(user: Option<&UserRecord>, unit_id: Uuid, rights: Rights) -> bool {
-    let Some(user) = user else { return true };
-    if user.status != UserStatus::Active || gate(user, Action::Unlock, unit_id).is_err() {
-        return true;
-    }
-    // Rights taken away since: the old credential carries more than the user has now.
-    !rights_for(user.user_type, &user.permissions).contains(rights)
+    Ok(axum::Json(credentials::issue(&state, &user, id).await?))
 }
 
 /// The unexpired credentials of this lock that must be refused: their holder was revoked,
@@ -258,39 +83,9 @@ pub async fn revocations(
     Auth { user, .. }: Auth,
     Id(id): Id,
 ) -> ApiResult<axum::Json<RevocationList>> {
-    let lock = gated(&state, &user, id, Action::Unlock).await?;
-    let org = user.org_id;
-    let now = OffsetDateTime::now_utc();
-    let creds = state
-        .db
-        .run(move |s| s.lock_credentials(org, id, now))
-        .await?;
-    let mut users: HashMap<Uuid, Option<UserRecord>> = HashMap::new();
-    let mut out = Vec::new();
-    for c in creds {
-        if !users.contains_key(&c.user_id) {
-            let uid = c.user_id;
-            let record = match state.db.run(move |s| s.user(org, uid)).await {
-                Ok(u) => Some(u),
-                Err(StoreError::NotFound) => None,
-                Err(e) => return Err(e.into()),
-            };
-            users.insert(uid, record);
-        }
-        let holder = users.get(&c.user_id).and_then(Option::as_ref);
-        if revoked(holder, lock.unit_id, Rights(c.rights)) {
-            out.push(RevokedCredential {
-                serial: c.serial,
-                expires_at: c.not_after.unix_timestamp().max(0) as u64,
-            });
-        }
-    }
-    // Revoked offline codes ride in the same list (issue 6).
-    out.extend(super::offline_codes::revocation_entries(&state, org, id).await?);
-    Ok(axum::Json(RevocationList {
-        lock_id: id,
-        revoked: out,
-    }))
+    Ok(axum::Json(
+        credentials::revocation_list(&state, &user, id).await?,
+    ))
 }
 
 /// The master code and code secret to install with a code reset over BLE (`reset_codes`);
@@ -304,24 +99,9 @@ pub async fn code_install(
     Id(id): Id,
 ) -> ApiResult<axum::Json<CodeInstall>> {
     gated(&state, &user, id, Action::ResetCodes).await?;
-    let (master_code, secret, _) = install_material(&state, &user, id, "code_install").await?;
+    let secret = lock_secret(&state, &user, id, "code_install", None).await?;
     Ok(axum::Json(CodeInstall {
-        master_code,
-        code_secret: STANDARD.encode(secret),
+        master_code: secret.master_code,
+        code_secret: STANDARD.encode(secret.code_secret),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_secrets_depend_on_key_lock_and_master_code() {
-        let lock = Uuid::new_v4();
-        let a = code_secret(b"k1", lock, "11112222");
-        assert_eq!(a, code_secret(b"k1", lock, "11112222"));
-        assert_ne!(a, code_secret(b"k2", lock, "11112222"));
-        assert_ne!(a, code_secret(b"k1", Uuid::new_v4(), "11112222"));
-        assert_ne!(a, code_secret(b"k1", lock, "11112223"));
-    }
 }

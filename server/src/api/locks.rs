@@ -2,90 +2,25 @@
 //! Every lock action passes `gate` (`access_domain::authorize`) on every request.
 
 use access_domain::api::{
-    AccessCode, AccessCodeRequest, ErrorBody, Lock, LockCreate, LockLogUpload, LogEntry,
-    MasterCode, ModeRequest, NameRequest, Page, Passcode, Property, RenameRequest, SyncResponse,
-    Unit, error_codes as codes,
+    AccessCode, ErrorBody, Lock, LockLogUpload, LogEntry, MasterCode, ModeRequest, NameRequest,
+    Page, Passcode, Property, RenameRequest, SyncResponse, Unit,
 };
-use access_domain::{AccessCodeKind, Action, CodeSyncState, ONE_TIME_CODE_FIRST_USE_WINDOW};
+use access_domain::{Action, CodeSyncState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, clean_name, gate, me};
+use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, clean_name, me};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{
-    AccessCodeRecord, Audit, LockFilter, LockRecord, NewLock, NewLockEvent, StoreError, UserRecord,
-};
+use crate::service::audit::audit;
+use crate::service::codes::{self, code_json};
+use crate::service::gate::gate;
+use crate::service::locks::{gated, lock_json, lock_missing, rename as rename_lock};
+use crate::store::{LockFilter, NewLockEvent, StoreError};
 use crate::{AppState, secrets};
-
-pub(crate) fn lock_json(l: LockRecord) -> Lock {
-    Lock {
-        id: l.id,
-        name: l.name,
-        unit_id: l.unit_id,
-        unit_name: l.unit_name,
-        property_id: l.property_id,
-        property_name: l.property_name,
-        mode: l.mode,
-        battery: l.battery,
-        firmware: l.firmware,
-        paired: l.identity_public_key.is_some(),
-        identity_public_key: l.identity_public_key,
-    }
-}
-
-fn code_json(c: AccessCodeRecord) -> AccessCode {
-    AccessCode {
-        id: c.id,
-        lock_id: c.lock_id,
-        kind: c.kind,
-        label: c.label,
-        code: c.code,
-        starts_at: c.starts_at,
-        ends_at: c.ends_at,
-        sync_state: c.sync_state,
-        failure_reason: c.failure_reason,
-        created_by: c.created_by,
-        created_at: c.created_at,
-    }
-}
-
-pub(super) fn audit(user: &UserRecord, action: &str, detail: Option<String>) -> Audit {
-    Audit {
-        user_id: user.id,
-        action: action.into(),
-        detail,
-        at: OffsetDateTime::now_utc(),
-    }
-}
-
-pub(super) fn lock_missing(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found("Lock"),
-        other => other.into(),
-    }
-}
-
-/// Loads a lock of the caller's organization and passes the gate for `action`.
-pub(super) async fn gated(
-    state: &AppState,
-    user: &UserRecord,
-    id: Uuid,
-    action: Action,
-) -> ApiResult<LockRecord> {
-    let org = user.org_id;
-    let lock = state
-        .db
-        .run(move |s| s.lock(org, id))
-        .await
-        .map_err(lock_missing)?;
-    gate(user, action, lock.unit_id)?;
-    Ok(lock)
-}
 
 /// Create a property.
 #[utoipa::path(post, path = "/api/v1/properties", tag = "properties", security(("bearer" = [])),
@@ -196,61 +131,6 @@ pub async fn public_key(
     }))
 }
 
-/// Register a lock under a unit: administrators, or a team member allowed to pair there.
-#[utoipa::path(post, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
-    request_body = LockCreate,
-    responses((status = 201, body = Lock), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn create_lock(
-    State(state): State<AppState>,
-    Auth { user, .. }: Auth,
-    Json(req): Json<LockCreate>,
-) -> ApiResult<(StatusCode, axum::Json<Lock>)> {
-    let name = clean_name(&req.name, "Lock name", 100)?;
-    let org = user.org_id;
-    let unit_id = req.unit_id;
-    state
-        .db
-        .run(move |s| s.unit(org, unit_id))
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("Unit"),
-            other => other.into(),
-        })?;
-    if !user.is_admin {
-        gate(&user, Action::Pair, unit_id).map_err(|e| {
-            if e.code == codes::FORBIDDEN {
-                ApiError::not_admin()
-            } else {
-                e
-            }
-        })?;
-    }
-    if let Some(k) = &req.identity_public_key
-        && STANDARD.decode(k).map(|b| b.len()) != Ok(32)
-    {
-        return Err(ApiError::validation(
-            "identity_public_key must be 32 bytes in base64.",
-        ));
-    }
-    if req.firmware.as_ref().is_some_and(|f| f.len() > 64) {
-        return Err(ApiError::validation(
-            "firmware must be at most 64 characters.",
-        ));
-    }
-    let lock = NewLock {
-        id: Uuid::new_v4(),
-        org_id: org,
-        unit_id,
-        name,
-        master_code: secrets::random_digits(secrets::MASTER_CODE_DIGITS),
-        firmware: req.firmware,
-        identity_public_key: req.identity_public_key,
-    };
-    let a = audit(&user, "lock_registered", None);
-    let record = state.db.run(move |s| s.create_lock(&lock, &a)).await?;
-    Ok((StatusCode::CREATED, axum::Json(lock_json(record))))
-}
-
 /// Locks the caller may see, ordered by id, paginated.
 #[utoipa::path(get, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
     params(ListParams), responses((status = 200, body = Page<Lock>)))]
@@ -301,18 +181,9 @@ pub async fn rename(
 ) -> ApiResult<axum::Json<Lock>> {
     let lock = gated(&state, &user, id, Action::Rename).await?;
     let name = clean_name(&req.name, "Lock name", 100)?;
-    let a = audit(
-        &user,
-        "rename",
-        Some(format!("{:?} -> {name:?}", lock.name)),
-    );
-    let org = user.org_id;
-    let l = state
-        .db
-        .run(move |s| s.rename_lock(org, id, &name, &a))
-        .await
-        .map_err(lock_missing)?;
-    Ok(axum::Json(lock_json(l)))
+    Ok(axum::Json(lock_json(
+        rename_lock(&state, &user, &lock, name, "").await?,
+    )))
 }
 
 /// Change the lock mode (`change_modes`).
@@ -466,8 +337,8 @@ pub async fn upload_logs(
             detail: e.detail,
         });
     }
-    // Offline-code uses the phone could not name: the server knows them (issue 6).
-    super::offline_codes::attribute(&state, user.org_id, id, &mut events).await?;
+    // Offline-code uses the phone could not name: the server knows them.
+    codes::attribute(&state, user.org_id, id, &mut events).await?;
     let total = events.len() as u64;
     let (org, uploader) = (user.org_id, user.id);
     let accepted = state
@@ -481,79 +352,6 @@ pub async fn upload_logs(
     }))
 }
 
-/// Give access (`give_access`): a permanent, time-window or one-time code.
-#[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
-    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = AccessCodeRequest,
-    responses((status = 201, body = AccessCode), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn give_access(
-    State(state): State<AppState>,
-    Auth { user, .. }: Auth,
-    Id(id): Id,
-    Json(req): Json<AccessCodeRequest>,
-) -> ApiResult<(StatusCode, axum::Json<AccessCode>)> {
-    gated(&state, &user, id, Action::GiveAccess).await?;
-    let now = OffsetDateTime::now_utc();
-    let label = req
-        .label
-        .as_deref()
-        .map(|l| clean_name(l, "Label", 100))
-        .transpose()?;
-    let (starts_at, ends_at) = match req.kind {
-        AccessCodeKind::Permanent => {
-            if req.starts_at.is_some() || req.ends_at.is_some() {
-                return Err(ApiError::validation(
-                    "A permanent code has no starts_at or ends_at.",
-                ));
-            }
-            (None, None)
-        }
-        AccessCodeKind::Window => match (req.starts_at, req.ends_at) {
-            (Some(s), Some(e)) if s < e => (Some(s), Some(e)),
-            _ => {
-                return Err(ApiError::validation(
-                    "A time-window code needs starts_at before ends_at.",
-                ));
-            }
-        },
-        AccessCodeKind::OneTime => {
-            let s = req.starts_at.unwrap_or(now);
-            (Some(s), Some(s + ONE_TIME_CODE_FIRST_USE_WINDOW))
-        }
-    };
-    let org = user.org_id;
-    for _ in 0..5 {
-        let record = AccessCodeRecord {
-            id: Uuid::new_v4(),
-            lock_id: id,
-            kind: req.kind,
-            label: label.clone(),
-            code: secrets::random_digits(secrets::ACCESS_CODE_DIGITS),
-            starts_at,
-            ends_at,
-            sync_state: CodeSyncState::Pending,
-            failure_reason: None,
-            created_by: user.id,
-            created_at: now,
-        };
-        let a = audit(
-            &user,
-            "give_access",
-            Some(format!("{} code", req.kind.as_str())),
-        );
-        let r = record.clone();
-        match state
-            .db
-            .run(move |s| s.create_access_code(org, &r, &a))
-            .await
-        {
-            Ok(()) => return Ok((StatusCode::CREATED, axum::Json(code_json(record)))),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(lock_missing(e)),
-        }
-    }
-    Err(ApiError::conflict("No free code on this lock; try again."))
-}
-
 /// Access codes on a lock with their sync state (`give_access`).
 #[utoipa::path(get, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -565,11 +363,7 @@ pub async fn list_access_codes(
 ) -> ApiResult<axum::Json<Page<AccessCode>>> {
     gated(&state, &user, id, Action::GiveAccess).await?;
     let org = user.org_id;
-    let rows = state
-        .db
-        .run(move |s| s.list_access_codes(org, id))
-        .await
-        .map_err(lock_missing)?;
+    let rows = codes::lock_codes(&state, org, id).await?;
     Ok(axum::Json(Page {
         items: rows.into_iter().map(code_json).collect(),
         next: None,
@@ -597,7 +391,7 @@ pub async fn code_state(
     Json(req): Json<CodeStateReport>,
 ) -> ApiResult<axum::Json<CodeStateReport>> {
     gated(&state, &user, id, Action::View).await?;
-    if super::offline_codes::grant_of(code_id).is_some() {
+    if codes::grant_of(code_id).is_some() {
         return Err(ApiError::conflict(
             "Offline codes are not installed on the lock; there is no state to report.",
         ));

@@ -7,13 +7,14 @@ pub mod manage;
 pub mod offline_codes;
 
 use access_domain::api::{Me, error_codes as codes};
-use access_domain::{Action, Actor, authorize};
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::routing::{any, get, post, put};
+use axum::routing::{MethodFilter, MethodRouter, any, on};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -24,82 +25,116 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::UserRecord;
 
-/// All API routes (state still to be supplied).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(crate::openapi::serve))
-        .route("/api/v1/sessions", post(auth::login))
-        .route(
-            "/api/v1/sessions/current",
-            axum::routing::delete(auth::logout),
-        )
-        .route("/api/v1/registrations", post(auth::register))
-        .route("/api/v1/registrations/{id}/verify", post(auth::verify))
-        .route("/api/v1/me", get(auth::me_handler))
-        .route("/api/v1/access/summary", get(manage::summary))
-        .route("/api/v1/invitations", post(manage::invite))
-        .route("/api/v1/users", get(manage::list_users))
-        .route("/api/v1/users/{id}", get(manage::user_detail))
-        .route(
+/// One served API route: its method and path, and the handler serving them.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    service: MethodRouter<AppState>,
+}
+
+/// The endpoint of `handler` at `method` and `path`.
+fn e<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+    Endpoint {
+        method,
+        path,
+        service: on(filter, handler),
+    }
+}
+
+/// Every `/api/v1` route, the one list the router is built from (and the OpenAPI document
+/// is checked against).
+pub fn endpoints() -> Vec<Endpoint> {
+    use Method as M;
+    let mut sync = e(M::GET, "/api/v1/sync", locks::sync);
+    // A full sync is megabytes of JSON: gzip at the fastest level takes a fraction of the
+    // default level's time for a slightly larger body (the outer layer then leaves the
+    // already encoded answer alone).
+    sync.service = sync.service.layer(
+        tower_http::compression::CompressionLayer::new()
+            .quality(tower_http::CompressionLevel::Fastest)
+            .compress_when(crate::compress_when()),
+    );
+    vec![
+        e(M::GET, "/api/v1/openapi.json", crate::openapi::serve),
+        e(M::POST, "/api/v1/sessions", auth::login),
+        e(M::DELETE, "/api/v1/sessions/current", auth::logout),
+        e(M::POST, "/api/v1/registrations", auth::register),
+        e(M::POST, "/api/v1/registrations/{id}/verify", auth::verify),
+        e(M::GET, "/api/v1/me", auth::me_handler),
+        e(M::GET, "/api/v1/access/summary", manage::summary),
+        e(M::POST, "/api/v1/invitations", manage::invite),
+        e(M::GET, "/api/v1/users", manage::list_users),
+        e(M::GET, "/api/v1/users/{id}", manage::user_detail),
+        e(
+            M::PUT,
             "/api/v1/users/{id}/permissions",
-            put(manage::set_permissions),
-        )
-        .route("/api/v1/users/{id}/access", put(manage::set_access))
-        .route("/api/v1/users/{id}/revoke", post(manage::revoke))
-        .route("/api/v1/users/{id}/resend-invite", post(manage::resend))
-        .route("/api/v1/outbox", get(manage::outbox))
-        .route(
-            "/api/v1/properties",
-            post(locks::create_property).get(locks::list_properties),
-        )
-        .route("/api/v1/properties/{id}/units", post(locks::create_unit))
-        .route("/api/v1/organization/public-key", get(locks::public_key))
-        .route(
-            "/api/v1/locks",
-            post(ble::register_lock).get(locks::list_locks),
-        )
-        .route(
-            "/api/v1/locks/{id}",
-            get(locks::get_lock).patch(locks::rename),
-        )
-        .route("/api/v1/locks/{id}/mode", put(locks::set_mode))
-        .route("/api/v1/locks/{id}/reset-codes", post(locks::reset_codes))
-        .route("/api/v1/locks/{id}/master-code", get(locks::master_code))
-        .route(
-            "/api/v1/locks/{id}/logs",
-            get(locks::list_logs).post(locks::upload_logs),
-        )
-        .route(
+            manage::set_permissions,
+        ),
+        e(M::PUT, "/api/v1/users/{id}/access", manage::set_access),
+        e(M::POST, "/api/v1/users/{id}/revoke", manage::revoke),
+        e(M::POST, "/api/v1/users/{id}/resend-invite", manage::resend),
+        e(M::GET, "/api/v1/outbox", manage::outbox),
+        e(M::POST, "/api/v1/properties", locks::create_property),
+        e(M::GET, "/api/v1/properties", locks::list_properties),
+        e(M::POST, "/api/v1/properties/{id}/units", locks::create_unit),
+        e(M::GET, "/api/v1/organization/public-key", locks::public_key),
+        e(M::POST, "/api/v1/locks", ble::register_lock),
+        e(M::GET, "/api/v1/locks", locks::list_locks),
+        e(M::GET, "/api/v1/locks/{id}", locks::get_lock),
+        e(M::PATCH, "/api/v1/locks/{id}", locks::rename),
+        e(M::PUT, "/api/v1/locks/{id}/mode", locks::set_mode),
+        e(
+            M::POST,
+            "/api/v1/locks/{id}/reset-codes",
+            locks::reset_codes,
+        ),
+        e(M::GET, "/api/v1/locks/{id}/master-code", locks::master_code),
+        e(M::GET, "/api/v1/locks/{id}/logs", locks::list_logs),
+        e(M::POST, "/api/v1/locks/{id}/logs", locks::upload_logs),
+        e(
+            M::POST,
             "/api/v1/locks/{id}/access-codes",
-            post(offline_codes::give_access).get(locks::list_access_codes),
-        )
-        .route(
+            offline_codes::give_access,
+        ),
+        e(
+            M::GET,
+            "/api/v1/locks/{id}/access-codes",
+            locks::list_access_codes,
+        ),
+        e(
+            M::POST,
             "/api/v1/locks/{id}/access-codes/{code_id}/revoke",
-            post(offline_codes::revoke),
-        )
-        .route(
+            offline_codes::revoke,
+        ),
+        e(
+            M::GET,
             "/api/v1/locks/{id}/offline-codes",
-            get(offline_codes::list_offline_codes),
-        )
-        .route(
+            offline_codes::list_offline_codes,
+        ),
+        e(
+            M::POST,
             "/api/v1/locks/{id}/access-codes/{code_id}/state",
-            post(locks::code_state),
-        )
-        .route("/api/v1/locks/{id}/credentials", post(ble::credentials))
-        .route("/api/v1/locks/{id}/identity", put(ble::set_identity))
-        .route("/api/v1/locks/{id}/revocations", get(ble::revocations))
-        .route("/api/v1/locks/{id}/code-install", get(ble::code_install))
-        // A full sync is megabytes of JSON: gzip at the fastest level takes a fraction of
-        // the default level's time for a slightly larger body (the outer layer then leaves
-        // the already encoded answer alone).
-        .route(
-            "/api/v1/sync",
-            get(locks::sync).layer(
-                tower_http::compression::CompressionLayer::new()
-                    .quality(tower_http::CompressionLevel::Fastest)
-                    .compress_when(crate::compress_when()),
-            ),
-        )
+            locks::code_state,
+        ),
+        e(M::POST, "/api/v1/locks/{id}/credentials", ble::credentials),
+        e(M::PUT, "/api/v1/locks/{id}/identity", ble::set_identity),
+        e(M::GET, "/api/v1/locks/{id}/revocations", ble::revocations),
+        e(M::GET, "/api/v1/locks/{id}/code-install", ble::code_install),
+        sync,
+    ]
+}
+
+/// All API routes (state still to be supplied): the [`endpoints`] (methods of one path
+/// merge into one route), and a 404 in the API's shape for any other `/api` path.
+pub fn routes() -> Router<AppState> {
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |r, e| r.route(e.path, e.service))
         .route("/api", any(unknown_route))
         .route("/api/{*rest}", any(unknown_route))
 }
@@ -295,17 +330,6 @@ impl FromRequestParts<AppState> for Admin {
             Err(ApiError::not_admin())
         }
     }
-}
-
-/// The one gate: every permission and scope check goes through `access_domain::authorize`.
-pub fn gate(user: &UserRecord, action: Action, unit_id: Uuid) -> ApiResult<()> {
-    let actor = Actor {
-        user_type: user.user_type,
-        status: user.status,
-        permissions: &user.permissions,
-        access: &user.access,
-    };
-    authorize(&actor, action, unit_id).map_err(ApiError::from)
 }
 
 /// The API view of the signed-in user.

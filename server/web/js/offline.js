@@ -1,4 +1,4 @@
-// Offline codes on a lock's page (issue 6): the 14-digit codes the lock checks by itself,
+// Offline codes on a lock's page: the 14-digit codes the lock checks by itself,
 // with their windows, uses and revocations; giving one (shown once); revoking one, with the
 // honest worst case; and the keypad guessing the lock logs. See docs/offline-codes.md.
 
