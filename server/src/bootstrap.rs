@@ -59,8 +59,9 @@ pub fn add_organization(
     admin_password: Option<String>,
     cost: PasswordCost,
 ) -> Result<CreatedOrganization, String> {
-    let name = crate::api::clean_name(name, "The organization name", 200).map_err(|e| e.message)?;
-    let email = crate::api::clean_email(admin_email).map_err(|e| e.message)?;
+    let name =
+        crate::validate::clean_name(name, "The organization name", 200).map_err(|e| e.message)?;
+    let email = crate::validate::clean_email(admin_email).map_err(|e| e.message)?;
     if store
         .login_lookup(&email)
         .map_err(|e| e.to_string())?

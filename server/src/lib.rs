@@ -23,6 +23,7 @@ pub mod request_id;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod validate;
 pub mod web;
 
 use std::net::SocketAddr;

@@ -12,10 +12,11 @@ use axum::http::StatusCode;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Auth, Id, Json, clean_email, clean_name, into_me, me};
+use super::{Auth, Id, Json, into_me, me};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{NewMessage, NewRegistration, NewSession, VerifyAttempt, VerifyOutcome};
+use crate::validate::{clean_email, clean_name};
 use crate::{AppState, notify};
 
 /// Failed sign-ins counted over this window.

@@ -13,13 +13,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, clean_name, me};
+use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, me};
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
 use crate::service::gate::gate;
 use crate::service::locks::{gated, lock_json, lock_missing, rename as rename_lock};
 use crate::store::{LockFilter, NewLockEvent, StoreError};
+use crate::validate::clean_name;
 use crate::{AppState, secrets};
 
 /// Create a property.

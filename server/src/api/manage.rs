@@ -11,12 +11,13 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Admin, Id, Json, ListParams, Query, clean_email};
+use super::{Admin, Id, Json, ListParams, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
 use crate::store::{
     NewInvitation, NewInvitationToken, NewMessage, PasscodeRecord, StoreError, UserRecord,
 };
+use crate::validate::clean_email;
 use crate::{AppState, notify, secrets};
 
 fn summary_of(u: &UserRecord) -> UserSummary {

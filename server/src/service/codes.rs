@@ -8,12 +8,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::clean_name;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::service::audit::audit;
 use crate::service::locks::{gated, lock_missing};
 use crate::store::{AccessCodeRecord, NewLockEvent, StoreError, UserRecord};
+use crate::validate::clean_name;
 
 /// The API view of an access code row.
 pub fn code_json(c: AccessCodeRecord) -> AccessCode {

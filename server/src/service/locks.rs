@@ -7,12 +7,12 @@ use base64::engine::general_purpose::STANDARD;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::clean_name;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::service::audit::audit;
 use crate::service::gate::gate;
 use crate::store::{LockRecord, NewLock, StoreError, UserRecord};
+use crate::validate::clean_name;
 
 /// The API view of a lock row.
 pub fn lock_json(l: LockRecord) -> Lock {
