@@ -8,7 +8,7 @@
 //! - [`meta`]: the signed-in user and the sync cursor; [`sync`]: a sync answer applied.
 //! - [`locks`]: locks, access codes, passcodes; [`on_site`]: what on-site work with a lock
 //!   keeps (credentials, counters, revocation lists, log entries waiting for upload).
-//! - [`error`]: [`CacheError`].
+//! - [`CacheError`], in [`error`]: what can fail here.
 
 pub mod db;
 pub mod error;
