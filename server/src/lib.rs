@@ -115,10 +115,6 @@ pub fn router(state: AppState) -> Router {
     let stack = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn(request_id::assign))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(error::ApiError::internal())
@@ -127,16 +123,22 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new().compress_when(compress_when()))
         .layer(DefaultBodyLimit::max(limit))
         .layer(idempotency::IdempotencyLayer::new(state.clone()));
-    Router::new()
+    let mut routes = Router::new()
         .merge(api::routes())
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(stack)
-        .with_state(state)
-        .merge(web::router())
+        .layer(stack);
+    // Counted only when metrics are on: off, no request pays for the layer.
+    if state.metrics.is_some() {
+        routes = routes.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ));
+    }
+    routes.with_state(state).merge(web::router())
 }
 
 /// The log span of one request: method, path and the id its answer carries.
