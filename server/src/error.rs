@@ -114,16 +114,23 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // Inside the request's span: the line carries the id the answer shows the user.
+        let request_id = crate::request_id::current();
+        let id = request_id.as_deref().unwrap_or("");
         if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), code = self.code, message = %self.message, "failed");
+            tracing::error!(request_id = id, status = self.status.as_u16(), code = self.code, message = %self.message, "failed");
         } else {
-            tracing::info!(status = self.status.as_u16(), code = self.code, "refused");
+            tracing::info!(
+                request_id = id,
+                status = self.status.as_u16(),
+                code = self.code,
+                "refused"
+            );
         }
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message,
-                request_id: crate::request_id::current(),
+                request_id,
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();

@@ -1,6 +1,6 @@
 //! One id per request: in the `x-request-id` answer header, in every error answer's
-//! `request_id`, and in the request's log span, so a support person can find the log lines
-//! of the request a user reports.
+//! `request_id`, and in the log line of a refused or failed request, so a support person
+//! finds the request a user reports.
 //!
 //! Ids are this process's random prefix and a counter (`3f9c2a1b-42`): unique across
 //! instances without a random draw per request. A caller's own `x-request-id` (a proxy's) is
