@@ -208,15 +208,15 @@ impl Api {
             req = req.json(b);
         }
         let again = if repeatable { req.try_clone() } else { None };
-        let mut resp = match req.send().await {
+        let mut resp = match (req.send().await, again) {
             // A pooled keep-alive connection the server (or a NAT, or a network change)
             // closed just as we sent on it: the request never got an answer, so a fresh
             // connection tries once more instead of reporting the phone offline.
-            Err(e) if again.is_some() && closed_under_us(&e) => {
+            (Err(e), Some(again)) if closed_under_us(&e) => {
                 tracing::debug!("connection closed under the request; sending it again");
-                again.unwrap().send().await.map_err(map_reqwest)?
+                again.send().await.map_err(map_reqwest)?
             }
-            other => other.map_err(map_reqwest)?,
+            (sent, _) => sent.map_err(map_reqwest)?,
         };
         let status = resp.status();
         let wire_len = resp.content_length();

@@ -150,6 +150,10 @@ pub struct InvitationRequest {
     #[serde(default)]
     pub permissions: Vec<Permission>,
     pub access: Access,
+    /// The invitee's phone (`+1...`): only it can complete the registration, so whoever
+    /// opens a forwarded or leaked link first cannot take the invitee's access.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// `201` answer of `POST /api/v1/invitations` and of resend.
@@ -248,6 +252,13 @@ pub struct OutboxMessage {
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// `queued`, `sent`, `failed`, `outbox_only` (no transport: read it here) or `refused`
+    /// (a limit stopped it; `delivery_error` says which).
+    #[serde(default)]
+    pub delivery: String,
+    /// Why delivery failed or was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<String>,
 }
 
 // ---- properties, units, locks ----

@@ -1,7 +1,7 @@
 //! Server configuration: what the binary reads from flags and the environment.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::secrets::PasswordCost;
@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub smtp_url: Option<String>,
     /// SMS gateway: each SMS is POSTed there as `{"to","body"}`.
     pub sms_webhook_url: Option<String>,
+    /// Most verification SMS sent per hour over all registrations.
+    pub sms_per_hour: u64,
     /// Base of invitation links (`{public_url}/invite?token=...`); empty: this server's URL.
     pub public_url: String,
     /// Lifetime of signed BLE credentials.
@@ -48,6 +50,15 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The directory of the SQLite store: `data_dir`, or the one `sqlite://DIR` names;
+    /// `None` when the store is another database.
+    pub fn sqlite_dir(&self) -> Option<&Path> {
+        match self.database_url.as_deref() {
+            None => Some(&self.data_dir),
+            Some(url) => url.strip_prefix("sqlite://").map(Path::new),
+        }
+    }
+
     /// Defaults of the binary: `127.0.0.1:8080`, data in `./data`.
     pub fn new(data_dir: PathBuf) -> Self {
         ServerConfig {
@@ -59,6 +70,7 @@ impl ServerConfig {
             admin_password: None,
             smtp_url: None,
             sms_webhook_url: None,
+            sms_per_hour: 200,
             public_url: String::new(),
             credential_lifetime: Duration::from_secs(24 * 3600),
             session_lifetime: Duration::from_secs(30 * 24 * 3600),

@@ -140,6 +140,10 @@ where
         .run(move |s| s.session_user(&token_hash, now))
         .await
     {
+        // A revoked user's stored answers stay stored, never replayed to them.
+        Ok(Some(u)) if u.status == access_domain::UserStatus::Revoked => {
+            return ApiError::revoked().into_response();
+        }
         Ok(Some(u)) => u,
         Ok(None) => return run(inner, Request::from_parts(parts, body)).await,
         Err(e) => return ApiError::from(e).into_response(),
@@ -199,6 +203,15 @@ where
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "This Idempotency-Key was already used for a different request.",
+            )
+            .into_response();
+        }
+        Ok(IdempotencyBegin::TooMany) => {
+            return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                access_domain::api::error_codes::TOO_MANY_ATTEMPTS,
+                "Too many Idempotency-Keys in the last 24 hours; send this request without one \
+                 or try again later.",
             )
             .into_response();
         }

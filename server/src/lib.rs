@@ -56,6 +56,9 @@ pub struct Shared {
     pub public_url: Arc<str>,
     /// Counters and histograms of `/metrics`; `None` when metrics are off.
     pub metrics: Option<Arc<metrics::Metrics>>,
+    /// A password hash of the configured cost, checked when a sign-in names no account, so
+    /// unknown emails take the same work as known ones and timing does not tell them apart.
+    pub dummy_password_hash: String,
 }
 
 impl AppState {
@@ -89,21 +92,17 @@ pub enum StartError {
 
 /// Opens the store the configuration names.
 pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StartError> {
-    match config.database_url.as_deref() {
-        None => Ok(Arc::new(store::sqlite::SqliteStore::open(
-            &config.data_dir,
-        )?)),
-        Some(url) if url.starts_with("sqlite://") => Ok(Arc::new(
-            store::sqlite::SqliteStore::open(std::path::Path::new(&url["sqlite://".len()..]))?,
-        )),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Arc::new(store::postgres::PostgresStore::open(url)?))
-        }
-        Some(url) => Err(StartError::Config(format!(
-            "unsupported ACCESS_DATABASE_URL {:?}: use postgres://... or sqlite://DIR",
-            url.split('@').next_back().unwrap_or("")
-        ))),
+    if let Some(dir) = config.sqlite_dir() {
+        return Ok(Arc::new(store::sqlite::SqliteStore::open(dir)?));
     }
+    let url = config.database_url.as_deref().unwrap_or_default();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(store::postgres::PostgresStore::open(url)?));
+    }
+    Err(StartError::Config(format!(
+        "unsupported ACCESS_DATABASE_URL {:?}: use postgres://... or sqlite://DIR",
+        url.split('@').next_back().unwrap_or("")
+    )))
 }
 
 /// The whole HTTP application: API, health check, and the web page's routes.
@@ -132,9 +131,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(stack);
     // Counted only when metrics are on: off, no request pays for the layer.
-    if state.metrics.is_some() {
+    if let Some(metrics) = state.metrics.clone() {
         routes = routes.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            metrics,
             metrics::track,
         ));
     }
@@ -143,18 +142,18 @@ pub fn router(state: AppState) -> Router {
 
 /// The log span of one request: method, path and the id its answer carries.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let id = request
-        .headers()
-        .get(request_id::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     // Debug, as tower-http's own span: an enabled span with fields costs each request about
-    // a microsecond; the lines that matter carry the id themselves (`ApiError`).
+    // a microsecond; the lines that matter carry the id themselves (`ApiError`). The fields
+    // are read only when the span is enabled.
     tracing::debug_span!(
         "request",
         method = %request.method(),
         path = request.uri().path(),
-        request_id = id,
+        request_id = request
+            .headers()
+            .get(request_id::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
     )
 }
 
@@ -267,7 +266,10 @@ pub async fn start_with_shutdown(
         .map(|u| notify::SmsGateway::new(u).map(Arc::new))
         .transpose()
         .map_err(StartError::Config)?;
+    let dummy_password_hash = secrets::dummy_password_hash(config.password_cost)
+        .map_err(|e| StartError::Config(format!("invalid password cost: {e}")))?;
     let state = AppState::new(Shared {
+        dummy_password_hash,
         db,
         config: Arc::new(config),
         mailer,

@@ -47,6 +47,10 @@ struct Args {
     /// SMS gateway webhook: each SMS is POSTed as {"to","body"}.
     #[arg(long, env = "ACCESS_SMS_WEBHOOK_URL")]
     sms_webhook_url: Option<String>,
+    /// Most verification SMS sent per hour, all registrations together (a cap on what SMS
+    /// pumping can cost).
+    #[arg(long, env = "ACCESS_SMS_PER_HOUR", default_value_t = 200)]
+    sms_per_hour: u64,
     /// Public base URL of invitation links (default: this server's address).
     #[arg(long, env = "ACCESS_PUBLIC_URL")]
     public_url: Option<String>,
@@ -110,9 +114,15 @@ fn run_command(command: Command, args: &Args) -> Result<String, String> {
     }
 }
 
-fn run_org(command: OrgCommand, args: &Args) -> Result<String, String> {
+/// The store settings of `args`, for the commands that work on the store.
+fn store_config(args: &Args) -> access_server::ServerConfig {
     let mut config = access_server::ServerConfig::new(args.data_dir.clone());
     config.database_url = args.database_url.clone();
+    config
+}
+
+fn run_org(command: OrgCommand, args: &Args) -> Result<String, String> {
+    let config = store_config(args);
     let store = access_server::open_store(&config).map_err(|e| e.to_string())?;
     match command {
         OrgCommand::Create {
@@ -185,17 +195,16 @@ fn healthcheck(listen: SocketAddr) -> Result<String, String> {
 }
 
 /// The SQLite data directory `backup` and `restore` work on; PostgreSQL has its own tools.
-fn sqlite_dir(args: &Args) -> Result<&Path, String> {
-    match args.database_url.as_deref() {
-        None => Ok(&args.data_dir),
-        Some(url) if url.starts_with("sqlite://") => Ok(Path::new(&url["sqlite://".len()..])),
-        Some(_) => Err(
-            "with PostgreSQL, back up with pg_dump --format=custom and restore with \
-                        pg_restore into an empty database (see the README); the server refuses \
-                        a schema newer than it knows when it starts"
-                .into(),
-        ),
-    }
+fn sqlite_dir(args: &Args) -> Result<PathBuf, String> {
+    store_config(args)
+        .sqlite_dir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            "with PostgreSQL, back up with pg_dump --format=custom and restore with pg_restore \
+             into an empty database (see the README); the server refuses a schema newer than it \
+             knows when it starts"
+                .into()
+        })
 }
 
 fn backup_to(dest: &Path, args: &Args) -> Result<String, String> {
@@ -205,7 +214,7 @@ fn backup_to(dest: &Path, args: &Args) -> Result<String, String> {
         )
         .expect("a valid template"),
     );
-    let copied = backup::backup(sqlite_dir(args)?, dest, |done, total| {
+    let copied = backup::backup(&sqlite_dir(args)?, dest, |done, total| {
         bar.set_length(total.max(done));
         bar.set_position(done);
     });
@@ -214,7 +223,7 @@ fn backup_to(dest: &Path, args: &Args) -> Result<String, String> {
 }
 
 fn restore_from(src: &Path, args: &Args) -> Result<String, String> {
-    let copied = backup::restore(src, sqlite_dir(args)?).map_err(|e| e.to_string())?;
+    let copied = backup::restore(src, &sqlite_dir(args)?).map_err(|e| e.to_string())?;
     Ok(said("restored to", copied))
 }
 
@@ -302,6 +311,7 @@ async fn main() -> std::process::ExitCode {
     config.admin_password = args.admin_password;
     config.smtp_url = args.smtp_url;
     config.sms_webhook_url = args.sms_webhook_url;
+    config.sms_per_hour = args.sms_per_hour;
     config.public_url = args.public_url.unwrap_or_default();
     config.organization_name = args.organization_name;
     match access_server::start_with_shutdown(config, shutdown_signal()).await {

@@ -16,6 +16,7 @@
 //! assert!(text.contains(r#"access_messages_total{channel="email",outcome="sent"} 1"#));
 //! ```
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -205,10 +206,7 @@ impl Metrics {
 
 /// Middleware: counts and times each answer under its route template (never the raw path,
 /// whose ids would make a series per lock).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(metrics) = state.metrics.as_ref() else {
-        return next.run(request).await;
-    };
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()

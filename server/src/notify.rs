@@ -1,5 +1,11 @@
 //! Delivery of outbox messages: email over SMTP (lettre), SMS to a webhook (reqwest).
 //! Every message is in the outbox table first; delivery only updates its status there.
+//!
+//! A message carries a live secret (an invitation link's token, an SMS code). The outbox
+//! keeps it only where the outbox is that channel's delivery, on a site without a mail
+//! server or SMS gateway, where the operator reads the messages there; with a transport the
+//! stored copy says the secret was sent and not kept, so a copy of the database holds no
+//! live token or code. See [`Outgoing`].
 
 use std::time::Duration;
 
@@ -124,19 +130,54 @@ impl SmsGateway {
     }
 }
 
+/// What the outbox keeps in place of a secret that went out through a transport.
+pub const SECRET_NOT_KEPT: &str = "[sent, not kept]";
+
+/// A message on its way: `stored` goes into the outbox, `text` (with the secret) only to
+/// the transport.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The outbox row.
+    pub stored: NewMessage,
+    text: String,
+}
+
+impl Outgoing {
+    /// `msg.body` is the full text and contains `secret`; the stored copy drops the secret
+    /// when a transport delivers this channel.
+    pub fn new(state: &AppState, msg: NewMessage, secret: &str) -> Outgoing {
+        let text = msg.body.clone();
+        let has_transport = match msg.channel {
+            Channel::Email => state.mailer.is_some(),
+            Channel::Sms => state.sms.is_some(),
+        };
+        let stored = if has_transport && !secret.is_empty() {
+            NewMessage {
+                body: text.replace(secret, SECRET_NOT_KEPT),
+                ..msg
+            }
+        } else {
+            msg
+        };
+        Outgoing { stored, text }
+    }
+}
+
 /// Delivers a message that is already in the outbox and records the outcome there.
-/// Failures are logged and recorded, never returned: the outbox keeps the message.
-pub async fn deliver(state: &AppState, msg: &NewMessage) {
+/// Failures are logged and recorded, never returned: the outbox keeps the message (without
+/// its secret, so a failed invitation is resent rather than retried).
+pub async fn deliver(state: &AppState, out: &Outgoing) {
+    let msg = &out.stored;
     let outcome = match msg.channel {
         Channel::Email => match &state.mailer {
             Some(m) => Some(
-                m.send(&msg.to, msg.subject.as_deref().unwrap_or(""), &msg.body)
+                m.send(&msg.to, msg.subject.as_deref().unwrap_or(""), &out.text)
                     .await,
             ),
             None => None,
         },
         Channel::Sms => match &state.sms {
-            Some(gateway) => Some(gateway.send(&msg.to, &msg.body).await),
+            Some(gateway) => Some(gateway.send(&msg.to, &out.text).await),
             None => None,
         },
     };

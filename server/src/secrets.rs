@@ -107,6 +107,11 @@ pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, Strin
         .map_err(|e| e.to_string())
 }
 
+/// A hash of a random password at `cost`, for [`Shared::dummy_password_hash`](crate::Shared).
+pub fn dummy_password_hash(cost: PasswordCost) -> Result<String, String> {
+    hash_password(&new_token(), cost)
+}
+
 /// Checks a password against a stored PHC string (its own parameters apply).
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {

@@ -41,3 +41,15 @@ pub fn clean_email(raw: &str) -> ApiResult<String> {
         )))
     }
 }
+
+/// Checks a phone number with the `+1` rule the apps apply as people type, and answers
+/// it in E.164 (`+15551234567`).
+pub fn clean_phone(raw: &str) -> ApiResult<String> {
+    access_domain::normalize_phone(raw).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            access_domain::api::error_codes::INVALID_PHONE,
+            e.to_string(),
+        )
+    })
+}

@@ -64,6 +64,16 @@ async fn idempotency_keys_replay_the_first_answer_without_a_second_effect() {
         .await;
     assert_eq!(theirs.status, StatusCode::CREATED);
     assert_ne!(theirs.body["id"], first.body["id"]);
+    // Revoked, the same user gets no replay of the stored answer (which holds the code).
+    let staff_id = api.get("/api/v1/me", &staff).await.body["id"].clone();
+    let revoked = api.revoke(&admin, staff_id.as_str().unwrap()).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
+    let replay = api
+        .call_with(Method::POST, &path, Some(&staff), Some(body.clone()), &key)
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "{:?}", replay.body);
+    assert_eq!(replay.code(), "revoked");
+    assert!(replay.headers.get("idempotent-replayed").is_none());
     // A refusal is replayed too (the action had no effect the first time either).
     let (sid, limited) = api
         .team_member(

@@ -6,18 +6,19 @@ use access_domain::api::{
     ErrorBody, LoginRequest, Me, RegistrationRequest, RegistrationResponse, SessionResponse,
     VerifyRequest, error_codes as codes,
 };
-use access_domain::normalize_phone;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{Auth, Id, Json, into_me, me};
+use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::notify::{self, Outgoing};
 use crate::secrets;
+use crate::store::rules::Limit;
 use crate::store::{NewMessage, NewRegistration, NewSession, VerifyAttempt, VerifyOutcome};
-use crate::validate::{clean_email, clean_name};
-use crate::{AppState, notify};
+use crate::validate::{clean_email, clean_name, clean_phone};
 
 /// Failed sign-ins counted over this window.
 const THROTTLE_WINDOW: Duration = Duration::minutes(15);
@@ -29,6 +30,11 @@ const MAX_FAILURES_PER_IP: u64 = 50;
 pub const SMS_CODE_TTL: Duration = Duration::minutes(10);
 /// Wrong SMS codes allowed per registration.
 pub const SMS_MAX_ATTEMPTS: u32 = 5;
+/// Registrations (each one SMS) per invitation and per phone number in a day.
+pub const REGISTRATIONS_PER_DAY: u64 = 5;
+/// Registrations from one client address in an hour (generous: phones on one carrier
+/// often share an address).
+pub const REGISTRATIONS_PER_ADDRESS_HOUR: u64 = 60;
 
 fn new_session(state: &AppState, user_id: Uuid, now: OffsetDateTime) -> (String, NewSession) {
     let token = secrets::new_token();
@@ -53,14 +59,28 @@ pub async fn login(
 ) -> ApiResult<(StatusCode, axum::Json<SessionResponse>)> {
     let now = OffsetDateTime::now_utc();
     let email = req.email.trim().to_lowercase();
-    let keys = vec![format!("email:{email}"), format!("ip:{}", peer.ip())];
-    let k = keys.clone();
-    let failures = state
+    let email_key = format!("email:{email}");
+    let ip_key = format!("ip:{}", peer.ip());
+    let since = now - THROTTLE_WINDOW;
+    let limits = [
+        Limit {
+            key: email_key.clone(),
+            max: MAX_FAILURES_PER_EMAIL,
+            since,
+        },
+        Limit {
+            key: ip_key.clone(),
+            max: MAX_FAILURES_PER_IP,
+            since,
+        },
+    ];
+    // The attempt is counted as a failure before the password is checked, so parallel
+    // attempts cannot all pass the limit; a success takes it back.
+    if state
         .db
-        .run(move |s| s.login_failures(&k, now - THROTTLE_WINDOW))
-        .await?;
-    if failures.first().copied().unwrap_or(0) >= MAX_FAILURES_PER_EMAIL
-        || failures.get(1).copied().unwrap_or(0) >= MAX_FAILURES_PER_IP
+        .run(move |s| s.take_attempt(&limits, now))
+        .await?
+        .is_some()
     {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -70,22 +90,17 @@ pub async fn login(
     }
     let e = email.clone();
     let found = state.db.run(move |s| s.login_lookup(&e)).await?;
-    let password = req.password;
-    let user = match found {
-        Some((user, hash)) => {
-            let ok =
-                tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-                    .await
-                    .unwrap_or(false);
-            ok.then_some(user)
-        }
-        None => None,
+    // An unknown email is checked against a hash of the same cost: the same work, the same
+    // time, so the answer's timing does not tell which emails have an account.
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, state.dummy_password_hash.clone()),
     };
-    let Some(user) = user else {
-        state
-            .db
-            .run(move |s| s.record_login_failure(&keys, now))
-            .await?;
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             codes::INVALID_CREDENTIALS,
@@ -96,11 +111,11 @@ pub async fn login(
         return Err(ApiError::revoked());
     }
     let (token, session) = new_session(&state, user.id, now);
-    let email_key = keys[0].clone();
     state
         .db
         .run(move |s| {
-            s.clear_login_failures(&email_key)?;
+            s.clear_attempts(&email_key)?;
+            s.release_attempt(&ip_key, now)?;
             s.create_session(&session)
         })
         .await?;
@@ -156,6 +171,7 @@ fn invitation_expired() -> ApiError {
               (status = 422, description = "invalid_phone or validation_failed", body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<RegistrationRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RegistrationResponse>)> {
     let now = OffsetDateTime::now_utc();
@@ -175,18 +191,58 @@ pub async fn register(
     if now >= inv.expires_at {
         return Err(invitation_expired());
     }
-    let phone = normalize_phone(&req.phone).map_err(|e| {
-        ApiError::new(
+    let phone = clean_phone(&req.phone)?;
+    if inv.invited_phone.as_ref().is_some_and(|p| *p != phone) {
+        return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             codes::INVALID_PHONE,
-            e.to_string(),
-        )
-    })?;
+            "This invitation is for another phone number. Use the number you gave the person \
+             who invited you, or ask them to invite you again.",
+        ));
+    }
     let email = clean_email(&req.email)?;
     let name = clean_name(&req.name, "Name", 100)?;
     if req.password.chars().count() < 8 || req.password.len() > 1024 {
         return Err(ApiError::validation(
             "The password must be at least 8 characters long.",
+        ));
+    }
+    let app = inv.user_type.app().display_name();
+    let sms = |body: String| NewMessage {
+        id: Uuid::new_v4(),
+        org_id: inv.org_id,
+        channel: access_domain::api::Channel::Sms,
+        to: phone.clone(),
+        subject: None,
+        body,
+        created_at: now,
+    };
+    // Counted before the password is hashed and before anything is sent: the limits hold
+    // the SMS bill and the server's work whatever the caller sends, in parallel or not.
+    let limits = registration_limits(&state, inv.id, &phone, peer, now);
+    if let Some(full) = state.db.run(move |s| s.take_attempt(&limits, now)).await? {
+        let why = REFUSAL_REASONS[full];
+        tracing::warn!(invitation = %inv.id, limit = why, "registration refused: SMS not sent");
+        // One outbox note per invitation and limit an hour: a flood of refused attempts
+        // must not grow the outbox instead.
+        let refused = sms(format!("{app}: verification code not sent ({why})."));
+        let note = Limit {
+            key: format!("refusal-noted:{}:{full}", inv.id),
+            max: 1,
+            since: now - Duration::hours(1),
+        };
+        state
+            .db
+            .run(move |s| match s.take_attempt(&[note], now)? {
+                None => s.record_refused_message(&refused, why),
+                Some(_) => Ok(()),
+            })
+            .await?;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::TOO_MANY_ATTEMPTS,
+            "Too many verification codes were sent for this registration. Try again later, \
+             or ask the person who invited you for help.",
         ));
     }
     let cost = state.config.password_cost;
@@ -201,7 +257,6 @@ pub async fn register(
             })?;
     let id = Uuid::new_v4();
     let code = secrets::random_digits(secrets::SMS_CODE_DIGITS);
-    let app = inv.user_type.app().display_name();
     let reg = NewRegistration {
         id,
         invitation_id: inv.id,
@@ -214,21 +269,16 @@ pub async fn register(
         created_at: now,
         code_expires_at: now + SMS_CODE_TTL,
     };
-    let sms = NewMessage {
-        id: Uuid::new_v4(),
-        org_id: inv.org_id,
-        channel: access_domain::api::Channel::Sms,
-        to: phone.clone(),
-        subject: None,
-        body: format!("{app}: your verification code is {code}. It expires in 10 minutes."),
-        created_at: now,
-    };
-    let sms2 = sms.clone();
+    let text = sms(format!(
+        "{app}: your verification code is {code}. It expires in 10 minutes."
+    ));
+    let out = Outgoing::new(&state, text, &code);
+    let stored = out.stored.clone();
     state
         .db
-        .run(move |s| s.create_registration(&reg, &sms2))
+        .run(move |s| s.create_registration(&reg, &stored))
         .await?;
-    notify::deliver(&state, &sms).await;
+    notify::deliver(&state, &out).await;
     Ok((
         StatusCode::CREATED,
         axum::Json(RegistrationResponse {
@@ -237,6 +287,45 @@ pub async fn register(
             code_expires_at: now + SMS_CODE_TTL,
         }),
     ))
+}
+
+/// Why a registration was refused, per limit of [`registration_limits`], as the outbox and
+/// the log say it.
+const REFUSAL_REASONS: [&str; 4] = [
+    "too many codes for this invitation today",
+    "too many codes for this phone number today",
+    "too many registrations from this address in the last hour",
+    "the hourly SMS budget is used up",
+];
+
+/// The limits one registration counts against, in the order of [`REFUSAL_REASONS`].
+fn registration_limits(
+    state: &AppState,
+    invitation: Uuid,
+    phone: &str,
+    peer: SocketAddr,
+    now: OffsetDateTime,
+) -> Vec<Limit> {
+    let (day, hour) = (now - Duration::days(1), now - Duration::hours(1));
+    let limit = |key: String, max, since| Limit { key, max, since };
+    vec![
+        limit(
+            format!("registration-invitation:{invitation}"),
+            REGISTRATIONS_PER_DAY,
+            day,
+        ),
+        limit(
+            format!("registration-phone:{phone}"),
+            REGISTRATIONS_PER_DAY,
+            day,
+        ),
+        limit(
+            format!("registration-ip:{}", peer.ip()),
+            REGISTRATIONS_PER_ADDRESS_HOUR,
+            hour,
+        ),
+        limit("sms".into(), state.config.sms_per_hour, hour),
+    ]
 }
 
 fn sms_code_hash(registration: Uuid, code: &str) -> [u8; 32] {

@@ -13,12 +13,13 @@ use uuid::Uuid;
 
 use super::{Admin, Id, Json, ListParams, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
 use crate::store::{
     NewInvitation, NewInvitationToken, NewMessage, PasscodeRecord, StoreError, UserRecord,
 };
-use crate::validate::clean_email;
-use crate::{AppState, notify, secrets};
+use crate::validate::{clean_email, clean_phone};
+use crate::{AppState, secrets};
 
 fn summary_of(u: &UserRecord) -> UserSummary {
     UserSummary {
@@ -130,7 +131,7 @@ fn invitation_mail(
     user_type: UserType,
     token: &str,
     t: &NewInvitationToken,
-) -> NewMessage {
+) -> Outgoing {
     let app = user_type.app().display_name();
     let role = match user_type {
         UserType::TeamMember => "a team member",
@@ -141,7 +142,7 @@ fn invitation_mail(
         .expires_at
         .format(&time::format_description::well_known::Rfc2822)
         .unwrap_or_default();
-    NewMessage {
+    let msg = NewMessage {
         id: Uuid::new_v4(),
         org_id,
         channel: Channel::Email,
@@ -155,7 +156,8 @@ fn invitation_mail(
              for example +15551234567.\n\nThis invitation expires on {expires}.\n"
         ),
         created_at: t.sent_at,
-    }
+    };
+    Outgoing::new(state, msg, token)
 }
 
 /// Invite a team member or a resident; the right app's invitation goes out.
@@ -197,6 +199,7 @@ pub async fn invite(
             ));
         }
     };
+    let invited_phone = req.phone.as_deref().map(clean_phone).transpose()?;
     let (token, t) = invitation_token(now);
     let org_name = state.db.run(move |s| s.organization_name(org)).await?;
     let mail = invitation_mail(&state, org, &org_name, &email, req.user_type, &token, &t);
@@ -210,8 +213,9 @@ pub async fn invite(
         access,
         invited_by: admin.id,
         token: t.clone(),
+        invited_phone,
     };
-    let (inv2, mail2) = (inv.clone(), mail.clone());
+    let (inv2, mail2) = (inv.clone(), mail.stored.clone());
     state
         .db
         .run(move |s| s.create_invitation(&inv2, &mail2))
@@ -253,7 +257,7 @@ pub async fn resend(
     let to = user.invited_email.clone().unwrap_or_default();
     let (token, t) = invitation_token(now);
     let mail = invitation_mail(&state, org, &org_name, &to, user.user_type, &token, &t);
-    let (t2, mail2) = (t.clone(), mail.clone());
+    let (t2, mail2) = (t.clone(), mail.stored.clone());
     state
         .db
         .run(move |s| s.resend_invitation(org, id, &t2, &mail2))
@@ -506,6 +510,8 @@ pub async fn outbox(
                 subject: m.subject,
                 body: m.body,
                 created_at: m.created_at,
+                delivery: m.delivery,
+                delivery_error: m.delivery_error,
             })
             .collect(),
         next,

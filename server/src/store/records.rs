@@ -116,7 +116,7 @@ pub struct MessageRecord {
     pub subject: Option<String>,
     pub body: String,
     pub created_at: OffsetDateTime,
-    /// `queued`, `sent`, `failed` or `outbox_only`.
+    /// `queued`, `sent`, `failed`, `outbox_only` or `refused`.
     pub delivery: String,
     pub delivery_error: Option<String>,
 }
@@ -142,6 +142,8 @@ pub struct NewInvitation {
     pub access: Access,
     pub invited_by: Uuid,
     pub token: NewInvitationToken,
+    /// The phone (E.164) that alone may complete the registration; `None`: any.
+    pub invited_phone: Option<String>,
 }
 
 /// An invitation looked up by its token.
@@ -155,6 +157,8 @@ pub struct InvitationRecord {
     pub expires_at: OffsetDateTime,
     /// Replaced by a resend, or used by a completed registration.
     pub voided: bool,
+    /// The phone (E.164) the inviter named: only it can complete the registration.
+    pub invited_phone: Option<String>,
 }
 
 /// A registration waiting for its SMS code.
@@ -348,6 +352,8 @@ pub enum IdempotencyBegin {
     InProgress,
     /// The key was used for a different request.
     Mismatch,
+    /// The user holds too many live keys to claim another.
+    TooMany,
 }
 
 /// Which locks a list or sync covers; the gate still checks every row.

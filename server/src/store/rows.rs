@@ -205,7 +205,8 @@ pub(super) fn credential<R: Columns>(r: &R) -> Result<CredentialRecord, R::Error
     })
 }
 
-/// `SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided`
+/// `SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided,
+/// u.invited_phone`
 pub(super) fn invitation<R: Columns>(r: &R) -> Result<InvitationRecord, R::Error> {
     Ok(InvitationRecord {
         id: r.uuid(0)?,
@@ -215,6 +216,7 @@ pub(super) fn invitation<R: Columns>(r: &R) -> Result<InvitationRecord, R::Error
         user_status: r.parsed(4, "status", UserStatus::parse)?,
         expires_at: r.time(5)?,
         voided: r.flag(6)?,
+        invited_phone: r.opt_text(7)?,
     })
 }
 

@@ -7,6 +7,7 @@
 //! - Codes on one lock never collide: [`CodesInUse`].
 //! - One SMS code attempt: [`check_sms_code`].
 //! - Idempotency keys: [`idempotency_check`].
+//! - Limits on attempts (sign-ins, registrations, SMS): [`first_full`].
 //! - Where a sync starts: [`sync_start`].
 //! - Events uploaded from a lock: [`lock_seq`], [`uploaded_detail`].
 //! - The refusals a store answers with: `ensure_*`, [`already_paired`].
@@ -177,6 +178,14 @@ pub fn check_sms_code(pending: &PendingCode<'_>, attempt: &VerifyAttempt) -> Sms
 /// off a retry.
 pub const IDEMPOTENCY_HOLD: Duration = Duration::seconds(60);
 
+/// How long an answer stays stored under its key: a retry within it gets the answer, a
+/// later one runs again. Stored answers hold code digits and credentials, so they do not
+/// stay longer than retries need.
+pub const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
+
+/// Keys one user may hold within [`IDEMPOTENCY_TTL`]: the table cannot grow without bound.
+pub const IDEMPOTENCY_KEYS_PER_USER: u64 = 1_000;
+
 /// An idempotency key found stored for the caller.
 #[derive(Debug, Clone)]
 pub struct StoredKey {
@@ -192,18 +201,22 @@ pub struct StoredKey {
 pub enum KeyCheck {
     /// Answer this.
     Answer(IdempotencyBegin),
-    /// The key's request died half-way: claim it again from `now` and run.
+    /// The key's request died half-way, or its answer expired: claim it again from `now`
+    /// for this request and run.
     Reclaim,
 }
 
-/// The idempotency rule for a key already stored: another request's key is a mismatch, a
-/// running one answers "in progress" for [`IDEMPOTENCY_HOLD`] and is then reclaimed, a
-/// finished one is replayed.
+/// The idempotency rule for a key already stored: one older than [`IDEMPOTENCY_TTL`] is
+/// taken afresh, another request's key is a mismatch, a running one answers "in progress"
+/// for [`IDEMPOTENCY_HOLD`] and is then reclaimed, a finished one is replayed.
 pub fn idempotency_check(
     stored: StoredKey,
     fingerprint: &[u8; 32],
     now: OffsetDateTime,
 ) -> KeyCheck {
+    if now - stored.created_at >= IDEMPOTENCY_TTL {
+        return KeyCheck::Reclaim;
+    }
     if stored.fingerprint != fingerprint {
         return KeyCheck::Answer(IdempotencyBegin::Mismatch);
     }
@@ -219,8 +232,35 @@ pub fn idempotency_check(
     }
 }
 
-/// Failed logins older than this no longer count, and are deleted.
-pub const LOGIN_FAILURES_KEPT: Duration = Duration::days(1);
+/// Attempts older than this no longer count under any limit, and are deleted.
+pub const ATTEMPTS_KEPT: Duration = Duration::days(1);
+
+/// A limit on attempts: at most `max` under `key` since `since` (within [`ATTEMPTS_KEPT`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    pub key: String,
+    pub max: u64,
+    pub since: OffsetDateTime,
+}
+
+/// The first limit that `counts` (one per limit, in order) show full.
+///
+/// ```
+/// use access_server::store::rules::{first_full, Limit};
+/// let now = time::OffsetDateTime::UNIX_EPOCH;
+/// let limits = [
+///     Limit { key: "email:a".into(), max: 5, since: now },
+///     Limit { key: "ip:1".into(), max: 50, since: now },
+/// ];
+/// assert_eq!(first_full(&limits, &[4, 49]), None);
+/// assert_eq!(first_full(&limits, &[4, 50]), Some(1));
+/// ```
+pub fn first_full(limits: &[Limit], counts: &[u64]) -> Option<usize> {
+    limits
+        .iter()
+        .zip(counts)
+        .position(|(limit, &count)| count >= limit.max)
+}
 
 /// Where a sync starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

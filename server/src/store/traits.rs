@@ -10,6 +10,7 @@ use access_domain::{Access, CodeSyncState, LockMode, Permission};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::rules::Limit;
 use super::user_list::{UserPage, UserQuery};
 use super::*;
 
@@ -47,15 +48,22 @@ pub trait SessionStore {
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>>;
     fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
-    /// Failed logins per key since `since`, in the order of `keys`.
-    fn login_failures(&self, keys: &[String], since: OffsetDateTime) -> StoreResult<Vec<u64>>;
-    /// Records a failure per key and forgets those past
-    /// [`LOGIN_FAILURES_KEPT`](super::rules::LOGIN_FAILURES_KEPT).
-    fn record_login_failure(&self, keys: &[String], at: OffsetDateTime) -> StoreResult<()>;
-    fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    /// Counts one attempt under every limit's key, unless one of them already holds its
+    /// `max` since its `since`: then nothing is counted and the answer is that limit's index
+    /// ([`rules::first_full`](super::rules::first_full)). Check and count are one step, so
+    /// parallel requests cannot all pass before any is counted. Attempts past
+    /// [`ATTEMPTS_KEPT`](super::rules::ATTEMPTS_KEPT) are forgotten.
+    fn take_attempt(&self, limits: &[Limit], now: OffsetDateTime) -> StoreResult<Option<usize>>;
+    /// Uncounts one attempt under `key` made at `at` (a sign-in that succeeded).
+    fn release_attempt(&self, key: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Forgets every attempt under `key`.
+    fn clear_attempts(&self, key: &str) -> StoreResult<()>;
 
     /// Claims `key` for a request, or says how it was answered (see
-    /// [`rules::idempotency_check`](super::rules::idempotency_check)).
+    /// [`rules::idempotency_check`](super::rules::idempotency_check)). Expired keys are
+    /// deleted first; a user holding
+    /// [`IDEMPOTENCY_KEYS_PER_USER`](super::rules::IDEMPOTENCY_KEYS_PER_USER) live keys gets
+    /// [`IdempotencyBegin::TooMany`] for a new one.
     fn idempotency_begin(
         &self,
         user_id: Uuid,
@@ -250,6 +258,9 @@ pub trait LogStore {
         delivery: &str,
         error: Option<&str>,
     ) -> StoreResult<()>;
+    /// Puts a message that was not sent in the outbox, delivery `refused` with `reason`, so
+    /// the operator sees the refused attempt.
+    fn record_refused_message(&self, msg: &NewMessage, reason: &str) -> StoreResult<()>;
 
     /// Writes an audit entry without other change (e.g. viewing logs).
     fn audit(&self, org_id: Uuid, lock_id: Uuid, audit: &Audit) -> StoreResult<()>;

@@ -3,6 +3,7 @@
 //! always; PostgreSQL when `ACCESS_TEST_DATABASE_URL` is set, which `scripts/test
 //! server_postgres` does (without it the PostgreSQL cases say so and pass).
 
+mod limits;
 mod organizations;
 mod registration;
 mod user_page;
@@ -47,6 +48,20 @@ macro_rules! store_suite {
             fn organizations_are_listed_oldest_first_with_their_users() {
                 if let Some((_dir, store)) = super::$backend() {
                     super::organizations::listed_oldest_first_with_their_users(&*store);
+                }
+            }
+
+            #[test]
+            fn attempts_hold_under_parallel_takes() {
+                if let Some((_dir, store)) = super::$backend() {
+                    super::limits::attempts_hold_under_parallel_takes(&*store);
+                }
+            }
+
+            #[test]
+            fn idempotency_answers_expire_and_are_bounded() {
+                if let Some((_dir, store)) = super::$backend() {
+                    super::limits::idempotency_answers_expire_and_are_bounded(&*store);
                 }
             }
 

@@ -47,6 +47,7 @@ fn pending(store: &dyn Store, code: [u8; 32], now: OffsetDateTime) -> (Uuid, Uui
                     sent_at: now,
                     expires_at: now + Duration::days(7),
                 },
+                invited_phone: None,
             },
             &message(org, 1, "ann@alder.example", now),
         )

@@ -172,6 +172,7 @@ pub(crate) fn fill(store: &dyn Store) -> Uuid {
                         sent_at: sent,
                         expires_at: sent + Duration::days(7),
                     },
+                    invited_phone: None,
                 },
                 &message(org, n, invited, sent),
             )

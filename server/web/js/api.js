@@ -56,6 +56,7 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body ?? {});
 export const put = (path, body) => api('PUT', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
+export const del = (path) => api('DELETE', path);
 
 /** Builds a query string from the non-empty entries of `params` (with the leading `?`). */
 export function query(params) {

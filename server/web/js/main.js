@@ -1,7 +1,7 @@
 // The page shell: hash routes, sign-in, the refusal for users who may not manage access,
 // and error handling shared by every view.
 
-import { ApiError, get, post, session } from './api.js';
+import { ApiError, del, get, post, session } from './api.js';
 import { h, hideToast, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb, mount } from './dom.js';
 import * as manage from './manage.js';
 import * as user from './user.js';
@@ -112,7 +112,13 @@ function showChrome(signedIn) {
   }
 }
 
-function signOut() {
+/** Ends the session on the server (the token stops working there), then here. */
+async function signOut() {
+  try {
+    await del('/sessions/current');
+  } catch {
+    // Offline or already ended: the token is forgotten here all the same.
+  }
   session.token = null;
   state.me = null;
   state.afterSignIn = null;

@@ -168,6 +168,7 @@ async fn router_costs(
         config: std::sync::Arc::new(cfg),
         mailer: None,
         sms: None,
+        dummy_password_hash: String::new(),
     });
     use axum::routing::get;
     let apps: Vec<(&'static str, axum::Router)> = vec![

@@ -10,8 +10,8 @@ impl InvitationStore for PostgresStore {
             let (access_type, unit_ids) = access_to_cols(&inv.access);
             tx.exec(
                 "INSERT INTO users (id, org_id, user_type, status, invited_email, \
-                 permissions, access_type, unit_ids, invited_by, invited_at) \
-                 VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9)",
+                 permissions, access_type, unit_ids, invited_by, invited_at, invited_phone) \
+                 VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10)",
                 &[
                     &inv.user_id,
                     &inv.org_id,
@@ -22,6 +22,7 @@ impl InvitationStore for PostgresStore {
                     &unit_ids,
                     &inv.invited_by,
                     &inv.token.sent_at,
+                    &inv.invited_phone,
                 ],
             )?;
             tx.exec(
@@ -79,25 +80,14 @@ impl InvitationStore for PostgresStore {
 
     fn invitation_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRecord>> {
         self.read(|c| {
-            let Some(r) = c.opt(
-                "SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided \
+            c.opt(
+                "SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided, \
+                 u.invited_phone \
                  FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.token_hash = $1",
                 &[&&token_hash[..]],
             )?
-            else {
-                return Ok(None);
-            };
-            let t: String = r.try_get(3)?;
-            let s: String = r.try_get(4)?;
-            Ok(Some(InvitationRecord {
-                id: r.try_get(0)?,
-                user_id: r.try_get(1)?,
-                org_id: r.try_get(2)?,
-                user_type: UserType::parse(&t).ok_or_else(|| bad("user type"))?,
-                user_status: UserStatus::parse(&s).ok_or_else(|| bad("status"))?,
-                expires_at: r.try_get(5)?,
-                voided: r.try_get(6)?,
-            }))
+            .map(|r| rows::invitation(&r))
+            .transpose()
         })
     }
 

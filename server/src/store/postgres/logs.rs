@@ -37,6 +37,17 @@ impl LogStore for PostgresStore {
         })
     }
 
+    fn record_refused_message(&self, msg: &NewMessage, reason: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            insert_message(tx, msg)?;
+            tx.exec(
+                "UPDATE outbox SET delivery = 'refused', delivery_error = $2 WHERE id = $1",
+                &[&msg.id, &reason],
+            )?;
+            Ok(())
+        })
+    }
+
     fn audit(&self, org_id: Uuid, lock_id: Uuid, audit: &Audit) -> StoreResult<()> {
         self.read(|c| {
             // One statement: the organization check and the insert.

@@ -50,7 +50,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use ::postgres as pg;
-use access_domain::{Access, CodeSyncState, LockMode, Permission, UserStatus, UserType};
+use access_domain::{Access, CodeSyncState, LockMode, Permission, UserStatus};
 use pg::error::SqlState;
 use pg::types::ToSql;
 use pg::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement};
@@ -76,6 +76,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../../migrations/postgres/0003_offline_codes.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_limits.sql"),
     ),
 ];
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::store::rules;
-use crate::store::rules::KeyCheck;
+use crate::store::rules::{KeyCheck, Limit};
 
 impl SessionStore for PostgresStore {
     fn login_lookup(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>> {
@@ -67,42 +67,57 @@ impl SessionStore for PostgresStore {
         })
     }
 
-    fn login_failures(&self, keys: &[String], since: OffsetDateTime) -> StoreResult<Vec<u64>> {
-        self.read(|c| {
-            let found = c.query(
-                "SELECT k.key, (SELECT COUNT(*) FROM login_failures f \
-                 WHERE f.key = k.key AND f.at >= $2) FROM unnest($1::text[]) AS k(key)",
-                &[&keys, &since],
+    fn take_attempt(&self, limits: &[Limit], now: OffsetDateTime) -> StoreResult<Option<usize>> {
+        let mut keys: Vec<&str> = limits.iter().map(|l| l.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        self.write(|tx| {
+            // Transaction-scoped locks on the keys (taken in one order, so two requests
+            // cannot deadlock): no other attempt under them is counted between this one's
+            // check and its count, on any instance.
+            tx.exec(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+                 FROM unnest($1::text[]) AS k ORDER BY k",
+                &[&keys],
             )?;
-            let mut by_key = HashMap::new();
-            for r in &found {
-                by_key.insert(r.try_get::<_, String>(0)?, rows::count(r, 1)?);
+            let mut counts = Vec::with_capacity(limits.len());
+            for l in limits {
+                let r = tx.one(
+                    "SELECT COUNT(*) FROM attempts WHERE key = $1 AND at >= $2",
+                    &[&l.key, &l.since],
+                )?;
+                counts.push(rows::count(&r, 0)?);
             }
-            Ok(keys
-                .iter()
-                .map(|k| by_key.get(k).copied().unwrap_or(0))
-                .collect())
+            if let Some(full) = rules::first_full(limits, &counts) {
+                return Ok(Some(full));
+            }
+            let all: Vec<&str> = limits.iter().map(|l| l.key.as_str()).collect();
+            tx.exec(
+                "INSERT INTO attempts (key, at) SELECT k, $2 FROM unnest($1::text[]) AS k",
+                &[&all, &now],
+            )?;
+            tx.exec(
+                "DELETE FROM attempts WHERE at < $1",
+                &[&(now - rules::ATTEMPTS_KEPT)],
+            )?;
+            Ok(None)
         })
     }
 
-    fn record_login_failure(&self, keys: &[String], at: OffsetDateTime) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.exec(
-                "INSERT INTO login_failures (key, at) SELECT k, $2 FROM unnest($1::text[]) AS k",
-                &[&keys, &at],
-            )?;
-            // Old failures no longer count; drop them so the table stays small.
-            tx.exec(
-                "DELETE FROM login_failures WHERE at < $1",
-                &[&(at - rules::LOGIN_FAILURES_KEPT)],
+    fn release_attempt(&self, key: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.read(|c| {
+            c.exec(
+                "DELETE FROM attempts WHERE ctid = \
+                 (SELECT ctid FROM attempts WHERE key = $1 AND at = $2 LIMIT 1)",
+                &[&key, &at],
             )?;
             Ok(())
         })
     }
 
-    fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+    fn clear_attempts(&self, key: &str) -> StoreResult<()> {
         self.read(|c| {
-            c.exec("DELETE FROM login_failures WHERE key = $1", &[&key])?;
+            c.exec("DELETE FROM attempts WHERE key = $1", &[&key])?;
             Ok(())
         })
     }
@@ -115,31 +130,46 @@ impl SessionStore for PostgresStore {
         now: OffsetDateTime,
     ) -> StoreResult<IdempotencyBegin> {
         self.write(|tx| {
-            // Claiming is one statement, so two instances racing on one key get one winner.
-            let claimed = tx.exec(
-                "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING",
-                &[&user_id, &key, &&fingerprint[..], &now],
+            // One claim per user at a time (any instance), so the per-user bound holds.
+            tx.exec(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1))",
+                &[&user_id.to_string()],
             )?;
-            if claimed == 1 {
-                return Ok(IdempotencyBegin::New);
-            }
-            let r = tx.one(
+            let found = tx.opt(
                 "SELECT fingerprint, status, body, created_at FROM idempotency_keys \
                  WHERE user_id = $1 AND key = $2 FOR UPDATE",
                 &[&user_id, &key],
             )?;
-            match rules::idempotency_check(rows::stored_key(&r)?, fingerprint, now) {
-                KeyCheck::Answer(answer) => Ok(answer),
-                KeyCheck::Reclaim => {
-                    tx.exec(
-                        "UPDATE idempotency_keys SET created_at = $3 \
-                         WHERE user_id = $1 AND key = $2",
-                        &[&user_id, &key, &now],
-                    )?;
-                    Ok(IdempotencyBegin::New)
-                }
+            if let Some(r) = found {
+                return match rules::idempotency_check(rows::stored_key(&r)?, fingerprint, now) {
+                    KeyCheck::Answer(answer) => Ok(answer),
+                    KeyCheck::Reclaim => {
+                        tx.exec(
+                            "UPDATE idempotency_keys SET fingerprint = $3, status = 0, \
+                             body = NULL, created_at = $4 WHERE user_id = $1 AND key = $2",
+                            &[&user_id, &key, &&fingerprint[..], &now],
+                        )?;
+                        Ok(IdempotencyBegin::New)
+                    }
+                };
             }
+            tx.exec(
+                "DELETE FROM idempotency_keys WHERE created_at <= $1",
+                &[&(now - rules::IDEMPOTENCY_TTL)],
+            )?;
+            let held = tx.one(
+                "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            if rows::count(&held, 0)? >= rules::IDEMPOTENCY_KEYS_PER_USER {
+                return Ok(IdempotencyBegin::TooMany);
+            }
+            tx.exec(
+                "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &[&user_id, &key, &&fingerprint[..], &now],
+            )?;
+            Ok(IdempotencyBegin::New)
         })
     }
 

@@ -38,8 +38,8 @@ impl InvitationStore for SqliteStore {
             let (access_type, unit_ids) = access_to_cols(&inv.access);
             tx.execute(
                 "INSERT INTO users (id, org_id, user_type, status, invited_email, permissions, \
-                 access_type, unit_ids, invited_by, invited_at) \
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9)",
+                 access_type, unit_ids, invited_by, invited_at, invited_phone) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     inv.user_id.to_string(),
                     inv.org_id.to_string(),
@@ -49,7 +49,8 @@ impl InvitationStore for SqliteStore {
                     access_type,
                     unit_ids,
                     inv.invited_by.to_string(),
-                    ts(inv.token.sent_at)
+                    ts(inv.token.sent_at),
+                    inv.invited_phone
                 ],
             )?;
             insert_invitation(tx, inv.user_id, &inv.token)?;
@@ -81,7 +82,8 @@ impl InvitationStore for SqliteStore {
     fn invitation_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRecord>> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided \
+                "SELECT i.id, i.user_id, u.org_id, u.user_type, u.status, i.expires_at, i.voided, \
+                 u.invited_phone \
                  FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.token_hash = ?1",
                 [&token_hash[..]],
                 |r| rows::invitation(r),

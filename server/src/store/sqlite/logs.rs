@@ -44,6 +44,17 @@ impl LogStore for SqliteStore {
         })
     }
 
+    fn record_refused_message(&self, msg: &NewMessage, reason: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            insert_message(tx, msg)?;
+            tx.execute(
+                "UPDATE outbox SET delivery = 'refused', delivery_error = ?2 WHERE id = ?1",
+                params![msg.id.to_string(), reason],
+            )?;
+            Ok(())
+        })
+    }
+
     fn audit(&self, org_id: Uuid, lock_id: Uuid, audit: &Audit) -> StoreResult<()> {
         self.write(|tx| {
             lock_tx(tx, org_id, lock_id)?;

@@ -44,6 +44,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_offline_codes.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_limits.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

@@ -12,7 +12,7 @@ use super::tx::{SESSION_USER_COLS, USER_COLS};
 use super::{SqliteStore, ts};
 use crate::secrets;
 use crate::store::rows::{self, Columns, USER_COL_COUNT};
-use crate::store::rules::{self, KeyCheck};
+use crate::store::rules::{self, KeyCheck, Limit};
 use crate::store::{IdempotencyBegin, NewSession, SessionStore, StoreResult, UserRecord};
 
 impl SessionStore for SqliteStore {
@@ -94,38 +94,47 @@ impl SessionStore for SqliteStore {
         })
     }
 
-    fn login_failures(&self, keys: &[String], since: OffsetDateTime) -> StoreResult<Vec<u64>> {
-        self.with(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT COUNT(*) FROM login_failures WHERE key = ?1 AND at >= ?2",
+    fn take_attempt(&self, limits: &[Limit], now: OffsetDateTime) -> StoreResult<Option<usize>> {
+        // One immediate transaction under the writer lock: no other attempt is counted
+        // between this one's check and its count.
+        self.write(|tx| {
+            let counts = {
+                let mut stmt =
+                    tx.prepare_cached("SELECT COUNT(*) FROM attempts WHERE key = ?1 AND at >= ?2")?;
+                limits
+                    .iter()
+                    .map(|l| stmt.query_row(params![l.key, ts(l.since)], |r| rows::count(r, 0)))
+                    .collect::<rusqlite::Result<Vec<u64>>>()?
+            };
+            if let Some(full) = rules::first_full(limits, &counts) {
+                return Ok(Some(full));
+            }
+            let mut insert = tx.prepare_cached("INSERT INTO attempts (key, at) VALUES (?1, ?2)")?;
+            for l in limits {
+                insert.execute(params![l.key, ts(now)])?;
+            }
+            tx.execute(
+                "DELETE FROM attempts WHERE at < ?1",
+                [ts(now - rules::ATTEMPTS_KEPT)],
             )?;
-            Ok(keys
-                .iter()
-                .map(|k| stmt.query_row(params![k, ts(since)], |r| rows::count(r, 0)))
-                .collect::<rusqlite::Result<_>>()?)
+            Ok(None)
         })
     }
 
-    fn record_login_failure(&self, keys: &[String], at: OffsetDateTime) -> StoreResult<()> {
+    fn release_attempt(&self, key: &str, at: OffsetDateTime) -> StoreResult<()> {
         self.write(|tx| {
-            for k in keys {
-                tx.execute(
-                    "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
-                    params![k, ts(at)],
-                )?;
-            }
-            // Old failures no longer count; drop them so the table stays small.
             tx.execute(
-                "DELETE FROM login_failures WHERE at < ?1",
-                [ts(at - rules::LOGIN_FAILURES_KEPT)],
+                "DELETE FROM attempts WHERE rowid = \
+                 (SELECT rowid FROM attempts WHERE key = ?1 AND at = ?2 LIMIT 1)",
+                params![key, ts(at)],
             )?;
             Ok(())
         })
     }
 
-    fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+    fn clear_attempts(&self, key: &str) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute("DELETE FROM login_failures WHERE key = ?1", [key])?;
+            tx.execute("DELETE FROM attempts WHERE key = ?1", [key])?;
             Ok(())
         })
     }
@@ -146,24 +155,37 @@ impl SessionStore for SqliteStore {
                     |r| rows::stored_key(r),
                 )
                 .optional()?;
-            let Some(stored) = found else {
-                tx.execute(
-                    "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![user_id.to_string(), key, &fingerprint[..], ts(now)],
-                )?;
-                return Ok(IdempotencyBegin::New);
-            };
-            match rules::idempotency_check(stored, fingerprint, now) {
-                KeyCheck::Answer(answer) => Ok(answer),
-                KeyCheck::Reclaim => {
-                    tx.execute(
-                        "UPDATE idempotency_keys SET created_at = ?3 WHERE user_id = ?1 AND key = ?2",
-                        params![user_id.to_string(), key, ts(now)],
-                    )?;
-                    Ok(IdempotencyBegin::New)
+            if let Some(stored) = found {
+                match rules::idempotency_check(stored, fingerprint, now) {
+                    KeyCheck::Answer(answer) => return Ok(answer),
+                    KeyCheck::Reclaim => {
+                        tx.execute(
+                            "UPDATE idempotency_keys SET fingerprint = ?3, status = 0, body = NULL, \
+                             created_at = ?4 WHERE user_id = ?1 AND key = ?2",
+                            params![user_id.to_string(), key, &fingerprint[..], ts(now)],
+                        )?;
+                        return Ok(IdempotencyBegin::New);
+                    }
                 }
             }
+            tx.execute(
+                "DELETE FROM idempotency_keys WHERE created_at <= ?1",
+                [ts(now - rules::IDEMPOTENCY_TTL)],
+            )?;
+            let held: u64 = tx.query_row(
+                "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?1",
+                [user_id.to_string()],
+                |r| rows::count(r, 0),
+            )?;
+            if held >= rules::IDEMPOTENCY_KEYS_PER_USER {
+                return Ok(IdempotencyBegin::TooMany);
+            }
+            tx.execute(
+                "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![user_id.to_string(), key, &fingerprint[..], ts(now)],
+            )?;
+            Ok(IdempotencyBegin::New)
         })
     }
 
