@@ -135,8 +135,30 @@ async fn seed_flow_register_verify_login_sync_and_search() {
         requests + 1
     );
 
-    // Logout wipes; login with the email used at registration works.
+    // Logout ends the session on the server and wipes; login with the email used at
+    // registration works.
+    let held: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(dev.secrets_path()).unwrap()).unwrap();
+    let token = held["session_token"].clone();
+    let me = |token: String| {
+        let url = format!("{}/api/v1/me", server.base_url());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(token.clone()).await, reqwest::StatusCode::OK);
     c.account().logout().await.unwrap();
+    assert_eq!(
+        me(token).await,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the old token no longer works on the server"
+    );
     assert_eq!(c.account().current_user().await.unwrap(), None);
     assert!(c.locks().list().await.unwrap().is_empty());
     let secrets = std::fs::read_to_string(dev.secrets_path()).unwrap_or_default();

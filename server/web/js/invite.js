@@ -59,6 +59,13 @@ export async function openInvite({ onInvited }) {
   const email = h('input', { id: emailId, type: 'email', name: 'email', autocomplete: 'off', placeholder: 'name@example.com' });
   const emailErr = errorFor(email);
   const emailField = h('div', { class: 'field' }, h('label', { for: emailId }, 'Email address'), email, emailErr);
+  const phoneId = uid('invite-phone');
+  const phone = h('input', { id: phoneId, type: 'tel', name: 'phone', autocomplete: 'off', placeholder: '+15551234567' });
+  const phoneErr = errorFor(phone);
+  const phoneField = h('div', { class: 'field' },
+    h('label', { for: phoneId }, 'Their mobile phone (optional)'), phone,
+    h('p', { class: 'hint' }, 'When given, only this phone can complete the registration, so a forwarded link is of no use to anyone else.'),
+    phoneErr);
   const usernameId = uid('invite-username');
   const listId = uid('usernames');
   const username = h('input', { id: usernameId, type: 'text', name: 'username', list: listId, autocomplete: 'off', placeholder: 'Start typing a username' });
@@ -109,7 +116,7 @@ export async function openInvite({ onInvited }) {
     h('div', { class: 'dialog-head' }, h('h2', { id: titleId }, 'Invite User')),
     box.el,
     h('fieldset', { class: 'group' }, h('legend', {}, 'User type'), h('div', { class: 'inline' }, typeRadios), appNote),
-    h('fieldset', { class: 'group' }, h('legend', {}, 'Recipient'), h('div', { class: 'inline' }, recipientRadios), emailField, usernameField),
+    h('fieldset', { class: 'group' }, h('legend', {}, 'Recipient'), h('div', { class: 'inline' }, recipientRadios), emailField, usernameField, phoneField),
     permsSet,
     accessSet,
     h('div', { class: 'actions' }, cancel, submit));
@@ -170,9 +177,15 @@ export async function openInvite({ onInvited }) {
       access: access === 'units' ? { type: 'units', unit_ids: unitIds } : { type: 'all_locks' },
     };
     if (byEmail) body.email = email.value.trim(); else body.username = username.value.trim();
+    if (phone.value.trim()) body.phone = phone.value.trim();
     try {
       await busy(submit, () => post('/invitations', body));
     } catch (e) {
+      if (e instanceof ApiError && e.code === 'invalid_phone') {
+        box.error('The invitation was not sent:', [fieldError(phone, phoneErr, e.message)]);
+        phone.focus();
+        return;
+      }
       const prefix = e instanceof ApiError && e.status ? 'The server refused the invitation: ' : '';
       box.error(prefix + e.message);
       box.el.setAttribute('tabindex', '-1');
