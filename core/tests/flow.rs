@@ -138,7 +138,7 @@ async fn seed_flow_register_verify_login_sync_and_search() {
     // Logout ends the session on the server and wipes; login with the email used at
     // registration works.
     let held: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&std::fs::read_to_string(dev.secrets_path()).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dev.secrets_path()).unwrap()).unwrap();
     let token = held["session_token"].clone();
     let me = |token: String| {
         let url = format!("{}/api/v1/me", server.base_url());
