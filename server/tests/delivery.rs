@@ -270,3 +270,30 @@ async fn an_unreachable_smtp_server_still_leaves_the_invitation_in_the_outbox() 
             .contains("token=[sent, not kept]")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_the_database_holds_no_password_or_session_token() {
+    if std::env::var_os("ACCESS_TEST_DATABASE_URL").is_some() {
+        return; // the files checked are SQLite's; PostgreSQL stores the same columns
+    }
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, member) = api
+        .team_member(
+            &admin,
+            "copy@mail.example",
+            json!(["view_logs"]),
+            json!({"type": "all_locks"}),
+        )
+        .await;
+    assert_no_file_holds(
+        t.dir.path(),
+        &[
+            &admin,
+            &member,
+            access_server::config::TEST_ADMIN_PASSWORD,
+            "password-123",
+        ],
+    );
+}
