@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// Digits of a user's personal passcode.
-pub const PASSCODE_DIGITS: usize = 6;
+pub const PASSCODE_DIGITS: usize = 8;
 /// Digits of a lock's master code.
 pub const MASTER_CODE_DIGITS: usize = 8;
 /// Digits of an access code given to a guest.
