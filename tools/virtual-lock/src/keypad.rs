@@ -147,9 +147,10 @@ pub fn keypad_max_guesses(span_secs: u64) -> u64 {
 pub enum KeypadOutcome {
     /// The door opened for this code.
     Opened { actor: Actor, via: Via },
-    /// A known code that does not open now, or wrong digits.
+    /// A known code that does not open now, or wrong digits; either counts toward the
+    /// lockout (a refusal for low battery does not).
     Refused { reason: RefusalReason },
-    /// Input refused: too many wrong entries; try again after this long.
+    /// Input refused unchecked: too many counted entries; try again after this long.
     LockedOut { retry_after_secs: u64 },
 }
 
