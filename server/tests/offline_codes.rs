@@ -519,13 +519,16 @@ async fn offline_codes_follow_give_access_and_scope_and_validate_windows() {
         a.give(api, &agent, window(hour, hour + HOUR)).await.status,
         StatusCode::CONFLICT
     );
-    // BLE codes are unchanged: the default delivery, six digits, pending.
+    // BLE codes are unchanged: the default delivery, the server's digits, pending.
     let ble = a
         .give(api, &agent, json!({"kind": "one_time", "label": "BLE"}))
         .await;
     assert_eq!(ble.status, StatusCode::CREATED, "{:?}", ble.body);
     assert_eq!(ble.body["sync_state"], "pending");
-    assert_eq!(ble.body["code"].as_str().unwrap().len(), 6);
+    assert_eq!(
+        ble.body["code"].as_str().unwrap().len(),
+        access_server::secrets::ACCESS_CODE_DIGITS
+    );
     let ble_id = ble.body["id"].as_str().unwrap();
     let r = api
         .post(

@@ -152,7 +152,7 @@ async fn the_seed_article_flow_end_to_end() {
     let passcodes = d.body["passcodes"].as_array().unwrap();
     assert_eq!(passcodes.len(), 1, "{passcodes:?}");
     assert_eq!(passcodes[0]["lock_id"], lock101.as_str());
-    assert_eq!(passcodes[0]["code"].as_str().unwrap().len(), 6);
+    assert_eq!(passcodes[0]["code"].as_str().unwrap().len(), 8);
     assert!(d.body["invited_at"].is_string());
 
     let summary = api.get("/api/v1/access/summary", &admin).await;

@@ -21,8 +21,8 @@ mod store;
 
 pub use brain::LockBrain;
 pub use keypad::{
-    KEYPAD_FREE_ATTEMPTS, KEYPAD_LOCKOUT_BASE_SECS, KEYPAD_LOCKOUT_MAX_SECS, KeypadOutcome,
-    keypad_lockout_secs,
+    KEYPAD_FORGIVE_SECS, KEYPAD_FREE_ATTEMPTS, KEYPAD_LOCKOUT_BASE_SECS, KEYPAD_LOCKOUT_MAX_SECS,
+    KeypadOutcome, keypad_lockout_secs, keypad_max_guesses,
 };
 pub use lock::{FIRMWARE_VERSION, FactorySettings, VirtualLock};
 pub use state::LockState;

@@ -43,10 +43,12 @@ pub struct Pairing {
     pub paired_at: u64,
 }
 
-/// A failure counter with a lockout deadline (keypad and pairing each have one).
+/// A failure counter with a lockout deadline (keypad and pairing each have one). The
+/// keypad's count is forgiven slowly and not cleared by a success (`Guard::count_keypad_failure`
+/// in keypad.rs); the pairing count is cleared by a successful pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Guard {
-    /// Failures in a row.
+    /// Failures counted (for the keypad: as of the last counted entry, before forgiving).
     pub failures: u32,
     /// Lock clock before which input is refused.
     pub locked_until: u64,
