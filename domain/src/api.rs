@@ -317,6 +317,44 @@ pub struct Lock {
     pub identity_public_key: Option<String>,
 }
 
+/// How far a lock is in step with the platform (`GET /api/v1/locks/{id}/door`): what it
+/// confirmed at its last contact against what the platform wants now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DoorState {
+    pub lock_id: Uuid,
+    /// The door-update version the lock last confirmed holding (0: none yet).
+    pub confirmed_version: u64,
+    /// The lock holds everything the platform wants (mode, name, codes, revocations).
+    pub in_step: bool,
+    /// Given codes and passcodes waiting for a phone to reach the lock.
+    pub pending_codes: u32,
+    /// Percent, as the lock last reported it.
+    pub battery: Option<u8>,
+    /// At or below [`LOW_BATTERY_PERCENT`].
+    pub low_battery: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_contact_at: Option<OffsetDateTime>,
+    /// The app whose phone made the last contact.
+    pub last_contact_app: Option<String>,
+}
+
+/// A battery at or below this is shown as low.
+pub const LOW_BATTERY_PERCENT: u8 = 20;
+
+/// `POST /api/v1/locks/{id}/contact`: what a phone saw of the lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LockContactReport {
+    /// The door-update version the lock reports holding.
+    pub door_version: u64,
+    /// Percent.
+    #[serde(default)]
+    pub battery: Option<u8>,
+    #[serde(default)]
+    pub firmware: Option<String>,
+}
+
 /// `PATCH /api/v1/locks/{id}`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

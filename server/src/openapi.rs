@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{auth, ble, locks, manage, offline_codes};
+use crate::api::{auth, ble, door, locks, manage, offline_codes};
 
 struct BearerAuth;
 
@@ -32,7 +32,7 @@ impl Modify for BearerAuth {
         locks::reset_codes, locks::master_code, locks::list_logs, locks::upload_logs,
         offline_codes::give_access, locks::list_access_codes, locks::code_state,
         offline_codes::list_offline_codes, offline_codes::revoke, ble::credentials,
-        ble::set_identity, ble::revocations, ble::code_install,
+        ble::set_identity, ble::revocations, ble::code_install, door::door_state, door::contact,
         locks::sync, serve,
     )
 )]

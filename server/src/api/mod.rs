@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod ble;
+pub mod door;
 pub mod locks;
 pub mod manage;
 pub mod offline_codes;
@@ -121,6 +122,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/locks/{id}/access-codes/{code_id}/state",
             locks::code_state,
         ),
+        e(M::GET, "/api/v1/locks/{id}/door", door::door_state),
+        e(M::POST, "/api/v1/locks/{id}/contact", door::contact),
         e(M::POST, "/api/v1/locks/{id}/credentials", ble::credentials),
         e(M::PUT, "/api/v1/locks/{id}/identity", ble::set_identity),
         e(M::GET, "/api/v1/locks/{id}/revocations", ble::revocations),

@@ -20,7 +20,7 @@ use crate::service::codes::revocation_entries;
 use crate::service::gate::gate;
 use crate::service::keys::org_keypair;
 use crate::service::locks::gated;
-use crate::store::{StoreError, UserRecord};
+use crate::store::{LockRecord, StoreError, UserRecord};
 
 /// A signed credential for `user` on the lock `id`, if they may open it; rights follow
 /// their user type and permissions, the lifetime is the server's `credential_lifetime`.
@@ -80,7 +80,15 @@ pub async fn revocation_list(
     id: Uuid,
 ) -> ApiResult<RevocationList> {
     let lock = gated(state, user, id, Action::Unlock).await?;
-    let org = user.org_id;
+    Ok(RevocationList {
+        lock_id: id,
+        revoked: revocations(state, &lock).await?,
+    })
+}
+
+/// What [`revocation_list`] lists, for a lock already loaded (no gate: the caller's).
+pub async fn revocations(state: &AppState, lock: &LockRecord) -> ApiResult<Vec<RevokedCredential>> {
+    let (org, id) = (lock.org_id, lock.id);
     let now = OffsetDateTime::now_utc();
     let creds = state
         .db
@@ -108,8 +116,5 @@ pub async fn revocation_list(
     }
     // Revoked offline codes ride in the same list.
     out.extend(revocation_entries(state, org, id).await?);
-    Ok(RevocationList {
-        lock_id: id,
-        revoked: out,
-    })
+    Ok(out)
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod codes;
 pub mod credentials;
+pub mod door;
 pub mod gate;
 pub mod keys;
 pub mod locks;

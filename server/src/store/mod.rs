@@ -93,6 +93,7 @@ pub trait Store:
     + InvitationStore
     + LockStore
     + CodeStore
+    + DoorStore
     + LogStore
     + SyncStore
     + Any

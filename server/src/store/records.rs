@@ -293,6 +293,45 @@ pub struct AccessCodeRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// A door update the server issued for a lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoorUpdateRecord {
+    pub lock_id: Uuid,
+    /// Strictly increasing per lock (the lock refuses anything not newer than it holds).
+    pub version: u64,
+    /// SHA-256 of the desired state it carries: an unchanged state reuses this update.
+    pub digest: [u8; 32],
+    /// The access codes and passcodes it carries.
+    pub code_ids: Vec<Uuid>,
+    /// The signed update, secrets sealed to the lock's key.
+    pub body: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a phone saw of a lock during a contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockContact {
+    /// The door-update version the lock holds.
+    pub door_version: u64,
+    /// Percent.
+    pub battery: Option<u8>,
+    pub firmware: Option<String>,
+    /// Which app made the contact.
+    pub app: access_domain::App,
+    pub at: OffsetDateTime,
+}
+
+/// How far a lock is in step with the platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoorStatus {
+    /// The door-update version the lock last confirmed (0: none yet).
+    pub confirmed: u64,
+    /// The newest version issued (0: none yet).
+    pub latest: u64,
+    pub last_contact_at: Option<OffsetDateTime>,
+    pub last_contact_app: Option<String>,
+}
+
 /// A revoked access code: when, and by whom.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeRevocationRecord {

@@ -232,6 +232,29 @@ pub fn idempotency_check(
     }
 }
 
+/// The version a lock's report moves its confirmed version to, if any: a version the
+/// server never issued is refused (a phone that lies, or a database restored to before the
+/// update); an older report than what is known moves nothing.
+///
+/// ```
+/// use access_server::store::rules::confirmed_after;
+/// assert_eq!(confirmed_after(5, 7, true).unwrap(), Some(7));
+/// assert_eq!(confirmed_after(7, 5, true).unwrap(), None);
+/// assert_eq!(confirmed_after(5, 0, false).unwrap(), None);
+/// assert!(confirmed_after(5, 9, false).is_err());
+/// ```
+pub fn confirmed_after(confirmed: u64, reported: u64, issued: bool) -> StoreResult<Option<u64>> {
+    if reported == 0 || reported <= confirmed {
+        return Ok(None);
+    }
+    if !issued {
+        return Err(StoreError::Conflict(
+            "The lock reports a door version this server never issued.".into(),
+        ));
+    }
+    Ok(Some(reported))
+}
+
 /// Attempts older than this no longer count under any limit, and are deleted.
 pub const ATTEMPTS_KEPT: Duration = Duration::days(1);
 

@@ -243,6 +243,28 @@ pub trait CodeStore {
     ) -> StoreResult<Vec<CodeRevocationRecord>>;
 }
 
+/// The door: updates issued for each lock and what the lock confirmed.
+pub trait DoorStore {
+    /// The newest update issued for the lock.
+    fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>>;
+    /// Stores an issued update (its version above every earlier one) and forgets those
+    /// older than what the lock confirmed.
+    fn record_door_update(&self, org_id: Uuid, update: &DoorUpdateRecord) -> StoreResult<()>;
+    /// Records a contact: the lock holds `door_version` (an issued version: its codes become
+    /// installed), its battery and firmware, when and through which app. A version the
+    /// server never issued is refused ([`StoreError::Conflict`]).
+    fn record_contact(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        contact: &LockContact,
+    ) -> StoreResult<DoorStatus>;
+    fn door_status(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<DoorStatus>;
+    /// The lock's master code, to seal into its updates (no person sees it: not audited,
+    /// unlike [`LockStore::master_code`]).
+    fn door_master_code(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<String>;
+}
+
 /// What was sent and what happened: the outbox, the server's audit and the locks' logs.
 pub trait LogStore {
     /// Newest first, before sequence `before`.

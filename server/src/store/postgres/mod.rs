@@ -34,6 +34,7 @@
 //! [`super::traits`] the rest, named as on SQLite.
 
 mod codes;
+mod door;
 mod invitations;
 mod locks;
 mod logs;
@@ -80,6 +81,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../../migrations/postgres/0004_limits.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_door.sql"),
     ),
 ];
 

@@ -9,6 +9,7 @@
 
 pub mod backup;
 mod codes;
+mod door;
 mod invitations;
 mod locks;
 mod logs;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_limits.sql"),
     ),
+    (5, include_str!("../../../migrations/sqlite/0005_door.sql")),
 ];
 
 /// The database file in the data directory.

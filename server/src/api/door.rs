@@ -1,0 +1,48 @@
+//! The door: how far a lock is in step with the platform, and what a phone saw of it.
+
+use access_domain::api::{DoorState, ErrorBody, LockContactReport};
+use axum::extract::State;
+
+use super::{Auth, Id, Json};
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::service::door;
+
+/// How far the lock is in step: the version it confirmed, codes waiting, battery, the last
+/// contact (anyone who sees the lock).
+#[utoipa::path(get, path = "/api/v1/locks/{id}/door", tag = "locks", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = DoorState), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn door_state(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<axum::Json<DoorState>> {
+    Ok(axum::Json(door::door_state(&state, &user, id).await?))
+}
+
+/// What a phone saw of the lock at a contact: the door version it holds (its codes then
+/// count as installed), battery and firmware (anyone who may open the lock).
+#[utoipa::path(post, path = "/api/v1/locks/{id}/contact", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = LockContactReport,
+    responses((status = 200, body = DoorState), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "a door version this server never issued", body = ErrorBody)))]
+pub async fn contact(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+    Json(report): Json<LockContactReport>,
+) -> ApiResult<axum::Json<DoorState>> {
+    door::contact(
+        &state,
+        &user,
+        id,
+        report.door_version,
+        report.battery,
+        report.firmware,
+    )
+    .await?;
+    Ok(axum::Json(door::door_state(&state, &user, id).await?))
+}

@@ -1,0 +1,220 @@
+//! The door: what the platform wants each lock to hold, and what the lock confirmed.
+//!
+//! [`desired`] derives a lock's desired state from the platform's data: its mode and name,
+//! the master code and the code secret, the given codes still valid, every personal passcode
+//! the mode table and scopes allow on it, and the revocation list. It is the seam a lock
+//! family implements against: this protocol's updates are built from it in [`issue`], and
+//! [`contact`] records what a phone saw of the lock (the version it holds, its battery).
+
+use access_domain::api::RevokedCredential;
+use access_domain::api::{DoorState, LOW_BATTERY_PERCENT};
+use access_domain::{AccessCodeKind, Action, CodeClass, CodeSyncState, LockMode, UserType};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::service::codes::grant_of;
+use crate::service::credentials::revocations;
+use crate::service::keys::code_secret;
+use crate::service::locks::{gated, lock_missing};
+use crate::store::{DoorStatus, LockContact, LockRecord, UserRecord};
+
+/// A keypad code the lock should hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredCode {
+    /// The server's id (an access code's or a passcode's).
+    pub id: Uuid,
+    pub digits: String,
+    pub kind: AccessCodeKind,
+    /// The row of the mode table it uses.
+    pub class: CodeClass,
+    /// Whose personal passcode it is.
+    pub owner: Option<Uuid>,
+    /// Unix seconds, start inclusive, end exclusive.
+    pub window: Option<(u64, u64)>,
+    /// The lock confirmed holding it (what the platform knows, not part of the state).
+    #[serde(skip)]
+    pub installed: bool,
+}
+
+/// Everything the platform wants one lock to hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredDoor {
+    pub lock_id: Uuid,
+    pub name: String,
+    pub mode: LockMode,
+    pub master_code: String,
+    pub code_secret: [u8; 32],
+    /// Ordered by id, so equal states have equal digests.
+    pub codes: Vec<DesiredCode>,
+    /// Ordered by serial.
+    pub revocations: Vec<(u64, u64)>,
+}
+
+impl DesiredDoor {
+    /// SHA-256 of the state: an unchanged state reuses the update already issued.
+    pub fn digest(&self) -> [u8; 32] {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let d = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+}
+
+fn unix(t: OffsetDateTime) -> u64 {
+    t.unix_timestamp().max(0) as u64
+}
+
+/// The desired state of `lock` now.
+pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDoor> {
+    let (org, id) = (lock.org_id, lock.id);
+    let now = OffsetDateTime::now_utc();
+    let (master_code, key, given, revoked_codes, passcodes, holders) = state
+        .db
+        .run(move |s| {
+            let given = s.list_access_codes(org, id)?;
+            let revoked: Vec<Uuid> = s
+                .access_code_revocations(org, id)?
+                .into_iter()
+                .map(|r| r.code_id)
+                .collect();
+            let passcodes = s.lock_passcodes(id)?;
+            let mut holders = Vec::with_capacity(passcodes.len());
+            for p in &passcodes {
+                holders.push(s.user(org, p.user_id)?);
+            }
+            Ok((
+                s.door_master_code(org, id)?,
+                s.organization_key(org)?,
+                given,
+                revoked,
+                passcodes,
+                holders,
+            ))
+        })
+        .await
+        .map_err(lock_missing)?;
+    // A one-time code starts when it is given; a lock clock a little behind the server's
+    // must not refuse it in its first minutes (the tolerance of credentials).
+    let slack = lock_protocol::credential::CLOCK_SKEW_SECS;
+    let guest_class = if lock.mode == LockMode::Tour {
+        CodeClass::Tour
+    } else {
+        CodeClass::Guest
+    };
+    let mut codes: Vec<DesiredCode> = given
+        .into_iter()
+        // Offline codes are computed by the lock, never installed.
+        .filter(|c| grant_of(c.id).is_none() && !revoked_codes.contains(&c.id))
+        .filter(|c| c.ends_at.is_none_or(|e| e > now))
+        .map(|c| DesiredCode {
+            id: c.id,
+            window: match (c.starts_at, c.ends_at) {
+                (Some(s), Some(e)) => {
+                    let slack = if c.kind == AccessCodeKind::OneTime {
+                        slack
+                    } else {
+                        0
+                    };
+                    Some((unix(s).saturating_sub(slack), unix(e)))
+                }
+                _ => None,
+            },
+            installed: c.sync_state == CodeSyncState::Installed,
+            digits: c.code,
+            kind: c.kind,
+            class: guest_class,
+            owner: None,
+        })
+        .collect();
+    codes.extend(
+        passcodes
+            .into_iter()
+            .zip(holders)
+            .filter(|(_, holder)| holder.status == access_domain::UserStatus::Active)
+            .map(|(p, holder)| DesiredCode {
+                installed: p.sync_state == CodeSyncState::Installed,
+                id: p.id,
+                digits: p.code,
+                kind: AccessCodeKind::Permanent,
+                class: match holder.user_type {
+                    UserType::Resident => CodeClass::Resident,
+                    UserType::TeamMember => CodeClass::Staff,
+                },
+                owner: Some(holder.id),
+                window: None,
+            }),
+    );
+    codes.sort_by_key(|c| c.id);
+    let mut revoked: Vec<(u64, u64)> = revocations(state, lock)
+        .await?
+        .into_iter()
+        .map(|RevokedCredential { serial, expires_at }| (serial, expires_at))
+        .collect();
+    revoked.sort_unstable();
+    Ok(DesiredDoor {
+        lock_id: id,
+        name: lock.name.clone(),
+        mode: lock.mode,
+        code_secret: code_secret(&key.signing_key_pkcs8, id, &master_code),
+        master_code,
+        codes,
+        revocations: revoked,
+    })
+}
+
+/// Records what a phone of `user` (anyone who may open the lock) saw of it.
+pub async fn contact(
+    state: &AppState,
+    user: &UserRecord,
+    lock_id: Uuid,
+    door_version: u64,
+    battery: Option<u8>,
+    firmware: Option<String>,
+) -> ApiResult<DoorStatus> {
+    gated(state, user, lock_id, Action::Unlock).await?;
+    let seen = LockContact {
+        door_version,
+        battery: battery.map(|b| b.min(100)),
+        firmware,
+        app: user.user_type.app(),
+        at: OffsetDateTime::now_utc(),
+    };
+    let org = user.org_id;
+    Ok(state
+        .db
+        .run(move |s| s.record_contact(org, lock_id, &seen))
+        .await?)
+}
+
+/// How far the lock `lock_id` is in step, for anyone who sees it.
+pub async fn door_state(
+    state: &AppState,
+    user: &UserRecord,
+    lock_id: Uuid,
+) -> ApiResult<DoorState> {
+    let lock = gated(state, user, lock_id, Action::View).await?;
+    let want = desired(state, &lock).await?;
+    let org = user.org_id;
+    let (status, latest) = state
+        .db
+        .run(move |s| Ok((s.door_status(org, lock_id)?, s.latest_door_update(lock_id)?)))
+        .await?;
+    let in_step = status.confirmed != 0
+        && latest
+            .as_ref()
+            .is_some_and(|u| u.version == status.confirmed && u.digest == want.digest());
+    Ok(DoorState {
+        lock_id,
+        confirmed_version: status.confirmed,
+        in_step,
+        pending_codes: want.codes.iter().filter(|c| !c.installed).count() as u32,
+        battery: lock.battery,
+        low_battery: lock.battery.is_some_and(|b| b <= LOW_BATTERY_PERCENT),
+        last_contact_at: status.last_contact_at,
+        last_contact_app: status.last_contact_app,
+    })
+}

@@ -1,0 +1,151 @@
+//! [`DoorStore`] on PostgreSQL.
+
+use super::*;
+use crate::store::rules;
+
+const UPDATE_COLS: &str = "lock_id, version, digest, code_ids, body, created_at";
+
+fn update_row(r: &Row) -> PResult<DoorUpdateRecord> {
+    Ok(DoorUpdateRecord {
+        lock_id: r.try_get(0)?,
+        version: u64::try_from(r.try_get::<_, i64>(1)?).map_err(|_| r.invalid(1, "version"))?,
+        digest: r
+            .try_get::<_, Vec<u8>>(2)?
+            .try_into()
+            .map_err(|_| r.invalid(2, "digest"))?,
+        code_ids: r.try_get(3)?,
+        body: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+    })
+}
+
+fn status<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, lock: Uuid) -> PResult<DoorStatus> {
+    let r = cx.one(
+        "SELECT l.door_confirmed, l.last_contact_at, l.last_contact_app, \
+         (SELECT MAX(version) FROM door_updates d WHERE d.lock_id = l.id) \
+         FROM locks l WHERE l.org_id = $1 AND l.id = $2",
+        &[&org, &lock],
+    )?;
+    Ok(DoorStatus {
+        confirmed: r.try_get::<_, i64>(0)?.max(0) as u64,
+        last_contact_at: r.try_get(1)?,
+        last_contact_app: r.try_get(2)?,
+        latest: r.try_get::<_, Option<i64>>(3)?.unwrap_or(0).max(0) as u64,
+    })
+}
+
+fn version_param(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl DoorStore for PostgresStore {
+    fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>> {
+        self.read(|c| {
+            c.opt(
+                &format!(
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 \
+                     ORDER BY version DESC LIMIT 1"
+                ),
+                &[&lock_id],
+            )?
+            .map(|r| update_row(&r))
+            .transpose()
+        })
+    }
+
+    fn record_door_update(&self, org_id: Uuid, u: &DoorUpdateRecord) -> StoreResult<()> {
+        self.write(|tx| {
+            hold_lock_row(tx, org_id, u.lock_id)?;
+            tx.exec(
+                &format!(
+                    "INSERT INTO door_updates ({UPDATE_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                ),
+                &[
+                    &u.lock_id,
+                    &version_param(u.version),
+                    &&u.digest[..],
+                    &u.code_ids,
+                    &u.body,
+                    &u.created_at,
+                ],
+            )?;
+            // The confirmed update stays (its codes are what the lock holds); older ones go.
+            tx.exec(
+                "DELETE FROM door_updates WHERE lock_id = $1 AND version < \
+                 (SELECT door_confirmed FROM locks WHERE id = $1)",
+                &[&u.lock_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn record_contact(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        contact: &LockContact,
+    ) -> StoreResult<DoorStatus> {
+        self.write(|tx| {
+            hold_lock_row(tx, org_id, lock_id)?;
+            let before = status(tx, org_id, lock_id)?;
+            let reported = version_param(contact.door_version);
+            let carried: Option<Vec<Uuid>> = tx
+                .opt(
+                    "SELECT code_ids FROM door_updates WHERE lock_id = $1 AND version = $2",
+                    &[&lock_id, &reported],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let moved =
+                rules::confirmed_after(before.confirmed, contact.door_version, carried.is_some())?;
+            if let (Some(version), Some(ids)) = (moved, carried) {
+                for table in ["access_codes", "passcodes"] {
+                    tx.exec(
+                        &format!(
+                            "UPDATE {table} SET sync_state = 'installed', failure_reason = NULL \
+                             WHERE id = ANY($1) AND lock_id = $2 AND sync_state = 'pending'"
+                        ),
+                        &[&ids, &lock_id],
+                    )?;
+                }
+                let v = version_param(version);
+                tx.exec(
+                    "UPDATE locks SET door_confirmed = $2 WHERE id = $1",
+                    &[&lock_id, &v],
+                )?;
+                tx.exec(
+                    "DELETE FROM door_updates WHERE lock_id = $1 AND version < $2",
+                    &[&lock_id, &v],
+                )?;
+            }
+            let battery = contact.battery.map(i32::from);
+            tx.exec(
+                "UPDATE locks SET battery = COALESCE($2, battery), firmware = COALESCE($3, firmware), \
+                 last_contact_at = $4, last_contact_app = $5 WHERE id = $1",
+                &[
+                    &lock_id,
+                    &battery,
+                    &contact.firmware,
+                    &contact.at,
+                    &contact.app.display_name(),
+                ],
+            )?;
+            tx.change(org_id, Some(lock_id), None, contact.at);
+            status(tx, org_id, lock_id)
+        })
+    }
+
+    fn door_status(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<DoorStatus> {
+        self.read(|c| status(c, org_id, lock_id))
+    }
+
+    fn door_master_code(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<String> {
+        self.read(|c| {
+            let r = c.one(
+                "SELECT master_code FROM locks WHERE org_id = $1 AND id = $2",
+                &[&org_id, &lock_id],
+            )?;
+            Ok(r.try_get(0)?)
+        })
+    }
+}

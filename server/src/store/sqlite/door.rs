@@ -1,0 +1,155 @@
+//! [`DoorStore`] on SQLite: issued door updates and what each lock confirmed.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::tx::*;
+use super::*;
+use crate::store::rows::Columns;
+use crate::store::rules;
+use crate::store::*;
+
+const UPDATE_COLS: &str = "lock_id, version, digest, code_ids, body, created_at";
+
+fn update_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DoorUpdateRecord> {
+    let ids: String = r.text(3)?;
+    Ok(DoorUpdateRecord {
+        lock_id: r.uuid(0)?,
+        version: u64::try_from(r.int(1)?).map_err(|_| r.invalid(1, "version"))?,
+        digest: r.bytes(2)?.try_into().map_err(|_| r.invalid(2, "digest"))?,
+        code_ids: serde_json::from_slice(ids.as_bytes()).map_err(|_| r.invalid(3, "code ids"))?,
+        body: r.bytes(4)?,
+        created_at: r.time(5)?,
+    })
+}
+
+fn status(c: &rusqlite::Connection, org: Uuid, lock: Uuid) -> rusqlite::Result<DoorStatus> {
+    c.query_row(
+        "SELECT l.door_confirmed, l.last_contact_at, l.last_contact_app, \
+         (SELECT MAX(version) FROM door_updates d WHERE d.lock_id = l.id) \
+         FROM locks l WHERE l.org_id = ?1 AND l.id = ?2",
+        params![org.to_string(), lock.to_string()],
+        |r| {
+            Ok(DoorStatus {
+                confirmed: r.int(0)?.max(0) as u64,
+                last_contact_at: r.opt_time(1)?,
+                last_contact_app: r.opt_text(2)?,
+                latest: r.opt_int(3)?.unwrap_or(0).max(0) as u64,
+            })
+        },
+    )
+}
+
+impl DoorStore for SqliteStore {
+    fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 \
+                     ORDER BY version DESC LIMIT 1"
+                ),
+                [lock_id.to_string()],
+                update_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn record_door_update(&self, org_id: Uuid, u: &DoorUpdateRecord) -> StoreResult<()> {
+        let ids =
+            serde_json::to_string(&u.code_ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.write(|tx| {
+            lock_tx(tx, org_id, u.lock_id)?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO door_updates ({UPDATE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                ),
+                params![
+                    u.lock_id.to_string(),
+                    i64::try_from(u.version).unwrap_or(i64::MAX),
+                    &u.digest[..],
+                    ids,
+                    u.body,
+                    ts(u.created_at)
+                ],
+            )?;
+            // The confirmed update stays (its codes are what the lock holds); older ones go.
+            tx.execute(
+                "DELETE FROM door_updates WHERE lock_id = ?1 AND version < \
+                 (SELECT door_confirmed FROM locks WHERE id = ?1)",
+                [u.lock_id.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn record_contact(
+        &self,
+        org_id: Uuid,
+        lock_id: Uuid,
+        contact: &LockContact,
+    ) -> StoreResult<DoorStatus> {
+        self.write(|tx| {
+            let before = status(tx, org_id, lock_id)?;
+            let reported = i64::try_from(contact.door_version).unwrap_or(i64::MAX);
+            let carried: Option<String> = tx
+                .query_row(
+                    "SELECT code_ids FROM door_updates WHERE lock_id = ?1 AND version = ?2",
+                    params![lock_id.to_string(), reported],
+                    |r| r.text(0),
+                )
+                .optional()?;
+            let moved =
+                rules::confirmed_after(before.confirmed, contact.door_version, carried.is_some())?;
+            if let (Some(version), Some(ids)) = (moved, carried) {
+                let ids: Vec<uuid::Uuid> = serde_json::from_slice(ids.as_bytes())
+                    .map_err(|e| StoreError::Backend(format!("door update code ids: {e}")))?;
+                for id in ids {
+                    for table in ["access_codes", "passcodes"] {
+                        tx.execute(
+                            &format!(
+                                "UPDATE {table} SET sync_state = 'installed', failure_reason = NULL \
+                                 WHERE id = ?1 AND lock_id = ?2 AND sync_state = 'pending'"
+                            ),
+                            params![id.to_string(), lock_id.to_string()],
+                        )?;
+                    }
+                }
+                tx.execute(
+                    "UPDATE locks SET door_confirmed = ?2 WHERE id = ?1",
+                    params![lock_id.to_string(), i64::try_from(version).unwrap_or(i64::MAX)],
+                )?;
+                tx.execute(
+                    "DELETE FROM door_updates WHERE lock_id = ?1 AND version < ?2",
+                    params![lock_id.to_string(), i64::try_from(version).unwrap_or(i64::MAX)],
+                )?;
+            }
+            tx.execute(
+                "UPDATE locks SET battery = COALESCE(?2, battery), firmware = COALESCE(?3, firmware), \
+                 last_contact_at = ?4, last_contact_app = ?5 WHERE id = ?1",
+                params![
+                    lock_id.to_string(),
+                    contact.battery,
+                    contact.firmware,
+                    ts(contact.at),
+                    contact.app.display_name()
+                ],
+            )?;
+            change(tx, org_id, Some(lock_id), None, contact.at)?;
+            Ok(status(tx, org_id, lock_id)?)
+        })
+    }
+
+    fn door_status(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<DoorStatus> {
+        self.with(|c| Ok(status(c, org_id, lock_id)?))
+    }
+
+    fn door_master_code(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<String> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT master_code FROM locks WHERE org_id = ?1 AND id = ?2",
+                params![org_id.to_string(), lock_id.to_string()],
+                |r| r.text(0),
+            )?)
+        })
+    }
+}

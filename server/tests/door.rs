@@ -1,0 +1,95 @@
+//! The door as the platform sees it: what each lock should hold, what a contact reported,
+//! and who may report.
+
+mod common;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Door", &["1", "2"]).await;
+    let lock = api.lock(&admin, &units[0], "Door 1").await;
+    let door = format!("/api/v1/locks/{lock}/door");
+
+    let fresh = api.get(&door, &admin).await;
+    assert_eq!(fresh.status, StatusCode::OK, "{:?}", fresh.body);
+    assert_eq!(fresh.body["confirmed_version"], 0);
+    assert_eq!(fresh.body["in_step"], false);
+    assert_eq!(fresh.body["last_contact_at"], json!(null));
+    let before = fresh.body["pending_codes"].as_u64().unwrap();
+
+    // A resident of the unit gets a passcode on its lock: one more code waits.
+    api.invite(
+        &admin,
+        json!({"user_type": "resident", "email": "res@door.example",
+               "access": {"type": "units", "unit_ids": [units[0]]}}),
+    )
+    .await;
+    let resident = api
+        .register(
+            &admin,
+            "res@door.example",
+            "res@door.example",
+            &common::next_phone(),
+            "password-123",
+        )
+        .await;
+    let waiting = api.get(&door, &resident).await;
+    assert_eq!(waiting.status, StatusCode::OK, "{:?}", waiting.body);
+    assert_eq!(waiting.body["pending_codes"].as_u64().unwrap(), before + 1);
+
+    // The resident's phone reports a contact: battery, when, which app.
+    let contact = format!("/api/v1/locks/{lock}/contact");
+    let seen = api
+        .post(
+            &contact,
+            &resident,
+            json!({"door_version": 0, "battery": 15, "firmware": "vlock-1"}),
+        )
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);
+    assert_eq!(seen.body["battery"], 15);
+    assert_eq!(seen.body["low_battery"], true);
+    assert_eq!(seen.body["last_contact_app"], "NoKey Resident");
+    assert!(seen.body["last_contact_at"].is_string());
+    let l = api.get(&format!("/api/v1/locks/{lock}"), &admin).await;
+    assert_eq!(l.body["battery"], 15);
+    assert_eq!(l.body["firmware"], "vlock-1");
+
+    // A version the server never issued is refused, and nothing moves.
+    let forged = api
+        .post(&contact, &resident, json!({"door_version": 12345}))
+        .await;
+    assert_eq!(forged.status, StatusCode::CONFLICT, "{:?}", forged.body);
+    let after = api.get(&door, &admin).await;
+    assert_eq!(after.body["confirmed_version"], 0);
+
+    // Someone who may not open the lock may not report on it.
+    let (_, other) = api
+        .team_member(
+            &admin,
+            "elsewhere@door.example",
+            json!(["view_logs"]),
+            json!({"type": "units", "unit_ids": [units[1]]}),
+        )
+        .await;
+    let refused = api
+        .call(
+            Method::POST,
+            &contact,
+            Some(&other),
+            Some(json!({"door_version": 0, "battery": 99})),
+        )
+        .await;
+    assert!(
+        refused.status == StatusCode::FORBIDDEN || refused.status == StatusCode::NOT_FOUND,
+        "{:?}",
+        refused.body
+    );
+    let unchanged = api.get(&door, &admin).await;
+    assert_eq!(unchanged.body["battery"], 15);
+}
