@@ -14,6 +14,10 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
     let (_, units) = api.property(&admin, "Door", &["1", "2"]).await;
     let lock = api.lock(&admin, &units[0], "Door 1").await;
     let door = format!("/api/v1/locks/{lock}/door");
+    let contact = format!("/api/v1/locks/{lock}/contact");
+    let unpaired = api.post(&contact, &admin, json!({"door_version": 0})).await;
+    assert_eq!(unpaired.status, StatusCode::CONFLICT, "{:?}", unpaired.body);
+    common::pair_identity(api, &admin, &lock).await;
 
     let fresh = api.get(&door, &admin).await;
     assert_eq!(fresh.status, StatusCode::OK, "{:?}", fresh.body);
@@ -43,7 +47,6 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
     assert_eq!(waiting.body["pending_codes"].as_u64().unwrap(), before + 1);
 
     // The resident's phone reports a contact: battery, when, which app.
-    let contact = format!("/api/v1/locks/{lock}/contact");
     let seen = api
         .post(
             &contact,

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::codes::grant_of;
 use crate::service::credentials::revocations;
 use crate::service::keys::code_secret;
@@ -175,7 +175,13 @@ pub async fn contact(
     battery: Option<u8>,
     firmware: Option<String>,
 ) -> ApiResult<DoorStatus> {
-    gated(state, user, lock_id, Action::Unlock).await?;
+    let lock = gated(state, user, lock_id, Action::Unlock).await?;
+    if lock.identity_public_key.is_none() {
+        // No phone can hold a session with a lock that was never paired.
+        return Err(ApiError::conflict(
+            "This lock is not paired yet: there is no contact to report.",
+        ));
+    }
     let seen = LockContact {
         door_version,
         battery: battery.map(|b| b.min(100)),

@@ -299,6 +299,19 @@ impl Api {
     }
 }
 
+/// Sets a lock's identity key as a pairing phone does (the lock is then paired).
+pub async fn pair_identity(api: &Api, admin: &str, lock: &str) {
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    let a = api
+        .put(
+            &format!("/api/v1/locks/{lock}/identity"),
+            admin,
+            json!({"identity_public_key": key}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+}
+
 /// A fresh valid `+1` phone number per call.
 pub fn next_phone() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -14,7 +14,25 @@ const METHODS = { ble: 'Bluetooth (app)', keypad: 'Keypad', master_code: 'Master
 
 const battery = (b) => (b === null || b === undefined
   ? h('span', { class: 'muted' }, 'Unknown')
-  : h('span', { class: b < 20 ? 'battery low' : 'battery' }, `${b}%`, b < 20 ? ' (low)' : ''));
+  : h('span', { class: b <= LOW_BATTERY ? 'battery low' : 'battery' }, `${b}%`, b <= LOW_BATTERY ? ' (low)' : ''));
+
+/** The server's `LOW_BATTERY_PERCENT`. */
+const LOW_BATTERY = 20;
+
+/** Whether the lock holds what the platform wants, in words. */
+function doorText(door) {
+  if (door instanceof Error) return h('span', { class: 'muted' }, `Unknown (${door.message})`);
+  if (door.in_step) return badge('in-step', 'In step');
+  const waiting = door.pending_codes > 0
+    ? `${door.pending_codes} code${door.pending_codes === 1 ? '' : 's'} waiting`
+    : 'Changes waiting';
+  return h('span', {}, badge('waiting', waiting), ' until a phone reaches the lock');
+}
+
+function lastContact(door) {
+  if (door instanceof Error || !door.last_contact_at) return h('span', { class: 'muted' }, 'Never');
+  return h('span', {}, time(door.last_contact_at, true), door.last_contact_app ? ` by ${door.last_contact_app}` : '');
+}
 
 export async function renderList(ctx) {
   const locks = await getAll('/locks');
@@ -50,10 +68,11 @@ export async function renderLock(ctx) {
   const [id] = ctx.params;
   const path = `/locks/${encodeURIComponent(id)}`;
   const lock = await get(path);
-  const [allCodes, logs, offline] = await Promise.all([
+  const [allCodes, logs, offline, door] = await Promise.all([
     loadCodes(id, lock).catch((e) => e),
     get(`${path}/logs${query({ limit: 100 })}`).catch((e) => e),
     get(`${path}/offline-codes`).then((p) => p.items || [], (e) => e),
+    get(`${path}/door`).catch((e) => e),
   ]);
   // Offline codes have their own panel (window, uses, revocation); this list is the BLE ones.
   const codes = allCodes instanceof Error ? allCodes : allCodes.filter((c) => !isOfflineCode(c));
@@ -68,6 +87,8 @@ export async function renderLock(ctx) {
       h('dt', {}, 'Unit'), h('dd', {}, lock.unit_name),
       h('dt', {}, 'Mode'), h('dd', {}, badge(`mode-${lock.mode}`, MODES[lock.mode] || lock.mode)),
       h('dt', {}, 'Battery'), h('dd', {}, battery(lock.battery)),
+      h('dt', {}, 'At the door'), h('dd', { dataset: { door: door.in_step ? 'in-step' : 'waiting' } }, doorText(door)),
+      h('dt', {}, 'Last contact'), h('dd', {}, lastContact(door)),
       h('dt', {}, 'Firmware'), h('dd', {}, lock.firmware || h('span', { class: 'muted' }, 'Unknown')),
       h('dt', {}, 'Paired'), h('dd', {}, lock.paired ? 'Yes' : 'Not yet paired on site')));
 

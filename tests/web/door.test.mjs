@@ -1,0 +1,59 @@
+// The lock page shows what the door holds: in step or codes waiting, the last contact and
+// by which app, a low battery.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, login, register } from './lib/server.mjs';
+import { openBrowser, screenshotter } from './lib/browser.mjs';
+
+let server;
+let browser;
+let page;
+let shot;
+
+before(async () => {
+  server = await startServer();
+  ({ browser, page } = await openBrowser());
+  shot = screenshotter(page, 'door');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a lock page shows codes waiting, the last contact and a low battery', async () => {
+  const admin = await login(server, server.admin.email, server.admin.password);
+  const property = await server.api('POST', '/properties', { name: 'Cedar Row' }, admin);
+  const unit = await server.api('POST', `/properties/${property.body.id}/units`, { name: '3' }, admin);
+  const lock = await server.api('POST', '/locks', { unit_id: unit.body.id, name: 'Cedar 3 door' }, admin);
+  assert.equal(lock.status, 201, JSON.stringify(lock.body));
+  const lockId = lock.body.id;
+  const paired = await server.api('PUT', `/locks/${lockId}/identity`, { identity_public_key: Buffer.alloc(32, 7).toString('base64') }, admin);
+  assert.equal(paired.status, 200, JSON.stringify(paired.body));
+  const invite = await server.api('POST', '/invitations', {
+    user_type: 'resident', email: 'kim@example.com', access: { type: 'units', unit_ids: [unit.body.id] },
+  }, admin);
+  assert.equal(invite.status, 201, JSON.stringify(invite.body));
+  const resident = await register(server, admin, {
+    invitedEmail: 'kim@example.com', email: 'kim@example.com', phone: '+15552100400',
+    password: 'kim password 1', name: 'Kim',
+  });
+  const seen = await server.api('POST', `/locks/${lockId}/contact`, { door_version: 0, battery: 12 }, resident);
+  assert.equal(seen.status, 200, JSON.stringify(seen.body));
+
+  await page.goto(`${server.url}/#/access/locks/${lockId}`);
+  await page.getByLabel('Email').fill(server.admin.email);
+  await page.getByLabel('Password').fill(server.admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Cedar 3 door' }).waitFor();
+  const door = page.locator('dd[data-door]');
+  assert.equal(await door.getAttribute('data-door'), 'waiting');
+  // The resident's passcode and the administrator's (all locks) wait for the lock.
+  assert.equal(seen.body.pending_codes, 2);
+  assert.match(await door.textContent(), /2 codes waiting until a phone reaches the lock/);
+  const details = await page.locator('dl.details').textContent();
+  assert.match(details, /12% \(low\)/);
+  assert.match(details, /Last contact.*by NoKey Resident/s);
+  await shot('lock-door');
+});
