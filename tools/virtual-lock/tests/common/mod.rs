@@ -22,15 +22,21 @@ pub const MASTER: &str = "24681357";
 /// The organization: its signing key, as the server holds it.
 pub struct Org {
     pub keypair: Ed25519KeyPair,
+    /// The key as stored (PKCS#8), to sign again for a lock saved in a fixture.
+    pub pkcs8: Vec<u8>,
     next_serial: u64,
 }
 
 impl Org {
     pub fn new() -> Org {
         let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        Org::from_pkcs8(Ed25519KeyPair::generate_pkcs8(&rng).unwrap().as_ref())
+    }
+
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Org {
         Org {
-            keypair: Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap(),
+            keypair: Ed25519KeyPair::from_pkcs8(pkcs8).unwrap(),
+            pkcs8: pkcs8.to_vec(),
             next_serial: 1,
         }
     }
