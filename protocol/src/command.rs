@@ -14,7 +14,8 @@ use alloc::vec::Vec;
 use access_domain::{AccessCodeKind, CodeClass, LockMode};
 use serde::{Deserialize, Serialize};
 
-use crate::credential::{Rights, UserClass};
+use crate::credential::{self, Claims, Rights, UserClass};
+use crate::offline_code;
 
 /// Longest lock name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -24,6 +25,8 @@ pub const CODE_DIGITS: core::ops::RangeInclusive<usize> = 4..=12;
 pub const MAX_LOG_BATCH: u16 = 100;
 /// Most revocations in one [`Command::PushRevocations`].
 pub const MAX_REVOCATIONS_PER_PUSH: usize = 256;
+/// The furthest one [`Command::SetTime`] moves the lock's clock, either way.
+pub const MAX_SET_TIME_STEP_SECS: u64 = 10 * 60;
 
 /// A time window in unix seconds, `starts_at` inclusive, `ends_at` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,20 @@ pub struct AccessCode {
     pub class: CodeClass,
     /// Whose code it is, for personal passcodes of staff and residents.
     pub owner: Option<uuid::Uuid>,
+}
+
+impl AccessCode {
+    /// Whether the lock can hold this code: valid digits, a window where the kind needs
+    /// one, and not the master code's class.
+    pub fn is_valid(&self) -> bool {
+        let window_ok = match self.kind {
+            AccessCodeKind::Permanent => true,
+            AccessCodeKind::Window | AccessCodeKind::OneTime => {
+                self.window.is_some_and(|w| w.starts_at < w.ends_at)
+            }
+        };
+        valid_code_digits(&self.digits) && window_ok && self.class != CodeClass::Master
+    }
 }
 
 /// A credential serial that must no longer open, kept until its credential would expire
@@ -93,6 +110,9 @@ pub enum Command {
     PushRevocations(Vec<Revocation>),
     /// Back to factory-fresh: unpaired, new identity key, everything cleared.
     FactoryReset,
+    /// A signed, sealed door update ([`crate::door`]), carried for the platform by any
+    /// credential holder: the update's own signature is its authority.
+    ApplyUpdate(Vec<u8>),
 }
 
 impl Command {
@@ -111,8 +131,63 @@ impl Command {
             Command::SetTime(_) => Rights::SET_TIME,
             Command::PushRevocations(_) => Rights::PUSH_REVOCATIONS,
             Command::FactoryReset => Rights::FACTORY_RESET,
+            Command::ApplyUpdate(_) => Rights::READ_STATUS,
         }
     }
+
+    /// Whether the credential must be inside its validity window at the lock's clock. A door
+    /// update does not need it: it is signed by the organization and only ever moves the
+    /// lock forward, and a lock whose clock is behind must still be able to take the update
+    /// that corrects it. The credential's signature, lock and revocation are still checked.
+    pub fn needs_current_credential(&self) -> bool {
+        !matches!(self, Command::ApplyUpdate(_))
+    }
+}
+
+/// Whether `name` can be a lock's name: not blank, at most [`MAX_NAME_LEN`] bytes.
+pub fn valid_name(name: &str) -> bool {
+    !name.trim().is_empty() && name.len() <= MAX_NAME_LEN
+}
+
+/// Whether [`Command::SetTime`]`(to)` may move the lock's clock from `lock_now`, for the
+/// holder of `claims`: by at most [`MAX_SET_TIME_STEP_SECS`], and not outside the caller's
+/// own credential window (with [`credential::CLOCK_SKEW_SECS`]). The window bound stops a
+/// chain of small steps: past it the caller's own credential no longer opens a session.
+///
+/// ```
+/// use lock_protocol::command::{set_time_acceptable, MAX_SET_TIME_STEP_SECS};
+/// use lock_protocol::credential::{Claims, Rights, UserClass, DEFAULT_LIFETIME_SECS};
+/// let claims = Claims { serial: 1, user_id: uuid::Uuid::nil(), lock_id: uuid::Uuid::nil(),
+///     class: UserClass::Staff, rights: Rights::SET_TIME, not_before: 1_000_000,
+///     not_after: 1_000_000 + DEFAULT_LIFETIME_SECS };
+/// assert!(set_time_acceptable(1_000_000, 1_000_000 + MAX_SET_TIME_STEP_SECS, &claims));
+/// assert!(!set_time_acceptable(1_000_000, 1_000_000 + 365 * 86_400, &claims));
+/// ```
+pub fn set_time_acceptable(lock_now: u64, to: u64, claims: &Claims) -> bool {
+    lock_now.abs_diff(to) <= MAX_SET_TIME_STEP_SECS && credential::check_window(claims, to).is_ok()
+}
+
+/// The latest `expires_at` the lock keeps for a pushed revocation of `serial` at `lock_now`:
+/// a credential lives at most [`credential::DEFAULT_LIFETIME_SECS`], an offline code's
+/// grant at most [`offline_code::MAX_HOURS`] (both plus the clock skew). Entries beyond it
+/// could otherwise hold a slot for ever.
+///
+/// ```
+/// use lock_protocol::command::{Revocation, revocation_acceptable};
+/// let now = 1_800_000_000;
+/// assert!(revocation_acceptable(now, &Revocation { serial: 7, expires_at: now + 86_400 }));
+/// assert!(!revocation_acceptable(now, &Revocation { serial: 7, expires_at: now + 365 * 86_400 }));
+/// ```
+pub fn revocation_acceptable(lock_now: u64, revocation: &Revocation) -> bool {
+    let lifetime = if offline_code::is_reference(revocation.serial) {
+        u64::from(offline_code::MAX_HOURS) * offline_code::HOUR + offline_code::TOLERANCE_SECS
+    } else {
+        credential::DEFAULT_LIFETIME_SECS
+    };
+    revocation.expires_at
+        <= lock_now
+            .saturating_add(lifetime)
+            .saturating_add(credential::CLOCK_SKEW_SECS)
 }
 
 /// Whether `digits` is an acceptable keypad code.
@@ -134,6 +209,8 @@ pub struct Status {
     pub log_head: u64,
     pub access_codes: u32,
     pub bolt: Bolt,
+    /// The door update version the lock holds (0: none applied since pairing).
+    pub door_version: u64,
 }
 
 /// The bolt's position.
@@ -215,6 +292,10 @@ pub enum Event {
     KeypadLockedOut {
         until: u64,
     },
+    /// A door update was applied as a whole (logged once, at the lock's clock after it).
+    UpdateApplied {
+        version: u64,
+    },
 }
 
 /// One entry of the lock's log.
@@ -259,6 +340,13 @@ pub enum RefusalReason {
     LowBattery,
     /// The lock could not save before acting (its storage failed); it did nothing.
     StorageFailed,
+    /// A door update whose version the lock already holds (or an older one).
+    StaleUpdate,
+    /// A door update built on another version than the one the lock holds
+    /// ([`Status::door_version`]): the platform sends the missing ones or a whole state.
+    UpdateBaseMismatch,
+    /// A door update that does not decode, verify, open, or fit this lock.
+    BadUpdate,
 }
 
 /// The lock's answer to a command.
@@ -295,6 +383,10 @@ pub enum Response {
     FactoryReset,
     Refused {
         reason: RefusalReason,
+    },
+    /// The lock took the door update as a whole and now holds `version`.
+    UpdateApplied {
+        version: u64,
     },
 }
 

@@ -1,8 +1,9 @@
 //! The few primitives the protocol uses, all from ring (x25519-dalek for the lock's static
 //! key, which ring cannot keep): SHA-256, HKDF-SHA256, HMAC-SHA256, ChaCha20-Poly1305,
-//! X25519 and the system random source.
+//! X25519, Ed25519 over a context string, and the system random source.
 
 use alloc::vec::Vec;
+use ring::signature::{self, Ed25519KeyPair};
 use ring::{aead, digest, hkdf, hmac, rand::SecureRandom};
 use x25519_dalek::{PublicKey, StaticSecret};
 
@@ -127,15 +128,35 @@ pub(crate) fn dh(secret: &StaticSecret, their_public: &[u8; 32]) -> Option<[u8; 
 }
 
 /// One-shot X25519 with a fresh ring ephemeral key: returns (our public key, shared secret).
-/// ring refuses low-order peer points itself.
-pub(crate) fn ephemeral_dh(their_public: &[u8; 32]) -> Option<([u8; 32], [u8; 32])> {
+/// ring refuses low-order peer points itself; `None` also when `rng` fails.
+pub(crate) fn ephemeral_dh(
+    their_public: &[u8; 32],
+    rng: &dyn SecureRandom,
+) -> Option<([u8; 32], [u8; 32])> {
     use ring::agreement;
-    let rng = ring::rand::SystemRandom::new();
-    let private = agreement::EphemeralPrivateKey::generate(&agreement::X25519, &rng).ok()?;
+    let private = agreement::EphemeralPrivateKey::generate(&agreement::X25519, rng).ok()?;
     let mut public = [0u8; 32];
     public.copy_from_slice(private.compute_public_key().ok()?.as_ref());
     let peer = agreement::UnparsedPublicKey::new(&agreement::X25519, their_public);
     let mut shared = [0u8; 32];
     agreement::agree_ephemeral(private, &peer, |k| shared.copy_from_slice(k)).ok()?;
     Some((public, shared))
+}
+
+/// Length of an Ed25519 signature.
+pub(crate) const SIGNATURE_LEN: usize = 64;
+
+/// Ed25519 over `context` then `body`: the context keeps bytes signed for one purpose from
+/// ever verifying as another (a credential as a door update, say).
+pub(crate) fn sign(keypair: &Ed25519KeyPair, context: &[u8], body: &[u8]) -> [u8; SIGNATURE_LEN] {
+    let mut out = [0u8; SIGNATURE_LEN];
+    out.copy_from_slice(keypair.sign(&[context, body].concat()).as_ref());
+    out
+}
+
+/// Checks a signature made by [`sign`] with the same context.
+pub(crate) fn verify(public_key: &[u8], context: &[u8], body: &[u8], signature: &[u8]) -> bool {
+    signature::UnparsedPublicKey::new(&signature::ED25519, public_key)
+        .verify(&[context, body].concat(), signature)
+        .is_ok()
 }

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 use thiserror::Error;
 
-use crate::command::{MAX_NAME_LEN, valid_code_digits};
+use crate::command::{valid_code_digits, valid_name};
 use crate::crypto::{self, Key};
 use crate::wire::{self, LockMessage, PhoneMessage, Rejection, WireError};
 
@@ -117,8 +117,7 @@ impl Install {
     pub fn is_valid(&self) -> bool {
         self.org_public_key.len() == 32
             && valid_code_digits(&self.master_code)
-            && !self.name.is_empty()
-            && self.name.len() <= MAX_NAME_LEN
+            && valid_name(&self.name)
     }
 }
 

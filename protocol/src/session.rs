@@ -287,7 +287,8 @@ impl LockHello {
     /// refuses the credential answers with a refusal and drops the returned session.
     pub fn accept(self, response: &Response) -> Result<(Vec<u8>, LockSession), SessionError> {
         let (lock_ephemeral, ee) =
-            crypto::ephemeral_dh(&self.phone_ephemeral).ok_or(SessionError::BadPublicKey)?;
+            crypto::ephemeral_dh(&self.phone_ephemeral, &ring::rand::SystemRandom::new())
+                .ok_or(SessionError::BadPublicKey)?;
         let h3 = crypto::sha256(&[&self.h2, &lock_ephemeral]);
         let (to_lock, mut to_phone) = session_keys(&self.es, &ee, &h3);
         let sealed = to_phone.seal(&h3, &wire::encode_body(response));

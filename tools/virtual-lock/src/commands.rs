@@ -1,28 +1,17 @@
 //! What the lock does with an authenticated command: the rights check, the mode table for
 //! unlock, and each command's effect on the state and the log.
 
-use access_domain::{AccessCodeKind, CodeClass};
 use lock_protocol::command::{
-    AccessCode, Actor, Bolt, Command, Event, MAX_LOG_BATCH, MAX_NAME_LEN, MAX_REVOCATIONS_PER_PUSH,
-    RefusalReason, Response, Status, Via, valid_code_digits,
+    AccessCode, Actor, Bolt, Command, Event, MAX_LOG_BATCH, MAX_REVOCATIONS_PER_PUSH,
+    RefusalReason, Response, Status, Via, revocation_acceptable, set_time_acceptable,
+    valid_code_digits, valid_name,
 };
 use lock_protocol::credential::Claims;
 
 use crate::state::{DRAIN_MOTOR, LockState, MAX_CODES, MAX_REVOCATIONS};
 
-fn refused(reason: RefusalReason) -> Response {
+pub(crate) fn refused(reason: RefusalReason) -> Response {
     Response::Refused { reason }
-}
-
-/// Whether a code as sent by the phone is one the lock can hold.
-fn code_is_valid(code: &AccessCode) -> bool {
-    let window_ok = match code.kind {
-        AccessCodeKind::Permanent => true,
-        AccessCodeKind::Window | AccessCodeKind::OneTime => {
-            code.window.is_some_and(|w| w.starts_at < w.ends_at)
-        }
-    };
-    valid_code_digits(&code.digits) && window_ok && code.class != CodeClass::Master
 }
 
 impl LockState {
@@ -73,7 +62,7 @@ impl LockState {
                 Response::ModeSet(to)
             }
             Command::Rename(name) => {
-                if name.trim().is_empty() || name.len() > MAX_NAME_LEN {
+                if !valid_name(&name) {
                     return refused(RefusalReason::InvalidArgument);
                 }
                 self.name = name.clone();
@@ -116,6 +105,7 @@ impl LockState {
                 log_head: self.log.head,
                 access_codes: u32::try_from(self.codes.len()).unwrap_or(u32::MAX),
                 bolt: self.bolt,
+                door_version: self.door_version,
             }),
             Command::ReadLog { since, max } => Response::Log {
                 entries: self.log.since(since, usize::from(max.min(MAX_LOG_BATCH))),
@@ -129,11 +119,11 @@ impl LockState {
                 None => refused(RefusalReason::UnknownCode),
             },
             Command::SetTime(to) => {
-                let offset = i128::from(to) - i128::from(source_now);
-                let Ok(offset) = i64::try_from(offset) else {
+                // A bounded step: a staff phone corrects drift, it cannot expire every
+                // credential at once nor bring expired ones back.
+                if !set_time_acceptable(now, to, claims) || !self.set_clock(to, source_now) {
                     return refused(RefusalReason::InvalidArgument);
-                };
-                self.clock_offset = offset;
+                }
                 // Logged at the new time so the log stays readable after the jump.
                 self.log
                     .push(to, actor, Via::Ble, Event::TimeSet { from: now, to });
@@ -151,6 +141,11 @@ impl LockState {
                         < now
                     {
                         continue; // expired anyway
+                    }
+                    if !revocation_acceptable(now, &r) {
+                        // Would hold a slot longer than anything it names can live; the
+                        // rest of the push still counts (a later push brings it in range).
+                        continue;
                     }
                     if self.revoked.len() >= MAX_REVOCATIONS
                         && !self.revoked.contains_key(&r.serial)
@@ -172,6 +167,7 @@ impl LockState {
                 self.battery = battery;
                 Response::FactoryReset
             }
+            Command::ApplyUpdate(bytes) => self.apply_update(&bytes, now, source_now, actor),
         }
     }
 
@@ -181,7 +177,7 @@ impl LockState {
         log: &mut impl FnMut(&mut LockState, Event),
     ) -> Response {
         let code_id = code.code_id;
-        if !code_is_valid(&code) {
+        if !code.is_valid() {
             return refused(RefusalReason::InvalidArgument);
         }
         // Installing the same code again confirms it again: the server retries until it

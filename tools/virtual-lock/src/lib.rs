@@ -18,6 +18,7 @@ mod keypad;
 mod lock;
 pub mod state;
 mod store;
+mod update;
 
 pub use brain::LockBrain;
 pub use keypad::{

@@ -63,6 +63,16 @@ pub struct VirtualLock {
     saves_left: Option<u32>,
 }
 
+/// Why the lock refuses a credential, as the phone hears it.
+fn refusal(error: CredentialError) -> RefusalReason {
+    match error {
+        CredentialError::Expired => RefusalReason::Expired,
+        CredentialError::NotYetValid => RefusalReason::NotYetValid,
+        CredentialError::WrongLock => RefusalReason::WrongLock,
+        _ => RefusalReason::BadCredential,
+    }
+}
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], LockError> {
     let mut out = [0u8; N];
     ring::rand::SystemRandom::new()
@@ -309,24 +319,18 @@ impl VirtualLock {
         }))
     }
 
-    /// Checks a credential as of now: signature, lock, window, revocation.
-    fn check_credential(&self, bytes: &[u8]) -> Result<Claims, RefusalReason> {
+    /// Checks a credential as of now for `command`: signature, lock, window (unless the
+    /// command does not need it), revocation.
+    fn check_credential(&self, bytes: &[u8], command: &Command) -> Result<Claims, RefusalReason> {
         let pairing = self
             .state
             .pairing
             .as_ref()
             .ok_or(RefusalReason::WrongLock)?;
         let claims =
-            credential::verify(&pairing.org_public_key, bytes, pairing.lock_id, self.now())
-                .map_err(|e| match e {
-                    CredentialError::Expired => RefusalReason::Expired,
-                    CredentialError::NotYetValid => RefusalReason::NotYetValid,
-                    CredentialError::WrongLock => RefusalReason::WrongLock,
-                    _ => RefusalReason::BadCredential,
-                })?;
-        if self.state.revoked.contains_key(&claims.serial) {
-            return Err(RefusalReason::Revoked);
-        }
+            credential::verify_ignoring_window(&pairing.org_public_key, bytes, pairing.lock_id)
+                .map_err(refusal)?;
+        self.check_credential_claims(&claims, command)?;
         Ok(claims)
     }
 
@@ -336,12 +340,12 @@ impl VirtualLock {
         }
         let hello = LockHello::open_parts(&self.secret, ephemeral, sealed)
             .map_err(|_| Rejection::SessionFailed)?;
-        let checked = self.check_credential(&hello.credential).and_then(|claims| {
-            match self.state.replay.get(&claims.serial) {
+        let checked = self
+            .check_credential(&hello.credential, &hello.command)
+            .and_then(|claims| match self.state.replay.get(&claims.serial) {
                 Some(mark) if hello.counter <= mark.counter => Err(RefusalReason::Replay),
                 _ => Ok(claims),
-            }
-        });
+            });
         let claims = match checked {
             Ok(claims) => claims,
             Err(reason) => {
@@ -379,7 +383,7 @@ impl VirtualLock {
             .open_request(sealed)
             .map_err(|_| Rejection::SessionFailed)?;
         // Revocations pushed and expiry reached since the session opened apply at once.
-        let response = match self.check_credential_claims(&claims) {
+        let response = match self.check_credential_claims(&claims, &command) {
             Ok(()) => self.run(&claims, command, None),
             Err(reason) => Response::Refused { reason },
         };
@@ -390,12 +394,18 @@ impl VirtualLock {
         Ok(answer)
     }
 
-    fn check_credential_claims(&self, claims: &Claims) -> Result<(), RefusalReason> {
+    /// The checks of a verified credential that can change over time: its window at the
+    /// lock's clock (for the commands that need it) and the revocation list.
+    fn check_credential_claims(
+        &self,
+        claims: &Claims,
+        command: &Command,
+    ) -> Result<(), RefusalReason> {
+        if command.needs_current_credential() {
+            credential::check_window(claims, self.now()).map_err(refusal)?;
+        }
         if self.state.revoked.contains_key(&claims.serial) {
             return Err(RefusalReason::Revoked);
-        }
-        if self.now() > claims.not_after.saturating_add(credential::CLOCK_SKEW_SECS) {
-            return Err(RefusalReason::Expired);
         }
         Ok(())
     }

@@ -120,6 +120,8 @@ pub struct LockState {
     pub battery: u32,
     pub keypad_guard: Guard,
     pub pairing_guard: Guard,
+    /// The door update version applied last (0: none since pairing).
+    pub door_version: u64,
 }
 
 impl LockState {
@@ -141,6 +143,7 @@ impl LockState {
             battery: BATTERY_FULL,
             keypad_guard: Guard::default(),
             pairing_guard: Guard::default(),
+            door_version: 0,
         }
     }
 
@@ -153,14 +156,28 @@ impl LockState {
         self.battery = self.battery.saturating_sub(amount);
     }
 
+    /// Sets the lock's clock to `to` given the clock source's `source_now`; false (and
+    /// nothing changed) when the offset does not fit.
+    pub(crate) fn set_clock(&mut self, to: u64, source_now: u64) -> bool {
+        match i64::try_from(i128::from(to) - i128::from(source_now)) {
+            Ok(offset) => {
+                self.clock_offset = offset;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Forgets revocations and replay marks of credentials that have expired anyway.
     pub(crate) fn prune(&mut self, now: u64) {
-        let slack = lock_protocol::credential::CLOCK_SKEW_SECS;
-        self.revoked
-            .retain(|_, expires| expires.saturating_add(slack) >= now);
-        self.replay
-            .retain(|_, m| m.expires_at.saturating_add(slack) >= now);
+        self.revoked.retain(|_, expires| unexpired(*expires, now));
+        self.replay.retain(|_, m| unexpired(m.expires_at, now));
     }
+}
+
+/// Whether an entry for a credential expiring at `expires_at` is still needed at `now`.
+pub(crate) fn unexpired(expires_at: u64, now: u64) -> bool {
+    expires_at.saturating_add(lock_protocol::credential::CLOCK_SKEW_SECS) >= now
 }
 
 #[cfg(test)]

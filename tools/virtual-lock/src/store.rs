@@ -1,15 +1,66 @@
 //! The state file: written whole and atomically (temporary file, fsync, rename, fsync of
 //! the directory), so a kill at any moment leaves either the old state or the new one.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use crate::LockError;
-use crate::state::LockState;
+use access_domain::LockMode;
+use lock_protocol::command::{AccessCode, Bolt};
+use serde::Deserialize;
 
-/// Leads every state file; the last byte is the layout version.
-const MAGIC: &[u8; 4] = b"VLK\x01";
+use crate::LockError;
+use crate::state::{Guard, Identity, LockState, LogRing, Pairing, ReplayMark};
+
+/// Leads every state file, followed by the layout version.
+const MAGIC: &[u8; 3] = b"VLK";
+/// The layout written: 2 added `door_version`. Files of layout 1 still load.
+const LAYOUT: u8 = 2;
+
+/// Layout 1: [`LockState`] before `door_version` (postcard is positional, so an old file
+/// decodes only as the old struct).
+#[derive(Deserialize)]
+struct LayoutV1 {
+    identity: Identity,
+    pairing: Option<Pairing>,
+    name: String,
+    mode: LockMode,
+    bolt: Bolt,
+    master_code: Option<String>,
+    codes: BTreeMap<u64, AccessCode>,
+    used_codes: BTreeMap<u64, u64>,
+    log: LogRing,
+    clock_offset: i64,
+    revoked: BTreeMap<u64, u64>,
+    replay: BTreeMap<u64, ReplayMark>,
+    battery: u32,
+    keypad_guard: Guard,
+    pairing_guard: Guard,
+}
+
+impl From<LayoutV1> for LockState {
+    fn from(v1: LayoutV1) -> LockState {
+        LockState {
+            identity: v1.identity,
+            pairing: v1.pairing,
+            name: v1.name,
+            mode: v1.mode,
+            bolt: v1.bolt,
+            master_code: v1.master_code,
+            codes: v1.codes,
+            used_codes: v1.used_codes,
+            log: v1.log,
+            clock_offset: v1.clock_offset,
+            revoked: v1.revoked,
+            replay: v1.replay,
+            battery: v1.battery,
+            keypad_guard: v1.keypad_guard,
+            pairing_guard: v1.pairing_guard,
+            door_version: 0,
+        }
+    }
+}
 
 /// Reads the state at `path`; `Ok(None)` when there is no file yet.
 pub(crate) fn load(path: &Path) -> Result<Option<LockState>, LockError> {
@@ -18,18 +69,25 @@ pub(crate) fn load(path: &Path) -> Result<Option<LockState>, LockError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(LockError::Io(e.to_string())),
     };
-    let body = bytes
+    let corrupt = |e: postcard::Error| LockError::Corrupt(e.to_string());
+    let state = match bytes
         .strip_prefix(MAGIC.as_slice())
-        .ok_or_else(|| LockError::Corrupt("not a virtual lock state file".into()))?;
-    postcard::from_bytes(body)
-        .map(Some)
-        .map_err(|e| LockError::Corrupt(e.to_string()))
+        .map(<[u8]>::split_first)
+    {
+        Some(Some((&LAYOUT, body))) => postcard::from_bytes(body).map_err(corrupt)?,
+        Some(Some((1, body))) => postcard::from_bytes::<LayoutV1>(body)
+            .map_err(corrupt)?
+            .into(),
+        _ => return Err(LockError::Corrupt("not a virtual lock state file".into())),
+    };
+    Ok(Some(state))
 }
 
 /// Replaces the state at `path` atomically.
 pub(crate) fn save(path: &Path, state: &LockState) -> Result<(), LockError> {
     let io = |e: std::io::Error| LockError::Io(e.to_string());
     let mut bytes = MAGIC.to_vec();
+    bytes.push(LAYOUT);
     bytes.extend(postcard::to_allocvec(state).map_err(|e| LockError::Io(e.to_string()))?);
     let tmp = path.with_extension("tmp");
     {
