@@ -23,7 +23,8 @@ pub(crate) fn action_of(command: &Command) -> Action {
         | Command::Lock
         | Command::ReadStatus
         | Command::SetTime(_)
-        | Command::PushRevocations(_) => Action::Unlock,
+        | Command::PushRevocations(_)
+        | Command::ApplyUpdate(_) => Action::Unlock,
         Command::SetMode(_) => Action::ChangeMode,
         Command::Rename(_) => Action::Rename,
         Command::ResetCodes { .. } | Command::FactoryReset => Action::ResetCodes,

@@ -35,6 +35,7 @@ fn action_and_detail(event: &Event) -> (&'static str, Option<String>) {
         }
         Event::KeypadRefused { reason } => ("keypad_refused", Some(format!("{reason:?}"))),
         Event::KeypadLockedOut { until } => ("keypad_locked_out", Some(format!("until {until}"))),
+        Event::UpdateApplied { version } => ("update_applied", Some(format!("version {version}"))),
     }
 }
 
