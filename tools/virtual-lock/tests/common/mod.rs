@@ -7,6 +7,7 @@ use std::path::Path;
 use access_domain::{LockMode, Permission, UserType};
 use lock_protocol::command::{Command, Response};
 use lock_protocol::credential::{self, Claims, UserClass, rights_for};
+use lock_protocol::door::{self, PlainUpdate};
 use lock_protocol::frame::{Reassembler, fragment};
 use lock_protocol::pairing::{Install, PairingError, PairingPhone, PairingResult, PairingStep};
 use lock_protocol::session::{PhoneSession, SessionError};
@@ -64,6 +65,17 @@ impl Org {
         };
         self.next_serial += 1;
         self.sign(claims)
+    }
+
+    /// `plain` sealed to the lock key `lock_public` and signed: what any phone carries.
+    pub fn update(&self, plain: &PlainUpdate, lock_public: &[u8; 32]) -> Vec<u8> {
+        door::seal_and_sign(
+            plain,
+            lock_public,
+            &self.keypair,
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap()
     }
 
     pub fn sign(&self, claims: Claims) -> Credential {

@@ -1,0 +1,458 @@
+//! Door updates carried by any phone: applied as a whole or refused with the lock's state
+//! unchanged, the clock moved forward only, and the old staff commands bounded.
+
+mod common;
+
+use access_domain::{AccessCodeKind, CodeClass, LockMode, Permission};
+use common::*;
+use lock_protocol::command::{
+    AccessCode, Actor, Command, Event, RefusalReason, Response, Revocation, Window,
+};
+use lock_protocol::credential::{CLOCK_SKEW_SECS, DEFAULT_LIFETIME_SECS};
+use lock_protocol::door::{MAX_ADD_REVOCATIONS, MAX_PUT_CODES, PlainUpdate};
+use uuid::Uuid;
+use virtual_lock::{KeypadOutcome, LockState};
+
+const NEW_MASTER: &str = "97531086";
+const DAY: u64 = 86_400;
+
+fn code(code_id: u64, digits: &str) -> AccessCode {
+    AccessCode {
+        code_id,
+        digits: digits.into(),
+        kind: AccessCodeKind::Permanent,
+        window: None,
+        class: CodeClass::Guest,
+        owner: None,
+    }
+}
+
+/// A whole state at `version`: vacant (guest codes open), a new master code and secret.
+fn whole(b: &Bench, version: u64, codes: Vec<AccessCode>) -> PlainUpdate {
+    let mut p = PlainUpdate::empty(b.lock_id, version, 0, T0);
+    p.name = Some(format!("Door v{version}"));
+    p.mode = Some(LockMode::Vacant);
+    p.master_code = Some(NEW_MASTER.into());
+    p.code_secret = Some([8; 32]);
+    p.put_codes = codes;
+    p
+}
+
+fn delta(b: &Bench, version: u64, base: u64) -> PlainUpdate {
+    PlainUpdate::empty(b.lock_id, version, base, T0)
+}
+
+fn sealed(b: &Bench, plain: &PlainUpdate) -> Command {
+    Command::ApplyUpdate(b.org.update(plain, &b.lock_public))
+}
+
+fn applied(version: u64) -> Response {
+    Response::UpdateApplied { version }
+}
+
+fn refused(reason: RefusalReason) -> Response {
+    Response::Refused { reason }
+}
+
+fn opens(b: &mut Bench, digits: &str) -> bool {
+    matches!(b.lock.keypad(digits), KeypadOutcome::Opened { .. })
+}
+
+/// The state without what any authenticated session moves (its replay mark and the
+/// radio's battery use): what a refused update must leave as it was.
+fn settings(s: &LockState) -> LockState {
+    let mut s = s.clone();
+    s.replay.clear();
+    s.battery = 0;
+    s
+}
+
+#[test]
+fn a_resident_carries_updates_and_the_keypad_follows_them() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    let update = sealed(
+        &b,
+        &whole(&b, 1, vec![code(1, "135790"), code(2, "246800")]),
+    );
+    assert_eq!(b.run(&resident, update), applied(1));
+    let s = b.lock.state();
+    assert_eq!(
+        (s.name.as_str(), s.mode, s.door_version),
+        ("Door v1", LockMode::Vacant, 1)
+    );
+    assert_eq!(s.pairing.as_ref().map(|p| p.code_secret), Some([8; 32]));
+    let last = s.log.entries.back().unwrap();
+    assert_eq!(last.event, Event::UpdateApplied { version: 1 });
+    assert!(matches!(last.actor, Actor::User { serial, .. } if serial == resident.claims.serial));
+    match b.run(&resident, Command::ReadStatus) {
+        Response::Status(status) => assert_eq!(status.door_version, 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(opens(&mut b, "135790"));
+    assert!(opens(&mut b, NEW_MASTER));
+    assert_eq!(
+        b.lock.keypad(MASTER),
+        KeypadOutcome::Refused {
+            reason: RefusalReason::WrongCode
+        }
+    );
+
+    // A delta inside an open session at the smallest MTU: one code out, one in.
+    let mut link = Link::new(23);
+    b.lock.on_connect(23);
+    let (mut session, _) = b.open(&mut link, &resident, &Command::ReadStatus).unwrap();
+    let mut d = delta(&b, 2, 1);
+    d.remove_codes = vec![1];
+    d.put_codes = vec![code(3, "112233")];
+    let update = sealed(&b, &d);
+    assert_eq!(
+        b.more(&mut link, &mut session, &update).unwrap(),
+        applied(2)
+    );
+    b.lock.on_disconnect();
+    assert_eq!(
+        b.lock.keypad("135790"),
+        KeypadOutcome::Refused {
+            reason: RefusalReason::WrongCode
+        }
+    );
+    assert!(opens(&mut b, "112233"));
+    assert!(opens(&mut b, "246800"));
+    assert_eq!(b.lock.state().name, "Door v1");
+}
+
+#[test]
+fn replayed_and_older_updates_are_refused_with_the_state_unchanged() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    let first = sealed(&b, &whole(&b, 1, vec![code(1, "135790")]));
+    let mut d = delta(&b, 2, 1);
+    d.put_codes = vec![code(2, "246800")];
+    let second = sealed(&b, &d);
+    assert_eq!(b.run(&resident, first.clone()), applied(1));
+    assert_eq!(b.run(&resident, second.clone()), applied(2));
+    let before = b.lock.state().clone();
+    let staff = b.staff(&Permission::ALL);
+    for (carrier, update) in [(&resident, &second), (&staff, &second), (&resident, &first)] {
+        assert_eq!(
+            b.run(carrier, update.clone()),
+            refused(RefusalReason::StaleUpdate)
+        );
+        assert_eq!(settings(b.lock.state()), settings(&before));
+    }
+}
+
+#[test]
+fn foreign_forged_and_tampered_updates_are_refused_with_the_state_unchanged() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    let before = b.lock.state().clone();
+    let plain = whole(&b, 1, vec![code(1, "135790")]);
+    let mut other_lock = plain.clone();
+    other_lock.lock_id = Uuid::new_v4();
+    let (_, other_key) = lock_protocol::session::generate_static_key().unwrap();
+    let Command::ApplyUpdate(genuine) = sealed(&b, &plain) else {
+        unreachable!()
+    };
+    let mut tampered = genuine.clone();
+    // A byte of the last sealed secret (the code secret ends the body).
+    let at = tampered.len() - 64 - 3;
+    tampered[at] ^= 0x10;
+    for update in [
+        sealed(&b, &other_lock),
+        Command::ApplyUpdate(Org::new().update(&plain, &b.lock_public)),
+        Command::ApplyUpdate(b.org.update(&plain, &other_key)),
+        Command::ApplyUpdate(tampered),
+        Command::ApplyUpdate(genuine[..genuine.len() - 1].to_vec()),
+        Command::ApplyUpdate(Vec::new()),
+    ] {
+        assert_eq!(b.run(&resident, update), refused(RefusalReason::BadUpdate));
+        assert_eq!(settings(b.lock.state()), settings(&before));
+    }
+    assert_eq!(b.run(&resident, Command::ApplyUpdate(genuine)), applied(1));
+}
+
+#[test]
+fn a_delta_on_another_version_is_refused_until_the_missing_one_arrives() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    assert_eq!(
+        b.run(&resident, sealed(&b, &whole(&b, 1, vec![]))),
+        applied(1)
+    );
+    let mut second = delta(&b, 2, 1);
+    second.put_codes = vec![code(2, "246800")];
+    let mut third = delta(&b, 3, 2);
+    third.mode = Some(LockMode::Maintenance);
+    let (second, third) = (sealed(&b, &second), sealed(&b, &third));
+    let before = b.lock.state().clone();
+    assert_eq!(
+        b.run(&resident, third.clone()),
+        refused(RefusalReason::UpdateBaseMismatch)
+    );
+    assert_eq!(settings(b.lock.state()), settings(&before));
+    assert_eq!(b.run(&resident, second), applied(2));
+    assert_eq!(b.run(&resident, third), applied(3));
+    assert_eq!(b.lock.state().mode, LockMode::Maintenance);
+}
+
+#[test]
+fn digits_that_collide_refuse_the_whole_update() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    let admin = b.staff(&Permission::ALL);
+    assert_eq!(
+        b.run(
+            &resident,
+            sealed(&b, &whole(&b, 1, vec![code(1, "135790")]))
+        ),
+        applied(1)
+    );
+    // A code installed over the old staff command, which the platform did not count on.
+    assert_eq!(
+        b.run(&admin, Command::AddAccessCode(code(50, "555555"))),
+        Response::CodeInstalled { code_id: 50 }
+    );
+    let before = b.lock.state().clone();
+    let mut clash_with_code = delta(&b, 2, 1);
+    clash_with_code.name = Some("Renamed".into());
+    clash_with_code.put_codes = vec![code(2, "424242"), code(3, "555555")];
+    let mut clash_with_master = delta(&b, 2, 1);
+    clash_with_master.master_code = Some("135790".into());
+    let mut clash_inside = delta(&b, 2, 1);
+    clash_inside.put_codes = vec![code(2, "424242"), code(3, "424242")];
+    for update in [clash_with_code, clash_with_master, clash_inside] {
+        assert_eq!(
+            b.run(&resident, sealed(&b, &update)),
+            refused(RefusalReason::DuplicateCode)
+        );
+        assert_eq!(settings(b.lock.state()), settings(&before));
+    }
+    // A whole state replaces the codes, the stray one included, so it resolves the clash.
+    let fixed = whole(&b, 2, vec![code(1, "135790"), code(3, "555555")]);
+    assert_eq!(b.run(&resident, sealed(&b, &fixed)), applied(2));
+    let codes: Vec<u64> = b.lock.state().codes.keys().copied().collect();
+    assert_eq!(codes, vec![1, 3]);
+}
+
+#[test]
+fn a_used_one_time_code_does_not_come_back_with_its_id() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    let once = AccessCode {
+        kind: AccessCodeKind::OneTime,
+        window: Some(Window {
+            starts_at: T0,
+            ends_at: T0 + DAY,
+        }),
+        ..code(7, "777777")
+    };
+    let update = sealed(&b, &whole(&b, 1, vec![once.clone()]));
+    assert_eq!(b.run(&resident, update), applied(1));
+    assert!(opens(&mut b, "777777"));
+    let mut again = delta(&b, 2, 1);
+    again.put_codes = vec![once.clone(), code(8, "888888")];
+    assert_eq!(b.run(&resident, sealed(&b, &again)), applied(2));
+    assert!(!b.lock.state().codes.contains_key(&7));
+    assert!(b.lock.state().codes.contains_key(&8));
+    let update = sealed(&b, &whole(&b, 3, vec![once]));
+    assert_eq!(b.run(&resident, update), applied(3));
+    assert!(b.lock.state().codes.is_empty());
+    assert!(!opens(&mut b, "777777"));
+}
+
+#[test]
+fn an_update_moves_a_late_clock_forward_and_never_back() {
+    let mut b = Bench::paired();
+    // The lock's clock fell a month behind: every fresh credential is "not yet valid".
+    b.clock.set(T0 - 30 * DAY);
+    let resident = b.resident();
+    assert_eq!(
+        b.run(&resident, Command::Unlock),
+        refused(RefusalReason::NotYetValid)
+    );
+    // The update still gets in (its signature is its authority) and sets the clock.
+    let mut first = whole(&b, 1, vec![]);
+    first.mode = Some(LockMode::Resident);
+    first.issued_at = T0 + 60;
+    assert_eq!(b.run(&resident, sealed(&b, &first)), applied(1));
+    assert_eq!(b.lock.now(), T0 + 60);
+    assert_eq!(b.run(&resident, Command::Unlock), Response::Unlocked);
+    let last = b.lock.state().log.entries.iter().rev().nth(1).unwrap();
+    assert_eq!(
+        (last.at, &last.event),
+        (T0 + 60, &Event::UpdateApplied { version: 1 })
+    );
+
+    // Carried for a week: its time is in the past, and the clock stays.
+    let mut late = delta(&b, 2, 1);
+    late.issued_at = T0 - 7 * DAY;
+    assert_eq!(b.run(&resident, sealed(&b, &late)), applied(2));
+    assert_eq!(b.lock.now(), T0 + 60);
+    // Within the skew it stays too.
+    let mut near = delta(&b, 3, 2);
+    near.issued_at = T0 + 60 + CLOCK_SKEW_SECS;
+    assert_eq!(b.run(&resident, sealed(&b, &near)), applied(3));
+    assert_eq!(b.lock.now(), T0 + 60);
+
+    // An expired credential still carries an update, but opens nothing; a revoked one
+    // carries nothing.
+    b.clock.advance(3 * DAY);
+    assert_eq!(
+        b.run(&resident, Command::Unlock),
+        refused(RefusalReason::Expired)
+    );
+    assert_eq!(b.run(&resident, sealed(&b, &delta(&b, 4, 3))), applied(4));
+    let now = b.lock.now();
+    let staff = b
+        .org
+        .credential(b.lock_id, access_domain::UserType::TeamMember, &[], now);
+    let mut revoke = delta(&b, 5, 4);
+    revoke.add_revocations = vec![Revocation {
+        serial: resident.claims.serial,
+        expires_at: now + DAY,
+    }];
+    assert_eq!(b.run(&staff, sealed(&b, &revoke)), applied(5));
+    assert_eq!(
+        b.run(&resident, sealed(&b, &delta(&b, 6, 5))),
+        refused(RefusalReason::Revoked)
+    );
+}
+
+#[test]
+fn set_time_moves_the_clock_a_bounded_step_within_the_callers_credential() {
+    let mut b = Bench::paired();
+    let staff = b.staff(&[]);
+    let before = b.lock.state().clone();
+    for to in [
+        T0 + 365 * DAY,
+        T0 - 365 * DAY,
+        T0 + 601,
+        T0 - CLOCK_SKEW_SECS - 1,
+    ] {
+        assert_eq!(
+            b.run(&staff, Command::SetTime(to)),
+            refused(RefusalReason::InvalidArgument),
+            "{to}"
+        );
+        assert_eq!(b.lock.now(), T0);
+        assert_eq!(settings(b.lock.state()), settings(&before));
+    }
+    assert_eq!(
+        b.run(&staff, Command::SetTime(T0 + 600)),
+        Response::TimeSet { clock: T0 + 600 }
+    );
+    // A chain of small steps ends at the caller's own credential.
+    let last = loop {
+        let to = b.lock.now() + 600;
+        match b.run(&staff, Command::SetTime(to)) {
+            Response::TimeSet { .. } => continue,
+            other => break other,
+        }
+    };
+    assert_eq!(last, refused(RefusalReason::InvalidArgument));
+    assert!(b.lock.now() <= staff.claims.not_after + CLOCK_SKEW_SECS);
+    assert!(b.lock.now() + 600 > staff.claims.not_after + CLOCK_SKEW_SECS);
+}
+
+#[test]
+fn pushed_revocations_that_would_never_expire_are_not_stored() {
+    let mut b = Bench::paired();
+    let staff = b.staff(&[]);
+    let far = Revocation {
+        serial: 77,
+        expires_at: T0 + 365 * DAY,
+    };
+    let fair = Revocation {
+        serial: 78,
+        expires_at: T0 + DEFAULT_LIFETIME_SECS,
+    };
+    assert_eq!(
+        b.run(&staff, Command::PushRevocations(vec![far, fair])),
+        Response::RevocationsStored { total: 1 }
+    );
+    assert_eq!(
+        b.lock.state().revoked.keys().copied().collect::<Vec<_>>(),
+        vec![78]
+    );
+    // A push of entries that would hold their slots for ever stores none of them.
+    let flood: Vec<Revocation> = (1_000..1_256)
+        .map(|serial| Revocation {
+            serial,
+            expires_at: u64::MAX,
+        })
+        .collect();
+    assert_eq!(
+        b.run(&staff, Command::PushRevocations(flood)),
+        Response::RevocationsStored { total: 1 }
+    );
+}
+
+#[test]
+fn a_failed_save_leaves_the_old_version_and_a_restart_finds_it() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    assert_eq!(
+        b.run(
+            &resident,
+            sealed(&b, &whole(&b, 1, vec![code(1, "135790")]))
+        ),
+        applied(1)
+    );
+    let before = b.lock.state().clone();
+    let mut next = whole(&b, 2, vec![code(2, "246800")]);
+    next.name = Some("Door v2".into());
+    let next = sealed(&b, &next);
+    b.lock.fail_saves_after(Some(0));
+    assert_eq!(
+        b.run(&resident, next.clone()),
+        refused(RefusalReason::StorageFailed)
+    );
+    assert_eq!(b.lock.state(), &before);
+    // Power cut: the file holds version 1, whole.
+    b.lock = open_lock(&b.state_path(), &b.clock);
+    assert_eq!(b.lock.state(), &before);
+    assert_eq!(b.run(&resident, next), applied(2));
+    b.lock = open_lock(&b.state_path(), &b.clock);
+    let s = b.lock.state();
+    assert_eq!((s.door_version, s.name.as_str()), (2, "Door v2"));
+    assert_eq!(s.codes.keys().copied().collect::<Vec<_>>(), vec![2]);
+}
+
+#[test]
+fn the_largest_update_travels_in_one_session_at_the_smallest_mtu() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    let mut p = whole(&b, 1, vec![]);
+    p.name = Some("N".repeat(lock_protocol::command::MAX_NAME_LEN));
+    p.put_codes = (0..MAX_PUT_CODES as u64)
+        .map(|i| AccessCode {
+            owner: Some(Uuid::new_v4()),
+            kind: AccessCodeKind::Window,
+            window: Some(Window {
+                starts_at: T0,
+                ends_at: u64::MAX,
+            }),
+            ..code(u64::MAX - i, &format!("{:012}", i))
+        })
+        .collect();
+    p.add_revocations = (0..MAX_ADD_REVOCATIONS as u64)
+        .map(|i| Revocation {
+            serial: u64::MAX - i,
+            expires_at: T0 + DAY,
+        })
+        .collect();
+    let update = sealed(&b, &p);
+    let mut link = Link::new(23);
+    b.lock.on_connect(23);
+    let (_, r) = b.open(&mut link, &resident, &update).unwrap();
+    b.lock.on_disconnect();
+    assert_eq!(r, applied(1));
+    let s = b.lock.state();
+    assert_eq!(
+        (s.codes.len(), s.revoked.len()),
+        (MAX_PUT_CODES, MAX_ADD_REVOCATIONS)
+    );
+    assert!(opens(&mut b, "000000000042"));
+}
