@@ -3,9 +3,15 @@
 
 mod common;
 
-use access_domain::{AccessCodeKind, CodeClass, LockMode, Permission};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+
+use access_domain::{AccessCodeKind, CodeClass, LockMode, Permission, UserType};
 use common::*;
-use lock_protocol::command::{AccessCode, Command, Response};
+use lock_protocol::command::{AccessCode, Command, Event, Response};
+use lock_protocol::door::PlainUpdate;
+use virtual_lock::clock::ManualClock;
 use virtual_lock::{FactorySettings, KeypadOutcome, LockError, VirtualLock};
 
 #[test]
@@ -113,46 +119,55 @@ fn holds_a_thousand_codes_across_a_reopen() {
     assert_eq!(reopened.state().codes.len(), 1_000);
 }
 
-#[test]
-fn the_state_file_survives_kill_9_at_any_moment() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command as Process, Stdio};
-
+/// The path of this crate's example `name`, built if needed.
+fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let churn = exe
+    let path = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("examples").join("keypad_churn"))
+        .map(|dir| dir.join("examples").join(name))
         .unwrap();
-    if !churn.exists() {
+    if !path.exists() {
         // `cargo test` builds examples, but not when filtered to one test target.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let built = Process::new(cargo)
-            .args(["build", "-p", "virtual-lock", "--example", "keypad_churn"])
+            .args(["build", "-p", "virtual-lock", "--example", name])
             .status()
             .unwrap();
         assert!(built.success());
     }
-    assert!(churn.exists(), "{}", churn.display());
+    assert!(path.exists(), "{}", path.display());
+    path
+}
+
+/// Runs `program ARGS` until it has printed `lines` lines, kills it with SIGKILL (mid-write
+/// more often than not) and returns the last number it printed.
+fn kill_after(program: &Path, args: &[&Path], lines: usize) -> u64 {
+    let mut child = Process::new(program)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut last = 0u64;
+    for _ in 0..lines {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        last = line.trim().parse().unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    last
+}
+
+#[test]
+fn the_state_file_survives_kill_9_at_any_moment() {
+    let churn = example("keypad_churn");
     let b = Bench::paired();
     let path = b.state_path();
     drop(b.lock);
     for (round, lines) in [7usize, 31, 113].into_iter().enumerate() {
-        let mut child = Process::new(&churn)
-            .arg(&path)
-            .arg(MASTER)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut last_saved = 0u64;
-        for _ in 0..lines {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            last_saved = line.trim().parse().unwrap();
-        }
-        child.kill().unwrap(); // SIGKILL, mid-write more often than not
-        child.wait().unwrap();
+        let last_saved = kill_after(&churn, &[&path, Path::new(MASTER)], lines);
         let reopened = open_lock(&path, &b.clock);
         let head = reopened.state().log.head;
         assert!(
@@ -221,4 +236,139 @@ fn the_lock_saves_before_it_acts_and_does_nothing_when_it_cannot_save() {
     b.lock.on_disconnect();
     // With its storage back, the lock acts again.
     assert_eq!(b.run(&staff, Command::Unlock), Response::Unlocked);
+}
+
+/// The code version `v` of the churned updates holds.
+fn churn_code(v: u64) -> AccessCode {
+    AccessCode {
+        code_id: v,
+        digits: format!("{:06}", 100_000 + v),
+        kind: AccessCodeKind::Permanent,
+        window: None,
+        class: CodeClass::Guest,
+        owner: None,
+    }
+}
+
+#[test]
+fn door_updates_survive_kill_9_at_any_moment() {
+    const UPDATES: u64 = 400;
+    let churn = example("update_churn");
+    let mut b = Bench::paired();
+    let path = b.state_path();
+    let updates = tempfile::tempdir().unwrap();
+    // The churn runs on the system clock; an update needs no current credential anyway.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let resident = b.org.credential(b.lock_id, UserType::Resident, &[], now);
+    std::fs::write(updates.path().join("credential"), &resident.bytes).unwrap();
+    // Each version names the lock after itself and holds exactly its own code, so a
+    // half-applied update would show.
+    for v in 1..=UPDATES {
+        let mut p = PlainUpdate::empty(b.lock_id, v, v - 1, 0);
+        if v == 1 {
+            p.mode = Some(LockMode::Vacant);
+            p.master_code = Some(MASTER.into());
+            p.code_secret = Some([7; 32]);
+        } else {
+            p.remove_codes = vec![v - 1];
+        }
+        p.name = Some(format!("Door v{v}"));
+        p.put_codes = vec![churn_code(v)];
+        let bytes = b.org.update(&p, &b.lock_public);
+        std::fs::write(updates.path().join(v.to_string()), bytes).unwrap();
+    }
+    drop(b.lock);
+    let mut held = 0;
+    for (round, lines) in [7usize, 31, 113].into_iter().enumerate() {
+        let last_saved = kill_after(&churn, &[&path, updates.path()], lines);
+        let reopened = open_lock(&path, &b.clock);
+        let s = reopened.state();
+        let v = s.door_version;
+        assert!(
+            v >= last_saved && v >= held,
+            "round {round}: {v} < {last_saved}"
+        );
+        held = v;
+        assert_eq!(s.name, format!("Door v{v}"), "round {round}");
+        assert_eq!(
+            s.codes.values().cloned().collect::<Vec<_>>(),
+            vec![churn_code(v)],
+            "round {round}"
+        );
+        let logged = s.log.entries.iter().rev().find_map(|e| match e.event {
+            Event::UpdateApplied { version } => Some(version),
+            _ => None,
+        });
+        assert_eq!(logged, Some(v), "round {round}");
+    }
+    assert!(held > 0);
+}
+
+#[test]
+fn a_state_file_of_the_previous_layout_still_opens() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lock.state");
+    std::fs::copy(fixtures.join("state-v1.bin"), &path).unwrap();
+    let old = std::fs::read(&path).unwrap();
+    assert_eq!(&old[..4], b"VLK\x01");
+    // Written by the lock before door updates: paired at T0 in vacant mode, two codes (the
+    // one-time one used), a revocation, the keypad's last wrong entry.
+    let clock = ManualClock::new(T0);
+    let mut lock = open_lock(&path, &clock);
+    let s = lock.state().clone();
+    assert_eq!(s.door_version, 0);
+    assert_eq!(
+        (s.mode, s.master_code.as_deref()),
+        (LockMode::Vacant, Some(MASTER))
+    );
+    assert_eq!(s.codes.keys().copied().collect::<Vec<_>>(), vec![11]);
+    assert!(s.used_codes.contains_key(&12));
+    assert!(s.revoked.contains_key(&999));
+    assert_eq!(s.keypad_guard.failures, 1);
+    assert!(matches!(
+        lock.keypad("135790"),
+        KeypadOutcome::Opened { .. }
+    ));
+    // Saved in the new layout from the first change, and it reopens the same.
+    let now = std::fs::read(&path).unwrap();
+    assert_eq!(&now[..4], b"VLK\x02");
+    let state = lock.state().clone();
+    drop(lock);
+    assert_eq!(open_lock(&path, &clock).state(), &state);
+
+    // The organization that paired it signs the lock's first door update.
+    let pkcs8 = std::fs::read(fixtures.join("state-v1.org.pk8")).unwrap();
+    let lock_id = state.pairing.as_ref().unwrap().lock_id;
+    let mut b = Bench::fresh();
+    b.org = Org::from_pkcs8(&pkcs8);
+    b.lock_id = lock_id;
+    b.clock = clock;
+    b.lock = open_lock(&path, &b.clock);
+    b.lock_public = b.lock.static_public();
+    b.dir = dir;
+    let mut p = PlainUpdate::empty(lock_id, 1, 0, T0);
+    p.name = Some("Migrated".into());
+    p.mode = Some(LockMode::Vacant);
+    p.master_code = Some(MASTER.into());
+    p.code_secret = Some([1; 32]);
+    p.put_codes = vec![churn_code(5)];
+    let update = Command::ApplyUpdate(b.org.update(&p, &b.lock_public));
+    // A serial above those whose counters the old file remembers.
+    let claims = b.resident().claims;
+    let resident = b.org.sign(lock_protocol::credential::Claims {
+        serial: 1_000,
+        ..claims
+    });
+    assert_eq!(
+        b.run(&resident, update),
+        Response::UpdateApplied { version: 1 }
+    );
+    assert!(matches!(
+        b.lock.keypad("100005"),
+        KeypadOutcome::Opened { .. }
+    ));
 }
