@@ -339,6 +339,18 @@ pub struct DoorState {
     pub last_contact_app: Option<String>,
 }
 
+/// `GET /api/v1/locks/{id}/door-update`: the update that brings the lock to what the
+/// platform wants, for any phone to carry (`lock_protocol::door`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DoorUpdateResponse {
+    pub lock_id: Uuid,
+    /// Strictly increasing per lock.
+    pub version: u64,
+    /// The signed update, secrets sealed to the lock (base64).
+    pub update: String,
+}
+
 /// A battery at or below this is shown as low.
 pub const LOW_BATTERY_PERCENT: u8 = 20;
 

@@ -73,6 +73,17 @@ impl AccessCode {
     }
 }
 
+/// The id a lock knows a code by: the first 64 bits of the server's UUID (the server and
+/// the phones map codes the same way).
+///
+/// ```
+/// let id = uuid::Uuid::from_u64_pair(7, 9);
+/// assert_eq!(lock_protocol::command::code_id_of(id), 7);
+/// ```
+pub fn code_id_of(code: uuid::Uuid) -> u64 {
+    code.as_u64_pair().0
+}
+
 /// A credential serial that must no longer open, kept until its credential would expire
 /// anyway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@ impl Modify for BearerAuth {
         offline_codes::give_access, locks::list_access_codes, locks::code_state,
         offline_codes::list_offline_codes, offline_codes::revoke, ble::credentials,
         ble::set_identity, ble::revocations, ble::code_install, door::door_state, door::contact,
+        door::door_update,
         locks::sync, serve,
     )
 )]

@@ -5,15 +5,7 @@ use access_domain::api::{AccessCode, LockLogEvent, LogMethod};
 use lock_protocol::command::{Actor, Event, LogEntry, Via};
 use uuid::Uuid;
 
-/// The id a lock knows an access code by: the first 64 bits of the server's UUID.
-///
-/// ```
-/// let id = uuid::Uuid::from_u64_pair(7, 9);
-/// assert_eq!(access_core::ble::logs::lock_code_id(id), 7);
-/// ```
-pub fn lock_code_id(code: Uuid) -> u64 {
-    code.as_u64_pair().0
-}
+pub use lock_protocol::command::code_id_of as lock_code_id;
 
 fn action_and_detail(event: &Event) -> (&'static str, Option<String>) {
     match event {

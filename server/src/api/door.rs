@@ -1,7 +1,9 @@
 //! The door: how far a lock is in step with the platform, and what a phone saw of it.
 
-use access_domain::api::{DoorState, ErrorBody, LockContactReport};
+use access_domain::api::{DoorState, DoorUpdateResponse, ErrorBody, LockContactReport};
 use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use super::{Auth, Id, Json};
 use crate::AppState;
@@ -45,4 +47,25 @@ pub async fn contact(
     )
     .await?;
     Ok(axum::Json(door::door_state(&state, &user, id).await?))
+}
+
+/// The update that brings the lock to what the platform wants: signed by the organization,
+/// its secrets sealed to the lock, so any phone of someone who may open the lock carries it
+/// and none can read or alter it. The same update while nothing changes.
+#[utoipa::path(get, path = "/api/v1/locks/{id}/door-update", tag = "locks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = DoorUpdateResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "not paired, or more than one update holds", body = ErrorBody)))]
+pub async fn door_update(
+    State(state): State<AppState>,
+    Auth { user, .. }: Auth,
+    Id(id): Id,
+) -> ApiResult<axum::Json<DoorUpdateResponse>> {
+    let u = door::issue(&state, &user, id).await?;
+    Ok(axum::Json(DoorUpdateResponse {
+        lock_id: id,
+        version: u.version,
+        update: STANDARD.encode(&u.body),
+    }))
 }

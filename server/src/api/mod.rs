@@ -123,6 +123,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             locks::code_state,
         ),
         e(M::GET, "/api/v1/locks/{id}/door", door::door_state),
+        e(M::GET, "/api/v1/locks/{id}/door-update", door::door_update),
         e(M::POST, "/api/v1/locks/{id}/contact", door::contact),
         e(M::POST, "/api/v1/locks/{id}/credentials", ble::credentials),
         e(M::PUT, "/api/v1/locks/{id}/identity", ble::set_identity),

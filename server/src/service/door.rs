@@ -9,6 +9,11 @@
 use access_domain::api::RevokedCredential;
 use access_domain::api::{DoorState, LOW_BATTERY_PERCENT};
 use access_domain::{AccessCodeKind, Action, CodeClass, CodeSyncState, LockMode, UserType};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lock_protocol::command::{AccessCode, MAX_NAME_LEN, Revocation, Window, code_id_of};
+use lock_protocol::door::{self, PlainUpdate};
+use ring::rand::SystemRandom;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,9 +22,9 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::service::codes::grant_of;
 use crate::service::credentials::revocations;
-use crate::service::keys::code_secret;
+use crate::service::keys::{code_secret, org_keypair};
 use crate::service::locks::{gated, lock_missing};
-use crate::store::{DoorStatus, LockContact, LockRecord, UserRecord};
+use crate::store::{DoorStatus, DoorUpdateRecord, LockContact, LockRecord, UserRecord};
 
 /// A keypad code the lock should hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -223,4 +228,106 @@ pub async fn door_state(
         last_contact_at: status.last_contact_at,
         last_contact_app: status.last_contact_app,
     })
+}
+
+/// The update that brings the lock `lock_id` to its desired state, for anyone who may open
+/// it to carry: the newest one issued while the state is unchanged, else a new whole state
+/// with a version above every earlier one (milliseconds of the server's clock).
+pub async fn issue(
+    state: &AppState,
+    user: &UserRecord,
+    lock_id: Uuid,
+) -> ApiResult<DoorUpdateRecord> {
+    let lock = gated(state, user, lock_id, Action::Unlock).await?;
+    let Some(public) = lock.identity_public_key.as_deref() else {
+        return Err(ApiError::conflict(
+            "This lock is not paired yet: pair it on site first.",
+        ));
+    };
+    let lock_public: [u8; 32] = STANDARD
+        .decode(public)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| {
+            tracing::error!(lock = %lock_id, "stored lock identity key is not 32 bytes of base64");
+            ApiError::internal()
+        })?;
+    let want = desired(state, &lock).await?;
+    let digest = want.digest();
+    let latest = state.db.run(move |s| s.latest_door_update(lock_id)).await?;
+    if let Some(same) = latest.as_ref().filter(|u| u.digest == digest) {
+        return Ok(same.clone());
+    }
+    let now = OffsetDateTime::now_utc();
+    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let version = millis.max(latest.map_or(0, |u| u.version) + 1);
+    let plain = whole_update(&want, version, unix(now))?;
+    let (keypair, _) = org_keypair(state, user.org_id).await?;
+    let body =
+        door::seal_and_sign(&plain, &lock_public, &keypair, &SystemRandom::new()).map_err(|e| {
+            tracing::error!(lock = %lock_id, error = %e, "door update not built");
+            ApiError::internal()
+        })?;
+    let record = DoorUpdateRecord {
+        lock_id,
+        version,
+        digest,
+        code_ids: want.codes.iter().map(|c| c.id).collect(),
+        body,
+        created_at: now,
+    };
+    let org = user.org_id;
+    Ok(state
+        .db
+        .run(move |s| s.record_door_update(org, &record))
+        .await?)
+}
+
+/// The protocol's whole-state update for `want`.
+fn whole_update(want: &DesiredDoor, version: u64, issued_at: u64) -> ApiResult<PlainUpdate> {
+    if want.codes.len() > door::MAX_PUT_CODES || want.revocations.len() > door::MAX_ADD_REVOCATIONS
+    {
+        return Err(ApiError::conflict(format!(
+            "This lock's state does not fit one update ({} codes and {} revocations; at most \
+             {} and {}).",
+            want.codes.len(),
+            want.revocations.len(),
+            door::MAX_PUT_CODES,
+            door::MAX_ADD_REVOCATIONS
+        )));
+    }
+    let mut plain = PlainUpdate::empty(want.lock_id, version, 0, issued_at);
+    plain.name = Some(lock_name(&want.name));
+    plain.mode = Some(want.mode);
+    plain.master_code = Some(want.master_code.clone());
+    plain.code_secret = Some(want.code_secret);
+    plain.put_codes = want
+        .codes
+        .iter()
+        .map(|c| AccessCode {
+            code_id: code_id_of(c.id),
+            digits: c.digits.clone(),
+            kind: c.kind,
+            window: c
+                .window
+                .map(|(starts_at, ends_at)| Window { starts_at, ends_at }),
+            class: c.class,
+            owner: c.owner,
+        })
+        .collect();
+    plain.add_revocations = want
+        .revocations
+        .iter()
+        .map(|&(serial, expires_at)| Revocation { serial, expires_at })
+        .collect();
+    Ok(plain)
+}
+
+/// The platform's name cut to what the lock keeps, at a character boundary.
+fn lock_name(name: &str) -> String {
+    let mut end = name.len().min(MAX_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
 }

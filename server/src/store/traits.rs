@@ -248,8 +248,13 @@ pub trait DoorStore {
     /// The newest update issued for the lock.
     fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>>;
     /// Stores an issued update (its version above every earlier one) and forgets those
-    /// older than what the lock confirmed.
-    fn record_door_update(&self, org_id: Uuid, update: &DoorUpdateRecord) -> StoreResult<()>;
+    /// older than what the lock confirmed. Answers the update stored under that version:
+    /// when two requests issued the same version at once, the first one's.
+    fn record_door_update(
+        &self,
+        org_id: Uuid,
+        update: &DoorUpdateRecord,
+    ) -> StoreResult<DoorUpdateRecord>;
     /// Records a contact: the lock holds `door_version` (an issued version: its codes become
     /// installed), its battery and firmware, when and through which app. A version the
     /// server never issued is refused ([`StoreError::Conflict`]).

@@ -2,6 +2,8 @@
 //! binary), an HTTP client speaking the API, and the invitation -> registration flow.
 #![allow(dead_code)]
 
+pub mod paired;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -53,12 +53,17 @@ impl DoorStore for PostgresStore {
         })
     }
 
-    fn record_door_update(&self, org_id: Uuid, u: &DoorUpdateRecord) -> StoreResult<()> {
+    fn record_door_update(
+        &self,
+        org_id: Uuid,
+        u: &DoorUpdateRecord,
+    ) -> StoreResult<DoorUpdateRecord> {
         self.write(|tx| {
             hold_lock_row(tx, org_id, u.lock_id)?;
             tx.exec(
                 &format!(
-                    "INSERT INTO door_updates ({UPDATE_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                    "INSERT INTO door_updates ({UPDATE_COLS}) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (lock_id, version) DO NOTHING"
                 ),
                 &[
                     &u.lock_id,
@@ -75,7 +80,13 @@ impl DoorStore for PostgresStore {
                  (SELECT door_confirmed FROM locks WHERE id = $1)",
                 &[&u.lock_id],
             )?;
-            Ok(())
+            let r = tx.one(
+                &format!(
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version = $2"
+                ),
+                &[&u.lock_id, &version_param(u.version)],
+            )?;
+            update_row(&r)
         })
     }
 

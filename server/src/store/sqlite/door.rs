@@ -54,14 +54,19 @@ impl DoorStore for SqliteStore {
         })
     }
 
-    fn record_door_update(&self, org_id: Uuid, u: &DoorUpdateRecord) -> StoreResult<()> {
+    fn record_door_update(
+        &self,
+        org_id: Uuid,
+        u: &DoorUpdateRecord,
+    ) -> StoreResult<DoorUpdateRecord> {
         let ids =
             serde_json::to_string(&u.code_ids).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.write(|tx| {
             lock_tx(tx, org_id, u.lock_id)?;
             tx.execute(
                 &format!(
-                    "INSERT INTO door_updates ({UPDATE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    "INSERT OR IGNORE INTO door_updates ({UPDATE_COLS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                 ),
                 params![
                     u.lock_id.to_string(),
@@ -78,7 +83,16 @@ impl DoorStore for SqliteStore {
                  (SELECT door_confirmed FROM locks WHERE id = ?1)",
                 [u.lock_id.to_string()],
             )?;
-            Ok(())
+            Ok(tx.query_row(
+                &format!(
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version = ?2"
+                ),
+                params![
+                    u.lock_id.to_string(),
+                    i64::try_from(u.version).unwrap_or(i64::MAX)
+                ],
+                update_row,
+            )?)
         })
     }
 

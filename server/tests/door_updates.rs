@@ -1,0 +1,257 @@
+//! The door follows the platform, in one process: the server issues signed, sealed door
+//! updates, a phone carries them to a virtual lock in ordinary sessions (a resident's as
+//! well as a team member's), the lock's status goes back as a contact, and the keypad does
+//! what the platform says: a new resident's passcode opens, a one-time code opens once, a
+//! mode that forbids residents refuses them, a revoked resident's passcode is refused.
+
+mod common;
+
+use access_domain::LockMode;
+use lock_protocol::command::{Command, RefusalReason, Response};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use virtual_lock::KeypadOutcome;
+
+use common::Api;
+use common::paired::{Paired, b64, pair};
+
+/// Fetches the lock's update as `token`, carries it in a session, reads the status in
+/// another and reports the contact; answers the server's door state.
+async fn contact(p: &mut Paired, api: &Api, token: &str) -> Value {
+    let u = api
+        .get(&format!("/api/v1/locks/{}/door-update", p.id), token)
+        .await;
+    assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
+    let version = u.body["version"].as_u64().unwrap();
+    let applied = p
+        .run(api, token, Command::ApplyUpdate(b64(&u.body["update"])))
+        .await;
+    let held = match applied {
+        Response::UpdateApplied { version: v } => v,
+        // Already applied by an earlier contact: nothing newer to take.
+        Response::Refused {
+            reason: RefusalReason::StaleUpdate,
+        } => version,
+        other => panic!("update not applied: {other:?}"),
+    };
+    assert_eq!(held, version);
+    let Response::Status(status) = p.run(api, token, Command::ReadStatus).await else {
+        panic!("no status");
+    };
+    assert_eq!(status.door_version, version);
+    let seen = api
+        .post(
+            &format!("/api/v1/locks/{}/contact", p.id),
+            token,
+            json!({"door_version": status.door_version, "battery": status.battery}),
+        )
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);
+    seen.body
+}
+
+fn opened(o: KeypadOutcome) -> bool {
+    matches!(o, KeypadOutcome::Opened { .. })
+}
+
+async fn passcode_on(api: &Api, admin: &str, user: &str, lock: &str) -> (String, String) {
+    let d = api.get(&format!("/api/v1/users/{user}"), admin).await;
+    let p = d.body["passcodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["lock_id"] == lock)
+        .unwrap_or_else(|| panic!("no passcode on {lock}: {}", d.body));
+    (
+        p["code"].as_str().unwrap().to_string(),
+        p["sync_state"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Maple", &["101"]).await;
+    let mut p = pair(api, &admin, &units[0], "Maple 101").await;
+    let mode_path = format!("/api/v1/locks/{}/mode", p.id);
+    let set_mode = |mode: &'static str| {
+        let path = mode_path.clone();
+        let admin = admin.clone();
+        async move {
+            let a = api.put(&path, &admin, json!({"mode": mode})).await;
+            assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+        }
+    };
+    set_mode("resident").await;
+
+    // A new resident: their passcode waits, then one contact by their own phone installs it.
+    let rid = api
+        .invite(
+            &admin,
+            json!({"user_type": "resident", "email": "ana@maple.example",
+                   "access": {"type": "units", "unit_ids": [units[0]]}}),
+        )
+        .await;
+    let resident = api
+        .register(
+            &admin,
+            "ana@maple.example",
+            "ana@maple.example",
+            &common::next_phone(),
+            "password-123",
+        )
+        .await;
+    let (code, state) = passcode_on(api, &admin, &rid, &p.id).await;
+    assert_eq!(state, "pending");
+    assert!(!opened(p.lock.keypad(&code)), "not on the lock yet");
+    let door = contact(&mut p, api, &resident).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(door["pending_codes"], 0);
+    assert_eq!(door["last_contact_app"], "NoKey Resident");
+    assert_eq!(p.lock.state().mode, LockMode::Resident);
+    assert!(
+        opened(p.lock.keypad(&code)),
+        "the resident's passcode opens"
+    );
+    assert_eq!(passcode_on(api, &admin, &rid, &p.id).await.1, "installed");
+    // Nothing changed: the same update again, and the lock stays as it is.
+    let again = contact(&mut p, api, &resident).await;
+    assert_eq!(again["confirmed_version"], door["confirmed_version"]);
+
+    // A one-time code given on the platform opens once after the next contact.
+    let given = p
+        .give(
+            api,
+            &admin,
+            json!({"kind": "one_time", "label": "Plumber", "delivery": "ble"}),
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::CREATED, "{:?}", given.body);
+    let one_time = given.body["code"].as_str().unwrap().to_string();
+    let waiting = api
+        .get(&format!("/api/v1/locks/{}/door", p.id), &admin)
+        .await;
+    assert_eq!(waiting.body["in_step"], false);
+    set_mode("vacant").await; // guests open in vacant mode
+    contact(&mut p, api, &admin).await;
+    assert!(
+        opened(p.lock.keypad(&one_time)),
+        "the one-time code opens once"
+    );
+    assert!(!opened(p.lock.keypad(&one_time)), "and only once");
+
+    // A mode that forbids residents reaches the door.
+    assert!(
+        matches!(
+            p.lock.keypad(&code),
+            KeypadOutcome::Refused {
+                reason: RefusalReason::ModeForbids,
+                ..
+            }
+        ),
+        "vacant mode refuses the resident"
+    );
+    set_mode("resident").await;
+    contact(&mut p, api, &resident).await;
+    assert!(opened(p.lock.keypad(&code)));
+
+    // A revoked resident's passcode leaves the lock at the next contact (a staff phone's).
+    let r = api.revoke(&admin, &rid).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let door = contact(&mut p, api, &admin).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert!(
+        !opened(p.lock.keypad(&code)),
+        "the revoked passcode is refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Oak", &["1", "2"]).await;
+    let mut a = pair(api, &admin, &units[0], "Oak 1").await;
+    let mut b = pair(api, &admin, &units[1], "Oak 2").await;
+    let first = api
+        .get(&format!("/api/v1/locks/{}/door-update", a.id), &admin)
+        .await;
+    let first_bytes = b64(&first.body["update"]);
+    // The master code travels sealed: the carrier's bytes do not hold it.
+    let master = api
+        .get(&format!("/api/v1/locks/{}/master-code", a.id), &admin)
+        .await;
+    let master = master.body["code"].as_str().unwrap().to_string();
+    assert!(
+        !first_bytes
+            .windows(master.len())
+            .any(|w| w == master.as_bytes()),
+        "the master code is readable in the update"
+    );
+    // Another lock refuses it.
+    assert_eq!(
+        b.run(api, &admin, Command::ApplyUpdate(first_bytes.clone()))
+            .await,
+        Response::Refused {
+            reason: RefusalReason::BadUpdate
+        }
+    );
+    // Its own lock takes it once; a replay is stale.
+    assert!(matches!(
+        a.run(api, &admin, Command::ApplyUpdate(first_bytes.clone()))
+            .await,
+        Response::UpdateApplied { .. }
+    ));
+    assert_eq!(
+        a.run(api, &admin, Command::ApplyUpdate(first_bytes.clone()))
+            .await,
+        Response::Refused {
+            reason: RefusalReason::StaleUpdate
+        }
+    );
+    // A newer update, then the older one again: refused, the lock keeps the newer state.
+    let r = api
+        .patch(
+            &format!("/api/v1/locks/{}", a.id),
+            &admin,
+            json!({"name": "Oak 1 front"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let second = api
+        .get(&format!("/api/v1/locks/{}/door-update", a.id), &admin)
+        .await;
+    assert!(second.body["version"].as_u64() > first.body["version"].as_u64());
+    assert!(matches!(
+        a.run(
+            api,
+            &admin,
+            Command::ApplyUpdate(b64(&second.body["update"]))
+        )
+        .await,
+        Response::UpdateApplied { .. }
+    ));
+    assert_eq!(a.lock.state().name, "Oak 1 front");
+    assert_eq!(
+        a.run(api, &admin, Command::ApplyUpdate(first_bytes)).await,
+        Response::Refused {
+            reason: RefusalReason::StaleUpdate
+        }
+    );
+    assert_eq!(a.lock.state().name, "Oak 1 front");
+    // A tampered byte anywhere: refused, nothing changes.
+    let mut tampered = b64(&second.body["update"]);
+    let mid = tampered.len() / 2;
+    tampered[mid] ^= 1;
+    let before = a.lock.state().clone();
+    assert!(
+        a.run(api, &admin, Command::ApplyUpdate(tampered))
+            .await
+            .is_refusal()
+    );
+    assert_eq!(a.lock.state().name, before.name);
+    let _ = &mut b;
+}
