@@ -3,7 +3,6 @@
 
 use access_domain::api::{AccessCode, LockLogEvent, LogMethod};
 use lock_protocol::command::{Actor, Event, LogEntry, Via};
-use uuid::Uuid;
 
 pub use lock_protocol::command::code_id_of as lock_code_id;
 
@@ -86,6 +85,7 @@ mod tests {
     use super::*;
     use access_domain::{AccessCodeKind, CodeClass, CodeSyncState};
     use lock_protocol::credential::UserClass;
+    use uuid::Uuid;
 
     fn code(id: Uuid) -> AccessCode {
         AccessCode {
