@@ -178,10 +178,10 @@ pub fn set_time_acceptable(lock_now: u64, to: u64, claims: &Claims) -> bool {
     lock_now.abs_diff(to) <= MAX_SET_TIME_STEP_SECS && credential::check_window(claims, to).is_ok()
 }
 
-/// The latest `expires_at` the lock keeps for a pushed revocation of `serial` at `lock_now`:
-/// a credential lives at most [`credential::DEFAULT_LIFETIME_SECS`], an offline code's
-/// grant at most [`offline_code::MAX_HOURS`] (both plus the clock skew). Entries beyond it
-/// could otherwise hold a slot for ever.
+/// Whether the lock stores a pushed revocation at `lock_now`: it must expire within what
+/// the thing it names can live, [`credential::DEFAULT_LIFETIME_SECS`] for a credential
+/// serial, [`offline_code::MAX_HOURS`] for an offline grant's reference (both plus the
+/// clock skew). An entry beyond could otherwise hold one of the lock's slots for ever.
 ///
 /// ```
 /// use lock_protocol::command::{Revocation, revocation_acceptable};

@@ -357,9 +357,20 @@ impl VirtualLock {
                 return Ok(answer);
             }
         };
+        // A credential's window ends the replay of its sessions, and its mark can go then.
+        // A command that skips the window (a door update) has only the mark: kept a day
+        // past now, a recording of an expired credential's session is not worth a save
+        // more than once a day.
+        let expires_at = if hello.command.needs_current_credential() {
+            claims.not_after
+        } else {
+            claims
+                .not_after
+                .max(self.now().saturating_add(credential::DEFAULT_LIFETIME_SECS))
+        };
         let mark = ReplayMark {
             counter: hello.counter,
-            expires_at: claims.not_after,
+            expires_at,
         };
         let response = self.run(&claims, hello.command.clone(), Some(mark));
         let (answer, session) = hello

@@ -321,6 +321,31 @@ fn an_update_moves_a_late_clock_forward_and_never_back() {
 }
 
 #[test]
+fn a_recorded_update_session_of_an_expired_credential_replays_nothing() {
+    let mut b = Bench::paired();
+    let resident = b.resident();
+    b.clock.advance(3 * DAY);
+    let update = sealed(&b, &whole(&b, 1, vec![]));
+    let mut link = Link::new(185);
+    b.lock.on_connect(185);
+    assert_eq!(b.open(&mut link, &resident, &update).unwrap().1, applied(1));
+    b.lock.on_disconnect();
+    // Someone else's session later the same day, then the recording again.
+    b.clock.advance(3_600);
+    let now = b.lock.now();
+    let staff = b
+        .org
+        .credential(b.lock_id, access_domain::UserType::TeamMember, &[], now);
+    assert_eq!(b.run(&staff, Command::Lock), Response::Locked);
+    let before = b.lock.state().clone();
+    b.lock.on_connect(185);
+    Link::raw(&mut b.lock, &link.written, 185);
+    b.lock.on_disconnect();
+    // Refused as a replay, before anything is saved (not even the radio's battery use).
+    assert_eq!(b.lock.state(), &before);
+}
+
+#[test]
 fn set_time_moves_the_clock_a_bounded_step_within_the_callers_credential() {
     let mut b = Bench::paired();
     let staff = b.staff(&[]);
