@@ -33,6 +33,7 @@
 mod commands;
 pub mod conversation;
 mod credentials;
+mod door;
 pub mod errors;
 pub mod link;
 pub mod logs;
