@@ -120,7 +120,10 @@ impl Engine {
         }
         let direct = commands.iter().any(direct);
         // A log read leaves the log as it read it: an applied update would add an entry.
-        let carry = !direct && !commands.iter().any(|c| matches!(c, Command::ReadLog { .. }));
+        let carry = !direct
+            && !commands
+                .iter()
+                .any(|c| matches!(c, Command::ReadLog { .. }));
         if direct {
             // Fetched before this change, the cached update would undo it.
             self.db(move |c| on_site::drop_door_update(c, id)).await?;

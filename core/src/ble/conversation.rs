@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use access_domain::api::RevokedCredential;
 use lock_ble::LockLink;
-use lock_protocol::command::{
-    Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation, Status,
-};
+use lock_protocol::command::{Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation, Status};
 use lock_protocol::pairing::{Install, PairingPhone, PairingResult, PairingStep};
 use lock_protocol::session::PhoneSession;
 
