@@ -354,17 +354,20 @@ pub struct DoorUpdateResponse {
 /// A battery at or below this is shown as low.
 pub const LOW_BATTERY_PERCENT: u8 = 20;
 
-/// `POST /api/v1/locks/{id}/contact`: what a phone saw of the lock.
+/// `POST /api/v1/locks/{id}/contact`: the lock's status as a phone read it, with the
+/// lock's receipt for it (`lock_protocol::door::receipt`), so only a real contact counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockContactReport {
     /// The door-update version the lock reports holding.
     pub door_version: u64,
     /// Percent.
-    #[serde(default)]
-    pub battery: Option<u8>,
-    #[serde(default)]
-    pub firmware: Option<String>,
+    pub battery: u8,
+    /// The lock's clock, unix seconds.
+    pub clock: u64,
+    pub firmware: String,
+    /// The lock's receipt over the fields above (base64, 32 bytes).
+    pub receipt: String,
 }
 
 /// `PATCH /api/v1/locks/{id}`
