@@ -161,8 +161,10 @@ fn invitation_mail(
 /// Invite a team member or a resident; the right app's invitation goes out.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "manage access", security(("bearer" = [])),
     request_body = InvitationRequest,
-    responses((status = 201, body = InvitationResponse), (status = 403, body = ErrorBody),
-              (status = 422, body = ErrorBody), (status = 404, description = "unknown username", body = ErrorBody)))]
+    responses((status = 201, body = InvitationResponse),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: unknown username", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`", body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -230,8 +232,10 @@ pub async fn invite(
 /// Resend Invite: a fresh link; the previous one stops working.
 #[utoipa::path(post, path = "/api/v1/users/{id}/resend-invite", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = InvitationResponse), (status = 409, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = InvitationResponse),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user is not pending", body = ErrorBody)))]
 pub async fn resend(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -268,7 +272,8 @@ pub async fn resend(
 
 /// Totals of the Manage Access page (revoked users are not counted).
 #[utoipa::path(get, path = "/api/v1/access/summary", tag = "manage access", security(("bearer" = [])),
-    responses((status = 200, body = AccessSummary), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AccessSummary),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn summary(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -352,7 +357,8 @@ impl UserListParams {
 /// The Manage Access table: filters, search, sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/users", tag = "manage access", security(("bearer" = [])),
     params(UserListParams), responses((status = 200, body = UserListPage),
-    (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 400, description = "`bad_request`: an unknown type, status, sort or order, or a cursor this server did not give", body = ErrorBody),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -370,7 +376,9 @@ pub async fn list_users(
 
 /// A user's details: type, status, emails, invitation, permissions, access, passcodes.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "manage access", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody)))]
 pub async fn user_detail(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -400,7 +408,11 @@ async fn editable(state: &AppState, admin: &UserRecord, id: Uuid) -> ApiResult<U
 /// Update a team member's permissions; applies to their very next request.
 #[utoipa::path(put, path = "/api/v1/users/{id}/permissions", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = PermissionsUpdate,
-    responses((status = 200, body = UserDetail), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an administrator, or permissions for a resident", body = ErrorBody)))]
 pub async fn set_permissions(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -427,7 +439,12 @@ pub async fn set_permissions(
 /// bare (`{"type": "units", "unit_ids": [...]}`) or wrapped (`{"access": {...}}`).
 #[utoipa::path(put, path = "/api/v1/users/{id}/access", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = Access,
-    responses((status = 200, body = UserDetail), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail),
+        (status = 400, description = "`bad_request`: not an access scope", body = ErrorBody),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an administrator, all locks for a resident, unknown or no units", body = ErrorBody)))]
 pub async fn set_access(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -454,7 +471,10 @@ pub async fn set_access(
 /// Revoke access: every session of the user dies at once, passcodes are removed.
 #[utoipa::path(post, path = "/api/v1/users/{id}/revoke", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: oneself or an administrator", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -481,7 +501,9 @@ pub async fn revoke(
 
 /// The mail and SMS the server sent or would send, newest first.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "manage access", security(("bearer" = [])),
-    params(ListParams), responses((status = 200, body = Page<OutboxMessage>), (status = 403, body = ErrorBody)))]
+    params(ListParams), responses((status = 200, body = Page<OutboxMessage>),
+        (status = 400, description = "`bad_request`: a cursor that is not a message sequence number", body = ErrorBody),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn outbox(
     State(state): State<AppState>,
     Admin(admin): Admin,
