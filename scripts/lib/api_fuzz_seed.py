@@ -68,7 +68,7 @@ def main():
           "access": access})
     token = re.search(r"token=([A-Za-z0-9_-]+)", message_to(base, admin, "resident@fuzz.test"))
     registration = call(base, "POST", "/api/v1/registrations", body={
-        "token": token.group(1), "email": "resident@fuzz.test", "phone": "+15550100100",
+        "token": token.group(1), "email": "resident@fuzz.test", "phone": "+15552220100",
         "password": "resident-password", "name": "Resident"})["registration_id"]
 
     def pin(regex, **ids):

@@ -563,8 +563,10 @@ async fn every_answer_matches_the_document() {
     let upload = json!({"entries": [
         {"lock_seq": 1, "at": at, "action": "unlock", "method": "keypad"},
         {"lock_seq": 2, "at": at, "action": "keypad_refused", "method": "keypad", "detail": "wrong code"},
+        {"lock_seq": 3.0, "at": at, "action": "unlock", "method": "ble"},
     ]});
-    want(&c.post(&logs, admin, upload).await, StatusCode::OK);
+    let up = c.post(&logs, admin, upload).await;
+    assert_eq!(want(&up, StatusCode::OK)["accepted"], 3);
     let bad = json!({"entries": [{"lock_seq": 3, "at": at, "action": "", "method": "keypad"}]});
     want(
         &c.post(&logs, admin, bad).await,

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, me};
+use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, SeqListParams, me};
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
@@ -272,7 +272,7 @@ pub async fn master_code(
 
 /// The access log (`view_logs`), newest first: server audit and events read from the lock.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ListParams),
+    params(("id" = Uuid, Path), SeqListParams),
     responses((status = 200, body = Page<LogEntry>),
         (status = 400, description = "`bad_request`: a cursor that is not a log sequence number", body = ErrorBody),
         (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock's logs (`view_logs`)", body = ErrorBody),
@@ -281,7 +281,7 @@ pub async fn list_logs(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
-    Query(p): Query<ListParams>,
+    Query(p): Query<SeqListParams>,
 ) -> ApiResult<axum::Json<Page<LogEntry>>> {
     gated(&state, &user, id, Action::ViewLogs).await?;
     let (before, limit) = (p.after_seq()?, p.limit());
@@ -457,7 +457,8 @@ pub async fn code_state(
 /// `?since=<cursor>` of sync.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SyncParams {
-    /// The `cursor` of the previous sync; absent for the first one.
+    /// The `cursor` of the previous sync; absent (or empty) for the first one.
+    #[param(pattern = "^(v1\\.[0-9]{1,18})?$")]
     pub since: Option<String>,
 }
 

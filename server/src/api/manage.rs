@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Admin, Id, Json, ListParams, Query};
+use super::{Admin, Id, Json, Query, SeqListParams, page_size};
 use crate::error::{ApiError, ApiResult};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
 use crate::store::{
@@ -288,25 +288,65 @@ pub async fn summary(
     }))
 }
 
-/// `GET /api/v1/users` query: `?type=&status=&q=&sort=&order=&limit=&after=`.
+/// `GET /api/v1/users` query: `?type=&status=&q=&sort=&order=&limit=&after=`. An empty
+/// value is the same as none.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct UserListParams {
     /// `team_member` or `resident`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", schema_with = user_type_filter)]
     pub user_type: Option<String>,
     /// `pending`, `active` or `revoked`.
+    #[param(schema_with = status_filter)]
     pub status: Option<String>,
     /// Case-insensitive substring of name, username, invited email or registered email.
     pub q: Option<String>,
     /// `name`, `type`, `status`, `access_type`, `email` or `invited_at` (default).
+    #[param(schema_with = sort_column)]
     pub sort: Option<String>,
     /// `asc` or `desc` (default `desc`).
+    #[param(schema_with = sort_order)]
     pub order: Option<String>,
-    /// Page size, 1 to 200 (default 100).
+    /// Page size: default 100; 0 counts as 1 and anything over 200 as 200.
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
-    /// The `next` value of the previous page (same filters and sort).
+    /// The `next` value of the previous page (same filters and sort). Opaque; its shape is
+    /// hex of the last row's sort key, U+001F and its id.
+    #[param(
+        pattern = r"^((?:[2-7][0-9a-fA-F])*1[fF](?:3[0-9]|[46][1-6]){8}(?:2[dD](?:3[0-9]|[46][1-6]){4}){3}2[dD](?:3[0-9]|[46][1-6]){12})?$"
+    )]
     pub after: Option<String>,
+}
+
+/// A string query parameter taking one of `values`, or empty for none.
+fn one_of(values: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(std::iter::once("").chain(values.iter().copied())))
+        .build()
+}
+
+fn user_type_filter() -> utoipa::openapi::schema::Object {
+    one_of(&["team_member", "resident"])
+}
+
+fn status_filter() -> utoipa::openapi::schema::Object {
+    one_of(&["pending", "active", "revoked"])
+}
+
+fn sort_column() -> utoipa::openapi::schema::Object {
+    one_of(&[
+        "name",
+        "type",
+        "status",
+        "access_type",
+        "email",
+        "invited_at",
+    ])
+}
+
+fn sort_order() -> utoipa::openapi::schema::Object {
+    one_of(&["asc", "desc"])
 }
 
 /// A page of the Manage Access table, with the number of rows matching the filters.
@@ -349,7 +389,7 @@ impl UserListParams {
             sort: known("sort", self.sort.as_deref(), UserSort::parse)?.unwrap_or_default(),
             descending,
             after,
-            limit: self.limit.unwrap_or(100).clamp(1, 200),
+            limit: page_size(self.limit, 200),
         })
     }
 }
@@ -501,13 +541,13 @@ pub async fn revoke(
 
 /// The mail and SMS the server sent or would send, newest first.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "manage access", security(("bearer" = [])),
-    params(ListParams), responses((status = 200, body = Page<OutboxMessage>),
+    params(SeqListParams), responses((status = 200, body = Page<OutboxMessage>),
         (status = 400, description = "`bad_request`: a cursor that is not a message sequence number", body = ErrorBody),
         (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn outbox(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Query(p): Query<ListParams>,
+    Query(p): Query<SeqListParams>,
 ) -> ApiResult<axum::Json<Page<OutboxMessage>>> {
     let org = admin.org_id;
     let (before, limit) = (p.after_seq()?, p.limit());
