@@ -79,6 +79,13 @@ suite_api_fuzz() {
 
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "410", "422", "429"]
+
+# OpenAPI 3.1's JSON Schema reads `format` as an annotation, so the coverage phase sends ""
+# for a `date-time`, which the server refuses as malformed (400). The fuzzing phase sends
+# real times and still holds 400 a finding.
+[[operations]]
+include-operation-id = ["give_access", "upload_logs"]
+phases.coverage.checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "422", "429"]
 EOF
   local report="$CACHE_ROOT/api-fuzz-report"
   rm -rf "$report"
