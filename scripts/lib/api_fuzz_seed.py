@@ -4,10 +4,11 @@ Usage: api_fuzz_seed.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD CONFIG_OUT
 
 Signs in as the administrator (one session for the run, another for the sign-out operation
 alone, which ends its own session), then makes what the generated requests should reach
-rather than an unknown id: a property with a unit, a paired lock with a BLE code and an
-offline code, a pending team member and a registration waiting for its SMS code. The
-configuration pins each operation's path ids to those, so every operation runs its rules
-past the 404 of an unknown id (tests/openapi_answers.rs covers the 404s).
+rather than an unknown id: a property with a unit, a paired lock, another with a BLE code
+and an offline code, a pending team member, a pending applicant and a registration waiting
+for its SMS code. The configuration pins each operation's path ids to those (and
+registrations to the applicant's invitation), so every operation runs its rules past the
+404 of an unknown id (server/tests/openapi_answers.rs covers the 404s).
 Standard library only; run by scripts/lib/api_fuzz.sh.
 """
 
@@ -52,9 +53,12 @@ def main():
     prop = call(base, "POST", "/api/v1/properties", admin, {"name": "Fuzz"})["id"]
     unit = call(base, "POST", f"/api/v1/properties/{prop}/units", admin, {"name": "F1"})["id"]
     key = base64.b64encode(bytes(range(32))).decode()
-    lock = call(base, "POST", "/api/v1/locks", admin,
-                {"unit_id": unit, "name": "Fuzz lock", "identity_public_key": key})["id"]
-    codes = f"/api/v1/locks/{lock}/access-codes"
+    lock, code_lock = (
+        call(base, "POST", "/api/v1/locks", admin,
+             {"unit_id": unit, "name": name, "identity_public_key": key})["id"]
+        for name in ("Fuzz lock", "Code lock"))
+    # The codes sit on a lock of their own: resetting the first lock's codes removes its codes.
+    codes = f"/api/v1/locks/{code_lock}/access-codes"
     ble = call(base, "POST", codes, admin, {"kind": "permanent", "label": "Cleaner"})["id"]
     offline = call(base, "POST", codes, admin,
                    {"kind": "one_time", "delivery": "offline", "label": "Walk-in"})["id"]
@@ -63,6 +67,11 @@ def main():
     member = call(base, "POST", "/api/v1/invitations", admin,
                   {"user_type": "team_member", "email": "member@fuzz.test",
                    "permissions": ["view_logs"], "access": access})["user_id"]
+    # Not the member's: resending or revoking the member voids its invitation.
+    call(base, "POST", "/api/v1/invitations", admin,
+         {"user_type": "team_member", "email": "applicant@fuzz.test", "permissions": [],
+          "access": access})
+    applicant = re.search(r"token=([A-Za-z0-9_-]+)", message_to(base, admin, "applicant@fuzz.test"))
     call(base, "POST", "/api/v1/invitations", admin,
          {"user_type": "resident", "email": "resident@fuzz.test", "permissions": [],
           "access": access})
@@ -84,12 +93,19 @@ def main():
         'include-operation-id = "logout"',
         f"headers = {{ Authorization = {toml_str('Bearer ' + sign_out)} }}",
         "",
-        pin(r"^/api/v1/locks/\{id\}/access-codes/\{code_id\}/state$", id=lock, code_id=ble),
-        pin(r"^/api/v1/locks/\{id\}/access-codes/\{code_id\}/revoke$", id=lock, code_id=offline),
+        pin(r"^/api/v1/locks/\{id\}/access-codes/\{code_id\}/state$", id=code_lock, code_id=ble),
+        pin(r"^/api/v1/locks/\{id\}/access-codes/\{code_id\}/revoke$", id=code_lock,
+            code_id=offline),
         pin(r"^/api/v1/locks/\{id\}(/[a-z-]+)?$", id=lock),
         pin(r"^/api/v1/properties/\{id\}/", id=prop),
         pin(r"^/api/v1/users/\{id\}", id=member),
         pin(r"^/api/v1/registrations/\{id\}/", id=registration),
+        "# Registrations carry a pending applicant's invitation, so they reach the checks of",
+        "# phone, email, name and password rather than the 404 of an unknown invitation.",
+        "[[operations]]",
+        'include-operation-id = "register"',
+        f'parameters = {{ "body.token" = {toml_str(applicant.group(1))} }}',
+        "",
     ])
     with open(out, "w") as f:
         f.write(config)
