@@ -563,10 +563,8 @@ async fn every_answer_matches_the_document() {
     let upload = json!({"entries": [
         {"lock_seq": 1, "at": at, "action": "unlock", "method": "keypad"},
         {"lock_seq": 2, "at": at, "action": "keypad_refused", "method": "keypad", "detail": "wrong code"},
-        {"lock_seq": 3.0, "at": at, "action": "unlock", "method": "ble"},
     ]});
-    let up = c.post(&logs, admin, upload).await;
-    assert_eq!(want(&up, StatusCode::OK)["accepted"], 3);
+    want(&c.post(&logs, admin, upload).await, StatusCode::OK);
     let bad = json!({"entries": [{"lock_seq": 3, "at": at, "action": "", "method": "keypad"}]});
     want(
         &c.post(&logs, admin, bad).await,
@@ -983,6 +981,12 @@ async fn every_answer_matches_the_document() {
         StatusCode::BAD_REQUEST,
     );
 
+    // A whole number spelled as a float is an integer to JSON Schema (checked at the end,
+    // after the document).
+    let float_seq =
+        json!({"entries": [{"lock_seq": 3.0, "at": at, "action": "unlock", "method": "ble"}]});
+    let float_seq = c.post(&logs, admin, float_seq).await;
+
     // Signing out ends the session.
     let current = "/api/v1/sessions/current";
     want(
@@ -1019,5 +1023,6 @@ async fn every_answer_matches_the_document() {
         c.mismatches.len(),
         c.mismatches.join("\n")
     );
+    assert_eq!(want(&float_seq, StatusCode::OK)["accepted"], 1);
     t.server.shutdown().await;
 }
