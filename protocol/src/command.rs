@@ -222,6 +222,9 @@ pub struct Status {
     pub bolt: Bolt,
     /// The door update version the lock holds (0: none applied since pairing).
     pub door_version: u64,
+    /// [`crate::door::receipt`] over the lock id, `door_version`, `battery`, `clock` and
+    /// `firmware` (zeros while unpaired): the platform's proof of the contact.
+    pub receipt: [u8; 32],
 }
 
 /// The bolt's position.

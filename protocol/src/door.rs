@@ -483,6 +483,99 @@ pub fn clock_after(lock_clock: u64, issued_at: u64) -> Option<u64> {
     (issued_at > lock_clock.saturating_add(CLOCK_SKEW_SECS)).then_some(issued_at)
 }
 
+/// The lock's receipt for what it reports of itself: an HMAC under a key derived from the
+/// pairing's code secret, which only the lock and the platform hold. A phone carries the
+/// receipt with its contact report and cannot make one up, so the platform marks codes
+/// installed, and records a battery, only on the lock's word.
+///
+/// ```
+/// let (secret, lock) = ([7u8; 32], uuid::Uuid::nil());
+/// let r = lock_protocol::door::receipt(&secret, lock, 42, 80, 1_800_000_000, "vlock-1");
+/// assert!(lock_protocol::door::receipt_matches(&secret, lock, 42, 80, 1_800_000_000, "vlock-1", &r));
+/// assert!(!lock_protocol::door::receipt_matches(&secret, lock, 43, 80, 1_800_000_000, "vlock-1", &r));
+/// ```
+pub fn receipt(
+    code_secret: &[u8; 32],
+    lock_id: Uuid,
+    door_version: u64,
+    battery: u8,
+    clock: u64,
+    firmware: &str,
+) -> [u8; 32] {
+    crypto::hmac(
+        &receipt_key(code_secret),
+        &receipt_parts(lock_id, door_version, battery, clock, firmware).each(),
+    )
+}
+
+/// Whether `tag` is the lock's [`receipt`] for these values (constant time).
+pub fn receipt_matches(
+    code_secret: &[u8; 32],
+    lock_id: Uuid,
+    door_version: u64,
+    battery: u8,
+    clock: u64,
+    firmware: &str,
+    tag: &[u8],
+) -> bool {
+    crypto::hmac_verify(
+        &receipt_key(code_secret),
+        &receipt_parts(lock_id, door_version, battery, clock, firmware).each(),
+        tag,
+    )
+}
+
+fn receipt_key(code_secret: &[u8; 32]) -> Key {
+    let [key] = crypto::hkdf(
+        b"lock-protocol receipt v1",
+        code_secret,
+        [b"receipt".as_slice()],
+    );
+    key
+}
+
+/// The fields of a receipt, each with a fixed length or a length prefix.
+struct ReceiptParts<'a> {
+    lock_id: [u8; 16],
+    version: [u8; 8],
+    battery: [u8; 1],
+    clock: [u8; 8],
+    firmware_len: [u8; 2],
+    firmware: &'a [u8],
+}
+
+impl ReceiptParts<'_> {
+    fn each(&self) -> [&[u8]; 6] {
+        [
+            &self.lock_id,
+            &self.version,
+            &self.battery,
+            &self.clock,
+            &self.firmware_len,
+            self.firmware,
+        ]
+    }
+}
+
+fn receipt_parts(
+    lock_id: Uuid,
+    door_version: u64,
+    battery: u8,
+    clock: u64,
+    firmware: &str,
+) -> ReceiptParts<'_> {
+    ReceiptParts {
+        lock_id: *lock_id.as_bytes(),
+        version: door_version.to_be_bytes(),
+        battery: [battery],
+        clock: clock.to_be_bytes(),
+        firmware_len: u16::try_from(firmware.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes(),
+        firmware: firmware.as_bytes(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! `Idempotency-Key` on POST/PUT/PATCH: the same key from the same user gets the stored
 //! first response and has no second effect. Keys live in the database, so a replay may
-//! land on any instance.
+//! land on any instance. Only a request that reaches an API endpoint takes its key: one for
+//! an unknown route, or a method its path does not serve, gets its 404 or 405 as if it had
+//! no key, and leaves the key free.
 //!
 //! Wrap the routes with [`IdempotencyLayer`]:
 //!
@@ -13,10 +15,11 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::future::Either;
@@ -36,12 +39,19 @@ pub const HEADER: &str = "idempotency-key";
 #[derive(Clone)]
 pub struct IdempotencyLayer {
     state: AppState,
+    endpoints: Arc<[(Method, &'static str)]>,
 }
 
 impl IdempotencyLayer {
-    /// The layer, with the state whose store holds the keys.
+    /// The layer, with the state whose store holds the keys. It goes on the router with
+    /// `Router::layer`, so that requests carry their `MatchedPath`.
     pub fn new(state: AppState) -> IdempotencyLayer {
-        IdempotencyLayer { state }
+        let endpoints = crate::api::endpoints()
+            .into_iter()
+            .filter(|e| keyed_method(&e.method))
+            .map(|e| (e.method, e.path))
+            .collect();
+        IdempotencyLayer { state, endpoints }
     }
 }
 
@@ -51,9 +61,14 @@ impl<S> Layer<S> for IdempotencyLayer {
     fn layer(&self, inner: S) -> Idempotency<S> {
         Idempotency {
             state: self.state.clone(),
+            endpoints: self.endpoints.clone(),
             inner,
         }
     }
+}
+
+fn keyed_method(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
 }
 
 /// The middleware. A request without a key (every GET) goes straight to the inner service:
@@ -62,7 +77,25 @@ impl<S> Layer<S> for IdempotencyLayer {
 #[derive(Clone)]
 pub struct Idempotency<S> {
     state: AppState,
+    /// The POST, PUT and PATCH endpoints of the API, the only requests that take a key.
+    endpoints: Arc<[(Method, &'static str)]>,
     inner: S,
+}
+
+impl<S> Idempotency<S> {
+    /// Whether `req` carries a key and goes to one of the API's POST, PUT or PATCH
+    /// endpoints (not a 404 or 405 fallback).
+    fn keyed(&self, req: &Request) -> bool {
+        if !keyed_method(req.method()) || !req.headers().contains_key(HEADER) {
+            return false;
+        }
+        let Some(path) = req.extensions().get::<MatchedPath>() else {
+            return false;
+        };
+        self.endpoints
+            .iter()
+            .any(|(m, p)| m == req.method() && *p == path.as_str())
+    }
 }
 
 /// The answer of [`Idempotency`]: the inner service's own future for a request without a
@@ -86,9 +119,7 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let keyed = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
-            && req.headers().contains_key(HEADER);
-        if !keyed {
+        if !self.keyed(&req) {
             return Either::Left(self.inner.call(req));
         }
         // Use the service that was polled ready; leave a fresh clone for the next call.

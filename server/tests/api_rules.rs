@@ -153,6 +153,60 @@ fn ids(v: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// A key on a request no endpoint serves (an unknown route, a method the path does not
+/// take) is not taken: the answer is that route's 404 or 405, whatever the key saw before,
+/// and the key stays free for a real request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_where_no_endpoint_answers_is_not_taken() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Stray", &["1"]).await;
+    let lock = api.lock(&admin, &units[0], "Stray 1").await;
+    let key = [("idempotency-key", "stray-1")];
+    // The mode takes PUT only.
+    let mode = format!("/api/v1/locks/{lock}/mode");
+    for m in ["vacant", "tour"] {
+        let a = api
+            .call_with(
+                Method::POST,
+                &mode,
+                Some(&admin),
+                Some(json!({ "mode": m })),
+                &key,
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+        );
+    }
+    for name in ["a", "b"] {
+        let a = api
+            .call_with(
+                Method::POST,
+                "/api/v1/nothing",
+                Some(&admin),
+                Some(json!({ "name": name })),
+                &key,
+            )
+            .await;
+        assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "not_found"));
+    }
+    let first = api
+        .call_with(
+            Method::PUT,
+            &mode,
+            Some(&admin),
+            Some(json!({"mode": "maintenance"})),
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert!(!first.headers.contains_key("idempotent-replayed"));
+    assert_eq!(first.body["mode"], "maintenance");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_sends_changes_since_the_cursor_once() {
     let t = common::start().await;

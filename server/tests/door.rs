@@ -1,10 +1,22 @@
-//! The door as the platform sees it: what each lock should hold, what a contact reported,
-//! and who may report.
+//! The door as the platform sees it: what each lock should hold, what a contact reported
+//! (only with the lock's receipt), and who may report.
 
 mod common;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A status report as a lock with `secret` would sign it.
+fn report(secret: &[u8; 32], lock: &str, version: u64, battery: u8) -> Value {
+    let lock_id = Uuid::parse_str(lock).unwrap();
+    let receipt =
+        lock_protocol::door::receipt(secret, lock_id, version, battery, 1_800_000_000, "vlock-1");
+    json!({"door_version": version, "battery": battery, "clock": 1_800_000_000u64,
+           "firmware": "vlock-1", "receipt": STANDARD.encode(receipt)})
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock() {
@@ -12,10 +24,25 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
     let api = &t.api;
     let admin = api.admin().await;
     let (_, units) = api.property(&admin, "Door", &["1", "2"]).await;
-    let lock = api.lock(&admin, &units[0], "Door 1").await;
+    let reg = api
+        .post(
+            "/api/v1/locks",
+            &admin,
+            json!({"unit_id": units[0], "name": "Door 1"}),
+        )
+        .await;
+    assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
+    let lock = reg.body["id"].as_str().unwrap().to_string();
+    let secret: [u8; 32] = STANDARD
+        .decode(reg.body["code_secret"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     let door = format!("/api/v1/locks/{lock}/door");
     let contact = format!("/api/v1/locks/{lock}/contact");
-    let unpaired = api.post(&contact, &admin, json!({"door_version": 0})).await;
+    let unpaired = api
+        .post(&contact, &admin, report(&secret, &lock, 0, 90))
+        .await;
     assert_eq!(unpaired.status, StatusCode::CONFLICT, "{:?}", unpaired.body);
     common::pair_identity(api, &admin, &lock).await;
 
@@ -48,11 +75,7 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
 
     // The resident's phone reports a contact: battery, when, which app.
     let seen = api
-        .post(
-            &contact,
-            &resident,
-            json!({"door_version": 0, "battery": 15, "firmware": "vlock-1"}),
-        )
+        .post(&contact, &resident, report(&secret, &lock, 0, 15))
         .await;
     assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);
     assert_eq!(seen.body["battery"], 15);
@@ -63,9 +86,31 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
     assert_eq!(l.body["battery"], 15);
     assert_eq!(l.body["firmware"], "vlock-1");
 
-    // A version the server never issued is refused, and nothing moves.
+    // A report the lock did not sign is refused: another battery, another version, another
+    // lock's secret.
+    let mut lie = report(&secret, &lock, 0, 15);
+    lie["battery"] = json!(99);
+    let refused = api.post(&contact, &resident, lie).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    let mut lie = report(&secret, &lock, 0, 15);
+    lie["door_version"] = json!(7);
+    assert_eq!(
+        api.post(&contact, &resident, lie).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let other = api
+        .post(&contact, &resident, report(&[9; 32], &lock, 0, 15))
+        .await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A genuine receipt for a version the server never issued (a restored database) is
+    // refused, and nothing moves.
     let forged = api
-        .post(&contact, &resident, json!({"door_version": 12345}))
+        .post(&contact, &resident, report(&secret, &lock, 12345, 15))
         .await;
     assert_eq!(forged.status, StatusCode::CONFLICT, "{:?}", forged.body);
     let after = api.get(&door, &admin).await;
@@ -85,7 +130,7 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
             Method::POST,
             &contact,
             Some(&other),
-            Some(json!({"door_version": 0, "battery": 99})),
+            Some(report(&secret, &lock, 0, 99)),
         )
         .await;
     assert!(

@@ -7,6 +7,8 @@
 mod common;
 
 use access_domain::LockMode;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use lock_protocol::command::{Command, RefusalReason, Response};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -43,7 +45,9 @@ async fn contact(p: &mut Paired, api: &Api, token: &str) -> Value {
         .post(
             &format!("/api/v1/locks/{}/contact", p.id),
             token,
-            json!({"door_version": status.door_version, "battery": status.battery}),
+            json!({"door_version": status.door_version, "battery": status.battery,
+                   "clock": status.clock, "firmware": status.firmware,
+                   "receipt": STANDARD.encode(status.receipt)}),
         )
         .await;
     assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);

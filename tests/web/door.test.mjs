@@ -3,8 +3,22 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { startServer, login, register } from './lib/server.mjs';
 import { openBrowser, screenshotter } from './lib/browser.mjs';
+
+/** The lock's receipt for a status report (`lock_protocol::door::receipt`). */
+function receipt(codeSecretB64, lockId, version, battery, clock, firmware) {
+  const key = Buffer.from(hkdfSync('sha256', Buffer.from(codeSecretB64, 'base64'),
+    Buffer.from('lock-protocol receipt v1'), Buffer.from('receipt'), 32));
+  const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
+  const fw = Buffer.from(firmware);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(fw.length);
+  return createHmac('sha256', key)
+    .update(Buffer.concat([Buffer.from(lockId.replace(/-/g, ''), 'hex'), u64(version), Buffer.from([battery]), u64(clock), len, fw]))
+    .digest('base64');
+}
 
 let server;
 let browser;
@@ -39,7 +53,11 @@ test('a lock page shows codes waiting, the last contact and a low battery', asyn
     invitedEmail: 'kim@example.com', email: 'kim@example.com', phone: '+15552100400',
     password: 'kim password 1', name: 'Kim',
   });
-  const seen = await server.api('POST', `/locks/${lockId}/contact`, { door_version: 0, battery: 12 }, resident);
+  const clock = 1_800_000_000;
+  const seen = await server.api('POST', `/locks/${lockId}/contact`, {
+    door_version: 0, battery: 12, clock, firmware: 'vlock-1',
+    receipt: receipt(lock.body.code_secret, lockId, 0, 12, clock, 'vlock-1'),
+  }, resident);
   assert.equal(seen.status, 200, JSON.stringify(seen.body));
 
   await page.goto(`${server.url}/#/access/locks/${lockId}`);

@@ -50,8 +50,9 @@ fn new_session(state: &AppState, user_id: Uuid, now: OffsetDateTime) -> (String,
 
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
-    responses((status = 201, body = SessionResponse), (status = 401, body = ErrorBody),
-              (status = 429, description = "too many failed attempts", body = ErrorBody)))]
+    responses((status = 201, body = SessionResponse),
+        (status = 401, description = "`invalid_credentials`: wrong email or password; `revoked`: the user's access was revoked", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many failed sign-ins for the email or the client address; wait 15 minutes", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -130,7 +131,8 @@ pub async fn login(
 
 /// Sign out: the token stops working.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
-    security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
+    security(("bearer" = [])), responses((status = 204, description = "Signed out: the token stops working"),
+        (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
     let hash = auth.token_hash;
     state.db.run(move |s| s.delete_session(&hash)).await?;
@@ -139,7 +141,8 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Stat
 
 /// The signed-in user with permissions and access.
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Me),
+        (status = 401, body = ErrorBody)))]
 pub async fn me_handler(auth: Auth) -> axum::Json<Me> {
     axum::Json(into_me(auth.user))
 }
@@ -165,10 +168,10 @@ fn invitation_expired() -> ApiError {
 #[utoipa::path(post, path = "/api/v1/registrations", tag = "registration",
     request_body = RegistrationRequest,
     responses((status = 201, body = RegistrationResponse),
-              (status = 404, description = "invitation_invalid", body = ErrorBody),
-              (status = 410, description = "invitation_expired", body = ErrorBody),
-              (status = 409, description = "email already registered", body = ErrorBody),
-              (status = 422, description = "invalid_phone or validation_failed", body = ErrorBody)))]
+        (status = 404, description = "`invitation_invalid`: an unknown, replaced or used invitation", body = ErrorBody),
+        (status = 409, description = "`conflict`: an account with this email exists", body = ErrorBody),
+        (status = 410, description = "`invitation_expired`", body = ErrorBody),
+        (status = 422, description = "`invalid_phone` or `validation_failed`: a malformed email, name or password", body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -336,10 +339,10 @@ fn sms_code_hash(registration: Uuid, code: &str) -> [u8; 32] {
 #[utoipa::path(post, path = "/api/v1/registrations/{id}/verify", tag = "registration",
     params(("id" = Uuid, Path, description = "registration_id")), request_body = VerifyRequest,
     responses((status = 200, body = SessionResponse),
-              (status = 422, description = "wrong_sms_code", body = ErrorBody),
-              (status = 410, description = "sms_code_expired", body = ErrorBody),
-              (status = 429, description = "too_many_attempts", body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+        (status = 404, description = "`not_found`: no such registration; `invitation_invalid`: its invitation was replaced", body = ErrorBody),
+        (status = 410, description = "`sms_code_expired`", body = ErrorBody),
+        (status = 422, description = "`wrong_sms_code`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong codes", body = ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
     Id(id): Id,

@@ -23,7 +23,10 @@ use crate::service::locks::{create_lock, gated, lock_json, pair};
 /// The answer carries what the pairing phone installs in the lock.
 #[utoipa::path(post, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
     request_body = LockCreate,
-    responses((status = 201, body = LockRegistration), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = LockRegistration),
+        (status = 403, description = "`not_admin`: neither an administrator nor allowed to pair in the unit", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such unit", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an empty or too long name, a malformed identity key or firmware", body = ErrorBody)))]
 pub async fn register_lock(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -48,7 +51,11 @@ pub async fn register_lock(
 /// attempt that succeeded (needing the right to pair, as naming at registration does).
 #[utoipa::path(put, path = "/api/v1/locks/{id}/identity", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = LockIdentity,
-    responses((status = 200, body = Lock), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Lock),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not pair in this lock's unit", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
+        (status = 409, description = "`conflict`: the lock is paired already", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a malformed identity key, firmware or name", body = ErrorBody)))]
 pub async fn set_identity(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -64,7 +71,10 @@ pub async fn set_identity(
 /// `credential_lifetime` (24 h by default).
 #[utoipa::path(post, path = "/api/v1/locks/{id}/credentials", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = CredentialResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CredentialResponse),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not open this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
+        (status = 409, description = "`conflict`: the lock is not paired yet", body = ErrorBody)))]
 pub async fn credentials(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -77,7 +87,9 @@ pub async fn credentials(
 /// left the lock's scope, or lost a permission they carry. Staff phones push it to the lock.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/revocations", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = RevocationList), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = RevocationList),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not open this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn revocations(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -92,7 +104,9 @@ pub async fn revocations(
 /// call it after `POST /api/v1/locks/{id}/reset-codes`. Each read is audited.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/code-install", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = CodeInstall), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = CodeInstall),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not reset this lock's codes (`reset_codes`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn code_install(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,

@@ -24,28 +24,22 @@ pub async fn door_state(
     Ok(axum::Json(door::door_state(&state, &user, id).await?))
 }
 
-/// What a phone saw of the lock at a contact: the door version it holds (its codes then
-/// count as installed), battery and firmware (anyone who may open the lock).
+/// What a phone read of the lock at a contact, with the lock's receipt: the door version it
+/// holds (its codes then count as installed), battery, clock and firmware (anyone who may
+/// open the lock). A report without the lock's receipt is refused (422).
 #[utoipa::path(post, path = "/api/v1/locks/{id}/contact", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = LockContactReport,
     responses((status = 200, body = DoorState), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "a door version this server never issued", body = ErrorBody)))]
+              (status = 409, description = "not paired, or a door version this server never issued", body = ErrorBody),
+              (status = 422, description = "the receipt is not the lock's", body = ErrorBody)))]
 pub async fn contact(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
     Json(report): Json<LockContactReport>,
 ) -> ApiResult<axum::Json<DoorState>> {
-    door::contact(
-        &state,
-        &user,
-        id,
-        report.door_version,
-        report.battery,
-        report.firmware,
-    )
-    .await?;
+    door::contact(&state, &user, id, report).await?;
     Ok(axum::Json(door::door_state(&state, &user, id).await?))
 }
 

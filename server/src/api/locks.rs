@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, me};
+use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, SeqListParams, me};
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
@@ -25,7 +25,9 @@ use crate::{AppState, secrets};
 
 /// Create a property.
 #[utoipa::path(post, path = "/api/v1/properties", tag = "properties", security(("bearer" = [])),
-    request_body = NameRequest, responses((status = 201, body = Property), (status = 403, body = ErrorBody)))]
+    request_body = NameRequest, responses((status = 201, body = Property),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an empty or too long name", body = ErrorBody)))]
 pub async fn create_property(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -82,7 +84,10 @@ pub async fn list_properties(
 /// Add a unit to a property.
 #[utoipa::path(post, path = "/api/v1/properties/{id}/units", tag = "properties",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = NameRequest,
-    responses((status = 201, body = Unit), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = Unit),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such property", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an empty or too long name", body = ErrorBody)))]
 pub async fn create_unit(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -134,7 +139,8 @@ pub async fn public_key(
 
 /// Locks the caller may see, ordered by id, paginated.
 #[utoipa::path(get, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
-    params(ListParams), responses((status = 200, body = Page<Lock>)))]
+    params(ListParams), responses((status = 200, body = Page<Lock>),
+        (status = 400, description = "`bad_request`: a cursor that is not a lock id", body = ErrorBody)))]
 pub async fn list_locks(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -159,7 +165,9 @@ pub async fn list_locks(
 }
 
 #[utoipa::path(get, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, body = Lock), (status = 404, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = Lock),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn get_lock(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -173,7 +181,10 @@ pub async fn get_lock(
 /// Rename a lock (`rename_locks`).
 #[utoipa::path(patch, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = RenameRequest,
-    responses((status = 200, body = Lock), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Lock),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not rename this lock (`rename_locks`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an empty or too long name", body = ErrorBody)))]
 pub async fn rename(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -190,7 +201,9 @@ pub async fn rename(
 /// Change the lock mode (`change_modes`).
 #[utoipa::path(put, path = "/api/v1/locks/{id}/mode", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ModeRequest,
-    responses((status = 200, body = Lock), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Lock),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not change this lock's mode (`change_modes`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn set_mode(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -215,7 +228,9 @@ pub async fn set_mode(
 /// Reset codes (`reset_codes`): new master code, new passcodes, access codes removed.
 #[utoipa::path(post, path = "/api/v1/locks/{id}/reset-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = Lock), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Lock),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not reset this lock's codes (`reset_codes`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn reset_codes(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -236,7 +251,9 @@ pub async fn reset_codes(
 /// The master code (`view_master_code`); each read is audited.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/master-code", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = MasterCode), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = MasterCode),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock's master code (`view_master_code`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn master_code(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -255,13 +272,16 @@ pub async fn master_code(
 
 /// The access log (`view_logs`), newest first: server audit and events read from the lock.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ListParams),
-    responses((status = 200, body = Page<LogEntry>), (status = 403, body = ErrorBody)))]
+    params(("id" = Uuid, Path), SeqListParams),
+    responses((status = 200, body = Page<LogEntry>),
+        (status = 400, description = "`bad_request`: a cursor that is not a log sequence number", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock's logs (`view_logs`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn list_logs(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
-    Query(p): Query<ListParams>,
+    Query(p): Query<SeqListParams>,
 ) -> ApiResult<axum::Json<Page<LogEntry>>> {
     gated(&state, &user, id, Action::ViewLogs).await?;
     let (before, limit) = (p.after_seq()?, p.limit());
@@ -306,7 +326,10 @@ pub struct UploadResult {
 /// Upload events read from the lock over BLE; deduplicated by `lock_seq`.
 #[utoipa::path(post, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = LockLogUpload,
-    responses((status = 200, body = UploadResult), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = UploadResult),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: over 1000 entries, an empty or too long action or detail, a `lock_seq` out of range", body = ErrorBody)))]
 pub async fn upload_logs(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -356,7 +379,9 @@ pub async fn upload_logs(
 /// Access codes on a lock with their sync state (`give_access`).
 #[utoipa::path(get, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = Page<AccessCode>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<AccessCode>),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not give access on this lock (`give_access`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn list_access_codes(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -383,7 +408,11 @@ pub struct CodeStateReport {
 #[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes/{code_id}/state", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("code_id" = Uuid, Path)),
     request_body = CodeStateReport,
-    responses((status = 200, body = CodeStateReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CodeStateReport),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock or code", body = ErrorBody),
+        (status = 409, description = "`conflict`: an offline code, which has no state on the lock", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a `failed` state without a reason, or a reason too long", body = ErrorBody)))]
 pub async fn code_state(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -428,14 +457,16 @@ pub async fn code_state(
 /// `?since=<cursor>` of sync.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SyncParams {
-    /// The `cursor` of the previous sync; absent for the first one.
+    /// The `cursor` of the previous sync; absent (or empty) for the first one.
+    #[param(pattern = "^(v1\\.[0-9]{1,18})?$")]
     pub since: Option<String>,
 }
 
 /// Everything the caller may see that changed since the cursor. For each lock in `locks`,
 /// `access_codes` and `passcodes` hold that lock's complete current set.
 #[utoipa::path(get, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])),
-    params(SyncParams), responses((status = 200, body = SyncResponse), (status = 400, body = ErrorBody)))]
+    params(SyncParams), responses((status = 200, body = SyncResponse),
+        (status = 400, description = "`bad_request`: a cursor this server did not give", body = ErrorBody)))]
 pub async fn sync(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,

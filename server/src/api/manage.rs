@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Admin, Id, Json, ListParams, Query};
+use super::{Admin, Id, Json, Query, SeqListParams, page_size};
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
@@ -163,8 +163,10 @@ fn invitation_mail(
 /// Invite a team member or a resident; the right app's invitation goes out.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "manage access", security(("bearer" = [])),
     request_body = InvitationRequest,
-    responses((status = 201, body = InvitationResponse), (status = 403, body = ErrorBody),
-              (status = 422, body = ErrorBody), (status = 404, description = "unknown username", body = ErrorBody)))]
+    responses((status = 201, body = InvitationResponse),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: unknown username", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`", body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -234,8 +236,10 @@ pub async fn invite(
 /// Resend Invite: a fresh link; the previous one stops working.
 #[utoipa::path(post, path = "/api/v1/users/{id}/resend-invite", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = InvitationResponse), (status = 409, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = InvitationResponse),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user is not pending", body = ErrorBody)))]
 pub async fn resend(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -272,7 +276,8 @@ pub async fn resend(
 
 /// Totals of the Manage Access page (revoked users are not counted).
 #[utoipa::path(get, path = "/api/v1/access/summary", tag = "manage access", security(("bearer" = [])),
-    responses((status = 200, body = AccessSummary), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AccessSummary),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn summary(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -287,25 +292,65 @@ pub async fn summary(
     }))
 }
 
-/// `GET /api/v1/users` query: `?type=&status=&q=&sort=&order=&limit=&after=`.
+/// `GET /api/v1/users` query: `?type=&status=&q=&sort=&order=&limit=&after=`. An empty
+/// value is the same as none.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct UserListParams {
     /// `team_member` or `resident`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", schema_with = user_type_filter)]
     pub user_type: Option<String>,
     /// `pending`, `active` or `revoked`.
+    #[param(schema_with = status_filter)]
     pub status: Option<String>,
     /// Case-insensitive substring of name, username, invited email or registered email.
     pub q: Option<String>,
     /// `name`, `type`, `status`, `access_type`, `email` or `invited_at` (default).
+    #[param(schema_with = sort_column)]
     pub sort: Option<String>,
     /// `asc` or `desc` (default `desc`).
+    #[param(schema_with = sort_order)]
     pub order: Option<String>,
-    /// Page size, 1 to 200 (default 100).
+    /// Page size: default 100; 0 counts as 1 and anything over 200 as 200.
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
-    /// The `next` value of the previous page (same filters and sort).
+    /// The `next` value of the previous page (same filters and sort). Opaque; its shape is
+    /// hex of the last row's sort key, U+001F and its id.
+    #[param(
+        pattern = r"^((?:[2-7][0-9a-fA-F])*1[fF](?:3[0-9]|[46][1-6]){8}(?:2[dD](?:3[0-9]|[46][1-6]){4}){3}2[dD](?:3[0-9]|[46][1-6]){12})?$"
+    )]
     pub after: Option<String>,
+}
+
+/// A string query parameter taking one of `values`, or empty for none.
+fn one_of(values: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(std::iter::once("").chain(values.iter().copied())))
+        .build()
+}
+
+fn user_type_filter() -> utoipa::openapi::schema::Object {
+    one_of(&["team_member", "resident"])
+}
+
+fn status_filter() -> utoipa::openapi::schema::Object {
+    one_of(&["pending", "active", "revoked"])
+}
+
+fn sort_column() -> utoipa::openapi::schema::Object {
+    one_of(&[
+        "name",
+        "type",
+        "status",
+        "access_type",
+        "email",
+        "invited_at",
+    ])
+}
+
+fn sort_order() -> utoipa::openapi::schema::Object {
+    one_of(&["asc", "desc"])
 }
 
 /// A page of the Manage Access table, with the number of rows matching the filters.
@@ -348,7 +393,7 @@ impl UserListParams {
             sort: known("sort", self.sort.as_deref(), UserSort::parse)?.unwrap_or_default(),
             descending,
             after,
-            limit: self.limit.unwrap_or(100).clamp(1, 200),
+            limit: page_size(self.limit, 200),
         })
     }
 }
@@ -356,7 +401,8 @@ impl UserListParams {
 /// The Manage Access table: filters, search, sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/users", tag = "manage access", security(("bearer" = [])),
     params(UserListParams), responses((status = 200, body = UserListPage),
-    (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 400, description = "`bad_request`: an unknown type, status, sort or order, or a cursor this server did not give", body = ErrorBody),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -374,7 +420,9 @@ pub async fn list_users(
 
 /// A user's details: type, status, emails, invitation, permissions, access, passcodes.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "manage access", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody)))]
 pub async fn user_detail(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -404,7 +452,11 @@ async fn editable(state: &AppState, admin: &UserRecord, id: Uuid) -> ApiResult<U
 /// Update a team member's permissions; applies to their very next request.
 #[utoipa::path(put, path = "/api/v1/users/{id}/permissions", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = PermissionsUpdate,
-    responses((status = 200, body = UserDetail), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an administrator, or permissions for a resident", body = ErrorBody)))]
 pub async fn set_permissions(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -431,7 +483,12 @@ pub async fn set_permissions(
 /// bare (`{"type": "units", "unit_ids": [...]}`) or wrapped (`{"access": {...}}`).
 #[utoipa::path(put, path = "/api/v1/users/{id}/access", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = Access,
-    responses((status = 200, body = UserDetail), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail),
+        (status = 400, description = "`bad_request`: not an access scope", body = ErrorBody),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an administrator, all locks for a resident, unknown or no units", body = ErrorBody)))]
 pub async fn set_access(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -458,7 +515,10 @@ pub async fn set_access(
 /// Revoke access: every session of the user dies at once, passcodes are removed.
 #[utoipa::path(post, path = "/api/v1/users/{id}/revoke", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: oneself or an administrator", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -485,11 +545,13 @@ pub async fn revoke(
 
 /// The mail and SMS the server sent or would send, newest first.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "manage access", security(("bearer" = [])),
-    params(ListParams), responses((status = 200, body = Page<OutboxMessage>), (status = 403, body = ErrorBody)))]
+    params(SeqListParams), responses((status = 200, body = Page<OutboxMessage>),
+        (status = 400, description = "`bad_request`: a cursor that is not a message sequence number", body = ErrorBody),
+        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
 pub async fn outbox(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Query(p): Query<ListParams>,
+    Query(p): Query<SeqListParams>,
 ) -> ApiResult<axum::Json<Page<OutboxMessage>>> {
     let org = admin.org_id;
     let (before, limit) = (p.after_seq()?, p.limit());

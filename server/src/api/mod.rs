@@ -248,18 +248,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// `?after=<cursor>&limit=<n>` of list endpoints.
+/// A page size as the list endpoints take it: default 100, at least 1, at most `max`.
+pub fn page_size(limit: Option<u32>, max: u32) -> u32 {
+    limit.unwrap_or(100).clamp(1, max)
+}
+
+/// `?after=<lock id>&limit=<n>` of the lock list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
-    /// The `next` value of the previous page.
+    /// The `next` value of the previous page (a lock id).
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     pub after: Option<String>,
-    /// Page size (default 100, at most 1000).
+    /// Page size: default 100; 0 counts as 1 and anything over 1000 as 1000.
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
 impl ListParams {
     pub fn limit(&self) -> u32 {
-        self.limit.unwrap_or(100).clamp(1, 1000)
+        page_size(self.limit, 1000)
     }
 
     pub fn after_uuid(&self) -> ApiResult<Option<Uuid>> {
@@ -268,6 +277,24 @@ impl ListParams {
             .filter(|s| !s.is_empty())
             .map(|s| Uuid::parse_str(s).map_err(|_| ApiError::bad_request("Invalid cursor.")))
             .transpose()
+    }
+}
+
+/// `?after=<sequence number>&limit=<n>` of the lists read newest first (a lock's log, the
+/// outbox).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct SeqListParams {
+    /// The `next` value of the previous page (a sequence number).
+    #[param(pattern = "^(-?[0-9]{1,18})?$")]
+    pub after: Option<String>,
+    /// Page size: default 100; 0 counts as 1 and anything over 1000 as 1000.
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
+    pub limit: Option<u32>,
+}
+
+impl SeqListParams {
+    pub fn limit(&self) -> u32 {
+        page_size(self.limit, 1000)
     }
 
     pub fn after_seq(&self) -> ApiResult<Option<i64>> {

@@ -4,10 +4,13 @@
 //! give-access of a code that a phone installs over BLE. A revoked offline code reaches the
 //! lock in the revocation list that the next staff phone pushes (`GET .../revocations`).
 
-use access_domain::api::{AccessCodeRequest, ErrorBody, Page};
+use access_domain::api::{AccessCode, AccessCodeRequest, ErrorBody, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::{Auth, CodeId, Id, Json};
 use crate::AppState;
@@ -16,19 +19,60 @@ use crate::service::codes::{code_json, give_ble_code};
 use crate::service::offline;
 pub use crate::service::offline::{Delivery, GiveAccessRequest, OfflineAccessCode, OfflineClass};
 
+/// The answer of give-access: an [`AccessCode`] for `delivery: ble` (the default), an
+/// [`OfflineAccessCode`] for `delivery: offline`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum GivenCode {
+    Ble(AccessCode),
+    Offline(OfflineAccessCode),
+}
+
+/// `anyOf`, not the `oneOf` a derived untagged enum gets: an offline code, which carries
+/// every field of an access code, fits both shapes.
+impl PartialSchema for GivenCode {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(AccessCode::name()))
+            .item(Ref::from_schema_name(OfflineAccessCode::name()))
+            .description(Some(
+                "`delivery: ble` (the default): an `AccessCode`, installed by a phone over BLE \
+                 (`sync_state` `pending` until the lock confirms it). `delivery: offline`: an \
+                 `OfflineAccessCode`, which carries `delivery`, `class`, `valid_from`, \
+                 `valid_until` and `grant_reference` besides.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for GivenCode {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((AccessCode::name().into(), AccessCode::schema()));
+        <AccessCode as ToSchema>::schemas(schemas);
+        schemas.push((
+            OfflineAccessCode::name().into(),
+            OfflineAccessCode::schema(),
+        ));
+        <OfflineAccessCode as ToSchema>::schemas(schemas);
+    }
+}
+
 /// Give access (`give_access`): a code installed over BLE (`delivery: ble`, the default),
 /// or an offline code the lock checks by itself (`delivery: offline`: window or one-time,
 /// guest or tour, on the hour, up to 30 days).
 #[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = GiveAccessRequest,
-    responses((status = 201, description = "The code; offline codes carry `delivery`, `class`, `valid_from`, `valid_until`, `grant_reference`", body = OfflineAccessCode),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "The code: an `AccessCode` for `delivery: ble`, an `OfflineAccessCode` for `delivery: offline`", body = GivenCode),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: no `give_access` on this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
+        (status = 409, description = "`conflict`: an offline code for a lock not paired yet, or no free code left", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a kind, window, label or class the delivery does not allow", body = ErrorBody)))]
 pub async fn give_access(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
     Json(req): Json<GiveAccessRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<(StatusCode, axum::Json<GivenCode>)> {
     if req.delivery == Delivery::Ble {
         if req.class.is_some() {
             return Err(ApiError::validation(
@@ -42,16 +86,21 @@ pub async fn give_access(
             ends_at: req.ends_at,
         };
         let code = give_ble_code(&state, &user, id, ble).await?;
-        return Ok((StatusCode::CREATED, axum::Json(code_json(code))).into_response());
+        return Ok((
+            StatusCode::CREATED,
+            axum::Json(GivenCode::Ble(code_json(code))),
+        ));
     }
     let code = offline::issue(&state, &user, id, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(code)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(GivenCode::Offline(code))))
 }
 
 /// The offline codes of a lock with their windows, uses and revocations (`give_access`).
 #[utoipa::path(get, path = "/api/v1/locks/{id}/offline-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = Page<OfflineAccessCode>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<OfflineAccessCode>),
+        (status = 403, description = "no `give_access` on this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn list_offline_codes(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
@@ -67,7 +116,10 @@ pub async fn list_offline_codes(
 /// the worst case).
 #[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes/{code_id}/revoke", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("code_id" = Uuid, Path)),
-    responses((status = 200, body = OfflineAccessCode), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = OfflineAccessCode),
+        (status = 403, description = "no `give_access` on this lock", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such lock or code", body = ErrorBody),
+        (status = 409, description = "`conflict`: the code is installed over BLE, or already revoked", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,

@@ -7,7 +7,7 @@
 //! [`contact`] records what a phone saw of the lock (the version it holds, its battery).
 
 use access_domain::api::RevokedCredential;
-use access_domain::api::{DoorState, LOW_BATTERY_PERCENT};
+use access_domain::api::{DoorState, LOW_BATTERY_PERCENT, LockContactReport};
 use access_domain::{AccessCodeKind, Action, CodeClass, CodeSyncState, LockMode, UserType};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -171,14 +171,13 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
     })
 }
 
-/// Records what a phone of `user` (anyone who may open the lock) saw of it.
+/// Records what a phone of `user` (anyone who may open the lock) read of it, once the
+/// lock's receipt shows the report came from the lock.
 pub async fn contact(
     state: &AppState,
     user: &UserRecord,
     lock_id: Uuid,
-    door_version: u64,
-    battery: Option<u8>,
-    firmware: Option<String>,
+    report: LockContactReport,
 ) -> ApiResult<DoorStatus> {
     let lock = gated(state, user, lock_id, Action::Unlock).await?;
     if lock.identity_public_key.is_none() {
@@ -187,14 +186,37 @@ pub async fn contact(
             "This lock is not paired yet: there is no contact to report.",
         ));
     }
+    let org = user.org_id;
+    let (master_code, key) = state
+        .db
+        .run(move |s| Ok((s.door_master_code(org, lock_id)?, s.organization_key(org)?)))
+        .await
+        .map_err(lock_missing)?;
+    let secret = code_secret(&key.signing_key_pkcs8, lock_id, &master_code);
+    let genuine = STANDARD.decode(&report.receipt).is_ok_and(|tag| {
+        door::receipt_matches(
+            &secret,
+            lock_id,
+            report.door_version,
+            report.battery,
+            report.clock,
+            &report.firmware,
+            &tag,
+        )
+    });
+    if !genuine {
+        return Err(ApiError::validation(
+            "The lock's receipt does not match this report: only what the lock itself said \
+             is recorded.",
+        ));
+    }
     let seen = LockContact {
-        door_version,
-        battery: battery.map(|b| b.min(100)),
-        firmware,
+        door_version: report.door_version,
+        battery: Some(report.battery.min(100)),
+        firmware: Some(report.firmware),
         app: user.user_type.app(),
         at: OffsetDateTime::now_utc(),
     };
-    let org = user.org_id;
     Ok(state
         .db
         .run(move |s| s.record_contact(org, lock_id, &seen))

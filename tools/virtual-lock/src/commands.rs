@@ -106,6 +106,16 @@ impl LockState {
                 access_codes: u32::try_from(self.codes.len()).unwrap_or(u32::MAX),
                 bolt: self.bolt,
                 door_version: self.door_version,
+                receipt: self.pairing.as_ref().map_or([0; 32], |p| {
+                    lock_protocol::door::receipt(
+                        &p.code_secret,
+                        p.lock_id,
+                        self.door_version,
+                        self.battery_percent(),
+                        now,
+                        &self.identity.firmware,
+                    )
+                }),
             }),
             Command::ReadLog { since, max } => Response::Log {
                 entries: self.log.since(since, usize::from(max.min(MAX_LOG_BATCH))),
