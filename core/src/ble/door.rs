@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use access_domain::api::{DoorUpdateResponse, LockContactReport};
 use lock_ble::AnyLink;
 use lock_protocol::command::{RefusalReason, Response, Status};
@@ -111,10 +114,13 @@ impl Engine {
                 }
             },
         };
+        // The receipt covers these fields as the lock sent them: nothing is trimmed.
         let report = LockContactReport {
             door_version: status.door_version,
-            battery: Some(status.battery),
-            firmware: Some(status.firmware.chars().take(64).collect()),
+            battery: status.battery,
+            clock: status.clock,
+            firmware: status.firmware,
+            receipt: STANDARD.encode(status.receipt),
         };
         match self
             .db(move |c| on_site::put_contact_report(c, lock, &report))

@@ -501,8 +501,10 @@ mod tests {
 
         let report = |v| LockContactReport {
             door_version: v,
-            battery: Some(80),
-            firmware: None,
+            battery: 80,
+            clock: 1_800_000_000,
+            firmware: "vlock-1".into(),
+            receipt: "AAAA".into(),
         };
         put_contact_report(&c, lock, &report(1)).unwrap();
         put_contact_report(&c, lock, &report(2)).unwrap();
