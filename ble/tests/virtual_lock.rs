@@ -66,10 +66,8 @@ async fn phone_pairs_the_virtual_lock_over_bluezoo() {
         org_public_key: vec![7; 32],
         lock_id,
         now: 1_800_000_000,
-        master_code: "246810".into(),
         name: "Unit 4B front door".into(),
         mode: LockMode::Vacant,
-        code_secret: [5; 32],
     };
     let (start, mut pairing) = PairingPhone::start("1357-9246-80", install).unwrap();
     let mut link = phone.connect(&id).await.expect("connects");

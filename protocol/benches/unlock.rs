@@ -70,10 +70,8 @@ fn round_trips(s: &Setup) -> (u32, u32) {
         org_public_key: s.org_public.clone(),
         lock_id: s.lock_id,
         now: 2_000,
-        master_code: "123456".into(),
         name: "Bench".into(),
         mode: LockMode::Vacant,
-        code_secret: [0; 32],
     };
     let mut pair = 0;
     let (start, mut phone) = PairingPhone::start("1234567890", install).unwrap();

@@ -100,11 +100,6 @@ pub enum Command {
     Lock,
     SetMode(LockMode),
     Rename(String),
-    /// New master code (and a new per-lock code secret); every access code is cleared.
-    ResetCodes {
-        master_code: String,
-        code_secret: [u8; 32],
-    },
     AddAccessCode(AccessCode),
     RemoveAccessCode {
         code_id: u64,
@@ -134,7 +129,6 @@ impl Command {
             Command::Lock => Rights::LOCK,
             Command::SetMode(_) => Rights::SET_MODE,
             Command::Rename(_) => Rights::RENAME,
-            Command::ResetCodes { .. } => Rights::RESET_CODES,
             Command::AddAccessCode(_) | Command::RemoveAccessCode { .. } => Rights::MANAGE_CODES,
             Command::ReadStatus => Rights::READ_STATUS,
             Command::ReadLog { .. } => Rights::READ_LOG,
@@ -281,6 +275,8 @@ pub enum Event {
     Renamed {
         to: String,
     },
+    /// A door update brought a new master code and offline-code secret (the platform reset
+    /// the lock's codes); `removed` access codes went with it.
     CodesReset {
         removed: u32,
     },
@@ -370,9 +366,6 @@ pub enum Response {
     Locked,
     ModeSet(LockMode),
     Renamed(String),
-    CodesReset {
-        removed: u32,
-    },
     /// The lock holds the code: the server may mark it installed.
     CodeInstalled {
         code_id: u64,

@@ -87,7 +87,8 @@ impl Rights {
     pub const READ_STATUS: Rights = Rights(1 << 2);
     pub const SET_MODE: Rights = Rights(1 << 3);
     pub const RENAME: Rights = Rights(1 << 4);
-    /// New master code, all access codes cleared.
+    /// Held by `reset_codes` holders; no command needs it (a reset reaches the lock as the
+    /// platform's door update), and the bit keeps its place in issued credentials.
     pub const RESET_CODES: Rights = Rights(1 << 5);
     /// Add and remove access codes.
     pub const MANAGE_CODES: Rights = Rights(1 << 6);

@@ -50,10 +50,8 @@ fn message_input(m: &[u8]) {
         org_public_key: [1; 32].to_vec(),
         lock_id: uuid::Uuid::nil(),
         now: 0,
-        master_code: "123456".into(),
         name: "fuzz".into(),
         mode: access_domain::LockMode::Vacant,
-        code_secret: [0; 32],
     };
     if let Ok((_, mut phone)) = PairingPhone::start("123456", install) {
         let _ = phone.on_message(m);

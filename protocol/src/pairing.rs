@@ -22,10 +22,8 @@
 //!     org_public_key: vec![1; 32],
 //!     lock_id: uuid::Uuid::new_v4(),
 //!     now: 1_700_000_000,
-//!     master_code: "246810".into(),
 //!     name: "Unit 4B front door".into(),
 //!     mode: LockMode::Vacant,
-//!     code_secret: [9; 32],
 //! };
 //! let (start, mut phone) = PairingPhone::start("1234-5678-90", install.clone()).unwrap();
 //! let (challenge, lock) = PairingLock::start("1234567890", &start).unwrap();
@@ -50,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 use thiserror::Error;
 
-use crate::command::{valid_code_digits, valid_name};
+use crate::command::valid_name;
 use crate::crypto::{self, Key};
 use crate::wire::{self, LockMessage, PhoneMessage, Rejection, WireError};
 
@@ -96,7 +94,9 @@ pub fn normalize_code(code: &str) -> String {
     code.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// What the phone installs in the lock.
+/// What the phone installs in the lock. It holds no secret: the master code and the
+/// offline-code secret reach the lock only sealed to its identity key, in the platform's
+/// first door update ([`crate::door`]), so the phone that pairs never reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Install {
     /// Ed25519 public key of the organization (32 bytes): verifies credentials.
@@ -105,19 +105,14 @@ pub struct Install {
     pub lock_id: uuid::Uuid,
     /// Unix seconds: sets the lock's clock.
     pub now: u64,
-    pub master_code: String,
     pub name: String,
     pub mode: LockMode,
-    /// The per-lock secret for offline-verifiable codes (`offline_code`).
-    pub code_secret: [u8; 32],
 }
 
 impl Install {
     /// Whether the lock can take this installation as is.
     pub fn is_valid(&self) -> bool {
-        self.org_public_key.len() == 32
-            && valid_code_digits(&self.master_code)
-            && valid_name(&self.name)
+        self.org_public_key.len() == 32 && valid_name(&self.name)
     }
 }
 
@@ -366,10 +361,8 @@ mod tests {
             org_public_key: vec![1; 32],
             lock_id: uuid::Uuid::new_v4(),
             now: 5,
-            master_code: "975310".into(),
             name: "Door".into(),
             mode: LockMode::Tour,
-            code_secret: [2; 32],
         }
     }
 
@@ -395,7 +388,7 @@ mod tests {
     #[test]
     fn invalid_installs_are_refused_before_sending() {
         let mut bad = install();
-        bad.master_code = "12".into();
+        bad.name = "x".repeat(200);
         assert!(matches!(
             PairingPhone::start("123456", bad),
             Err(PairingError::InvalidInstall)

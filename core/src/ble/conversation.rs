@@ -216,10 +216,8 @@ mod tests {
             org_public_key: org.public_key().as_ref().to_vec(),
             lock_id,
             now: now(),
-            master_code: "24681357".into(),
             name: "Front door".into(),
             mode: LockMode::Vacant,
-            code_secret: [7; 32],
         };
         let mut framed = Framed::new(transport.connect("door").await.unwrap(), TIMEOUT);
         let told = std::sync::atomic::AtomicBool::new(false);

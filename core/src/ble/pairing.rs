@@ -137,14 +137,9 @@ impl Engine {
             org_public_key: decode_b64(&registration.org_public_key, "organization key")?,
             lock_id: registration.lock.id,
             now: unix_now(),
-            master_code: registration.master_code.clone(),
             // This attempt's name, also when the registration is a failed attempt's.
             name: name.clone(),
             mode: registration.lock.mode,
-            code_secret: key32(
-                decode_b64(&registration.code_secret, "code secret")?,
-                "code secret",
-            )?,
         };
         phase(PairingPhase::KeyExchange);
         let result = pair(framed, code, install, &|| phase(PairingPhase::Installing)).await?;

@@ -78,10 +78,8 @@ pub async fn pair(api: &Api, token: &str, unit: &str, name: &str) -> Paired {
         org_public_key: b64(&reg.body["org_public_key"]),
         lock_id: Uuid::parse_str(&id).unwrap(),
         now: now(),
-        master_code: reg.body["master_code"].as_str().unwrap().into(),
         name: name.into(),
         mode: LockMode::Tour,
-        code_secret: b64(&reg.body["code_secret"]).try_into().unwrap(),
     };
     lock.on_connect(185);
     let (mut message, mut phone) = PairingPhone::start(PAIRING_CODE, install).unwrap();

@@ -3,8 +3,7 @@
 
 use lock_protocol::command::{
     AccessCode, Actor, Bolt, Command, Event, MAX_LOG_BATCH, MAX_REVOCATIONS_PER_PUSH,
-    RefusalReason, Response, Status, Via, revocation_acceptable, set_time_acceptable,
-    valid_code_digits, valid_name,
+    RefusalReason, Response, Status, Via, revocation_acceptable, set_time_acceptable, valid_name,
 };
 use lock_protocol::credential::Claims;
 
@@ -69,26 +68,6 @@ impl LockState {
                 log(self, Event::Renamed { to: name.clone() });
                 Response::Renamed(name)
             }
-            Command::ResetCodes {
-                master_code,
-                code_secret,
-            } => {
-                if !valid_code_digits(&master_code) {
-                    return refused(RefusalReason::InvalidArgument);
-                }
-                let removed = u32::try_from(self.codes.len()).unwrap_or(u32::MAX);
-                self.codes.clear();
-                self.used_codes.clear();
-                // Offline codes of the old secret no longer verify: their revocations go.
-                self.revoked
-                    .retain(|id, _| !lock_protocol::offline_code::is_reference(*id));
-                self.master_code = Some(master_code);
-                if let Some(p) = self.pairing.as_mut() {
-                    p.code_secret = code_secret;
-                }
-                log(self, Event::CodesReset { removed });
-                Response::CodesReset { removed }
-            }
             Command::AddAccessCode(code) => self.add_code(code, &mut log),
             Command::RemoveAccessCode { code_id } => {
                 if self.codes.remove(&code_id).is_some() {
@@ -106,16 +85,22 @@ impl LockState {
                 access_codes: u32::try_from(self.codes.len()).unwrap_or(u32::MAX),
                 bolt: self.bolt,
                 door_version: self.door_version,
-                receipt: self.pairing.as_ref().map_or([0; 32], |p| {
-                    lock_protocol::door::receipt(
-                        &p.code_secret,
-                        p.lock_id,
-                        self.door_version,
-                        self.battery_percent(),
-                        now,
-                        &self.identity.firmware,
-                    )
-                }),
+                // Until the first door update brings the secret, no receipt: the platform
+                // refuses a contact without one.
+                receipt: self
+                    .pairing
+                    .as_ref()
+                    .and_then(|p| p.code_secret.map(|s| (p, s)))
+                    .map_or([0; 32], |(p, secret)| {
+                        lock_protocol::door::receipt(
+                            &secret,
+                            p.lock_id,
+                            self.door_version,
+                            self.battery_percent(),
+                            now,
+                            &self.identity.firmware,
+                        )
+                    }),
             }),
             Command::ReadLog { since, max } => Response::Log {
                 entries: self.log.since(since, usize::from(max.min(MAX_LOG_BATCH))),

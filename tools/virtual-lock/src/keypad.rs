@@ -227,10 +227,14 @@ impl LockState {
     /// secret, then the revocation list, the used one-time codes and the mode table. Every
     /// refusal counts toward the lockout, a genuine code outside its window too.
     fn offline_keypad(&mut self, digits: &str, now: u64) -> KeypadOutcome {
-        let Some(pairing) = self.pairing.as_ref() else {
+        let Some((lock_id, secret)) = self
+            .pairing
+            .as_ref()
+            .and_then(|p| Some((p.lock_id, p.code_secret?)))
+        else {
             return self.wrong_entry(now);
         };
-        let grant = match offline_code::verify(&pairing.code_secret, pairing.lock_id, digits, now) {
+        let grant = match offline_code::verify(&secret, lock_id, digits, now) {
             Ok(grant) => grant,
             Err(OfflineCodeError::NotYetValid | OfflineCodeError::Expired) => {
                 return self.refuse(Actor::UnknownCode, RefusalReason::CodeNotValidNow, now);
@@ -337,7 +341,7 @@ mod tests {
         s.pairing = Some(Pairing {
             org_public_key: vec![0; 32],
             lock_id: Uuid::from_u128(42),
-            code_secret: SECRET,
+            code_secret: Some(SECRET),
             paired_at: T0,
         });
         s.master_code = Some(MASTER.into());

@@ -296,12 +296,13 @@ impl VirtualLock {
             state.pairing = Some(crate::state::Pairing {
                 org_public_key: install.org_public_key,
                 lock_id: install.lock_id,
-                code_secret: install.code_secret,
+                code_secret: None,
                 paired_at: install.now,
             });
             state.name = install.name;
             state.mode = install.mode;
-            state.master_code = Some(install.master_code);
+            // The master code and the code secret come with the first door update.
+            state.master_code = None;
             state.pairing_guard = Default::default();
             state.log.push(
                 now,

@@ -38,8 +38,9 @@ pub struct Identity {
 pub struct Pairing {
     pub org_public_key: Vec<u8>,
     pub lock_id: Uuid,
-    /// Per-lock secret for offline-verifiable codes; rotated by reset codes.
-    pub code_secret: [u8; 32],
+    /// Per-lock secret for offline-verifiable codes (and the contact receipt); brought and
+    /// rotated by the platform's door updates, none until the first one.
+    pub code_secret: Option<[u8; 32]>,
     pub paired_at: u64,
 }
 

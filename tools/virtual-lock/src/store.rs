@@ -15,15 +15,45 @@ use crate::state::{Guard, Identity, LockState, LogRing, Pairing, ReplayMark};
 
 /// Leads every state file, followed by the layout version.
 const MAGIC: &[u8; 3] = b"VLK";
-/// The layout written: 2 added `door_version`. Files of layout 1 still load.
-const LAYOUT: u8 = 2;
+/// The layout written: 2 added `door_version`, 3 made the pairing's code secret optional
+/// (it comes with the first door update). Files of layouts 1 and 2 still load.
+const LAYOUT: u8 = 3;
 
-/// Layout 1: [`LockState`] before `door_version` (postcard is positional, so an old file
-/// decodes only as the old struct).
+/// [`Pairing`] in layouts 1 and 2, when pairing installed the code secret.
+#[derive(Deserialize)]
+struct PairingV2 {
+    org_public_key: Vec<u8>,
+    lock_id: uuid::Uuid,
+    code_secret: [u8; 32],
+    paired_at: u64,
+}
+
+/// Layout 2 (postcard is positional, so an old file decodes only as the old struct).
+#[derive(Deserialize)]
+struct LayoutV2 {
+    identity: Identity,
+    pairing: Option<PairingV2>,
+    name: String,
+    mode: LockMode,
+    bolt: Bolt,
+    master_code: Option<String>,
+    codes: BTreeMap<u64, AccessCode>,
+    used_codes: BTreeMap<u64, u64>,
+    log: LogRing,
+    clock_offset: i64,
+    revoked: BTreeMap<u64, u64>,
+    replay: BTreeMap<u64, ReplayMark>,
+    battery: u32,
+    keypad_guard: Guard,
+    pairing_guard: Guard,
+    door_version: u64,
+}
+
+/// Layout 1: layout 2 before `door_version`.
 #[derive(Deserialize)]
 struct LayoutV1 {
     identity: Identity,
-    pairing: Option<Pairing>,
+    pairing: Option<PairingV2>,
     name: String,
     mode: LockMode,
     bolt: Bolt,
@@ -39,9 +69,9 @@ struct LayoutV1 {
     pairing_guard: Guard,
 }
 
-impl From<LayoutV1> for LockState {
-    fn from(v1: LayoutV1) -> LockState {
-        LockState {
+impl From<LayoutV1> for LayoutV2 {
+    fn from(v1: LayoutV1) -> LayoutV2 {
+        LayoutV2 {
             identity: v1.identity,
             pairing: v1.pairing,
             name: v1.name,
@@ -62,6 +92,34 @@ impl From<LayoutV1> for LockState {
     }
 }
 
+impl From<LayoutV2> for LockState {
+    fn from(v2: LayoutV2) -> LockState {
+        LockState {
+            pairing: v2.pairing.map(|p| Pairing {
+                org_public_key: p.org_public_key,
+                lock_id: p.lock_id,
+                code_secret: Some(p.code_secret),
+                paired_at: p.paired_at,
+            }),
+            identity: v2.identity,
+            name: v2.name,
+            mode: v2.mode,
+            bolt: v2.bolt,
+            master_code: v2.master_code,
+            codes: v2.codes,
+            used_codes: v2.used_codes,
+            log: v2.log,
+            clock_offset: v2.clock_offset,
+            revoked: v2.revoked,
+            replay: v2.replay,
+            battery: v2.battery,
+            keypad_guard: v2.keypad_guard,
+            pairing_guard: v2.pairing_guard,
+            door_version: v2.door_version,
+        }
+    }
+}
+
 /// Reads the state at `path`; `Ok(None)` when there is no file yet.
 pub(crate) fn load(path: &Path) -> Result<Option<LockState>, LockError> {
     let bytes = match fs::read(path) {
@@ -75,9 +133,12 @@ pub(crate) fn load(path: &Path) -> Result<Option<LockState>, LockError> {
         .map(<[u8]>::split_first)
     {
         Some(Some((&LAYOUT, body))) => postcard::from_bytes(body).map_err(corrupt)?,
-        Some(Some((1, body))) => postcard::from_bytes::<LayoutV1>(body)
+        Some(Some((2, body))) => postcard::from_bytes::<LayoutV2>(body)
             .map_err(corrupt)?
             .into(),
+        Some(Some((1, body))) => {
+            LayoutV2::from(postcard::from_bytes::<LayoutV1>(body).map_err(corrupt)?).into()
+        }
         _ => return Err(LockError::Corrupt("not a virtual lock state file".into())),
     };
     Ok(Some(state))

@@ -32,7 +32,8 @@ fn digits_unique(codes: &BTreeMap<u64, AccessCode>, master_code: Option<&str>) -
 
 impl LockState {
     /// Verifies and applies the door update `bytes` at lock time `now` (`source_now` is the
-    /// clock source), for the courier `actor`; one log entry when applied.
+    /// clock source), for the courier `actor`; logged when applied (a new master code also
+    /// as a codes reset).
     pub(crate) fn apply_update(
         &mut self,
         bytes: &[u8],
@@ -57,7 +58,9 @@ impl LockState {
             }
             Err(_) => return refused(RefusalReason::BadUpdate),
         };
-        let secret_changes = plain.code_secret.is_some_and(|s| s != pairing.code_secret);
+        let secret_changes = plain
+            .code_secret
+            .is_some_and(|s| Some(s) != pairing.code_secret);
         let clock = door::clock_after(now, plain.issued_at);
         let now = clock.unwrap_or(now);
 
@@ -104,6 +107,13 @@ impl LockState {
         }
 
         // Nothing refuses from here on.
+        // A new master code is the platform's reset of the lock's codes: logged as such.
+        let reset = self.master_code.is_some() && master_code != self.master_code;
+        let removed = self
+            .codes
+            .keys()
+            .filter(|id| !codes.contains_key(id))
+            .count();
         self.codes = codes;
         self.revoked = revoked;
         self.master_code = master_code;
@@ -114,7 +124,7 @@ impl LockState {
             self.mode = mode;
         }
         if let (Some(secret), Some(p)) = (plain.code_secret, self.pairing.as_mut()) {
-            p.code_secret = secret;
+            p.code_secret = Some(secret);
         }
         if secret_changes {
             self.used_codes
@@ -122,6 +132,11 @@ impl LockState {
         }
         self.door_version = plain.version;
         let version = plain.version;
+        if reset {
+            let removed = u32::try_from(removed).unwrap_or(u32::MAX);
+            self.log
+                .push(now, actor, Via::Ble, Event::CodesReset { removed });
+        }
         self.log
             .push(now, actor, Via::Ble, Event::UpdateApplied { version });
         Response::UpdateApplied { version }

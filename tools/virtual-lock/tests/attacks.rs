@@ -197,10 +197,6 @@ fn a_resident_cannot_change_the_mode_or_anything_else() {
         Command::FactoryReset,
         Command::PushRevocations(vec![]),
         Command::SetTime(T0 + 1),
-        Command::ResetCodes {
-            master_code: "99999999".into(),
-            code_secret: [0; 32],
-        },
     ] {
         assert_eq!(
             b.run(&resident, command.clone()),

@@ -69,7 +69,7 @@ fn settings(s: &LockState) -> LockState {
 
 #[test]
 fn a_resident_carries_updates_and_the_keypad_follows_them() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     let update = sealed(
         &b,
@@ -81,7 +81,10 @@ fn a_resident_carries_updates_and_the_keypad_follows_them() {
         (s.name.as_str(), s.mode, s.door_version),
         ("Door v1", LockMode::Vacant, 1)
     );
-    assert_eq!(s.pairing.as_ref().map(|p| p.code_secret), Some([8; 32]));
+    assert_eq!(
+        s.pairing.as_ref().and_then(|p| p.code_secret),
+        Some([8; 32])
+    );
     let last = s.log.entries.back().unwrap();
     assert_eq!(last.event, Event::UpdateApplied { version: 1 });
     assert!(matches!(last.actor, Actor::User { serial, .. } if serial == resident.claims.serial));
@@ -124,7 +127,7 @@ fn a_resident_carries_updates_and_the_keypad_follows_them() {
 
 #[test]
 fn replayed_and_older_updates_are_refused_with_the_state_unchanged() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     let first = sealed(&b, &whole(&b, 1, vec![code(1, "135790")]));
     let mut d = delta(&b, 2, 1);
@@ -145,7 +148,7 @@ fn replayed_and_older_updates_are_refused_with_the_state_unchanged() {
 
 #[test]
 fn foreign_forged_and_tampered_updates_are_refused_with_the_state_unchanged() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     let before = b.lock.state().clone();
     let plain = whole(&b, 1, vec![code(1, "135790")]);
@@ -175,7 +178,7 @@ fn foreign_forged_and_tampered_updates_are_refused_with_the_state_unchanged() {
 
 #[test]
 fn a_delta_on_another_version_is_refused_until_the_missing_one_arrives() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     assert_eq!(
         b.run(&resident, sealed(&b, &whole(&b, 1, vec![]))),
@@ -199,7 +202,7 @@ fn a_delta_on_another_version_is_refused_until_the_missing_one_arrives() {
 
 #[test]
 fn digits_that_collide_refuse_the_whole_update() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     let admin = b.staff(&Permission::ALL);
     assert_eq!(
@@ -238,7 +241,7 @@ fn digits_that_collide_refuse_the_whole_update() {
 
 #[test]
 fn a_used_one_time_code_does_not_come_back_with_its_id() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     let once = AccessCode {
         kind: AccessCodeKind::OneTime,
@@ -264,7 +267,7 @@ fn a_used_one_time_code_does_not_come_back_with_its_id() {
 
 #[test]
 fn an_update_moves_a_late_clock_forward_and_never_back() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     // The lock's clock fell a month behind: every fresh credential is "not yet valid".
     b.clock.set(T0 - 30 * DAY);
     let resident = b.resident();
@@ -322,7 +325,7 @@ fn an_update_moves_a_late_clock_forward_and_never_back() {
 
 #[test]
 fn a_recorded_update_session_of_an_expired_credential_replays_nothing() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     b.clock.advance(3 * DAY);
     let update = sealed(&b, &whole(&b, 1, vec![]));
@@ -347,7 +350,7 @@ fn a_recorded_update_session_of_an_expired_credential_replays_nothing() {
 
 #[test]
 fn set_time_moves_the_clock_a_bounded_step_within_the_callers_credential() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let staff = b.staff(&[]);
     let before = b.lock.state().clone();
     for to in [
@@ -383,7 +386,7 @@ fn set_time_moves_the_clock_a_bounded_step_within_the_callers_credential() {
 
 #[test]
 fn pushed_revocations_that_would_never_expire_are_not_stored() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let staff = b.staff(&[]);
     let far = Revocation {
         serial: 77,
@@ -416,7 +419,7 @@ fn pushed_revocations_that_would_never_expire_are_not_stored() {
 
 #[test]
 fn a_failed_save_leaves_the_old_version_and_a_restart_finds_it() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     assert_eq!(
         b.run(
@@ -447,7 +450,7 @@ fn a_failed_save_leaves_the_old_version_and_a_restart_finds_it() {
 
 #[test]
 fn the_largest_update_travels_in_one_session_at_the_smallest_mtu() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let resident = b.resident();
     let mut p = whole(&b, 1, vec![]);
     p.name = Some("N".repeat(lock_protocol::command::MAX_NAME_LEN));

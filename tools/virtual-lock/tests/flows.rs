@@ -9,6 +9,7 @@ use lock_protocol::command::{
     AccessCode, Actor, Bolt, Command, Event, RefusalReason, Response, Via, Window,
 };
 use lock_protocol::credential::UserClass;
+use lock_protocol::door::PlainUpdate;
 use lock_protocol::pairing::PairingError;
 use lock_protocol::wire::Rejection;
 use uuid::Uuid;
@@ -49,9 +50,10 @@ fn pairing_takes_two_round_trips_at_every_mtu_and_installs_everything() {
         let p = s.pairing.as_ref().unwrap();
         assert_eq!(
             (p.lock_id, &p.org_public_key, p.code_secret),
-            (b.lock_id, &b.org.public(), [7; 32])
+            (b.lock_id, &b.org.public(), None)
         );
-        assert_eq!(s.master_code.as_deref(), Some(MASTER));
+        // The phone that pairs carries no secret: they come sealed in the first update.
+        assert_eq!(s.master_code, None);
         assert_eq!(
             (s.name.as_str(), s.mode),
             ("Unit 4B front door", LockMode::Tour)
@@ -190,7 +192,7 @@ fn staff_and_residents_unlock_in_one_round_trip_per_the_mode_table() {
 
 #[test]
 fn a_session_carries_further_commands_and_each_checks_its_right() {
-    let mut b = Bench::paired();
+    let mut b = Bench::paired_bare();
     let agent = b.staff(&[Permission::RenameLocks, Permission::ViewLogs]);
     let mut link = Link::new(100);
     let (mut s, r) = b.open(&mut link, &agent, &Command::ReadStatus).unwrap();
@@ -380,14 +382,12 @@ fn a_one_time_code_opens_once_and_reset_codes_clears_everything() {
         }
     );
     // Reset: new master, no codes.
-    let r = b.run(
-        &admin,
-        Command::ResetCodes {
-            master_code: "11223344".into(),
-            code_secret: [8; 32],
-        },
-    );
-    assert_eq!(r, Response::CodesReset { removed: 1 });
+    let mut reset = PlainUpdate::empty(b.lock_id, 2, 0, T0);
+    reset.name = Some(b.lock.state().name.clone());
+    reset.mode = Some(b.lock.state().mode);
+    reset.master_code = Some("11223344".into());
+    reset.code_secret = Some([8; 32]);
+    assert_eq!(b.apply(&reset), Response::UpdateApplied { version: 2 });
     assert_eq!(
         b.lock.keypad("909090"),
         KeypadOutcome::Refused {
@@ -409,7 +409,7 @@ fn a_one_time_code_opens_once_and_reset_codes_clears_everything() {
     ));
     assert_eq!(
         b.lock.state().pairing.as_ref().unwrap().code_secret,
-        [8; 32]
+        Some([8; 32])
     );
     assert_eq!(
         b.run(&admin, Command::ReadMasterCode),
@@ -490,7 +490,7 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
     let Response::Log { entries, head } = r else {
         panic!("{r:?}")
     };
-    assert_eq!(head, 8);
+    assert_eq!(head, 9);
     assert_eq!(
         entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
         vec![1, 2, 3]
@@ -499,6 +499,8 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
         (entries[0].actor, entries[0].event.clone()),
         (Actor::Installer, Event::Paired)
     );
+    // Seq 2 is the platform's first update, carried at pairing.
+    assert_eq!(entries[1].event, Event::UpdateApplied { version: 1 });
     let Response::Log { entries, .. } = b
         .more(&mut link, &mut s, &Command::ReadLog { since: 3, max: 100 })
         .unwrap()
@@ -511,6 +513,11 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
         class: UserClass::Staff,
         serial: admin.claims.serial,
     };
+    let resident_actor = Actor::User {
+        user_id: resident.claims.user_id,
+        class: UserClass::Resident,
+        serial: resident.claims.serial,
+    };
     let guest_code = Actor::Code {
         code_id: 5,
         kind: AccessCodeKind::Permanent,
@@ -520,27 +527,21 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
     assert_eq!(
         who,
         vec![
-            (4, admin_actor, Via::Ble),
+            (4, resident_actor, Via::Ble),
             (5, admin_actor, Via::Ble),
-            (6, guest_code, Via::Keypad),
-            (7, Actor::MasterCode, Via::MasterCode),
-            (8, Actor::UnknownCode, Via::Keypad),
+            (6, admin_actor, Via::Ble),
+            (7, guest_code, Via::Keypad),
+            (8, Actor::MasterCode, Via::MasterCode),
+            (9, Actor::UnknownCode, Via::Keypad),
         ]
     );
-    // Seq 3 is the resident's unlock, with who they are.
+    // Seq 4 is the resident's unlock, with who they are.
     let all = b.lock.state().log.since(0, 100);
-    assert_eq!(all[2].event, Event::Unlocked);
+    assert_eq!(all[3].event, Event::Unlocked);
+    assert_eq!(all[3].actor, resident_actor);
+    assert_eq!(all[5].event, Event::CodeAdded { code_id: 5 });
     assert_eq!(
-        all[2].actor,
-        Actor::User {
-            user_id: resident.claims.user_id,
-            class: UserClass::Resident,
-            serial: resident.claims.serial
-        }
-    );
-    assert_eq!(all[4].event, Event::CodeAdded { code_id: 5 });
-    assert_eq!(
-        all[5].actor,
+        all[6].actor,
         Actor::Code {
             code_id: 5,
             kind: AccessCodeKind::Permanent,
@@ -549,11 +550,11 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
         }
     );
     assert_eq!(
-        (all[6].actor, all[6].via),
+        (all[7].actor, all[7].via),
         (Actor::MasterCode, Via::MasterCode)
     );
     assert_eq!(
-        (all[7].actor, all[7].via),
+        (all[8].actor, all[8].via),
         (Actor::UnknownCode, Via::Keypad)
     );
 }

@@ -321,6 +321,8 @@ fn a_state_file_of_the_previous_layout_still_opens() {
     let mut lock = open_lock(&path, &clock);
     let s = lock.state().clone();
     assert_eq!(s.door_version, 0);
+    // Its code secret came with pairing then, and stays.
+    assert!(s.pairing.as_ref().unwrap().code_secret.is_some());
     assert_eq!(
         (s.mode, s.master_code.as_deref()),
         (LockMode::Vacant, Some(MASTER))
@@ -335,7 +337,7 @@ fn a_state_file_of_the_previous_layout_still_opens() {
     ));
     // Saved in the new layout from the first change, and it reopens the same.
     let now = std::fs::read(&path).unwrap();
-    assert_eq!(&now[..4], b"VLK\x02");
+    assert_eq!(&now[..4], b"VLK\x03");
     let state = lock.state().clone();
     drop(lock);
     assert_eq!(open_lock(&path, &clock).state(), &state);

@@ -19,6 +19,8 @@ use virtual_lock::{FactorySettings, VirtualLock};
 pub const T0: u64 = 1_800_000_000;
 pub const CODE: &str = "1234567890";
 pub const MASTER: &str = "24681357";
+/// The code secret of [`Bench::paired`].
+pub const SECRET: [u8; 32] = [7; 32];
 
 /// The organization: its signing key, as the server holds it.
 pub struct Org {
@@ -168,10 +170,8 @@ pub fn install(org: &Org, lock_id: Uuid) -> Install {
         org_public_key: org.public(),
         lock_id,
         now: T0,
-        master_code: MASTER.into(),
         name: "Unit 4B front door".into(),
         mode: LockMode::Tour,
-        code_secret: [7; 32],
     }
 }
 
@@ -210,13 +210,34 @@ impl Bench {
         }
     }
 
-    /// A lock paired to a fresh organization, in tour mode.
+    /// A lock paired to a fresh organization, in tour mode, with the platform's first
+    /// door update applied (version 1: master code [`MASTER`], code secret [`SECRET`]), as
+    /// the phone that pairs carries it.
     pub fn paired() -> Bench {
+        let mut b = Bench::paired_bare();
+        let mut first = PlainUpdate::empty(b.lock_id, 1, 0, T0);
+        first.name = Some("Unit 4B front door".into());
+        first.mode = Some(LockMode::Tour);
+        first.master_code = Some(MASTER.into());
+        first.code_secret = Some(SECRET);
+        b.apply(&first);
+        b
+    }
+
+    /// A lock just paired: no master code or code secret until a door update brings them.
+    pub fn paired_bare() -> Bench {
         let mut b = Bench::fresh();
         let mut link = Link::new(185);
         let result = pair(&mut b.lock, &mut link, CODE, install(&b.org, b.lock_id)).unwrap();
         b.lock_public = result.lock_static_public;
         b
+    }
+
+    /// Seals, signs and carries `plain` with a resident's credential (any holder may).
+    pub fn apply(&mut self, plain: &PlainUpdate) -> Response {
+        let update = self.org.update(plain, &self.lock_public);
+        let courier = self.resident();
+        self.run(&courier, Command::ApplyUpdate(update))
     }
 
     pub fn state_path(&self) -> std::path::PathBuf {
