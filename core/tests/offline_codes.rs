@@ -32,12 +32,17 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
     let proxy = Proxy::start(server.addr()).await;
     let admin = Admin::login(&server.base_url()).await;
     let s = site(&admin).await;
-    // Paired on the server's side: the identity key the pairing phone reports.
+    // Paired on the server's side: the identity key the pairing phone reports, of a lock
+    // whose static secret this test holds (to open what the platform seals to it).
+    let lock_secret = [9u8; 32];
+    let lock_public = lock_protocol::session::static_public(
+        &lock_protocol::session::StaticSecret::from(lock_secret),
+    );
     admin
         .ok(
             Method::PUT,
             &format!("/api/v1/locks/{}/identity", s.lock_a),
-            Some(json!({"identity_public_key": STANDARD.encode([9u8; 32])})),
+            Some(json!({"identity_public_key": STANDARD.encode(lock_public)})),
         )
         .await;
     let (_, agent) = onboard(
@@ -74,16 +79,25 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
     assert_eq!(code.valid_from, at(hour - TOLERANCE_SECS));
     assert_eq!(code.label.as_deref(), Some("Saturday tour"));
 
-    // The lock's secret (as a code reset would install it) verifies the code.
-    let install = admin
-        .get(&format!("/api/v1/locks/{}/code-install", s.lock_a))
+    // The lock's secret, as the lock opens it from its door update, verifies the code.
+    let update = admin
+        .get(&format!("/api/v1/locks/{}/door-update", s.lock_a))
         .await;
-    let secret: [u8; 32] = STANDARD
-        .decode(install["code_secret"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let org = admin.get("/api/v1/organization/public-key").await;
     let lock_id = uuid::Uuid::parse_str(&s.lock_a).unwrap();
+    let opened = lock_protocol::door::open(
+        &STANDARD.decode(update["update"].as_str().unwrap()).unwrap(),
+        &STANDARD
+            .decode(org["public_key"].as_str().unwrap())
+            .unwrap(),
+        lock_id,
+        &lock_secret,
+        0,
+    )
+    .expect("the update opens with the lock's key");
+    let secret = opened
+        .code_secret
+        .expect("a whole update holds the code secret");
     let grant = offline_code::verify(&secret, lock_id, &code.code, hour + 60).expect("verifies");
     assert_eq!(grant.hours, 2);
 

@@ -541,9 +541,6 @@ pub struct LockRegistration {
     /// The organization's Ed25519 public key (base64, 32 bytes): the lock checks
     /// credentials with it.
     pub org_public_key: String,
-    pub master_code: String,
-    /// The per-lock secret for offline-verifiable codes (base64, 32 bytes).
-    pub code_secret: String,
 }
 
 /// `PUT /api/v1/locks/{id}/identity`: the lock's static key, learned at the end of pairing.
@@ -558,15 +555,6 @@ pub struct LockIdentity {
     /// was registered with (a retry after a wrong pairing code reuses that registration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-/// `GET /api/v1/locks/{id}/code-install`: what a reset over BLE installs in the lock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CodeInstall {
-    pub master_code: String,
-    /// base64, 32 bytes.
-    pub code_secret: String,
 }
 
 /// One credential a lock must refuse from now on.

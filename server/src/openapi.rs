@@ -185,7 +185,7 @@ fn idempotency_key() -> Parameter {
         locks::reset_codes, locks::master_code, locks::list_logs, locks::upload_logs,
         offline_codes::give_access, locks::list_access_codes, locks::code_state,
         offline_codes::list_offline_codes, offline_codes::revoke, ble::credentials,
-        ble::set_identity, ble::revocations, ble::code_install, door::door_state, door::contact,
+        ble::set_identity, ble::revocations, door::door_state, door::contact,
         door::door_update,
         locks::sync, serve,
     )

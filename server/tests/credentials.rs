@@ -73,7 +73,7 @@ async fn credential_for(
 }
 
 #[tokio::test]
-async fn registration_returns_the_install_and_the_identity_is_set_once() {
+async fn registration_returns_the_org_key_and_the_identity_is_set_once() {
     let t = common::start().await;
     let api = &t.api;
     let admin = api.admin().await;
@@ -90,11 +90,8 @@ async fn registration_returns_the_install_and_the_identity_is_set_once() {
     assert_eq!(reg.body["paired"], false);
     let org = api.get("/api/v1/organization/public-key", &admin).await;
     assert_eq!(reg.body["org_public_key"], org.body["public_key"]);
-    assert_eq!(b64(&reg.body["code_secret"]).len(), 32);
-    let master = api
-        .get(&format!("/api/v1/locks/{id}/master-code"), &admin)
-        .await;
-    assert_eq!(reg.body["master_code"], master.body["code"]);
+    // What the pairing phone installs holds no secret of the lock.
+    assert!(reg.body.get("master_code").is_none() && reg.body.get("code_secret").is_none());
 
     // No credential before the lock's key is known.
     let early = api
@@ -360,39 +357,67 @@ async fn revoked_and_demoted_users_credentials_are_listed_until_they_expire() {
 }
 
 #[tokio::test]
-async fn code_install_needs_reset_codes_and_follows_the_reset() {
+async fn a_reset_codes_holder_resets_and_pairs_without_reading_a_secret() {
     let t = common::start().await;
     let api = &t.api;
     let admin = api.admin().await;
-    let (_, units) = api.property(&admin, "Oak", &["101"]).await;
-    let reg = pair(api, &admin, &units[0], [4; 32]).await;
-    let lock = reg["id"].as_str().unwrap();
-    let path = format!("/api/v1/locks/{lock}/code-install");
-    let (_, agent) = api
+    let (_, units) = api.property(&admin, "Oak", &["101", "102"]).await;
+    let (_, tech) = api
         .team_member(
             &admin,
-            "agent@example.test",
-            json!(["rename_locks"]),
-            json!({"type": "units", "unit_ids": [units[0]]}),
+            "tech@example.test",
+            json!(["reset_codes"]),
+            json!({"type": "units", "unit_ids": [units[0], units[1]]}),
         )
         .await;
-    let refused = api.get(&path, &agent).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    // Registering a lock to pair it gives the organization's public key, nothing secret.
+    let reg = api
+        .post(
+            "/api/v1/locks",
+            &tech,
+            json!({"unit_id": units[1], "name": "Back door"}),
+        )
+        .await;
+    assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
+    let keys: Vec<&String> = reg.body.as_object().unwrap().keys().collect();
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.contains("master") || k.contains("secret")),
+        "{keys:?}"
+    );
 
-    let before = api.get(&path, &admin).await;
-    assert_eq!(before.status, StatusCode::OK, "{:?}", before.body);
-    assert_eq!(before.body["master_code"], reg["master_code"]);
-    assert_eq!(before.body["code_secret"], reg["code_secret"]);
+    let reg = pair(api, &admin, &units[0], [4; 32]).await;
+    let lock = reg["id"].as_str().unwrap();
+    let master = |token: String| async move {
+        api.get(&format!("/api/v1/locks/{lock}/master-code"), &token)
+            .await
+    };
+    let before = master(admin.clone()).await.body["code"].clone();
+    // The material of a reset over BLE is no longer served to anyone.
+    let install = api
+        .get(&format!("/api/v1/locks/{lock}/code-install"), &admin)
+        .await;
+    assert_eq!(install.status, StatusCode::NOT_FOUND, "{:?}", install.body);
     let reset = api
         .post(
             &format!("/api/v1/locks/{lock}/reset-codes"),
-            &admin,
+            &tech,
             json!({}),
         )
         .await;
     assert_eq!(reset.status, StatusCode::OK, "{:?}", reset.body);
-    let after = api.get(&path, &admin).await;
-    assert_ne!(after.body["master_code"], before.body["master_code"]);
-    assert_ne!(after.body["code_secret"], before.body["code_secret"]);
-    assert_eq!(b64(&after.body["code_secret"]).len(), 32);
+    assert!(reset.body.get("master_code").is_none());
+    let refused = master(tech.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    let after = master(admin.clone()).await.body["code"].clone();
+    assert_ne!(after, before);
+    // The update the technician's phone carries holds the new master code only sealed.
+    let update = api
+        .get(&format!("/api/v1/locks/{lock}/door-update"), &tech)
+        .await;
+    assert_eq!(update.status, StatusCode::OK, "{:?}", update.body);
+    let bytes = b64(&update.body["update"]);
+    let digits = after.as_str().unwrap().as_bytes();
+    assert!(!bytes.windows(digits.len()).any(|w| w == digits));
 }

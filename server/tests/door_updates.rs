@@ -7,52 +7,13 @@
 mod common;
 
 use access_domain::LockMode;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use lock_protocol::command::{Command, RefusalReason, Response};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use virtual_lock::KeypadOutcome;
 
 use common::Api;
-use common::paired::{Paired, b64, pair};
-
-/// Fetches the lock's update as `token`, carries it in a session, reads the status in
-/// another and reports the contact; answers the server's door state.
-async fn contact(p: &mut Paired, api: &Api, token: &str) -> Value {
-    let u = api
-        .get(&format!("/api/v1/locks/{}/door-update", p.id), token)
-        .await;
-    assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
-    let version = u.body["version"].as_u64().unwrap();
-    let applied = p
-        .run(api, token, Command::ApplyUpdate(b64(&u.body["update"])))
-        .await;
-    let held = match applied {
-        Response::UpdateApplied { version: v } => v,
-        // Already applied by an earlier contact: nothing newer to take.
-        Response::Refused {
-            reason: RefusalReason::StaleUpdate,
-        } => version,
-        other => panic!("update not applied: {other:?}"),
-    };
-    assert_eq!(held, version);
-    let Response::Status(status) = p.run(api, token, Command::ReadStatus).await else {
-        panic!("no status");
-    };
-    assert_eq!(status.door_version, version);
-    let seen = api
-        .post(
-            &format!("/api/v1/locks/{}/contact", p.id),
-            token,
-            json!({"door_version": status.door_version, "battery": status.battery,
-                   "clock": status.clock, "firmware": status.firmware,
-                   "receipt": STANDARD.encode(status.receipt)}),
-        )
-        .await;
-    assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);
-    seen.body
-}
+use common::paired::{b64, pair, pair_bare};
 
 fn opened(o: KeypadOutcome) -> bool {
     matches!(o, KeypadOutcome::Opened { .. })
@@ -110,7 +71,7 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
     let (code, state) = passcode_on(api, &admin, &rid, &p.id).await;
     assert_eq!(state, "pending");
     assert!(!opened(p.lock.keypad(&code)), "not on the lock yet");
-    let door = contact(&mut p, api, &resident).await;
+    let door = p.contact(api, &resident).await;
     assert_eq!(door["in_step"], true, "{door}");
     assert_eq!(door["pending_codes"], 0);
     assert_eq!(door["last_contact_app"], "NoKey Resident");
@@ -121,7 +82,7 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
     );
     assert_eq!(passcode_on(api, &admin, &rid, &p.id).await.1, "installed");
     // Nothing changed: the same update again, and the lock stays as it is.
-    let again = contact(&mut p, api, &resident).await;
+    let again = p.contact(api, &resident).await;
     assert_eq!(again["confirmed_version"], door["confirmed_version"]);
 
     // A one-time code given on the platform opens once after the next contact.
@@ -139,7 +100,7 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
         .await;
     assert_eq!(waiting.body["in_step"], false);
     set_mode("vacant").await; // guests open in vacant mode
-    contact(&mut p, api, &admin).await;
+    p.contact(api, &admin).await;
     assert!(
         opened(p.lock.keypad(&one_time)),
         "the one-time code opens once"
@@ -158,13 +119,13 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
         "vacant mode refuses the resident"
     );
     set_mode("resident").await;
-    contact(&mut p, api, &resident).await;
+    p.contact(api, &resident).await;
     assert!(opened(p.lock.keypad(&code)));
 
     // A revoked resident's passcode leaves the lock at the next contact (a staff phone's).
     let r = api.revoke(&admin, &rid).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let door = contact(&mut p, api, &admin).await;
+    let door = p.contact(api, &admin).await;
     assert_eq!(door["in_step"], true, "{door}");
     assert!(
         !opened(p.lock.keypad(&code)),
@@ -178,8 +139,8 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
     let api = &t.api;
     let admin = api.admin().await;
     let (_, units) = api.property(&admin, "Oak", &["1", "2"]).await;
-    let mut a = pair(api, &admin, &units[0], "Oak 1").await;
-    let mut b = pair(api, &admin, &units[1], "Oak 2").await;
+    let mut a = pair_bare(api, &admin, &units[0], "Oak 1").await;
+    let mut b = pair_bare(api, &admin, &units[1], "Oak 2").await;
     let first = api
         .get(&format!("/api/v1/locks/{}/door-update", a.id), &admin)
         .await;

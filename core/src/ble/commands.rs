@@ -1,7 +1,7 @@
 //! Lock commands over BLE, each gated like its HTTP action and working offline with the
 //! cached credential: one [`Conversation`] per call, one conversation with a lock at a time.
 
-use access_domain::api::{AccessCode, CodeInstall, Lock, Me};
+use access_domain::api::{AccessCode, Lock, Me};
 use access_domain::{AccessCodeKind, Action, CodeClass, LockMode, UserType};
 use lock_ble::AnyLink;
 use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Window};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::conversation::{Conversation, revocation_pushes};
 use super::door::Carried;
-use super::errors::{bad_response, decode_b64, key32, rejection};
+use super::errors::{bad_response, rejection};
 use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis, unix_now};
 use crate::cache::on_site;
 use crate::engine::Engine;
@@ -28,7 +28,7 @@ pub(crate) fn action_of(command: &Command) -> Action {
         | Command::ApplyUpdate(_) => Action::Unlock,
         Command::SetMode(_) => Action::ChangeMode,
         Command::Rename(_) => Action::Rename,
-        Command::ResetCodes { .. } | Command::FactoryReset => Action::ResetCodes,
+        Command::FactoryReset => Action::ResetCodes,
         Command::AddAccessCode(_) | Command::RemoveAccessCode { .. } => Action::GiveAccess,
         Command::ReadLog { .. } => Action::ViewLogs,
         Command::ReadMasterCode => Action::ViewMasterCode,
@@ -42,7 +42,6 @@ pub(crate) fn direct(command: &Command) -> bool {
         command,
         Command::SetMode(_)
             | Command::Rename(_)
-            | Command::ResetCodes { .. }
             | Command::FactoryReset
             | Command::AddAccessCode(_)
             | Command::RemoveAccessCode { .. }
@@ -269,8 +268,10 @@ impl Engine {
     }
 
     /// Resets the codes (`reset_codes`) in one session: the lock is reached first, then the
-    /// server makes the new master code, then the lock takes it and drops every access code.
-    /// Needs the network; nothing changes anywhere when the lock is out of range.
+    /// server makes the new master code and code secret, then the lock takes them in its
+    /// door update (sealed to it: this phone never reads them) and drops every access code.
+    /// Returns how many codes the lock held before. Needs the network; nothing changes
+    /// anywhere when the lock is out of range.
     pub(crate) async fn ble_reset_codes(&self, lock_id: String) -> Result<u32, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::ResetCodes).await?;
         if !lock.paired {
@@ -278,15 +279,13 @@ impl Engine {
         }
         let id = lock.id;
         let credential = self.credential(id).await?;
-        // Its master code is about to change: the cached update would bring back the old one.
-        self.db(move |c| on_site::drop_door_update(c, id)).await?;
         let _one = self.ble.busy.lock().await;
         let counter = self
             .db(move |c| on_site::next_counter(c, id, unix_millis()))
             .await?;
         let link = self.connect_lock(id).await?;
         // The lock is reached and takes this credential before the server resets anything.
-        let (mut talk, _) = Conversation::open(
+        let (mut talk, answer) = Conversation::open(
             link,
             ANSWER_TIMEOUT,
             &credential,
@@ -294,33 +293,36 @@ impl Engine {
             &Command::ReadStatus,
         )
         .await?;
-        let out = self.reset_in_session(&mut talk, &lock_id).await;
+        let out = self.reset_in_session(&mut talk, &lock_id, id).await;
         talk.close().await;
-        out
+        let held = match answer {
+            Response::Status(s) => s.access_codes,
+            _ => 0,
+        };
+        out.map(|()| held)
     }
 
-    /// The server's new master code, then the lock takes it and drops every access code.
+    /// The server's reset, then its door update carried at once and the contact reported.
     async fn reset_in_session(
         &self,
         talk: &mut Conversation<AnyLink>,
         lock_id: &str,
-    ) -> Result<u32, AccessError> {
+        id: Uuid,
+    ) -> Result<(), AccessError> {
         self.reset_codes(lock_id.to_string()).await?;
-        let install: CodeInstall = self
-            .get(&format!("/api/v1/locks/{lock_id}/code-install"))
-            .await?;
-        let code_secret = key32(
-            decode_b64(&install.code_secret, "code secret")?,
-            "code secret",
-        )?;
-        let command = Command::ResetCodes {
-            master_code: install.master_code,
-            code_secret,
-        };
-        match talk.send(&command).await? {
-            Response::CodesReset { removed } => Ok(removed),
-            other => Err(bad_response(format!("unexpected answer {other:?}"))),
+        self.fetch_door_update(id).await?;
+        match self.carry_door_update(talk, id).await {
+            Carried::Applied(_) | Carried::Held => {}
+            Carried::Nothing | Carried::Failed => {
+                return Err(bad_response("the lock did not take the reset".to_string()));
+            }
         }
+        if self.queue_contact(talk, id, None).await
+            && let Err(e) = self.flush_ble_uploads().await
+        {
+            tracing::info!(lock = %id, "contact report waits for the network: {e}");
+        }
+        Ok(())
     }
 
     /// Installs a given access code (from the cache) in the lock (`give_access`); the

@@ -16,7 +16,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use super::conversation::pair;
-use super::errors::{bad_response, ble_error, decode_b64, key32, pairing_error, rejection};
+use super::errors::{bad_response, ble_error, decode_b64, pairing_error, rejection};
 use super::link::Framed;
 use super::{ANSWER_TIMEOUT, PairingPhase, PairingProgress, unix_now};
 use crate::cache::on_site;
@@ -80,7 +80,16 @@ impl Engine {
             .pair_on(&mut framed, unit, &device_id, &code, name, &phase)
             .await;
         framed.close().await;
+        drop(_one);
         let lock = out?;
+        // The first contact carries the platform's first door update: the master code and
+        // the code secret reach the lock sealed to it, never through this phone's hands.
+        if let Err(e) = self
+            .run_on_lock(&lock.id, vec![lock_protocol::command::Command::ReadStatus])
+            .await
+        {
+            tracing::warn!(lock = %lock.id, "first contact after pairing failed (the next one carries the update): {e}");
+        }
         phase(PairingPhase::Done);
         Ok(lock)
     }
@@ -167,7 +176,7 @@ impl Engine {
         if let Err(e) = self.fetch_credential(lock.id).await {
             tracing::info!(lock = %lock.id, "no credential yet: {e}");
         }
-        // Its first whole update, carried at the next contact.
+        // Its first whole update, carried by the first contact.
         if let Err(e) = self.fetch_door_update(lock.id).await {
             tracing::info!(lock = %lock.id, "no door update yet: {e}");
         }

@@ -1,11 +1,9 @@
-//! What phones need to talk to locks over BLE: registration of a lock paired on site (with
-//! what to install in it), the lock's identity key, signed credentials, the revocation list
-//! and the material of a code reset over BLE.
+//! What phones need to talk to locks over BLE: registration of a lock paired on site, the
+//! lock's identity key, signed credentials and the revocation list. No answer here holds a
+//! lock's secrets: they reach the lock sealed in its door updates (`api::door`).
 
-use access_domain::Action;
 use access_domain::api::{
-    CodeInstall, CredentialResponse, ErrorBody, Lock, LockCreate, LockIdentity, LockRegistration,
-    RevocationList,
+    CredentialResponse, ErrorBody, Lock, LockCreate, LockIdentity, LockRegistration, RevocationList,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,11 +14,11 @@ use super::{Auth, Id, Json};
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::service::credentials;
-use crate::service::keys::lock_secret;
-use crate::service::locks::{create_lock, gated, lock_json, pair};
+use crate::service::locks::{create_lock, lock_json, pair};
 
 /// Register a lock under a unit (administrators, or team members allowed to pair there).
-/// The answer carries what the pairing phone installs in the lock.
+/// The answer carries the organization's public key, which the pairing phone installs in
+/// the lock; the master code and the code secret follow in the lock's first door update.
 #[utoipa::path(post, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
     request_body = LockCreate,
     responses((status = 201, body = LockRegistration),
@@ -33,14 +31,13 @@ pub async fn register_lock(
     Json(req): Json<LockCreate>,
 ) -> ApiResult<(StatusCode, axum::Json<LockRegistration>)> {
     let lock = lock_json(create_lock(&state, &user, req).await?);
-    let secret = lock_secret(&state, &user, lock.id, "pairing_install", None).await?;
+    let org = user.org_id;
+    let key = state.db.run(move |s| s.organization_key(org)).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(LockRegistration {
             lock,
-            org_public_key: STANDARD.encode(secret.org_public_key),
-            master_code: secret.master_code,
-            code_secret: STANDARD.encode(secret.code_secret),
+            org_public_key: STANDARD.encode(key.public_key),
         }),
     ))
 }
@@ -98,24 +95,4 @@ pub async fn revocations(
     Ok(axum::Json(
         credentials::revocation_list(&state, &user, id).await?,
     ))
-}
-
-/// The master code and code secret to install with a code reset over BLE (`reset_codes`);
-/// call it after `POST /api/v1/locks/{id}/reset-codes`. Each read is audited.
-#[utoipa::path(get, path = "/api/v1/locks/{id}/code-install", tag = "locks",
-    security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = CodeInstall),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not reset this lock's codes (`reset_codes`)", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
-pub async fn code_install(
-    State(state): State<AppState>,
-    Auth { user, .. }: Auth,
-    Id(id): Id,
-) -> ApiResult<axum::Json<CodeInstall>> {
-    gated(&state, &user, id, Action::ResetCodes).await?;
-    let secret = lock_secret(&state, &user, id, "code_install", None).await?;
-    Ok(axum::Json(CodeInstall {
-        master_code: secret.master_code,
-        code_secret: STANDARD.encode(secret.code_secret),
-    }))
 }

@@ -128,7 +128,6 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(M::POST, "/api/v1/locks/{id}/credentials", ble::credentials),
         e(M::PUT, "/api/v1/locks/{id}/identity", ble::set_identity),
         e(M::GET, "/api/v1/locks/{id}/revocations", ble::revocations),
-        e(M::GET, "/api/v1/locks/{id}/code-install", ble::code_install),
         sync,
     ]
 }

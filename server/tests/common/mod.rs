@@ -303,7 +303,9 @@ impl Api {
 
 /// Sets a lock's identity key as a pairing phone does (the lock is then paired).
 pub async fn pair_identity(api: &Api, admin: &str, lock: &str) {
-    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    let secret = lock_protocol::session::StaticSecret::from(LOCK_STATIC_SECRET);
+    let public = lock_protocol::session::static_public(&secret);
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public);
     let a = api
         .put(
             &format!("/api/v1/locks/{lock}/identity"),
@@ -312,6 +314,37 @@ pub async fn pair_identity(api: &Api, admin: &str, lock: &str) {
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+}
+
+/// The static secret of the lock [`pair_identity`] stands in for.
+pub const LOCK_STATIC_SECRET: [u8; 32] = [9; 32];
+
+/// The lock's latest door update as that lock opens it: what it seals (master code, code
+/// secret) read as only the lock can.
+pub async fn opened_door_update(
+    api: &Api,
+    token: &str,
+    lock: &str,
+) -> lock_protocol::door::PlainUpdate {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let u = api
+        .get(&format!("/api/v1/locks/{lock}/door-update"), token)
+        .await;
+    assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
+    let org = api.get("/api/v1/organization/public-key", token).await;
+    let org_key = engine
+        .decode(org.body["public_key"].as_str().unwrap())
+        .unwrap();
+    let bytes = engine.decode(u.body["update"].as_str().unwrap()).unwrap();
+    lock_protocol::door::open(
+        &bytes,
+        &org_key,
+        uuid::Uuid::parse_str(lock).unwrap(),
+        &LOCK_STATIC_SECRET,
+        0,
+    )
+    .expect("the update opens with the lock's key")
 }
 
 /// A fresh valid `+1` phone number per call.

@@ -4,7 +4,7 @@
 use access_domain::LockMode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use lock_protocol::command::{Command, Response};
+use lock_protocol::command::{Command, RefusalReason, Response};
 use lock_protocol::frame::{Reassembler, fragment};
 use lock_protocol::pairing::{Install, PairingPhone, PairingStep};
 use lock_protocol::session::PhoneSession;
@@ -43,7 +43,7 @@ pub fn exchange(lock: &mut VirtualLock, message: &[u8]) -> Vec<u8> {
     out.expect("a whole answer")
 }
 
-/// A lock registered with the server and paired in memory with what the server returned.
+/// A lock registered with the server and paired in memory.
 pub struct Paired {
     pub id: String,
     pub lock: VirtualLock,
@@ -52,7 +52,25 @@ pub struct Paired {
     counter: u64,
 }
 
+/// Registers and pairs a lock in tour mode as the phone does: pairing, then a first contact
+/// that carries the platform's first door update (the master code and the code secret).
 pub async fn pair(api: &Api, token: &str, unit: &str, name: &str) -> Paired {
+    let mut p = pair_bare(api, token, unit, name).await;
+    // The platform's mode follows in the update: tour, as the pairing installed it.
+    let mode = api
+        .put(
+            &format!("/api/v1/locks/{}/mode", p.id),
+            token,
+            json!({"mode": "tour"}),
+        )
+        .await;
+    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    p.contact(api, token).await;
+    p
+}
+
+/// Registers and pairs a lock, nothing more: it holds no master code or code secret yet.
+pub async fn pair_bare(api: &Api, token: &str, unit: &str, name: &str) -> Paired {
     let reg = api
         .post(
             "/api/v1/locks",
@@ -126,6 +144,43 @@ impl Paired {
         self.lock.on_connect(185);
         let answer = exchange(&mut self.lock, &request);
         pending.open_response(&answer).unwrap().1
+    }
+
+    /// Fetches the lock's update as `token`, carries it in a session, reads the status in
+    /// another and reports the contact; answers the server's door state.
+    pub async fn contact(&mut self, api: &Api, token: &str) -> Value {
+        let u = api
+            .get(&format!("/api/v1/locks/{}/door-update", self.id), token)
+            .await;
+        assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
+        let version = u.body["version"].as_u64().unwrap();
+        let applied = self
+            .run(api, token, Command::ApplyUpdate(b64(&u.body["update"])))
+            .await;
+        let held = match applied {
+            Response::UpdateApplied { version: v } => v,
+            // Already applied by an earlier contact: nothing newer to take.
+            Response::Refused {
+                reason: RefusalReason::StaleUpdate,
+            } => version,
+            other => panic!("update not applied: {other:?}"),
+        };
+        assert_eq!(held, version);
+        let Response::Status(status) = self.run(api, token, Command::ReadStatus).await else {
+            panic!("no status");
+        };
+        assert_eq!(status.door_version, version);
+        let seen = api
+            .post(
+                &format!("/api/v1/locks/{}/contact", self.id),
+                token,
+                json!({"door_version": status.door_version, "battery": status.battery,
+                       "clock": status.clock, "firmware": status.firmware,
+                       "receipt": STANDARD.encode(status.receipt)}),
+            )
+            .await;
+        assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);
+        seen.body
     }
 
     pub async fn give(&self, api: &Api, token: &str, body: Value) -> super::Answer {
