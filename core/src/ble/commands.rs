@@ -9,6 +9,7 @@ use lock_protocol::wire::Rejection;
 use uuid::Uuid;
 
 use super::conversation::{Conversation, revocation_pushes};
+use super::door::Carried;
 use super::errors::{bad_response, decode_b64, key32, rejection};
 use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis, unix_now};
 use crate::cache::on_site;
@@ -32,6 +33,20 @@ pub(crate) fn action_of(command: &Command) -> Action {
         Command::ReadLog { .. } => Action::ViewLogs,
         Command::ReadMasterCode => Action::ViewMasterCode,
     }
+}
+
+/// Whether `command` changes the lock's state on the spot, ahead of the server: such a
+/// contact carries no door update (one fetched before the change would undo it).
+pub(crate) fn direct(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::SetMode(_)
+            | Command::Rename(_)
+            | Command::ResetCodes { .. }
+            | Command::FactoryReset
+            | Command::AddAccessCode(_)
+            | Command::RemoveAccessCode { .. }
+    )
 }
 
 /// Installs a given code as the lock's mode table sees it: a code given while the lock is
@@ -70,8 +85,11 @@ pub(crate) fn protocol_code(
 impl Engine {
     /// Runs `commands` on the lock in one session (the first one opens it: one round trip),
     /// after the local gate for each. A refusal by the lock ends the session with
-    /// [`AccessError::RefusedByLock`]. Staff phones push the revocation list afterwards
-    /// when it changed since the last push.
+    /// [`AccessError::RefusedByLock`]. Then, with the user's commands answered, the contact
+    /// brings the door in line: the cached door update (fetched again beside the session
+    /// when online), staff's revocation list when it changed, the status as a contact report
+    /// for the server (sent at once when online). Not after a [`direct`] change, nor in a
+    /// log read.
     pub(crate) async fn run_on_lock(
         &self,
         lock_id: &str,
@@ -100,42 +118,100 @@ impl Engine {
                 Err(e) => tracing::debug!(lock = %id, "revocation list not refreshed: {e}"),
             }
         }
+        let direct = commands.iter().any(direct);
+        // A log read leaves the log as it read it: an applied update would add an entry.
+        let carry = !direct
+            && !commands
+                .iter()
+                .any(|c| matches!(c, Command::ReadLog { .. }));
+        if direct {
+            // Fetched before this change, the cached update would undo it.
+            self.db(move |c| on_site::drop_door_update(c, id)).await?;
+        }
         let _one = self.ble.busy.lock().await;
         let counter = self
             .db(move |c| on_site::next_counter(c, id, unix_millis()))
             .await?;
-        let link = self.connect_lock(id).await?;
-        let (mut talk, answer) =
-            Conversation::open(link, ANSWER_TIMEOUT, &credential, counter, first).await?;
-        let out = self.converse(&mut talk, answer, rest, staff, id).await;
+        // The update is fetched beside the user's commands, never before them.
+        let user = async {
+            let link = self.connect_lock(id).await?;
+            let (mut talk, answer) =
+                Conversation::open(link, ANSWER_TIMEOUT, &credential, counter, first).await?;
+            let mut responses = vec![answer];
+            for command in rest {
+                match talk.send(command).await {
+                    Ok(r) => responses.push(r),
+                    Err(e) => {
+                        talk.close().await;
+                        return Err(e);
+                    }
+                }
+            }
+            Ok((talk, responses))
+        };
+        let fetch = async {
+            if carry {
+                self.fetch_door_update_beside(id).await;
+            }
+        };
+        let (user, ()) = tokio::join!(user, fetch);
+        let (mut talk, responses) = user?;
+        let out = self
+            .after_commands(&mut talk, &responses, staff, carry, id)
+            .await;
         talk.close().await;
-        out.map(|responses| (me, lock, responses))
+        match out {
+            Ok(true) => {
+                if let Err(e) = self.flush_ble_uploads().await {
+                    tracing::info!(lock = %id, "contact report waits for the network: {e}");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => return Err(e),
+        }
+        Ok((me, lock, responses))
     }
 
-    /// The rest of a session: `rest` after the first answer, then (staff) the revocation
-    /// list when it changed since the last push.
-    async fn converse(
+    /// The rest of a contact, once the user's commands are answered: when `carry`, the
+    /// cached door update; then (staff) the revocation list when it changed since the last
+    /// push or when the update replaced the lock's list; then, when `carry`, the status
+    /// queued as a contact report. Whether a report was queued.
+    async fn after_commands(
         &self,
         talk: &mut Conversation<AnyLink>,
-        first: Response,
-        rest: &[Command],
+        responses: &[Response],
         staff: bool,
+        carry: bool,
         lock: Uuid,
-    ) -> Result<Vec<Response>, AccessError> {
-        let mut responses = vec![first];
-        for command in rest {
-            responses.push(talk.send(command).await?);
-        }
+    ) -> Result<bool, AccessError> {
+        let carried = if carry {
+            self.carry_door_update(talk, lock).await
+        } else {
+            Carried::Nothing
+        };
         if staff
-            && let Some((list, false)) = self.db(move |c| on_site::revocations(c, lock)).await?
+            && let Some((list, pushed)) = self.db(move |c| on_site::revocations(c, lock)).await?
         {
-            if !list.is_empty() && talk.push_revocations(&list).await?.is_none() {
-                return Ok(responses);
+            // A whole update replaced the lock's list with its own: ours goes on top again.
+            let replaced = matches!(carried, Carried::Applied(_));
+            if (!pushed || replaced)
+                && (list.is_empty() || talk.push_revocations(&list).await?.is_some())
+            {
+                self.db(move |c| on_site::mark_revocations_pushed(c, lock))
+                    .await?;
             }
-            self.db(move |c| on_site::mark_revocations_pushed(c, lock))
-                .await?;
         }
-        Ok(responses)
+        if !carry {
+            return Ok(false);
+        }
+        // The user's own status read is the lock's state unless an update changed it since.
+        let known = match (carried, responses.last()) {
+            (Carried::Applied(_), _) => None,
+            (_, Some(Response::Status(s))) => Some(s.clone()),
+            (Carried::Nothing, _) => return Ok(false),
+            _ => None,
+        };
+        Ok(self.queue_contact(talk, lock, known).await)
     }
 
     async fn one(&self, lock_id: &str, command: Command) -> Result<Response, AccessError> {
@@ -202,6 +278,8 @@ impl Engine {
         }
         let id = lock.id;
         let credential = self.credential(id).await?;
+        // Its master code is about to change: the cached update would bring back the old one.
+        self.db(move |c| on_site::drop_door_update(c, id)).await?;
         let _one = self.ble.busy.lock().await;
         let counter = self
             .db(move |c| on_site::next_counter(c, id, unix_millis()))

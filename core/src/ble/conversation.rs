@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use access_domain::api::RevokedCredential;
 use lock_ble::LockLink;
-use lock_protocol::command::{Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation};
+use lock_protocol::command::{Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation, Status};
 use lock_protocol::pairing::{Install, PairingPhone, PairingResult, PairingStep};
 use lock_protocol::session::PhoneSession;
 
@@ -81,6 +81,22 @@ impl<L: LockLink> Conversation<L> {
             .await
             .map_err(link_error)?;
         self.session.open_response(&answer).map_err(session_error)
+    }
+
+    /// Carries a door update: the lock's answer, a refusal included (`StaleUpdate`: it
+    /// holds this version or a newer one).
+    pub async fn apply_update(&mut self, update: Vec<u8>) -> Result<Response, AccessError> {
+        self.exchange(&Command::ApplyUpdate(update)).await
+    }
+
+    /// The lock's status.
+    pub async fn read_status(&mut self) -> Result<Status, AccessError> {
+        match self.send(&Command::ReadStatus).await? {
+            Response::Status(s) => Ok(s),
+            other => Err(super::errors::bad_response(format!(
+                "unexpected answer {other:?}"
+            ))),
+        }
     }
 
     /// Pushes `list` in chunks the lock takes; `Ok(None)` when the lock refused a chunk

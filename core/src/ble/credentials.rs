@@ -75,8 +75,9 @@ impl Engine {
             .await
     }
 
-    /// Fetches credentials (and, for staff, revocation lists) for every cached paired lock
-    /// the user may open, so they open offline. Returns how many credentials are cached.
+    /// Fetches credentials, door updates (carried at the next contact) and, for staff,
+    /// revocation lists for every cached paired lock the user may open, so they open
+    /// offline and follow the platform. Returns how many credentials are cached.
     pub(crate) async fn refresh_credentials(&self) -> Result<u32, AccessError> {
         let me = self.me().await?;
         let locks = self.db(|c| cache::list_locks(c)).await?;
@@ -87,6 +88,7 @@ impl Engine {
                 continue;
             }
             self.fetch_credential(lock.id).await?;
+            self.fetch_door_update(lock.id).await?;
             if me.user_type == UserType::TeamMember {
                 self.fetch_revocations(lock.id).await?;
             }

@@ -9,13 +9,15 @@
 //! Layers: [`conversation`] (one session with a lock over any link, no cache or server:
 //! tested over the in-memory transport against the virtual lock), [`link`] (framing),
 //! [`errors`], and the engine's parts: `radio` (transport, scan, finding a lock),
-//! `credentials`, `commands`, `pairing`, `uploads`.
+//! `credentials`, `commands`, `door`, `pairing`, `uploads`.
 //!
 //! - Credentials come from `POST /api/v1/locks/{id}/credentials` (during
 //!   `Account::refresh_credentials` or on demand) and are used until a minute before
 //!   they expire; with no network, a cached unexpired one opens the lock.
 //! - Every command opens a session whose first write carries the credential and the command
-//!   (one round trip); staff phones then push the lock's revocation list when it changed.
+//!   (one round trip); then the contact carries the lock's cached door update, staff phones
+//!   push the revocation list when it changed, and the lock's status is queued as a contact
+//!   report for the server (`door`).
 //! - Log entries read from a lock wait in the cache and go to `POST /api/v1/locks/{id}/logs`
 //!   when the network is there, deduplicated by lock and sequence number.
 //! - Revocation reaches an offline lock two ways. Every staff phone fetches the lock's
@@ -33,6 +35,7 @@
 mod commands;
 pub mod conversation;
 mod credentials;
+mod door;
 pub mod errors;
 pub mod link;
 pub mod logs;

@@ -172,6 +172,10 @@ impl Engine {
         if let Err(e) = self.fetch_credential(lock.id).await {
             tracing::info!(lock = %lock.id, "no credential yet: {e}");
         }
+        // Its first whole update, carried at the next contact.
+        if let Err(e) = self.fetch_door_update(lock.id).await {
+            tracing::info!(lock = %lock.id, "no door update yet: {e}");
+        }
         Ok(LockInfo::from(lock))
     }
 }

@@ -1,5 +1,5 @@
-//! What lock contacts leave for the server: code confirmations and log entries, sent when
-//! the network is there.
+//! What lock contacts leave for the server: contact reports, code confirmations and log
+//! entries, sent when the network is there.
 
 use reqwest::Method;
 
@@ -8,9 +8,10 @@ use crate::cache::on_site;
 use crate::engine::Engine;
 
 impl Engine {
-    /// Sends what waits for the server: code confirmations, then log entries read from
-    /// locks. Returns how many log entries the server took.
+    /// Sends what waits for the server: contact reports, code confirmations, then log
+    /// entries read from locks. Returns how many log entries the server took.
     pub(crate) async fn flush_ble_uploads(&self) -> Result<u64, AccessError> {
+        self.flush_contact_reports().await?;
         for (lock, code, body) in self.db(|c| on_site::code_reports(c)).await? {
             let r: Result<serde_json::Value, _> = self
                 .request(

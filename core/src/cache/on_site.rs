@@ -1,7 +1,8 @@
 //! The BLE part of the offline cache: credentials, device ids, session counters,
-//! revocation lists and the queue of log entries read from locks.
+//! revocation lists, door updates to carry, and what waits for the server (log entries
+//! read from locks, code and contact reports).
 
-use access_domain::api::{LockLogEvent, RevokedCredential};
+use access_domain::api::{LockContactReport, LockLogEvent, RevokedCredential};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -287,6 +288,87 @@ pub fn drop_code_report(c: &Connection, lock: Uuid, code: Uuid) -> Result<(), Ca
     Ok(())
 }
 
+/// The door update cached for the lock: (version, signed bytes).
+pub fn door_update(c: &Connection, lock: Uuid) -> Result<Option<(u64, Vec<u8>)>, CacheError> {
+    Ok(c.query_row(
+        "SELECT version, body FROM ble_door_updates WHERE lock_id = ?1",
+        [lock.to_string()],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+    .optional()?)
+}
+
+/// Caches a fetched update unless a newer one is already cached (fetches may race).
+pub fn put_door_update(
+    c: &Connection,
+    lock: Uuid,
+    version: u64,
+    body: &[u8],
+) -> Result<(), CacheError> {
+    c.execute(
+        "INSERT INTO ble_door_updates (lock_id, version, body) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (lock_id) DO UPDATE SET version = excluded.version, body = excluded.body \
+         WHERE excluded.version >= ble_door_updates.version",
+        params![lock.to_string(), version as i64, body],
+    )?;
+    Ok(())
+}
+
+/// Forgets the lock's cached update: this phone changed the lock directly since it was
+/// fetched, and carrying it would undo that change.
+pub fn drop_door_update(c: &Connection, lock: Uuid) -> Result<(), CacheError> {
+    c.execute(
+        "DELETE FROM ble_door_updates WHERE lock_id = ?1",
+        [lock.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Queues what the lock reported at a contact, replacing an older report of the same lock.
+pub fn put_contact_report(
+    c: &Connection,
+    lock: Uuid,
+    report: &LockContactReport,
+) -> Result<(), CacheError> {
+    let body = serde_json::to_string(report).map_err(|e| CacheError::Corrupt(e.to_string()))?;
+    c.execute(
+        "INSERT INTO ble_contact_reports (lock_id, body) VALUES (?1, ?2) \
+         ON CONFLICT (lock_id) DO UPDATE SET body = excluded.body",
+        params![lock.to_string(), body],
+    )?;
+    Ok(())
+}
+
+/// Every waiting contact report: (lock, report).
+pub fn contact_reports(c: &Connection) -> Result<Vec<(Uuid, LockContactReport)>, CacheError> {
+    let mut stmt = c.prepare("SELECT lock_id, body FROM ble_contact_reports ORDER BY lock_id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (l, b) = row?;
+        let bad = |e: String| CacheError::Corrupt(e);
+        out.push((
+            Uuid::parse_str(&l).map_err(|e| bad(e.to_string()))?,
+            serde_json::from_slice(b.as_bytes()).map_err(|e| bad(e.to_string()))?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Drops the report that was sent, but not a newer one queued meanwhile.
+pub fn drop_contact_report(
+    c: &Connection,
+    lock: Uuid,
+    sent: &LockContactReport,
+) -> Result<(), CacheError> {
+    let body = serde_json::to_string(sent).map_err(|e| CacheError::Corrupt(e.to_string()))?;
+    c.execute(
+        "DELETE FROM ble_contact_reports WHERE lock_id = ?1 AND body = ?2",
+        params![lock.to_string(), body],
+    )?;
+    Ok(())
+}
+
 /// A registration made for pairing `device` that did not finish (e.g. a wrong code), so a
 /// retry pairs under the same lock record instead of registering another.
 pub fn pending_pairing(
@@ -324,14 +406,15 @@ pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), CacheErr
     Ok(())
 }
 
-/// Forgets what belongs to the signed-in account (credentials, revocation lists, devices,
-/// pending pairings and code reports) when it signs out or is revoked. Log entries read
-/// from locks stay queued (they are facts about the locks) and so do session counters
-/// (they must only grow).
+/// Forgets what belongs to the signed-in account (credentials, revocation lists, door
+/// updates, devices, pending pairings and code reports) when it signs out or is revoked.
+/// Log entries and contact reports read from locks stay queued (they are facts about the
+/// locks) and so do session counters (they must only grow).
 pub fn wipe(c: &Connection) -> Result<(), CacheError> {
     c.execute_batch(
         "DELETE FROM ble_credentials; DELETE FROM ble_revocations; DELETE FROM ble_devices;
-         DELETE FROM ble_pending_pairings; DELETE FROM ble_code_reports;",
+         DELETE FROM ble_pending_pairings; DELETE FROM ble_code_reports;
+         DELETE FROM ble_door_updates;",
     )?;
     Ok(())
 }
@@ -400,5 +483,40 @@ mod tests {
         // Signing out forgets them with the rest of the account.
         crate::cache::wipe(&c).unwrap();
         assert_eq!(revocations(&c, lock).unwrap(), None);
+    }
+
+    #[test]
+    fn door_updates_keep_the_newest_and_contact_reports_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::cache::Store::open(&dir.path().join("c.sqlite")).unwrap();
+        let c = store.conn();
+        let lock = Uuid::new_v4();
+        put_door_update(&c, lock, 3, b"three").unwrap();
+        put_door_update(&c, lock, 2, b"two").unwrap();
+        assert_eq!(door_update(&c, lock).unwrap(), Some((3, b"three".to_vec())));
+        put_door_update(&c, lock, 4, b"four").unwrap();
+        assert_eq!(door_update(&c, lock).unwrap(), Some((4, b"four".to_vec())));
+        drop_door_update(&c, lock).unwrap();
+        assert_eq!(door_update(&c, lock).unwrap(), None);
+
+        let report = |v| LockContactReport {
+            door_version: v,
+            battery: 80,
+            clock: 1_800_000_000,
+            firmware: "vlock-1".into(),
+            receipt: "AAAA".into(),
+        };
+        put_contact_report(&c, lock, &report(1)).unwrap();
+        put_contact_report(&c, lock, &report(2)).unwrap();
+        assert_eq!(contact_reports(&c).unwrap(), vec![(lock, report(2))]);
+        // A report sent while a newer one was queued leaves the newer one.
+        drop_contact_report(&c, lock, &report(1)).unwrap();
+        assert_eq!(contact_reports(&c).unwrap().len(), 1);
+        put_door_update(&c, lock, 5, b"five").unwrap();
+        // Signing out forgets the updates (the account's), not what the lock said.
+        crate::cache::wipe(&c).unwrap();
+        assert_eq!(door_update(&c, lock).unwrap(), None);
+        drop_contact_report(&c, lock, &report(2)).unwrap();
+        assert!(contact_reports(&c).unwrap().is_empty());
     }
 }

@@ -41,3 +41,15 @@ CREATE TABLE ble_pending_pairings (
     unit_id TEXT NOT NULL,
     body TEXT NOT NULL
 );
+-- Version 2 (also the step in schema.rs): the newest door update fetched for each lock,
+-- carried to it at the next contact, and the last contact report waiting for the server
+-- (a state, not an event: a newer one replaces it).
+CREATE TABLE ble_door_updates (
+    lock_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE ble_contact_reports (
+    lock_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);

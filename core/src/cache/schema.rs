@@ -5,14 +5,25 @@ use rusqlite::Connection;
 use super::CacheError;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
-/// Steps from version `n` to `n + 1`, applied in order to an older file; empty while only
-/// the baseline exists.
-const STEPS: &[&str] = &[];
+/// Steps from version `n` to `n + 1`, applied in order to an older file. Each also stands
+/// in the baseline (the tests check that both give the same schema).
+const STEPS: &[&str] = &[
+    // 1 -> 2: door updates carried to locks, contact reports waiting for the server.
+    "CREATE TABLE ble_door_updates (
+        lock_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE TABLE ble_contact_reports (
+        lock_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );",
+];
 
-/// The schema, created whole in a new file. Nothing has shipped yet, so it is version 1;
-/// a later change adds a step to [`STEPS`] and bumps [`VERSION`].
+/// The schema, created whole in a new file at [`VERSION`]; a change adds a step to
+/// [`STEPS`], the same tables here, and bumps [`VERSION`].
 const BASELINE: &str = concat!(
     r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -82,6 +82,37 @@ fn reopening_keeps_data_and_a_newer_schema_is_refused() {
     assert!(matches!(Store::open(&path), Err(CacheError::TooNew(99))));
 }
 
+/// The schema as text, blanks folded, so the baseline and the steps can be compared.
+fn schema_text(c: &rusqlite::Connection) -> Vec<String> {
+    let mut stmt = c
+        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|s| s.unwrap().split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn a_version_1_file_is_upgraded_to_the_baseline_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let fresh = {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        let fresh = schema_text(&c);
+        // What a version-1 build made: the baseline without the tables of version 2.
+        c.execute_batch("DROP TABLE ble_door_updates; DROP TABLE ble_contact_reports;")
+            .unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        fresh
+    };
+    let store = Store::open(&path).unwrap();
+    let c = store.conn();
+    assert_eq!(schema_version(&c).unwrap(), schema::VERSION);
+    assert_eq!(schema_text(&c), fresh);
+}
+
 #[test]
 fn full_sync_replaces_and_delta_merges() {
     let (_d, store) = open_temp();

@@ -1,0 +1,164 @@
+//! The door follows the platform: every ordinary contact carries the newest door update
+//! this phone fetched for the lock (signed and sealed by the server, so any phone may carry
+//! it), reads the lock's status, and leaves a contact report for the server.
+//!
+//! Nothing here fails the user's own command: it runs after the lock answered it, and a
+//! refusal or a lost link is only logged.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use access_domain::api::{DoorUpdateResponse, LockContactReport};
+use lock_ble::AnyLink;
+use lock_protocol::command::{RefusalReason, Response, Status};
+use reqwest::Method;
+use uuid::Uuid;
+
+use super::conversation::Conversation;
+use super::errors::decode_b64;
+use crate::AccessError;
+use crate::cache::on_site;
+use crate::engine::Engine;
+
+/// How long a contact waits for the update fetched beside it, after the user's commands
+/// (the cached one is carried when the network is slower).
+const FETCH_WAIT: Duration = Duration::from_secs(2);
+
+/// What became of the cached update in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carried {
+    /// Nothing cached to carry.
+    Nothing,
+    /// The lock took it and holds this version now.
+    Applied(u64),
+    /// The lock holds it or a newer one already.
+    Held,
+    /// Refused, or the link failed (logged).
+    Failed,
+}
+
+impl Engine {
+    /// Fetches the lock's door update and caches it (a newer cached one is kept).
+    pub(crate) async fn fetch_door_update(&self, lock: Uuid) -> Result<u64, AccessError> {
+        let r: DoorUpdateResponse = self
+            .get(&format!("/api/v1/locks/{lock}/door-update"))
+            .await?;
+        let bytes = decode_b64(&r.update, "door update")?;
+        let version = r.version;
+        self.db(move |c| on_site::put_door_update(c, lock, version, &bytes))
+            .await?;
+        Ok(version)
+    }
+
+    /// [`Engine::fetch_door_update`] for a contact under way: bounded, and only logged when
+    /// it fails (offline the cached update is carried).
+    pub(crate) async fn fetch_door_update_beside(&self, lock: Uuid) {
+        match tokio::time::timeout(FETCH_WAIT, self.fetch_door_update(lock)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(lock = %lock, "door update not refreshed: {e}"),
+            Err(_) => tracing::debug!(lock = %lock, "door update not refreshed in time"),
+        }
+    }
+
+    /// Carries the cached update in the open session.
+    pub(crate) async fn carry_door_update(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        lock: Uuid,
+    ) -> Carried {
+        let cached = match self.db(move |c| on_site::door_update(c, lock)).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Carried::Nothing,
+            Err(e) => {
+                tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
+                return Carried::Nothing;
+            }
+        };
+        let (version, bytes) = cached;
+        match talk.apply_update(bytes).await {
+            Ok(Response::UpdateApplied { version: held }) => {
+                tracing::info!(lock = %lock, version = held, "door update applied");
+                Carried::Applied(held)
+            }
+            Ok(Response::Refused {
+                reason: RefusalReason::StaleUpdate,
+            }) => Carried::Held,
+            Ok(other) => {
+                tracing::warn!(lock = %lock, version, "door update not applied: {other:?}");
+                Carried::Failed
+            }
+            Err(e) => {
+                tracing::warn!(lock = %lock, version, "door update not carried: {e}");
+                Carried::Failed
+            }
+        }
+    }
+
+    /// Reads the lock's status (unless `known` already is one) and queues it as the
+    /// contact report; whether one was queued.
+    pub(crate) async fn queue_contact(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        lock: Uuid,
+        known: Option<Status>,
+    ) -> bool {
+        let status = match known {
+            Some(s) => s,
+            None => match talk.read_status().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::info!(lock = %lock, "no status after the contact: {e}");
+                    return false;
+                }
+            },
+        };
+        // The receipt covers these fields as the lock sent them: nothing is trimmed.
+        let report = LockContactReport {
+            door_version: status.door_version,
+            battery: status.battery,
+            clock: status.clock,
+            firmware: status.firmware,
+            receipt: STANDARD.encode(status.receipt),
+        };
+        match self
+            .db(move |c| on_site::put_contact_report(c, lock, &report))
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(lock = %lock, "contact report not queued: {e}");
+                false
+            }
+        }
+    }
+
+    /// Sends the waiting contact reports: a report the server refuses for good (a version
+    /// it never issued, a lock gone or no longer this user's) is dropped; a transient
+    /// failure keeps it and stops.
+    pub(crate) async fn flush_contact_reports(&self) -> Result<(), AccessError> {
+        for (lock, report) in self.db(|c| on_site::contact_reports(c)).await? {
+            let r: Result<serde_json::Value, _> = self
+                .request(
+                    Method::POST,
+                    &format!("/api/v1/locks/{lock}/contact"),
+                    Some(&report),
+                    None,
+                )
+                .await;
+            match r {
+                Ok(_) => {}
+                Err(
+                    e @ (AccessError::InvalidInput { .. }
+                    | AccessError::NotFound
+                    | AccessError::NotAllowed { .. }),
+                ) => tracing::warn!(lock = %lock, "contact report dropped: {e}"),
+                Err(e) => return Err(e),
+            }
+            self.db(move |c| on_site::drop_contact_report(c, lock, &report))
+                .await?;
+        }
+        Ok(())
+    }
+}
