@@ -519,10 +519,8 @@ async fn every_answer_matches_the_document() {
         &c.get(&format!("{lock_path}/master-code"), admin).await,
         StatusCode::OK,
     );
-    want(
-        &c.get(&format!("{lock_path}/code-install"), admin).await,
-        StatusCode::OK,
-    );
+    let install = c.get(&format!("{lock_path}/code-install"), admin).await;
+    want(&install, StatusCode::OK);
 
     // Pairing, credentials, revocations.
     let identity = format!("{lock_path}/identity");
@@ -555,6 +553,51 @@ async fn every_answer_matches_the_document() {
     want(
         &c.get(&format!("{lock_path}/revocations"), admin).await,
         StatusCode::OK,
+    );
+
+    // The door: what the lock should hold, the update a phone carries, a contact's report.
+    want(
+        &c.get(&format!("{lock_path}/door"), admin).await,
+        StatusCode::OK,
+    );
+    want(
+        &c.get(&format!("{lock_path}/door-update"), admin).await,
+        StatusCode::OK,
+    );
+    want(
+        &c.get(&format!("/api/v1/locks/{unpaired}/door-update"), admin)
+            .await,
+        StatusCode::CONFLICT,
+    );
+    let secret: [u8; 32] = STANDARD
+        .decode(install.body["code_secret"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let lock_id = uuid::Uuid::parse_str(&lock).unwrap();
+    let clock = 1_800_000_000u64;
+    let receipt = lock_protocol::door::receipt(&secret, lock_id, 0, 80, clock, "vlock-1");
+    let report = |receipt: &[u8]| {
+        json!({"door_version": 0, "battery": 80, "clock": clock,
+               "firmware": "vlock-1", "receipt": STANDARD.encode(receipt)})
+    };
+    let contact = format!("{lock_path}/contact");
+    want(
+        &c.post(&contact, admin, report(&receipt)).await,
+        StatusCode::OK,
+    );
+    want(
+        &c.post(&contact, admin, report(&[0u8; 32])).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    want(
+        &c.post(
+            &format!("/api/v1/locks/{unpaired}/contact"),
+            admin,
+            report(&receipt),
+        )
+        .await,
+        StatusCode::CONFLICT,
     );
 
     // Logs.
