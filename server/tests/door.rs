@@ -33,11 +33,14 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
         .await;
     assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
     let lock = reg.body["id"].as_str().unwrap().to_string();
-    let secret: [u8; 32] = STANDARD
+    let code_secret: [u8; 32] = STANDARD
         .decode(reg.body["code_secret"].as_str().unwrap())
         .unwrap()
         .try_into()
         .unwrap();
+    // The lock reports under the report key its door updates bring, not the code secret.
+    let secret = t.report_key(&admin, &lock).await;
+    assert_ne!(secret, code_secret);
     let door = format!("/api/v1/locks/{lock}/door");
     let contact = format!("/api/v1/locks/{lock}/contact");
     let unpaired = api
@@ -107,6 +110,17 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
         .post(&contact, &resident, report(&[9; 32], &lock, 0, 15))
         .await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let under_code_secret = api
+        .post(&contact, &resident, report(&code_secret, &lock, 0, 15))
+        .await;
+    assert_eq!(under_code_secret.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A lock without a report key yet sends zeros: no contact.
+    let mut unsigned = report(&secret, &lock, 0, 15);
+    unsigned["receipt"] = json!(STANDARD.encode([0u8; 32]));
+    assert_eq!(
+        api.post(&contact, &resident, unsigned).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // A genuine receipt for a version the server never issued (a restored database) is
     // refused, and nothing moves.
     let forged = api

@@ -400,7 +400,10 @@ impl Engine {
                 max: MAX_LOG_BATCH,
             };
             let (entries, head) = match self.one(&lock_id, command).await? {
-                Response::Log { entries, head } => (entries, head),
+                Response::Log { page, head } => (
+                    page.entries().map_err(|e| bad_response(e.to_string()))?,
+                    head,
+                ),
                 other => return Err(bad_response(format!("unexpected answer {other:?}"))),
             };
             let Some(last) = entries.last().map(|e| e.seq) else {

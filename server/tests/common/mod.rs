@@ -347,6 +347,21 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
+impl TestServer {
+    /// The report key the server seals into `lock`'s door updates (what a lock that took
+    /// one MACs its log pages and receipts with), derived as the server does.
+    #[allow(dead_code)]
+    pub async fn report_key(&self, token: &str, lock: &str) -> [u8; 32] {
+        let me = self.api.get("/api/v1/me", token).await;
+        let org = uuid::Uuid::parse_str(me.body["organization_id"].as_str().unwrap()).unwrap();
+        let key = self.server.store().organization_key(org).unwrap();
+        access_server::service::keys::report_key(
+            &key.signing_key_pkcs8,
+            uuid::Uuid::parse_str(lock).unwrap(),
+        )
+    }
+}
+
 pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }

@@ -15,8 +15,9 @@ use crate::state::{Guard, Identity, LockState, LogRing, Pairing, ReplayMark};
 
 /// Leads every state file, followed by the layout version.
 const MAGIC: &[u8; 3] = b"VLK";
-/// The layout written: 2 added `door_version`. Files of layout 1 still load.
-const LAYOUT: u8 = 2;
+/// The layout written: 2 added `door_version`, 3 `report_key`. Files of layouts 1 and 2
+/// still load.
+const LAYOUT: u8 = 3;
 
 /// Layout 1: [`LockState`] before `door_version` (postcard is positional, so an old file
 /// decodes only as the old struct).
@@ -39,6 +40,51 @@ struct LayoutV1 {
     pairing_guard: Guard,
 }
 
+/// Layout 2: [`LockState`] before `report_key` (layout 1 and `door_version`).
+#[derive(Deserialize)]
+struct LayoutV2 {
+    identity: Identity,
+    pairing: Option<Pairing>,
+    name: String,
+    mode: LockMode,
+    bolt: Bolt,
+    master_code: Option<String>,
+    codes: BTreeMap<u64, AccessCode>,
+    used_codes: BTreeMap<u64, u64>,
+    log: LogRing,
+    clock_offset: i64,
+    revoked: BTreeMap<u64, u64>,
+    replay: BTreeMap<u64, ReplayMark>,
+    battery: u32,
+    keypad_guard: Guard,
+    pairing_guard: Guard,
+    door_version: u64,
+}
+
+impl From<LayoutV2> for LockState {
+    fn from(v2: LayoutV2) -> LockState {
+        LockState {
+            identity: v2.identity,
+            pairing: v2.pairing,
+            name: v2.name,
+            mode: v2.mode,
+            bolt: v2.bolt,
+            master_code: v2.master_code,
+            codes: v2.codes,
+            used_codes: v2.used_codes,
+            log: v2.log,
+            clock_offset: v2.clock_offset,
+            revoked: v2.revoked,
+            replay: v2.replay,
+            battery: v2.battery,
+            keypad_guard: v2.keypad_guard,
+            pairing_guard: v2.pairing_guard,
+            door_version: v2.door_version,
+            report_key: None,
+        }
+    }
+}
+
 impl From<LayoutV1> for LockState {
     fn from(v1: LayoutV1) -> LockState {
         LockState {
@@ -58,6 +104,7 @@ impl From<LayoutV1> for LockState {
             keypad_guard: v1.keypad_guard,
             pairing_guard: v1.pairing_guard,
             door_version: 0,
+            report_key: None,
         }
     }
 }
@@ -76,6 +123,9 @@ pub(crate) fn load(path: &Path) -> Result<Option<LockState>, LockError> {
     {
         Some(Some((&LAYOUT, body))) => postcard::from_bytes(body).map_err(corrupt)?,
         Some(Some((1, body))) => postcard::from_bytes::<LayoutV1>(body)
+            .map_err(corrupt)?
+            .into(),
+        Some(Some((2, body))) => postcard::from_bytes::<LayoutV2>(body)
             .map_err(corrupt)?
             .into(),
         _ => return Err(LockError::Corrupt("not a virtual lock state file".into())),
