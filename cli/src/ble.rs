@@ -207,6 +207,9 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
                 "read {} entries; {} uploaded; {} waiting for the network",
                 r.read, r.uploaded, r.waiting
             );
+            for line in &r.lines {
+                println!("  {line}");
+            }
         }
         BleCommand::SetTime { lock } => {
             let clock = client

@@ -3,20 +3,38 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { startServer, login, register } from './lib/server.mjs';
 import { openBrowser, screenshotter } from './lib/browser.mjs';
 
+const uuidBytes = (id) => Buffer.from(id.replace(/-/g, ''), 'hex');
+
+/**
+ * The report key the server seals into the lock's door updates
+ * (`access_server::service::keys::report_key`), from the organization's signing key in the
+ * server's SQLite file (read with Python's standard sqlite3 module).
+ */
+function reportKey(dbPath, lockId) {
+  const hex = execFileSync('python3', ['-c',
+    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); ' +
+    'print(c.execute("SELECT hex(o.signing_key) FROM organizations o JOIN locks l ' +
+    'ON l.org_id = o.id WHERE l.id = ?", (sys.argv[2],)).fetchone()[0])', dbPath, lockId]).toString().trim();
+  const root = createHash('sha256')
+    .update(Buffer.concat([Buffer.from('access-server report key v1\0'), Buffer.from(hex, 'hex')])).digest();
+  return createHmac('sha256', root).update(uuidBytes(lockId)).digest();
+}
+
 /** The lock's receipt for a status report (`lock_protocol::door::receipt`). */
-function receipt(codeSecretB64, lockId, version, battery, clock, firmware) {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(codeSecretB64, 'base64'),
+function receipt(reportKeyBytes, lockId, version, battery, clock, firmware) {
+  const key = Buffer.from(hkdfSync('sha256', reportKeyBytes,
     Buffer.from('lock-protocol receipt v1'), Buffer.from('receipt'), 32));
   const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
   const fw = Buffer.from(firmware);
   const len = Buffer.alloc(2);
   len.writeUInt16BE(fw.length);
   return createHmac('sha256', key)
-    .update(Buffer.concat([Buffer.from(lockId.replace(/-/g, ''), 'hex'), u64(version), Buffer.from([battery]), u64(clock), len, fw]))
+    .update(Buffer.concat([uuidBytes(lockId), u64(version), Buffer.from([battery]), u64(clock), len, fw]))
     .digest('base64');
 }
 
@@ -56,7 +74,7 @@ test('a lock page shows codes waiting, the last contact and a low battery', asyn
   const clock = 1_800_000_000;
   const seen = await server.api('POST', `/locks/${lockId}/contact`, {
     door_version: 0, battery: 12, clock, firmware: 'vlock-1',
-    receipt: receipt(lock.body.code_secret, lockId, 0, 12, clock, 'vlock-1'),
+    receipt: receipt(reportKey(server.dbPath, lockId), lockId, 0, 12, clock, 'vlock-1'),
   }, resident);
   assert.equal(seen.status, 200, JSON.stringify(seen.body));
 
