@@ -336,7 +336,7 @@ mod tests {
         let full = largest * usize::from(MAX_LOG_BATCH) + 10;
         assert!(full <= MAX_PAGE_LEN, "{full}");
         // And the lock's answer carrying it stays under the frame limit.
-        assert!(MAX_PAGE_LEN + 200 < crate::frame::MAX_MESSAGE);
+        const { assert!(MAX_PAGE_LEN + 200 < crate::frame::MAX_MESSAGE) };
         let mut over = page_entries();
         over.extend(
             (10..=u64::from(MAX_LOG_BATCH) + 8)
@@ -399,6 +399,43 @@ mod tests {
         let e = describe(&mode, known);
         assert_eq!(e.method, LogMethod::MasterCode);
         assert_eq!(e.detail.as_deref(), Some("vacant -> tour"));
+    }
+
+    /// The bytes of a page are pinned: other implementations (the web tests' page builder in
+    /// tests/web/lib/lock-log.mjs) encode and MAC pages by hand.
+    #[test]
+    fn the_page_encoding_and_mac_are_pinned() {
+        let entries = alloc::vec![
+            LogEntry {
+                seq: 1,
+                at: 1_800_000_000,
+                actor: Actor::UnknownCode,
+                via: Via::Keypad,
+                event: Event::KeypadRefused {
+                    reason: RefusalReason::WrongCode,
+                },
+            },
+            LogEntry {
+                seq: 300,
+                at: 1_800_000_060,
+                actor: Actor::UnknownCode,
+                via: Via::Keypad,
+                event: Event::KeypadLockedOut {
+                    until: 1_800_000_120,
+                },
+            },
+        ];
+        let lock = Uuid::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
+        let page = LogPage::seal(Some(&[7; 32]), lock, &entries);
+        let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(&page.entries),
+            "020180a4a7da0603010b0eac02bca4a7da0603010cf8a4a7da06"
+        );
+        assert_eq!(
+            hex(&page.mac),
+            "3230a76a69994ae5143a1aa5f9901dbe8a92fe0bb461b969a9e44fa77e4bfaaa"
+        );
     }
 
     proptest! {

@@ -3,27 +3,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { createHmac, hkdfSync } from 'node:crypto';
+import { reportKey, uuidBytes } from './lib/lock-log.mjs';
 import { startServer, login, register } from './lib/server.mjs';
 import { openBrowser, screenshotter } from './lib/browser.mjs';
-
-const uuidBytes = (id) => Buffer.from(id.replace(/-/g, ''), 'hex');
-
-/**
- * The report key the server seals into the lock's door updates
- * (`access_server::service::keys::report_key`), from the organization's signing key in the
- * server's SQLite file (read with Python's standard sqlite3 module).
- */
-function reportKey(dbPath, lockId) {
-  const hex = execFileSync('python3', ['-c',
-    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); ' +
-    'print(c.execute("SELECT hex(o.signing_key) FROM organizations o JOIN locks l ' +
-    'ON l.org_id = o.id WHERE l.id = ?", (sys.argv[2],)).fetchone()[0])', dbPath, lockId]).toString().trim();
-  const root = createHash('sha256')
-    .update(Buffer.concat([Buffer.from('access-server report key v1\0'), Buffer.from(hex, 'hex')])).digest();
-  return createHmac('sha256', root).update(uuidBytes(lockId)).digest();
-}
 
 /** The lock's receipt for a status report (`lock_protocol::door::receipt`). */
 function receipt(reportKeyBytes, lockId, version, battery, clock, firmware) {

@@ -128,5 +128,15 @@ mod tests {
         assert_ne!(a, report_key(b"k1", Uuid::new_v4()));
         // Not the code secret of any master code.
         assert_ne!(a, code_secret(b"k1", lock, ""));
+        // Pinned: the web tests (tests/web/lib/lock-log.mjs) derive it the same way.
+        let pinned = report_key(
+            b"org key",
+            Uuid::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10),
+        );
+        let hex: String = pinned.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "54cabe7fd3c725d337c1d6510502510b0952c45a0e8d1155c0647664d1a392cf"
+        );
     }
 }
