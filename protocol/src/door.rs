@@ -70,7 +70,7 @@ pub const MAX_REMOVE_CODES: usize = 200;
 /// Most revocations one update adds.
 pub const MAX_ADD_REVOCATIONS: usize = 128;
 /// The largest update a lock looks at. The largest update within the counts above takes
-/// 12,857 bytes, 13,436 in a session's first message beside a credential of the largest
+/// 12,907 bytes, 13,486 in a session's first message beside a credential of the largest
 /// size a lock reads: under the 16 KiB frame limit (asserted by the tests).
 pub const MAX_UPDATE_LEN: usize = 14 * 1024;
 
