@@ -69,7 +69,7 @@ pub enum BleCommand {
     SetTime { lock: String },
     /// Push the revocation list to the lock.
     PushRevocations { lock: String },
-    /// Upload log entries and code confirmations waiting from earlier lock contacts.
+    /// Upload contact reports and log pages waiting from earlier lock contacts.
     UploadLogs,
 }
 

@@ -452,12 +452,18 @@ pub struct LogEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockLogUpload {
-    /// At most [`MAX_LOG_PAGES_PER_UPLOAD`].
+    /// At most 16.
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
     pub pages: Vec<LockLogPage>,
 }
 
 /// The most pages one log upload carries.
 pub const MAX_LOG_PAGES_PER_UPLOAD: usize = 16;
+
+const _: () = assert!(
+    MAX_LOG_PAGES_PER_UPLOAD == 16,
+    "the OpenAPI document says 16"
+);
 
 /// One page of a lock's log, exactly as the lock sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -354,7 +354,12 @@ impl TestServer {
     pub async fn report_key(&self, token: &str, lock: &str) -> [u8; 32] {
         let me = self.api.get("/api/v1/me", token).await;
         let org = uuid::Uuid::parse_str(me.body["organization_id"].as_str().unwrap()).unwrap();
-        let key = self.server.store().organization_key(org).unwrap();
+        // The store is synchronous (PostgreSQL's client blocks): off the async worker.
+        let store = self.server.store();
+        let key = tokio::task::spawn_blocking(move || store.organization_key(org))
+            .await
+            .unwrap()
+            .unwrap();
         access_server::service::keys::report_key(
             &key.signing_key_pkcs8,
             uuid::Uuid::parse_str(lock).unwrap(),
