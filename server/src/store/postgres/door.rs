@@ -129,7 +129,8 @@ impl DoorStore for PostgresStore {
                     &[&lock_id, &v],
                 )?;
             }
-            let battery = contact.battery.map(i32::from);
+            // `battery` is a smallint.
+            let battery = contact.battery.map(i16::from);
             tx.exec(
                 "UPDATE locks SET battery = COALESCE($2, battery), firmware = COALESCE($3, firmware), \
                  last_contact_at = $4, last_contact_app = $5 WHERE id = $1",
