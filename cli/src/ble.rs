@@ -69,7 +69,7 @@ pub enum BleCommand {
     SetTime { lock: String },
     /// Push the revocation list to the lock.
     PushRevocations { lock: String },
-    /// Upload log entries and code confirmations waiting from earlier lock contacts.
+    /// Upload contact reports and log pages waiting from earlier lock contacts.
     UploadLogs,
 }
 
@@ -207,6 +207,9 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
                 "read {} entries; {} uploaded; {} waiting for the network",
                 r.read, r.uploaded, r.waiting
             );
+            for line in &r.lines {
+                println!("  {line}");
+            }
         }
         BleCommand::SetTime { lock } => {
             let clock = client

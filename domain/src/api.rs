@@ -446,26 +446,33 @@ pub struct LogEntry {
     pub lock_seq: Option<u64>,
 }
 
-/// `POST /api/v1/locks/{id}/logs`: events read from the lock, deduplicated by sequence.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /api/v1/locks/{id}/logs`: pages of the lock's log as the lock sent them
+/// (`lock_protocol::report::LogPage`); the server checks each page's MAC under the lock's
+/// report key, decodes the entries itself and keeps each lock sequence number once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockLogUpload {
-    pub entries: Vec<LockLogEvent>,
+    /// At most 16.
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub pages: Vec<LockLogPage>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The most pages one log upload carries.
+pub const MAX_LOG_PAGES_PER_UPLOAD: usize = 16;
+
+const _: () = assert!(
+    MAX_LOG_PAGES_PER_UPLOAD == 16,
+    "the OpenAPI document says 16"
+);
+
+/// One page of a lock's log, exactly as the lock sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LockLogEvent {
-    /// Also read when spelled as a whole float (`7.0`), as JSON Schema's `integer` allows.
-    #[serde(deserialize_with = "whole_u64")]
-    pub lock_seq: u64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub action: String,
-    pub method: LogMethod,
-    pub user_id: Option<Uuid>,
-    pub code_id: Option<Uuid>,
-    pub detail: Option<String>,
+pub struct LockLogPage {
+    /// The encoded entries (base64).
+    pub entries: String,
+    /// The lock's MAC over them (base64, 32 bytes).
+    pub mac: String,
 }
 
 /// `POST /api/v1/locks/{id}/access-codes` (give access).
@@ -575,62 +582,9 @@ pub struct RevocationList {
     pub revoked: Vec<RevokedCredential>,
 }
 
-/// A non-negative integer, also when spelled as a whole float (`7.0`, as some JSON
-/// encoders write numbers) up to 2^53, past which a float no longer spells one integer.
-fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    use serde::de::{Error, Unexpected, Visitor};
-
-    struct Whole;
-
-    impl Visitor<'_> for Whole {
-        type Value = u64;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a non-negative integer")
-        }
-
-        fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
-        }
-
-        fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
-        }
-
-        fn visit_f64<E: Error>(self, v: f64) -> Result<u64, E> {
-            const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-            if v.fract() == 0.0 && (0.0..=EXACT).contains(&v) {
-                Ok(v as u64)
-            } else {
-                Err(E::invalid_value(Unexpected::Float(v), &self))
-            }
-        }
-    }
-
-    d.deserialize_u64(Whole)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_lock_sequence_number_may_be_spelled_as_a_whole_float() {
-        let event = |seq: &str| {
-            serde_json::from_str::<LockLogEvent>(&format!(
-                r#"{{"lock_seq": {seq}, "at": "2026-11-01T10:00:00Z", "action": "unlock",
-                    "method": "keypad", "user_id": null, "code_id": null, "detail": null}}"#
-            ))
-            .map(|e| e.lock_seq)
-        };
-        assert_eq!(event("7").unwrap(), 7);
-        assert_eq!(event("18446744073709551615").unwrap(), u64::MAX);
-        assert_eq!(event("637751301.0").unwrap(), 637_751_301);
-        assert_eq!(event("9007199254740992.0").unwrap(), 1 << 53);
-        for bad in ["-1", "1.5", "-2.0", "1e300", "\"7\""] {
-            assert!(event(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn stored_names_are_the_wire_names_and_round_trip() {

@@ -21,7 +21,7 @@ use crate::offline_code;
 pub const MAX_NAME_LEN: usize = 64;
 /// Shortest and longest keypad code, in digits.
 pub const CODE_DIGITS: core::ops::RangeInclusive<usize> = 4..=12;
-/// Most log entries in one [`Response::Log`] (keeps a response well under the frame limit).
+/// Most log entries in one [`Response::Log`] page (keeps a response well under the frame limit).
 pub const MAX_LOG_BATCH: u16 = 100;
 /// Most revocations in one [`Command::PushRevocations`].
 pub const MAX_REVOCATIONS_PER_PUSH: usize = 256;
@@ -375,8 +375,10 @@ pub enum Response {
         code_id: u64,
     },
     Status(Status),
+    /// Entries with a sequence number above the one asked for, as one page MACed under the
+    /// lock's report key ([`crate::report`]).
     Log {
-        entries: Vec<LogEntry>,
+        page: crate::report::LogPage,
         /// Newest sequence number on the lock: read again while the last entry is below it.
         head: u64,
     },

@@ -8,7 +8,8 @@
 //! e   = a fresh X25519 key, one per update;  S = the lock's static public key
 //! k   = HKDF(salt = lock_id || version (u64 BE), ikm = DH(e, S), "lock-protocol door seal v1")
 //! secret n: ChaCha20-Poly1305(k, nonce = n, aad = lock_id || version || item || code_id)
-//!           n = 0: master code, 1: code secret, 2 + i: digits of put_codes[i] (item 0, 1, 2)
+//!           n = 0: master code, 1: code secret, 2: report key, 3 + i: digits of
+//!           put_codes[i] (item 0, 1, 3, 2)
 //! body    = UPDATE_VERSION || postcard(DoorUpdate)
 //! update  = body || Ed25519(org key, "lock-protocol door update v1\0" || body)   (64 bytes)
 //! ```
@@ -58,7 +59,7 @@ use crate::crypto::{self, Key, SIGNATURE_LEN, TAG_LEN};
 use crate::wire;
 
 /// Layout version of [`DoorUpdate`], first byte of the signed bytes.
-pub const UPDATE_VERSION: u8 = 1;
+pub const UPDATE_VERSION: u8 = 2;
 /// Domain separation for the signature (the organization key also signs credentials).
 pub const SIGNATURE_CONTEXT: &[u8] = b"lock-protocol door update v1\0";
 const SEAL_INFO: &[u8] = b"lock-protocol door seal v1";
@@ -69,14 +70,15 @@ pub const MAX_REMOVE_CODES: usize = 200;
 /// Most revocations one update adds.
 pub const MAX_ADD_REVOCATIONS: usize = 128;
 /// The largest update a lock looks at. The largest update within the counts above takes
-/// 12,857 bytes, 13,436 in a session's first message beside a credential of the largest
+/// 12,907 bytes, 13,486 in a session's first message beside a credential of the largest
 /// size a lock reads: under the 16 KiB frame limit (asserted by the tests).
 pub const MAX_UPDATE_LEN: usize = 14 * 1024;
 
 /// Secrets' nonces: fixed ones first, then one per code.
 const NONCE_MASTER_CODE: u64 = 0;
 const NONCE_CODE_SECRET: u64 = 1;
-const NONCE_FIRST_CODE: u64 = 2;
+const NONCE_REPORT_KEY: u64 = 2;
+const NONCE_FIRST_CODE: u64 = 3;
 
 /// Why an update was refused (or could not be built).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -121,6 +123,9 @@ pub struct PlainUpdate {
     pub add_revocations: Vec<Revocation>,
     pub master_code: Option<String>,
     pub code_secret: Option<[u8; 32]>,
+    /// The key the lock MACs what it reports with ([`crate::report`], [`receipt`]); kept
+    /// by the lock until another arrives or a factory reset. Optional in a whole state too.
+    pub report_key: Option<[u8; 32]>,
 }
 
 /// An access code of a [`DoorUpdate`]: as [`AccessCode`] with its digits sealed.
@@ -150,6 +155,7 @@ pub struct DoorUpdate {
     pub add_revocations: Vec<Revocation>,
     pub master_code: Option<Vec<u8>>,
     pub code_secret: Option<Vec<u8>>,
+    pub report_key: Option<Vec<u8>>,
 }
 
 fn counts_within(put_codes: usize, remove_codes: usize, add_revocations: usize) -> bool {
@@ -177,6 +183,7 @@ impl PlainUpdate {
             add_revocations: Vec::new(),
             master_code: None,
             code_secret: None,
+            report_key: None,
         }
     }
 
@@ -233,6 +240,10 @@ impl DoorUpdate {
                 .code_secret
                 .as_ref()
                 .is_none_or(|s| s.len() == 32 + TAG_LEN)
+            && self
+                .report_key
+                .as_ref()
+                .is_none_or(|s| s.len() == 32 + TAG_LEN)
     }
 }
 
@@ -242,6 +253,7 @@ enum Item {
     MasterCode,
     CodeSecret,
     Code(u64),
+    ReportKey,
 }
 
 struct Sealer {
@@ -266,6 +278,7 @@ impl Sealer {
             Item::MasterCode => (0u8, 0u64),
             Item::CodeSecret => (1, 0),
             Item::Code(id) => (2, id),
+            Item::ReportKey => (3, 0),
         };
         [
             self.lock_id.as_bytes().as_slice(),
@@ -338,6 +351,10 @@ pub fn seal_and_sign(
             .code_secret
             .as_ref()
             .map(|s| sealer.seal(NONCE_CODE_SECRET, Item::CodeSecret, s)),
+        report_key: plain
+            .report_key
+            .as_ref()
+            .map(|k| sealer.seal(NONCE_REPORT_KEY, Item::ReportKey, k)),
     };
     let bytes = sign(&update, org_key);
     if bytes.len() > MAX_UPDATE_LEN {
@@ -446,6 +463,13 @@ fn unseal(update: DoorUpdate, lock_static: &StaticSecret) -> Result<PlainUpdate,
         ),
         None => None,
     };
+    let report_key = match update.report_key {
+        Some(k) => Some(
+            <[u8; 32]>::try_from(sealer.open(NONCE_REPORT_KEY, Item::ReportKey, &k)?)
+                .map_err(|_| DoorError::Invalid)?,
+        ),
+        None => None,
+    };
     Ok(PlainUpdate {
         lock_id: update.lock_id,
         version: update.version,
@@ -458,6 +482,7 @@ fn unseal(update: DoorUpdate, lock_static: &StaticSecret) -> Result<PlainUpdate,
         add_revocations: update.add_revocations,
         master_code,
         code_secret,
+        report_key,
     })
 }
 
@@ -483,10 +508,11 @@ pub fn clock_after(lock_clock: u64, issued_at: u64) -> Option<u64> {
     (issued_at > lock_clock.saturating_add(CLOCK_SKEW_SECS)).then_some(issued_at)
 }
 
-/// The lock's receipt for what it reports of itself: an HMAC under a key derived from the
-/// pairing's code secret, which only the lock and the platform hold. A phone carries the
-/// receipt with its contact report and cannot make one up, so the platform marks codes
-/// installed, and records a battery, only on the lock's word.
+/// The lock's receipt for what it reports of itself: an HMAC under a key derived from its
+/// report key ([`PlainUpdate::report_key`]), which only the lock and the platform hold. A
+/// phone carries the receipt with its contact report and cannot make one up, so the
+/// platform marks codes installed, and records a battery, only on the lock's word. A lock
+/// without a report key sends zeros, which the platform refuses.
 ///
 /// ```
 /// let (secret, lock) = ([7u8; 32], uuid::Uuid::nil());
@@ -495,7 +521,7 @@ pub fn clock_after(lock_clock: u64, issued_at: u64) -> Option<u64> {
 /// assert!(!lock_protocol::door::receipt_matches(&secret, lock, 43, 80, 1_800_000_000, "vlock-1", &r));
 /// ```
 pub fn receipt(
-    code_secret: &[u8; 32],
+    report_key: &[u8; 32],
     lock_id: Uuid,
     door_version: u64,
     battery: u8,
@@ -503,14 +529,14 @@ pub fn receipt(
     firmware: &str,
 ) -> [u8; 32] {
     crypto::hmac(
-        &receipt_key(code_secret),
+        &receipt_key(report_key),
         &receipt_parts(lock_id, door_version, battery, clock, firmware).each(),
     )
 }
 
 /// Whether `tag` is the lock's [`receipt`] for these values (constant time).
 pub fn receipt_matches(
-    code_secret: &[u8; 32],
+    report_key: &[u8; 32],
     lock_id: Uuid,
     door_version: u64,
     battery: u8,
@@ -518,17 +544,18 @@ pub fn receipt_matches(
     firmware: &str,
     tag: &[u8],
 ) -> bool {
-    crypto::hmac_verify(
-        &receipt_key(code_secret),
-        &receipt_parts(lock_id, door_version, battery, clock, firmware).each(),
-        tag,
-    )
+    tag != [0; 32]
+        && crypto::hmac_verify(
+            &receipt_key(report_key),
+            &receipt_parts(lock_id, door_version, battery, clock, firmware).each(),
+            tag,
+        )
 }
 
-fn receipt_key(code_secret: &[u8; 32]) -> Key {
+fn receipt_key(report_key: &[u8; 32]) -> Key {
     let [key] = crypto::hkdf(
         b"lock-protocol receipt v1",
-        code_secret,
+        report_key,
         [b"receipt".as_slice()],
     );
     key
@@ -630,6 +657,7 @@ mod tests {
         p.mode = Some(LockMode::Resident);
         p.master_code = Some("97531135".into());
         p.code_secret = Some([4; 32]);
+        p.report_key = Some([6; 32]);
         p.put_codes = alloc::vec![code(1, "1111"), code(2, "222222"), code(3, "333333333333")];
         p.add_revocations = alloc::vec![Revocation {
             serial: 9,
@@ -681,6 +709,7 @@ mod tests {
             assert!(!text.contains(secret), "{secret}");
         }
         assert!(!bytes.windows(32).any(|w| w == [4; 32]));
+        assert!(!bytes.windows(32).any(|w| w == [6; 32]));
         // A delta on the held version.
         let mut delta = PlainUpdate::empty(lock.id, 4, 3, NOW);
         delta.remove_codes = alloc::vec![1];
@@ -766,10 +795,11 @@ mod tests {
     fn a_tampered_sealed_secret_does_not_open_even_when_signed() {
         let (org, lock) = (org(), lock());
         let bytes = seal(&whole(&lock, 1), &lock, &org);
-        let flips: [fn(&mut DoorUpdate); 3] = [
+        let flips: [fn(&mut DoorUpdate); 4] = [
             |u| u.put_codes[1].digits[0] ^= 1,
             |u| u.master_code.as_mut().unwrap()[3] ^= 1,
             |u| u.code_secret.as_mut().unwrap()[40] ^= 1,
+            |u| u.report_key.as_mut().unwrap()[0] ^= 1,
         ];
         for flip in flips {
             let t = resigned(&bytes, &org, flip);
@@ -802,6 +832,17 @@ mod tests {
             open_at(&master_as_code, &org, &lock, 0),
             Err(DoorError::BadSeal)
         );
+        // The report key's box as the code secret, and the other way round.
+        let key_as_secret = resigned(&bytes, &org, |u| u.code_secret = u.report_key.clone());
+        assert_eq!(
+            open_at(&key_as_secret, &org, &lock, 0),
+            Err(DoorError::BadSeal)
+        );
+        let secret_as_key = resigned(&bytes, &org, |u| u.report_key = u.code_secret.clone());
+        assert_eq!(
+            open_at(&secret_as_key, &org, &lock, 0),
+            Err(DoorError::BadSeal)
+        );
         // A whole update's secrets moved into a later update with the same ephemeral key.
         let later = resigned(&bytes, &org, |u| u.version = 2);
         assert_eq!(open_at(&later, &org, &lock, 0), Err(DoorError::BadSeal));
@@ -819,6 +860,7 @@ mod tests {
         p.mode = Some(LockMode::Maintenance);
         p.master_code = Some("9".repeat(12));
         p.code_secret = Some([0xFF; 32]);
+        p.report_key = Some([0xFF; 32]);
         p.put_codes = (0..MAX_PUT_CODES as u64)
             .map(|i| AccessCode {
                 code_id: u64::MAX - i,
@@ -946,6 +988,30 @@ mod tests {
             seal_and_sign(&whole(&lock, 1), &[0; 32], &org, &rng),
             Err(DoorError::BadPublicKey)
         );
+    }
+
+    #[test]
+    fn a_receipt_holds_under_the_report_key_only_and_zeros_never_pass() {
+        let (key, lock) = ([3u8; 32], Uuid::new_v4());
+        let r = receipt(&key, lock, 5, 60, NOW, "vlock-1");
+        assert!(receipt_matches(&key, lock, 5, 60, NOW, "vlock-1", &r));
+        assert!(!receipt_matches(&[4; 32], lock, 5, 60, NOW, "vlock-1", &r));
+        assert!(!receipt_matches(
+            &key,
+            Uuid::new_v4(),
+            5,
+            60,
+            NOW,
+            "vlock-1",
+            &r
+        ));
+        assert!(!receipt_matches(&key, lock, 5, 61, NOW, "vlock-1", &r));
+        assert!(!receipt_matches(
+            &key, lock, 5, 60, NOW, "vlock-1", &[0; 32]
+        ));
+        // A report key is no page MAC key for the same bytes: the labels differ.
+        let page = crate::report::page_mac(&key, lock, b"");
+        assert_ne!(page, r);
     }
 
     #[test]

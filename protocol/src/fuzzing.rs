@@ -10,7 +10,7 @@ use crate::frame::Reassembler;
 use crate::pairing::{Install, PairingLock, PairingPhone};
 use crate::session::{LockHello, PhoneSession, StaticSecret};
 use crate::wire::{self, LockMessage, PhoneMessage};
-use crate::{credential, door, pairing};
+use crate::{credential, door, pairing, report};
 
 /// Feeds `data` to the reassembler (as fragments: each a length byte then that many bytes)
 /// and every complete message, and `data` itself, to every decoder. Must never panic.
@@ -36,6 +36,7 @@ fn message_input(m: &[u8]) {
     let _ = credential::SignedCredential::from_bytes(m).and_then(|c| c.unverified_claims());
     let _ = credential::verify(&[7; 32], m, uuid::Uuid::nil(), 0);
     let _ = door::unverified(m);
+    let _ = report::decode_entries(m);
     let _ = door::open(m, &[7; 32], uuid::Uuid::nil(), &[7; 32], 0);
     let lock_secret = StaticSecret::from([7; 32]);
     let _ = LockHello::open(&lock_secret, m);

@@ -4,10 +4,9 @@
 
 suite_web() {
   need_rust_build_deps
-  step "web: cargo build -p access-server, and open-door-update (reads a lock's update as the lock)"
-  cargo build -p access-server -p virtual-lock --locked
+  step "web: cargo build -p access-server"
+  cargo build -p access-server --locked
   export ACCESS_SERVER_BIN="${ACCESS_SERVER_BIN:-$CARGO_TARGET_DIR/debug/access-server}"
-  export OPEN_DOOR_UPDATE_BIN="$CARGO_TARGET_DIR/debug/open-door-update"
   need_chromium_playwright tests/web
   export ARTIFACTS_DIR="${ARTIFACTS_DIR:-$PWD/artifacts/web}"
   mkdir -p "$ARTIFACTS_DIR"

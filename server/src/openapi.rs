@@ -183,7 +183,7 @@ fn idempotency_key() -> Parameter {
         locks::create_property, locks::list_properties, locks::create_unit, locks::public_key,
         ble::register_lock, locks::list_locks, locks::get_lock, locks::rename, locks::set_mode,
         locks::reset_codes, locks::master_code, locks::list_logs, locks::upload_logs,
-        offline_codes::give_access, locks::list_access_codes, locks::code_state,
+        offline_codes::give_access, locks::list_access_codes,
         offline_codes::list_offline_codes, offline_codes::revoke, ble::credentials,
         ble::set_identity, ble::revocations, door::door_state, door::contact,
         door::door_update,

@@ -265,30 +265,43 @@ async fn sync_sends_changes_since_the_cursor_once() {
             .unwrap()
             .is_empty()
     );
-    // The phone reports the lock's confirmation: the state changes and syncs.
+    // The lock's own log says it added the code: the state changes and syncs. A phone
+    // cannot say so itself: the route that let it is gone.
     let code_id = code.body["id"].as_str().unwrap();
-    let st = api
+    let claimed = api
         .post(
             &format!("/api/v1/locks/{a}/access-codes/{code_id}/state"),
             &staff,
             json!({"state": "installed"}),
         )
         .await;
+    assert!(
+        claimed.status == StatusCode::NOT_FOUND || claimed.status == StatusCode::METHOD_NOT_ALLOWED,
+        "{:?}",
+        claimed.status
+    );
+    let lock_code = lock_protocol::command::code_id_of(uuid::Uuid::parse_str(code_id).unwrap());
+    let key = t.report_key(&admin, &a).await;
+    let page = common::log_page(
+        &key,
+        &a,
+        &[common::log_entry(
+            1,
+            lock_protocol::command::Actor::Lock,
+            lock_protocol::command::Via::Ble,
+            lock_protocol::command::Event::CodeAdded { code_id: lock_code },
+        )],
+    );
+    let st = api
+        .post(
+            &format!("/api/v1/locks/{a}/logs"),
+            &staff,
+            json!({"pages": [page]}),
+        )
+        .await;
     assert_eq!(st.status, StatusCode::OK, "{:?}", st.body);
     let d = api.get(&format!("/api/v1/sync?since={c2}"), &staff).await;
     assert_eq!(d.body["access_codes"][0]["sync_state"], "installed");
-    let failed = api
-        .post(
-            &format!("/api/v1/locks/{a}/access-codes/{code_id}/state"),
-            &staff,
-            json!({"state": "failed"}),
-        )
-        .await;
-    assert_eq!(
-        failed.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "a failure needs a reason"
-    );
     // A scope change makes the next sync full, with the new lock set.
     let c3 = d.body["cursor"].as_str().unwrap().to_string();
     api.put(
@@ -585,11 +598,13 @@ async fn lists_paginate_and_logs_deduplicate_uploads() {
     assert_eq!(seen, created);
     assert!(pages >= 3);
     let lock = created.iter().next().unwrap().clone();
-    let at = "2026-11-01T10:00:00Z";
-    let upload = json!({"entries": [
-        {"lock_seq": 1, "at": at, "action": "unlock", "method": "keypad"},
-        {"lock_seq": 2, "at": at, "action": "keypad_refused", "method": "keypad", "detail": "wrong code"},
-    ]});
+    use lock_protocol::command::{Actor, Event, RefusalReason, Via};
+    let key = t.report_key(&admin, &lock).await;
+    let upload = json!({"pages": [common::log_page(&key, &lock, &[
+        common::log_entry(1, Actor::MasterCode, Via::Keypad, Event::Unlocked),
+        common::log_entry(2, Actor::UnknownCode, Via::Keypad,
+            Event::KeypadRefused { reason: RefusalReason::WrongCode }),
+    ])]});
     let u = api
         .post(
             &format!("/api/v1/locks/{lock}/logs"),

@@ -33,6 +33,8 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
         .await;
     assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
     let lock = reg.body["id"].as_str().unwrap().to_string();
+    // The lock reports under the report key its door updates bring.
+    let secret = t.report_key(&admin, &lock).await;
     let door = format!("/api/v1/locks/{lock}/door");
     let contact = format!("/api/v1/locks/{lock}/contact");
     let unpaired = api
@@ -68,11 +70,10 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
     assert_eq!(waiting.status, StatusCode::OK, "{:?}", waiting.body);
     assert_eq!(waiting.body["pending_codes"].as_u64().unwrap(), before + 1);
 
-    // The lock's code secret, as the lock opens it from its update.
-    let secret = common::opened_door_update(api, &admin, &lock)
-        .await
-        .code_secret
-        .unwrap();
+    // The update seals that key to the lock, beside (and apart from) the code secret.
+    let opened = common::opened_door_update(api, &admin, &lock).await;
+    assert_eq!(opened.report_key, Some(secret));
+    assert_ne!(opened.code_secret, Some(secret));
 
     // The resident's phone reports a contact: battery, when, which app.
     let seen = api
@@ -108,6 +109,17 @@ async fn a_contact_records_battery_and_app_and_a_new_passcode_waits_for_the_lock
         .post(&contact, &resident, report(&[9; 32], &lock, 0, 15))
         .await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let under_code_secret = api
+        .post(&contact, &resident, report(&code_secret, &lock, 0, 15))
+        .await;
+    assert_eq!(under_code_secret.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A lock without a report key yet sends zeros: no contact.
+    let mut unsigned = report(&secret, &lock, 0, 15);
+    unsigned["receipt"] = json!(STANDARD.encode([0u8; 32]));
+    assert_eq!(
+        api.post(&contact, &resident, unsigned).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // A genuine receipt for a version the server never issued (a restored database) is
     // refused, and nothing moves.
     let forged = api

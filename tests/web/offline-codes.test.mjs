@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startServer, login } from './lib/server.mjs';
 import { openBrowser, screenshotter, eventually } from './lib/browser.mjs';
+import { lockedOut, logPage, reportKey, wrongCode } from './lib/lock-log.mjs';
 
 let server;
 let browser;
@@ -203,13 +204,13 @@ test('offline codes on the lock page', async (t) => {
   });
 
   await step(t, 'keypad guessing in the lock log is marked and can be shown alone', async () => {
-    const at = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const entries = [1, 2, 3, 4, 5].map((n) => ({
-      lock_seq: n, at, action: 'keypad_refused', method: 'keypad', user_id: null, code_id: null, detail: 'WrongCode',
-    }));
+    // The lock's own page, MACed under its report key: the server takes nothing else.
+    const at = Math.floor(Date.now() / 1000) - 60;
+    const entries = [1, 2, 3, 4, 5].map((n) => wrongCode(n, at));
     const until = Math.floor(Date.now() / 1000) + 60;
-    entries.push({ lock_seq: 6, at, action: 'keypad_locked_out', method: 'keypad', user_id: null, code_id: null, detail: `until ${until}` });
-    const up = await server.api('POST', `/locks/${lockId}/logs`, { entries }, adminToken);
+    entries.push(lockedOut(6, at, until));
+    const pages = [logPage(reportKey(server.dbPath, lockId), lockId, entries)];
+    const up = await server.api('POST', `/locks/${lockId}/logs`, { pages }, adminToken);
     assert.equal(up.status, 200, JSON.stringify(up.body));
     await page.reload();
     const log = page.getByRole('region', { name: 'Access log' });

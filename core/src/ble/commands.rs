@@ -325,8 +325,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Installs a given access code (from the cache) in the lock (`give_access`); the
-    /// lock's confirmation is reported to the server (queued when offline).
+    /// Installs a given access code (from the cache) in the lock (`give_access`). The lock
+    /// logs it: the server marks the code installed from the lock's own log page or the
+    /// next contact's receipt, never from the phone's word.
     pub(crate) async fn ble_install_access_code(
         &self,
         lock_id: String,
@@ -342,20 +343,10 @@ impl Engine {
             .find(|c| c.id == code_uuid)
             .ok_or(AccessError::NotFound)?;
         let command = Command::AddAccessCode(protocol_code(&code, lock.mode)?);
-        let result = self.one(&lock_id, command).await;
-        let report = match &result {
-            Ok(Response::CodeInstalled { .. }) => serde_json::json!({"state": "installed"}),
-            Err(AccessError::RefusedByLock { reason }) => {
-                serde_json::json!({"state": "failed", "reason": format!("refused by the lock: {reason}")})
-            }
-            _ => return result.map(|_| ()),
-        };
-        self.db(move |c| on_site::put_code_report(c, lid, code_uuid, &report))
-            .await?;
-        if let Err(e) = self.flush_ble_uploads().await {
-            tracing::info!("code confirmation waits for the network: {e}");
+        match self.one(&lock_id, command).await? {
+            Response::CodeInstalled { .. } => Ok(()),
+            other => Err(bad_response(format!("unexpected answer {other:?}"))),
         }
-        result.map(|_| ())
     }
 
     /// Removes an access code from the lock (`give_access`).
@@ -385,8 +376,10 @@ impl Engine {
         }
     }
 
-    /// Reads the lock's log since the last entry read (`view_logs`), queues the entries and
-    /// uploads what waits when the network is there.
+    /// Reads the lock's log since the last entry read (`view_logs`), queues its pages as the
+    /// lock sent them (MACed under its report key) and uploads what waits when the network
+    /// is there. A page without a MAC (the lock has no report key until a door update brings
+    /// it) is shown but not queued: it stays on the lock to be read again.
     pub(crate) async fn ble_read_log(
         &self,
         lock_id: String,
@@ -396,21 +389,32 @@ impl Engine {
         let codes = self.db(move |c| cache::access_codes(c, id)).await?;
         let mut since = self.db(move |c| on_site::log_cursor(c, id)).await?;
         let mut read = 0u64;
+        let mut lines = Vec::new();
         loop {
             let command = Command::ReadLog {
                 since,
                 max: MAX_LOG_BATCH,
             };
-            let (entries, head) = match self.one(&lock_id, command).await? {
-                Response::Log { entries, head } => (entries, head),
+            let (page, head) = match self.one(&lock_id, command).await? {
+                Response::Log { page, head } => (page, head),
                 other => return Err(bad_response(format!("unexpected answer {other:?}"))),
             };
+            let entries = page.entries().map_err(|e| bad_response(e.to_string()))?;
             let Some(last) = entries.last().map(|e| e.seq) else {
                 break;
             };
-            let events: Vec<_> = entries.iter().map(|e| logs::to_upload(e, &codes)).collect();
-            read += events.len() as u64;
-            self.db(move |c| on_site::queue_log(c, id, &events, last))
+            read += entries.len() as u64;
+            lines.extend(entries.iter().map(|e| logs::readable(e, &codes)));
+            if page.is_unsigned() {
+                tracing::info!(lock = %id, "the lock holds no report key yet: its log is read again later");
+                break;
+            }
+            let queued = on_site::QueuedPage {
+                last_seq: last,
+                entries: entries.len() as u64,
+                page,
+            };
+            self.db(move |c| on_site::queue_log_page(c, id, &queued, last))
                 .await?;
             since = last;
             if last >= head {
@@ -427,6 +431,7 @@ impl Engine {
             read,
             uploaded,
             waiting,
+            lines,
         })
     }
 

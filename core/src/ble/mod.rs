@@ -18,8 +18,9 @@
 //!   (one round trip); then the contact carries the lock's cached door update, staff phones
 //!   push the revocation list when it changed, and the lock's status is queued as a contact
 //!   report for the server (`door`).
-//! - Log entries read from a lock wait in the cache and go to `POST /api/v1/locks/{id}/logs`
-//!   when the network is there, deduplicated by lock and sequence number.
+//! - Pages of a lock's log wait in the cache exactly as the lock sent them (MACed under its
+//!   report key) and go once to `POST /api/v1/locks/{id}/logs` when the network is there;
+//!   the server verifies them and keeps each lock sequence number once.
 //! - Revocation reaches an offline lock two ways. Every staff phone fetches the lock's
 //!   revocation list before each conversation (when online) and pushes it in the same
 //!   session when it changed; and credentials expire (server `credential_lifetime`, 24 h by

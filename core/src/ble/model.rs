@@ -80,7 +80,7 @@ impl From<Status> for LockStatusInfo {
 }
 
 /// What reading a lock's log did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct LogReadSummary {
     /// Entries read from the lock this time.
     pub read: u64,
@@ -88,4 +88,6 @@ pub struct LogReadSummary {
     pub uploaded: u64,
     /// Entries still waiting for upload, all locks.
     pub waiting: u64,
+    /// The entries read this time, oldest first, one readable line each.
+    pub lines: Vec<String>,
 }

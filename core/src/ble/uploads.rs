@@ -1,42 +1,48 @@
-//! What lock contacts leave for the server: contact reports, code confirmations and log
-//! entries, sent when the network is there.
+//! What lock contacts leave for the server: contact reports and pages of locks' logs, sent
+//! when the network is there, each once.
 
+use access_domain::api::{LockLogPage, LockLogUpload, MAX_LOG_PAGES_PER_UPLOAD};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
 
 use crate::AccessError;
 use crate::cache::on_site;
 use crate::engine::Engine;
 
+/// Most bytes of pages (as base64) in one upload, well under the server's 64 KiB body limit.
+const UPLOAD_BYTES: usize = 40 * 1024;
+
 impl Engine {
-    /// Sends what waits for the server: contact reports, code confirmations, then log
-    /// entries read from locks. Returns how many log entries the server took.
+    /// Sends what waits for the server: contact reports, then pages of locks' logs as the
+    /// locks sent them. Returns how many log entries the server took.
     pub(crate) async fn flush_ble_uploads(&self) -> Result<u64, AccessError> {
         self.flush_contact_reports().await?;
-        for (lock, code, body) in self.db(|c| on_site::code_reports(c)).await? {
-            let r: Result<serde_json::Value, _> = self
-                .request(
-                    Method::POST,
-                    &format!("/api/v1/locks/{lock}/access-codes/{code}/state"),
-                    Some(&body),
-                    None,
-                )
-                .await;
-            match r {
-                Ok(_) | Err(AccessError::NotFound) => {
-                    self.db(move |c| on_site::drop_code_report(c, lock, code))
-                        .await?
-                }
-                Err(e) => return Err(e),
-            }
-        }
         let mut uploaded = 0;
         for lock in self.db(|c| on_site::log_locks(c)).await? {
             loop {
-                let batch = self.db(move |c| on_site::queued_log(c, lock, 500)).await?;
-                let Some(last) = batch.last().map(|e| e.lock_seq) else {
+                let queued = self
+                    .db(move |c| on_site::queued_pages(c, lock, MAX_LOG_PAGES_PER_UPLOAD as u32))
+                    .await?;
+                let mut pages = Vec::new();
+                let (mut size, mut entries, mut last) = (0, 0, None);
+                for q in &queued {
+                    let page = LockLogPage {
+                        entries: STANDARD.encode(&q.page.entries),
+                        mac: STANDARD.encode(q.page.mac),
+                    };
+                    size += page.entries.len() + page.mac.len();
+                    if !pages.is_empty() && size > UPLOAD_BYTES {
+                        break;
+                    }
+                    pages.push(page);
+                    entries += q.entries;
+                    last = Some(q.last_seq);
+                }
+                let Some(last) = last else {
                     break;
                 };
-                let body = access_domain::api::LockLogUpload { entries: batch };
+                let body = LockLogUpload { pages };
                 let r: Result<serde_json::Value, _> = self
                     .request(
                         Method::POST,
@@ -46,12 +52,17 @@ impl Engine {
                     )
                     .await;
                 match r {
-                    Ok(_) => uploaded += body.entries.len() as u64,
-                    // A lock this user can no longer see: the entries cannot go anywhere.
-                    Err(AccessError::NotFound | AccessError::NotAllowed { .. }) => {}
+                    Ok(_) => uploaded += entries,
+                    // A lock this user can no longer see, or pages the server does not take
+                    // as the lock's: sending them again would not change the answer.
+                    Err(
+                        e @ (AccessError::NotFound
+                        | AccessError::NotAllowed { .. }
+                        | AccessError::InvalidInput { .. }),
+                    ) => tracing::warn!(lock = %lock, "log pages dropped: {e}"),
                     Err(e) => return Err(e),
                 }
-                self.db(move |c| on_site::drop_log(c, lock, last)).await?;
+                self.db(move |c| on_site::drop_pages(c, lock, last)).await?;
             }
         }
         Ok(uploaded)

@@ -1,8 +1,9 @@
 //! The BLE part of the offline cache: credentials, device ids, session counters,
-//! revocation lists, door updates to carry, and what waits for the server (log entries
-//! read from locks, code and contact reports).
+//! revocation lists, door updates to carry, and what waits for the server (pages of locks'
+//! logs as the locks sent them, and contact reports).
 
-use access_domain::api::{LockContactReport, LockLogEvent, RevokedCredential};
+use access_domain::api::{LockContactReport, RevokedCredential};
+use lock_protocol::report::LogPage;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -171,37 +172,49 @@ pub fn log_cursor(c: &Connection, lock: Uuid) -> Result<u64, CacheError> {
     Ok(v.unwrap_or(0) as u64)
 }
 
-/// Queues entries read from the lock (a second read of the same sequence number is
-/// ignored) and moves the cursor, in one transaction.
-pub fn queue_log(
+/// A page of a lock's log waiting for the server, as the lock sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedPage {
+    /// Sequence number of the page's last entry.
+    pub last_seq: u64,
+    /// How many entries it holds.
+    pub entries: u64,
+    pub page: LogPage,
+}
+
+/// Queues a page read from the lock, unchanged (a second read of a page ending at the same
+/// sequence number is ignored), and moves the cursor to `cursor`, in one transaction;
+/// whether it was new.
+pub fn queue_log_page(
     c: &mut Connection,
     lock: Uuid,
-    events: &[LockLogEvent],
+    page: &QueuedPage,
     cursor: u64,
-) -> Result<u64, CacheError> {
+) -> Result<bool, CacheError> {
     let tx = c.transaction()?;
-    let mut added = 0;
-    {
-        let mut ins = tx.prepare_cached(
-            "INSERT OR IGNORE INTO ble_log_queue (lock_id, lock_seq, body) VALUES (?1, ?2, ?3)",
-        )?;
-        for e in events {
-            let body = serde_json::to_string(e).map_err(|e| CacheError::Corrupt(e.to_string()))?;
-            added += ins.execute(params![lock.to_string(), e.lock_seq as i64, body])? as u64;
-        }
-    }
+    let added = tx.execute(
+        "INSERT OR IGNORE INTO ble_log_pages (lock_id, last_seq, entries, body, mac) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            lock.to_string(),
+            page.last_seq as i64,
+            page.entries as i64,
+            page.page.entries,
+            page.page.mac.as_slice()
+        ],
+    )?;
     tx.execute(
         "INSERT INTO ble_log_cursor (lock_id, last_seq) VALUES (?1, ?2) \
          ON CONFLICT (lock_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
         params![lock.to_string(), cursor as i64],
     )?;
     tx.commit()?;
-    Ok(added)
+    Ok(added == 1)
 }
 
-/// Locks with entries waiting for upload.
+/// Locks with pages waiting for upload.
 pub fn log_locks(c: &Connection) -> Result<Vec<Uuid>, CacheError> {
-    let mut stmt = c.prepare("SELECT DISTINCT lock_id FROM ble_log_queue ORDER BY lock_id")?;
+    let mut stmt = c.prepare("SELECT DISTINCT lock_id FROM ble_log_pages ORDER BY lock_id")?;
     let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for id in ids {
@@ -210,26 +223,38 @@ pub fn log_locks(c: &Connection) -> Result<Vec<Uuid>, CacheError> {
     Ok(out)
 }
 
-/// Up to `limit` queued entries of a lock, oldest first.
-pub fn queued_log(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<LockLogEvent>, CacheError> {
+/// Up to `limit` queued pages of a lock, oldest first.
+pub fn queued_pages(c: &Connection, lock: Uuid, limit: u32) -> Result<Vec<QueuedPage>, CacheError> {
     let mut stmt = c.prepare_cached(
-        "SELECT body FROM ble_log_queue WHERE lock_id = ?1 ORDER BY lock_seq LIMIT ?2",
+        "SELECT last_seq, entries, body, mac FROM ble_log_pages WHERE lock_id = ?1 \
+         ORDER BY last_seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![lock.to_string(), limit], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(params![lock.to_string(), limit], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
     let mut out = Vec::new();
-    for body in rows {
-        out.push(
-            serde_json::from_slice(body?.as_bytes())
-                .map_err(|e| CacheError::Corrupt(e.to_string()))?,
-        );
+    for row in rows {
+        let (last_seq, entries, body, mac) = row?;
+        let mac = <[u8; 32]>::try_from(mac)
+            .map_err(|_| CacheError::Corrupt("a queued page's mac is not 32 bytes".into()))?;
+        out.push(QueuedPage {
+            last_seq: last_seq as u64,
+            entries: entries as u64,
+            page: LogPage { entries: body, mac },
+        });
     }
     Ok(out)
 }
 
-/// Drops entries the server has (acknowledged by an upload).
-pub fn drop_log(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), CacheError> {
+/// Drops pages the server has (acknowledged by an upload) or refused for good.
+pub fn drop_pages(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), CacheError> {
     c.execute(
-        "DELETE FROM ble_log_queue WHERE lock_id = ?1 AND lock_seq <= ?2",
+        "DELETE FROM ble_log_pages WHERE lock_id = ?1 AND last_seq <= ?2",
         params![lock.to_string(), up_to_seq as i64],
     )?;
     Ok(())
@@ -237,55 +262,11 @@ pub fn drop_log(c: &Connection, lock: Uuid, up_to_seq: u64) -> Result<(), CacheE
 
 /// Entries waiting for upload, all locks.
 pub fn queued_log_count(c: &Connection) -> Result<u64, CacheError> {
-    Ok(c.query_row("SELECT COUNT(*) FROM ble_log_queue", [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64)
-}
-
-/// A lock's confirmation (or refusal) of a code, waiting to reach the server.
-pub fn put_code_report(
-    c: &Connection,
-    lock: Uuid,
-    code: Uuid,
-    report: &serde_json::Value,
-) -> Result<(), CacheError> {
-    c.execute(
-        "INSERT INTO ble_code_reports (lock_id, code_id, body) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (lock_id, code_id) DO UPDATE SET body = excluded.body",
-        params![lock.to_string(), code.to_string(), report.to_string()],
-    )?;
-    Ok(())
-}
-
-/// Every waiting code report: (lock, code, body).
-pub fn code_reports(c: &Connection) -> Result<Vec<(Uuid, Uuid, serde_json::Value)>, CacheError> {
-    let mut stmt = c.prepare("SELECT lock_id, code_id, body FROM ble_code_reports")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (l, k, b) = row?;
-        let bad = |e: String| CacheError::Corrupt(e);
-        out.push((
-            Uuid::parse_str(&l).map_err(|e| bad(e.to_string()))?,
-            Uuid::parse_str(&k).map_err(|e| bad(e.to_string()))?,
-            serde_json::from_slice(b.as_bytes()).map_err(|e| bad(e.to_string()))?,
-        ));
-    }
-    Ok(out)
-}
-
-pub fn drop_code_report(c: &Connection, lock: Uuid, code: Uuid) -> Result<(), CacheError> {
-    c.execute(
-        "DELETE FROM ble_code_reports WHERE lock_id = ?1 AND code_id = ?2",
-        params![lock.to_string(), code.to_string()],
-    )?;
-    Ok(())
+    Ok(c.query_row(
+        "SELECT COALESCE(SUM(entries), 0) FROM ble_log_pages",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
 }
 
 /// The door update cached for the lock: (version, signed bytes).
@@ -407,14 +388,13 @@ pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), CacheErr
 }
 
 /// Forgets what belongs to the signed-in account (credentials, revocation lists, door
-/// updates, devices, pending pairings and code reports) when it signs out or is revoked.
-/// Log entries and contact reports read from locks stay queued (they are facts about the
-/// locks) and so do session counters (they must only grow).
+/// updates, devices and pending pairings) when it signs out or is revoked. Log pages and
+/// contact reports read from locks stay queued (they are facts about the locks, MACed by
+/// them) and so do session counters (they must only grow).
 pub fn wipe(c: &Connection) -> Result<(), CacheError> {
     c.execute_batch(
         "DELETE FROM ble_credentials; DELETE FROM ble_revocations; DELETE FROM ble_devices;
-         DELETE FROM ble_pending_pairings; DELETE FROM ble_code_reports;
-         DELETE FROM ble_door_updates;",
+         DELETE FROM ble_pending_pairings; DELETE FROM ble_door_updates;",
     )?;
     Ok(())
 }
@@ -422,41 +402,37 @@ pub fn wipe(c: &Connection) -> Result<(), CacheError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use access_domain::api::LogMethod;
 
-    fn event(seq: u64) -> LockLogEvent {
-        LockLogEvent {
-            lock_seq: seq,
-            at: time::OffsetDateTime::UNIX_EPOCH,
-            action: "unlock".into(),
-            method: LogMethod::Ble,
-            user_id: None,
-            code_id: None,
-            detail: None,
+    fn page(last_seq: u64, entries: u64) -> QueuedPage {
+        QueuedPage {
+            last_seq,
+            entries,
+            page: LogPage {
+                entries: vec![last_seq as u8; 3],
+                mac: [last_seq as u8; 32],
+            },
         }
     }
 
     #[test]
-    fn log_queue_dedups_by_lock_and_sequence_and_counters_grow() {
+    fn log_pages_queue_once_by_lock_and_last_sequence_and_counters_grow() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::cache::Store::open(&dir.path().join("c.sqlite")).unwrap();
         let mut c = store.conn();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        assert_eq!(queue_log(&mut c, a, &[event(1), event(2)], 2).unwrap(), 2);
-        assert_eq!(queue_log(&mut c, a, &[event(2), event(3)], 3).unwrap(), 1);
-        assert_eq!(queue_log(&mut c, b, &[event(2)], 2).unwrap(), 1);
-        assert_eq!(log_cursor(&c, a).unwrap(), 3);
+        assert!(queue_log_page(&mut c, a, &page(2, 2), 2).unwrap());
+        assert!(!queue_log_page(&mut c, a, &page(2, 2), 2).unwrap());
+        assert!(queue_log_page(&mut c, a, &page(5, 3), 5).unwrap());
+        assert!(queue_log_page(&mut c, b, &page(2, 2), 2).unwrap());
+        assert_eq!(log_cursor(&c, a).unwrap(), 5);
         // The cursor never goes back.
-        queue_log(&mut c, a, &[], 1).unwrap();
-        assert_eq!(log_cursor(&c, a).unwrap(), 3);
-        assert_eq!(queued_log_count(&c).unwrap(), 4);
-        drop_log(&c, a, 2).unwrap();
-        let left: Vec<u64> = queued_log(&c, a, 10)
-            .unwrap()
-            .iter()
-            .map(|e| e.lock_seq)
-            .collect();
-        assert_eq!(left, vec![3]);
+        queue_log_page(&mut c, a, &page(1, 1), 1).unwrap();
+        assert_eq!(log_cursor(&c, a).unwrap(), 5);
+        assert_eq!(queued_log_count(&c).unwrap(), 8);
+        drop_pages(&c, a, 2).unwrap();
+        let left = queued_pages(&c, a, 10).unwrap();
+        assert_eq!(left, vec![page(5, 3)]);
+        assert_eq!(log_locks(&c).unwrap().len(), 2);
         let first = next_counter(&c, a, 5).unwrap();
         assert_eq!(first, 5);
         assert_eq!(next_counter(&c, a, 5).unwrap(), 6);

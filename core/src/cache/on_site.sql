@@ -1,5 +1,5 @@
 -- BLE: signed credentials, where each lock was last seen, session counters, revocation
--- lists to push, and log entries read from locks waiting for upload.
+-- lists to push, and pages of locks' logs waiting for upload.
 CREATE TABLE ble_credentials (
     lock_id TEXT PRIMARY KEY,
     credential BLOB NOT NULL,
@@ -24,18 +24,6 @@ CREATE TABLE ble_log_cursor (
     lock_id TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL
 );
-CREATE TABLE ble_log_queue (
-    lock_id TEXT NOT NULL,
-    lock_seq INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (lock_id, lock_seq)
-);
-CREATE TABLE ble_code_reports (
-    lock_id TEXT NOT NULL,
-    code_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (lock_id, code_id)
-);
 CREATE TABLE ble_pending_pairings (
     device_id TEXT PRIMARY KEY,
     unit_id TEXT NOT NULL,
@@ -52,4 +40,14 @@ CREATE TABLE ble_door_updates (
 CREATE TABLE ble_contact_reports (
     lock_id TEXT PRIMARY KEY,
     body TEXT NOT NULL
+);
+-- Version 3 (also the step in schema.rs): pages of a lock's log as the lock sent them (its
+-- MAC over the encoded entries), uploaded unchanged.
+CREATE TABLE ble_log_pages (
+    lock_id TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    entries INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    mac BLOB NOT NULL,
+    PRIMARY KEY (lock_id, last_seq)
 );

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::CacheError;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Steps from version `n` to `n + 1`, applied in order to an older file. Each also stands
 /// in the baseline (the tests check that both give the same schema).
@@ -19,6 +19,22 @@ const STEPS: &[&str] = &[
     CREATE TABLE ble_contact_reports (
         lock_id TEXT PRIMARY KEY,
         body TEXT NOT NULL
+    );",
+    // 2 -> 3: log pages as the locks sent them replace entries converted on the phone (the
+    // server takes only pages a lock MACed), and code reports go (a code's state comes from
+    // the lock). Entries still queued are read again: the cursor goes back before them.
+    "UPDATE ble_log_cursor SET last_seq = (
+        SELECT MIN(q.lock_seq) - 1 FROM ble_log_queue q WHERE q.lock_id = ble_log_cursor.lock_id
+    ) WHERE lock_id IN (SELECT lock_id FROM ble_log_queue);
+    DROP TABLE ble_log_queue;
+    DROP TABLE ble_code_reports;
+    CREATE TABLE ble_log_pages (
+        lock_id TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        mac BLOB NOT NULL,
+        PRIMARY KEY (lock_id, last_seq)
     );",
 ];
 

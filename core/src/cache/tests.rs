@@ -101,9 +101,9 @@ fn a_version_1_file_is_upgraded_to_the_baseline_schema() {
         let store = Store::open(&path).unwrap();
         let c = store.conn();
         let fresh = schema_text(&c);
-        // What a version-1 build made: the baseline without the tables of version 2.
-        c.execute_batch("DROP TABLE ble_door_updates; DROP TABLE ble_contact_reports;")
-            .unwrap();
+        // What a version-1 build made: the baseline without the tables of versions 2 and 3,
+        // with the log queue and code reports of before 3.
+        c.execute_batch(V1_TABLES).unwrap();
         c.pragma_update(None, "user_version", 1).unwrap();
         fresh
     };
@@ -111,6 +111,54 @@ fn a_version_1_file_is_upgraded_to_the_baseline_schema() {
     let c = store.conn();
     assert_eq!(schema_version(&c).unwrap(), schema::VERSION);
     assert_eq!(schema_text(&c), fresh);
+}
+
+const V1_TABLES: &str = "DROP TABLE ble_door_updates; DROP TABLE ble_contact_reports;
+    DROP TABLE ble_log_pages;
+    CREATE TABLE ble_log_queue (lock_id TEXT NOT NULL, lock_seq INTEGER NOT NULL,
+        body TEXT NOT NULL, PRIMARY KEY (lock_id, lock_seq));
+    CREATE TABLE ble_code_reports (lock_id TEXT NOT NULL, code_id TEXT NOT NULL,
+        body TEXT NOT NULL, PRIMARY KEY (lock_id, code_id));";
+
+#[test]
+fn entries_converted_by_a_version_2_build_are_read_again_as_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        c.execute_batch(
+            "DROP TABLE ble_log_pages;
+             CREATE TABLE ble_log_queue (lock_id TEXT NOT NULL, lock_seq INTEGER NOT NULL,
+                 body TEXT NOT NULL, PRIMARY KEY (lock_id, lock_seq));
+             CREATE TABLE ble_code_reports (lock_id TEXT NOT NULL, code_id TEXT NOT NULL,
+                 body TEXT NOT NULL, PRIMARY KEY (lock_id, code_id));",
+        )
+        .unwrap();
+        for (lock, cursor) in [(a, 9), (b, 4)] {
+            c.execute(
+                "INSERT INTO ble_log_cursor (lock_id, last_seq) VALUES (?1, ?2)",
+                rusqlite::params![lock.to_string(), cursor],
+            )
+            .unwrap();
+        }
+        for seq in [6, 7, 9] {
+            c.execute(
+                "INSERT INTO ble_log_queue (lock_id, lock_seq, body) VALUES (?1, ?2, '{}')",
+                rusqlite::params![a.to_string(), seq],
+            )
+            .unwrap();
+        }
+        c.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let c = store.conn();
+    assert_eq!(schema_version(&c).unwrap(), schema::VERSION);
+    // Lock a's queued entries (6 to 9) are read again; lock b had none waiting.
+    assert_eq!(crate::cache::on_site::log_cursor(&c, a).unwrap(), 5);
+    assert_eq!(crate::cache::on_site::log_cursor(&c, b).unwrap(), 4);
+    assert_eq!(crate::cache::on_site::queued_log_count(&c).unwrap(), 0);
 }
 
 #[test]

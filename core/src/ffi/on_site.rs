@@ -131,8 +131,8 @@ impl OnSite {
         self.engine.ble_push_revocations(lock_id).await
     }
 
-    /// Uploads log entries and code confirmations waiting from earlier lock contacts;
-    /// returns how many log entries the server took.
+    /// Uploads contact reports and log pages waiting from earlier lock contacts; returns
+    /// how many log entries the server took.
     pub async fn upload_lock_logs(&self) -> Result<u64, AccessError> {
         self.engine.flush_ble_uploads().await
     }

@@ -1,11 +1,11 @@
 //! Properties, units, locks, the gated lock actions, logs, access codes and sync.
 //! Every lock action passes `gate` (`access_domain::authorize`) on every request.
 
+use access_domain::Action;
 use access_domain::api::{
     AccessCode, ErrorBody, Lock, LockLogUpload, LogEntry, MasterCode, ModeRequest, NameRequest,
     Page, Passcode, Property, RenameRequest, SyncResponse, Unit,
 };
-use access_domain::{Action, CodeSyncState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
@@ -13,13 +13,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Admin, Auth, CodeId, Id, Json, ListParams, Query, SeqListParams, me};
+use super::{Admin, Auth, Id, Json, ListParams, Query, SeqListParams, me};
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
 use crate::service::gate::gate;
 use crate::service::locks::{gated, lock_json, lock_missing, rename as rename_lock};
-use crate::store::{LockFilter, NewLockEvent, StoreError};
+use crate::service::reports;
+use crate::store::{LockFilter, StoreError};
 use crate::validate::clean_name;
 use crate::{AppState, secrets};
 
@@ -323,56 +324,26 @@ pub struct UploadResult {
     pub duplicates: u64,
 }
 
-/// Upload events read from the lock over BLE; deduplicated by `lock_seq`.
+/// Upload pages of a lock's log as the lock sent them. Each page's MAC is checked under the
+/// lock's report key and the server decodes the entries itself, so only what the lock wrote
+/// is stored (once per `lock_seq`); the codes the lock added become installed. Anyone who
+/// sees the lock may carry its pages: a genuine page is the proof of a contact.
 #[utoipa::path(post, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = LockLogUpload,
     responses((status = 200, body = UploadResult),
         (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: over 1000 entries, an empty or too long action or detail, a `lock_seq` out of range", body = ErrorBody)))]
+        (status = 422, description = "`validation_failed`: over 16 pages, a page that is not base64 or larger than a lock's, or not what this lock wrote under its report key (forged, altered, another lock's, or sent before the lock held its report key); nothing is stored", body = ErrorBody)))]
 pub async fn upload_logs(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
     Json(req): Json<LockLogUpload>,
 ) -> ApiResult<axum::Json<UploadResult>> {
-    gated(&state, &user, id, Action::View).await?;
-    if req.entries.len() > 1000 {
-        return Err(ApiError::validation("At most 1000 entries per upload."));
-    }
-    let mut events = Vec::with_capacity(req.entries.len());
-    for e in req.entries {
-        let action = clean_name(&e.action, "action", 64)?;
-        if e.lock_seq > i64::MAX as u64 {
-            return Err(ApiError::validation("lock_seq is out of range."));
-        }
-        if e.detail.as_ref().is_some_and(|d| d.len() > 500) {
-            return Err(ApiError::validation(
-                "detail must be at most 500 characters.",
-            ));
-        }
-        events.push(NewLockEvent {
-            lock_seq: e.lock_seq,
-            at: e.at,
-            action,
-            method: e.method,
-            user_id: e.user_id,
-            code_id: e.code_id,
-            detail: e.detail,
-        });
-    }
-    // Offline-code uses the phone could not name: the server knows them.
-    codes::attribute(&state, user.org_id, id, &mut events).await?;
-    let total = events.len() as u64;
-    let (org, uploader) = (user.org_id, user.id);
-    let accepted = state
-        .db
-        .run(move |s| s.upload_lock_events(org, id, uploader, &events))
-        .await
-        .map_err(lock_missing)?;
+    let done = reports::upload_log(&state, &user, id, req).await?;
     Ok(axum::Json(UploadResult {
-        accepted,
-        duplicates: total - accepted,
+        accepted: done.accepted,
+        duplicates: done.duplicates,
     }))
 }
 
@@ -393,64 +364,6 @@ pub async fn list_access_codes(
     Ok(axum::Json(Page {
         items: rows.into_iter().map(code_json).collect(),
         next: None,
-    }))
-}
-
-/// What a lock confirmed for a code, reported by the phone that talked to it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CodeStateReport {
-    pub state: CodeSyncState,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// Report a lock's confirmation (`installed`) or refusal (`failed` + reason) of a code.
-#[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes/{code_id}/state", tag = "locks",
-    security(("bearer" = [])), params(("id" = Uuid, Path), ("code_id" = Uuid, Path)),
-    request_body = CodeStateReport,
-    responses((status = 200, body = CodeStateReport),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such lock or code", body = ErrorBody),
-        (status = 409, description = "`conflict`: an offline code, which has no state on the lock", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: a `failed` state without a reason, or a reason too long", body = ErrorBody)))]
-pub async fn code_state(
-    State(state): State<AppState>,
-    Auth { user, .. }: Auth,
-    Id(id): Id,
-    CodeId(code_id): CodeId,
-    Json(req): Json<CodeStateReport>,
-) -> ApiResult<axum::Json<CodeStateReport>> {
-    gated(&state, &user, id, Action::View).await?;
-    if codes::grant_of(code_id).is_some() {
-        return Err(ApiError::conflict(
-            "Offline codes are not installed on the lock; there is no state to report.",
-        ));
-    }
-    let reason = req
-        .reason
-        .as_deref()
-        .map(|r| clean_name(r, "reason", 500))
-        .transpose()?;
-    if req.state == CodeSyncState::Failed && reason.is_none() {
-        return Err(ApiError::validation("A failed code needs a reason."));
-    }
-    let a = audit(
-        &user,
-        "code_state",
-        Some(format!("{code_id}: {}", req.state.as_str())),
-    );
-    let (org, st, r) = (user.org_id, req.state, reason.clone());
-    state
-        .db
-        .run(move |s| s.set_code_state(org, id, code_id, st, r.as_deref(), &a))
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("Code"),
-            other => other.into(),
-        })?;
-    Ok(axum::Json(CodeStateReport {
-        state: req.state,
-        reason,
     }))
 }
 

@@ -117,11 +117,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/locks/{id}/offline-codes",
             offline_codes::list_offline_codes,
         ),
-        e(
-            M::POST,
-            "/api/v1/locks/{id}/access-codes/{code_id}/state",
-            locks::code_state,
-        ),
         e(M::GET, "/api/v1/locks/{id}/door", door::door_state),
         e(M::GET, "/api/v1/locks/{id}/door-update", door::door_update),
         e(M::POST, "/api/v1/locks/{id}/contact", door::contact),

@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::service::codes::grant_of;
 use crate::service::credentials::revocations;
-use crate::service::keys::{code_secret, org_keypair};
+use crate::service::keys::{code_secret, org_keypair, report_key};
 use crate::service::locks::{gated, lock_missing};
 use crate::store::{DoorStatus, DoorUpdateRecord, LockContact, LockRecord, UserRecord};
 
@@ -52,6 +52,7 @@ pub struct DesiredDoor {
     pub mode: LockMode,
     pub master_code: String,
     pub code_secret: [u8; 32],
+    pub report_key: [u8; 32],
     /// Ordered by id, so equal states have equal digests.
     pub codes: Vec<DesiredCode>,
     /// Ordered by serial.
@@ -165,6 +166,7 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
         name: lock.name.clone(),
         mode: lock.mode,
         code_secret: code_secret(&key.signing_key_pkcs8, id, &master_code),
+        report_key: report_key(&key.signing_key_pkcs8, id),
         master_code,
         codes,
         revocations: revoked,
@@ -187,12 +189,12 @@ pub async fn contact(
         ));
     }
     let org = user.org_id;
-    let (master_code, key) = state
+    let key = state
         .db
-        .run(move |s| Ok((s.door_master_code(org, lock_id)?, s.organization_key(org)?)))
+        .run(move |s| s.organization_key(org))
         .await
         .map_err(lock_missing)?;
-    let secret = code_secret(&key.signing_key_pkcs8, lock_id, &master_code);
+    let secret = report_key(&key.signing_key_pkcs8, lock_id);
     let genuine = STANDARD.decode(&report.receipt).is_ok_and(|tag| {
         door::receipt_matches(
             &secret,
@@ -323,6 +325,7 @@ fn whole_update(want: &DesiredDoor, version: u64, issued_at: u64) -> ApiResult<P
     plain.mode = Some(want.mode);
     plain.master_code = Some(want.master_code.clone());
     plain.code_secret = Some(want.code_secret);
+    plain.report_key = Some(want.report_key);
     plain.put_codes = want
         .codes
         .iter()

@@ -1,5 +1,6 @@
 //! What several routes share, below the handlers: the permission gate, lock lookups, access
-//! codes, the per-lock code secret and audit entries. Each function takes the state (or a
+//! codes, the per-lock code secret and report key, the lock's authenticated log pages and
+//! audit entries. Each function takes the state (or a
 //! record) and the caller and answers an [`ApiResult`](crate::error::ApiResult); the
 //! handlers in [`crate::api`] extract, call these and shape the answer.
 
@@ -11,3 +12,4 @@ pub mod gate;
 pub mod keys;
 pub mod locks;
 pub mod offline;
+pub mod reports;

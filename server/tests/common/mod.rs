@@ -380,6 +380,56 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
+impl TestServer {
+    /// The report key the server seals into `lock`'s door updates (what a lock that took
+    /// one MACs its log pages and receipts with), derived as the server does.
+    #[allow(dead_code)]
+    pub async fn report_key(&self, token: &str, lock: &str) -> [u8; 32] {
+        let me = self.api.get("/api/v1/me", token).await;
+        let org = uuid::Uuid::parse_str(me.body["organization_id"].as_str().unwrap()).unwrap();
+        // The store is synchronous (PostgreSQL's client blocks): off the async worker.
+        let store = self.server.store();
+        let key = tokio::task::spawn_blocking(move || store.organization_key(org))
+            .await
+            .unwrap()
+            .unwrap();
+        access_server::service::keys::report_key(
+            &key.signing_key_pkcs8,
+            uuid::Uuid::parse_str(lock).unwrap(),
+        )
+    }
+}
+
+/// One entry of a lock's log at 2027-01-15 plus `seq` seconds.
+#[allow(dead_code)]
+pub fn log_entry(
+    seq: u64,
+    actor: lock_protocol::command::Actor,
+    via: lock_protocol::command::Via,
+    event: lock_protocol::command::Event,
+) -> lock_protocol::command::LogEntry {
+    lock_protocol::command::LogEntry {
+        seq,
+        at: 1_800_000_000 + seq,
+        actor,
+        via,
+        event,
+    }
+}
+
+/// A page of `lock`'s log as a lock holding `key` sends it, in the upload's JSON shape.
+#[allow(dead_code)]
+pub fn log_page(key: &[u8; 32], lock: &str, entries: &[lock_protocol::command::LogEntry]) -> Value {
+    use base64::Engine;
+    let page = lock_protocol::report::LogPage::seal(
+        Some(key),
+        uuid::Uuid::parse_str(lock).unwrap(),
+        entries,
+    );
+    let b64 = base64::engine::general_purpose::STANDARD;
+    json!({"entries": b64.encode(&page.entries), "mac": b64.encode(page.mac)})
+}
+
 pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }

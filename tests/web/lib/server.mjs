@@ -97,7 +97,7 @@ export async function startServer() {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  return { url, admin, api, stop, logPath };
+  return { url, admin, api, stop, logPath, dbPath: join(dataDir, 'data', 'access.db') };
 }
 
 /** Signs in through the API; resolves to the bearer token. */

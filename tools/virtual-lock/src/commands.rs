@@ -6,6 +6,8 @@ use lock_protocol::command::{
     RefusalReason, Response, Status, Via, revocation_acceptable, set_time_acceptable, valid_name,
 };
 use lock_protocol::credential::Claims;
+use lock_protocol::report::LogPage;
+use uuid::Uuid;
 
 use crate::state::{DRAIN_MOTOR, LockState, MAX_CODES, MAX_REVOCATIONS};
 
@@ -85,25 +87,24 @@ impl LockState {
                 access_codes: u32::try_from(self.codes.len()).unwrap_or(u32::MAX),
                 bolt: self.bolt,
                 door_version: self.door_version,
-                // Until the first door update brings the secret, no receipt: the platform
-                // refuses a contact without one.
-                receipt: self
-                    .pairing
-                    .as_ref()
-                    .and_then(|p| p.code_secret.map(|s| (p, s)))
-                    .map_or([0; 32], |(p, secret)| {
-                        lock_protocol::door::receipt(
-                            &secret,
-                            p.lock_id,
-                            self.door_version,
-                            self.battery_percent(),
-                            now,
-                            &self.identity.firmware,
-                        )
-                    }),
+                receipt: match (&self.pairing, &self.report_key) {
+                    (Some(p), Some(key)) => lock_protocol::door::receipt(
+                        key,
+                        p.lock_id,
+                        self.door_version,
+                        self.battery_percent(),
+                        now,
+                        &self.identity.firmware,
+                    ),
+                    _ => [0; 32],
+                },
             }),
             Command::ReadLog { since, max } => Response::Log {
-                entries: self.log.since(since, usize::from(max.min(MAX_LOG_BATCH))),
+                page: LogPage::seal(
+                    self.report_key.as_ref(),
+                    self.pairing.as_ref().map_or(Uuid::nil(), |p| p.lock_id),
+                    &self.log.since(since, usize::from(max.min(MAX_LOG_BATCH))),
+                ),
                 head: self.log.head,
             },
             Command::ReadMasterCode => match self.master_code.clone() {

@@ -123,6 +123,9 @@ pub struct LockState {
     pub pairing_guard: Guard,
     /// The door update version applied last (0: none since pairing).
     pub door_version: u64,
+    /// The key the lock MACs its log pages and receipts with, from a door update; kept
+    /// across code resets, cleared by a factory reset (`None`: pages and receipts are zeros).
+    pub report_key: Option<[u8; 32]>,
 }
 
 impl LockState {
@@ -145,6 +148,7 @@ impl LockState {
             keypad_guard: Guard::default(),
             pairing_guard: Guard::default(),
             door_version: 0,
+            report_key: None,
         }
     }
 

@@ -16,7 +16,8 @@ use crate::state::{Guard, Identity, LockState, LogRing, Pairing, ReplayMark};
 /// Leads every state file, followed by the layout version.
 const MAGIC: &[u8; 3] = b"VLK";
 /// The layout written: 2 added `door_version`, 3 made the pairing's code secret optional
-/// (it comes with the first door update). Files of layouts 1 and 2 still load.
+/// (it comes with the first door update) and added `report_key`. Files of layouts 1 and 2
+/// still load.
 const LAYOUT: u8 = 3;
 
 /// [`Pairing`] in layouts 1 and 2, when pairing installed the code secret.
@@ -88,6 +89,7 @@ impl From<LayoutV1> for LayoutV2 {
             keypad_guard: v1.keypad_guard,
             pairing_guard: v1.pairing_guard,
             door_version: 0,
+            report_key: None,
         }
     }
 }
@@ -116,6 +118,7 @@ impl From<LayoutV2> for LockState {
             keypad_guard: v2.keypad_guard,
             pairing_guard: v2.pairing_guard,
             door_version: v2.door_version,
+            report_key: None,
         }
     }
 }

@@ -126,6 +126,9 @@ impl LockState {
         if let (Some(secret), Some(p)) = (plain.code_secret, self.pairing.as_mut()) {
             p.code_secret = Some(secret);
         }
+        if let Some(key) = plain.report_key {
+            self.report_key = Some(key);
+        }
         if secret_changes {
             self.used_codes
                 .retain(|id, _| !offline_code::is_reference(*id));

@@ -484,3 +484,80 @@ fn the_largest_update_travels_in_one_session_at_the_smallest_mtu() {
     );
     assert!(opens(&mut b, "000000000042"));
 }
+
+fn read_log(b: &mut Bench, who: &Credential) -> lock_protocol::report::LogPage {
+    match b.run(who, Command::ReadLog { since: 0, max: 100 }) {
+        Response::Log { page, .. } => page,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn receipt_of(b: &mut Bench, who: &Credential) -> (lock_protocol::command::Status, [u8; 32]) {
+    match b.run(who, Command::ReadStatus) {
+        Response::Status(s) => {
+            let r = s.receipt;
+            (s, r)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_report_key_comes_in_an_update_survives_a_codes_reset_and_goes_with_a_factory_reset() {
+    use lock_protocol::door::receipt_matches;
+    use lock_protocol::report::PageError;
+    let key = [0x5A; 32];
+    let mut b = Bench::paired();
+    let admin = b.staff(&Permission::ALL);
+    // Before any update: pages and receipts carry zeros, which no key accepts.
+    let page = read_log(&mut b, &admin);
+    assert!(page.is_unsigned());
+    assert_eq!(page.verify(&key, b.lock_id), Err(PageError::Unsigned));
+    let (_, r) = receipt_of(&mut b, &admin);
+    assert_eq!(r, [0; 32]);
+
+    let mut p = whole(&b, 1, vec![code(1, "135790")]);
+    p.report_key = Some(key);
+    assert_eq!(b.run(&admin, sealed(&b, &p)), applied(1));
+    assert_eq!(b.lock.state().report_key, Some(key));
+    let page = read_log(&mut b, &admin);
+    let entries = page.verify(&key, b.lock_id).unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.event == Event::UpdateApplied { version: 1 })
+    );
+    assert_eq!(page.verify(&key, Uuid::new_v4()), Err(PageError::BadMac));
+    let (s, r) = receipt_of(&mut b, &admin);
+    assert!(receipt_matches(
+        &key,
+        b.lock_id,
+        1,
+        s.battery,
+        s.clock,
+        &s.firmware,
+        &r
+    ));
+
+    // A later update without a key keeps it; so do a codes reset and a restart.
+    let mut d = delta(&b, 2, 1);
+    d.mode = Some(LockMode::Resident);
+    assert_eq!(b.run(&admin, sealed(&b, &d)), applied(2));
+    let r = b.run(
+        &admin,
+        Command::ResetCodes {
+            master_code: "11223344".into(),
+            code_secret: [9; 32],
+        },
+    );
+    assert!(matches!(r, Response::CodesReset { .. }), "{r:?}");
+    let reopened = open_lock(&b.state_path(), &b.clock);
+    assert_eq!(reopened.state().report_key, Some(key));
+    assert!(read_log(&mut b, &admin).verify(&key, b.lock_id).is_ok());
+
+    // A factory reset forgets it.
+    assert_eq!(b.run(&admin, Command::FactoryReset), Response::FactoryReset);
+    assert_eq!(b.lock.state().report_key, None);
+    let reopened = open_lock(&b.state_path(), &b.clock);
+    assert_eq!(reopened.state().report_key, None);
+}

@@ -487,9 +487,10 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
     let (mut s, r) = b
         .open(&mut link, &admin, &Command::ReadLog { since: 0, max: 3 })
         .unwrap();
-    let Response::Log { entries, head } = r else {
+    let Response::Log { page, head } = r else {
         panic!("{r:?}")
     };
+    let entries = page.entries().unwrap();
     assert_eq!(head, 9);
     assert_eq!(
         entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -501,12 +502,13 @@ fn the_log_names_who_and_how_and_reads_in_batches() {
     );
     // Seq 2 is the platform's first update, carried at pairing.
     assert_eq!(entries[1].event, Event::UpdateApplied { version: 1 });
-    let Response::Log { entries, .. } = b
+    let Response::Log { page, .. } = b
         .more(&mut link, &mut s, &Command::ReadLog { since: 3, max: 100 })
         .unwrap()
     else {
         panic!()
     };
+    let entries = page.entries().unwrap();
     let who: Vec<_> = entries.iter().map(|e| (e.seq, e.actor, e.via)).collect();
     let admin_actor = Actor::User {
         user_id: admin.claims.user_id,

@@ -308,6 +308,24 @@ fn door_updates_survive_kill_9_at_any_moment() {
 }
 
 #[test]
+fn a_state_file_of_layout_2_still_opens_without_a_report_key() {
+    // Layout 2 is layout 1 followed by the door version (postcard varint).
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let v1 = std::fs::read(fixtures.join("state-v1.bin")).unwrap();
+    let mut v2 = b"VLK\x02".to_vec();
+    v2.extend_from_slice(&v1[4..]);
+    v2.push(7);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lock.state");
+    std::fs::write(&path, &v2).unwrap();
+    let clock = ManualClock::new(T0);
+    let lock = open_lock(&path, &clock);
+    let s = lock.state();
+    assert_eq!((s.door_version, s.report_key), (7, None));
+    assert_eq!(s.master_code.as_deref(), Some(MASTER));
+}
+
+#[test]
 fn a_state_file_of_the_previous_layout_still_opens() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
@@ -338,6 +356,7 @@ fn a_state_file_of_the_previous_layout_still_opens() {
     // Saved in the new layout from the first change, and it reopens the same.
     let now = std::fs::read(&path).unwrap();
     assert_eq!(&now[..4], b"VLK\x03");
+    assert_eq!(s.report_key, None);
     let state = lock.state().clone();
     drop(lock);
     assert_eq!(open_lock(&path, &clock).state(), &state);

@@ -129,6 +129,7 @@ impl DoorStore for PostgresStore {
                     &[&lock_id, &v],
                 )?;
             }
+            // `battery` is a smallint.
             let battery = contact.battery.map(i16::from);
             tx.exec(
                 "UPDATE locks SET battery = COALESCE($2, battery), firmware = COALESCE($3, firmware), \

@@ -302,6 +302,13 @@ pub async fn scenario(rig: &mut impl Rig) {
             .await
             .unwrap();
     }
+    // The phone's word does not make a code installed: the lock's receipt at the next
+    // ordinary contact does (its door update holds both codes).
+    let codes = admin.get(&format!("/api/v1/locks/{id}/access-codes")).await;
+    for c in codes["items"].as_array().unwrap() {
+        assert_eq!(c["sync_state"], "pending", "{c}");
+    }
+    t.on_site().read_status(id.clone()).await.unwrap();
     let codes = admin.get(&format!("/api/v1/locks/{id}/access-codes")).await;
     for c in codes["items"].as_array().unwrap() {
         assert_eq!(c["sync_state"], "installed", "{c}");
