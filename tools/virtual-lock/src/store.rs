@@ -89,7 +89,6 @@ impl From<LayoutV1> for LayoutV2 {
             keypad_guard: v1.keypad_guard,
             pairing_guard: v1.pairing_guard,
             door_version: 0,
-            report_key: None,
         }
     }
 }
