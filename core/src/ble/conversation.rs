@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use access_domain::api::RevokedCredential;
 use lock_ble::LockLink;
-use lock_protocol::command::{Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation, Status};
+use lock_protocol::command::{
+    Command, MAX_REVOCATIONS_PER_PUSH, RefusalReason, Response, Revocation, Status,
+};
 use lock_protocol::pairing::{Install, PairingPhone, PairingResult, PairingStep};
 use lock_protocol::session::PhoneSession;
 
@@ -28,6 +30,26 @@ impl<L: LockLink> Conversation<L> {
     /// answer to it. A refusal by the lock is [`AccessError::RefusedByLock`] and ends the
     /// conversation (the link is closed).
     pub async fn open(
+        link: L,
+        timeout: Duration,
+        credential: &StoredCredential,
+        counter: u64,
+        first: &Command,
+    ) -> Result<(Conversation<L>, Response), AccessError> {
+        match Self::open_past_mode(link, timeout, credential, counter, first).await? {
+            (talk, Response::Refused { reason }) => {
+                talk.close().await;
+                Err(refusal(reason))
+            }
+            open => Ok(open),
+        }
+    }
+
+    /// [`Conversation::open`], except that a first command the lock's mode forbids
+    /// (`Refused { ModeForbids }`) is answered as such with the session open: the lock
+    /// keeps it (the credential is good), and a door update may bring the mode the
+    /// platform set. Any other refusal is an error, as in `open`.
+    pub async fn open_past_mode(
         link: L,
         timeout: Duration,
         credential: &StoredCredential,
@@ -59,10 +81,13 @@ impl<L: LockLink> Conversation<L> {
         .map_err(session_error)?;
         let answer = framed.exchange(&request).await.map_err(link_error)?;
         let (session, response) = pending.open_response(&answer).map_err(session_error)?;
-        if let Response::Refused { reason } = response {
-            return Err(refusal(reason));
+        match response {
+            Response::Refused {
+                reason: RefusalReason::ModeForbids,
+            } => Ok((session, response)),
+            Response::Refused { reason } => Err(refusal(reason)),
+            r => Ok((session, r)),
         }
-        Ok((session, response))
     }
 
     /// Sends one more command in the session; the lock's refusal is an error.

@@ -16,7 +16,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use super::conversation::pair;
-use super::errors::{bad_response, ble_error, decode_b64, key32, pairing_error, rejection};
+use super::errors::{bad_response, ble_error, decode_b64, pairing_error, rejection};
 use super::link::Framed;
 use super::{ANSWER_TIMEOUT, PairingPhase, PairingProgress, unix_now};
 use crate::cache::on_site;
@@ -63,26 +63,46 @@ impl Engine {
             return Err(pairing_error(PairingError::CodeTooShort));
         }
         let name = pairing_name(&name)?;
+        let lock = self
+            .pair_here(unit, &device_id, &code, name, &phase)
+            .await?;
+        // Pairing installs no secret: the master code and the code secret arrive in the
+        // lock's first door update, carried now by a first contact while the phone is at
+        // the door (best effort: any later contact carries it too).
+        if let Err(e) = self.run_on_lock(&lock.id, vec![cmd::Command::ReadStatus]).await {
+            tracing::warn!(lock = %lock.id, "no first contact after pairing: {e}");
+        }
+        phase(PairingPhase::Done);
+        Ok(lock)
+    }
+
+    /// The pairing itself, with the radio held: connect, register, SPAKE2, identity.
+    async fn pair_here(
+        &self,
+        unit: Uuid,
+        device_id: &str,
+        code: &str,
+        name: String,
+        phase: &(dyn Fn(PairingPhase) + Send + Sync),
+    ) -> Result<LockInfo, AccessError> {
         let _one = self.ble.busy.lock().await;
         phase(PairingPhase::Connecting);
         let transport = self.transport().await?;
         // A lock this phone paired itself, or one that advertises itself paired, is refused
         // before anything is registered (BlueZ may still hold the advertisement from
         // before the pairing, so the phone's own record comes first).
-        if self.paired_here(&device_id).await?
-            || self.advertises_paired(&transport, &device_id).await?
+        if self.paired_here(device_id).await?
+            || self.advertises_paired(&transport, device_id).await?
         {
             return Err(rejection(Rejection::AlreadyPaired));
         }
-        let link = transport.connect(&device_id).await.map_err(ble_error)?;
+        let link = transport.connect(device_id).await.map_err(ble_error)?;
         let mut framed = Framed::new(link, ANSWER_TIMEOUT);
         let out = self
-            .pair_on(&mut framed, unit, &device_id, &code, name, &phase)
+            .pair_on(&mut framed, unit, device_id, code, name, phase)
             .await;
         framed.close().await;
-        let lock = out?;
-        phase(PairingPhase::Done);
-        Ok(lock)
+        out
     }
 
     /// Whether this phone paired `device` to a lock the cache still shows as paired.
