@@ -69,7 +69,10 @@ impl Engine {
         // Pairing installs no secret: the master code and the code secret arrive in the
         // lock's first door update, carried now by a first contact while the phone is at
         // the door (best effort: any later contact carries it too).
-        if let Err(e) = self.run_on_lock(&lock.id, vec![cmd::Command::ReadStatus]).await {
+        if let Err(e) = self
+            .run_on_lock(&lock.id, vec![cmd::Command::ReadStatus])
+            .await
+        {
             tracing::warn!(lock = %lock.id, "no first contact after pairing: {e}");
         }
         phase(PairingPhase::Done);

@@ -351,16 +351,22 @@ async fn offline_a_contact_carries_the_cached_update_and_the_report_follows_once
     let waiting = s.door().await;
     assert_eq!(waiting["confirmed_version"], before["confirmed_version"]);
     assert_eq!(waiting["last_contact_at"], before["last_contact_at"]);
+    // The server keeps contact times to the second: a report sent now shows as later.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     s.ok(&s.staff, &["sync"]).await;
     let reported = s.door().await;
     assert_eq!(reported["confirmed_version"], platform, "{reported}");
     assert_eq!(reported["in_step"], true, "{reported}");
     assert_eq!(reported["last_contact_app"], "Access Manager");
     assert_ne!(reported["last_contact_at"], before["last_contact_at"]);
-    // Exactly once: nothing waits any more.
+    // Exactly once: nothing waits any more (a second report would show a later time).
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     s.ok(&s.staff, &["sync"]).await;
     let uploaded = s.ok(&s.staff, &["upload-logs"]).await;
     assert!(uploaded.starts_with("0 "), "{uploaded}");
-    assert_eq!(s.door().await["last_contact_at"], reported["last_contact_at"]);
+    assert_eq!(
+        s.door().await["last_contact_at"],
+        reported["last_contact_at"]
+    );
     s.server.stop().await;
 }
