@@ -31,6 +31,12 @@ impl Engine {
             return Err(e);
         }
         let (applied, bytes) = self.fetch_sync(progress.clone()).await?;
+        // The network is back: what earlier lock contacts left (contact reports, code
+        // confirmations, log entries) goes now, not only at the next contact. No request
+        // when nothing waits; a failure here fails no sync.
+        if let Err(e) = self.flush_ble_uploads().await {
+            tracing::info!("lock uploads wait for the network: {e}");
+        }
         let total_locks = self.db(|c| cache::lock_count(c)).await?;
         progress.tell(|l| l.on_progress(SyncPhase::Finished, total_locks, total_locks));
         tracing::info!(

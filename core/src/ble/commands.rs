@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::conversation::{Conversation, revocation_pushes};
 use super::door::Carried;
-use super::errors::{bad_response, rejection};
+use super::errors::{bad_response, refusal, rejection};
 use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis, unix_now};
 use crate::cache::on_site;
 use crate::engine::Engine;
@@ -84,7 +84,9 @@ pub(crate) fn protocol_code(
 impl Engine {
     /// Runs `commands` on the lock in one session (the first one opens it: one round trip),
     /// after the local gate for each. A refusal by the lock ends the session with
-    /// [`AccessError::RefusedByLock`]. Then, with the user's commands answered, the contact
+    /// [`AccessError::RefusedByLock`], except a first command the lock's mode forbids: the
+    /// door update goes first then, and the commands again when the lock took it (a mode
+    /// set on the platform reaches the lock through the very phone it kept out). Then, with the user's commands answered, the contact
     /// brings the door in line: the cached door update (fetched again beside the session
     /// when online), staff's revocation list when it changed, the status as a contact report
     /// for the server (sent at once when online). Not after a [`direct`] change, nor in a
@@ -135,9 +137,11 @@ impl Engine {
         let user = async {
             let link = self.connect_lock(id).await?;
             let (mut talk, answer) =
-                Conversation::open(link, ANSWER_TIMEOUT, &credential, counter, first).await?;
+                Conversation::open_past_mode(link, ANSWER_TIMEOUT, &credential, counter, first)
+                    .await?;
+            let refused = matches!(answer, Response::Refused { .. });
             let mut responses = vec![answer];
-            for command in rest {
+            for command in rest.iter().take_while(|_| !refused) {
                 match talk.send(command).await {
                     Ok(r) => responses.push(r),
                     Err(e) => {
@@ -154,9 +158,37 @@ impl Engine {
             }
         };
         let (user, ()) = tokio::join!(user, fetch);
-        let (mut talk, responses) = user?;
+        let (mut talk, mut responses) = user?;
+        let mut carried = None;
+        let mut refused = None;
+        if let Some(Response::Refused { reason }) = responses.first() {
+            // The lock's mode forbids the first command, but the session is open: the
+            // door update may bring the mode the platform set since. Carried now, then
+            // the commands once more when the lock took it.
+            let reason = *reason;
+            let now = if carry {
+                self.carry_door_update(&mut talk, id).await
+            } else {
+                Carried::Nothing
+            };
+            carried = Some(now);
+            responses.clear();
+            if matches!(now, Carried::Applied(_)) {
+                for command in &commands {
+                    match talk.send(command).await {
+                        Ok(r) => responses.push(r),
+                        Err(e) => {
+                            refused = Some(e);
+                            break;
+                        }
+                    }
+                }
+            } else {
+                refused = Some(refusal(reason));
+            }
+        }
         let out = self
-            .after_commands(&mut talk, &responses, staff, carry, id)
+            .after_commands(&mut talk, &responses, staff, carry, id, carried)
             .await;
         talk.close().await;
         match out {
@@ -168,13 +200,17 @@ impl Engine {
             Ok(false) => {}
             Err(e) => return Err(e),
         }
+        if let Some(e) = refused {
+            return Err(e);
+        }
         Ok((me, lock, responses))
     }
 
     /// The rest of a contact, once the user's commands are answered: when `carry`, the
-    /// cached door update; then (staff) the revocation list when it changed since the last
-    /// push or when the update replaced the lock's list; then, when `carry`, the status
-    /// queued as a contact report. Whether a report was queued.
+    /// cached door update (unless `already` carried in this session); then (staff) the
+    /// revocation list when it changed since the last push or when the update replaced the
+    /// lock's list; then, when `carry`, the status queued as a contact report. Whether a
+    /// report was queued.
     async fn after_commands(
         &self,
         talk: &mut Conversation<AnyLink>,
@@ -182,11 +218,12 @@ impl Engine {
         staff: bool,
         carry: bool,
         lock: Uuid,
+        already: Option<Carried>,
     ) -> Result<bool, AccessError> {
-        let carried = if carry {
-            self.carry_door_update(talk, lock).await
-        } else {
-            Carried::Nothing
+        let carried = match already {
+            Some(carried) => carried,
+            None if carry => self.carry_door_update(talk, lock).await,
+            None => Carried::Nothing,
         };
         if staff
             && let Some((list, pushed)) = self.db(move |c| on_site::revocations(c, lock)).await?
@@ -268,10 +305,9 @@ impl Engine {
     }
 
     /// Resets the codes (`reset_codes`) in one session: the lock is reached first, then the
-    /// server makes the new master code and code secret, then the lock takes them in its
-    /// door update (sealed to it: this phone never reads them) and drops every access code.
-    /// Returns how many codes the lock held before. Needs the network; nothing changes
-    /// anywhere when the lock is out of range.
+    /// server makes the new master code, then the lock takes it in the door update that drops
+    /// every given access code.
+    /// Needs the network; nothing changes anywhere when the lock is out of range.
     pub(crate) async fn ble_reset_codes(&self, lock_id: String) -> Result<u32, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::ResetCodes).await?;
         if !lock.paired {
@@ -285,7 +321,7 @@ impl Engine {
             .await?;
         let link = self.connect_lock(id).await?;
         // The lock is reached and takes this credential before the server resets anything.
-        let (mut talk, answer) = Conversation::open(
+        let (mut talk, first) = Conversation::open(
             link,
             ANSWER_TIMEOUT,
             &credential,
@@ -293,36 +329,44 @@ impl Engine {
             &Command::ReadStatus,
         )
         .await?;
-        let out = self.reset_in_session(&mut talk, &lock_id, id).await;
-        talk.close().await;
-        let held = match answer {
+        let before = match first {
             Response::Status(s) => s.access_codes,
             _ => 0,
         };
-        out.map(|()| held)
-    }
-
-    /// The server's reset, then its door update carried at once and the contact reported.
-    async fn reset_in_session(
-        &self,
-        talk: &mut Conversation<AnyLink>,
-        lock_id: &str,
-        id: Uuid,
-    ) -> Result<(), AccessError> {
-        self.reset_codes(lock_id.to_string()).await?;
-        self.fetch_door_update(id).await?;
-        match self.carry_door_update(talk, id).await {
-            Carried::Applied(_) | Carried::Held => {}
-            Carried::Nothing | Carried::Failed => {
-                return Err(bad_response("the lock did not take the reset".to_string()));
-            }
-        }
-        if self.queue_contact(talk, id, None).await
+        let out = self.reset_in_session(&mut talk, &lock_id, before).await;
+        talk.close().await;
+        if out.is_ok()
             && let Err(e) = self.flush_ble_uploads().await
         {
             tracing::info!(lock = %id, "contact report waits for the network: {e}");
         }
-        Ok(())
+        out
+    }
+
+    /// The server makes the new master code; its door update (a whole state: the new
+    /// master code and code secret, no given code) goes to the lock in this session.
+    /// How many codes the lock dropped.
+    async fn reset_in_session(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        lock_id: &str,
+        before: u32,
+    ) -> Result<u32, AccessError> {
+        self.reset_codes(lock_id.to_string()).await?;
+        let id = parse_id(lock_id)?;
+        self.fetch_door_update(id).await?;
+        match self.carry_door_update(talk, id).await {
+            Carried::Applied(_) => {}
+            other => {
+                return Err(bad_response(format!(
+                    "the lock did not take the new codes: {other:?}"
+                )));
+            }
+        }
+        let status = talk.read_status().await?;
+        let removed = before.saturating_sub(status.access_codes);
+        self.queue_contact(talk, id, Some(status)).await;
+        Ok(removed)
     }
 
     /// Installs a given access code (from the cache) in the lock (`give_access`). The lock

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use access_domain::api::RevokedCredential;
 use lock_ble::LockLink;
-use lock_protocol::command::{Command, MAX_REVOCATIONS_PER_PUSH, Response, Revocation, Status};
+use lock_protocol::command::{
+    Command, MAX_REVOCATIONS_PER_PUSH, RefusalReason, Response, Revocation, Status,
+};
 use lock_protocol::pairing::{Install, PairingPhone, PairingResult, PairingStep};
 use lock_protocol::session::PhoneSession;
 
@@ -28,6 +30,26 @@ impl<L: LockLink> Conversation<L> {
     /// answer to it. A refusal by the lock is [`AccessError::RefusedByLock`] and ends the
     /// conversation (the link is closed).
     pub async fn open(
+        link: L,
+        timeout: Duration,
+        credential: &StoredCredential,
+        counter: u64,
+        first: &Command,
+    ) -> Result<(Conversation<L>, Response), AccessError> {
+        match Self::open_past_mode(link, timeout, credential, counter, first).await? {
+            (talk, Response::Refused { reason }) => {
+                talk.close().await;
+                Err(refusal(reason))
+            }
+            open => Ok(open),
+        }
+    }
+
+    /// [`Conversation::open`], except that a first command the lock's mode forbids
+    /// (`Refused { ModeForbids }`) is answered as such with the session open: the lock
+    /// keeps it (the credential is good), and a door update may bring the mode the
+    /// platform set. Any other refusal is an error, as in `open`.
+    pub async fn open_past_mode(
         link: L,
         timeout: Duration,
         credential: &StoredCredential,
@@ -59,10 +81,13 @@ impl<L: LockLink> Conversation<L> {
         .map_err(session_error)?;
         let answer = framed.exchange(&request).await.map_err(link_error)?;
         let (session, response) = pending.open_response(&answer).map_err(session_error)?;
-        if let Response::Refused { reason } = response {
-            return Err(refusal(reason));
+        match response {
+            Response::Refused {
+                reason: RefusalReason::ModeForbids,
+            } => Ok((session, response)),
+            Response::Refused { reason } => Err(refusal(reason)),
+            r => Ok((session, r)),
         }
-        Ok((session, response))
     }
 
     /// Sends one more command in the session; the lock's refusal is an error.
@@ -239,12 +264,21 @@ mod tests {
 
     impl Site {
         fn credential(&self, serial: u64, permissions: &[Permission]) -> StoredCredential {
+            self.credential_of(UserType::TeamMember, serial, permissions)
+        }
+
+        fn credential_of(
+            &self,
+            user_type: UserType,
+            serial: u64,
+            permissions: &[Permission],
+        ) -> StoredCredential {
             let claims = Claims {
                 serial,
                 user_id: Uuid::new_v4(),
                 lock_id: self.lock_id,
-                class: UserClass::of(UserType::TeamMember),
-                rights: rights_for(UserType::TeamMember, permissions),
+                class: UserClass::of(user_type),
+                rights: rights_for(user_type, permissions),
                 not_before: now() - 60,
                 not_after: now() + 3_600,
             };
@@ -304,6 +338,43 @@ mod tests {
         // The same counter again is a replay: refused on the first message.
         let link = site.transport.connect("door").await.unwrap();
         let replay = Conversation::open(link, TIMEOUT, &credential, 1, &Command::Unlock).await;
+        assert!(matches!(replay, Err(AccessError::RefusedByLock { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_first_command_the_mode_forbids_leaves_the_session_open_only_when_asked() {
+        let site = paired_site().await;
+        // A resident at a lock in vacant mode.
+        let credential = site.credential_of(UserType::Resident, 1, &[]);
+        let link = site.transport.connect("door").await.unwrap();
+        let refused = Conversation::open(link, TIMEOUT, &credential, 1, &Command::Unlock)
+            .await
+            .err();
+        assert!(
+            matches!(&refused, Some(AccessError::RefusedByLock { reason }) if reason.contains("ModeForbids")),
+            "{refused:?}"
+        );
+        let link = site.transport.connect("door").await.unwrap();
+        let (mut talk, first) =
+            Conversation::open_past_mode(link, TIMEOUT, &credential, 2, &Command::Unlock)
+                .await
+                .unwrap();
+        assert_eq!(
+            first,
+            Response::Refused {
+                reason: RefusalReason::ModeForbids
+            }
+        );
+        // The session is open: what may come next (a door update) gets an answer.
+        match talk.send(&Command::ReadStatus).await.unwrap() {
+            Response::Status(s) => assert_eq!(s.mode, LockMode::Vacant),
+            other => panic!("unexpected {other:?}"),
+        }
+        talk.close().await;
+        // Any other refusal of the first message is an error there too.
+        let link = site.transport.connect("door").await.unwrap();
+        let replay =
+            Conversation::open_past_mode(link, TIMEOUT, &credential, 2, &Command::Unlock).await;
         assert!(matches!(replay, Err(AccessError::RefusedByLock { .. })));
     }
 }

@@ -63,35 +63,49 @@ impl Engine {
             return Err(pairing_error(PairingError::CodeTooShort));
         }
         let name = pairing_name(&name)?;
+        let lock = self
+            .pair_here(unit, &device_id, &code, name, &phase)
+            .await?;
+        // Pairing installs no secret: the master code and the code secret arrive in the
+        // lock's first door update, carried now by a first contact while the phone is at
+        // the door (best effort: any later contact carries it too).
+        if let Err(e) = self
+            .run_on_lock(&lock.id, vec![cmd::Command::ReadStatus])
+            .await
+        {
+            tracing::warn!(lock = %lock.id, "no first contact after pairing: {e}");
+        }
+        phase(PairingPhase::Done);
+        Ok(lock)
+    }
+
+    /// The pairing itself, with the radio held: connect, register, SPAKE2, identity.
+    async fn pair_here(
+        &self,
+        unit: Uuid,
+        device_id: &str,
+        code: &str,
+        name: String,
+        phase: &(dyn Fn(PairingPhase) + Send + Sync),
+    ) -> Result<LockInfo, AccessError> {
         let _one = self.ble.busy.lock().await;
         phase(PairingPhase::Connecting);
         let transport = self.transport().await?;
         // A lock this phone paired itself, or one that advertises itself paired, is refused
         // before anything is registered (BlueZ may still hold the advertisement from
         // before the pairing, so the phone's own record comes first).
-        if self.paired_here(&device_id).await?
-            || self.advertises_paired(&transport, &device_id).await?
+        if self.paired_here(device_id).await?
+            || self.advertises_paired(&transport, device_id).await?
         {
             return Err(rejection(Rejection::AlreadyPaired));
         }
-        let link = transport.connect(&device_id).await.map_err(ble_error)?;
+        let link = transport.connect(device_id).await.map_err(ble_error)?;
         let mut framed = Framed::new(link, ANSWER_TIMEOUT);
         let out = self
-            .pair_on(&mut framed, unit, &device_id, &code, name, &phase)
+            .pair_on(&mut framed, unit, device_id, code, name, phase)
             .await;
         framed.close().await;
-        drop(_one);
-        let lock = out?;
-        // The first contact carries the platform's first door update: the master code and
-        // the code secret reach the lock sealed to it, never through this phone's hands.
-        if let Err(e) = self
-            .run_on_lock(&lock.id, vec![lock_protocol::command::Command::ReadStatus])
-            .await
-        {
-            tracing::warn!(lock = %lock.id, "first contact after pairing failed (the next one carries the update): {e}");
-        }
-        phase(PairingPhase::Done);
-        Ok(lock)
+        out
     }
 
     /// Whether this phone paired `device` to a lock the cache still shows as paired.

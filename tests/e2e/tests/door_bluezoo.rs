@@ -1,0 +1,372 @@
+//! The door follows the platform on ordinary contacts, at the door: the `access` CLI (one
+//! home directory per phone) through btleplug and BlueZoo against the `virtual-lock`
+//! binary and the real server. The platform's changes are made over the web API, as a
+//! property manager does on the web page; the phones only sign in, sync, unlock and read the
+//! status; codes are typed on the lock's keypad (`keypad DIGITS` on its stdin). No lock
+//! command that installs codes or sets a mode over Bluetooth is used.
+
+mod rig;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use rig::BluezooRig;
+use support::{Admin, Rig, Server};
+
+const PASSWORD: &str = "pw-123456789";
+
+/// The `access` binary of this target directory (`cargo build -p access-cli`).
+fn access_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .join("access");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p access-cli` first",
+        binary.display()
+    );
+    binary
+}
+
+/// A phone: the `access` CLI on its own home directory, as one app.
+struct Phone {
+    home: tempfile::TempDir,
+    app: &'static str,
+    user_id: String,
+}
+
+/// Exit code, stdout, stderr.
+type Out = (i32, String, String);
+
+/// A paired lock on BlueZoo, the server, its administrator, the unit and the team member's
+/// phone that paired the lock.
+struct Site {
+    rig: BluezooRig,
+    server: Server,
+    admin: Admin,
+    unit: String,
+    staff: Phone,
+    lock: String,
+    phones: u32,
+}
+
+fn run(home: &Path, app: &str, server: &str, adapter: &str, args: &[&str]) -> Out {
+    let out = Command::new(access_binary())
+        .args(["--server", server, "--app", app, "--home"])
+        .arg(home)
+        .args(args)
+        .env("ACCESS_BLE_ADAPTER", adapter)
+        .env("ACCESS_PASSWORD", PASSWORD)
+        .env("ACCESS_TIMEOUT_MS", "3000")
+        .output()
+        .expect("access runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str], (code, out, err): Out) -> String {
+    assert_eq!(code, 0, "access {args:?}\nstdout: {out}\nstderr: {err}");
+    out
+}
+
+fn opened(outcome: &str) -> bool {
+    outcome.contains("Opened")
+}
+
+impl Site {
+    /// BlueZoo, the virtual lock, the server, a unit, a team member registered through the
+    /// CLI, who scans and pairs the lock.
+    async fn paired(tag: &str) -> Site {
+        let rig = BluezooRig::start(0).await;
+        let (server, admin, unit) = support::site().await;
+        let mut site = Site {
+            rig,
+            server,
+            admin,
+            unit,
+            staff: Phone {
+                home: tempfile::tempdir().unwrap(),
+                app: "manager",
+                user_id: String::new(),
+            },
+            lock: String::new(),
+            phones: 0,
+        };
+        let perms = support::all_permissions();
+        site.staff = site
+            .register("team_member", &format!("tech-{tag}@example.test"), &perms)
+            .await;
+        let device = support::Rig::device_id(&site.rig);
+        let scan = site.ok(&site.staff, &["scan", "--seconds", "3"]).await;
+        assert!(scan.contains(&device), "{scan}");
+        let unit = site.unit.clone();
+        let paired = site
+            .ok(
+                &site.staff,
+                &[
+                    "pair",
+                    "--unit",
+                    &unit,
+                    "--device",
+                    &device,
+                    "--code",
+                    support::PAIRING_CODE,
+                    "--name",
+                    "Front door",
+                ],
+            )
+            .await;
+        assert!(paired.contains("Front door  paired"), "{paired}");
+        site.lock = paired.split_whitespace().next().unwrap().to_string();
+        site
+    }
+
+    /// `access` as `phone`, in a blocking thread.
+    async fn cli(&self, phone: &Phone, args: &[&str]) -> Out {
+        let (home, app) = (phone.home.path().to_path_buf(), phone.app);
+        let (url, adapter) = (self.server.base_url(), self.rig.bluez.phone.clone());
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&home, app, &url, &adapter, &args)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn ok(&self, phone: &Phone, args: &[&str]) -> String {
+        ok(args, self.cli(phone, args).await)
+    }
+
+    /// Invited on the web; registered with the CLI (invitation link from the mail, code
+    /// from the SMS, both read from the outbox); synced.
+    async fn register(&mut self, user_type: &str, email: &str, permissions: &[&str]) -> Phone {
+        self.phones += 1;
+        let phone_number = format!(
+            "+1555{:07}",
+            4_000_000 + self.phones + std::process::id() % 1000 * 100
+        );
+        let user_id = self
+            .admin
+            .invite(user_type, email, permissions, support::units(&[&self.unit]))
+            .await;
+        let phone = Phone {
+            home: tempfile::tempdir().unwrap(),
+            app: if user_type == "resident" {
+                "resident"
+            } else {
+                "manager"
+            },
+            user_id,
+        };
+        let link = self.admin.invitation_link(email).await;
+        let started = self
+            .ok(
+                &phone,
+                &[
+                    "register",
+                    "--invitation",
+                    &link,
+                    "--email",
+                    email,
+                    "--phone",
+                    &phone_number,
+                    "--name",
+                    &format!("Pat {email}"),
+                ],
+            )
+            .await;
+        let registration = started.trim().to_string();
+        let normalized = access_domain::normalize_phone(&phone_number).unwrap();
+        let code = self.admin.sms_code(&normalized).await;
+        self.ok(&phone, &["verify", &registration, &code]).await;
+        self.ok(&phone, &["sync"]).await;
+        phone
+    }
+
+    /// Someone types `digits` on the lock's keypad; the lock's outcome.
+    fn keypad(&mut self, digits: &str) -> String {
+        tokio::task::block_in_place(|| self.rig.keypad(digits))
+    }
+
+    async fn door(&self) -> Value {
+        self.admin
+            .get(&format!("/api/v1/locks/{}/door", self.lock))
+            .await
+    }
+
+    async fn set_mode(&self, mode: &str) {
+        self.admin
+            .ok(
+                Method::PUT,
+                &format!("/api/v1/locks/{}/mode", self.lock),
+                Some(json!({"mode": mode})),
+            )
+            .await;
+    }
+
+    /// A one-time code given on the web, for the phones to carry; its digits.
+    async fn give_one_time(&self, label: &str) -> String {
+        let given = self
+            .admin
+            .post(
+                &format!("/api/v1/locks/{}/access-codes", self.lock),
+                json!({"kind": "one_time", "label": label, "delivery": "ble"}),
+            )
+            .await;
+        given["code"].as_str().expect("code").to_string()
+    }
+
+    async fn passcode_of(&self, user: &str) -> String {
+        let d = self.admin.get(&format!("/api/v1/users/{user}")).await;
+        d["passcodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["lock_id"] == self.lock.as_str())
+            .unwrap_or_else(|| panic!("no passcode on {}: {d}", self.lock))["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// Pairing, then the web's changes reach the keypad through ordinary contacts: the master
+/// code after pairing; a resident's passcode carried by the resident's own unlock (the
+/// lock still in the mode pairing left, which keeps residents out: the update that admits
+/// them goes first, then the unlock again); a one-time code given on the web after a staff
+/// status read, once; a mode that keeps residents out; a revoked resident. The lock's
+/// battery and last contact show on the web.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordinary_contacts_bring_the_web_changes_to_the_keypad() {
+    let mut s = Site::paired("a").await;
+
+    // ---- 1. after pairing, the lock holds the platform's master code ----
+    let master = s.admin.master_code(&s.lock).await;
+    let k = s.keypad(&master);
+    assert!(opened(&k), "the master code after pairing: {k}");
+    let door = s.door().await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(door["last_contact_app"], "Access Manager", "{door}");
+
+    // ---- 2. a resident: mode and passcode set on the web, carried by their own unlock ----
+    s.set_mode("resident").await;
+    let resident = s.register("resident", "res-a@example.test", &[]).await;
+    let passcode = s.passcode_of(&resident.user_id).await;
+    let k = s.keypad(&passcode);
+    assert!(!opened(&k), "not on the lock before any contact: {k}");
+    assert_eq!(s.door().await["in_step"], false);
+    s.ok(&resident, &["refresh-credentials"]).await;
+    let unlocked = s.ok(&resident, &["unlock", "Front door"]).await;
+    assert_eq!(unlocked.trim(), "unlocked");
+    let k = s.keypad(&passcode);
+    assert!(opened(&k), "the passcode after the resident's unlock: {k}");
+    let door = s.door().await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(door["last_contact_app"], "NoKey Resident", "{door}");
+
+    // ---- 3. a one-time code given on the web: opens once after the next staff contact ----
+    s.set_mode("maintenance").await;
+    // (Every refused entry counts toward the keypad's lockout, 5 free: this test makes 4.)
+    let one_time = s.give_one_time("Plumber").await;
+    // The status printed is the lock's before the update (the user's command goes first).
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    let k = s.keypad(&one_time);
+    assert!(opened(&k), "the one-time code after the staff contact: {k}");
+    let k = s.keypad(&one_time);
+    assert!(!opened(&k), "a one-time code opens once: {k}");
+    assert!(opened(&s.keypad(&passcode)), "residents in maintenance");
+
+    // ---- 4. a mode that keeps residents out ----
+    s.set_mode("vacant").await;
+    assert!(opened(&s.keypad(&passcode)), "the lock has not heard yet");
+    s.ok(&s.staff, &["unlock", "Front door"]).await;
+    let k = s.keypad(&passcode);
+    assert!(k.contains("ModeForbids"), "vacant keeps residents out: {k}");
+
+    // ---- 5. the resident is revoked on the web ----
+    s.set_mode("resident").await;
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    assert!(opened(&s.keypad(&passcode)), "back in resident mode");
+    s.admin.revoke(&resident.user_id).await;
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    let k = s.keypad(&passcode);
+    assert!(!opened(&k), "a revoked resident's passcode: {k}");
+    assert!(opened(&s.keypad(&master)), "the master code still opens");
+
+    // ---- 6. the lock's battery and last contact on the web ----
+    let door = s.door().await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(door["pending_codes"], 0, "{door}");
+    assert_eq!(door["last_contact_app"], "Access Manager", "{door}");
+    assert!(door["last_contact_at"].is_string(), "{door}");
+    let battery = door["battery"].as_u64().expect("battery on the door");
+    assert!(battery > 0 && battery <= 100, "{door}");
+    let lock = s.admin.get(&format!("/api/v1/locks/{}", s.lock)).await;
+    assert_eq!(lock["battery"].as_u64(), Some(battery), "{lock}");
+    assert_eq!(lock["mode"], "resident");
+    s.server.stop().await;
+}
+
+/// Offline: a staff phone that synced and cached the update carries it with the server
+/// unreachable (the code given before opens at the keypad afterwards); the contact report
+/// waits and reaches the server at the next `access sync` once the network is back, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_a_contact_carries_the_cached_update_and_the_report_follows_once() {
+    let mut s = Site::paired("b").await;
+    let one_time = s.give_one_time("Cleaner").await;
+    s.ok(&s.staff, &["sync"]).await;
+    s.ok(&s.staff, &["refresh-credentials"]).await;
+    let platform = s
+        .admin
+        .get(&format!("/api/v1/locks/{}/door-update", s.lock))
+        .await["version"]
+        .as_u64()
+        .unwrap();
+    let before = s.door().await;
+    assert_eq!(before["in_step"], false, "{before}");
+    assert!(!opened(&s.keypad(&one_time)), "not on the lock yet");
+
+    // ---- the network goes away ----
+    s.server.stop().await;
+    let unlocked = s.ok(&s.staff, &["unlock", "Front door"]).await;
+    assert_eq!(unlocked.trim(), "unlocked");
+    let k = s.keypad(&one_time);
+    assert!(opened(&k), "the cached update was carried offline: {k}");
+    let (code, _, err) = s.cli(&s.staff, &["sync"]).await;
+    assert_eq!(code, 4, "sync offline: {err}");
+
+    // ---- the network is back ----
+    s.server.start_again().await;
+    let waiting = s.door().await;
+    assert_eq!(waiting["confirmed_version"], before["confirmed_version"]);
+    assert_eq!(waiting["last_contact_at"], before["last_contact_at"]);
+    // The server keeps contact times to the second: a report sent now shows as later.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    s.ok(&s.staff, &["sync"]).await;
+    let reported = s.door().await;
+    assert_eq!(reported["confirmed_version"], platform, "{reported}");
+    assert_eq!(reported["in_step"], true, "{reported}");
+    assert_eq!(reported["last_contact_app"], "Access Manager");
+    assert_ne!(reported["last_contact_at"], before["last_contact_at"]);
+    // Exactly once: nothing waits any more (a second report would show a later time).
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    s.ok(&s.staff, &["sync"]).await;
+    let uploaded = s.ok(&s.staff, &["upload-logs"]).await;
+    assert!(uploaded.starts_with("0 "), "{uploaded}");
+    assert_eq!(
+        s.door().await["last_contact_at"],
+        reported["last_contact_at"]
+    );
+    s.server.stop().await;
+}
