@@ -506,6 +506,9 @@ pub struct AccessCode {
     pub created_by: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Set once revoked: the lock drops the code at the next contact.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// `POST /api/v1/locks/{id}/credentials`: a signed BLE credential for the caller and lock.

@@ -9,7 +9,7 @@ mod common;
 use access_domain::LockMode;
 use lock_protocol::command::{Command, RefusalReason, Response};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use virtual_lock::KeypadOutcome;
 
 use common::Api;
@@ -219,4 +219,65 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
     );
     assert_eq!(a.lock.state().name, before.name);
     let _ = &mut b;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_code_revoked_alone_leaves_the_lock_at_the_next_contact() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Elm", &["1"]).await;
+    let mut p = pair(api, &admin, &units[0], "Elm 1").await;
+    // Vacant: given (guest) codes open.
+    let mode = api
+        .put(
+            &format!("/api/v1/locks/{}/mode", p.id),
+            &admin,
+            json!({"mode": "vacant"}),
+        )
+        .await;
+    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    let give = |label: &'static str| json!({"kind": "permanent", "label": label});
+    let cleaner = p.give(api, &admin, give("Cleaner")).await;
+    let plumber = p.give(api, &admin, give("Plumber")).await;
+    assert_eq!(cleaner.status, StatusCode::CREATED, "{:?}", cleaner.body);
+    let digits = |a: &common::Answer| a.body["code"].as_str().unwrap().to_string();
+    let (cleaner_code, plumber_code) = (digits(&cleaner), digits(&plumber));
+    p.contact(api, &admin).await;
+    assert!(opened(p.lock.keypad(&cleaner_code)));
+    assert!(opened(p.lock.keypad(&plumber_code)));
+
+    let revoke = api
+        .post(
+            &format!(
+                "/api/v1/locks/{}/access-codes/{}/revoke",
+                p.id,
+                cleaner.body["id"].as_str().unwrap()
+            ),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(revoke.status, StatusCode::OK, "{:?}", revoke.body);
+    assert!(revoke.body["revoked_at"].is_string(), "{:?}", revoke.body);
+    // Until a phone comes, the lock still holds it; the next contact takes it away alone.
+    assert!(opened(p.lock.keypad(&cleaner_code)));
+    let door = p.contact(api, &admin).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert!(!opened(p.lock.keypad(&cleaner_code)), "a revoked code still opens");
+    assert!(opened(p.lock.keypad(&plumber_code)), "the other code went too");
+    let codes = api
+        .get(&format!("/api/v1/locks/{}/access-codes", p.id), &admin)
+        .await;
+    let listed = |id: &Value| {
+        codes.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == *id)
+            .cloned()
+            .unwrap()
+    };
+    assert!(listed(&cleaner.body["id"])["revoked_at"].is_string());
+    assert!(listed(&plumber.body["id"])["revoked_at"].is_null());
 }

@@ -89,7 +89,8 @@ impl Engine {
     /// set on the platform reaches the lock through the very phone it kept out). Then, with the user's commands answered, the contact
     /// brings the door in line: the cached door update (fetched again beside the session
     /// when online), staff's revocation list when it changed, the status as a contact report
-    /// for the server (sent at once when online). Not after a [`direct`] change, nor in a
+    /// for the server (sent at once when online), and for who may see the lock's log its
+    /// pages since the last one this phone queued. Not after a [`direct`] change, nor in a
     /// log read.
     pub(crate) async fn run_on_lock(
         &self,
@@ -187,9 +188,20 @@ impl Engine {
                 refused = Some(refusal(reason));
             }
         }
-        let out = self
+        let mut out = self
             .after_commands(&mut talk, &responses, staff, carry, id, carried)
             .await;
+        // Who may see the lock's log brings its news back from every contact.
+        if carry
+            && out.is_ok()
+            && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok()
+        {
+            match self.read_log_in_contact(&mut talk, id).await {
+                Ok(0) => {}
+                Ok(_) => out = Ok(true),
+                Err(e) => tracing::info!(lock = %id, "log not read at this contact: {e}"),
+            }
+        }
         talk.close().await;
         match out {
             Ok(true) => {
@@ -444,25 +456,11 @@ impl Engine {
                 other => return Err(bad_response(format!("unexpected answer {other:?}"))),
             };
             let entries = page.entries().map_err(|e| bad_response(e.to_string()))?;
-            let Some(last) = entries.last().map(|e| e.seq) else {
-                break;
-            };
             read += entries.len() as u64;
             lines.extend(entries.iter().map(|e| logs::readable(e, &codes)));
-            if page.is_unsigned() {
-                tracing::info!(lock = %id, "the lock holds no report key yet: its log is read again later");
-                break;
-            }
-            let queued = on_site::QueuedPage {
-                last_seq: last,
-                entries: entries.len() as u64,
-                page,
-            };
-            self.db(move |c| on_site::queue_log_page(c, id, &queued, last))
-                .await?;
-            since = last;
-            if last >= head {
-                break;
+            match self.queue_page(id, page, head).await? {
+                (_, Some(next)) => since = next,
+                (_, None) => break,
             }
         }
         let uploaded = match self.flush_ble_uploads().await {

@@ -1,6 +1,7 @@
 //! The door follows the platform: every ordinary contact carries the newest door update
 //! this phone fetched for the lock (signed and sealed by the server, so any phone may carry
-//! it), reads the lock's status, and leaves a contact report for the server.
+//! it), reads the lock's status, and leaves a contact report for the server; a phone that
+//! may see the lock's log also reads the pages since the last one it queued.
 //!
 //! Nothing here fails the user's own command: it runs after the lock answered it, and a
 //! refusal or a lost link is only logged.
@@ -12,12 +13,13 @@ use base64::engine::general_purpose::STANDARD;
 
 use access_domain::api::{DoorUpdateResponse, LockContactReport};
 use lock_ble::AnyLink;
-use lock_protocol::command::{RefusalReason, Response, Status};
+use lock_protocol::command::{Command, MAX_LOG_BATCH, RefusalReason, Response, Status};
+use lock_protocol::report::LogPage;
 use reqwest::Method;
 use uuid::Uuid;
 
 use super::conversation::Conversation;
-use super::errors::decode_b64;
+use super::errors::{bad_response, decode_b64};
 use crate::AccessError;
 use crate::cache::on_site;
 use crate::engine::Engine;
@@ -25,6 +27,9 @@ use crate::engine::Engine;
 /// How long a contact waits for the update fetched beside it, after the user's commands
 /// (the cached one is carried when the network is slower).
 const FETCH_WAIT: Duration = Duration::from_secs(2);
+
+/// Most log pages one contact reads (100 entries each); the rest waits for the next one.
+const MAX_PAGES_PER_CONTACT: usize = 20;
 
 /// What became of the cached update in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,5 +165,63 @@ impl Engine {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Reads the lock's log in the open session from the last page this phone queued, and
+    /// queues the pages for the server as the lock sent them (its MAC vouches for them).
+    /// How many entries were queued.
+    pub(crate) async fn read_log_in_contact(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        lock: Uuid,
+    ) -> Result<u64, AccessError> {
+        let mut since = self.db(move |c| on_site::log_cursor(c, lock)).await?;
+        let mut read = 0;
+        for _ in 0..MAX_PAGES_PER_CONTACT {
+            let command = Command::ReadLog {
+                since,
+                max: MAX_LOG_BATCH,
+            };
+            let (page, head) = match talk.send(&command).await? {
+                Response::Log { page, head } => (page, head),
+                other => return Err(bad_response(format!("unexpected answer {other:?}"))),
+            };
+            let (entries, next) = self.queue_page(lock, page, head).await?;
+            read += entries;
+            match next {
+                Some(n) => since = n,
+                None => break,
+            }
+        }
+        Ok(read)
+    }
+
+    /// Queues one page read from the lock and moves this phone's cursor past it: (entries
+    /// queued, where to read next, `None` once the page reached the lock's `head`). An
+    /// unsigned page (a lock without its report key yet) is not queued and the cursor stays:
+    /// the entries are read again once the lock can sign them.
+    pub(crate) async fn queue_page(
+        &self,
+        lock: Uuid,
+        page: LogPage,
+        head: u64,
+    ) -> Result<(u64, Option<u64>), AccessError> {
+        let entries = page.entries().map_err(|e| bad_response(e.to_string()))?;
+        let Some(last) = entries.last().map(|e| e.seq) else {
+            return Ok((0, None));
+        };
+        if page.is_unsigned() {
+            tracing::info!(lock = %lock, "the lock holds no report key yet: its log is read again later");
+            return Ok((0, None));
+        }
+        let count = entries.len() as u64;
+        let queued = on_site::QueuedPage {
+            last_seq: last,
+            entries: count,
+            page,
+        };
+        self.db(move |c| on_site::queue_log_page(c, lock, &queued, last))
+            .await?;
+        Ok((count, (last < head).then_some(last)))
     }
 }

@@ -66,6 +66,7 @@ mod tests {
             failure_reason: None,
             created_by: Uuid::nil(),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
+            revoked_at: None,
         }
     }
 

@@ -110,23 +110,27 @@ pub async fn list_offline_codes(
     Ok(axum::Json(Page { items, next: None }))
 }
 
-/// Revoke an offline code before its window ends (`give_access`). The server stops listing
-/// it as valid at once; the lock refuses it once a staff phone has pushed the lock's
-/// revocation list, which every staff phone does on contact (see docs/offline-codes.md for
-/// the worst case).
+/// Revoke one given code, alone (`give_access`). An offline code: the server stops listing
+/// it as valid at once and the lock refuses it once a phone carries the lock's next door
+/// update (its revocation list; docs/offline-codes.md has the worst case). A code installed
+/// over BLE: the lock's next door update no longer holds it, so it leaves the lock at the
+/// next contact. Nothing else on the lock changes.
 #[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes/{code_id}/revoke", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("code_id" = Uuid, Path)),
-    responses((status = 200, body = OfflineAccessCode),
+    responses((status = 200, description = "The code, revoked: an `AccessCode` (with `revoked_at`) for a code installed over BLE, an `OfflineAccessCode` for an offline one", body = GivenCode),
         (status = 403, description = "no `give_access` on this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock or code", body = ErrorBody),
-        (status = 409, description = "`conflict`: the code is installed over BLE, or already revoked", body = ErrorBody)))]
+        (status = 409, description = "`conflict`: already revoked", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
     CodeId(code_id): CodeId,
-) -> ApiResult<axum::Json<OfflineAccessCode>> {
+) -> ApiResult<axum::Json<GivenCode>> {
     Ok(axum::Json(
-        offline::revoke(&state, &user, id, code_id).await?,
+        match offline::revoke(&state, &user, id, code_id).await? {
+            offline::RevokedCode::Ble(code) => GivenCode::Ble(code_json(code)),
+            offline::RevokedCode::Offline(code) => GivenCode::Offline(code),
+        },
     ))
 }

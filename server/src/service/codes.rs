@@ -29,6 +29,7 @@ pub fn code_json(c: AccessCodeRecord) -> AccessCode {
         failure_reason: c.failure_reason,
         created_by: c.created_by,
         created_at: c.created_at,
+        revoked_at: c.revoked_at,
     }
 }
 
@@ -93,6 +94,7 @@ pub async fn give_ble_code(
             failure_reason: None,
             created_by: user.id,
             created_at: now,
+            revoked_at: None,
         };
         if insert_code(state, user, &record, format!("{} code", req.kind.as_str())).await? {
             return Ok(record);

@@ -106,8 +106,7 @@ pub struct OfflineAccessCode {
     pub uses: u64,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    pub revoked_at: Option<OffsetDateTime>,
+    /// Who revoked it (`revoked_at` is the code's).
     pub revoked_by: Option<Uuid>,
 }
 
@@ -178,6 +177,7 @@ pub async fn issue(
             failure_reason: None,
             created_by: user.id,
             created_at: now,
+            revoked_at: None,
         };
         let detail = format!("offline {} code ({})", req.kind.as_str(), class_str(class));
         if !insert_code(state, user, &record, detail).await? {
@@ -281,9 +281,11 @@ fn offline_view(
         valid_until: at(grant.ends_at() + TOLERANCE_SECS),
         uses: usage.uses,
         last_used_at: usage.last,
-        revoked_at: revocation.map(|r| r.0),
         revoked_by: revocation.map(|r| r.1),
-        code: code_json(c),
+        code: AccessCode {
+            revoked_at: revocation.map(|r| r.0),
+            ..code_json(c)
+        },
     }
 }
 
@@ -342,13 +344,22 @@ pub async fn list(
     Ok(items)
 }
 
-/// Revokes an offline code before its window ends (`give_access`).
+/// A code as revoked: what [`revoke`] answers.
+pub enum RevokedCode {
+    /// Installed over BLE: it leaves the lock with the next door update a phone carries.
+    Ble(AccessCodeRecord),
+    /// Computed by the lock: refused once the lock's revocation list holds it.
+    Offline(OfflineAccessCode),
+}
+
+/// Revokes one given code, alone (`give_access`): an offline code before its window ends,
+/// or a code installed over BLE, which the lock's next door update no longer holds.
 pub async fn revoke(
     state: &AppState,
     user: &UserRecord,
     id: Uuid,
     code_id: Uuid,
-) -> ApiResult<OfflineAccessCode> {
+) -> ApiResult<RevokedCode> {
     gated(state, user, id, Action::GiveAccess).await?;
     let org = user.org_id;
     let code = lock_codes(state, org, id)
@@ -356,14 +367,14 @@ pub async fn revoke(
         .into_iter()
         .find(|c| c.id == code_id)
         .ok_or_else(|| ApiError::not_found("Code"))?;
-    let Some(grant) = grant_of(code_id) else {
-        return Err(ApiError::conflict(
-            "Only offline codes are revoked; a code installed over BLE is removed over BLE.",
-        ));
-    };
+    let grant = grant_of(code_id);
     let a = audit(
         user,
-        "revoke_offline_code",
+        if grant.is_some() {
+            "revoke_offline_code"
+        } else {
+            "revoke_code"
+        },
         Some(format!(
             "{code_id} ({})",
             code.label.as_deref().unwrap_or("no label")
@@ -379,12 +390,18 @@ pub async fn revoke(
             StoreError::Conflict(_) => ApiError::conflict("This code is already revoked."),
             other => other.into(),
         })?;
-    Ok(offline_view(
-        code,
-        grant,
-        Some((when, user.id)),
-        Usage::default(),
-    ))
+    Ok(match grant {
+        Some(grant) => RevokedCode::Offline(offline_view(
+            code,
+            grant,
+            Some((when, user.id)),
+            Usage::default(),
+        )),
+        None => RevokedCode::Ble(AccessCodeRecord {
+            revoked_at: Some(when),
+            ..code
+        }),
+    })
 }
 
 #[cfg(test)]

@@ -291,6 +291,9 @@ pub struct AccessCodeRecord {
     pub failure_reason: Option<String>,
     pub created_by: Uuid,
     pub created_at: OffsetDateTime,
+    /// When it was revoked (an offline code stops verifying, a code over BLE leaves the lock
+    /// at the next contact).
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// A door update the server issued for a lock.

@@ -109,7 +109,8 @@ pub(super) fn lock<R: Columns>(r: &R) -> Result<LockRecord, R::Error> {
 }
 
 pub(super) const CODE_COLS: &str = "c.id, c.lock_id, c.kind, c.label, c.code, c.starts_at, \
-    c.ends_at, c.sync_state, c.failure_reason, c.created_by, c.created_at FROM access_codes c";
+    c.ends_at, c.sync_state, c.failure_reason, c.created_by, c.created_at, c.revoked_at \
+    FROM access_codes c";
 
 pub(super) fn access_code<R: Columns>(r: &R) -> Result<AccessCodeRecord, R::Error> {
     Ok(AccessCodeRecord {
@@ -124,6 +125,7 @@ pub(super) fn access_code<R: Columns>(r: &R) -> Result<AccessCodeRecord, R::Erro
         failure_reason: r.opt_text(8)?,
         created_by: r.uuid(9)?,
         created_at: r.time(10)?,
+        revoked_at: r.opt_time(11)?,
     })
 }
 

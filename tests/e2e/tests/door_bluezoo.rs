@@ -315,6 +315,26 @@ async fn ordinary_contacts_bring_the_web_changes_to_the_keypad() {
     let lock = s.admin.get(&format!("/api/v1/locks/{}", s.lock)).await;
     assert_eq!(lock["battery"].as_u64(), Some(battery), "{lock}");
     assert_eq!(lock["mode"], "resident");
+
+    // ---- 7. the keypad's entries reach the server's log through ordinary contacts ----
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    let logs = s.admin.get(&format!("/api/v1/locks/{}/logs", s.lock)).await;
+    let items = logs["items"].as_array().expect("log items");
+    let has = |what: &dyn Fn(&Value) -> bool| items.iter().any(what);
+    assert!(
+        has(&|e| e["method"] == "keypad"
+            && e["action"] == "unlock"
+            && e["user_id"] == resident.user_id.as_str()),
+        "the resident's passcode at the keypad: {logs}"
+    );
+    assert!(
+        has(&|e| e["action"] == "keypad_refused"),
+        "the refused entries: {logs}"
+    );
+    assert!(
+        has(&|e| e["method"] == "master_code"),
+        "the master code: {logs}"
+    );
     s.server.stop().await;
 }
 

@@ -30,7 +30,7 @@ fn code(code_id: u64, digits: &str, kind: AccessCodeKind, class: CodeClass) -> A
 }
 
 #[test]
-fn pairing_takes_two_round_trips_at_every_mtu_and_installs_everything() {
+fn pairing_takes_two_round_trips_at_every_mtu_and_installs_no_secret() {
     for mtu in [23, 24, 100, 185, 512] {
         let mut b = Bench::fresh();
         assert!(!b.lock.advertisement().paired);
