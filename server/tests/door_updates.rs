@@ -264,8 +264,14 @@ async fn one_code_revoked_alone_leaves_the_lock_at_the_next_contact() {
     assert!(opened(p.lock.keypad(&cleaner_code)));
     let door = p.contact(api, &admin).await;
     assert_eq!(door["in_step"], true, "{door}");
-    assert!(!opened(p.lock.keypad(&cleaner_code)), "a revoked code still opens");
-    assert!(opened(p.lock.keypad(&plumber_code)), "the other code went too");
+    assert!(
+        !opened(p.lock.keypad(&cleaner_code)),
+        "a revoked code still opens"
+    );
+    assert!(
+        opened(p.lock.keypad(&plumber_code)),
+        "the other code went too"
+    );
     let codes = api
         .get(&format!("/api/v1/locks/{}/access-codes", p.id), &admin)
         .await;

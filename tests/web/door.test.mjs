@@ -76,3 +76,34 @@ test('a lock page shows codes waiting, the last contact and a low battery', asyn
   assert.match(details, /Last contact.*by NoKey Resident/s);
   await shot('lock-door');
 });
+
+test('one access code is revoked alone from the lock page', async () => {
+  const admin = await login(server, server.admin.email, server.admin.password);
+  const property = await server.api('POST', '/properties', { name: 'Birch Row' }, admin);
+  const unit = await server.api('POST', `/properties/${property.body.id}/units`, { name: '7' }, admin);
+  const lock = await server.api('POST', '/locks', { unit_id: unit.body.id, name: 'Birch 7 door' }, admin);
+  const lockId = lock.body.id;
+  const paired = await server.api('PUT', `/locks/${lockId}/identity`, { identity_public_key: Buffer.alloc(32, 7).toString('base64') }, admin);
+  assert.equal(paired.status, 200, JSON.stringify(paired.body));
+  for (const label of ['Cleaner', 'Plumber']) {
+    const given = await server.api('POST', `/locks/${lockId}/access-codes`, { kind: 'permanent', label }, admin);
+    assert.equal(given.status, 201, JSON.stringify(given.body));
+  }
+
+  await page.goto(`${server.url}/#/access/locks/${lockId}`);
+  await page.getByRole('heading', { level: 1, name: 'Birch 7 door' }).waitFor();
+  const row = (label) => page.locator('tr', { has: page.getByRole('rowheader', { name: label }) });
+  await row('Cleaner').getByRole('button', { name: 'Revoke Cleaner' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Revoke the code "Cleaner"?' });
+  await dialog.getByText(/leaves the lock the next time a phone reaches it/).waitFor();
+  await dialog.getByRole('button', { name: 'Revoke code' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Birch 7 door' }).waitFor();
+  await row('Cleaner').getByText('Revoked').waitFor();
+  assert.equal(await row('Cleaner').getByRole('button', { name: /Revoke/ }).count(), 0, 'no second revoke');
+  assert.equal(await row('Plumber').getByRole('button', { name: 'Revoke Plumber' }).count(), 1, 'the other code stays');
+  const codes = (await server.api('GET', `/locks/${lockId}/access-codes`, undefined, admin)).body.items;
+  const byLabel = Object.fromEntries(codes.map((c) => [c.label, c]));
+  assert.ok(byLabel.Cleaner.revoked_at, 'revoked on the server');
+  assert.equal(byLabel.Plumber.revoked_at, null);
+  await shot('code-revoked');
+});

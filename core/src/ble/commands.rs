@@ -192,10 +192,7 @@ impl Engine {
             .after_commands(&mut talk, &responses, staff, carry, id, carried)
             .await;
         // Who may see the lock's log brings its news back from every contact.
-        if carry
-            && out.is_ok()
-            && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok()
-        {
+        if carry && out.is_ok() && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok() {
             match self.read_log_in_contact(&mut talk, id).await {
                 Ok(0) => {}
                 Ok(_) => out = Ok(true),

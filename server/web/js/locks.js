@@ -169,16 +169,44 @@ export async function renderLock(ctx) {
       : codes.length === 0
         ? h('p', { class: 'muted' }, 'No access codes on this lock.')
         : h('table', { class: 'data' },
-          h('thead', {}, h('tr', {}, ['Label', 'Kind', 'Code', 'Valid', 'Sync state']
+          h('thead', {}, h('tr', {}, ['Label', 'Kind', 'Code', 'Valid', 'Sync state', 'Action']
             .map((c) => h('th', { scope: 'col' }, c)))),
-          h('tbody', {}, codes.map((c) => h('tr', {},
+          h('tbody', {}, codes.map((c) => h('tr', { class: c.revoked_at ? 'is-revoked' : null, dataset: { codeId: c.id } },
             h('th', { scope: 'row' }, c.label || h('span', { class: 'muted' }, 'Unlabelled')),
             h('td', {}, KINDS[c.kind] || c.kind),
             h('td', { class: 'code' }, c.code),
             h('td', {}, c.starts_at || c.ends_at ? [time(c.starts_at, true), ' – ', time(c.ends_at, true)] : 'Always'),
-            h('td', {}, badge(`sync-${c.sync_state}`, SYNC_STATE[c.sync_state] || c.sync_state),
-              c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null))))),
+            h('td', {}, c.revoked_at
+              ? [badge('revoked', 'Revoked'), h('span', { class: 'muted' }, ' (leaves the lock the next time a phone reaches it)')]
+              : [badge(`sync-${c.sync_state}`, SYNC_STATE[c.sync_state] || c.sync_state),
+                c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null]),
+            h('td', {}, c.revoked_at ? h('span', { class: 'muted' }, '—') : revokeButton(c)))))),
     giveAccessForm(path, box, reload));
+
+  // One code revoked alone: the lock's next door update no longer holds it.
+  function revokeButton(c) {
+    const label = c.label || 'Unlabelled code';
+    const button = h('button', { type: 'button', class: 'btn danger small', 'aria-label': `Revoke ${label}` }, 'Revoke');
+    button.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: `Revoke the code "${label}"?`,
+        body: 'Only this code stops working: it leaves the lock the next time a phone reaches it (a resident\'s '
+          + 'or a team member\'s); until then the lock still opens with it. Other codes stay.',
+        confirm: 'Revoke code',
+        danger: true,
+      });
+      if (!ok) return;
+      try {
+        await busy(button, () => post(`${path}/access-codes/${encodeURIComponent(c.id)}/revoke`));
+      } catch (e) {
+        box.error(`The code was not revoked: ${e.message}`);
+        return;
+      }
+      toast(`"${label}" is revoked; it leaves the lock the next time a phone reaches it.`);
+      reload();
+    });
+    return button;
+  }
 
   const logSection = logPanel(logs);
 
