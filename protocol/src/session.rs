@@ -191,9 +191,13 @@ impl PhoneSession {
 
     /// Seals a further command of this session.
     pub fn request(&mut self, command: &Command) -> Vec<u8> {
-        let sealed = self
-            .to_lock
-            .seal(&self.transcript, &wire::encode_body(command));
+        self.request_body(&wire::encode_body(command))
+    }
+
+    /// Seals `body` as a further command of this session, whatever it holds: what tests use
+    /// to send the lock bytes that no [`Command`] encodes.
+    pub fn request_body(&mut self, body: &[u8]) -> Vec<u8> {
+        let sealed = self.to_lock.seal(&self.transcript, body);
         wire::encode(&PhoneMessage::SessionData { sealed })
     }
 
