@@ -131,7 +131,10 @@ async fn server_issued_offline_codes_open_the_virtual_lock() {
             .iter()
             .any(|r| r["serial"].as_u64() == Some(tour_id.as_u64_pair().0))
     );
-    assert!(opened(a.lock.keypad(&code)), "still opens before the update");
+    assert!(
+        opened(a.lock.keypad(&code)),
+        "still opens before the update"
+    );
     a.contact(api, &admin).await;
     assert!(!opened(a.lock.keypad(&code)));
 
