@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::paired::{b64, pair};
+use common::paired::{b64, pair_bare};
 use common::{Api, TestServer, log_entry, log_page};
 
 fn unlock_by(seq: u64, user: Uuid) -> LogEntry {
@@ -367,7 +367,7 @@ async fn a_real_locks_pages_are_taken_once_it_holds_its_report_key() {
     let me = api.get("/api/v1/me", &admin).await;
     let admin_id = me.body["id"].as_str().unwrap().to_string();
     let (_, units) = api.property(&admin, "Real", &["1"]).await;
-    let mut p = pair(api, &admin, &units[0], "Real").await;
+    let mut p = pair_bare(api, &admin, &units[0], "Real").await;
     let read = |r: Response| match r {
         Response::Log { page, .. } => page,
         other => panic!("{other:?}"),
