@@ -65,10 +65,10 @@ pub enum BleCommand {
     Status { lock: String },
     /// Read the lock's log since the last read; uploaded now or when online.
     ReadLog { lock: String },
-    /// Set the lock's clock to this machine's.
-    SetTime { lock: String },
-    /// Push the revocation list to the lock.
-    PushRevocations { lock: String },
+    /// Bring the lock in line with the platform now: carry its door update (fetched fresh
+    /// when online), the only thing that moves its clock and revocation list; prints the
+    /// status after it.
+    BringInLine { lock: String },
     /// Upload contact reports and log pages waiting from earlier lock contacts.
     UploadLogs,
 }
@@ -186,17 +186,14 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
                 .on_site()
                 .read_status(resolve(client, &lock).await?)
                 .await?;
-            println!("name:     {}", s.name);
-            println!("mode:     {}", s.mode.as_str());
-            println!(
-                "bolt:     {}",
-                if s.bolt_locked { "locked" } else { "unlocked" }
-            );
-            println!("battery:  {}%", s.battery);
-            println!("firmware: {}", s.firmware);
-            println!("clock:    {}", s.clock);
-            println!("codes:    {}", s.access_codes);
-            println!("log head: {}", s.log_head);
+            print_status(&s);
+        }
+        BleCommand::BringInLine { lock } => {
+            let s = client
+                .on_site()
+                .bring_in_line(resolve(client, &lock).await?)
+                .await?;
+            print_status(&s);
         }
         BleCommand::ReadLog { lock } => {
             let r = client
@@ -211,24 +208,25 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
                 println!("  {line}");
             }
         }
-        BleCommand::SetTime { lock } => {
-            let clock = client
-                .on_site()
-                .set_time(resolve(client, &lock).await?)
-                .await?;
-            println!("lock clock set to {clock}");
-        }
-        BleCommand::PushRevocations { lock } => {
-            let total = client
-                .on_site()
-                .push_revocations(resolve(client, &lock).await?)
-                .await?;
-            println!("the lock holds {total} revocations");
-        }
         BleCommand::UploadLogs => {
             let n = client.on_site().upload_lock_logs().await?;
             println!("{n} log entries uploaded");
         }
     }
     Ok(())
+}
+
+/// The lock's status, one field a line.
+fn print_status(s: &access_core::ble::LockStatusInfo) {
+    println!("name:     {}", s.name);
+    println!("mode:     {}", s.mode.as_str());
+    println!(
+        "bolt:     {}",
+        if s.bolt_locked { "locked" } else { "unlocked" }
+    );
+    println!("battery:  {}%", s.battery);
+    println!("firmware: {}", s.firmware);
+    println!("clock:    {}", s.clock);
+    println!("codes:    {}", s.access_codes);
+    println!("log head: {}", s.log_head);
 }

@@ -14,8 +14,7 @@ use alloc::vec::Vec;
 use access_domain::{AccessCodeKind, CodeClass, LockMode};
 use serde::{Deserialize, Serialize};
 
-use crate::credential::{self, Claims, Rights, UserClass};
-use crate::offline_code;
+use crate::credential::{Rights, UserClass};
 
 /// Longest lock name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -23,10 +22,6 @@ pub const MAX_NAME_LEN: usize = 64;
 pub const CODE_DIGITS: core::ops::RangeInclusive<usize> = 4..=12;
 /// Most log entries in one [`Response::Log`] page (keeps a response well under the frame limit).
 pub const MAX_LOG_BATCH: u16 = 100;
-/// Most revocations in one [`Command::PushRevocations`].
-pub const MAX_REVOCATIONS_PER_PUSH: usize = 256;
-/// The furthest one [`Command::SetTime`] moves the lock's clock, either way.
-pub const MAX_SET_TIME_STEP_SECS: u64 = 10 * 60;
 
 /// A time window in unix seconds, `starts_at` inclusive, `ends_at` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +88,11 @@ pub struct Revocation {
     pub expires_at: u64,
 }
 
+/// A type with no value: what fills a [`Command`] or [`Response`] slot that is kept only
+/// for the wire indexes of the variants after it. Bytes naming such a slot do not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reserved {}
+
 /// A command from the phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
@@ -111,9 +111,11 @@ pub enum Command {
         max: u16,
     },
     ReadMasterCode,
-    /// Sets the lock's clock (unix seconds).
-    SetTime(u64),
-    PushRevocations(Vec<Revocation>),
+    /// No command: the lock's clock and revocation list come only in door updates. The two
+    /// slots keep the wire indexes of the commands after them (postcard numbers variants by
+    /// position); nothing decodes into them.
+    Reserved9(Reserved),
+    Reserved10(Reserved),
     /// Back to factory-fresh: unpaired, new identity key, everything cleared.
     FactoryReset,
     /// A signed, sealed door update ([`crate::door`]), carried for the platform by any
@@ -133,10 +135,9 @@ impl Command {
             Command::ReadStatus => Rights::READ_STATUS,
             Command::ReadLog { .. } => Rights::READ_LOG,
             Command::ReadMasterCode => Rights::VIEW_MASTER,
-            Command::SetTime(_) => Rights::SET_TIME,
-            Command::PushRevocations(_) => Rights::PUSH_REVOCATIONS,
             Command::FactoryReset => Rights::FACTORY_RESET,
             Command::ApplyUpdate(_) => Rights::READ_STATUS,
+            Command::Reserved9(never) | Command::Reserved10(never) => match *never {},
         }
     }
 
@@ -152,47 +153,6 @@ impl Command {
 /// Whether `name` can be a lock's name: not blank, at most [`MAX_NAME_LEN`] bytes.
 pub fn valid_name(name: &str) -> bool {
     !name.trim().is_empty() && name.len() <= MAX_NAME_LEN
-}
-
-/// Whether [`Command::SetTime`]`(to)` may move the lock's clock from `lock_now`, for the
-/// holder of `claims`: by at most [`MAX_SET_TIME_STEP_SECS`], and not outside the caller's
-/// own credential window (with [`credential::CLOCK_SKEW_SECS`]). The window bound stops a
-/// chain of small steps: past it the caller's own credential no longer opens a session.
-///
-/// ```
-/// use lock_protocol::command::{set_time_acceptable, MAX_SET_TIME_STEP_SECS};
-/// use lock_protocol::credential::{Claims, Rights, UserClass, DEFAULT_LIFETIME_SECS};
-/// let claims = Claims { serial: 1, user_id: uuid::Uuid::nil(), lock_id: uuid::Uuid::nil(),
-///     class: UserClass::Staff, rights: Rights::SET_TIME, not_before: 1_000_000,
-///     not_after: 1_000_000 + DEFAULT_LIFETIME_SECS };
-/// assert!(set_time_acceptable(1_000_000, 1_000_000 + MAX_SET_TIME_STEP_SECS, &claims));
-/// assert!(!set_time_acceptable(1_000_000, 1_000_000 + 365 * 86_400, &claims));
-/// ```
-pub fn set_time_acceptable(lock_now: u64, to: u64, claims: &Claims) -> bool {
-    lock_now.abs_diff(to) <= MAX_SET_TIME_STEP_SECS && credential::check_window(claims, to).is_ok()
-}
-
-/// Whether the lock stores a pushed revocation at `lock_now`: it must expire within what
-/// the thing it names can live, [`credential::DEFAULT_LIFETIME_SECS`] for a credential
-/// serial, [`offline_code::MAX_HOURS`] for an offline grant's reference (both plus the
-/// clock skew). An entry beyond could otherwise hold one of the lock's slots for ever.
-///
-/// ```
-/// use lock_protocol::command::{Revocation, revocation_acceptable};
-/// let now = 1_800_000_000;
-/// assert!(revocation_acceptable(now, &Revocation { serial: 7, expires_at: now + 86_400 }));
-/// assert!(!revocation_acceptable(now, &Revocation { serial: 7, expires_at: now + 365 * 86_400 }));
-/// ```
-pub fn revocation_acceptable(lock_now: u64, revocation: &Revocation) -> bool {
-    let lifetime = if offline_code::is_reference(revocation.serial) {
-        u64::from(offline_code::MAX_HOURS) * offline_code::HOUR + offline_code::TOLERANCE_SECS
-    } else {
-        credential::DEFAULT_LIFETIME_SECS
-    };
-    revocation.expires_at
-        <= lock_now
-            .saturating_add(lifetime)
-            .saturating_add(credential::CLOCK_SKEW_SECS)
 }
 
 /// Whether `digits` is an acceptable keypad code.
@@ -287,10 +247,15 @@ pub enum Event {
         code_id: u64,
     },
     MasterCodeViewed,
+    /// What older firmware logged when a phone set the clock. Nothing logs it now; the
+    /// variant stays so that entries already in a lock's log decode (postcard numbers
+    /// variants by position).
     TimeSet {
         from: u64,
         to: u64,
     },
+    /// What older firmware logged when a phone pushed revocations; kept like
+    /// [`Event::TimeSet`].
     RevocationsPushed {
         added: u32,
     },
@@ -383,12 +348,10 @@ pub enum Response {
         head: u64,
     },
     MasterCode(String),
-    TimeSet {
-        clock: u64,
-    },
-    RevocationsStored {
-        total: u32,
-    },
+    /// No response: slots kept for the wire indexes of the responses after them, like
+    /// [`Command::Reserved9`].
+    Reserved9(Reserved),
+    Reserved10(Reserved),
     FactoryReset,
     Refused {
         reason: RefusalReason,
@@ -428,10 +391,7 @@ mod tests {
                 class: CodeClass::Guest,
                 owner: None,
             }),
-            Command::PushRevocations(vec![Revocation {
-                serial: 1,
-                expires_at: 2,
-            }]),
+            Command::ApplyUpdate(vec![1, 2, 3]),
         ];
         for c in cmds {
             let b = wire::encode_body(&c);
@@ -440,6 +400,46 @@ mod tests {
         assert!(valid_code_digits("0000"));
         assert!(!valid_code_digits("123"));
         assert!(!valid_code_digits("12a4"));
+    }
+
+    #[test]
+    fn the_reserved_slots_decode_nothing_and_keep_the_indexes_after_them() {
+        // Index 9 with a clock, index 10 with one revocation: no command, no response.
+        for bytes in [
+            vec![9, 0x80, 0xc6, 0xd7, 0xd3, 0x06],
+            vec![9],
+            vec![10, 1, 7, 0x80, 0xc6, 0xd7, 0xd3, 0x06],
+            vec![10, 0],
+        ] {
+            assert!(wire::decode_body::<Command>(&bytes).is_err(), "{bytes:?}");
+            assert!(wire::decode_body::<Response>(&bytes).is_err(), "{bytes:?}");
+        }
+        assert_eq!(wire::encode_body(&Command::ReadMasterCode), [8]);
+        assert_eq!(wire::encode_body(&Command::FactoryReset), [11]);
+        assert_eq!(
+            wire::encode_body(&Command::ApplyUpdate(vec![5])),
+            [12, 1, 5]
+        );
+        assert_eq!(wire::encode_body(&Response::FactoryReset), [11]);
+        assert_eq!(
+            wire::encode_body(&Response::Refused {
+                reason: RefusalReason::NotPermitted
+            }),
+            [12, 0]
+        );
+        assert_eq!(
+            wire::encode_body(&Response::UpdateApplied { version: 3 }),
+            [13, 3]
+        );
+        // Log entries keep their event indexes too.
+        assert_eq!(
+            wire::encode_body(&Event::TimeSet { from: 1, to: 2 }),
+            [9, 1, 2]
+        );
+        assert_eq!(
+            wire::encode_body(&Event::UpdateApplied { version: 1 }),
+            [13, 1]
+        );
     }
 
     proptest! {

@@ -94,8 +94,9 @@ impl Rights {
     pub const MANAGE_CODES: Rights = Rights(1 << 6);
     pub const READ_LOG: Rights = Rights(1 << 7);
     pub const VIEW_MASTER: Rights = Rights(1 << 8);
-    pub const SET_TIME: Rights = Rights(1 << 9);
-    pub const PUSH_REVOCATIONS: Rights = Rights(1 << 10);
+    // Bits 9 and 10 are reserved: no command needs them (the lock's clock and revocation
+    // list come only in door updates), credentials issued earlier may carry them, and no
+    // new right takes them.
     /// Wipe the lock back to unpaired.
     pub const FACTORY_RESET: Rights = Rights(1 << 11);
 
@@ -121,16 +122,15 @@ impl BitAnd for Rights {
 
 /// The rights a user of `user_type` with `permissions` gets on a lock in their scope.
 ///
-/// Everyone may unlock, lock and read the status. Team members also keep the lock's clock
-/// and revocation list current (every staff phone pushes revocations on contact), and each
-/// of the six permissions adds its own rights. Residents get no permission-derived rights,
-/// whatever `permissions` holds.
+/// Everyone may unlock, lock and read the status (which also lets them carry door updates).
+/// Each of the six permissions adds its own rights for team members; residents get no
+/// permission-derived rights, whatever `permissions` holds.
 ///
 /// ```
 /// use access_domain::{Permission, UserType};
 /// use lock_protocol::credential::{rights_for, Rights};
 /// let agent = rights_for(UserType::TeamMember, &[Permission::ChangeModes]);
-/// assert!(agent.contains(Rights::SET_MODE | Rights::UNLOCK | Rights::PUSH_REVOCATIONS));
+/// assert!(agent.contains(Rights::SET_MODE | Rights::UNLOCK | Rights::READ_STATUS));
 /// assert!(!agent.contains(Rights::RENAME));
 /// let resident = rights_for(UserType::Resident, &Permission::ALL);
 /// assert!(!resident.contains(Rights::SET_MODE));
@@ -139,19 +139,16 @@ pub fn rights_for(user_type: UserType, permissions: &[Permission]) -> Rights {
     let base = Rights::UNLOCK | Rights::LOCK | Rights::READ_STATUS;
     match user_type {
         UserType::Resident => base,
-        UserType::TeamMember => permissions.iter().fold(
-            base | Rights::SET_TIME | Rights::PUSH_REVOCATIONS,
-            |r, p| {
-                r | match p {
-                    Permission::GiveAccess => Rights::MANAGE_CODES,
-                    Permission::ResetCodes => Rights::RESET_CODES | Rights::FACTORY_RESET,
-                    Permission::ViewLogs => Rights::READ_LOG,
-                    Permission::RenameLocks => Rights::RENAME,
-                    Permission::ChangeModes => Rights::SET_MODE,
-                    Permission::ViewMasterCode => Rights::VIEW_MASTER,
-                }
-            },
-        ),
+        UserType::TeamMember => permissions.iter().fold(base, |r, p| {
+            r | match p {
+                Permission::GiveAccess => Rights::MANAGE_CODES,
+                Permission::ResetCodes => Rights::RESET_CODES | Rights::FACTORY_RESET,
+                Permission::ViewLogs => Rights::READ_LOG,
+                Permission::RenameLocks => Rights::RENAME,
+                Permission::ChangeModes => Rights::SET_MODE,
+                Permission::ViewMasterCode => Rights::VIEW_MASTER,
+            }
+        }),
     }
 }
 

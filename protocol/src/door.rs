@@ -492,10 +492,8 @@ fn unseal(update: DoorUpdate, lock_static: &StaticSecret) -> Result<PlainUpdate,
 ///
 /// A phone may carry an update for days before it reaches the lock, so `issued_at` is only
 /// a lower bound on the true time: it can say the lock is behind, never that it is ahead.
-/// A lock whose clock runs ahead is therefore not corrected by updates; only
-/// [`crate::command::Command::SetTime`] corrects it, by at most
-/// [`crate::command::MAX_SET_TIME_STEP_SECS`] a command and within the caller's credential
-/// window.
+/// A lock whose clock runs ahead is therefore not corrected by updates, and no phone sets
+/// the clock: only pairing (after a factory reset) sets it again.
 ///
 /// ```
 /// use lock_protocol::door::clock_after;

@@ -170,17 +170,31 @@ impl PhoneSession {
         command: &Command,
         counter: u64,
     ) -> Result<(Vec<u8>, PendingResponse), SessionError> {
+        PhoneSession::start_body(
+            lock_static_pub,
+            credential,
+            &wire::encode_body(command),
+            counter,
+        )
+    }
+
+    /// [`PhoneSession::start`] with the command already encoded, whatever `command_body`
+    /// holds: what tests use to send the lock bytes that no [`Command`] encodes.
+    pub fn start_body(
+        lock_static_pub: &[u8; 32],
+        credential: &[u8],
+        command_body: &[u8],
+        counter: u64,
+    ) -> Result<(Vec<u8>, PendingResponse), SessionError> {
         // x25519-dalek rather than ring: this ephemeral key serves two agreements (with
         // the lock's static key now, its ephemeral key later) and ring's is single-use.
         let (ephemeral, ephemeral_pub) = crypto::x25519_keypair()?;
         let es = crypto::dh(&ephemeral, lock_static_pub).ok_or(SessionError::BadPublicKey)?;
         let (h1, k1) = hello_key(lock_static_pub, &ephemeral_pub, &es);
-        let hello = Hello {
-            credential: credential.to_vec(),
-            counter,
-            command: command.clone(),
-        };
-        let sealed = crypto::seal(&k1, 0, &h1, &wire::encode_body(&hello));
+        // postcard lays a struct out as its fields in order: this is `Hello`'s encoding.
+        let mut hello = wire::encode_body(&(credential, counter));
+        hello.extend_from_slice(command_body);
+        let sealed = crypto::seal(&k1, 0, &h1, &hello);
         let h2 = crypto::sha256(&[&h1, &sealed]);
         let request = wire::encode(&PhoneMessage::SessionOpen {
             ephemeral: ephemeral_pub,
@@ -191,9 +205,13 @@ impl PhoneSession {
 
     /// Seals a further command of this session.
     pub fn request(&mut self, command: &Command) -> Vec<u8> {
-        let sealed = self
-            .to_lock
-            .seal(&self.transcript, &wire::encode_body(command));
+        self.request_body(&wire::encode_body(command))
+    }
+
+    /// Seals `body` as a further command of this session, whatever it holds: what tests use
+    /// to send the lock bytes that no [`Command`] encodes.
+    pub fn request_body(&mut self, body: &[u8]) -> Vec<u8> {
+        let sealed = self.to_lock.seal(&self.transcript, body);
         wire::encode(&PhoneMessage::SessionData { sealed })
     }
 

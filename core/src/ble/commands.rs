@@ -2,16 +2,16 @@
 //! cached credential: one [`Conversation`] per call, one conversation with a lock at a time.
 
 use access_domain::api::{AccessCode, Lock, Me};
-use access_domain::{AccessCodeKind, Action, CodeClass, LockMode, UserType};
+use access_domain::{AccessCodeKind, Action, CodeClass, LockMode};
 use lock_ble::AnyLink;
-use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Window};
+use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Status, Window};
 use lock_protocol::wire::Rejection;
 use uuid::Uuid;
 
-use super::conversation::{Conversation, revocation_pushes};
+use super::conversation::Conversation;
 use super::door::Carried;
 use super::errors::{bad_response, refusal, rejection};
-use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis, unix_now};
+use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis};
 use crate::cache::on_site;
 use crate::engine::Engine;
 use crate::gate::parse_id;
@@ -20,18 +20,16 @@ use crate::{AccessError, cache};
 /// The action a command needs, as the gate knows it.
 pub(crate) fn action_of(command: &Command) -> Action {
     match command {
-        Command::Unlock
-        | Command::Lock
-        | Command::ReadStatus
-        | Command::SetTime(_)
-        | Command::PushRevocations(_)
-        | Command::ApplyUpdate(_) => Action::Unlock,
+        Command::Unlock | Command::Lock | Command::ReadStatus | Command::ApplyUpdate(_) => {
+            Action::Unlock
+        }
         Command::SetMode(_) => Action::ChangeMode,
         Command::Rename(_) => Action::Rename,
         Command::FactoryReset => Action::ResetCodes,
         Command::AddAccessCode(_) | Command::RemoveAccessCode { .. } => Action::GiveAccess,
         Command::ReadLog { .. } => Action::ViewLogs,
         Command::ReadMasterCode => Action::ViewMasterCode,
+        Command::Reserved9(never) | Command::Reserved10(never) => match *never {},
     }
 }
 
@@ -86,11 +84,13 @@ impl Engine {
     /// after the local gate for each. A refusal by the lock ends the session with
     /// [`AccessError::RefusedByLock`], except a first command the lock's mode forbids: the
     /// door update goes first then, and the commands again when the lock took it (a mode
-    /// set on the platform reaches the lock through the very phone it kept out). Then, with the user's commands answered, the contact
-    /// brings the door in line: the cached door update (fetched again beside the session
-    /// when online), staff's revocation list when it changed, the status as a contact report
-    /// for the server (sent at once when online), and for who may see the lock's log its
-    /// pages since the last one this phone queued. Not after a [`direct`] change, nor in a
+    /// set on the platform reaches the lock through the very phone it kept out). Then, with
+    /// the user's commands answered, the contact brings the door in line: the cached door
+    /// update (fetched again beside the session when online), then the status as a contact
+    /// report for the server (sent at once when online; a status the user read before an
+    /// update the lock took is answered as the lock reads after it), and for who may see
+    /// the lock's log its pages since the last one this phone queued. Not after a
+    /// [`direct`] change, nor in a
     /// log read.
     pub(crate) async fn run_on_lock(
         &self,
@@ -111,15 +111,6 @@ impl Engine {
         }
         let id = lock.id;
         let credential = self.credential(id).await?;
-        let staff = me.user_type == UserType::TeamMember;
-        if staff {
-            // Best effort: offline, the last list fetched is pushed.
-            match self.fetch_revocations(id).await {
-                Ok(()) => {}
-                Err(AccessError::Revoked) => return Err(AccessError::Revoked),
-                Err(e) => tracing::debug!(lock = %id, "revocation list not refreshed: {e}"),
-            }
-        }
         let direct = commands.iter().any(direct);
         // A log read leaves the log as it read it: an applied update would add an entry.
         let carry = !direct
@@ -188,26 +179,28 @@ impl Engine {
                 refused = Some(refusal(reason));
             }
         }
-        let mut out = self
-            .after_commands(&mut talk, &responses, staff, carry, id, carried)
+        let queued = self
+            .after_commands(&mut talk, &responses, carry, id, carried)
             .await;
         // Who may see the lock's log brings its news back from every contact.
-        if carry && out.is_ok() && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok() {
+        let mut pages = false;
+        if carry && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok() {
             match self.read_log_in_contact(&mut talk, id).await {
-                Ok(0) => {}
-                Ok(_) => out = Ok(true),
+                Ok(n) => pages = n > 0,
                 Err(e) => tracing::info!(lock = %id, "log not read at this contact: {e}"),
             }
         }
         talk.close().await;
-        match out {
-            Ok(true) => {
-                if let Err(e) = self.flush_ble_uploads().await {
-                    tracing::info!(lock = %id, "contact report waits for the network: {e}");
-                }
+        if let Some(status) = &queued {
+            // A status read before an update the lock took is the lock's state no more.
+            if let Some(last @ Response::Status(_)) = responses.last_mut() {
+                *last = Response::Status(status.clone());
             }
-            Ok(false) => {}
-            Err(e) => return Err(e),
+        }
+        if (queued.is_some() || pages)
+            && let Err(e) = self.flush_ble_uploads().await
+        {
+            tracing::info!(lock = %id, "contact report waits for the network: {e}");
         }
         if let Some(e) = refused {
             return Err(e);
@@ -216,47 +209,31 @@ impl Engine {
     }
 
     /// The rest of a contact, once the user's commands are answered: when `carry`, the
-    /// cached door update (unless `already` carried in this session); then (staff) the
-    /// revocation list when it changed since the last push or when the update replaced the
-    /// lock's list; then, when `carry`, the status queued as a contact report. Whether a
-    /// report was queued.
+    /// cached door update (unless `already` carried in this session), then the status queued
+    /// as a contact report. The status queued, if any.
     async fn after_commands(
         &self,
         talk: &mut Conversation<AnyLink>,
         responses: &[Response],
-        staff: bool,
         carry: bool,
         lock: Uuid,
         already: Option<Carried>,
-    ) -> Result<bool, AccessError> {
+    ) -> Option<Status> {
+        if !carry {
+            return None;
+        }
         let carried = match already {
             Some(carried) => carried,
-            None if carry => self.carry_door_update(talk, lock).await,
-            None => Carried::Nothing,
+            None => self.carry_door_update(talk, lock).await,
         };
-        if staff
-            && let Some((list, pushed)) = self.db(move |c| on_site::revocations(c, lock)).await?
-        {
-            // A whole update replaced the lock's list with its own: ours goes on top again.
-            let replaced = matches!(carried, Carried::Applied(_));
-            if (!pushed || replaced)
-                && (list.is_empty() || talk.push_revocations(&list).await?.is_some())
-            {
-                self.db(move |c| on_site::mark_revocations_pushed(c, lock))
-                    .await?;
-            }
-        }
-        if !carry {
-            return Ok(false);
-        }
         // The user's own status read is the lock's state unless an update changed it since.
         let known = match (carried, responses.last()) {
             (Carried::Applied(_), _) => None,
             (_, Some(Response::Status(s))) => Some(s.clone()),
-            (Carried::Nothing, _) => return Ok(false),
+            (Carried::Nothing, _) => return None,
             _ => None,
         };
-        Ok(self.queue_contact(talk, lock, known).await)
+        self.queue_contact(talk, lock, known).await
     }
 
     async fn one(&self, lock_id: &str, command: Command) -> Result<Response, AccessError> {
@@ -474,38 +451,21 @@ impl Engine {
         })
     }
 
-    /// Sets the lock's clock to this phone's; returns the lock's new clock.
-    pub(crate) async fn ble_set_time(&self, lock_id: String) -> Result<u64, AccessError> {
-        match self.one(&lock_id, Command::SetTime(unix_now())).await? {
-            Response::TimeSet { clock } => Ok(clock),
-            other => Err(bad_response(format!("unexpected answer {other:?}"))),
-        }
-    }
-
-    /// Pushes the lock's revocation list (fetched now when online, else the cached one);
-    /// returns how many revocations the lock holds.
-    pub(crate) async fn ble_push_revocations(&self, lock_id: String) -> Result<u32, AccessError> {
+    /// Brings the lock in line with the platform on demand: fetches its door update first
+    /// when online (offline the cached one goes), carries it in a contact with a status
+    /// read, and answers the lock's status after it. The lock's clock and revocation list
+    /// move only with that signed update.
+    pub(crate) async fn ble_bring_in_line(
+        &self,
+        lock_id: String,
+    ) -> Result<LockStatusInfo, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::Unlock).await?;
-        let id = lock.id;
-        if let Err(e) = self.fetch_revocations(id).await
-            && !e.is_transient()
-        {
-            return Err(e);
-        }
-        let list = self
-            .db(move |c| on_site::revocations(c, id))
-            .await?
-            .map(|(l, _)| l)
-            .unwrap_or_default();
-        let mut total = 0;
-        let commands = revocation_pushes(&list);
-        for r in self.run_on_lock(&lock_id, commands).await?.2 {
-            if let Response::RevocationsStored { total: t } = r {
-                total = t;
+        if let Err(e) = self.fetch_door_update(lock.id).await {
+            if !e.is_transient() {
+                return Err(e);
             }
+            tracing::info!(lock = %lock.id, "door update not refreshed, the cached one goes: {e}");
         }
-        self.db(move |c| on_site::mark_revocations_pushed(c, id))
-            .await?;
-        Ok(total)
+        self.ble_read_status(lock_id).await
     }
 }

@@ -1,16 +1,13 @@
 //! One conversation with a lock, as a plain value: a framed link, the session opened by the
-//! first command (one round trip: the credential travels with it), the commands after it,
-//! the revocation list pushed in the same session, and the disconnect. Pairing is the other
-//! conversation a link carries ([`pair`]). No cache, no server: the callers bring the
-//! credential, the counter and what to push.
+//! first command (one round trip: the credential travels with it), the commands after it
+//! (a door update among them), and the disconnect. Pairing is the other conversation a link
+//! carries ([`pair`]). No cache, no server: the callers bring the credential, the counter
+//! and what to carry.
 
 use std::time::Duration;
 
-use access_domain::api::RevokedCredential;
 use lock_ble::LockLink;
-use lock_protocol::command::{
-    Command, MAX_REVOCATIONS_PER_PUSH, RefusalReason, Response, Revocation, Status,
-};
+use lock_protocol::command::{Command, RefusalReason, Response, Status};
 use lock_protocol::pairing::{Install, PairingPhone, PairingResult, PairingStep};
 use lock_protocol::session::PhoneSession;
 
@@ -124,26 +121,6 @@ impl<L: LockLink> Conversation<L> {
         }
     }
 
-    /// Pushes `list` in chunks the lock takes; `Ok(None)` when the lock refused a chunk
-    /// (it keeps what it had), else how many revocations it holds.
-    pub async fn push_revocations(
-        &mut self,
-        list: &[RevokedCredential],
-    ) -> Result<Option<u32>, AccessError> {
-        let mut total = 0;
-        for push in revocation_pushes(list) {
-            match self.exchange(&push).await? {
-                Response::Refused { reason } => {
-                    tracing::warn!("the lock refused the revocation list: {reason:?}");
-                    return Ok(None);
-                }
-                Response::RevocationsStored { total: t } => total = t,
-                _ => {}
-            }
-        }
-        Ok(Some(total))
-    }
-
     /// Messages sent so far, i.e. round trips.
     pub fn round_trips(&self) -> u32 {
         self.framed.round_trips
@@ -153,24 +130,6 @@ impl<L: LockLink> Conversation<L> {
     pub async fn close(self) {
         self.framed.close().await;
     }
-}
-
-/// `list` as the commands that push it: chunks the lock takes, at least one (an empty push
-/// still tells the lock its list is current).
-pub fn revocation_pushes(list: &[RevokedCredential]) -> Vec<Command> {
-    let all: Vec<Revocation> = list
-        .iter()
-        .map(|r| Revocation {
-            serial: r.serial,
-            expires_at: r.expires_at,
-        })
-        .collect();
-    if all.is_empty() {
-        return vec![Command::PushRevocations(vec![])];
-    }
-    all.chunks(MAX_REVOCATIONS_PER_PUSH)
-        .map(|c| Command::PushRevocations(c.to_vec()))
-        .collect()
 }
 
 /// Pairs a factory-fresh lock over `framed` with the code printed on it, installing
@@ -292,7 +251,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_session_carries_commands_and_revocations_then_disconnects() {
+    async fn a_session_carries_commands_then_disconnects() {
         let site = paired_site().await;
         let credential = site.credential(1, &Permission::ALL);
         let link = site.transport.connect("door").await.unwrap();
@@ -304,12 +263,7 @@ mod tests {
             Response::Status(s) => assert_eq!(s.mode, LockMode::Vacant),
             other => panic!("unexpected {other:?}"),
         }
-        let revoked = [RevokedCredential {
-            serial: 99,
-            expires_at: now() + 1_000,
-        }];
-        assert_eq!(talk.push_revocations(&revoked).await.unwrap(), Some(1));
-        assert_eq!(talk.round_trips(), 3);
+        assert_eq!(talk.round_trips(), 2);
         talk.close().await;
 
         // The link was released: the next conversation opens a new session.

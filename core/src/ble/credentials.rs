@@ -1,8 +1,8 @@
 //! Signed credentials (fetched from the server, kept in the cache, used offline until they
-//! expire) and the locks' revocation lists.
+//! expire).
 
-use access_domain::api::{CredentialResponse, RevocationList};
-use access_domain::{Action, Member, UserType, authorize};
+use access_domain::api::CredentialResponse;
+use access_domain::{Action, Member, authorize};
 use lock_protocol::credential::SignedCredential;
 use reqwest::Method;
 use uuid::Uuid;
@@ -66,18 +66,8 @@ impl Engine {
         }
     }
 
-    /// Fetches the revocation list of a lock (staff) and caches it.
-    pub(crate) async fn fetch_revocations(&self, lock: Uuid) -> Result<(), AccessError> {
-        let list: RevocationList = self
-            .get(&format!("/api/v1/locks/{lock}/revocations"))
-            .await?;
-        self.db(move |c| on_site::put_revocations(c, lock, &list.revoked))
-            .await
-    }
-
-    /// Fetches credentials, door updates (carried at the next contact) and, for staff,
-    /// revocation lists for every cached paired lock the user may open, so they open
-    /// offline and follow the platform. Returns how many credentials are cached.
+    /// Fetches credentials and door updates (carried at the next contact) for every cached
+    /// paired lock the user may open, so they open offline and follow the platform. Returns how many credentials are cached.
     pub(crate) async fn refresh_credentials(&self) -> Result<u32, AccessError> {
         let me = self.me().await?;
         let locks = self.db(|c| cache::list_locks(c)).await?;
@@ -89,9 +79,6 @@ impl Engine {
             }
             self.fetch_credential(lock.id).await?;
             self.fetch_door_update(lock.id).await?;
-            if me.user_type == UserType::TeamMember {
-                self.fetch_revocations(lock.id).await?;
-            }
             n += 1;
         }
         Ok(n)

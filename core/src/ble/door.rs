@@ -102,20 +102,20 @@ impl Engine {
     }
 
     /// Reads the lock's status (unless `known` already is one) and queues it as the
-    /// contact report; whether one was queued.
+    /// contact report; the status queued, if one was.
     pub(crate) async fn queue_contact(
         &self,
         talk: &mut Conversation<AnyLink>,
         lock: Uuid,
         known: Option<Status>,
-    ) -> bool {
+    ) -> Option<Status> {
         let status = match known {
             Some(s) => s,
             None => match talk.read_status().await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::info!(lock = %lock, "no status after the contact: {e}");
-                    return false;
+                    return None;
                 }
             },
         };
@@ -124,17 +124,17 @@ impl Engine {
             door_version: status.door_version,
             battery: status.battery,
             clock: status.clock,
-            firmware: status.firmware,
+            firmware: status.firmware.clone(),
             receipt: STANDARD.encode(status.receipt),
         };
         match self
             .db(move |c| on_site::put_contact_report(c, lock, &report))
             .await
         {
-            Ok(()) => true,
+            Ok(()) => Some(status),
             Err(e) => {
                 tracing::warn!(lock = %lock, "contact report not queued: {e}");
-                false
+                None
             }
         }
     }

@@ -15,19 +15,18 @@
 //!   `Account::refresh_credentials` or on demand) and are used until a minute before
 //!   they expire; with no network, a cached unexpired one opens the lock.
 //! - Every command opens a session whose first write carries the credential and the command
-//!   (one round trip); then the contact carries the lock's cached door update, staff phones
-//!   push the revocation list when it changed, and the lock's status is queued as a contact
-//!   report for the server (`door`).
+//!   (one round trip); then the contact carries the lock's cached door update and the lock's
+//!   status is queued as a contact report for the server (`door`). The lock's clock and
+//!   revocation list move only with that signed update: no phone sets them.
 //! - Pages of a lock's log wait in the cache exactly as the lock sent them (MACed under its
 //!   report key) and go once to `POST /api/v1/locks/{id}/logs` when the network is there;
 //!   the server verifies them and keeps each lock sequence number once.
-//! - Revocation reaches an offline lock two ways. Every staff phone fetches the lock's
-//!   revocation list before each conversation (when online) and pushes it in the same
-//!   session when it changed; and credentials expire (server `credential_lifetime`, 24 h by
-//!   default). Worst case for a revoked user's phone that kept its credential: until the
-//!   next staff phone that synced after the revocation talks to the lock, and at most the
-//!   credential lifetime plus the 5-minute clock skew tolerance (24 h 5 min) when no staff
-//!   phone comes by.
+//! - Revocation reaches an offline lock two ways. The lock's door update lists the revoked
+//!   serials, and any phone that fetched it after the revocation carries it at its next
+//!   contact (`OnSite::bring_in_line` does so on demand); and credentials expire (server
+//!   `credential_lifetime`, 24 h by default). Worst case for a revoked user's phone that
+//!   kept its credential: until such a phone talks to the lock, and at most the credential
+//!   lifetime plus the 5-minute clock skew tolerance (24 h 5 min) when none comes by.
 //! - Pairing needs the network: the lock is registered under its unit first (the answer is
 //!   what to install), then SPAKE2 on the printed code proves the lock and installs it, then
 //!   the lock's identity key goes to the server. A failed attempt is retried under the same

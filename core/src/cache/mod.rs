@@ -7,7 +7,7 @@
 //! - [`schema`]: the tables and their version.
 //! - [`meta`]: the signed-in user and the sync cursor; [`sync`]: a sync answer applied.
 //! - [`locks`]: locks, access codes, passcodes; [`on_site`]: what on-site work with a lock
-//!   keeps (credentials, counters, revocation lists, log entries waiting for upload).
+//!   keeps (credentials, counters, door updates, log entries waiting for upload).
 //! - [`CacheError`], in [`error`]: what can fail here.
 
 pub mod db;

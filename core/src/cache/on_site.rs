@@ -1,8 +1,8 @@
-//! The BLE part of the offline cache: credentials, device ids, session counters,
-//! revocation lists, door updates to carry, and what waits for the server (pages of locks'
+//! The BLE part of the offline cache: credentials, device ids, session counters, door
+//! updates to carry, and what waits for the server (pages of locks'
 //! logs as the locks sent them, and contact reports).
 
-use access_domain::api::{LockContactReport, RevokedCredential};
+use access_domain::api::LockContactReport;
 use lock_protocol::report::LogPage;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -113,51 +113,6 @@ pub fn next_counter(c: &Connection, lock: Uuid, unix_millis: u64) -> Result<u64,
         params![lock.to_string(), next as i64],
     )?;
     Ok(next)
-}
-
-/// The revocation list last fetched for the lock, and whether it was pushed since.
-pub fn revocations(
-    c: &Connection,
-    lock: Uuid,
-) -> Result<Option<(Vec<RevokedCredential>, bool)>, CacheError> {
-    let row: Option<(String, bool)> = c
-        .query_row(
-            "SELECT body, pushed FROM ble_revocations WHERE lock_id = ?1",
-            [lock.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    row.map(|(body, pushed)| {
-        let list = serde_json::from_slice(body.as_bytes())
-            .map_err(|e| CacheError::Corrupt(e.to_string()))?;
-        Ok((list, pushed))
-    })
-    .transpose()
-}
-
-/// Stores a fetched list; it counts as not pushed when it differs from the stored one.
-pub fn put_revocations(
-    c: &Connection,
-    lock: Uuid,
-    list: &[RevokedCredential],
-) -> Result<(), CacheError> {
-    let body = serde_json::to_string(list).map_err(|e| CacheError::Corrupt(e.to_string()))?;
-    c.execute(
-        "INSERT INTO ble_revocations (lock_id, body, pushed) VALUES (?1, ?2, 0) \
-         ON CONFLICT (lock_id) DO UPDATE SET body = excluded.body, \
-         pushed = CASE WHEN ble_revocations.body = excluded.body THEN ble_revocations.pushed \
-         ELSE 0 END",
-        params![lock.to_string(), body],
-    )?;
-    Ok(())
-}
-
-pub fn mark_revocations_pushed(c: &Connection, lock: Uuid) -> Result<(), CacheError> {
-    c.execute(
-        "UPDATE ble_revocations SET pushed = 1 WHERE lock_id = ?1",
-        [lock.to_string()],
-    )?;
-    Ok(())
 }
 
 /// The highest log sequence number read from the lock (0: none).
@@ -387,7 +342,7 @@ pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), CacheErr
     Ok(())
 }
 
-/// Forgets what belongs to the signed-in account (credentials, revocation lists, door
+/// Forgets what belongs to the signed-in account (credentials, door
 /// updates, devices and pending pairings) when it signs out or is revoked. Log pages and
 /// contact reports read from locks stay queued (they are facts about the locks, MACed by
 /// them) and so do session counters (they must only grow).
@@ -437,28 +392,6 @@ mod tests {
         assert_eq!(first, 5);
         assert_eq!(next_counter(&c, a, 5).unwrap(), 6);
         assert_eq!(next_counter(&c, a, 100).unwrap(), 100);
-    }
-
-    #[test]
-    fn revocations_count_as_pushed_until_they_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::cache::Store::open(&dir.path().join("c.sqlite")).unwrap();
-        let c = store.conn();
-        let lock = Uuid::new_v4();
-        let list = [RevokedCredential {
-            serial: 4,
-            expires_at: 9,
-        }];
-        put_revocations(&c, lock, &list).unwrap();
-        assert_eq!(revocations(&c, lock).unwrap(), Some((list.to_vec(), false)));
-        mark_revocations_pushed(&c, lock).unwrap();
-        put_revocations(&c, lock, &list).unwrap();
-        assert!(revocations(&c, lock).unwrap().unwrap().1);
-        put_revocations(&c, lock, &[]).unwrap();
-        assert_eq!(revocations(&c, lock).unwrap(), Some((vec![], false)));
-        // Signing out forgets them with the rest of the account.
-        crate::cache::wipe(&c).unwrap();
-        assert_eq!(revocations(&c, lock).unwrap(), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
--- BLE: signed credentials, where each lock was last seen, session counters, revocation
--- lists to push, and pages of locks' logs waiting for upload.
+-- BLE: signed credentials, where each lock was last seen, session counters, and pages of
+-- locks' logs waiting for upload. `ble_revocations` is written by nothing (a lock's
+-- revocation list reaches it only in door updates); the table stays so that no cache
+-- needs a schema step, and signing out empties it.
 CREATE TABLE ble_credentials (
     lock_id TEXT PRIMARY KEY,
     credential BLOB NOT NULL,

@@ -67,8 +67,8 @@ impl Account {
         self.engine.current_user().await
     }
 
-    /// Fetches credentials (and, for staff, revocation lists) for every cached paired lock
-    /// the user may open, so they open offline. Returns how many credentials are cached.
+    /// Fetches credentials and door updates for every cached paired lock the user may open,
+    /// so they open offline and carry the platform's changes. Returns how many credentials are cached.
     pub async fn refresh_credentials(&self) -> Result<u32, AccessError> {
         self.engine.refresh_credentials().await
     }

@@ -120,15 +120,11 @@ impl OnSite {
         self.engine.ble_read_log(lock_id).await
     }
 
-    /// Sets the lock's clock to this phone's; returns the lock's new clock.
-    pub async fn set_time(&self, lock_id: String) -> Result<u64, AccessError> {
-        self.engine.ble_set_time(lock_id).await
-    }
-
-    /// Pushes the lock's revocation list (fetched now when online, else the cached one);
-    /// returns how many revocations the lock holds.
-    pub async fn push_revocations(&self, lock_id: String) -> Result<u32, AccessError> {
-        self.engine.ble_push_revocations(lock_id).await
+    /// Brings the lock in line with the platform now: an ordinary contact with a status
+    /// read that carries the lock's door update (fetched fresh first when online), the only
+    /// way its clock and revocation list move. Answers the lock's status after it.
+    pub async fn bring_in_line(&self, lock_id: String) -> Result<LockStatusInfo, AccessError> {
+        self.engine.ble_bring_in_line(lock_id).await
     }
 
     /// Uploads contact reports and log pages waiting from earlier lock contacts; returns

@@ -294,8 +294,11 @@ public final class AccessKit: @unchecked Sendable {
         try await mapped { try await onSite.setMode(lockId: lockId, mode: mode) }
     }
 
-    public func pushRevocations(_ lockId: String) async throws -> UInt32 {
-        try await mapped { try await onSite.pushRevocations(lockId: lockId) }
+    /// Brings the lock in line with the platform now: carries its door update (fetched fresh
+    /// when online), the only thing that moves its clock and revocation list, and answers the
+    /// lock's status after it.
+    public func bringInLine(_ lockId: String) async throws -> LockStatusInfo {
+        try await mapped { try await onSite.bringInLine(lockId: lockId) }
     }
 }
 

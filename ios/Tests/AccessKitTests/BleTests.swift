@@ -52,5 +52,9 @@ final class BleTests: XCTestCase {
         let status = try await kit.readStatus(lock.id)
         XCTAssertFalse(status.firmware.isEmpty)
         XCTAssertGreaterThanOrEqual(status.logHead, 1)
+        // On demand, the door update goes with a status read: the lock answers after it.
+        let inLine = try await kit.bringInLine(lock.id)
+        XCTAssertEqual(inLine.name, status.name)
+        XCTAssertGreaterThanOrEqual(inLine.logHead, status.logHead)
     }
 }

@@ -81,7 +81,8 @@ pub async fn credentials(
 }
 
 /// The unexpired credentials of this lock that must be refused: their holder was revoked,
-/// left the lock's scope, or lost a permission they carry. Staff phones push it to the lock.
+/// left the lock's scope, or lost a permission they carry. The lock's door update carries
+/// the same list (`add_revocations`): the lock takes it from nowhere else.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/revocations", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = RevocationList),

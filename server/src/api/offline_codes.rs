@@ -2,7 +2,8 @@
 //! `"delivery": "offline"` returns a 14-digit code that the lock checks by itself
 //! ([`crate::service::offline`]). Without `delivery` (or with `"ble"`) the request is the
 //! give-access of a code that a phone installs over BLE. A revoked offline code reaches the
-//! lock in the revocation list that the next staff phone pushes (`GET .../revocations`).
+//! lock in its door update's revocation list (`GET .../revocations` shows the list), carried
+//! by the next phone that fetched it.
 
 use access_domain::api::{AccessCode, AccessCodeRequest, ErrorBody, Page};
 use axum::extract::State;

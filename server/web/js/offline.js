@@ -16,10 +16,10 @@ const CLASS_SHORT = { guest: 'Guest', tour: 'Tour' };
 const KINDS = { window: 'Time window', one_time: 'One-time' };
 
 /** The worst case of a revocation, as docs/offline-codes.md states it. */
-export const WORST_CASE = 'The lock is offline: it refuses a revoked code only once a staff phone that synced '
-  + 'after the revocation has been near it (any command pushes the revocation list). Until then the code keeps '
+export const WORST_CASE = 'The lock is offline: it refuses a revoked code only once a phone that synced '
+  + 'after the revocation has been near it (any contact carries the lock\'s signed update). Until then the code keeps '
   + 'opening up to the end of its window plus 5 minutes, at worst 30 days and 5 minutes after it was given. '
-  + 'To stop it sooner, send a staff member with a synced phone to the door, or reset the lock\'s codes on site '
+  + 'To stop it sooner, send someone with a synced phone to the door, or reset the lock\'s codes on site '
   + '(that voids every offline code of the lock).';
 
 const HOUR_MS = 3_600_000;

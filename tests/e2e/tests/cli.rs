@@ -1,6 +1,6 @@
 //! The `access` command-line client's lock commands through btleplug and BlueZoo against the
 //! `virtual-lock` binary and the real server: scan, a wrong pairing code (its exit code),
-//! pair, unlock, mode, status, log read.
+//! pair, unlock, mode, status, bring-in-line, log read.
 
 mod rig;
 mod support;
@@ -111,6 +111,8 @@ async fn cli_scans_pairs_and_opens_a_lock() {
             status.contains("mode:     tour") && status.contains("bolt:     unlocked"),
             "{status}"
         );
+        let in_line = ok(run(&["bring-in-line", "Side door"]));
+        assert!(in_line.contains("name:     Side door"), "{in_line}");
         let log = ok(run(&["read-log", "Side door"]));
         assert!(log.starts_with("read "), "{log}");
         assert!(log.contains("0 waiting"), "{log}");

@@ -1,5 +1,5 @@
 //! Where the lock's time comes from. The lock's clock is this source plus the offset that
-//! pairing and `SetTime` keep in the state file.
+//! pairing and door updates keep in the state file.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,14 +2,14 @@
 //! unlock, and each command's effect on the state and the log.
 
 use lock_protocol::command::{
-    AccessCode, Actor, Bolt, Command, Event, MAX_LOG_BATCH, MAX_REVOCATIONS_PER_PUSH,
-    RefusalReason, Response, Status, Via, revocation_acceptable, set_time_acceptable, valid_name,
+    AccessCode, Actor, Bolt, Command, Event, MAX_LOG_BATCH, RefusalReason, Response, Status, Via,
+    valid_name,
 };
 use lock_protocol::credential::Claims;
 use lock_protocol::report::LogPage;
 use uuid::Uuid;
 
-use crate::state::{DRAIN_MOTOR, LockState, MAX_CODES, MAX_REVOCATIONS};
+use crate::state::{DRAIN_MOTOR, LockState, MAX_CODES};
 
 pub(crate) fn refused(reason: RefusalReason) -> Response {
     Response::Refused { reason }
@@ -17,7 +17,7 @@ pub(crate) fn refused(reason: RefusalReason) -> Response {
 
 impl LockState {
     /// Runs `command` for the holder of `claims` at lock time `now` (`source_now` is the
-    /// clock source, for `SetTime`).
+    /// clock source, for a door update that moves the clock).
     pub(crate) fn execute(
         &mut self,
         claims: &Claims,
@@ -114,48 +114,6 @@ impl LockState {
                 }
                 None => refused(RefusalReason::UnknownCode),
             },
-            Command::SetTime(to) => {
-                // A bounded step: a staff phone corrects drift, it cannot expire every
-                // credential at once nor bring expired ones back.
-                if !set_time_acceptable(now, to, claims) || !self.set_clock(to, source_now) {
-                    return refused(RefusalReason::InvalidArgument);
-                }
-                // Logged at the new time so the log stays readable after the jump.
-                self.log
-                    .push(to, actor, Via::Ble, Event::TimeSet { from: now, to });
-                Response::TimeSet { clock: to }
-            }
-            Command::PushRevocations(list) => {
-                if list.len() > MAX_REVOCATIONS_PER_PUSH {
-                    return refused(RefusalReason::InvalidArgument);
-                }
-                self.prune(now);
-                let before = self.revoked.len();
-                for r in list {
-                    if r.expires_at
-                        .saturating_add(lock_protocol::credential::CLOCK_SKEW_SECS)
-                        < now
-                    {
-                        continue; // expired anyway
-                    }
-                    if !revocation_acceptable(now, &r) {
-                        // Would hold a slot longer than anything it names can live; the
-                        // rest of the push still counts (a later push brings it in range).
-                        continue;
-                    }
-                    if self.revoked.len() >= MAX_REVOCATIONS
-                        && !self.revoked.contains_key(&r.serial)
-                    {
-                        return refused(RefusalReason::CapacityFull);
-                    }
-                    self.revoked.insert(r.serial, r.expires_at);
-                }
-                let added = u32::try_from(self.revoked.len() - before).unwrap_or(u32::MAX);
-                log(self, Event::RevocationsPushed { added });
-                Response::RevocationsStored {
-                    total: u32::try_from(self.revoked.len()).unwrap_or(u32::MAX),
-                }
-            }
             Command::FactoryReset => {
                 let identity = self.identity.clone();
                 let battery = self.battery;

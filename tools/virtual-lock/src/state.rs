@@ -111,7 +111,7 @@ pub struct LockState {
     /// One-time codes already used: code id to the lock time of use.
     pub used_codes: BTreeMap<u64, u64>,
     pub log: LogRing,
-    /// Added to the clock source to give the lock's clock (set by pairing and `SetTime`).
+    /// Added to the clock source to give the lock's clock (set by pairing, moved forward by door updates).
     pub clock_offset: i64,
     /// Revoked credential serials and when their credentials expire anyway.
     pub revoked: BTreeMap<u64, u64>,

@@ -6,6 +6,7 @@ use access_domain::{LockMode, Permission};
 use common::*;
 use lock_protocol::command::{Command, RefusalReason, Response, Revocation};
 use lock_protocol::credential::Claims;
+use lock_protocol::door::PlainUpdate;
 use lock_protocol::frame::MAX_MESSAGE;
 use lock_protocol::session::{PhoneSession, SessionError};
 use lock_protocol::wire::{self, LockMessage, Rejection};
@@ -195,8 +196,6 @@ fn a_resident_cannot_change_the_mode_or_anything_else() {
         Command::ReadMasterCode,
         Command::ReadLog { since: 0, max: 10 },
         Command::FactoryReset,
-        Command::PushRevocations(vec![]),
-        Command::SetTime(T0 + 1),
     ] {
         assert_eq!(
             b.run(&resident, command.clone()),
@@ -210,19 +209,22 @@ fn a_resident_cannot_change_the_mode_or_anything_else() {
 }
 
 #[test]
-fn a_revoked_serial_is_refused_after_the_push_and_expiry_ends_an_open_session() {
+fn a_revoked_serial_is_refused_after_the_update_and_expiry_ends_an_open_session() {
     let mut b = Bench::paired();
     let admin = b.staff(&[]);
     let victim = b.staff(&[]);
     assert_eq!(b.run(&victim, Command::Unlock), Response::Unlocked);
+    let held = b.lock.state().door_version;
+    let mut update = PlainUpdate::empty(b.lock_id, held + 1, held, T0);
+    update.add_revocations = vec![Revocation {
+        serial: victim.claims.serial,
+        expires_at: victim.claims.not_after,
+    }];
     let r = b.run(
         &admin,
-        Command::PushRevocations(vec![Revocation {
-            serial: victim.claims.serial,
-            expires_at: victim.claims.not_after,
-        }]),
+        Command::ApplyUpdate(b.org.update(&update, &b.lock_public)),
     );
-    assert_eq!(r, Response::RevocationsStored { total: 1 });
+    assert_eq!(r, Response::UpdateApplied { version: held + 1 });
     let before = b.lock.state().clone();
     assert_eq!(
         b.run(&victim, Command::Unlock),
@@ -250,10 +252,12 @@ fn a_revoked_serial_is_refused_after_the_push_and_expiry_ends_an_open_session() 
     let fresh_admin = b
         .org
         .credential(b.lock_id, access_domain::UserType::TeamMember, &[], now);
-    assert_eq!(
-        b.run(&fresh_admin, Command::PushRevocations(vec![])),
-        Response::RevocationsStored { total: 0 }
-    );
+    assert_eq!(b.lock.state().revoked.len(), 1);
+    assert!(matches!(
+        b.run(&fresh_admin, Command::ReadStatus),
+        Response::Status(_)
+    ));
+    assert!(b.lock.state().revoked.is_empty());
 }
 
 #[test]

@@ -179,21 +179,20 @@ fn after_reset_codes_old_codes_fail_and_new_ones_use_the_new_secret() {
 }
 
 #[test]
-fn a_pushed_revocation_stops_a_code_before_its_window_ends() {
+fn a_revocation_in_an_update_stops_a_code_before_its_window_ends() {
     let mut b = Bench::paired();
     let g = grant(T0, 72, AccessCodeKind::Window, CodeClass::Tour, 1);
     let code = offline_code::issue(&SECRET, b.lock_id, &g);
     b.clock.set(T0 + HOUR);
     assert!(opened(b.lock.keypad(&code)));
-    let staff = b.staff(&[]);
-    let r = b.run(
-        &staff,
-        Command::PushRevocations(vec![Revocation {
-            serial: g.reference(),
-            expires_at: g.ends_at(),
-        }]),
-    );
-    assert!(matches!(r, Response::RevocationsStored { .. }), "{r:?}");
+    let held = b.lock.state().door_version;
+    let mut update = PlainUpdate::empty(b.lock_id, held + 1, held, T0);
+    update.add_revocations = vec![Revocation {
+        serial: g.reference(),
+        expires_at: g.ends_at(),
+    }];
+    let r = b.apply(&update);
+    assert!(matches!(r, Response::UpdateApplied { .. }), "{r:?}");
     assert_eq!(b.lock.keypad(&code), refused(RefusalReason::Revoked));
     // Other grants are untouched; the revoked code counted like a guess.
     let other = grant(T0, 72, AccessCodeKind::Window, CodeClass::Tour, 2);

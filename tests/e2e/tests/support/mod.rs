@@ -385,7 +385,7 @@ pub async fn scenario(rig: &mut impl Rig) {
     refused(&rig.keypad(&tour.code), "");
     opened(&rig.keypad(&new_master));
 
-    // ---- a revoked vendor, after the revocation push ----
+    // ---- a revoked vendor, after a staff phone brought the lock in line ----
     t.on_site()
         .set_mode(id.clone(), LockMode::Tour)
         .await
@@ -397,8 +397,8 @@ pub async fn scenario(rig: &mut impl Rig) {
         .await
         .expect("vendor before revocation");
     admin.revoke(&vendor.user_id).await;
-    let held = t.on_site().push_revocations(id.clone()).await.unwrap();
-    assert!(held >= 1, "{held}");
+    let status = t.on_site().bring_in_line(id.clone()).await.unwrap();
+    assert_eq!(status.mode, LockMode::Tour);
 
     // ---- network off: cached credentials ----
     server.stop().await;
@@ -439,7 +439,10 @@ pub async fn scenario(rig: &mut impl Rig) {
 
     // ---- network back: queued logs and actions reach the server once ----
     server.start_again().await;
-    assert_eq!(t.on_site().upload_lock_logs().await.unwrap(), offline.waiting);
+    assert_eq!(
+        t.on_site().upload_lock_logs().await.unwrap(),
+        offline.waiting
+    );
     assert_eq!(t.on_site().upload_lock_logs().await.unwrap(), 0);
     t.sync(None).await.unwrap();
     let l = admin.get(&format!("/api/v1/locks/{id}")).await;

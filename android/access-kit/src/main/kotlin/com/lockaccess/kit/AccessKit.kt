@@ -303,9 +303,12 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
 
     suspend fun removeAccessCode(lockId: String, codeId: String) = mapped { onSite.removeAccessCode(lockId, codeId) }
 
-    suspend fun pushRevocations(lockId: String): UInt = mapped { onSite.pushRevocations(lockId) }
-
-    suspend fun setTimeOnLock(lockId: String): ULong = mapped { onSite.setTime(lockId) }
+    /**
+     * Brings the lock in line with the platform now: carries its door update (fetched fresh
+     * when online), the only thing that moves its clock and revocation list, and answers the
+     * lock's status after it.
+     */
+    suspend fun bringInLine(lockId: String): LockStatusInfo = mapped { onSite.bringInLine(lockId) }
 }
 
 /** What [AccessKit.pair] reports. */

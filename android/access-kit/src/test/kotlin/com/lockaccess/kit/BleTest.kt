@@ -52,6 +52,10 @@ class BleTest {
             val status = kit.readStatus(paired.id)
             assertTrue(status.firmware.isNotBlank(), status.toString())
             assertTrue(status.logHead >= 1uL, status.toString())
+            // On demand, the door update goes with a status read: the lock answers after it.
+            val inLine = kit.bringInLine(paired.id)
+            assertEquals(status.name, inLine.name, inLine.toString())
+            assertTrue(inLine.logHead >= status.logHead, inLine.toString())
         }
     }
 }
