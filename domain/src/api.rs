@@ -360,10 +360,14 @@ pub const LOW_BATTERY_PERCENT: u8 = 20;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockContactReport {
     /// The door-update version the lock reports holding.
+    #[serde(deserialize_with = "whole::deserialize")]
     pub door_version: u64,
     /// Percent.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub battery: u8,
     /// The lock's clock, unix seconds.
+    #[serde(deserialize_with = "whole::deserialize")]
     pub clock: u64,
     pub firmware: String,
     /// The lock's receipt over the fields above (base64, 32 bytes).
@@ -607,5 +611,62 @@ mod tests {
         }
         assert_eq!(Channel::parse("fax"), None);
         assert_eq!(LogMethod::parse("Ble"), None);
+    }
+}
+
+/// Whole numbers read also when spelled as floats (`40.0`), as JSON Schema's `integer`
+/// allows; a fraction or a number out of the field's range is refused.
+mod whole {
+    use serde::Deserializer;
+    use serde::de::{Error, Visitor};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        struct Whole;
+        impl Visitor<'_> for Whole {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
+                Ok(v)
+            }
+            fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
+                u64::try_from(v).map_err(|_| E::custom("a negative number"))
+            }
+            fn visit_f64<E: Error>(self, v: f64) -> Result<u64, E> {
+                // 2^64 is the first float past u64::MAX.
+                if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                    Ok(v as u64)
+                } else {
+                    Err(E::custom("not a whole number in range"))
+                }
+            }
+        }
+        let n = d.deserialize_any(Whole)?;
+        T::try_from(n).map_err(|_| D::Error::custom("a number out of range"))
+    }
+}
+
+#[cfg(test)]
+mod whole_tests {
+    use super::LockContactReport;
+
+    #[test]
+    fn a_contact_reads_whole_floats_and_refuses_fractions_and_overflow() {
+        let read = |battery: &str| {
+            serde_json::from_str::<LockContactReport>(&format!(
+                r#"{{"door_version": 3.0, "battery": {battery}, "clock": 1800000000,
+                    "firmware": "f", "receipt": "r"}}"#
+            ))
+        };
+        let r = read("40.0").unwrap();
+        assert_eq!((r.door_version, r.battery), (3, 40));
+        assert!(read("40.5").is_err());
+        assert!(read("256").is_err());
+        assert!(read("-1").is_err());
     }
 }

@@ -45,12 +45,14 @@ const TOO_LARGE: &str =
 const NOT_JSON: &str = "`bad_request`: the body is not sent as `application/json`";
 const KEY_REUSED: &str =
     "`idempotency_key_reused`: this `Idempotency-Key` came with a different request";
+const KEYS_EXHAUSTED: &str = "`too_many_attempts`: over 1,000 `Idempotency-Key`s from this \
+    user in 24 hours; send the request without one or later";
 const INTERNAL: &str = "`internal`: a failure on the server; try again";
 
 /// Adds to every operation the answers the shared extractors and middleware give, from
 /// what the operation takes: a session (401), a JSON body (400, 413, 415), query
 /// parameters (400), path ids (404), and for a signed-in POST, PUT or PATCH the
-/// `Idempotency-Key` header with its answers (400, 409, 413, 422); 500 anywhere. Each is
+/// `Idempotency-Key` header with its answers (400, 409, 413, 422, 429); 500 anywhere. Each is
 /// an [`ErrorBody`]. A status the handler documents keeps its description, followed by
 /// the shared one. Responses still without a description get the status's reason phrase.
 struct SharedAnswers;
@@ -110,6 +112,7 @@ fn add_shared_answers(method: &str, op: &mut Operation) {
         add(400, BAD_KEY);
         add(409, KEY_RUNNING);
         add(422, KEY_REUSED);
+        add(429, KEYS_EXHAUSTED);
         op.parameters
             .get_or_insert_with(Vec::new)
             .push(RefOr::T(idempotency_key()));
