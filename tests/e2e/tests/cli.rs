@@ -5,26 +5,10 @@
 mod rig;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use rig::BluezooRig;
-
-/// The `access` binary of this target directory (`cargo build -p access-cli`).
-fn access_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps")
-        .join("access");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p access-cli` first",
-        binary.display()
-    );
-    binary
-}
+use rig::{BluezooRig, access_binary};
 
 /// Runs `access` with `args`; returns (exit code, stdout, stderr).
 fn access(home: &Path, server: &str, adapter: &str, args: &[&str]) -> (i32, String, String) {

@@ -8,32 +8,16 @@
 mod rig;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use rig::BluezooRig;
+use rig::{BluezooRig, access_binary};
 use support::{Admin, Rig, Server};
 
 const PASSWORD: &str = "pw-123456789";
-
-/// The `access` binary of this target directory (`cargo build -p access-cli`).
-fn access_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps")
-        .join("access");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p access-cli` first",
-        binary.display()
-    );
-    binary
-}
 
 /// A phone: the `access` CLI on its own home directory, as one app.
 struct Phone {

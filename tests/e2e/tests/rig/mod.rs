@@ -8,21 +8,32 @@ use lock_ble::{AnyTransport, BtleplugConfig, BtleplugTransport};
 
 use crate::support;
 
-/// The `virtual-lock` binary of this target directory (built by `cargo build -p
-/// virtual-lock`, which `suite_e2e` does first).
-pub fn virtual_lock_binary() -> PathBuf {
+/// The binary `name` of this target directory, built by `cargo build -p package` (which the
+/// e2e suite does first).
+fn target_binary(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test path");
     let binary = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps")
-        .join("virtual-lock");
+        .join(name);
     assert!(
         binary.exists(),
-        "{} is missing: run `cargo build -p virtual-lock` first",
+        "{} is missing: run `cargo build -p {package}` first",
         binary.display()
     );
     binary
+}
+
+/// The `virtual-lock` binary of this target directory.
+pub fn virtual_lock_binary() -> PathBuf {
+    target_binary("virtual-lock", "virtual-lock")
+}
+
+/// The `access` CLI binary of this target directory.
+#[allow(dead_code)] // each test binary uses a different part of the rig
+pub fn access_binary() -> PathBuf {
+    target_binary("access", "access-cli")
 }
 
 pub struct BluezooRig {
