@@ -77,25 +77,42 @@ stop_shell_server() {
   wait "$1" 2>/dev/null || true
 }
 
-# Starts BlueZoo (scripts/lib/ble.sh) with a phone and one lock adapter, and the
-# virtual-lock binary (factory-fresh, known pairing code) on the lock adapter. Exports
-# DBUS_SYSTEM_BUS_ADDRESS (inherited by the test process: btleplug reads it),
-# ACCESS_TEST_PHONE_ADAPTER, ACCESS_TEST_LOCK_PAIRING_CODE and ACCESS_TEST_LOCK_TAG.
+# Starts BlueZoo (scripts/lib/ble.sh) with a phone and two lock adapters, and two
+# factory-fresh `virtual-lock` binaries with known pairing codes. The first is the kits'
+# (BleTest); the second is the apps' (the presenters' day walks), which also reads its stdin
+# from a FIFO so a test can type at its keypad (`keypad DIGITS`) or take it out of range
+# (`out-of-range`, `in-range`), and writes what it does to a file the test reads
+# (`virtual-lock keypad OUTCOME`). Exports DBUS_SYSTEM_BUS_ADDRESS (inherited by the test
+# process: btleplug reads it), ACCESS_TEST_PHONE_ADAPTER, ACCESS_TEST_LOCK_PAIRING_CODE,
+# ACCESS_TEST_LOCK_TAG, and ACCESS_TEST_APP_LOCK_{TAG,PAIRING_CODE,INPUT,OUTPUT}.
 start_shell_lock() {
-  step "virtual lock on BlueZoo"
+  step "virtual locks on BlueZoo"
   (cd "$REPO_ROOT" && cargo build -p virtual-lock --locked) || { die "cannot build virtual-lock"; return 1; }
-  start_virtual_bluez 1
-  local dir
-  dir="$(mktemp -d /tmp/lock-access-shells-lock.XXXXXX)"
+  start_virtual_bluez 2
+  local dir adapters
+  read -r -a adapters <<<"$LOCK_ADAPTERS"
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/lock-access-shells-lock.XXXXXX")"
   cp "$CARGO_TARGET_DIR/debug/virtual-lock" "$dir/virtual-lock"
-  "$dir/virtual-lock" --state "$dir/lock.state" --adapter "${LOCK_ADAPTERS%% *}" \
+  "$dir/virtual-lock" --state "$dir/lock.state" --adapter "${adapters[0]}" \
     --pairing-code 2468101214 --serial VL-SHELL1 >"$dir/out" 2>&1 </dev/null &
   local pid=$!
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$dir'"
+  mkfifo "$dir/app-lock.in"
+  # The FIFO is held open for writing by a sleeping process, so the lock never reads EOF
+  # between the test's writes.
+  sleep infinity >"$dir/app-lock.in" &
+  local holder=$!
+  "$dir/virtual-lock" --state "$dir/app-lock.state" --adapter "${adapters[1]}" \
+    --pairing-code 1357924680 --serial VL-APPS01 >"$dir/app-lock.out" 2>&1 <"$dir/app-lock.in" &
+  local app_pid=$!
+  on_exit "kill $app_pid $holder 2>/dev/null; wait $app_pid $holder 2>/dev/null"
   _ble_wait_line "$dir/out" "^virtual-lock ready .*paired=false" 30 || { die "virtual-lock did not start"; return 1; }
+  _ble_wait_line "$dir/app-lock.out" "^virtual-lock ready .*paired=false" 30 || { die "the apps' virtual-lock did not start"; return 1; }
   export ACCESS_TEST_PHONE_ADAPTER="$PHONE_ADAPTER" ACCESS_TEST_LOCK_PAIRING_CODE=2468101214
-  # While unpaired the lock advertises the first 8 bytes of its serial.
+  # While unpaired a lock advertises the first 8 bytes of its serial.
   export ACCESS_TEST_LOCK_TAG=VL-SHELL
+  export ACCESS_TEST_APP_LOCK_TAG=VL-APPS0 ACCESS_TEST_APP_LOCK_PAIRING_CODE=1357924680
+  export ACCESS_TEST_APP_LOCK_INPUT="$dir/app-lock.in" ACCESS_TEST_APP_LOCK_OUTPUT="$dir/app-lock.out"
 }
 
 # Checks that a runner reported exactly WANT passing tests and nothing else.
