@@ -220,10 +220,8 @@ impl Engine {
                 *last = Response::Status(status.clone());
             }
         }
-        if (queued.is_some() || pages)
-            && let Err(e) = self.flush_ble_uploads().await
-        {
-            tracing::info!(lock = %id, "contact report waits for the network: {e}");
+        if queued.is_some() || pages {
+            self.send_reports_soon().await;
         }
         if let Some(e) = refused {
             return Err(e);
@@ -353,10 +351,8 @@ impl Engine {
         };
         let out = self.reset_in_session(&mut talk, &lock_id, before).await;
         talk.close().await;
-        if out.is_ok()
-            && let Err(e) = self.flush_ble_uploads().await
-        {
-            tracing::info!(lock = %id, "contact report waits for the network: {e}");
+        if out.is_ok() {
+            self.send_reports_soon().await;
         }
         out
     }
