@@ -85,6 +85,13 @@ public final class AccessKit: @unchecked Sendable {
     /// The signed-in user as last synced, or `nil`. Works offline.
     public func currentUser() async throws -> UserInfo? { try await mapped { try await account.currentUser() } }
 
+    /// The core's `+1` rule for a phone field, as the user types: the number normalized
+    /// (`+15551234567`), or ``AccessKitError/invalidPhone(_:)`` saying what to type. Local:
+    /// nothing is sent.
+    public static func checkPhone(_ phone: String) throws -> String {
+        try mappedSync { try AccessCore.checkPhone(phone: phone) }
+    }
+
     // MARK: sync
 
     /// Replays queued actions, then syncs the cache; returns what changed.
@@ -200,6 +207,15 @@ public final class AccessKit: @unchecked Sendable {
         }
     }
 
+    /// Shares a guest's code (a resident for the doors of their own unit, a team member with
+    /// `give_access`): an offline time-window code of the guest class, which the lock checks
+    /// by itself. The core and the server bound the window (on the hour; for residents at
+    /// most 7 days) and refuse with ``AccessKitError/invalidInput(_:)`` or
+    /// ``AccessKitError/notAllowed(_:)``, nothing sent.
+    public func shareGuestCode(_ lockId: String, window: TimeWindow, label: String? = nil) async throws -> OfflineCodeInfo {
+        try await giveOfflineAccess(lockId, kind: .window, window: window, codeClass: .guest, label: label)
+    }
+
     /// Resets the lock's access codes. Needs the network.
     public func resetCodes(_ lockId: String) async throws { try await mapped { try await lockList.resetCodes(lockId: lockId) } }
 
@@ -293,6 +309,21 @@ public final class AccessKit: @unchecked Sendable {
     public func setModeOnLock(_ lockId: String, to mode: LockMode) async throws {
         try await mapped { try await onSite.setMode(lockId: lockId, mode: mode) }
     }
+
+    /// Installs a given access code (from the cache) in the lock over Bluetooth; the lock's
+    /// confirmation goes to the server (queued when offline).
+    public func installAccessCode(_ lockId: String, codeId: String) async throws {
+        try await mapped { try await onSite.installAccessCode(lockId: lockId, codeId: codeId) }
+    }
+
+    /// Removes an access code from the lock over Bluetooth.
+    public func removeAccessCode(_ lockId: String, codeId: String) async throws {
+        try await mapped { try await onSite.removeAccessCode(lockId: lockId, codeId: codeId) }
+    }
+
+    /// Sends what earlier lock contacts left to upload (contact reports, log pages); returns
+    /// how many log entries the server took.
+    public func uploadLockLogs() async throws -> UInt64 { try await mapped { try await onSite.uploadLockLogs() } }
 
     /// Brings the lock in line with the platform now: carries its door update (fetched fresh
     /// when online), the only thing that moves its clock and revocation list, and answers the

@@ -47,6 +47,8 @@ public enum AccessKitError: Error, Equatable, Sendable {
     /// The lock refused the command; the message is the lock's own reason.
     case refusedByLock(String)
     case wrongPairingCode
+    /// The lock's mode does not let this user in now; the message says so.
+    case notNow(String)
     /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
     case bluetooth(String)
     /// This device cannot set up a connection to the server at all (e.g. no usable TLS
@@ -114,6 +116,7 @@ public enum AccessKitError: Error, Equatable, Sendable {
         case .lockTimeout(let m): return .LockTimeout(message: m)
         case .refusedByLock(let reason): return .RefusedByLock(reason: reason)
         case .wrongPairingCode: return .WrongPairingCode
+        case .notNow(let m): return .RefusedByLock(reason: m)
         case .bluetooth(let m): return .Bluetooth(message: m)
         case .clientSetup(let reason): return .ClientSetup(reason: reason)
         case .internal: return nil
