@@ -35,7 +35,7 @@ public struct RegistrationState: Equatable, Sendable {
 
 /// Registration from an invitation: the link the phone opened or the code typed from the
 /// mail, the details with the `+1` phone checked as it is typed, then the texted code.
-public final class RegistrationPresenter: Presenter<RegistrationState> {
+public final class RegistrationPresenter: Presenter<RegistrationState>, @unchecked Sendable {
     private let kit: AccessKit
 
     public init(kit: AccessKit, app: App, invitation: String = "") {
@@ -136,7 +136,7 @@ public struct SignInState: Equatable, Sendable {
     public var signedIn: UserInfo?
 }
 
-public final class SignInPresenter: Presenter<SignInState> {
+public final class SignInPresenter: Presenter<SignInState>, @unchecked Sendable {
     private let kit: AccessKit
 
     public init(kit: AccessKit) {
@@ -186,7 +186,7 @@ public struct SessionState: Equatable, Sendable {
 
 /// The app's root: which screen shows, from the stored session (offline too), links the
 /// phone opens, sign-in and sign-out, and errors that end the session.
-public final class SessionPresenter: Presenter<SessionState> {
+public final class SessionPresenter: Presenter<SessionState>, @unchecked Sendable {
     private let kit: AccessKit
 
     public init(kit: AccessKit) {

@@ -34,7 +34,7 @@ public enum BluetoothState: Equatable, Sendable {
 }
 
 /// Whether this phone can talk to the locks now, and what to tell the user when not.
-public final class BluetoothPresenter: Presenter<BluetoothState> {
+public final class BluetoothPresenter: Presenter<BluetoothState>, @unchecked Sendable {
     public static let refusedMessage =
         "Bluetooth permission is needed to open doors with this phone. Allow it when asked."
     public static let refusedForeverMessage =

@@ -64,7 +64,7 @@ public enum DoorsEffect: Equatable, Sendable {
 
 /// NoKey Resident's home: the resident's doors, each opened over Bluetooth with the phone's
 /// signed credential (offline too), their passcode's state, and guest codes to share.
-public final class DoorsPresenter: Presenter<DoorsState> {
+public final class DoorsPresenter: Presenter<DoorsState>, @unchecked Sendable {
     /// What a shared guest code says about when it opens (guest codes open in vacant and
     /// maintenance modes).
     public static let guestCodeNote =

@@ -34,7 +34,7 @@ public enum LocksEffect: Equatable, Sendable {
 
 /// Access Manager's home: the locks in the user's scope from the phone's copy, searched as
 /// the user types, a sync with progress, the offline banner and the offline queue.
-public final class LocksPresenter: Presenter<LocksState> {
+public final class LocksPresenter: Presenter<LocksState>, @unchecked Sendable {
     public let effects = Effects<LocksEffect>()
     private let kit: AccessKit
 
@@ -154,7 +154,7 @@ public struct LockState: Equatable, Sendable {
 
 /// Access Manager's lock screen: the lock, the actions the core allows (the others hidden
 /// with the core's reason), codes, log, master code, and what the phone does at the lock.
-public final class LockPresenter: Presenter<LockState> {
+public final class LockPresenter: Presenter<LockState>, @unchecked Sendable {
     /// The actions the lock screen has rows for.
     public static let screenActions: [Action] = [.giveAccess, .resetCodes, .viewLogs, .rename, .changeMode, .viewMasterCode, .pair]
 

@@ -32,7 +32,7 @@ public struct PairingState: Equatable, Sendable {
 
 /// Pairing on site: choose the unit (or a lock created on the web for it), scan, choose the
 /// factory-fresh lock, type the code printed on it, follow the phases.
-public final class PairingPresenter: Presenter<PairingState> {
+public final class PairingPresenter: Presenter<PairingState>, @unchecked Sendable {
     private let kit: AccessKit
     private let scanMs: UInt32
     private var device: NearbyLock?

@@ -31,8 +31,8 @@ public class Presenter<State>: @unchecked Sendable {
     }
 
     /// Calls `observer` with the state now, then with every new state, until the returned
-    /// ``Observation`` is cancelled or released.
-    public func observe(_ observer: @escaping (State) -> Void) -> Observation {
+    /// ``StateObservation`` is cancelled or released.
+    public func observe(_ observer: @escaping (State) -> Void) -> StateObservation {
         lock.lock()
         let id = nextObserver
         nextObserver += 1
@@ -40,7 +40,7 @@ public class Presenter<State>: @unchecked Sendable {
         let now = current
         lock.unlock()
         observer(now)
-        return Observation { [weak self] in self?.stopObserving(id) }
+        return StateObservation { [weak self] in self?.stopObserving(id) }
     }
 
     /// The state now, then every new state.
@@ -77,13 +77,13 @@ public final class Effects<Effect>: @unchecked Sendable {
 
     init() {}
 
-    public func observe(_ listener: @escaping (Effect) -> Void) -> Observation {
+    public func observe(_ listener: @escaping (Effect) -> Void) -> StateObservation {
         lock.lock()
         let id = next
         next += 1
         listeners[id] = listener
         lock.unlock()
-        return Observation { [weak self] in self?.remove(id) }
+        return StateObservation { [weak self] in self?.remove(id) }
     }
 
     public var stream: AsyncStream<Effect> {
@@ -108,7 +108,7 @@ public final class Effects<Effect>: @unchecked Sendable {
 }
 
 /// Keeps an observer registered; cancelled when released.
-public final class Observation: @unchecked Sendable {
+public final class StateObservation: @unchecked Sendable {
     private let lock = NSLock()
     private var onCancel: (() -> Void)?
 

@@ -252,7 +252,7 @@ final class ScriptedBluetooth: BluetoothPlatform {
 final class Recorder<State>: @unchecked Sendable {
     private let lock = NSLock()
     private var all: [State] = []
-    private var observation: Observation?
+    private var observation: StateObservation?
 
     init(_ presenter: Presenter<State>) {
         observation = presenter.observe { [weak self] s in
@@ -280,4 +280,8 @@ final class Recorder<State>: @unchecked Sendable {
 func hourWindow(_ hours: Int) -> (Date, Date) {
     let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600)
     return (start, start.addingTimeInterval(TimeInterval(hours * 3600)))
+}
+
+extension DoorsState {
+    func door(_ lockId: String) -> Door? { doors.first { $0.lock.id == lockId } }
 }
