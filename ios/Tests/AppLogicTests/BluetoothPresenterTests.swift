@@ -47,4 +47,26 @@ final class BluetoothPresenterTests: XCTestCase {
                                      .refused(message: BluetoothPresenter.refusedMessage)])
         XCTAssertFalse(BluetoothPresenter.refusedMessage.isEmpty)
     }
+
+    func testStatesComeAsAnAsyncStreamAndObserversStopWhenCancelled() async {
+        let phone = ScriptedBluetooth(.notDetermined)
+        let bluetooth = BluetoothPresenter(platform: phone)
+        var iterator = bluetooth.states.makeAsyncIterator()
+        let first = await iterator.next()
+        XCTAssertEqual(first, .mustAsk, "the state now comes first")
+        bluetooth.permissionResult(granted: true, canAskAgain: true)
+        let second = await iterator.next()
+        XCTAssertEqual(second, .ready)
+        phone.on = false
+        bluetooth.bluetoothChanged(on: false)
+        let third = await iterator.next()
+        XCTAssertEqual(third, .off(message: BluetoothPresenter.offMessage))
+
+        var told = 0
+        let watching = bluetooth.observe { _ in told += 1 }
+        bluetooth.bluetoothChanged(on: true)
+        watching.cancel()
+        bluetooth.bluetoothChanged(on: false)
+        XCTAssertEqual(told, 2, "the state now, one change, nothing after cancel")
+    }
 }
