@@ -115,7 +115,7 @@ struct LockView: View {
                 if screen.state.allows(.resetCodes) { Button("Reset codes", role: .destructive) { screen.send { await $0.resetCodes() } } }
                 if screen.state.allows(.viewLogs) { Button("Show the access log") { screen.send { await $0.showLog() } } }
                 if screen.state.allows(.viewMasterCode) { Button("Show the master code") { screen.send { await $0.revealMasterCode() } } }
-                if let code = screen.state.masterCode { Text("Master code \(code)").monospaced() }
+                if let code = screen.state.masterCode { Text("Master code \(code)").font(.body.monospaced()) }
             }
             let hidden = screen.state.actions.filter { !$0.allowed }
             if !hidden.isEmpty {

@@ -19,7 +19,14 @@ final class Screen<P, S>: ObservableObject where P: Presenter<S> {
     init(_ presenter: P) {
         self.presenter = presenter
         state = presenter.state
-        watching = presenter.observe { [weak self] s in Task { @MainActor in self?.state = s } }
+        // Each change is read afresh on the main actor, so hops that run out of order still
+        // end on the latest state.
+        watching = presenter.observe { [weak self] _ in
+            Task { @MainActor in
+                guard let self else { return }
+                self.state = self.presenter.state
+            }
+        }
     }
 
     /// Forwards an event (async events run in a task).
@@ -38,7 +45,7 @@ final class AppRoot: ObservableObject {
     let kit: AccessKit?
     let session: Screen<SessionPresenter, SessionState>?
     let bluetooth: Screen<BluetoothPresenter, BluetoothState>
-    private let radio = CoreBluetoothPlatform()
+    private let radio: CoreBluetoothPlatform
 
     init(app: App, service: String) {
         self.app = app
@@ -46,8 +53,10 @@ final class AppRoot: ObservableObject {
         kit = try? AccessKit(serverURL: "https://access.example.com", dataDirectory: dir, app: app,
                              secrets: KeychainSecretStore(service: service), logger: OSLogLogger(subsystem: service))
         session = kit.map { Screen(SessionPresenter(kit: $0)) }
-        let bluetoothPresenter = BluetoothPresenter(platform: radio)
-        radio.presenter = bluetoothPresenter
+        let platform = CoreBluetoothPlatform()
+        let bluetoothPresenter = BluetoothPresenter(platform: platform)
+        platform.presenter = bluetoothPresenter
+        radio = platform
         bluetooth = Screen(bluetoothPresenter)
     }
 }
