@@ -160,6 +160,12 @@ public final class AccessKit: @unchecked Sendable {
         Set(try await mapped { try await lockList.allowedActions(lockId: lockId) })
     }
 
+    /// Every action on a lock with whether the user may take it and, when not, the core's
+    /// reason: the lock screen shows the allowed ones and says why the others are not there.
+    public func actionGates(_ lockId: String) async throws -> [ActionGate] {
+        try await mapped { try await lockList.actionGates(lockId: lockId) }
+    }
+
     public func accessCodes(_ lockId: String) async throws -> [AccessCodeInfo] {
         try await mapped { try await lockList.accessCodes(lockId: lockId) }
     }
@@ -292,7 +298,42 @@ public final class AccessKit: @unchecked Sendable {
     }
 
     /// Opens the lock over BLE with a signed credential (cached: works offline).
-    public func unlock(_ lockId: String) async throws { try await mapped { try await onSite.unlock(lockId: lockId) } }
+    public func unlock(_ lockId: String) async throws {
+        try await mapped { try await onSite.unlock(lockId: lockId, progress: nil) }
+    }
+
+    /// Opens the lock, telling `progress` each phase as the core reports it (`.opened` when
+    /// the lock says so). A lock whose mode does not let this user in now fails with
+    /// ``AccessKitError/notNow(_:)``.
+    public func unlock(_ lockId: String, progress: @escaping @Sendable (UnlockPhase) -> Void) async throws {
+        try await mapped { try await onSite.unlock(lockId: lockId, progress: ClosureUnlockProgress(progress)) }
+    }
+
+    /// Units where the user may pair, each with its web-created locks not paired yet. Needs
+    /// the network.
+    public func pairingPlaces() async throws -> [PairingPlace] { try await mapped { try await onSite.pairingPlaces() } }
+
+    /// Pairs the lock on site onto a lock record created on the web (``pairingPlaces()``),
+    /// proving the `pairingCode` printed on it: the same stream as
+    /// ``pair(unitId:deviceId:pairingCode:name:)``.
+    public func pairOnto(lockId: String, deviceId: String, pairingCode: String) -> AsyncThrowingStream<PairingEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let progress = StreamPairingProgress(continuation)
+            let task = Task {
+                do {
+                    let lock = try await mapped {
+                        try await self.onSite.pairOnto(
+                            lockId: lockId, deviceId: deviceId, pairingCode: pairingCode, progress: progress)
+                    }
+                    continuation.yield(.paired(lock))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 
     public func lockNow(_ lockId: String) async throws { try await mapped { try await onSite.lock(lockId: lockId) } }
 
@@ -345,6 +386,13 @@ private final class StreamScanListener: ScanListener, @unchecked Sendable {
     private let continuation: AsyncThrowingStream<NearbyLock, Error>.Continuation
     init(_ c: AsyncThrowingStream<NearbyLock, Error>.Continuation) { continuation = c }
     func onLock(lock: NearbyLock) { continuation.yield(lock) }
+}
+
+/// Forwards unlock phases to a closure.
+private final class ClosureUnlockProgress: UnlockProgress, @unchecked Sendable {
+    private let tell: @Sendable (UnlockPhase) -> Void
+    init(_ tell: @escaping @Sendable (UnlockPhase) -> Void) { self.tell = tell }
+    func onPhase(phase: UnlockPhase) { tell(phase) }
 }
 
 /// Forwards pairing phases into a stream.

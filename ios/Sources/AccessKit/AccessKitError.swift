@@ -49,8 +49,6 @@ public enum AccessKitError: Error, Equatable, Sendable {
     /// The lock's mode does not let this user in now; the text says so.
     case notNow(String)
     case wrongPairingCode
-    /// The lock's mode does not let this user in now; the message says so.
-    case notNow(String)
     /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
     case bluetooth(String)
     /// This device cannot set up a connection to the server at all (e.g. no usable TLS
@@ -120,7 +118,6 @@ public enum AccessKitError: Error, Equatable, Sendable {
         case .refusedByLock(let reason): return .RefusedByLock(reason: reason)
         case .notNow(let m): return .NotNow(message: m)
         case .wrongPairingCode: return .WrongPairingCode
-        case .notNow(let m): return .RefusedByLock(reason: m)
         case .bluetooth(let m): return .Bluetooth(message: m)
         case .clientSetup(let reason): return .ClientSetup(reason: reason)
         case .internal: return nil

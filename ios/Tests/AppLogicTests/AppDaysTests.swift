@@ -6,12 +6,6 @@ import XCTest
 /// Each app's day through its presenters, against the real core, the real server and the
 /// apps' virtual lock over BlueZoo (docs/app-screens.md, "Tests"). XCTest runs a class's
 /// tests in name order: the manager pairs the lock first, the resident then lives with it.
-/// The core's app API (pairing onto a web-created lock, unlock phases, `NotNow`, action
-/// gates, residents' guest codes) is being added; until the bindings carry it the kit's
-/// stand-ins pair a new record and the resident's sharing is not allowed, so the checks that
-/// need it wait.
-let pendingCoreAPI = true
-
 final class AppDaysTests: XCTestCase {
     static let managerPermissions = ["give_access", "reset_codes", "view_logs", "rename_locks", "change_modes", "view_master_code"]
 
@@ -94,7 +88,7 @@ final class AppDaysTests: XCTestCase {
         let steps = Recorder(pairing)
         await pairing.pair()
         guard case .paired(let paired) = pairing.state.step else { return XCTFail("not paired: \(pairing.state)") }
-        if !pendingCoreAPI { XCTAssertEqual(paired.id, webLock, "paired onto the web-created record") }
+        XCTAssertEqual(paired.id, webLock, "paired onto the web-created record")
         XCTAssertEqual(paired.unitId, unit)
         XCTAssertTrue(steps.states.contains { $0.step == .pairing(.keyExchange) }, "\(steps.states.map(\.step))")
         let lockId = paired.id
@@ -182,7 +176,7 @@ final class AppDaysTests: XCTestCase {
         try await Server.whileDown {
             await locks.refresh()
             XCTAssertTrue(locks.state.offline)
-            if !pendingCoreAPI { XCTAssertEqual(locks.state.locks.map(\.id), [lockId], "the list from the phone's copy") }
+            XCTAssertEqual(locks.state.locks.map(\.id), [lockId], "the list from the phone's copy")
             await lock.rename("Offline Door \(tag)")
             XCTAssertEqual(lock.state.outcome, .queued)
             XCTAssertEqual(lock.state.lock?.name, "Offline Door \(tag)")
@@ -304,10 +298,10 @@ final class AppDaysTests: XCTestCase {
         await doors.started()
         XCTAssertFalse(doors.state.offline)
         XCTAssertNil(doors.state.problem)
-        if !pendingCoreAPI { XCTAssertEqual(doors.state.doors.map(\.lock.id), [lockId]) }
+        XCTAssertEqual(doors.state.doors.map(\.lock.id), [lockId])
         var door = try XCTUnwrap(doors.state.door(lockId))
         XCTAssertEqual(door.unlock, .idle)
-        if !pendingCoreAPI { XCTAssertEqual(door.share, .allowed) }
+        XCTAssertEqual(door.share, .allowed)
         let passcode = try XCTUnwrap(door.passcode, "a resident has a passcode on their door")
         XCTAssertEqual(passcode.state, .waiting)
 
@@ -326,6 +320,7 @@ final class AppDaysTests: XCTestCase {
         XCTAssertEqual(doors.state.door(lockId)?.unlock, .opened, "\(doors.state)")
         let phases = seen.states.dropFirst().compactMap { $0.door(lockId)?.unlock }
         XCTAssertTrue(phases.contains(.opened), "\(phases)")
+        XCTAssertTrue(phases.contains(.connecting), "the core tells the phases before Opened: \(phases)")
         XCTAssertFalse(phases.contains { if case .failed = $0 { return true } else { return false } }, "\(phases)")
 
         // ---- the passcode's real state: the contact installed it ----
@@ -337,7 +332,6 @@ final class AppDaysTests: XCTestCase {
         let typed = try await AppLock.keypad(installed.code)
         XCTAssertTrue(typed.hasPrefix("virtual-lock keypad Opened"), typed)
 
-        if !pendingCoreAPI {
         // ---- shares a guest code ----
         let (from, until) = hourWindow(3)
         let shared = await doors.shareGuestCode(lockId, from: from, until: until, label: "Alex")
@@ -371,7 +365,6 @@ final class AppDaysTests: XCTestCase {
         try await staff.setModeOnLock(lockId, to: .resident)
         await doors.refresh()
 
-        }
         // ---- out of range ----
         try await AppLock.outOfRange()
         await doors.unlock(lockId)
@@ -385,7 +378,7 @@ final class AppDaysTests: XCTestCase {
         try await Server.whileDown {
             await doors.refresh()
             XCTAssertTrue(doors.state.offline)
-            if !pendingCoreAPI { XCTAssertEqual(doors.state.doors.map(\.lock.id), [lockId]) }
+            XCTAssertEqual(doors.state.doors.map(\.lock.id), [lockId])
             await doors.unlock(lockId)
             XCTAssertEqual(doors.state.door(lockId)?.unlock, .opened, "\(doors.state)")
         }
@@ -399,7 +392,7 @@ final class AppDaysTests: XCTestCase {
         XCTAssertNil(doors.state.door(lockId), "\(doors.state)")
         try await admin.request("PUT", "/api/v1/users/\(resident)/access", ["type": "units", "unit_ids": [unit]])
         await doors.refresh()
-        if !pendingCoreAPI { XCTAssertEqual(doors.state.doors.map(\.lock.id), [lockId]) }
+        XCTAssertEqual(doors.state.doors.map(\.lock.id), [lockId])
 
         // ---- signs out ----
         await doors.signOut()
