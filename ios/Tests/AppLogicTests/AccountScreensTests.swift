@@ -77,7 +77,10 @@ final class AccountScreensTests: XCTestCase {
         _ = try await admin.invite("team_member", email, permissions: ["view_logs"], unitIds: [unit])
 
         let reg = RegistrationPresenter(kit: try Env.kit(.nokeyResident), app: .nokeyResident)
-        reg.openedLink(try await admin.invitationLink(email))
+        let link = try await admin.invitationLink(email)
+        // The server's link is Access Manager's (the path that app claims: AppFilesTests).
+        XCTAssertTrue(link.contains("/invite/access-manager?"), link)
+        reg.openedLink(link)
         reg.emailChanged(email)
         let phone = Env.phone()
         reg.phoneChanged(phone)
@@ -149,6 +152,7 @@ final class AccountScreensTests: XCTestCase {
         await session.started()
         XCTAssertEqual(session.state.screen, .signIn)
         let link = try await admin.invitationLink(email)
+        XCTAssertTrue(link.contains("/invite/nokey-resident?"), link)
         session.openedLink(link)
         XCTAssertEqual(session.state.screen, .register(invitation: link))
         try await registerWithKit(kit, admin, email: email)

@@ -142,14 +142,20 @@ struct Admin {
         return String(body[range]).trimmingCharacters(in: CharacterSet(charactersIn: ".)>"))
     }
 
-    /// The invitation code a person types when the link does not open the app: the token
-    /// of the link in the mail.
+    /// The invitation code a person types when the link does not open the app: the line
+    /// after "enter this invitation code" in the mail (the link's token).
     func invitationCode(_ email: String) async throws -> String {
-        let link = try await invitationLink(email)
-        guard let token = URLComponents(string: link)?.queryItems?.first(where: { $0.name == "token" })?.value else {
-            throw Failure("no token in \(link)")
+        let body = try await mail(email)
+        let lines = body.components(separatedBy: "\n")
+        guard let i = lines.firstIndex(where: { $0.contains("invitation code") }), i + 1 < lines.count else {
+            throw Failure("no invitation code in \(body)")
         }
-        return token
+        let code = lines[i + 1].trimmingCharacters(in: .whitespaces)
+        let link = try await invitationLink(email)
+        guard URLComponents(string: link)?.queryItems?.first(where: { $0.name == "token" })?.value == code else {
+            throw Failure("the typed code \(code) is not the token of \(link)")
+        }
+        return code
     }
 
     func smsCode(_ phone: String) async throws -> String {
