@@ -175,6 +175,12 @@ public final class AccessKit: @unchecked Sendable {
     // MARK: gated actions
 
     /// Renames a lock; `.queued` when offline (sent on the next replay).
+    /// Revokes one given code on the platform; it leaves the lock at the next contact.
+    /// Queued when offline (the code shows revoked at once).
+    public func revokeCode(_ lockId: String, codeId: String) async throws -> ActionOutcome {
+        try await mapped { try await lockList.revokeCode(lockId: lockId, codeId: codeId) }
+    }
+
     public func rename(_ lockId: String, to name: String) async throws -> ActionOutcome {
         try await mapped { try await lockList.rename(lockId: lockId, name: name) }
     }

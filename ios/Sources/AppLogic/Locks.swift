@@ -204,12 +204,10 @@ public final class LockPresenter: Presenter<LockState>, @unchecked Sendable {
         }
     }
 
-    /// Removes an access code from the lock, at the lock (Bluetooth).
+    /// Revokes a given code on the platform (queued when offline): it leaves the lock at
+    /// the next contact, any phone's.
     public func removeCode(_ codeId: String) async {
-        await run {
-            try await self.kit.removeAccessCode(self.lockId, codeId: codeId)
-            return .done
-        }
+        await change { try await self.kit.revokeCode(self.lockId, codeId: codeId) }
     }
 
     /// Resets the lock's codes (needs the network).

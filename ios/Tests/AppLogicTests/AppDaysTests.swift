@@ -134,7 +134,7 @@ final class AppDaysTests: XCTestCase {
         XCTAssertEqual(renamed["name"] as? String, "Main Door \(tag)")
         XCTAssertEqual(renamed["mode"] as? String, "resident")
 
-        // ---- gives a code, and removes it at the lock ----
+        // ---- gives a code, and revokes it: it leaves the lock at the next contact ----
         await lock.giveCode(.permanent, label: "Cleaner \(tag)", window: nil)
         XCTAssertEqual(lock.state.outcome, .done, "\(lock.state)")
         let given = try XCTUnwrap(lock.state.codes.first { $0.label == "Cleaner \(tag)" }, "\(lock.state.codes)")
@@ -145,6 +145,7 @@ final class AppDaysTests: XCTestCase {
         await lock.removeCode(given.id)
         XCTAssertNil(lock.state.problem)
         XCTAssertEqual(lock.state.outcome, .done)
+        XCTAssertNotNil(lock.state.codes.first { $0.id == given.id }?.revokedAt, "\(lock.state.codes)")
         await lock.atTheLock()
         XCTAssertEqual(try XCTUnwrap(lock.state.onSite).accessCodes, installedBefore - 1, "the lock dropped the code")
 
