@@ -34,6 +34,7 @@ import com.lockaccess.core.SyncProgress
 import com.lockaccess.core.SyncSummary
 import com.lockaccess.core.TimeWindow
 import com.lockaccess.core.UserInfo
+import com.lockaccess.core.checkPhone
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.ExperimentalCoroutinesApi
@@ -98,6 +99,14 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
             live.incrementAndGet()
             return AccessKit(client)
         }
+        fun phoneProblem(phone: String): String? =
+            if (phone.isBlank()) null
+            else try {
+                mapped { checkPhone(phone) }
+                null
+            } catch (e: AccessKitError) {
+                e.message
+            }
     }
 
     /** Releases the Rust object now rather than when the garbage collector gets to it. */
