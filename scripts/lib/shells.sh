@@ -149,8 +149,17 @@ suite_kotlin() {
     { die "kotlinc failed"; return 1; }
   local want
   want="$(grep -rhoE '^\s*@Test\b' "$kit/src/test/kotlin" "$logic/src/test/kotlin" | wc -l)"
-  # The manifest checks read the Android sources as they are in the tree.
+  # The manifest and packaging checks read the Android sources as they are in the tree, and
+  # compile btleplug's Java side (from the locked crate, as access-kit's Gradle build takes
+  # it) against the Android API jar.
   export ACCESS_TEST_ANDROID_DIR="$REPO_ROOT/android"
+  need_android_all
+  local btleplug
+  btleplug="$(cd "$REPO_ROOT" && cargo metadata --format-version 1 --locked |
+    python3 -c 'import json,sys; print(next(p["manifest_path"] for p in json.load(sys.stdin)["packages"] if p["name"] == "btleplug"))')" ||
+    { die "btleplug is not in cargo metadata"; return 1; }
+  export ACCESS_TEST_BTLEPLUG_JAVA="$(dirname "$btleplug")/src/droidplug/java/src/main/java"
+  export ACCESS_TEST_ANDROID_ALL_JAR="$ANDROID_ALL_JAR"
   step "junit: $want tests against $ACCESS_TEST_SERVER_URL"
   local log="$build/junit.log"
   java -Djna.library.path="$SHELLS_GEN/lib" -jar "$JUNIT_CONSOLE_JAR" execute --disable-banner --disable-ansi-colors \
