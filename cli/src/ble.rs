@@ -10,9 +10,12 @@
 //! access read-log "Front door"
 //! ```
 
+use std::io::Write;
 use std::sync::Arc;
 
-use access_core::ble::{NearbyLock, PairingPhase, PairingProgress, ScanListener};
+use access_core::ble::{
+    NearbyLock, PairingPhase, PairingProgress, ScanListener, UnlockPhase, UnlockProgress,
+};
 use access_core::{AccessClient, CallbackError};
 use access_domain::LockMode;
 use clap::Subcommand;
@@ -98,6 +101,26 @@ impl PairingProgress for PrintPhases {
     }
 }
 
+/// Prints "unlocked" the moment the lock says so (the rest of the contact follows), and the
+/// other phases on stderr.
+#[derive(Default)]
+struct PrintUnlock {
+    opened: std::sync::atomic::AtomicBool,
+}
+
+impl UnlockProgress for PrintUnlock {
+    fn on_phase(&self, phase: UnlockPhase) -> std::result::Result<(), CallbackError> {
+        if phase == UnlockPhase::Opened {
+            self.opened.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "unlocked").and_then(|()| out.flush());
+        } else {
+            eprintln!("unlock: {phase:?}");
+        }
+        Ok(())
+    }
+}
+
 fn mode(m: ModeArg) -> LockMode {
     match m {
         ModeArg::Vacant => LockMode::Vacant,
@@ -136,11 +159,14 @@ pub async fn run(client: &AccessClient, command: BleCommand) -> Result<()> {
             println!("{n} credentials cached");
         }
         BleCommand::Unlock { lock } => {
+            let told = Arc::new(PrintUnlock::default());
             client
                 .on_site()
-                .unlock(resolve(client, &lock).await?)
+                .unlock(resolve(client, &lock).await?, Some(told.clone()))
                 .await?;
-            println!("unlocked");
+            if !told.opened.load(std::sync::atomic::Ordering::SeqCst) {
+                println!("unlocked");
+            }
         }
         BleCommand::Lock { lock } => {
             client.on_site().lock(resolve(client, &lock).await?).await?;

@@ -32,6 +32,9 @@ pub struct Engine {
     pub(crate) replaying: AsyncMutex<()>,
     /// Locks over BLE (`crate::ble`).
     pub(crate) ble: crate::ble::BleState,
+    /// This engine, once it is shared ([`Engine::share`]): network work that outlives a
+    /// lock contact's budget goes on in a task holding it.
+    this: std::sync::OnceLock<std::sync::Weak<Engine>>,
 }
 
 impl Engine {
@@ -52,7 +55,42 @@ impl Engine {
             token: Mutex::new(None),
             replaying: AsyncMutex::new(()),
             ble: Default::default(),
+            this: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Shares the engine, so work that outlives its caller's wait ([`Engine::finish`]) can
+    /// go on in a task of its own.
+    pub fn share(self) -> Arc<Engine> {
+        let engine = Arc::new(self);
+        let _ = engine.this.set(Arc::downgrade(&engine));
+        engine
+    }
+
+    /// Waits at most `budget` for `work`; what is not done by then goes on in a task of its
+    /// own (its result only logged), so a silent server never holds the caller. Without a
+    /// runtime or a shared engine, waits for it.
+    pub(crate) async fn finish<F>(&self, budget: std::time::Duration, what: &'static str, work: F)
+    where
+        F: FnOnce(Arc<Engine>) -> futures::future::BoxFuture<'static, Result<(), AccessError>>,
+    {
+        let Some(engine) = self.this.get().and_then(std::sync::Weak::upgrade) else {
+            tracing::debug!("{what}: no shared engine, not started");
+            return;
+        };
+        let mut job = work(engine);
+        match tokio::time::timeout(budget, &mut job).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::info!("{what}: {e}"),
+            Err(_) => {
+                tracing::info!("{what}: goes on after {} ms", budget.as_millis());
+                tokio::spawn(async move {
+                    if let Err(e) = job.await {
+                        tracing::info!("{what}: {e}");
+                    }
+                });
+            }
+        }
     }
 
     /// Runs `f` on the cache connection on a blocking thread.

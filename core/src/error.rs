@@ -74,6 +74,10 @@ pub enum AccessError {
     /// The lock refused the command; `reason` is the lock's own reason.
     #[error("The lock refused: {reason}")]
     RefusedByLock { reason: String },
+    /// The lock's mode does not let this user in now (e.g. staff while a resident lives
+    /// there, a resident during tours); the message says so.
+    #[error("{message}")]
+    NotNow { message: String },
     /// The pairing code typed does not match the code printed on the lock.
     #[error("Wrong pairing code: check the code printed on the lock.")]
     WrongPairingCode,
@@ -307,6 +311,7 @@ mod tests {
             AccessError::LockOutOfRange { message: m() },
             AccessError::LockTimeout { message: m() },
             AccessError::RefusedByLock { reason: m() },
+            AccessError::NotNow { message: m() },
             AccessError::WrongPairingCode,
             AccessError::Bluetooth { message: m() },
             AccessError::ClientSetup { reason: m() },
@@ -334,6 +339,7 @@ mod tests {
                 | AccessError::LockOutOfRange { .. }
                 | AccessError::LockTimeout { .. }
                 | AccessError::RefusedByLock { .. }
+                | AccessError::NotNow { .. }
                 | AccessError::WrongPairingCode
                 | AccessError::Bluetooth { .. }
                 | AccessError::ClientSetup { .. } => {}

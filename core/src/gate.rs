@@ -29,6 +29,27 @@ pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
         .collect()
 }
 
+/// Every action on a lock of `unit`, allowed or not, with the gate's reason when not: a
+/// screen shows a disabled action with why rather than hiding it without a word.
+pub fn action_gates(me: &Me, unit: Uuid) -> Vec<crate::model::ActionGate> {
+    let actor = me.actor();
+    Action::ALL
+        .into_iter()
+        .map(|action| {
+            let verdict = if action == Action::Pair {
+                check_pair(me, unit)
+            } else {
+                authorize(&actor, action, unit).map_err(AccessError::from)
+            };
+            crate::model::ActionGate {
+                action,
+                allowed: verdict.is_ok(),
+                reason: verdict.err().map(|e| e.to_string()),
+            }
+        })
+        .collect()
+}
+
 /// Pairing a lock into `unit`: administrators may pair anywhere, others need the right.
 pub fn check_pair(me: &Me, unit: Uuid) -> Result<(), AccessError> {
     if me.is_admin {

@@ -36,6 +36,8 @@
 uniffi::setup_scaffolding!();
 
 pub mod account;
+#[cfg(not(target_vendor = "apple"))]
+pub mod android;
 pub mod ble;
 pub mod cache;
 pub mod callback;

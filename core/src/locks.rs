@@ -97,6 +97,19 @@ impl Engine {
         Ok(gate::allowed_actions(&me, lock.unit_id))
     }
 
+    /// Every action on a lock with whether the user may take it and, when not, why.
+    pub(crate) async fn action_gates(
+        &self,
+        lock_id: String,
+    ) -> Result<Vec<crate::model::ActionGate>, AccessError> {
+        let id = parse_id(&lock_id)?;
+        let (me, lock) = self
+            .db(move |c| Ok((cache::me(c)?, cache::lock(c, id)?)))
+            .await?;
+        let me = me.ok_or(AccessError::NotSignedIn)?;
+        Ok(gate::action_gates(&me, lock.unit_id))
+    }
+
     /// Access codes of a lock from the cache, with their sync state. Offline.
     pub(crate) async fn access_codes(
         &self,

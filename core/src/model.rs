@@ -72,6 +72,16 @@ pub enum Action {
     ViewMasterCode,
     GiveAccess,
     Pair,
+    ShareGuestCode,
+}
+
+/// One action on a lock as a screen shows it: allowed, or not with the reason a person can
+/// act on (the gate's own words).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ActionGate {
+    pub action: Action,
+    pub allowed: bool,
+    pub reason: Option<String>,
 }
 
 /// How a client is set up.

@@ -6,7 +6,8 @@
 
 use std::time::SystemTime;
 
-use access_domain::{AccessCodeKind, Action};
+use access_domain::access::resident_guest_share;
+use access_domain::{AccessCodeKind, Action, UserType};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -125,7 +126,29 @@ impl Engine {
         window: Option<TimeWindow>,
     ) -> Result<OfflineCodeInfo, AccessError> {
         check(kind, window.as_ref())?;
-        let (_, lock) = self.gate(&lock_id, Action::GiveAccess).await?;
+        // A resident shares a guest code for their own unit's doors, within the domain's
+        // bounds; team members give codes with `give_access`.
+        let resident = self.me().await?.user_type == UserType::Resident;
+        let action = if resident {
+            Action::ShareGuestCode
+        } else {
+            Action::GiveAccess
+        };
+        let (_, lock) = self.gate(&lock_id, action).await?;
+        let class = if resident {
+            let hours = window.as_ref().map_or(0, |w| {
+                w.ends_at
+                    .duration_since(w.starts_at)
+                    .map_or(0, |d| d.as_secs() / 3_600)
+            });
+            let guest = class.unwrap_or(OfflineCodeClass::Guest) == OfflineCodeClass::Guest;
+            resident_guest_share(kind, guest, hours).map_err(|m| AccessError::InvalidInput {
+                message: m.to_string(),
+            })?;
+            Some(OfflineCodeClass::Guest)
+        } else {
+            class
+        };
         let label = label
             .as_deref()
             .map(str::trim)

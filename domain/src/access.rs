@@ -54,11 +54,44 @@ pub enum Action {
     GiveAccess,
     /// Pair a factory-fresh lock on site and register it under a unit.
     Pair,
+    /// Share a guest's time-window offline code: a resident for the doors of their own
+    /// unit (within [`GUEST_SHARE_MAX_HOURS`]), a team member with `give_access`.
+    ShareGuestCode,
+}
+
+/// The longest window, in hours, of a guest code a resident shares (a week).
+pub const GUEST_SHARE_MAX_HOURS: u64 = 7 * 24;
+
+/// What a resident may share for a guest: a time-window code of the guest class, of at most
+/// [`GUEST_SHARE_MAX_HOURS`]. The server checks it, and the core before sending anything.
+///
+/// ```
+/// use access_domain::{AccessCodeKind, access::resident_guest_share};
+/// assert!(resident_guest_share(AccessCodeKind::Window, true, 48).is_ok());
+/// assert!(resident_guest_share(AccessCodeKind::Window, true, 169).is_err());
+/// assert!(resident_guest_share(AccessCodeKind::OneTime, true, 24).is_err());
+/// assert!(resident_guest_share(AccessCodeKind::Window, false, 2).is_err());
+/// ```
+pub fn resident_guest_share(
+    kind: crate::AccessCodeKind,
+    guest_class: bool,
+    hours: u64,
+) -> Result<(), &'static str> {
+    if kind != crate::AccessCodeKind::Window {
+        return Err("Residents share time-window guest codes: choose when your guest may come.");
+    }
+    if !guest_class {
+        return Err("Residents share guest codes only (not tour codes).");
+    }
+    if hours > GUEST_SHARE_MAX_HOURS {
+        return Err("A guest code you share lasts at most 7 days.");
+    }
+    Ok(())
 }
 
 impl Action {
     /// Every action, in the order a lock screen shows them.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::View,
         Action::Unlock,
         Action::ResetCodes,
@@ -68,6 +101,7 @@ impl Action {
         Action::ViewMasterCode,
         Action::GiveAccess,
         Action::Pair,
+        Action::ShareGuestCode,
     ];
 
     /// The permission a team member needs for this action, if any.
@@ -79,7 +113,7 @@ impl Action {
             Action::ChangeMode => Some(Permission::ChangeModes),
             Action::ViewLogs => Some(Permission::ViewLogs),
             Action::ViewMasterCode => Some(Permission::ViewMasterCode),
-            Action::GiveAccess => Some(Permission::GiveAccess),
+            Action::GiveAccess | Action::ShareGuestCode => Some(Permission::GiveAccess),
         }
     }
 }
@@ -134,7 +168,7 @@ pub enum Denied {
     Revoked,
     #[error("Your account is not active yet: finish registration first.")]
     NotActive,
-    #[error("Residents can only open the locks of their own unit.")]
+    #[error("Residents can only open the locks of their own unit and share guest codes for them.")]
     ResidentAction,
     #[error("You need the \"{}\" permission for this.", .0.label())]
     MissingPermission(Permission),
@@ -165,7 +199,7 @@ pub fn authorize(actor: &Actor<'_>, action: Action, unit_id: Uuid) -> Result<(),
     }
     match actor.user_type {
         UserType::Resident => match action {
-            Action::View | Action::Unlock => Ok(()),
+            Action::View | Action::Unlock | Action::ShareGuestCode => Ok(()),
             _ => Err(Denied::ResidentAction),
         },
         UserType::TeamMember => match action.required_permission() {

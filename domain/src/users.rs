@@ -85,6 +85,15 @@ impl App {
         }
     }
 
+    /// The path of this app's invitation links (`/invite/access-manager?token=...`): one per
+    /// app, so each phone app claims only its own links.
+    pub fn invite_path(self) -> &'static str {
+        match self {
+            App::AccessManager => "/invite/access-manager",
+            App::NokeyResident => "/invite/nokey-resident",
+        }
+    }
+
     /// The user type this app serves.
     pub fn user_type(self) -> UserType {
         match self {

@@ -128,6 +128,7 @@ pub fn router() -> Router {
         .route("/", get(index))
         .route("/index.html", get(index))
         .route("/invite", get(invite))
+        .route("/invite/{app}", get(invite))
         .route("/assets/{*path}", get(asset))
 }
 
@@ -146,7 +147,7 @@ async fn index(headers: HeaderMap) -> Response {
     response
 }
 
-/// The query of an invitation link: `/invite?token=...`.
+/// The query of an invitation link: `/invite/{app}?token=...` (or the older `/invite?token=...`).
 #[derive(serde::Deserialize)]
 struct InviteQuery {
     #[serde(default)]

@@ -193,8 +193,18 @@ async fn invitations_go_over_smtp_and_codes_to_the_sms_gateway() {
     assert!(!res["body"].as_str().unwrap().contains("Access Manager"));
     let body = tm["body"].as_str().unwrap();
     assert!(
-        body.contains("https://access.example.test/invite?token="),
+        body.contains("https://access.example.test/invite/access-manager?token="),
         "{body}"
+    );
+    // Each app claims only its own links; the mail also carries the code to type.
+    let res_body = res["body"].as_str().unwrap();
+    assert!(
+        res_body.contains("https://access.example.test/invite/nokey-resident?token="),
+        "{res_body}"
+    );
+    assert!(
+        res_body.contains("enter this invitation code"),
+        "{res_body}"
     );
     // The link from the real mail registers; the code from the real SMS verifies. The
     // outbox keeps the mail without the live token.

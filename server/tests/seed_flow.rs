@@ -59,7 +59,7 @@ async fn the_seed_article_flow_end_to_end() {
         "{body}"
     );
     assert!(
-        body.contains("https://access.maple.example/invite?token="),
+        body.contains("https://access.maple.example/invite/access-manager?token="),
         "{body}"
     );
 

@@ -11,11 +11,15 @@ use uuid::Uuid;
 use super::conversation::Conversation;
 use super::door::Carried;
 use super::errors::{bad_response, refusal, rejection};
-use super::{ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, logs, unix_millis};
+use super::{
+    ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, UnlockPhase, UnlockProgress, logs, unix_millis,
+};
 use crate::cache::on_site;
+use crate::callback::Listener;
 use crate::engine::Engine;
 use crate::gate::parse_id;
 use crate::{AccessError, cache};
+use std::sync::Arc;
 
 /// The action a command needs, as the gate knows it.
 pub(crate) fn action_of(command: &Command) -> Action {
@@ -97,6 +101,17 @@ impl Engine {
         lock_id: &str,
         commands: Vec<Command>,
     ) -> Result<(Me, Lock, Vec<Response>), AccessError> {
+        self.run_on_lock_told(lock_id, commands, &|_| {}).await
+    }
+
+    /// [`Self::run_on_lock`], telling `phase` how the contact goes: searching, connecting,
+    /// and `Opened` as soon as the lock answers an unlock.
+    pub(crate) async fn run_on_lock_told(
+        &self,
+        lock_id: &str,
+        commands: Vec<Command>,
+        phase: &(dyn Fn(UnlockPhase) + Send + Sync),
+    ) -> Result<(Me, Lock, Vec<Response>), AccessError> {
         let (first, rest) = commands
             .split_first()
             .ok_or_else(|| AccessError::InvalidInput {
@@ -127,10 +142,13 @@ impl Engine {
             .await?;
         // The update is fetched beside the user's commands, never before them.
         let user = async {
-            let link = self.connect_lock(id).await?;
+            let link = self.connect_lock(id, phase).await?;
             let (mut talk, answer) =
                 Conversation::open_past_mode(link, ANSWER_TIMEOUT, &credential, counter, first)
                     .await?;
+            if answer == Response::Unlocked {
+                phase(UnlockPhase::Opened);
+            }
             let refused = matches!(answer, Response::Refused { .. });
             let mut responses = vec![answer];
             for command in rest.iter().take_while(|_| !refused) {
@@ -168,7 +186,12 @@ impl Engine {
             if matches!(now, Carried::Applied(_)) {
                 for command in &commands {
                     match talk.send(command).await {
-                        Ok(r) => responses.push(r),
+                        Ok(r) => {
+                            if r == Response::Unlocked {
+                                phase(UnlockPhase::Opened);
+                            }
+                            responses.push(r)
+                        }
                         Err(e) => {
                             refused = Some(e);
                             break;
@@ -197,10 +220,8 @@ impl Engine {
                 *last = Response::Status(status.clone());
             }
         }
-        if (queued.is_some() || pages)
-            && let Err(e) = self.flush_ble_uploads().await
-        {
-            tracing::info!(lock = %id, "contact report waits for the network: {e}");
+        if queued.is_some() || pages {
+            self.send_reports_soon().await;
         }
         if let Some(e) = refused {
             return Err(e);
@@ -241,10 +262,19 @@ impl Engine {
         r.pop().ok_or_else(|| bad_response("no answer"))
     }
 
-    /// Opens the door. Offline with a cached credential.
-    pub(crate) async fn ble_unlock(&self, lock_id: String) -> Result<(), AccessError> {
-        match self.one(&lock_id, Command::Unlock).await? {
-            Response::Unlocked => Ok(()),
+    /// Opens the door, telling `progress` the phases. Offline with a cached credential.
+    pub(crate) async fn ble_unlock(
+        &self,
+        lock_id: String,
+        progress: Option<Arc<dyn UnlockProgress>>,
+    ) -> Result<(), AccessError> {
+        let progress = Listener::new("unlock progress", progress);
+        let phase = |p: UnlockPhase| progress.tell(|l| l.on_phase(p));
+        let (_, _, mut r) = self
+            .run_on_lock_told(&lock_id, vec![Command::Unlock], &phase)
+            .await?;
+        match r.pop() {
+            Some(Response::Unlocked) => Ok(()),
             other => Err(bad_response(format!("unexpected answer {other:?}"))),
         }
     }
@@ -305,7 +335,7 @@ impl Engine {
         let counter = self
             .db(move |c| on_site::next_counter(c, id, unix_millis()))
             .await?;
-        let link = self.connect_lock(id).await?;
+        let link = self.connect_lock(id, &|_| {}).await?;
         // The lock is reached and takes this credential before the server resets anything.
         let (mut talk, first) = Conversation::open(
             link,
@@ -321,10 +351,8 @@ impl Engine {
         };
         let out = self.reset_in_session(&mut talk, &lock_id, before).await;
         talk.close().await;
-        if out.is_ok()
-            && let Err(e) = self.flush_ble_uploads().await
-        {
-            tracing::info!(lock = %id, "contact report waits for the network: {e}");
+        if out.is_ok() {
+            self.send_reports_soon().await;
         }
         out
     }

@@ -8,7 +8,13 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use super::errors::{bad_response, decode_b64, key32};
+use std::time::Duration;
+
 use super::{RENEW_BEFORE_SECS, unix_now};
+
+/// A credential this close to its expiry is renewed before the contact, not beside it: the
+/// session might outlast it.
+const LAST_MINUTE_SECS: u64 = 60;
 use crate::cache::on_site::{self, StoredCredential};
 use crate::engine::Engine;
 use crate::{AccessError, cache};
@@ -54,6 +60,17 @@ impl Engine {
         if let Some(c) = &cached
             && c.not_after > now + RENEW_BEFORE_SECS
         {
+            return Ok(c.clone());
+        }
+        // In its last hour a credential still opens: renewed in the background, never on
+        // the way to the door.
+        if let Some(c) = &cached
+            && c.not_after > now + LAST_MINUTE_SECS
+        {
+            self.finish(Duration::ZERO, "credential renewal", move |e| {
+                Box::pin(async move { e.fetch_credential(lock).await.map(|_| ()) })
+            })
+            .await;
             return Ok(c.clone());
         }
         match self.fetch_credential(lock).await {

@@ -6,8 +6,6 @@
 //! Nothing here fails the user's own command: it runs after the lock answered it, and a
 //! refusal or a lost link is only logged.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -18,15 +16,12 @@ use lock_protocol::report::LogPage;
 use reqwest::Method;
 use uuid::Uuid;
 
+use super::BESIDE_WAIT;
 use super::conversation::Conversation;
 use super::errors::{bad_response, decode_b64};
 use crate::AccessError;
 use crate::cache::on_site;
 use crate::engine::Engine;
-
-/// How long a contact waits for the update fetched beside it, after the user's commands
-/// (the cached one is carried when the network is slower).
-const FETCH_WAIT: Duration = Duration::from_secs(2);
 
 /// Most log pages one contact reads (100 entries each); the rest waits for the next one.
 const MAX_PAGES_PER_CONTACT: usize = 20;
@@ -59,12 +54,12 @@ impl Engine {
 
     /// [`Engine::fetch_door_update`] for a contact under way: bounded, and only logged when
     /// it fails (offline the cached update is carried).
+    /// Past [`BESIDE_WAIT`] the fetch goes on in the background, for the next contact.
     pub(crate) async fn fetch_door_update_beside(&self, lock: Uuid) {
-        match tokio::time::timeout(FETCH_WAIT, self.fetch_door_update(lock)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::debug!(lock = %lock, "door update not refreshed: {e}"),
-            Err(_) => tracing::debug!(lock = %lock, "door update not refreshed in time"),
-        }
+        self.finish(BESIDE_WAIT, "door update fetch", move |e| {
+            Box::pin(async move { e.fetch_door_update(lock).await.map(|_| ()) })
+        })
+        .await;
     }
 
     /// Carries the cached update in the open session.

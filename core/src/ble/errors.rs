@@ -61,8 +61,13 @@ pub(crate) fn session_error(e: SessionError) -> AccessError {
 }
 
 pub(crate) fn refusal(reason: RefusalReason) -> AccessError {
-    AccessError::RefusedByLock {
-        reason: format!("{reason:?}"),
+    match reason {
+        RefusalReason::ModeForbids => AccessError::NotNow {
+            message: "The door's mode does not let you in now: ask the property team if you need to get in.".into(),
+        },
+        other => AccessError::RefusedByLock {
+            reason: format!("{other:?}"),
+        },
     }
 }
 

@@ -42,10 +42,38 @@ pub enum PairingPhase {
     Done,
 }
 
+/// A unit where the user may pair a lock, with the locks added on the platform for it and
+/// not paired yet (pair onto one of them, or pair a new one into the unit).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PairingPlace {
+    pub property_id: String,
+    pub property_name: String,
+    pub unit_id: String,
+    pub unit_name: String,
+    pub waiting_locks: Vec<crate::model::LockInfo>,
+}
+
 /// Told how pairing progresses. A failure never fails the pairing (see [`crate::callback`]).
 #[uniffi::export(with_foreign)]
 pub trait PairingProgress: Send + Sync {
     fn on_phase(&self, phase: PairingPhase) -> Result<(), crate::CallbackError>;
+}
+
+/// The steps of opening a door, in order; `Opened` is told when the lock answers that it
+/// opened, before the rest of the contact (door update, status, log) and the disconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum UnlockPhase {
+    /// Looking for the lock: this phone does not know where it is (first time, or moved).
+    Searching,
+    /// Opening the link and the session.
+    Connecting,
+    Opened,
+}
+
+/// Told how an unlock progresses. A failure never fails the unlock (see [`crate::callback`]).
+#[uniffi::export(with_foreign)]
+pub trait UnlockProgress: Send + Sync {
+    fn on_phase(&self, phase: UnlockPhase) -> Result<(), crate::CallbackError>;
 }
 
 /// What a lock says about itself.

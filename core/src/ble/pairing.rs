@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use access_domain::api::{Lock, LockIdentity, LockRegistration};
+use access_domain::api::{Lock, LockIdentity, LockRegistration, Page, Property};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use lock_ble::{AnyLink, LockTransport};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::conversation::pair;
 use super::errors::{bad_response, ble_error, decode_b64, pairing_error, rejection};
 use super::link::Framed;
-use super::{ANSWER_TIMEOUT, PairingPhase, PairingProgress, unix_now};
+use super::{ANSWER_TIMEOUT, PairingPhase, PairingPlace, PairingProgress, unix_now};
 use crate::cache::on_site;
 use crate::callback::Listener;
 use crate::engine::Engine;
@@ -64,28 +64,124 @@ impl Engine {
         }
         let name = pairing_name(&name)?;
         let lock = self
-            .pair_here(unit, &device_id, &code, name, &phase)
+            .pair_here(
+                Target {
+                    unit,
+                    name,
+                    known: None,
+                },
+                &device_id,
+                &code,
+                &phase,
+            )
             .await?;
-        // Pairing installs no secret: the master code and the code secret arrive in the
-        // lock's first door update, carried now by a first contact while the phone is at
-        // the door (best effort: any later contact carries it too).
+        self.first_contact(&lock).await;
+        phase(PairingPhase::Done);
+        Ok(lock)
+    }
+
+    /// Pairs a factory-fresh lock onto a lock record already on the platform (added on the
+    /// web, not yet paired), keeping its id, unit and name. Needs the network and the `Pair`
+    /// right in the record's unit.
+    pub(crate) async fn pair_onto(
+        &self,
+        lock_id: String,
+        device_id: String,
+        pairing_code: String,
+        progress: Option<Arc<dyn PairingProgress>>,
+    ) -> Result<LockInfo, AccessError> {
+        let progress = Listener::new("pairing progress", progress);
+        let phase = |p: PairingPhase| progress.tell(|l| l.on_phase(p));
+        self.require_token()?;
+        let id = parse_id(&lock_id)?;
+        let me = self.me().await?;
+        let lock: Lock = self
+            .request::<(), _>(Method::GET, &format!("/api/v1/locks/{id}"), None, None)
+            .await?;
+        gate::check_pair(&me, lock.unit_id)?;
+        if lock.paired {
+            return Err(rejection(Rejection::AlreadyPaired));
+        }
+        let code = lock_protocol::pairing::normalize_code(&pairing_code);
+        if code.len() < 6 {
+            return Err(pairing_error(PairingError::CodeTooShort));
+        }
+        let key: OrganizationKey = self
+            .request::<(), _>(Method::GET, "/api/v1/organization/public-key", None, None)
+            .await?;
+        let (unit, name) = (lock.unit_id, lock.name.clone());
+        let registration = LockRegistration {
+            lock,
+            org_public_key: key.public_key,
+        };
+        let lock = self
+            .pair_here(
+                Target {
+                    unit,
+                    name,
+                    known: Some(registration),
+                },
+                &device_id,
+                &code,
+                &phase,
+            )
+            .await?;
+        self.first_contact(&lock).await;
+        phase(PairingPhase::Done);
+        Ok(lock)
+    }
+
+    /// Pairing installs no secret: the master code and the code secret arrive in the
+    /// lock's first door update, carried now by a first contact while the phone is at the
+    /// door (best effort: any later contact carries it too).
+    async fn first_contact(&self, lock: &LockInfo) {
         if let Err(e) = self
             .run_on_lock(&lock.id, vec![cmd::Command::ReadStatus])
             .await
         {
             tracing::warn!(lock = %lock.id, "no first contact after pairing: {e}");
         }
-        phase(PairingPhase::Done);
-        Ok(lock)
+    }
+
+    /// The units where the signed-in user may pair a lock, each with the locks added on the
+    /// platform and waiting for theirs. Needs the network (units without a lock are in no
+    /// cache).
+    pub(crate) async fn pairing_places(&self) -> Result<Vec<PairingPlace>, AccessError> {
+        let me = self.me().await?;
+        let properties: Page<Property> = self
+            .request::<(), _>(Method::GET, "/api/v1/properties", None, None)
+            .await?;
+        let locks = self.db(|c| cache::list_locks(c)).await?;
+        let mut places = Vec::new();
+        for p in properties.items {
+            for u in p.units {
+                if gate::check_pair(&me, u.id).is_err() {
+                    continue;
+                }
+                let waiting_locks = locks
+                    .iter()
+                    .filter(|l| l.unit_id == u.id && !l.paired)
+                    .cloned()
+                    .map(LockInfo::from)
+                    .collect();
+                places.push(PairingPlace {
+                    property_id: p.id.to_string(),
+                    property_name: p.name.clone(),
+                    unit_id: u.id.to_string(),
+                    unit_name: u.name,
+                    waiting_locks,
+                });
+            }
+        }
+        Ok(places)
     }
 
     /// The pairing itself, with the radio held: connect, register, SPAKE2, identity.
     async fn pair_here(
         &self,
-        unit: Uuid,
+        target: Target,
         device_id: &str,
         code: &str,
-        name: String,
         phase: &(dyn Fn(PairingPhase) + Send + Sync),
     ) -> Result<LockInfo, AccessError> {
         let _one = self.ble.busy.lock().await;
@@ -102,7 +198,7 @@ impl Engine {
         let link = transport.connect(device_id).await.map_err(ble_error)?;
         let mut framed = Framed::new(link, ANSWER_TIMEOUT);
         let out = self
-            .pair_on(&mut framed, unit, device_id, code, name, phase)
+            .pair_on(&mut framed, target, device_id, code, phase)
             .await;
         framed.close().await;
         out
@@ -124,37 +220,48 @@ impl Engine {
         .await
     }
 
+    /// The lock's registration under `unit`: the failed attempt's, else a new one.
+    async fn registration(
+        &self,
+        unit: Uuid,
+        device: &str,
+        name: &str,
+    ) -> Result<LockRegistration, AccessError> {
+        let dev = device.to_string();
+        let pending = self
+            .db(move |c| on_site::pending_pairing(c, &dev, unit))
+            .await?;
+        if let Some(body) = pending {
+            return serde_json::from_slice(body.as_bytes())
+                .map_err(|e| bad_response(e.to_string()));
+        }
+        let body = serde_json::json!({"unit_id": unit, "name": name});
+        let reg: LockRegistration = self
+            .request(Method::POST, "/api/v1/locks", Some(&body), None)
+            .await?;
+        let json = serde_json::to_string(&reg).map_err(|e| bad_response(e.to_string()))?;
+        let dev = device.to_string();
+        self.db(move |c| on_site::put_pending_pairing(c, &dev, unit, &json))
+            .await?;
+        Ok(reg)
+    }
+
     /// Registers (or takes the failed attempt's registration), pairs over `framed`, then
     /// records the lock's identity and caches the lock with a credential.
     pub(crate) async fn pair_on(
         &self,
         framed: &mut Framed<AnyLink>,
-        unit: Uuid,
+        target: Target,
         device: &str,
         code: &str,
-        name: String,
         phase: &(dyn Fn(PairingPhase) + Send + Sync),
     ) -> Result<LockInfo, AccessError> {
         phase(PairingPhase::Registering);
-        let dev = device.to_string();
-        let pending = self
-            .db(move |c| on_site::pending_pairing(c, &dev, unit))
-            .await?;
-        let registration: LockRegistration = match pending {
-            Some(body) => {
-                serde_json::from_slice(body.as_bytes()).map_err(|e| bad_response(e.to_string()))?
-            }
-            None => {
-                let body = serde_json::json!({"unit_id": unit, "name": name});
-                let reg: LockRegistration = self
-                    .request(Method::POST, "/api/v1/locks", Some(&body), None)
-                    .await?;
-                let json = serde_json::to_string(&reg).map_err(|e| bad_response(e.to_string()))?;
-                let dev = device.to_string();
-                self.db(move |c| on_site::put_pending_pairing(c, &dev, unit, &json))
-                    .await?;
-                reg
-            }
+        let Target { unit, name, known } = target;
+        let registration = match known {
+            // A record the platform already has: nothing to register.
+            Some(r) => r,
+            None => self.registration(unit, device, &name).await?,
         };
         let install = Install {
             org_public_key: decode_b64(&registration.org_public_key, "organization key")?,
@@ -196,4 +303,18 @@ impl Engine {
         }
         Ok(LockInfo::from(lock))
     }
+}
+
+/// `GET /api/v1/organization/public-key`.
+#[derive(serde::Deserialize)]
+struct OrganizationKey {
+    public_key: String,
+}
+
+/// What a pairing makes of the lock: its unit and name, and the platform's record when the
+/// lock was added on the web (else pairing registers one).
+pub(crate) struct Target {
+    unit: Uuid,
+    name: String,
+    known: Option<LockRegistration>,
 }

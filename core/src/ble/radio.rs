@@ -9,7 +9,7 @@ use lock_ble::{AnyLink, AnyTransport, BtleplugConfig, BtleplugTransport, LockTra
 use uuid::Uuid;
 
 use super::errors::ble_error;
-use super::{FIND_TIMEOUT, NearbyLock, ScanListener, tag_of};
+use super::{FIND_TIMEOUT, NearbyLock, ScanListener, UnlockPhase, tag_of};
 use crate::cache::on_site;
 use crate::callback::Listener;
 use crate::engine::Engine;
@@ -79,14 +79,22 @@ impl Engine {
     }
 
     /// Opens a link to a paired lock: where it was last seen, else where a scan finds it.
-    pub(crate) async fn connect_lock(&self, lock: Uuid) -> Result<AnyLink, AccessError> {
+    /// `phase` hears `Searching` before a scan and `Connecting` before each connection.
+    pub(crate) async fn connect_lock(
+        &self,
+        lock: Uuid,
+        phase: &(dyn Fn(UnlockPhase) + Send + Sync),
+    ) -> Result<AnyLink, AccessError> {
         let transport = self.transport().await?;
-        if let Some(device) = self.db(move |c| on_site::device(c, lock)).await?
-            && let Ok(link) = transport.connect(&device).await
-        {
-            return Ok(link);
+        if let Some(device) = self.db(move |c| on_site::device(c, lock)).await? {
+            phase(UnlockPhase::Connecting);
+            if let Ok(link) = transport.connect(&device).await {
+                return Ok(link);
+            }
         }
+        phase(UnlockPhase::Searching);
         let device = self.find_device(lock).await?;
+        phase(UnlockPhase::Connecting);
         transport.connect(&device).await.map_err(ble_error)
     }
 

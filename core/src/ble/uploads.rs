@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
 
+use super::REPORT_WAIT;
 use crate::AccessError;
 use crate::cache::on_site;
 use crate::engine::Engine;
@@ -14,9 +15,22 @@ use crate::engine::Engine;
 const UPLOAD_BYTES: usize = 40 * 1024;
 
 impl Engine {
+    /// Sends the contact's reports and log pages, waiting at most [`REPORT_WAIT`] for the
+    /// server: the rest goes on in the background, and what fails waits in the durable
+    /// queue for the next contact or sync.
+    pub(crate) async fn send_reports_soon(&self) {
+        self.finish(REPORT_WAIT, "contact report", |e| {
+            Box::pin(async move { e.flush_ble_uploads().await.map(|_| ()) })
+        })
+        .await;
+    }
+
     /// Sends what waits for the server: contact reports, then pages of locks' logs as the
     /// locks sent them. Returns how many log entries the server took.
     pub(crate) async fn flush_ble_uploads(&self) -> Result<u64, AccessError> {
+        // One flush at a time: one still waiting on a slow server must not send what the
+        // next one sends again.
+        let _one = self.ble.uploading.lock().await;
         self.flush_contact_reports().await?;
         let mut uploaded = 0;
         for lock in self.db(|c| on_site::log_locks(c)).await? {

@@ -51,6 +51,13 @@ impl Locks {
         self.engine.allowed_actions(lock_id).await
     }
 
+    /// Every action on a lock (the six permitted actions, pairing in its unit, sharing a
+    /// guest code) with whether the user may take it and, when not, the reason to show.
+    /// Offline, from the cached profile.
+    pub async fn action_gates(&self, lock_id: String) -> Result<Vec<ActionGate>, AccessError> {
+        self.engine.action_gates(lock_id).await
+    }
+
     /// Access codes of a lock from the cache, with their sync state. Offline.
     pub async fn access_codes(&self, lock_id: String) -> Result<Vec<AccessCodeInfo>, AccessError> {
         self.engine.access_codes(lock_id).await

@@ -62,7 +62,7 @@ impl AccessClient {
             crate::logging::set_logger(Some(l), LogLevel::Info);
         }
         Ok(Arc::new(AccessClient {
-            engine: Arc::new(Engine::open(&config, secrets)?),
+            engine: Engine::open(&config, secrets)?.share(),
             _live: LiveObject::new(),
         }))
     }

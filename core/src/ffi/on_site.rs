@@ -7,7 +7,10 @@ use std::sync::Arc;
 use access_domain::LockMode;
 
 use crate::AccessError;
-use crate::ble::{LockStatusInfo, LogReadSummary, NearbyLock, PairingProgress, ScanListener};
+use crate::ble::{
+    LockStatusInfo, LogReadSummary, NearbyLock, PairingPlace, PairingProgress, ScanListener,
+    UnlockProgress,
+};
 use crate::engine::Engine;
 use crate::live_objects::LiveObject;
 use crate::model::LockInfo;
@@ -62,9 +65,37 @@ impl OnSite {
             .await
     }
 
-    /// Opens the door. Offline with a cached credential.
-    pub async fn unlock(&self, lock_id: String) -> Result<(), AccessError> {
-        self.engine.ble_unlock(lock_id).await
+    /// Pairs a factory-fresh lock onto a lock record added on the platform and not paired
+    /// yet (see [`OnSite::pairing_places`]): it keeps its id, unit and name. Needs the
+    /// network and the `Pair` right in its unit.
+    pub async fn pair_onto(
+        &self,
+        lock_id: String,
+        device_id: String,
+        pairing_code: String,
+        progress: Option<Arc<dyn PairingProgress>>,
+    ) -> Result<LockInfo, AccessError> {
+        self.engine
+            .pair_onto(lock_id, device_id, pairing_code, progress)
+            .await
+    }
+
+    /// The units where the user may pair, each with the locks waiting for pairing there.
+    /// Needs the network.
+    pub async fn pairing_places(&self) -> Result<Vec<PairingPlace>, AccessError> {
+        self.engine.pairing_places().await
+    }
+
+    /// Opens the door, telling `progress` each phase (searching, connecting, opened: the
+    /// last as soon as the lock says so). Offline with a cached credential. A lock whose mode
+    /// does not admit this user now is [`AccessError::NotNow`].
+    #[uniffi::method(default(progress = None))]
+    pub async fn unlock(
+        &self,
+        lock_id: String,
+        progress: Option<Arc<dyn UnlockProgress>>,
+    ) -> Result<(), AccessError> {
+        self.engine.ble_unlock(lock_id, progress).await
     }
 
     /// Throws the bolt.

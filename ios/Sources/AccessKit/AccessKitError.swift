@@ -46,6 +46,8 @@ public enum AccessKitError: Error, Equatable, Sendable {
     case lockTimeout(String)
     /// The lock refused the command; the message is the lock's own reason.
     case refusedByLock(String)
+    /// The lock's mode does not let this user in now; the text says so.
+    case notNow(String)
     case wrongPairingCode
     /// The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer).
     case bluetooth(String)
@@ -81,6 +83,7 @@ public enum AccessKitError: Error, Equatable, Sendable {
         case .LockOutOfRange(let m): self = .lockOutOfRange(m)
         case .LockTimeout(let m): self = .lockTimeout(m)
         case .RefusedByLock(let reason): self = .refusedByLock(reason)
+        case .NotNow(let m): self = .notNow(m)
         case .WrongPairingCode: self = .wrongPairingCode
         case .Bluetooth(let m): self = .bluetooth(m)
         case .ClientSetup(let reason): self = .clientSetup(reason)
@@ -113,6 +116,7 @@ public enum AccessKitError: Error, Equatable, Sendable {
         case .lockOutOfRange(let m): return .LockOutOfRange(message: m)
         case .lockTimeout(let m): return .LockTimeout(message: m)
         case .refusedByLock(let reason): return .RefusedByLock(reason: reason)
+        case .notNow(let m): return .NotNow(message: m)
         case .wrongPairingCode: return .WrongPairingCode
         case .bluetooth(let m): return .Bluetooth(message: m)
         case .clientSetup(let reason): return .ClientSetup(reason: reason)

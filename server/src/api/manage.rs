@@ -137,7 +137,11 @@ fn invitation_mail(
         UserType::TeamMember => "a team member",
         UserType::Resident => "a resident",
     };
-    let link = format!("{}/invite?token={token}", state.public_url);
+    let link = format!(
+        "{}{}?token={token}",
+        state.public_url,
+        user_type.app().invite_path()
+    );
     let expires = t
         .expires_at
         .format(&time::format_description::well_known::Rfc2822)
@@ -152,6 +156,7 @@ fn invitation_mail(
             "Hello,\n\n{org_name} has invited you to the {app} app as {role}.\n\n\
              1. Download the {app} app (Android or iOS).\n\
              2. Complete your registration with this link:\n   {link}\n\n\
+             If the link does not open the app, enter this invitation code in it:\n   {token}\n\n\
              When asked for your phone number, include +1 at the beginning, \
              for example +15551234567.\n\nThis invitation expires on {expires}.\n"
         ),

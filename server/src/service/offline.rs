@@ -10,8 +10,9 @@
 //! label and the issuer, and they travel in sync like other codes. Revoking one marks the
 //! row; the lock learns it from the revocation list that the next staff phone pushes.
 
+use access_domain::access::resident_guest_share;
 use access_domain::api::AccessCode;
-use access_domain::{AccessCodeKind, Action, CodeClass, CodeSyncState, LockMode};
+use access_domain::{AccessCodeKind, Action, CodeClass, CodeSyncState, LockMode, UserType};
 use lock_protocol::offline_code::{self, Grant, HOUR, NONCES, TOLERANCE_SECS};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -123,7 +124,14 @@ pub async fn issue(
     id: Uuid,
     req: GiveAccessRequest,
 ) -> ApiResult<OfflineAccessCode> {
-    let lock = gated(state, user, id, Action::GiveAccess).await?;
+    // A resident shares a guest code for their own unit's doors; staff give any code.
+    let resident = user.user_type == UserType::Resident;
+    let action = if resident {
+        Action::ShareGuestCode
+    } else {
+        Action::GiveAccess
+    };
+    let lock = gated(state, user, id, action).await?;
     if lock.identity_public_key.is_none() {
         return Err(ApiError::conflict(
             "This lock is not paired yet: offline codes need the code secret pairing installs.",
@@ -132,11 +140,18 @@ pub async fn issue(
     let label = clean_label(req.label.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let (starts_at, ends_at) = offline_window(&req, now)?;
-    let class = req.class.unwrap_or(if lock.mode == LockMode::Tour {
-        OfflineClass::Tour
-    } else {
-        OfflineClass::Guest
-    });
+    let class = req
+        .class
+        .unwrap_or(if lock.mode == LockMode::Tour && !resident {
+            OfflineClass::Tour
+        } else {
+            OfflineClass::Guest
+        });
+    if resident {
+        let hours = (unix(ends_at).saturating_sub(unix(starts_at))) / HOUR;
+        resident_guest_share(req.kind, class == OfflineClass::Guest, hours)
+            .map_err(ApiError::validation)?;
+    }
     let secret = lock_secret(
         state,
         user,

@@ -166,7 +166,7 @@ fn main() {
             let start = Instant::now();
             tech.client
                 .on_site()
-                .unlock(lock.id.clone())
+                .unlock(lock.id.clone(), None)
                 .await
                 .expect("unlocked");
             samples.push(start.elapsed());

@@ -160,7 +160,10 @@ async fn a_residents_unlock_brings_their_passcode_to_the_keypad() {
     let r = &resident.client;
     r.sync(None).await.unwrap();
     assert_eq!(r.account().refresh_credentials().await.unwrap(), 1);
-    r.on_site().unlock(d.lock.clone()).await.expect("unlock");
+    r.on_site()
+        .unlock(d.lock.clone(), None)
+        .await
+        .expect("unlock");
 
     assert!(
         opened(&d.keypad(&code)),
@@ -195,7 +198,10 @@ async fn a_code_given_later_reaches_the_lock_at_the_next_staff_contact() {
     assert!(d.platform_version().await > before);
     assert!(!opened(&d.keypad(&one_time)), "not on the lock yet");
     // An unlock with the older update still cached: the newer one is fetched beside it.
-    t.on_site().unlock(d.lock.clone()).await.expect("unlock");
+    t.on_site()
+        .unlock(d.lock.clone(), None)
+        .await
+        .expect("unlock");
     assert_eq!(d.door_version(), d.platform_version().await);
     assert!(opened(&d.keypad(&one_time)), "the one-time code opens");
     assert!(!opened(&d.keypad(&one_time)), "once");
@@ -221,7 +227,7 @@ async fn a_code_given_later_reaches_the_lock_at_the_next_staff_contact() {
         .install_access_code(d.lock.clone(), given.id.clone())
         .await
         .unwrap();
-    t.on_site().unlock(d.lock.clone()).await.unwrap();
+    t.on_site().unlock(d.lock.clone(), None).await.unwrap();
     assert!(opened(&d.keypad(&given.code)));
     d.server.stop().await;
 }
@@ -241,7 +247,7 @@ async fn offline_the_cached_update_is_carried_and_the_report_waits() {
 
     d.server.stop().await;
     t.on_site()
-        .unlock(d.lock.clone())
+        .unlock(d.lock.clone(), None)
         .await
         .expect("offline unlock");
     assert_eq!(d.door_version(), version, "the cached update was carried");

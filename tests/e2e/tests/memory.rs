@@ -88,7 +88,7 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
         .unwrap();
 
     memory.set_in_range("front-door", false);
-    let r = t.on_site().unlock(lock.id.clone()).await;
+    let r = t.on_site().unlock(lock.id.clone(), None).await;
     assert!(
         matches!(r, Err(AccessError::LockOutOfRange { .. })),
         "{r:?}"
@@ -101,11 +101,11 @@ async fn out_of_range_and_silent_locks_give_typed_errors() {
         None,
         FnHandler::new(ad, |_: &[u8]| Vec::new()),
     );
-    let r = t.on_site().unlock(lock.id.clone()).await;
+    let r = t.on_site().unlock(lock.id.clone(), None).await;
     assert!(matches!(r, Err(AccessError::LockTimeout { .. })), "{r:?}");
 
     // The real lock again: it opens, and it never saw the failed attempts.
     memory.add_lock("front-door", None, brain.clone());
-    t.on_site().unlock(lock.id.clone()).await.unwrap();
+    t.on_site().unlock(lock.id.clone(), None).await.unwrap();
     server.stop().await;
 }

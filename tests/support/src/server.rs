@@ -22,10 +22,15 @@ fn config(dir: &std::path::Path, listen: Option<SocketAddr>) -> ServerConfig {
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    /// The server with `change` made to the tests' configuration.
+    pub async fn start_with(change: impl FnOnce(&mut ServerConfig)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let running = access_server::start(config(dir.path(), None))
-            .await
-            .expect("server starts");
+        let mut c = config(dir.path(), None);
+        change(&mut c);
+        let running = access_server::start(c).await.expect("server starts");
         Server {
             dir,
             addr: running.addr(),

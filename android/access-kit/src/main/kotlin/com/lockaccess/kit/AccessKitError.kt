@@ -78,6 +78,9 @@ sealed class AccessKitError(override val message: String, cause: Throwable?) : E
     /** The lock refused the command; [message] carries the lock's own reason. */
     class RefusedByLock(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
+    /** The lock's mode does not let this user in now; [message] says so. */
+    class NotNow(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
+
     class WrongPairingCode(message: String, cause: Throwable? = null) : AccessKitError(message, cause)
 
     /** The Bluetooth stack failed (no adapter, Bluetooth off, a broken answer). */
@@ -130,6 +133,7 @@ fun AccessException.toKitError(): AccessKitError {
         is AccessException.LockOutOfRange -> AccessKitError.LockOutOfRange(text, this)
         is AccessException.LockTimeout -> AccessKitError.LockTimeout(text, this)
         is AccessException.RefusedByLock -> AccessKitError.RefusedByLock(text, this)
+        is AccessException.NotNow -> AccessKitError.NotNow(text, this)
         is AccessException.WrongPairingCode -> AccessKitError.WrongPairingCode(text, this)
         is AccessException.Bluetooth -> AccessKitError.Bluetooth(text, this)
         is AccessException.ClientSetup -> AccessKitError.ClientSetup(text, this)
