@@ -6,6 +6,7 @@ import com.lockaccess.core.ActionQueue
 import com.lockaccess.core.AccessCodeInfo
 import com.lockaccess.core.AccessCodeKind
 import com.lockaccess.core.Action
+import com.lockaccess.core.ActionGate
 import com.lockaccess.core.ActionOutcome
 import com.lockaccess.core.App
 import com.lockaccess.core.ClientConfig
@@ -22,6 +23,7 @@ import com.lockaccess.core.OfflineCodeInfo
 import com.lockaccess.core.OfflineCodes
 import com.lockaccess.core.OnSite
 import com.lockaccess.core.PairingPhase
+import com.lockaccess.core.PairingPlace
 import com.lockaccess.core.PairingProgress
 import com.lockaccess.core.ScanListener
 import com.lockaccess.core.LogEntryInfo
@@ -33,6 +35,8 @@ import com.lockaccess.core.SyncPhase
 import com.lockaccess.core.SyncProgress
 import com.lockaccess.core.SyncSummary
 import com.lockaccess.core.TimeWindow
+import com.lockaccess.core.UnlockPhase
+import com.lockaccess.core.UnlockProgress
 import com.lockaccess.core.UserInfo
 import com.lockaccess.core.checkPhone
 import java.util.concurrent.atomic.AtomicBoolean
@@ -99,6 +103,11 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
             live.incrementAndGet()
             return AccessKit(client)
         }
+
+        /**
+         * The core's word on a phone number as typed (its `checkPhone`): null when it follows
+         * the `+1` rule or is still empty, else the message saying what to type.
+         */
         fun phoneProblem(phone: String): String? =
             if (phone.isBlank()) null
             else try {
@@ -184,6 +193,12 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         queries.distinctUntilChanged().mapLatest { search(it) }
 
     suspend fun lock(lockId: String): LockInfo = mapped { lockList.get(lockId) }
+
+    /**
+     * Every action on a lock, each with whether the user may take it now and, when not, the
+     * core's reason (a screen shows the reason instead of the button).
+     */
+    suspend fun actionGates(lockId: String): List<ActionGate> = mapped { lockList.actionGates(lockId) }
 
     /** The actions the user may take on a lock: the detail screen shows only these. */
     suspend fun allowedActions(lockId: String): Set<Action> = mapped { lockList.allowedActions(lockId).toSet() }
@@ -291,8 +306,41 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         awaitClose()
     }
 
-    /** Opens the lock over BLE with a signed credential (cached: works offline). */
-    suspend fun unlock(lockId: String) = mapped { onSite.unlock(lockId) }
+    /**
+     * Opens the lock over BLE with a signed credential (cached: works offline), telling
+     * [onPhase] each step as the core reports it (searching, connecting, opened). Fails
+     * with [AccessKitError.NotNow] when the lock's mode does not let this user in now.
+     */
+    suspend fun unlock(lockId: String, onPhase: ((UnlockPhase) -> Unit)? = null) {
+        val progress = onPhase?.let { f ->
+            object : UnlockProgress {
+                override fun onPhase(phase: UnlockPhase) = f(phase)
+            }
+        }
+        mapped { onSite.unlock(lockId, progress) }
+    }
+
+    /**
+     * The units where the user may pair a lock, each with the locks created on the platform
+     * for it and not paired yet. Needs the network.
+     */
+    suspend fun pairingPlaces(): List<PairingPlace> = mapped { onSite.pairingPlaces() }
+
+    /**
+     * Pairs a factory-fresh lock on site onto [lockId], a lock created on the platform and
+     * not paired yet: a Flow of [PairingEvent.Phase] ending with [PairingEvent.Paired].
+     */
+    fun pairOnto(lockId: String, deviceId: String, pairingCode: String): Flow<PairingEvent> = callbackFlow {
+        val progress = object : PairingProgress {
+            override fun onPhase(phase: PairingPhase) {
+                trySend(PairingEvent.Phase(phase))
+            }
+        }
+        val lock = mapped { onSite.pairOnto(lockId, deviceId, pairingCode, progress) }
+        send(PairingEvent.Paired(lock))
+        close()
+        awaitClose()
+    }
 
     suspend fun lockNow(lockId: String) = mapped { onSite.lock(lockId) }
 

@@ -22,9 +22,10 @@ class BluetoothPresenter(private val platform: BluetoothPlatform) {
     fun check(): BluetoothState {
         val next = when {
             !platform.hasPermission() ->
-                // Only the answer to a prompt tells "refused for good"; until the user grants
-                // it in the settings, that stays.
-                mutable.value as? BluetoothState.RefusedForever ?: BluetoothState.MustAsk
+                // Only the answer to a prompt tells "refused" and "refused for good": until
+                // the user grants it, that answer stays.
+                mutable.value.takeIf { it is BluetoothState.Refused || it is BluetoothState.RefusedForever }
+                    ?: BluetoothState.MustAsk
             !platform.isOn() -> BluetoothState.Off(OFF)
             else -> BluetoothState.Ready
         }
