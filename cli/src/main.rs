@@ -46,6 +46,10 @@ struct Cli {
     /// Request timeout in milliseconds.
     #[arg(long, env = "ACCESS_TIMEOUT_MS")]
     timeout_ms: Option<u32>,
+    /// Show what the core does, with the time since start (-v: each phase, -vv: details).
+    /// `RUST_LOG` (e.g. `access_core=debug`) overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -184,6 +188,7 @@ type Result<T> = std::result::Result<T, Failure>;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    trace_to_stderr(cli.verbose);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
@@ -197,6 +202,25 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Logs of the core (and its BLE and HTTP layers) on stderr, each line with the time since
+/// the process started: `-v` shows each phase of a lock contact, `-vv` the details.
+fn trace_to_stderr(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 if std::env::var_os("RUST_LOG").is_none() => return,
+        0 => "",
+        1 => "access_core=info,lock_ble=info",
+        _ => "access_core=debug,lock_ble=debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+        )
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// Distinct exit codes for the cases scripts act on.
 fn exit_code(e: &AccessError) -> u8 {
     match e {
@@ -206,7 +230,9 @@ fn exit_code(e: &AccessError) -> u8 {
         AccessError::Revoked => 6,
         AccessError::NotFound => 7,
         AccessError::LockOutOfRange { .. } | AccessError::LockTimeout { .. } => 8,
-        AccessError::RefusedByLock { .. } | AccessError::WrongPairingCode => 9,
+        AccessError::RefusedByLock { .. }
+        | AccessError::NotNow { .. }
+        | AccessError::WrongPairingCode => 9,
         _ => 1,
     }
 }

@@ -1,7 +1,7 @@
 //! The HTTP layer: one reqwest client on rustls with ring, with timeouts, bearer auth,
 //! idempotency keys and the server's JSON error body decoded into [`HttpError`].
 
-use std::sync::Once;
+use std::sync::{Arc, Once, OnceLock};
 use std::time::Duration;
 
 use access_domain::api::ErrorBody;
@@ -62,7 +62,10 @@ impl Default for Timeouts {
 #[derive(Debug, Clone)]
 pub struct Api {
     base: Url,
-    client: reqwest::Client,
+    timeouts: Timeouts,
+    /// Built at the first request, not with the engine: loading the CA roots costs a phone
+    /// that only opens a door offline (or with a cached credential) time for nothing.
+    client: Arc<OnceLock<reqwest::Client>>,
 }
 
 /// Bytes and outcome of one streamed download, for progress and the transfer figures.
@@ -156,8 +159,22 @@ impl Api {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let client = build_client(timeouts)?;
-        Ok(Api { base, client })
+        // Cheap, unlike the roots; reqwest checks for it at every client build.
+        install_crypto_provider();
+        Ok(Api {
+            base,
+            timeouts,
+            client: Arc::default(),
+        })
+    }
+
+    /// The HTTP client, built (CA roots loaded) on first use and kept.
+    fn client(&self) -> Result<&reqwest::Client, HttpError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let built = build_client(self.timeouts)?;
+        Ok(self.client.get_or_init(|| built))
     }
 
     /// The absolute URL of an API path such as `/api/v1/me`.
@@ -197,7 +214,7 @@ impl Api {
         // A request the server may see twice without a second effect: a GET, or one whose
         // key makes the server apply it once.
         let repeatable = method == Method::GET || idempotency_key.is_some();
-        let mut req = self.client.request(method, self.url(path)?);
+        let mut req = self.client()?.request(method, self.url(path)?);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -153,6 +153,21 @@ impl Engine {
         )
     }
 
+    /// Revokes one given code (`give_access`): it leaves the lock at the next contact.
+    /// Offline the code shows revoked at once and the revoke is queued.
+    pub(crate) async fn revoke_code(
+        &self,
+        lock_id: String,
+        code_id: String,
+    ) -> Result<ActionOutcome, AccessError> {
+        let (_, lock) = self.gate(&lock_id, Action::GiveAccess).await?;
+        let code_id = parse_id(&code_id)?;
+        outcome(
+            self.perform(lock.id, queue::Action::RevokeCode { code_id })
+                .await?,
+        )
+    }
+
     /// Gives access: a permanent, time-window or one-time code on the lock. Queued when
     /// offline (the code appears after the next sync).
     pub(crate) async fn give_access(

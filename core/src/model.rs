@@ -180,6 +180,8 @@ pub struct AccessCodeInfo {
     pub sync_state: CodeSyncState,
     pub failure_reason: Option<String>,
     pub created_at: SystemTime,
+    /// When it was revoked (it leaves the lock at the next contact); `None` while live.
+    pub revoked_at: Option<SystemTime>,
 }
 
 impl From<AccessCode> for AccessCodeInfo {
@@ -195,6 +197,7 @@ impl From<AccessCode> for AccessCodeInfo {
             sync_state: c.sync_state,
             failure_reason: c.failure_reason,
             created_at: c.created_at.into(),
+            revoked_at: c.revoked_at.map(SystemTime::from),
         }
     }
 }

@@ -21,15 +21,17 @@ pub enum Action {
     Rename { name: String },
     ChangeMode { mode: LockMode },
     GiveAccess { request: AccessCodeRequest },
+    RevokeCode { code_id: Uuid },
 }
 
 impl Action {
-    /// A short stable name: `rename`, `change_mode`, `give_access`.
+    /// A short stable name: `rename`, `change_mode`, `give_access`, `revoke_code`.
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Rename { .. } => "rename",
             Action::ChangeMode { .. } => "change_mode",
             Action::GiveAccess { .. } => "give_access",
+            Action::RevokeCode { .. } => "revoke_code",
         }
     }
 
@@ -47,6 +49,7 @@ impl Action {
                     .map(|l| format!(" \"{l}\""))
                     .unwrap_or_default()
             ),
+            Action::RevokeCode { code_id } => format!("Revoke code {code_id}"),
         }
     }
 }
@@ -112,6 +115,7 @@ pub fn enqueue(conn: &mut Connection, lock_id: Uuid, action: Action) -> Result<Q
         Action::ChangeMode { mode } => cache::set_lock_mode(&tx, lock_id, *mode)?,
         // The code itself comes from the server; until then the action list shows it.
         Action::GiveAccess { .. } => {}
+        Action::RevokeCode { code_id } => cache::set_code_revoked(&tx, *code_id, now())?,
     }
     let t = now();
     tx.execute(

@@ -47,6 +47,11 @@ impl Engine {
                 format!("/api/v1/locks/{}/access-codes", q.lock_id),
                 serde_json::to_value(request),
             ),
+            queue::Action::RevokeCode { code_id } => (
+                Method::POST,
+                format!("/api/v1/locks/{}/access-codes/{code_id}/revoke", q.lock_id),
+                Ok(serde_json::json!({})),
+            ),
         };
         let body = body.map_err(|e| AccessError::Storage {
             message: e.to_string(),
@@ -201,7 +206,7 @@ pub(crate) fn record_success(
     let tx = c.transaction()?;
     queue::mark_done(&tx, seq, Some(&text))?;
     match action {
-        queue::Action::GiveAccess { .. } => {
+        queue::Action::GiveAccess { .. } | queue::Action::RevokeCode { .. } => {
             if let Ok(code) = serde_json::from_slice::<AccessCode>(body) {
                 cache::upsert_access_code(&tx, &code)?;
             }

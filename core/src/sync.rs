@@ -129,6 +129,9 @@ pub(crate) fn reapply_pending(c: &mut Connection) -> Result<(), CacheError> {
             queue::Action::Rename { name } => cache::set_lock_name(c, q.lock_id, &name)?,
             queue::Action::ChangeMode { mode } => cache::set_lock_mode(c, q.lock_id, mode)?,
             queue::Action::GiveAccess { .. } => {}
+            queue::Action::RevokeCode { code_id } => {
+                cache::set_code_revoked(c, code_id, q.created_at)?
+            }
         }
     }
     Ok(())

@@ -50,14 +50,21 @@ fn without_system_ca_roots_the_client_builds_and_reaches_the_server() {
     // The condition is real: the platform verifier alone finds no roots and refuses.
     let plain = reqwest::Client::builder().build();
     assert!(plain.is_err(), "the platform verifier found CA roots");
-
-    // SAFETY: still no other thread.
-    unsafe { std::env::remove_var("SSL_CERT_FILE") };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    // The HTTP client is built at the first request, here still without roots: the server
+    // is not up yet, so the request finds no one, but the client it built stays.
+    let first = rt.block_on(c.account().login("nobody@example.test".into(), "x".into()));
+    assert!(
+        matches!(first, Err(AccessError::Offline { .. })),
+        "{first:?}"
+    );
+
+    // SAFETY: the runtime's threads read no environment.
+    unsafe { std::env::remove_var("SSL_CERT_FILE") };
     rt.block_on(async {
         let mut config = ServerConfig::for_tests(dir.path().join("server"));
         config.listen = addr;

@@ -163,6 +163,15 @@ suite_ble_smoke() {
   virtual_lock_brain_smoke
 }
 
+# Tap to open: the `access` CLI cold, through btleplug and BlueZoo at 30 ms link latency,
+# network up / silent / down, against the floor (tests/e2e/benches/tap.rs). TAP_RUNS=N.
+bench_tap() {
+  need_rust_build_deps
+  need_ble_deps
+  cargo build --release -p virtual-lock -p access-cli --locked
+  cargo bench -p access-e2e --bench tap --locked
+}
+
 bench_ble() {
   need_rust_build_deps
   need_ble_deps

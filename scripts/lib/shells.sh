@@ -186,6 +186,11 @@ suite_swift() {
   TMPDIR="$pkg/.build" start_shell_lock
   local bus="${DBUS_SYSTEM_BUS_ADDRESS#unix:path=}"
   case "$bus" in "$pkg"/*) ;; *) die "BlueZoo's bus $bus is not under $pkg"; return 1 ;; esac
+  # The apps' lock's FIFO and output file are there too: the chroot sees them under /src.
+  local f
+  for f in "$ACCESS_TEST_APP_LOCK_INPUT" "$ACCESS_TEST_APP_LOCK_OUTPUT"; do
+    case "$f" in "$pkg"/*) ;; *) die "the apps' lock file $f is not under $pkg"; return 1 ;; esac
+  done
   local want
   want="$(grep -rhoE '^\s*func test[A-Za-z0-9_]*\(' "$pkg/Tests" | wc -l)"
   step "swift test: $want tests against $ACCESS_TEST_SERVER_URL (~1 min)"
@@ -211,6 +216,9 @@ suite_swift() {
     DBUS_SYSTEM_BUS_ADDRESS="unix:path=/src${bus#"$pkg"}" \
     ACCESS_TEST_PHONE_ADAPTER="$ACCESS_TEST_PHONE_ADAPTER" ACCESS_TEST_LOCK_TAG="$ACCESS_TEST_LOCK_TAG" \
     ACCESS_TEST_LOCK_PAIRING_CODE="$ACCESS_TEST_LOCK_PAIRING_CODE" \
+    ACCESS_TEST_APP_LOCK_TAG="$ACCESS_TEST_APP_LOCK_TAG" ACCESS_TEST_APP_LOCK_PAIRING_CODE="$ACCESS_TEST_APP_LOCK_PAIRING_CODE" \
+    ACCESS_TEST_APP_LOCK_INPUT="/src${ACCESS_TEST_APP_LOCK_INPUT#"$pkg"}" \
+    ACCESS_TEST_APP_LOCK_OUTPUT="/src${ACCESS_TEST_APP_LOCK_OUTPUT#"$pkg"}" \
     swift test --disable-swift-testing --scratch-path /src/.build -Xlinker -L/lib-host 2>&1 | tee "$log" || true
   local line passed failed
   line="$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)"

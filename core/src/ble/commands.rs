@@ -126,6 +126,7 @@ impl Engine {
         }
         let id = lock.id;
         let credential = self.credential(id).await?;
+        tracing::info!(lock = %id, "credential ready");
         let direct = commands.iter().any(direct);
         // A log read leaves the log as it read it: an applied update would add an entry.
         let carry = !direct
@@ -146,6 +147,7 @@ impl Engine {
             let (mut talk, answer) =
                 Conversation::open_past_mode(link, ANSWER_TIMEOUT, &credential, counter, first)
                     .await?;
+            tracing::info!(lock = %id, "session open, first answer: {answer:?}");
             if answer == Response::Unlocked {
                 phase(UnlockPhase::Opened);
             }
@@ -214,6 +216,7 @@ impl Engine {
             }
         }
         talk.close().await;
+        tracing::info!(lock = %id, "contact closed");
         if let Some(status) = &queued {
             // A status read before an update the lock took is the lock's state no more.
             if let Some(last @ Response::Status(_)) = responses.last_mut() {

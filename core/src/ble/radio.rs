@@ -88,14 +88,20 @@ impl Engine {
         let transport = self.transport().await?;
         if let Some(device) = self.db(move |c| on_site::device(c, lock)).await? {
             phase(UnlockPhase::Connecting);
+            tracing::info!(%lock, %device, "connecting where it was last seen");
             if let Ok(link) = transport.connect(&device).await {
+                tracing::info!(%lock, "connected");
                 return Ok(link);
             }
         }
         phase(UnlockPhase::Searching);
+        tracing::info!(%lock, "searching");
         let device = self.find_device(lock).await?;
         phase(UnlockPhase::Connecting);
-        transport.connect(&device).await.map_err(ble_error)
+        tracing::info!(%lock, %device, "connecting");
+        let link = transport.connect(&device).await.map_err(ble_error)?;
+        tracing::info!(%lock, "connected");
+        Ok(link)
     }
 
     pub(crate) async fn scan_locks(

@@ -162,6 +162,30 @@ pub fn upsert_access_code(conn: &Connection, c: &AccessCode) -> Result<(), Cache
     Ok(())
 }
 
+/// Marks a cached code revoked at `at` (unix seconds), as a revoke queued offline shows it
+/// until the server's answer replaces the row. A code not cached is left alone.
+pub fn set_code_revoked(conn: &Connection, id: Uuid, at: i64) -> Result<(), CacheError> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM access_codes WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(body) = body else {
+        return Ok(());
+    };
+    let mut code = from_json::<AccessCode>(&body)?;
+    if code.revoked_at.is_none() {
+        code.revoked_at = Some(
+            time::OffsetDateTime::from_unix_timestamp(at)
+                .map_err(|e| CacheError::Corrupt(e.to_string()))?,
+        );
+        upsert_access_code(conn, &code)?;
+    }
+    Ok(())
+}
+
 /// The access codes of one lock, oldest first.
 pub fn access_codes(conn: &Connection, lock_id: Uuid) -> Result<Vec<AccessCode>, CacheError> {
     let mut st = conn.prepare_cached("SELECT body FROM access_codes WHERE lock_id = ?1")?;

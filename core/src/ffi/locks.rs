@@ -58,6 +58,16 @@ impl Locks {
         self.engine.action_gates(lock_id).await
     }
 
+    /// Revokes one given code on the platform: it leaves the lock at the next contact
+    /// (any phone's). Offline it shows revoked at once and the revoke is queued.
+    pub async fn revoke_code(
+        &self,
+        lock_id: String,
+        code_id: String,
+    ) -> Result<ActionOutcome, AccessError> {
+        self.engine.revoke_code(lock_id, code_id).await
+    }
+
     /// Access codes of a lock from the cache, with their sync state. Offline.
     pub async fn access_codes(&self, lock_id: String) -> Result<Vec<AccessCodeInfo>, AccessError> {
         self.engine.access_codes(lock_id).await

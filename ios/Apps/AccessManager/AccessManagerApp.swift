@@ -1,31 +1,21 @@
-// Access Manager (iOS): the team members' app. SwiftUI screens over AccessKit; all logic is
-// in the Rust core. Built with Xcode on a Mac (an app target depending on the AccessKit
-// package and AccessCoreFFI.xcframework); not built on the Linux test machines.
+// Access Manager (iOS): the team members' app. The views render AppLogic's presenters and
+// forward events; all logic is in the presenters and the Rust core. Built with Xcode on a
+// Mac (ios/project.yml); not built on the Linux test machines.
 import AccessCore
 import AccessKit
+import AppLogic
 import SwiftUI
 
 @main
 struct AccessManagerApp: App {
-    @State private var kit: AccessKit? = try? AccessKit(
-        serverURL: "https://access.example.com",
-        dataDirectory: FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0].path,
-        app: .accessManager,
-        secrets: KeychainSecretStore(service: "com.lockaccess.manager"),
-        logger: OSLogLogger(subsystem: "com.lockaccess.manager"))
-    @State private var invitation: String?
+    @StateObject private var root = AppRoot(app: .accessManager, service: "com.lockaccess.manager")
 
     var body: some Scene {
         WindowGroup {
-            if let kit {
-                NavigationStack {
-                    if let invitation {
-                        RegistrationView(kit: kit, invitation: invitation, appName: "Access Manager") { self.invitation = nil }
-                    } else {
-                        LockListView(kit: kit)
-                    }
+            if let kit = root.kit, let session = root.session {
+                RootView(root: root, session: session, kit: kit) { _ in
+                    LocksView(screen: Screen(LocksPresenter(kit: kit)), kit: kit, root: root, session: session.presenter)
                 }
-                .onOpenURL { invitation = $0.absoluteString }
             } else {
                 Text("This device cannot store the app's data.")
             }
@@ -33,231 +23,181 @@ struct AccessManagerApp: App {
     }
 }
 
-/// Registration from the invitation; the `+1` rule is shown under the phone field from the start.
-struct RegistrationView: View {
+/// The locks in scope from the phone's copy, with search, sync progress, the offline banner
+/// and the queue; pairing and sign-out in the toolbar.
+struct LocksView: View {
+    @StateObject var screen: Screen<LocksPresenter, LocksState>
     let kit: AccessKit
-    let invitation: String
-    let appName: String
-    let onDone: () -> Void
-    @State private var name = "", email = "", phone = PhoneRule.prefix, password = "", code = ""
-    @State private var registrationId: String?
-    @State private var phoneError: String?
-    @State private var error: String?
-
-    var body: some View {
-        Form {
-            if registrationId == nil {
-                Section("Create your \(appName) account") {
-                    TextField("Name", text: $name)
-                    TextField("Email (any address you like)", text: $email).keyboardType(.emailAddress)
-                    TextField("Mobile phone", text: $phone).keyboardType(.phonePad)
-                    Text(phoneError ?? PhoneRule.hint).font(.footnote).foregroundStyle(phoneError == nil ? Color.secondary : Color.red)
-                    SecureField("Password", text: $password)
-                }
-                Button("Send me the SMS code") {
-                    Task {
-                        do {
-                            registrationId = try await kit.register(invitation: invitation, email: email, phone: phone, password: password, name: name)
-                        } catch AccessKitError.invalidPhone(let message) {
-                            phoneError = message
-                        } catch { self.error = error.localizedDescription }
-                    }
-                }
-            } else {
-                Section("Enter the 6-digit code we texted to \(phone)") {
-                    TextField("SMS code", text: $code).keyboardType(.numberPad)
-                }
-                Button("Verify") {
-                    Task {
-                        do {
-                            _ = try await kit.verifySms(registrationId: registrationId!, code: code)
-                            onDone()
-                        } catch { self.error = error.localizedDescription }
-                    }
-                }
-            }
-            if let error { Text(error).foregroundStyle(.red) }
-        }
-    }
-}
-
-/// Locks in scope from the cache with search; a sync with progress; the offline banner.
-struct LockListView: View {
-    let kit: AccessKit
-    @State private var query = ""
-    @State private var locks: [LockInfo] = []
-    @State private var progress: Double?
-    @State private var offline = false
-    @State private var queued: [QueuedActionInfo] = []
+    @ObservedObject var root: AppRoot
+    let session: SessionPresenter
+    @State private var watching: StateObservation?
 
     var body: some View {
         List {
-            if offline || !queued.isEmpty {
-                Section {
-                    if offline { Text("Offline: locks and codes shown from this phone's copy.") }
-                    ForEach(queued, id: \.id) { Text("Waiting to be sent: \($0.description)") }
-                    Button("Retry now") { Task { await refresh() } }
+            BluetoothBanner(bluetooth: root.bluetooth)
+            switch screen.state.sync {
+            case .idle: EmptyView()
+            case .running(let done, let total): ProgressView(value: total > 0 ? Double(done) / Double(total) : 0)
+            case .failed(let m): Text(m).foregroundStyle(.red)
+            }
+            if screen.state.offline { Text(LocksState.offlineBanner).font(.footnote) }
+            if !screen.state.queued.isEmpty {
+                Section("Waiting to be sent") { ForEach(screen.state.queued, id: \.id) { Text($0.description) } }
+            }
+            if !screen.state.failed.isEmpty {
+                Section("Refused by the server") {
+                    ForEach(screen.state.failed, id: \.id) { a in
+                        HStack {
+                            VStack(alignment: .leading) { Text(a.description); Text(a.errorMessage ?? "").font(.caption) }
+                            Button("Dismiss") { screen.send { await $0.dismissFailed(a.id) } }
+                        }
+                    }
                 }
             }
-            if let progress { ProgressView(value: progress) }
-            ForEach(locks, id: \.id) { lock in
+            ForEach(screen.state.locks, id: \.id) { lock in
                 NavigationLink(value: lock.id) {
                     VStack(alignment: .leading) {
                         Text(lock.name)
-                        Text("\(lock.propertyName) · \(lock.unitName)").font(.caption)
+                        Text("\(lock.propertyName) · \(lock.unitName)\(lock.paired ? "" : " · not paired")").font(.caption)
                     }
                 }
             }
         }
-        .searchable(text: $query, prompt: "Lock, unit or property")
-        .task(id: query) { locks = (try? await kit.search(query)) ?? [] }
-        .task { await refresh() }
-        .navigationDestination(for: String.self) { LockDetailView(kit: kit, lockId: $0) }
+        .searchable(text: screen.binding(\.query, { p in { q in Task { await p.queryChanged(q) } } }),
+                    prompt: "Lock, unit or property")
+        .refreshable { await screen.presenter.refresh() }
         .navigationTitle("Locks")
-    }
-
-    func refresh() async {
-        do {
-            for try await event in kit.sync() {
-                if case .progress(_, let done, let total) = event, total > 0 { progress = Double(done) / Double(total) }
+        .navigationDestination(for: String.self) { LockView(screen: Screen(LockPresenter(kit: kit, lockId: $0))) }
+        .toolbar {
+            NavigationLink("Pair a lock") { PairingView(screen: Screen(PairingPresenter(kit: kit))) }
+            Button("Sign out") { screen.send { await $0.signOut() } }
+        }
+        .task {
+            watching = screen.presenter.effects.observe { effect in
+                Task { @MainActor in
+                    if case .sessionEnded(let error) = effect { session.problem(error) }
+                }
             }
-            offline = false
-        } catch let e as AccessKitError {
-            offline = e.isTransient
-        } catch {}
-        progress = nil
-        queued = (try? await kit.pendingActions()) ?? []
-        locks = (try? await kit.search(query)) ?? []
+            await screen.presenter.started()
+        }
     }
 }
 
-/// One lock with a button per permitted action, and no others.
-struct LockDetailView: View {
-    let kit: AccessKit
-    let lockId: String
-    @State private var lock: LockInfo?
-    @State private var allowed: Set<Action> = []
-    @State private var message: String?
+/// One lock: the actions the core allows (the others listed with the core's reason), codes,
+/// log, master code, and a contact at the lock.
+struct LockView: View {
+    @StateObject var screen: Screen<LockPresenter, LockState>
+    @State private var newName = ""
+    @State private var renaming = false
 
     var body: some View {
         List {
-            if let lock {
-                Text("\(lock.propertyName) · \(lock.unitName) · \(String(describing: lock.mode))")
-                Button("Unlock") { run { try await kit.unlock(lockId); return "Unlocked." } }
-                    .disabled(!allowed.contains(.unlock))
-                if allowed.contains(.changeMode) {
-                    ForEach([LockMode.vacant, .tour, .resident, .maintenance].filter { $0 != lock.mode }, id: \.self) { mode in
-                        Button("Switch to \(String(describing: mode))") {
-                            run { try await kit.changeMode(lockId, to: mode) == .done ? "Done." : "Saved; sent when back online." }
-                        }
+            if let lock = screen.state.lock {
+                Section {
+                    Text("\(lock.propertyName) · \(lock.unitName)")
+                    Text("Mode: \(String(describing: lock.mode))")
+                    if let s = screen.state.onSite { Text("At the lock: battery \(s.battery)%, firmware \(s.firmware)") }
+                    Button("I'm at the lock: update it") { screen.send { await $0.atTheLock() } }
+                }
+            }
+            if let o = screen.state.outcome { Text(o == .done ? "Done." : "Saved on this phone; sent when back online.") }
+            if let p = screen.state.problem { Text(p).foregroundStyle(.red) }
+            Section("Actions") {
+                if screen.state.allows(.rename) { Button("Rename") { renaming = true } }
+                if screen.state.allows(.changeMode), let mode = screen.state.lock?.mode {
+                    ForEach([LockMode.vacant, .tour, .resident, .maintenance].filter { $0 != mode }, id: \.self) { m in
+                        Button("Switch to \(String(describing: m))") { screen.send { await $0.changeMode(m) } }
                     }
                 }
-                if allowed.contains(.giveAccess) {
-                    Button("Give a one-time code") {
-                        run {
-                            switch try await kit.giveAccess(lockId, kind: .oneTime, label: "Visitor") {
-                            case .created(let code): return "One-time code \(code.code)"
-                            case .queued: return "Saved; the code is created when back online."
+                if screen.state.allows(.giveAccess) {
+                    Button("Give a one-time code") { screen.send { await $0.giveCode(.oneTime, label: "Visitor", window: nil) } }
+                }
+                if screen.state.allows(.resetCodes) { Button("Reset codes", role: .destructive) { screen.send { await $0.resetCodes() } } }
+                if screen.state.allows(.viewLogs) { Button("Show the access log") { screen.send { await $0.showLog() } } }
+                if screen.state.allows(.viewMasterCode) { Button("Show the master code") { screen.send { await $0.revealMasterCode() } } }
+                if let code = screen.state.masterCode { Text("Master code \(code)").font(.body.monospaced()) }
+            }
+            let hidden = screen.state.actions.filter { !$0.allowed }
+            if !hidden.isEmpty {
+                Section("Not available to you") {
+                    ForEach(hidden, id: \.action) { row in Text(row.reason ?? String(describing: row.action)).font(.caption) }
+                }
+            }
+            if !screen.state.codes.isEmpty {
+                Section("Access codes") {
+                    ForEach(screen.state.codes, id: \.id) { c in
+                        Text("\(c.label ?? "Code") \(c.code) · \(String(describing: c.syncState))\(c.failureReason.map { ": \($0)" } ?? "")")
+                            .swipeActions {
+                                if screen.state.allows(.giveAccess) {
+                                    Button("Remove at the lock", role: .destructive) { screen.send { await $0.removeCode(c.id) } }
+                                }
                             }
+                    }
+                }
+            }
+            if !screen.state.log.isEmpty {
+                Section("Access log") {
+                    ForEach(screen.state.log, id: \.id) { e in
+                        VStack(alignment: .leading) {
+                            Text("\(e.action) by \(e.userName ?? e.codeLabel.map { "code \($0)" } ?? "unknown")")
+                            Text("\(e.at.formatted()) · \(e.method) · from \(e.source)").font(.caption)
                         }
                     }
                 }
-                if allowed.contains(.resetCodes) { Button("Reset codes") { run { try await kit.resetCodes(lockId); return "Codes reset." } } }
-                if allowed.contains(.viewMasterCode) { Button("Show master code") { run { "Master code \(try await kit.masterCode(lockId))" } } }
-                if allowed.contains(.viewLogs) {
-                    NavigationLink("Access log") { LogsView(kit: kit, lockId: lockId) }
-                }
-                if allowed.contains(.pair) {
-                    NavigationLink("Pair a new lock in \(lock.unitName)") { PairingView(kit: kit, unitId: lock.unitId) }
-                }
-                if let message { Text(message) }
             }
         }
-        .navigationTitle(lock?.name ?? "")
-        .task {
-            lock = try? await kit.lock(lockId)
-            allowed = (try? await kit.allowedActions(lockId)) ?? []
-        }
-    }
-
-    func run(_ action: @escaping () async throws -> String) {
-        Task {
-            do { message = try await action() } catch { message = error.localizedDescription }
-            lock = try? await kit.lock(lockId)
+        .navigationTitle(screen.state.lock?.name ?? "")
+        .task { await screen.presenter.started() }
+        .alert("Rename the lock", isPresented: $renaming) {
+            TextField("Name", text: $newName)
+            Button("Rename") { let name = newName; screen.send { await $0.rename(name) } }
+            Button("Cancel", role: .cancel) {}
         }
     }
 }
 
-/// Who (user or whose code) did what to the lock, how and when.
-struct LogsView: View {
-    let kit: AccessKit
-    let lockId: String
-    @State private var entries: [LogEntryInfo] = []
-    @State private var error: String?
-
-    var body: some View {
-        List(entries, id: \.id) { e in
-            VStack(alignment: .leading) {
-                Text("\(e.action) by \(e.userName ?? e.codeLabel.map { "code \($0)" } ?? "unknown")")
-                Text("\(e.at.formatted()) · \(e.method) · from \(e.source)").font(.caption)
-            }
-        }
-        .overlay { if let error { Text(error) } }
-        .task {
-            do { entries = try await kit.logs(lockId) } catch { self.error = error.localizedDescription }
-        }
-    }
-}
-
-/// Pairing on site: scan (locks appear as the stream yields them), pick the factory-fresh
-/// one, type the code printed on it, follow the phases.
+/// Pairing on site: the unit (or a lock created on the web), the lock nearby, its code.
 struct PairingView: View {
-    let kit: AccessKit
-    let unitId: String
-    @State private var nearby: [NearbyLock] = []
-    @State private var scanning = false
-    @State private var chosen: NearbyLock?
-    @State private var code = "", name = ""
-    @State private var phase: PairingPhase?
-    @State private var message: String?
+    @StateObject var screen: Screen<PairingPresenter, PairingState>
+    @State private var newLockName = ""
 
     var body: some View {
         Form {
-            Button(scanning ? "Looking for new locks…" : "Scan for new locks") {
-                nearby = []
-                scanning = true
-                Task {
-                    do {
-                        for try await lock in kit.scan() where !lock.paired { nearby.append(lock) }
-                    } catch { message = error.localizedDescription }
-                    scanning = false
-                }
-            }.disabled(scanning)
-            ForEach(nearby, id: \.deviceId) { lock in
-                Button(lock.name ?? lock.tag) { chosen = lock }
-            }
-            if let chosen {
-                SecureField("Pairing code printed on the lock", text: $code).keyboardType(.numberPad)
-                TextField("Lock name, e.g. Front door", text: $name)
-                Button("Pair") {
-                    Task {
-                        do {
-                            for try await event in kit.pair(unitId: unitId, deviceId: chosen.deviceId, pairingCode: code, name: name) {
-                                switch event {
-                                case .phase(let p): phase = p
-                                case .paired(let lock): message = "Paired: \(lock.name)"
-                                }
-                            }
-                        } catch {
-                            phase = nil
-                            message = error.localizedDescription // wrong code, out of range, not allowed, ...
+            switch screen.state.step {
+            case .choosePlace(let places):
+                TextField("Name for a new lock, e.g. Front door", text: $newLockName)
+                ForEach(places, id: \.unitId) { place in
+                    Section("\(place.propertyName) · \(place.unitName)") {
+                        Button("Pair a new lock here") {
+                            let name = newLockName
+                            screen.send { await $0.chooseUnit(place.unitId, name: name) }
+                        }.disabled(newLockName.isEmpty)
+                        ForEach(place.waitingLocks, id: \.id) { lock in
+                            Button("Pair \(lock.name) (created on the web)") { screen.send { await $0.chooseWaitingLock(lock.id) } }
                         }
                     }
-                }.disabled(phase != nil && phase != .done)
+                }
+                if places.isEmpty && !screen.state.busy { Text("No unit where you may pair locks.") }
+            case .scanning(let nearby):
+                if screen.state.busy { ProgressView("Looking for locks nearby…") }
+                ForEach(nearby, id: \.deviceId) { lock in
+                    Button("\(lock.name ?? lock.tag)\(lock.paired ? " (paired)" : "")") { screen.presenter.chooseDevice(lock.deviceId) }
+                }
+            case .enterCode(let device):
+                Section("The code printed on \(device.name ?? device.tag)") {
+                    SecureField("Pairing code", text: screen.binding(\.code, PairingPresenter.codeChanged)).keyboardType(.numberPad)
+                }
+                Button("Pair") { screen.send { await $0.pair() } }
+            case .pairing(let phase):
+                ProgressView(phase.map { String(describing: $0) } ?? "Connecting…")
+            case .paired(let lock):
+                Text("Paired: \(lock.name) in \(lock.unitName)")
+            case .failed(let message, let canRetry):
+                Text(message).foregroundStyle(.red)
+                if canRetry { Button("Try again") { screen.send { await $0.retry() } } }
             }
-            if let phase { Text(String(describing: phase)) }
-            if let message { Text(message) }
         }
         .navigationTitle("Pair a lock")
+        .task { await screen.presenter.started() }
     }
 }

@@ -85,6 +85,13 @@ public final class AccessKit: @unchecked Sendable {
     /// The signed-in user as last synced, or `nil`. Works offline.
     public func currentUser() async throws -> UserInfo? { try await mapped { try await account.currentUser() } }
 
+    /// The core's `+1` rule for a phone field, as the user types: the number normalized
+    /// (`+15551234567`), or ``AccessKitError/invalidPhone(_:)`` saying what to type. Local:
+    /// nothing is sent.
+    public static func checkPhone(_ phone: String) throws -> String {
+        try mappedSync { try AccessCore.checkPhone(phone: phone) }
+    }
+
     // MARK: sync
 
     /// Replays queued actions, then syncs the cache; returns what changed.
@@ -153,6 +160,12 @@ public final class AccessKit: @unchecked Sendable {
         Set(try await mapped { try await lockList.allowedActions(lockId: lockId) })
     }
 
+    /// Every action on a lock with whether the user may take it and, when not, the core's
+    /// reason: the lock screen shows the allowed ones and says why the others are not there.
+    public func actionGates(_ lockId: String) async throws -> [ActionGate] {
+        try await mapped { try await lockList.actionGates(lockId: lockId) }
+    }
+
     public func accessCodes(_ lockId: String) async throws -> [AccessCodeInfo] {
         try await mapped { try await lockList.accessCodes(lockId: lockId) }
     }
@@ -162,6 +175,12 @@ public final class AccessKit: @unchecked Sendable {
     // MARK: gated actions
 
     /// Renames a lock; `.queued` when offline (sent on the next replay).
+    /// Revokes one given code on the platform; it leaves the lock at the next contact.
+    /// Queued when offline (the code shows revoked at once).
+    public func revokeCode(_ lockId: String, codeId: String) async throws -> ActionOutcome {
+        try await mapped { try await lockList.revokeCode(lockId: lockId, codeId: codeId) }
+    }
+
     public func rename(_ lockId: String, to name: String) async throws -> ActionOutcome {
         try await mapped { try await lockList.rename(lockId: lockId, name: name) }
     }
@@ -198,6 +217,15 @@ public final class AccessKit: @unchecked Sendable {
         try await mapped {
             try await offlineCodes.give(lockId: lockId, kind: kind, class: codeClass, label: label, window: window)
         }
+    }
+
+    /// Shares a guest's code (a resident for the doors of their own unit, a team member with
+    /// `give_access`): an offline time-window code of the guest class, which the lock checks
+    /// by itself. The core and the server bound the window (on the hour; for residents at
+    /// most 7 days) and refuse with ``AccessKitError/invalidInput(_:)`` or
+    /// ``AccessKitError/notAllowed(_:)``, nothing sent.
+    public func shareGuestCode(_ lockId: String, window: TimeWindow, label: String? = nil) async throws -> OfflineCodeInfo {
+        try await giveOfflineAccess(lockId, kind: .window, window: window, codeClass: .guest, label: label)
     }
 
     /// Resets the lock's access codes. Needs the network.
@@ -276,7 +304,42 @@ public final class AccessKit: @unchecked Sendable {
     }
 
     /// Opens the lock over BLE with a signed credential (cached: works offline).
-    public func unlock(_ lockId: String) async throws { try await mapped { try await onSite.unlock(lockId: lockId) } }
+    public func unlock(_ lockId: String) async throws {
+        try await mapped { try await onSite.unlock(lockId: lockId, progress: nil) }
+    }
+
+    /// Opens the lock, telling `progress` each phase as the core reports it (`.opened` when
+    /// the lock says so). A lock whose mode does not let this user in now fails with
+    /// ``AccessKitError/notNow(_:)``.
+    public func unlock(_ lockId: String, progress: @escaping @Sendable (UnlockPhase) -> Void) async throws {
+        try await mapped { try await onSite.unlock(lockId: lockId, progress: ClosureUnlockProgress(progress)) }
+    }
+
+    /// Units where the user may pair, each with its web-created locks not paired yet. Needs
+    /// the network.
+    public func pairingPlaces() async throws -> [PairingPlace] { try await mapped { try await onSite.pairingPlaces() } }
+
+    /// Pairs the lock on site onto a lock record created on the web (``pairingPlaces()``),
+    /// proving the `pairingCode` printed on it: the same stream as
+    /// ``pair(unitId:deviceId:pairingCode:name:)``.
+    public func pairOnto(lockId: String, deviceId: String, pairingCode: String) -> AsyncThrowingStream<PairingEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let progress = StreamPairingProgress(continuation)
+            let task = Task {
+                do {
+                    let lock = try await mapped {
+                        try await self.onSite.pairOnto(
+                            lockId: lockId, deviceId: deviceId, pairingCode: pairingCode, progress: progress)
+                    }
+                    continuation.yield(.paired(lock))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 
     public func lockNow(_ lockId: String) async throws { try await mapped { try await onSite.lock(lockId: lockId) } }
 
@@ -293,6 +356,21 @@ public final class AccessKit: @unchecked Sendable {
     public func setModeOnLock(_ lockId: String, to mode: LockMode) async throws {
         try await mapped { try await onSite.setMode(lockId: lockId, mode: mode) }
     }
+
+    /// Installs a given access code (from the cache) in the lock over Bluetooth; the lock's
+    /// confirmation goes to the server (queued when offline).
+    public func installAccessCode(_ lockId: String, codeId: String) async throws {
+        try await mapped { try await onSite.installAccessCode(lockId: lockId, codeId: codeId) }
+    }
+
+    /// Removes an access code from the lock over Bluetooth.
+    public func removeAccessCode(_ lockId: String, codeId: String) async throws {
+        try await mapped { try await onSite.removeAccessCode(lockId: lockId, codeId: codeId) }
+    }
+
+    /// Sends what earlier lock contacts left to upload (contact reports, log pages); returns
+    /// how many log entries the server took.
+    public func uploadLockLogs() async throws -> UInt64 { try await mapped { try await onSite.uploadLockLogs() } }
 
     /// Brings the lock in line with the platform now: carries its door update (fetched fresh
     /// when online), the only thing that moves its clock and revocation list, and answers the
@@ -314,6 +392,13 @@ private final class StreamScanListener: ScanListener, @unchecked Sendable {
     private let continuation: AsyncThrowingStream<NearbyLock, Error>.Continuation
     init(_ c: AsyncThrowingStream<NearbyLock, Error>.Continuation) { continuation = c }
     func onLock(lock: NearbyLock) { continuation.yield(lock) }
+}
+
+/// Forwards unlock phases to a closure.
+private final class ClosureUnlockProgress: UnlockProgress, @unchecked Sendable {
+    private let tell: @Sendable (UnlockPhase) -> Void
+    init(_ tell: @escaping @Sendable (UnlockPhase) -> Void) { self.tell = tell }
+    func onPhase(phase: UnlockPhase) { tell(phase) }
 }
 
 /// Forwards pairing phases into a stream.

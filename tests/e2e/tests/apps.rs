@@ -486,3 +486,97 @@ async fn a_silent_server_holds_no_door() {
     );
     accepting.abort();
 }
+
+/// A code revoked from the lock screen with no network shows revoked at once, reaches the
+/// platform when the network is back, and leaves the lock at the next contact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_revoked_offline_reaches_the_platform_then_the_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let factory = FactorySettings {
+        factory_serial: "VL-APPS-3".into(),
+        pairing_code: Some(support::PAIRING_CODE.into()),
+    };
+    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
+    let memory = MemoryTransport::new(23);
+    memory.add_lock("door", Some("VL-APPS-3"), brain.clone());
+    let transport = AnyTransport::from(memory);
+    let (mut server, admin, unit) = support::site().await;
+    let url = server.base_url();
+    let tech = support::onboard(
+        &admin,
+        &url,
+        "team_member",
+        "tech@revoke.example",
+        &["reset_codes", "give_access", "change_modes"],
+        &unit,
+        &transport,
+    )
+    .await;
+    let t = &tech.client;
+    let lock = t
+        .on_site()
+        .pair(
+            unit.clone(),
+            "door".into(),
+            support::PAIRING_CODE.into(),
+            "Back door".into(),
+            None,
+        )
+        .await
+        .unwrap()
+        .id;
+    t.locks()
+        .change_mode(lock.clone(), LockMode::Vacant)
+        .await
+        .unwrap();
+    let given = admin
+        .post(
+            &format!("/api/v1/locks/{lock}/access-codes"),
+            json!({"kind": "permanent", "label": "Cleaner", "delivery": "ble"}),
+        )
+        .await;
+    let (code_id, digits) = (
+        given["id"].as_str().unwrap().to_string(),
+        given["code"].as_str().unwrap().to_string(),
+    );
+    t.sync(None).await.unwrap();
+    t.account().refresh_credentials().await.unwrap();
+    t.on_site().unlock(lock.clone(), None).await.unwrap();
+    let before = brain.with(|l| l.keypad(&digits));
+    assert!(matches!(before, KeypadOutcome::Opened { .. }), "{before:?}");
+
+    server.stop().await;
+    let queued = t
+        .locks()
+        .revoke_code(lock.clone(), code_id.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(queued, access_core::ActionOutcome::Queued { .. }),
+        "{queued:?}"
+    );
+    let shown = t.locks().access_codes(lock.clone()).await.unwrap();
+    let code = shown.iter().find(|c| c.id == code_id).unwrap();
+    assert!(code.revoked_at.is_some(), "shown revoked offline: {code:?}");
+    assert_eq!(t.queue().pending().await.unwrap().len(), 1);
+
+    server.start_again().await;
+    let summary = t.sync(None).await.unwrap();
+    assert_eq!(summary.replayed, 1, "{summary:?}");
+    let on_server = admin
+        .get(&format!("/api/v1/locks/{lock}/access-codes"))
+        .await;
+    let revoked = on_server["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == code_id.as_str())
+        .unwrap();
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    // Gone from the lock at the next ordinary contact.
+    t.account().refresh_credentials().await.unwrap();
+    t.on_site().unlock(lock.clone(), None).await.unwrap();
+    let after = brain.with(|l| l.keypad(&digits));
+    assert!(!matches!(after, KeypadOutcome::Opened { .. }), "{after:?}");
+    server.stop().await;
+}

@@ -1,0 +1,239 @@
+import AccessCore
+import AccessKit
+import Foundation
+
+// MARK: registration
+
+/// Where registration stands.
+public enum RegistrationStep: Equatable, Sendable {
+    /// The form: invitation, email, phone, password, name.
+    case details
+    /// The SMS code was sent; `registrationId` completes it.
+    case smsCode(registrationId: String)
+    /// Registered and signed in.
+    case done(UserInfo)
+}
+
+public struct RegistrationState: Equatable, Sendable {
+    /// The app being registered for (its name heads the form).
+    public var app: App
+    /// The invitation link, or the code from the invitation mail, as typed or opened.
+    public var invitation = ""
+    public var email = ""
+    public var phone = ""
+    /// The core's `checkPhone` message while the phone does not follow the `+1` rule; nil
+    /// while the field is empty or right.
+    public var phoneProblem: String?
+    public var password = ""
+    public var name = ""
+    public var smsCode = ""
+    public var step: RegistrationStep = .details
+    public var busy = false
+    /// What went wrong last, in the core's words.
+    public var problem: String?
+}
+
+/// Registration from an invitation: the link the phone opened or the code typed from the
+/// mail, the details with the `+1` phone checked as it is typed, then the texted code.
+public final class RegistrationPresenter: Presenter<RegistrationState>, @unchecked Sendable {
+    private let kit: AccessKit
+
+    public init(kit: AccessKit, app: App, invitation: String = "") {
+        self.kit = kit
+        super.init(RegistrationState(app: app, invitation: invitation))
+    }
+
+    /// The phone opened an invitation link (universal link / app link).
+    public func openedLink(_ url: String) {
+        update {
+            $0.invitation = url
+            $0.step = .details
+            $0.problem = nil
+        }
+    }
+
+    /// The invitation field, where the code from the mail can be typed.
+    public func invitationChanged(_ text: String) { update { $0.invitation = text; $0.problem = nil } }
+    public func emailChanged(_ text: String) { update { $0.email = text } }
+    public func passwordChanged(_ text: String) { update { $0.password = text } }
+    public func nameChanged(_ text: String) { update { $0.name = text } }
+    public func smsCodeChanged(_ text: String) { update { $0.smsCode = text } }
+
+    /// Checks the phone with the core's rule as it is typed.
+    public func phoneChanged(_ text: String) {
+        let problem = Self.phoneProblem(text)
+        update {
+            $0.phone = text
+            $0.phoneProblem = problem
+        }
+    }
+
+    static func phoneProblem(_ phone: String) -> String? {
+        if phone.trimmingCharacters(in: .whitespaces).isEmpty { return nil }
+        do {
+            _ = try AccessKit.checkPhone(phone)
+            return nil
+        } catch {
+            return message(error)
+        }
+    }
+
+    /// Sends the details; the server texts a code to the phone.
+    public func submit() async {
+        let s = state
+        guard case .details = s.step, !s.busy else { return }
+        update {
+            $0.busy = true
+            $0.problem = nil
+        }
+        do {
+            let id = try await kit.register(invitation: s.invitation.trimmingCharacters(in: .whitespacesAndNewlines),
+                                            email: s.email, phone: s.phone, password: s.password, name: s.name)
+            update {
+                $0.step = .smsCode(registrationId: id)
+                $0.busy = false
+            }
+        } catch {
+            let e = kitError(error)
+            update {
+                $0.busy = false
+                if case .invalidPhone(let m) = e { $0.phoneProblem = m }
+                $0.problem = message(e)
+            }
+        }
+    }
+
+    /// Completes registration with the texted code, and signs in.
+    public func verify() async {
+        let s = state
+        guard case .smsCode(let id) = s.step, !s.busy else { return }
+        update {
+            $0.busy = true
+            $0.problem = nil
+        }
+        do {
+            let user = try await kit.verifySms(registrationId: id, code: s.smsCode.trimmingCharacters(in: .whitespaces))
+            update {
+                $0.step = .done(user)
+                $0.busy = false
+            }
+        } catch {
+            update {
+                $0.busy = false
+                $0.problem = message(error)
+            }
+        }
+    }
+}
+
+// MARK: sign-in
+
+public struct SignInState: Equatable, Sendable {
+    public var email = ""
+    public var password = ""
+    public var busy = false
+    public var problem: String?
+    public var signedIn: UserInfo?
+}
+
+public final class SignInPresenter: Presenter<SignInState>, @unchecked Sendable {
+    private let kit: AccessKit
+
+    public init(kit: AccessKit) {
+        self.kit = kit
+        super.init(SignInState())
+    }
+
+    public func emailChanged(_ text: String) { update { $0.email = text } }
+    public func passwordChanged(_ text: String) { update { $0.password = text } }
+
+    public func submit() async {
+        let s = state
+        guard !s.busy else { return }
+        update {
+            $0.busy = true
+            $0.problem = nil
+        }
+        do {
+            let user = try await kit.login(email: s.email.trimmingCharacters(in: .whitespaces), password: s.password)
+            update {
+                $0.busy = false
+                $0.signedIn = user
+                $0.password = ""
+            }
+        } catch {
+            update {
+                $0.busy = false
+                $0.problem = message(error)
+            }
+        }
+    }
+}
+
+// MARK: session (the app's root)
+
+public enum SessionScreen: Equatable, Sendable {
+    case signIn
+    case register(invitation: String)
+    case home(UserInfo)
+}
+
+public struct SessionState: Equatable, Sendable {
+    public var screen: SessionScreen = .signIn
+    /// Why the app went back to sign-in (e.g. access revoked), in the core's words.
+    public var problem: String?
+}
+
+/// The app's root: which screen shows, from the stored session (offline too), links the
+/// phone opens, sign-in and sign-out, and errors that end the session.
+public final class SessionPresenter: Presenter<SessionState>, @unchecked Sendable {
+    private let kit: AccessKit
+
+    public init(kit: AccessKit) {
+        self.kit = kit
+        super.init(SessionState())
+    }
+
+    /// Reads the signed-in user the core kept (works offline).
+    public func started() async {
+        do {
+            let user = try await kit.currentUser()
+            update { $0.screen = user.map(SessionScreen.home) ?? .signIn }
+        } catch {
+            update {
+                $0.screen = .signIn
+                $0.problem = message(error)
+            }
+        }
+    }
+
+    /// An invitation link opened the app.
+    public func openedLink(_ url: String) { update { $0.screen = .register(invitation: url); $0.problem = nil } }
+
+    /// Sign-in or registration finished.
+    public func signedIn(_ user: UserInfo) { update { $0.screen = .home(user); $0.problem = nil } }
+
+    /// Signs out: the core wipes the cache, the queue and the stored session.
+    public func signOut() async {
+        do {
+            try await kit.logout()
+            update { $0.screen = .signIn; $0.problem = nil }
+        } catch {
+            let e = kitError(error)
+            update {
+                if e.needsSignIn { $0.screen = .signIn }
+                $0.problem = message(e)
+            }
+        }
+    }
+
+    /// An error from any screen: one that needs sign-in (revoked, signed out) ends the session.
+    public func problem(_ error: AccessKitError) {
+        guard error.needsSignIn else { return }
+        update {
+            $0.screen = .signIn
+            // Signing out is not a problem to show.
+            $0.problem = error == .notSignedIn ? nil : message(error)
+        }
+    }
+}

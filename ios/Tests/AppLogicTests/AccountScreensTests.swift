@@ -1,0 +1,183 @@
+import AccessCore
+import AccessKit
+@testable import AppLogic
+import XCTest
+
+/// Registration, sign-in and the session root, each error state of docs/app-screens.md
+/// reached against the real server.
+final class AccountScreensTests: XCTestCase {
+    func testRegistrationRefusesABadCodeAPhoneWithoutPlusOneAWrongSmsCodeAndNoNetwork() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("res")
+        let tag = Env.tag()
+        let unit = try await admin.unit(try await admin.property("Birch \(tag)"), "Unit 1")
+        _ = try await admin.invite("resident", email, permissions: [], unitIds: [unit])
+
+        // No network: the kit cannot reach the server.
+        let away = RegistrationPresenter(kit: try Env.offlineKit(.nokeyResident), app: .nokeyResident)
+        away.invitationChanged(try await admin.invitationCode(email))
+        away.emailChanged(email)
+        away.phoneChanged(Env.phone())
+        away.passwordChanged("pw-123456789")
+        away.nameChanged("Sam Lee")
+        await away.submit()
+        XCTAssertEqual(away.state.step, .details)
+        XCTAssertTrue(away.state.problem?.contains("No connection to the server") == true, "\(away.state)")
+
+        let reg = RegistrationPresenter(kit: try Env.kit(.nokeyResident), app: .nokeyResident)
+        let seen = Recorder(reg)
+        // A code that is no invitation.
+        reg.invitationChanged("not-an-invitation")
+        reg.emailChanged(email)
+        reg.passwordChanged("pw-123456789")
+        reg.nameChanged("Sam Lee")
+        reg.phoneChanged(Env.phone())
+        await reg.submit()
+        XCTAssertEqual(reg.state.step, .details)
+        XCTAssertNotNil(reg.state.problem)
+        XCTAssertTrue(seen.states.contains { $0.busy }, "busy while sending")
+        XCTAssertFalse(reg.state.busy)
+
+        // The phone is checked with the core's rule as it is typed; empty is no problem.
+        reg.invitationChanged(try await admin.invitationCode(email))
+        XCTAssertNil(reg.state.problem)
+        reg.phoneChanged("5551234567")
+        let phoneProblem = try XCTUnwrap(reg.state.phoneProblem)
+        XCTAssertTrue(phoneProblem.contains("+15551234567"), phoneProblem)
+        reg.phoneChanged("")
+        XCTAssertNil(reg.state.phoneProblem)
+        reg.phoneChanged("555 123")
+        XCTAssertNotNil(reg.state.phoneProblem)
+        await reg.submit()
+        XCTAssertEqual(reg.state.step, .details, "nothing sent with a wrong phone")
+        XCTAssertEqual(reg.state.problem, reg.state.phoneProblem)
+
+        let phone = Env.phone()
+        let digits = Array(phone.dropFirst(2))
+        reg.phoneChanged("+1 (\(String(digits[0..<3]))) \(String(digits[3..<6]))-\(String(digits[6...]))")
+        XCTAssertNil(reg.state.phoneProblem)
+        await reg.submit()
+        guard case .smsCode = reg.state.step else { return XCTFail("no SMS step: \(reg.state)") }
+        let code = try await admin.smsCode(phone)
+        reg.smsCodeChanged(code == "000000" ? "111111" : "000000")
+        await reg.verify()
+        XCTAssertEqual(reg.state.problem, AccessKitError.wrongSmsCode.errorDescription)
+        guard case .smsCode = reg.state.step else { return XCTFail("left the SMS step: \(reg.state)") }
+        reg.smsCodeChanged(code)
+        await reg.verify()
+        guard case .done(let user) = reg.state.step else { return XCTFail("not registered: \(reg.state)") }
+        XCTAssertEqual(user.userType, .resident)
+        XCTAssertNil(reg.state.problem)
+    }
+
+    func testATeamMembersInvitationOpenedInNoKeyResidentNamesTheRightApp() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("staff")
+        let unit = try await admin.unit(try await admin.property("Cedar \(Env.tag())"), "Unit 2")
+        _ = try await admin.invite("team_member", email, permissions: ["view_logs"], unitIds: [unit])
+
+        let reg = RegistrationPresenter(kit: try Env.kit(.nokeyResident), app: .nokeyResident)
+        let link = try await admin.invitationLink(email)
+        // The server's link is Access Manager's (the path that app claims: AppFilesTests).
+        XCTAssertTrue(link.contains("/invite/access-manager?"), link)
+        reg.openedLink(link)
+        reg.emailChanged(email)
+        let phone = Env.phone()
+        reg.phoneChanged(phone)
+        reg.passwordChanged("pw-123456789")
+        reg.nameChanged("Kim Staff")
+        await reg.submit()
+        if case .smsCode = reg.state.step {
+            reg.smsCodeChanged(try await admin.smsCode(phone))
+            await reg.verify()
+        }
+        if case .done = reg.state.step { XCTFail("NoKey Resident registered a team member") }
+        let problem = try XCTUnwrap(reg.state.problem)
+        XCTAssertTrue(problem.contains("Access Manager"), problem)
+
+        // The same account in Access Manager's sign-in works; in NoKey's it is the wrong app.
+        let wrong = SignInPresenter(kit: try Env.kit(.nokeyResident))
+        wrong.emailChanged(email)
+        wrong.passwordChanged("pw-123456789")
+        await wrong.submit()
+        XCTAssertNil(wrong.state.signedIn)
+        XCTAssertTrue(wrong.state.problem?.contains("Access Manager") == true, "\(wrong.state)")
+        let right = SignInPresenter(kit: try Env.kit(.accessManager))
+        right.emailChanged(email)
+        right.passwordChanged("pw-123456789")
+        await right.submit()
+        XCTAssertEqual(right.state.signedIn?.email, email)
+        XCTAssertNil(right.state.problem)
+        XCTAssertEqual(right.state.password, "")
+    }
+
+    func testSignInRefusesAWrongPasswordThenTooManyAttemptsAndNoNetwork() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("locked")
+        let unit = try await admin.unit(try await admin.property("Elm \(Env.tag())"), "Unit 3")
+        _ = try await admin.invite("team_member", email, permissions: ["view_logs"], unitIds: [unit])
+        try await registerWithKit(try Env.kit(.accessManager), admin, email: email)
+
+        let away = SignInPresenter(kit: try Env.offlineKit(.accessManager))
+        away.emailChanged(email)
+        away.passwordChanged("pw-123456789")
+        await away.submit()
+        XCTAssertNil(away.state.signedIn)
+        XCTAssertTrue(away.state.problem?.contains("No connection to the server") == true, "\(away.state)")
+
+        let signIn = SignInPresenter(kit: try Env.kit(.accessManager))
+        signIn.emailChanged(email)
+        signIn.passwordChanged("not-the-password")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.problem, AccessKitError.invalidCredentials.errorDescription)
+        // The server counts failures per email: after five, even the right password waits.
+        for _ in 0..<4 { await signIn.submit() }
+        signIn.passwordChanged("pw-123456789")
+        await signIn.submit()
+        XCTAssertNil(signIn.state.signedIn)
+        XCTAssertEqual(signIn.state.problem, AccessKitError.tooManyAttempts.errorDescription)
+    }
+
+    func testTheSessionStartsFromTheStoredUserOfflineOpensLinksAndEndsWhenAccessIsRevoked() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("gone")
+        let unit = try await admin.unit(try await admin.property("Fir \(Env.tag())"), "Unit 4")
+        let user = try await admin.invite("resident", email, permissions: [], unitIds: [unit])
+        let dir = Env.deviceDir()
+        let secrets = InMemorySecretStore()
+        let kit = try AccessKit(serverURL: Env.serverURL, dataDirectory: dir, app: .nokeyResident, secrets: secrets,
+                                requestTimeoutMs: 5_000)
+
+        let session = SessionPresenter(kit: kit)
+        await session.started()
+        XCTAssertEqual(session.state.screen, .signIn)
+        let link = try await admin.invitationLink(email)
+        XCTAssertTrue(link.contains("/invite/nokey-resident?"), link)
+        session.openedLink(link)
+        XCTAssertEqual(session.state.screen, .register(invitation: link))
+        try await registerWithKit(kit, admin, email: email)
+        let stored = try await kit.currentUser()
+        let me = try XCTUnwrap(stored)
+        session.signedIn(me)
+        XCTAssertEqual(session.state.screen, .home(me))
+
+        // The same phone (same data and secrets) with no network: the stored user, home.
+        let offline = SessionPresenter(kit: try AccessKit(serverURL: "http://127.0.0.1:9", dataDirectory: dir,
+                                                          app: .nokeyResident, secrets: secrets))
+        await offline.started()
+        XCTAssertEqual(offline.state.screen, .home(me))
+
+        // Revoked on the platform: the next sync of the home screen ends the session.
+        try await admin.revoke(user)
+        let doors = DoorsPresenter(kit: kit, bluetooth: BluetoothPresenter(platform: ScriptedBluetooth()))
+        var ended: [DoorsEffect] = []
+        let watching = doors.effects.observe { ended.append($0) }
+        await doors.refresh()
+        watching.cancel()
+        guard case .sessionEnded(let error)? = ended.last else { return XCTFail("the session did not end: \(ended)") }
+        XCTAssertEqual(error, .revoked)
+        session.problem(error)
+        XCTAssertEqual(session.state.screen, .signIn)
+        XCTAssertEqual(session.state.problem, AccessKitError.revoked.errorDescription)
+    }
+}
