@@ -248,6 +248,12 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         label: String? = null,
     ): OfflineCodeInfo = mapped { offlineCodes.give(lockId, kind, codeClass, label, window) }
 
+    /**
+     * Revokes one given code on the platform: it leaves the lock at the next contact (any
+     * phone's). Offline it shows revoked at once and is queued ([ActionOutcome.Queued]).
+     */
+    suspend fun revokeCode(lockId: String, codeId: String): ActionOutcome = mapped { lockList.revokeCode(lockId, codeId) }
+
     /** Resets the lock's access codes. Needs the network. */
     suspend fun resetCodes(lockId: String) = mapped { lockList.resetCodes(lockId) }
 

@@ -82,7 +82,8 @@ fun LockDetailScreen(p: LockPresenter, onBack: () -> Unit) {
             Row {
                 Text("${c.label ?: c.kind.name.lowercase()}: ${c.code} (${c.syncState.name.lowercase()}" +
                     (c.failureReason?.let { ": $it" } ?: "") + ")", Modifier.weight(1f))
-                if (Action.GIVE_ACCESS in s.allowedActions) TextButton(onClick = { p.removeCode(c.id) }) { Text("Remove") }
+                if (c.revokedAt != null) Text("revoked")
+                else if (Action.GIVE_ACCESS in s.allowedActions) TextButton(onClick = { p.removeCode(c.id) }) { Text("Remove") }
             }
         }
         s.log?.forEach { e ->

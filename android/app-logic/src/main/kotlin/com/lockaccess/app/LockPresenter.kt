@@ -50,11 +50,11 @@ class LockPresenter(
         }
     }
 
-    /** Takes a code out of the lock, at the door. */
-    fun removeCode(codeId: String): Job = act {
-        kit.removeAccessCode(lockId, codeId)
-        update { it.copy(outcome = Outcome.Done) }
-    }
+    /**
+     * Revokes a given code on the platform: shown revoked at once, it leaves the lock at the
+     * next contact (queued while offline).
+     */
+    fun removeCode(codeId: String): Job = act { outcome(kit.revokeCode(lockId, codeId)) }
 
     fun resetCodes(): Job = act {
         kit.resetCodes(lockId)

@@ -188,6 +188,12 @@ class AppDaysTest {
         assertTrue(AppLock.keypad(given!!.code).contains("Opened"), "the given code at the keypad")
         lock.removeCode(given.id).join()
         assertEquals(Outcome.Done, lock.state.value.outcome, lock.state.value.toString())
+        assertNotNull(lock.state.value.codes.first { it.id == given.id }.revokedAt, lock.state.value.codes.toString())
+        // The next contact takes it out of the lock.
+        lock.atTheLock().join()
+        assertNull(lock.state.value.problem, lock.state.value.toString())
+        val revoked = AppLock.keypad(given.code)
+        assertFalse(revoked.contains("Opened"), "a revoked code at the keypad: $revoked")
 
         // ---- reads its log and the master code ----
         lock.showLog().join()
