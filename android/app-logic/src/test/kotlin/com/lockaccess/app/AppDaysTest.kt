@@ -61,6 +61,7 @@ class AppDaysTest {
         val email = TestServer.email("manager")
         val all = listOf("give_access", "reset_codes", "view_logs", "rename_locks", "change_modes", "view_master_code")
         val managerId = phoneFor(App.ACCESS_MANAGER).let { k -> onboard(k, "team_member", email, all, units(unit)).also { k.logout() } }
+        assertTrue(admin.invitationLink(email).contains("/invite/access-manager?token="), invitationMail(email))
 
         // ---- signs in ----
         val kit = phoneFor(App.ACCESS_MANAGER)
@@ -282,7 +283,11 @@ class AppDaysTest {
 
         // ---- registers from the code typed from the email ----
         val reg = RegistrationPresenter(kit, App.NOKEY_RESIDENT)
-        reg.invitationChanged(typedCode(admin.invitationLink(email)))
+        // The mail's link opens this app's own path; the code on its own line is what is typed.
+        assertTrue(admin.invitationLink(email).contains("/invite/nokey-resident?token="), invitationMail(email))
+        val typed = mailedCode(email)
+        assertEquals(typedCode(admin.invitationLink(email)), typed)
+        reg.invitationChanged(typed)
         reg.emailChanged(email)
         reg.phoneChanged("555 867 5309")
         assertTrue(reg.state.value.phoneProblem?.contains("+1") == true, reg.state.value.toString())

@@ -4,6 +4,8 @@ import com.lockaccess.core.App
 import com.lockaccess.kit.AccessKit
 import com.lockaccess.kit.InMemorySecretStore
 import com.lockaccess.kit.TestServer
+import com.lockaccess.kit.get
+import com.lockaccess.kit.items
 import java.io.File
 import java.io.FileOutputStream
 import kotlinx.coroutines.delay
@@ -35,9 +37,24 @@ suspend fun <S> StateFlow<S>.await(what: String, timeoutMs: Long = 30_000, ok: (
     return found ?: throw AssertionError("timed out waiting for $what; last state: $last")
 }
 
-/** The bare token of an invitation link, as a person would type it from the email. */
+/** The bare token of an invitation link. */
 fun typedCode(link: String): String = Regex("[?&]token=([A-Za-z0-9_-]+)").find(link)?.groupValues?.get(1)
     ?: error("no token in $link")
+
+/** The invitation mail to [email], as the outbox holds it. */
+fun invitationMail(email: String): String {
+    val mail = TestServer.admin.get("/api/v1/outbox?limit=1000")["items"].items()
+        .firstOrNull { it["channel"] == "email" && it["to"] == email } ?: error("no mail to $email in the outbox")
+    return mail["body"] as String
+}
+
+/** The code the invitation mail gives to type when the link does not open the app: its own line. */
+fun mailedCode(email: String): String {
+    val lines = invitationMail(email).lines()
+    val at = lines.indexOfFirst { it.contains("invitation code") }
+    require(at >= 0 && at + 1 < lines.size) { "no invitation code line in the mail to $email" }
+    return lines[at + 1].trim()
+}
 
 /**
  * The apps' virtual lock (the suite's second one): its keypad and its radio range through
