@@ -46,7 +46,7 @@ class LockPresenter(
     fun giveCode(kind: AccessCodeKind, label: String?, window: TimeWindow? = null): Job = act {
         when (val given = kit.giveAccess(lockId, kind, label, window)) {
             is GiveAccessOutcome.Created -> update { it.copy(outcome = Outcome.Given(given.code)) }
-            is GiveAccessOutcome.Queued -> update { it.copy(outcome = Outcome.Queued(given.actionId)) }
+            is GiveAccessOutcome.Queued -> update { it.copy(outcome = Outcome.Queued(given.actionId), offline = true) }
         }
     }
 
@@ -101,10 +101,10 @@ class LockPresenter(
     }
 
     private fun outcome(o: ActionOutcome) = update {
-        it.copy(outcome = when (o) {
-            is ActionOutcome.Done -> Outcome.Done
-            is ActionOutcome.Queued -> Outcome.Queued(o.actionId)
-        })
+        when (o) {
+            is ActionOutcome.Done -> it.copy(outcome = Outcome.Done, offline = false)
+            is ActionOutcome.Queued -> it.copy(outcome = Outcome.Queued(o.actionId), offline = true)
+        }
     }
 
     private fun fail(e: AccessKitError) {

@@ -221,6 +221,7 @@ class AppDaysTest {
             assertEquals(listOf(lockId), list.state.value.locks.map { it.id }, "the cache")
             lock.rename("Front door $tag (offline)").join()
             assertTrue(lock.state.value.outcome is Outcome.Queued, lock.state.value.toString())
+            assertTrue(lock.state.value.offline, lock.state.value.toString())
             assertEquals("Front door $tag (offline)", lock.state.value.lock?.name)
             list.refresh().join()
             assertEquals(listOf("rename"), list.state.value.queued.map { it.kind })
