@@ -7,6 +7,8 @@ owns it and answers on a control port:
 
     POST /stop   stops the server (SIGTERM, then SIGKILL after 10 s); 200 when it is down
     POST /start  starts it again on the same port and data directory; 200 once /healthz answers
+    POST /expire-invitations  every invitation's validity ends now (as if the days passed):
+                 the server reads it from its database at the next registration
     GET  /       {"running": bool, "url": ...}
 
 Usage:
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -73,6 +76,15 @@ class Supervisor:
                 self.proc.kill()
                 self.proc.wait()
 
+    def expire_invitations(self):
+        # The server's own SQLite file, written as a clock jump would leave it.
+        db = sqlite3.connect(os.path.join(self.args.data_dir, "access.db"), timeout=10)
+        try:
+            db.execute("UPDATE invitations SET expires_at = ?", (int(time.time()) - 1,))
+            db.commit()
+        finally:
+            db.close()
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -96,6 +108,8 @@ def handler_for(sup):
                     sup.stop()
                 elif self.path == "/start":
                     sup.start()
+                elif self.path == "/expire-invitations":
+                    sup.expire_invitations()
                 else:
                     return self.answer(404, {"error": "unknown path"})
             except Exception as e:  # reported to the test, which fails with it

@@ -67,9 +67,11 @@ impl Engine {
         engine
     }
 
-    /// Waits at most `budget` for `work`; what is not done by then goes on in a task of its
-    /// own (its result only logged), so a silent server never holds the caller. Without a
-    /// runtime or a shared engine, waits for it.
+    /// Starts `work` in a task of its own (on another worker thread than the caller's, so a
+    /// lock exchange under way is not held up by it, not even by the HTTP client's first
+    /// build) and waits at most `budget` for it: what is not done by then goes on (its
+    /// result only logged), so a silent server never holds the caller. Without a shared
+    /// engine (unit tests of the engine alone) nothing starts.
     pub(crate) async fn finish<F>(&self, budget: std::time::Duration, what: &'static str, work: F)
     where
         F: FnOnce(Arc<Engine>) -> futures::future::BoxFuture<'static, Result<(), AccessError>>,
@@ -78,18 +80,19 @@ impl Engine {
             tracing::debug!("{what}: no shared engine, not started");
             return;
         };
-        let mut job = work(engine);
-        match tokio::time::timeout(budget, &mut job).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::info!("{what}: {e}"),
-            Err(_) => {
-                tracing::info!("{what}: goes on after {} ms", budget.as_millis());
-                tokio::spawn(async move {
-                    if let Err(e) = job.await {
-                        tracing::info!("{what}: {e}");
-                    }
-                });
+        let job = work(engine);
+        let task = tokio::spawn(async move {
+            let out = job.await;
+            if let Err(e) = &out {
+                tracing::info!("{what}: {e}");
             }
+            out
+        });
+        if budget.is_zero() {
+            return;
+        }
+        if tokio::time::timeout(budget, task).await.is_err() {
+            tracing::info!("{what}: goes on after {} ms", budget.as_millis());
         }
     }
 

@@ -57,9 +57,9 @@ const RENEW_BEFORE_SECS: u64 = 60 * 60;
 /// How long one lock answer may take.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a contact waits for the server beside the lock's own exchange (the door
-/// update, a credential's renewal) and after it (the contact report): past it, the request
+/// update; a credential's renewal does not even wait) and after it (the contact report): past it, the request
 /// goes on in the background and the user's action never waits on the network longer.
-const BESIDE_WAIT: Duration = Duration::from_millis(250);
+const BESIDE_WAIT: Duration = Duration::from_millis(200);
 const REPORT_WAIT: Duration = Duration::from_millis(100);
 /// How long looking for a lock that is not where it was last seen may take.
 const FIND_TIMEOUT: Duration = Duration::from_secs(8);

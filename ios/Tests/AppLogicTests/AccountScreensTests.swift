@@ -6,6 +6,34 @@ import XCTest
 /// Registration, sign-in and the session root, each error state of docs/app-screens.md
 /// reached against the real server.
 final class AccountScreensTests: XCTestCase {
+    func testAnExpiredInvitationSaysSoAndTheResentOneRegisters() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("late")
+        let tag = Env.tag()
+        let unit = try await admin.unit(try await admin.property("Elm \(tag)"), "Unit 2")
+        let user = try await admin.invite("resident", email, permissions: [], unitIds: [unit])
+        let expired = try await admin.invitationCode(email)
+        try await Server.expireInvitations()
+
+        let reg = RegistrationPresenter(kit: try Env.kit(.nokeyResident), app: .nokeyResident)
+        reg.invitationChanged(expired)
+        reg.emailChanged(email)
+        reg.phoneChanged(Env.phone())
+        reg.passwordChanged("pw-123456789")
+        reg.nameChanged("Kim Late")
+        await reg.submit()
+        XCTAssertEqual(reg.state.step, .details)
+        XCTAssertEqual(reg.state.problem, AccessKitError.invitationExpired.errorDescription, "\(reg.state)")
+
+        // Resent: a new code, and the registration goes on.
+        try await admin.resendInvite(user)
+        let fresh = try await admin.invitationCode(email)
+        XCTAssertNotEqual(fresh, expired)
+        reg.invitationChanged(fresh)
+        await reg.submit()
+        guard case .smsCode = reg.state.step else { return XCTFail("no SMS step: \(reg.state)") }
+    }
+
     func testRegistrationRefusesABadCodeAPhoneWithoutPlusOneAWrongSmsCodeAndNoNetwork() async throws {
         let admin = try await Admin.login()
         let email = Env.email("res")

@@ -63,6 +63,8 @@ enum Server {
 
     static func stop() async throws { try await control("/stop") }
     static func start() async throws { try await control("/start") }
+    /// Every invitation's validity ends now, as if its days had passed.
+    static func expireInvitations() async throws { try await control("/expire-invitations") }
 
     private static func control(_ path: String) async throws {
         let (status, body) = try await call("POST", Env.controlURL + path, body: [String: Any]())

@@ -371,7 +371,7 @@ async fn resident_post(
 
 /// A server that takes connections and never answers holds no door: a staff phone and a
 /// resident's phone whose credentials are in their renewal window open at once (the
-/// requests beside the contact wait a quarter second, then go on in the background), with a
+/// requests beside the contact wait at most 200 ms, then go on in the background), with a
 /// request timeout of 20 s that the old path waited for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_server_holds_no_door() {
