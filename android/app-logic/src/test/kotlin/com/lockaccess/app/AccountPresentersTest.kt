@@ -82,6 +82,33 @@ class AccountPresentersTest {
     }
 
     @Test
+    fun anExpiredInvitationSaysSoAndTheResentOneRegisters() = runBlocking<Unit> {
+        val site = Site(admin, TestServer.email("late").substringBefore('@'))
+        val email = TestServer.email("late")
+        val user = admin.invite("resident", email, emptyList(), units(site.unitA))
+        val expired = mailedCode(email)
+        TestServer.expireInvitations()
+        phone(App.NOKEY_RESIDENT).use { kit ->
+            val p = RegistrationPresenter(kit, App.NOKEY_RESIDENT)
+            p.invitationChanged(expired)
+            p.emailChanged(email)
+            p.phoneChanged(TestServer.phone())
+            p.passwordChanged("pw-123456789")
+            p.nameChanged("Kim Late")
+            p.submit().join()
+            assertEquals(RegistrationStep.Details, p.state.value.step)
+            assertEquals("This invitation has expired: ask your administrator to resend it.", p.state.value.problem)
+            // Resent: a new code, and the registration goes on.
+            admin.post("/api/v1/users/$user/resend-invite", emptyMap<String, Any>())
+            val fresh = mailedCode(email)
+            assertTrue(fresh != expired, "a new code")
+            p.invitationChanged(fresh)
+            p.submit().join()
+            assertTrue(p.state.value.step is RegistrationStep.SmsCode, p.state.value.toString())
+        }
+    }
+
+    @Test
     fun aResidentRegisteringInAccessManagerIsToldWhichAppIsTheirs() = runBlocking<Unit> {
         val site = Site(admin, TestServer.email("wa").substringBefore('@'))
         val email = TestServer.email("res")
