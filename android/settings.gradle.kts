@@ -17,4 +17,4 @@ dependencyResolutionManagement {
 }
 
 rootProject.name = "lock-access"
-include(":access-kit", ":access-ui", ":access-manager", ":nokey-resident")
+include(":access-kit", ":app-logic", ":access-ui", ":access-manager", ":nokey-resident")

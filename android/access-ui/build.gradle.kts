@@ -1,4 +1,5 @@
-// access-ui: the Compose screens both apps share (registration from the invitation).
+// access-ui: the Compose screens both apps share (registration, sign-in, the Bluetooth banner):
+// renderers of app-logic's presenters.
 // Needs the Android SDK (not on the test machines; see ../README.md).
 plugins {
     id("com.android.library")
@@ -20,7 +21,7 @@ android {
 kotlin { jvmToolchain(17) }
 
 dependencies {
-    implementation(project(":access-kit"))
+    api(project(":app-logic"))
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
     implementation("androidx.compose.material3:material3")
     implementation("androidx.compose.ui:ui")

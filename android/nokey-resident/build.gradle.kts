@@ -32,6 +32,7 @@ kotlin { jvmToolchain(17) }
 dependencies {
     implementation(project(":access-kit"))
     implementation(project(":access-ui"))
+    implementation(project(":app-logic"))
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
     implementation("androidx.compose.material3:material3")
     implementation("androidx.compose.ui:ui")

@@ -18,6 +18,9 @@ KOTLIN_VERSION="${KOTLIN_VERSION:-2.4.20}"
 COROUTINES_VERSION="${COROUTINES_VERSION:-1.8.0}"
 JNA_VERSION="${JNA_VERSION:-5.19.1}"
 JUNIT_CONSOLE_VERSION="${JUNIT_CONSOLE_VERSION:-6.1.3}"
+# Android's API as a plain jar (Robolectric's build of the platform, API 35 like compileSdk):
+# the suite compiles btleplug's Java side against it (~190 MB, fetched once).
+ANDROID_ALL_VERSION="${ANDROID_ALL_VERSION:-15-robolectric-14663667-2}"
 MAVEN_CENTRAL="${MAVEN_CENTRAL:-https://repo1.maven.org/maven2}"
 
 # Unpacks kotlinc (npm package kotlin-compiler) under $CACHE_ROOT/kotlin and fetches the jars
@@ -123,6 +126,14 @@ EOF
   touch "$tmp/package/.lock-access-ready"
   mv "$tmp/package" "$KOTLIN_HOME" || { die "cannot move kotlinc to $KOTLIN_HOME"; return 1; }
   rm -rf "$tmp"
+}
+
+# Fetches Robolectric's android-all jar (the Android API for javac on the JVM) into
+# $CACHE_ROOT/jars and exports ANDROID_ALL_JAR.
+need_android_all() {
+  need_kotlin
+  ANDROID_ALL_JAR="$(with_cache_lock jars maven_jar org.robolectric android-all "$ANDROID_ALL_VERSION")" || return 1
+  export ANDROID_ALL_JAR
 }
 
 # Compiles a Kotlin JUnit test that uses runBlocking and runTest, runs it with the JUnit

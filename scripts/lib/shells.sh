@@ -126,26 +126,40 @@ shells_expect() {
   printf '%s: %s tests passed\n' "$what" "$passed"
 }
 
-# JUnit 5 on the JVM: access-kit's non-Android sources, the generated Kotlin and the tests,
-# compiled with kotlinc; the real libaccess_core.so loaded through JNA.
+# JUnit 5 on the JVM: access-kit's and app-logic's non-Android sources, the generated Kotlin
+# and both test trees, compiled with kotlinc; the real libaccess_core.so loaded through JNA.
 suite_kotlin() {
   need_kotlin
   shells_generate
   start_shell_server
   start_shell_lock
-  local kit="$REPO_ROOT/android/access-kit"
-  local build="$CACHE_ROOT/shells/kotlin"
+  local kit="$REPO_ROOT/android/access-kit" logic="$REPO_ROOT/android/app-logic"
+  # Under the target directory: each worktree builds and runs its own copy.
+  local build="$CARGO_TARGET_DIR/shells/kotlin"
   rm -rf "$build" && mkdir -p "$build"
-  # Everything but the Android-only package (Keystore, Logcat) compiles on the JVM.
+  # Everything but the Android-only packages (Keystore, Logcat, the platform glue) compiles
+  # on the JVM: the kit, the apps' presenters (app-logic) and both test trees, in one call.
   local sources=()
   mapfile -t sources < <(find "$SHELLS_GEN/kotlin" "$kit/src/main/kotlin" "$kit/src/test/kotlin" \
-    -name '*.kt' -not -path '*/com/lockaccess/kit/android/*' | sort)
+    "$logic/src/main/kotlin" "$logic/src/test/kotlin" \
+    -name '*.kt' -not -path '*/com/lockaccess/kit/android/*' -not -path '*/com/lockaccess/app/android/*' | sort)
   local cp="$JUNIT_JARS:$KOTLIN_TEST_JARS:$COROUTINES_JAR:$COROUTINES_TEST_JAR:$JNA_JAR"
-  step "kotlinc: access-kit + generated bindings + tests (${#sources[@]} files, ~1 min)"
+  step "kotlinc: access-kit + app-logic + generated bindings + tests (${#sources[@]} files, ~2 min)"
   "$KOTLINC" -nowarn -jvm-target 17 -cp "$cp" -d "$build/kit-tests.jar" "${sources[@]}" ||
     { die "kotlinc failed"; return 1; }
   local want
-  want="$(grep -rhoE '^\s*@Test\b' "$kit/src/test/kotlin" | wc -l)"
+  want="$(grep -rhoE '^\s*@Test\b' "$kit/src/test/kotlin" "$logic/src/test/kotlin" | wc -l)"
+  # The manifest and packaging checks read the Android sources as they are in the tree, and
+  # compile btleplug's Java side (from the locked crate, as access-kit's Gradle build takes
+  # it) against the Android API jar.
+  export ACCESS_TEST_ANDROID_DIR="$REPO_ROOT/android"
+  need_android_all
+  local btleplug
+  btleplug="$(cd "$REPO_ROOT" && cargo metadata --format-version 1 --locked |
+    python3 -c 'import json,sys; print(next(p["manifest_path"] for p in json.load(sys.stdin)["packages"] if p["name"] == "btleplug"))')" ||
+    { die "btleplug is not in cargo metadata"; return 1; }
+  export ACCESS_TEST_BTLEPLUG_JAVA="$(dirname "$btleplug")/src/droidplug/java/src/main/java"
+  export ACCESS_TEST_ANDROID_ALL_JAR="$ANDROID_ALL_JAR"
   step "junit: $want tests against $ACCESS_TEST_SERVER_URL"
   local log="$build/junit.log"
   java -Djna.library.path="$SHELLS_GEN/lib" -jar "$JUNIT_CONSOLE_JAR" execute --disable-banner --disable-ansi-colors \

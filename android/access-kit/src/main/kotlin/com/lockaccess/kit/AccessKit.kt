@@ -6,6 +6,7 @@ import com.lockaccess.core.ActionQueue
 import com.lockaccess.core.AccessCodeInfo
 import com.lockaccess.core.AccessCodeKind
 import com.lockaccess.core.Action
+import com.lockaccess.core.ActionGate
 import com.lockaccess.core.ActionOutcome
 import com.lockaccess.core.App
 import com.lockaccess.core.ClientConfig
@@ -22,6 +23,7 @@ import com.lockaccess.core.OfflineCodeInfo
 import com.lockaccess.core.OfflineCodes
 import com.lockaccess.core.OnSite
 import com.lockaccess.core.PairingPhase
+import com.lockaccess.core.PairingPlace
 import com.lockaccess.core.PairingProgress
 import com.lockaccess.core.ScanListener
 import com.lockaccess.core.LogEntryInfo
@@ -33,7 +35,10 @@ import com.lockaccess.core.SyncPhase
 import com.lockaccess.core.SyncProgress
 import com.lockaccess.core.SyncSummary
 import com.lockaccess.core.TimeWindow
+import com.lockaccess.core.UnlockPhase
+import com.lockaccess.core.UnlockProgress
 import com.lockaccess.core.UserInfo
+import com.lockaccess.core.checkPhone
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.ExperimentalCoroutinesApi
@@ -98,6 +103,19 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
             live.incrementAndGet()
             return AccessKit(client)
         }
+
+        /**
+         * The core's word on a phone number as typed (its `checkPhone`): null when it follows
+         * the `+1` rule or is still empty, else the message saying what to type.
+         */
+        fun phoneProblem(phone: String): String? =
+            if (phone.isBlank()) null
+            else try {
+                mapped { checkPhone(phone) }
+                null
+            } catch (e: AccessKitError) {
+                e.message
+            }
     }
 
     /** Releases the Rust object now rather than when the garbage collector gets to it. */
@@ -176,6 +194,12 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
 
     suspend fun lock(lockId: String): LockInfo = mapped { lockList.get(lockId) }
 
+    /**
+     * Every action on a lock, each with whether the user may take it now and, when not, the
+     * core's reason (a screen shows the reason instead of the button).
+     */
+    suspend fun actionGates(lockId: String): List<ActionGate> = mapped { lockList.actionGates(lockId) }
+
     /** The actions the user may take on a lock: the detail screen shows only these. */
     suspend fun allowedActions(lockId: String): Set<Action> = mapped { lockList.allowedActions(lockId).toSet() }
 
@@ -223,6 +247,12 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         codeClass: OfflineCodeClass? = null,
         label: String? = null,
     ): OfflineCodeInfo = mapped { offlineCodes.give(lockId, kind, codeClass, label, window) }
+
+    /**
+     * Revokes one given code on the platform: it leaves the lock at the next contact (any
+     * phone's). Offline it shows revoked at once and is queued ([ActionOutcome.Queued]).
+     */
+    suspend fun revokeCode(lockId: String, codeId: String): ActionOutcome = mapped { lockList.revokeCode(lockId, codeId) }
 
     /** Resets the lock's access codes. Needs the network. */
     suspend fun resetCodes(lockId: String) = mapped { lockList.resetCodes(lockId) }
@@ -282,8 +312,41 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
         awaitClose()
     }
 
-    /** Opens the lock over BLE with a signed credential (cached: works offline). */
-    suspend fun unlock(lockId: String) = mapped { onSite.unlock(lockId) }
+    /**
+     * Opens the lock over BLE with a signed credential (cached: works offline), telling
+     * [onPhase] each step as the core reports it (searching, connecting, opened). Fails
+     * with [AccessKitError.NotNow] when the lock's mode does not let this user in now.
+     */
+    suspend fun unlock(lockId: String, onPhase: ((UnlockPhase) -> Unit)? = null) {
+        val progress = onPhase?.let { f ->
+            object : UnlockProgress {
+                override fun onPhase(phase: UnlockPhase) = f(phase)
+            }
+        }
+        mapped { onSite.unlock(lockId, progress) }
+    }
+
+    /**
+     * The units where the user may pair a lock, each with the locks created on the platform
+     * for it and not paired yet. Needs the network.
+     */
+    suspend fun pairingPlaces(): List<PairingPlace> = mapped { onSite.pairingPlaces() }
+
+    /**
+     * Pairs a factory-fresh lock on site onto [lockId], a lock created on the platform and
+     * not paired yet: a Flow of [PairingEvent.Phase] ending with [PairingEvent.Paired].
+     */
+    fun pairOnto(lockId: String, deviceId: String, pairingCode: String): Flow<PairingEvent> = callbackFlow {
+        val progress = object : PairingProgress {
+            override fun onPhase(phase: PairingPhase) {
+                trySend(PairingEvent.Phase(phase))
+            }
+        }
+        val lock = mapped { onSite.pairOnto(lockId, deviceId, pairingCode, progress) }
+        send(PairingEvent.Paired(lock))
+        close()
+        awaitClose()
+    }
 
     suspend fun lockNow(lockId: String) = mapped { onSite.lock(lockId) }
 

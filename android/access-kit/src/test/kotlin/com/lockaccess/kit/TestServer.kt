@@ -42,6 +42,9 @@ object TestServer {
     /** Starts it again on the same port and data directory; returns once /healthz answers. */
     fun start() = control("/start")
 
+    /** Ends every invitation's validity now, as if its days had passed. */
+    fun expireInvitations() = control("/expire-invitations")
+
     private fun control(path: String) {
         val (status, body) = call("POST", controlUrl + path, null, emptyMap<String, Any>())
         check(status == 200) { "server control $path: $status $body" }

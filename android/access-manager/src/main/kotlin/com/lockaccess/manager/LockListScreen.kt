@@ -2,6 +2,7 @@ package com.lockaccess.manager
 
 import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.lazy.LazyColumn
@@ -9,84 +10,54 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.OutlinedTextField
-import androidx.compose.material3.Surface
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
-import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
-import com.lockaccess.core.QueuedActionInfo
-import com.lockaccess.kit.AccessKit
-import com.lockaccess.kit.AccessKitError
-import com.lockaccess.kit.SyncEvent
-import kotlinx.coroutines.flow.MutableStateFlow
-import kotlinx.coroutines.launch
+import com.lockaccess.app.LocksPresenter
+import com.lockaccess.app.SyncState
+import com.lockaccess.ui.Banner
 
-/** The offline banner: shown while the server is out of reach, with what waits to be sent. */
+/** The lock list: renders [LocksPresenter]'s state (search, sync, offline queue) and forwards events. */
 @Composable
-fun OfflineBanner(offline: Boolean, queued: List<QueuedActionInfo>, onRetry: () -> Unit) {
-    if (!offline && queued.isEmpty()) return
-    Surface(tonalElevation = 4.dp, modifier = Modifier.fillMaxWidth()) {
-        Column(Modifier.padding(12.dp)) {
-            if (offline) Text("Offline: locks and codes shown from this phone's copy.")
-            if (queued.isNotEmpty()) {
-                Text("${queued.size} change(s) waiting to be sent:")
-                queued.forEach { Text("• ${it.description}") }
-            }
-            TextButton(onClick = onRetry) { Text("Retry now") }
-        }
-    }
-}
-
-/** Locks in scope from the cache, with search; a sync (with progress) refreshes them. */
-@Composable
-fun LockListScreen(kit: AccessKit, onOpen: (String) -> Unit, onSignedOut: () -> Unit) {
-    val scope = rememberCoroutineScope()
-    val query = remember { MutableStateFlow("") }
-    val typed by query.collectAsState()
-    val locks by remember { kit.searchResults(query) }.collectAsState(initial = emptyList())
-    var progress by remember { mutableStateOf<SyncEvent.Progress?>(null) }
-    var offline by remember { mutableStateOf(false) }
-    var queued by remember { mutableStateOf(emptyList<QueuedActionInfo>()) }
-
-    suspend fun refresh() {
-        try {
-            kit.sync().collect { event -> progress = event as? SyncEvent.Progress }
-            offline = false
-        } catch (e: AccessKitError) {
-            offline = e.isTransient
-            if (e.needsSignIn) onSignedOut()
-        } finally {
-            progress = null
-            queued = kit.pendingActions()
-            query.value = query.value + "" // re-run the search on the fresh cache
-        }
-    }
-    LaunchedEffect(Unit) { refresh() }
-
+fun LockListScreen(p: LocksPresenter, onOpen: (String) -> Unit, onPair: () -> Unit) {
+    val s by p.state.collectAsState()
+    LaunchedEffect(Unit) { p.started() }
     Column {
-        OfflineBanner(offline, queued) { scope.launch { refresh() } }
-        progress?.let { p ->
-            if (p.total > 0) LinearProgressIndicator(progress = { p.done.toFloat() / p.total }, Modifier.fillMaxWidth())
+        when (val sync = s.sync) {
+            is SyncState.Running -> if (sync.total > 0) LinearProgressIndicator(
+                progress = { sync.done.toFloat() / sync.total }, modifier = Modifier.fillMaxWidth())
             else LinearProgressIndicator(Modifier.fillMaxWidth())
+            is SyncState.Failed -> if (!s.offline) Text(sync.message, Modifier.padding(12.dp))
+            SyncState.Idle -> {}
         }
-        OutlinedTextField(typed, { query.value = it }, label = { Text("Search by lock, unit or property") },
-            modifier = Modifier.fillMaxWidth().padding(8.dp))
-        LazyColumn {
-            items(locks, key = { it.id }) { lock ->
+        if (s.offline) Banner("Offline: showing saved locks." +
+            if (s.queued.isNotEmpty()) " ${s.queued.size} change(s) will be sent when you are back online." else "")
+        s.failed.forEach { f ->
+            Row(Modifier.padding(horizontal = 12.dp)) {
+                Text("${f.description}: ${f.errorMessage ?: ""}", Modifier.weight(1f))
+                TextButton(onClick = { p.dismissFailed(f.id) }) { Text("Dismiss") }
+            }
+        }
+        OutlinedTextField(s.query, { p.queryChanged(it) }, label = { Text("Search locks") },
+            modifier = Modifier.fillMaxWidth().padding(12.dp))
+        LazyColumn(Modifier.weight(1f)) {
+            items(s.locks, key = { it.id }) { lock ->
                 ListItem(
                     headlineContent = { Text(lock.name) },
                     supportingContent = { Text("${lock.propertyName} · ${lock.unitName} · ${lock.mode.name.lowercase()}") },
                     modifier = Modifier.clickable { onOpen(lock.id) },
                 )
             }
+        }
+        Row(Modifier.padding(12.dp)) {
+            TextButton(onClick = { p.refresh() }) { Text("Sync") }
+            TextButton(onClick = onPair) { Text("Pair a lock") }
+            TextButton(onClick = { p.signOut() }) { Text("Sign out") }
         }
     }
 }

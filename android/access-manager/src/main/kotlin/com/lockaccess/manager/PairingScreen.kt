@@ -1,10 +1,11 @@
 package com.lockaccess.manager
 
 import androidx.compose.foundation.clickable
-import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
-import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.material3.Button
 import androidx.compose.material3.LinearProgressIndicator
@@ -13,91 +14,81 @@ import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateListOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
-import com.lockaccess.core.NearbyLock
-import com.lockaccess.core.PairingPhase
-import com.lockaccess.kit.AccessKit
-import com.lockaccess.kit.AccessKitError
-import com.lockaccess.kit.PairingEvent
-import kotlinx.coroutines.launch
+import com.lockaccess.app.PairingPresenter
+import com.lockaccess.app.PairingStep
 
 /**
- * Pairing on site: scan (locks appear as the Flow emits them), pick the factory-fresh one,
- * type the code printed on it, and follow the phases to the end. The core checks that the
- * user may pair in [unitId] before anything reaches the lock or the server.
+ * Pairing: renders [PairingPresenter]'s steps. First the property and unit (a lock created on
+ * the web and waiting, or a new one named here), then the lock nearby, then its code.
  */
 @Composable
-fun PairingScreen(kit: AccessKit, unitId: String, onPaired: (String) -> Unit, onBack: () -> Unit) {
-    val scope = rememberCoroutineScope()
-    val nearby = remember { mutableStateListOf<NearbyLock>() }
-    var scanning by remember { mutableStateOf(false) }
-    var chosen by remember { mutableStateOf<NearbyLock?>(null) }
-    var code by remember { mutableStateOf("") }
-    var name by remember { mutableStateOf("") }
-    var phase by remember { mutableStateOf<PairingPhase?>(null) }
-    var error by remember { mutableStateOf<String?>(null) }
-
-    Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
-        TextButton(onClick = onBack) { Text("‹ Back") }
-        Button(enabled = !scanning, onClick = {
-            nearby.clear()
-            scanning = true
-            scope.launch {
-                try {
-                    kit.scan().collect { lock -> if (!lock.paired) nearby += lock }
-                } catch (e: AccessKitError) {
-                    error = e.message
-                } finally {
-                    scanning = false
-                }
-            }
-        }) { Text(if (scanning) "Looking for new locks…" else "Scan for new locks") }
-        nearby.forEach { lock ->
-            ListItem(headlineContent = { Text(lock.name ?: lock.tag) },
-                supportingContent = { Text("Signal ${lock.rssi ?: "?"} dBm") },
-                modifier = Modifier.clickable { chosen = lock })
-        }
-        chosen?.let { lock ->
-            OutlinedTextField(code, { code = it }, label = { Text("Pairing code printed on the lock") },
-                keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.NumberPassword))
-            OutlinedTextField(name, { name = it }, label = { Text("Lock name, e.g. Front door") })
-            Button(enabled = phase == null, onClick = {
-                error = null
-                scope.launch {
-                    try {
-                        kit.pair(unitId, lock.deviceId, code, name).collect { event ->
-                            when (event) {
-                                is PairingEvent.Phase -> phase = event.phase
-                                is PairingEvent.Paired -> onPaired(event.lock.id)
+fun PairingScreen(p: PairingPresenter, onPaired: (String) -> Unit, onBack: () -> Unit) {
+    val s by p.state.collectAsState()
+    var newName by remember { mutableStateOf("") }
+    LaunchedEffect(Unit) { p.started() }
+    Column(Modifier.padding(16.dp)) {
+        TextButton(onClick = onBack) { Text("Back") }
+        when (val step = s.step) {
+            PairingStep.Loading -> LinearProgressIndicator()
+            is PairingStep.ChoosePlace -> {
+                if (step.places.isEmpty()) Text("There is no unit where you may pair a lock.")
+                OutlinedTextField(newName, { newName = it }, label = { Text("Name for a new lock") })
+                LazyColumn {
+                    step.places.forEach { place ->
+                        item(key = place.unitId) { Text("${place.propertyName} · ${place.unitName}") }
+                        items(place.waitingLocks, key = { it.id }) { lock ->
+                            ListItem(headlineContent = { Text("${lock.name} (waiting to be paired)") },
+                                modifier = Modifier.clickable { p.chooseWaitingLock(lock.id) })
+                        }
+                        item(key = place.unitId + "-new") {
+                            TextButton(enabled = newName.isNotBlank(), onClick = { p.chooseUnit(place.unitId, newName) }) {
+                                Text("A new lock in ${place.unitName}")
                             }
                         }
-                    } catch (e: AccessKitError) {
-                        error = e.message // WrongPairingCode, LockOutOfRange, NotAllowed, ...
-                        phase = null
                     }
                 }
-            }) { Text("Pair") }
+            }
+            is PairingStep.Scanning -> {
+                Text("Looking for locks nearby…")
+                LinearProgressIndicator()
+                LazyColumn {
+                    items(step.nearby, key = { it.deviceId }) { n ->
+                        ListItem(headlineContent = { Text(n.name ?: n.tag) },
+                            supportingContent = { Text(if (n.paired) "already paired" else "ready to pair") },
+                            modifier = Modifier.clickable { p.chooseDevice(n.deviceId) })
+                    }
+                }
+            }
+            is PairingStep.EnterCode -> {
+                Text("Type the pairing code printed on ${step.device.name ?: step.device.tag}")
+                OutlinedTextField(s.code, p::codeChanged, label = { Text("Pairing code") },
+                    keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.NumberPassword))
+                Button(onClick = { p.pair() }) { Text("Pair") }
+            }
+            is PairingStep.Pairing -> {
+                Text(step.phase?.name?.lowercase()?.replace('_', ' ') ?: "Starting…")
+                LinearProgressIndicator()
+            }
+            is PairingStep.Paired -> {
+                Text("${step.lock.name} is paired")
+                Button(onClick = { onPaired(step.lock.id) }) { Text("Open it") }
+            }
+            is PairingStep.Failed -> {
+                Text(step.message)
+                Row {
+                    if (step.canRetry) Button(onClick = { p.retry() }) { Text("Try again") }
+                    TextButton(onClick = onBack) { Text("Cancel") }
+                }
+            }
         }
-        phase?.let { p ->
-            LinearProgressIndicator(progress = { (p.ordinal + 1f) / PairingPhase.entries.size }, Modifier.fillMaxWidth())
-            Text(
-                when (p) {
-                    PairingPhase.CONNECTING -> "Connecting to the lock…"
-                    PairingPhase.REGISTERING -> "Registering it under the unit…"
-                    PairingPhase.KEY_EXCHANGE -> "Checking the pairing code…"
-                    PairingPhase.INSTALLING -> "Installing keys, time and master code…"
-                    PairingPhase.DONE -> "Paired."
-                },
-            )
-        }
-        error?.let { Text(it) }
     }
 }
