@@ -85,6 +85,14 @@ impl App {
         }
     }
 
+    /// The app's identifier on both stores (Android application id, iOS bundle id).
+    pub fn package_id(self) -> &'static str {
+        match self {
+            App::AccessManager => "com.lockaccess.manager",
+            App::NokeyResident => "com.lockaccess.resident",
+        }
+    }
+
     /// The path of this app's invitation links (`/invite/access-manager?token=...`): one per
     /// app, so each phone app claims only its own links.
     pub fn invite_path(self) -> &'static str {

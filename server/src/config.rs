@@ -47,6 +47,12 @@ pub struct ServerConfig {
     pub password_cost: PasswordCost,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// The Apple team id of the iOS apps' signature: with it the server serves
+    /// `/.well-known/apple-app-site-association`, so each app opens its own invitation links.
+    pub apple_team_id: Option<String>,
+    /// SHA-256 fingerprints of the Android apps' signing certificate: with them the server
+    /// serves `/.well-known/assetlinks.json` (verified Android App Links).
+    pub android_cert_sha256: Vec<String>,
 }
 
 impl ServerConfig {
@@ -78,6 +84,8 @@ impl ServerConfig {
             mail_from: "Access <no-reply@access.invalid>".into(),
             password_cost: PasswordCost::default(),
             body_limit: 64 * 1024,
+            apple_team_id: None,
+            android_cert_sha256: Vec::new(),
         }
     }
 

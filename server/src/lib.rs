@@ -137,7 +137,11 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ));
     }
-    routes.with_state(state).merge(web::router())
+    let links = web::app_links(
+        state.config.apple_team_id.as_deref(),
+        &state.config.android_cert_sha256,
+    );
+    routes.with_state(state).merge(web::router()).merge(links)
 }
 
 /// The log span of one request: method, path and the id its answer carries.

@@ -54,6 +54,13 @@ struct Args {
     /// Public base URL of invitation links (default: this server's address).
     #[arg(long, env = "ACCESS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Apple team id of the iOS apps: serves /.well-known/apple-app-site-association.
+    #[arg(long, env = "ACCESS_APPLE_TEAM_ID")]
+    apple_team_id: Option<String>,
+    /// SHA-256 fingerprints (comma-separated) of the Android apps' signing certificate:
+    /// serves /.well-known/assetlinks.json.
+    #[arg(long, env = "ACCESS_ANDROID_CERT_SHA256", value_delimiter = ',')]
+    android_cert_sha256: Vec<String>,
     /// Name of the organization created on the first start.
     #[arg(
         long,
@@ -313,6 +320,8 @@ async fn main() -> std::process::ExitCode {
     config.sms_webhook_url = args.sms_webhook_url;
     config.sms_per_hour = args.sms_per_hour;
     config.public_url = args.public_url.unwrap_or_default();
+    config.apple_team_id = args.apple_team_id;
+    config.android_cert_sha256 = args.android_cert_sha256;
     config.organization_name = args.organization_name;
     match access_server::start_with_shutdown(config, shutdown_signal()).await {
         Ok(server) => {

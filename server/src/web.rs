@@ -34,6 +34,7 @@ struct Asset {
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// Every file the page loads, besides `index.html` and the generated `js/domain.js`.
 const ASSETS: &[Asset] = &[
@@ -130,6 +131,57 @@ pub fn router() -> Router {
         .route("/invite", get(invite))
         .route("/invite/{app}", get(invite))
         .route("/assets/{*path}", get(asset))
+}
+
+/// What the phones' systems read to let each app open its own invitation links (iOS
+/// universal links, Android App Links): `/.well-known/apple-app-site-association` when the
+/// Apple team id is configured, `/.well-known/assetlinks.json` when the Android signing
+/// certificate's fingerprints are. Each app claims only its own path
+/// ([`App::invite_path`](access_domain::App::invite_path)); without the configuration the
+/// file is absent (404) rather than naming apps it cannot vouch for.
+pub fn app_links(apple_team_id: Option<&str>, android_cert_sha256: &[String]) -> Router {
+    let apps = [
+        access_domain::App::AccessManager,
+        access_domain::App::NokeyResident,
+    ];
+    let mut router = Router::new();
+    if let Some(team) = apple_team_id.map(str::trim).filter(|t| !t.is_empty()) {
+        let details: Vec<_> = apps
+            .iter()
+            .map(|app| {
+                serde_json::json!({
+                    "appIDs": [format!("{team}.{}", app.package_id())],
+                    "components": [{"/": format!("{}*", app.invite_path())}],
+                })
+            })
+            .collect();
+        let body = serde_json::json!({"applinks": {"details": details}}).to_string();
+        router = router.route(
+            "/.well-known/apple-app-site-association",
+            get(move || async move { ([(header::CONTENT_TYPE, JSON)], body) }),
+        );
+    }
+    if !android_cert_sha256.is_empty() {
+        let statements: Vec<_> = apps
+            .iter()
+            .map(|app| {
+                serde_json::json!({
+                    "relation": ["delegate_permission/common.handle_all_urls"],
+                    "target": {
+                        "namespace": "android_app",
+                        "package_name": app.package_id(),
+                        "sha256_cert_fingerprints": android_cert_sha256,
+                    },
+                })
+            })
+            .collect();
+        let body = serde_json::Value::from(statements).to_string();
+        router = router.route(
+            "/.well-known/assetlinks.json",
+            get(move || async move { ([(header::CONTENT_TYPE, JSON)], body) }),
+        );
+    }
+    router
 }
 
 async fn index(headers: HeaderMap) -> Response {
@@ -338,6 +390,72 @@ mod tests {
         assert!(page.contains("value=\"abc&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""));
         assert!(!page.contains("<script>x"));
         assert!(page.contains("+15551234567"));
+    }
+
+    #[tokio::test]
+    async fn each_app_claims_only_its_own_invitation_links_once_configured() {
+        use tower::ServiceExt;
+        let get = |router: Router, path: &'static str| async move {
+            let request = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = text(response).await;
+            (status, body)
+        };
+        // Nothing configured: nothing claimed.
+        let bare = app_links(None, &[]);
+        let (status, _) = get(bare.clone(), "/.well-known/apple-app-site-association").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = get(bare, "/.well-known/assetlinks.json").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let fingerprint = "AB:CD".to_string();
+        let links = app_links(Some("TEAM123"), std::slice::from_ref(&fingerprint));
+        let (status, body) = get(links.clone(), "/.well-known/apple-app-site-association").await;
+        assert_eq!(status, StatusCode::OK);
+        let aasa: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let details = aasa["applinks"]["details"].as_array().unwrap();
+        let claims: Vec<(String, String)> = details
+            .iter()
+            .map(|d| {
+                (
+                    d["appIDs"][0].as_str().unwrap().to_string(),
+                    d["components"][0]["/"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            claims,
+            [
+                (
+                    "TEAM123.com.lockaccess.manager".to_string(),
+                    "/invite/access-manager*".to_string()
+                ),
+                (
+                    "TEAM123.com.lockaccess.resident".to_string(),
+                    "/invite/nokey-resident*".to_string()
+                ),
+            ]
+        );
+        let (status, body) = get(links, "/.well-known/assetlinks.json").await;
+        assert_eq!(status, StatusCode::OK);
+        let statements: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let packages: Vec<&str> = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["target"]["package_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            packages,
+            ["com.lockaccess.manager", "com.lockaccess.resident"]
+        );
+        assert_eq!(
+            statements[0]["target"]["sha256_cert_fingerprints"][0],
+            "AB:CD"
+        );
     }
 
     #[tokio::test]
