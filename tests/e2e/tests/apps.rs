@@ -31,6 +31,19 @@ fn told() -> Arc<Told> {
     Arc::new(Told::default())
 }
 
+/// A factory-fresh virtual lock over the in-memory transport (MTU 23), as device "door".
+fn fresh_lock(serial: &str) -> (tempfile::TempDir, LockBrain, AnyTransport) {
+    let dir = tempfile::tempdir().unwrap();
+    let factory = FactorySettings {
+        factory_serial: serial.into(),
+        pairing_code: Some(support::PAIRING_CODE.into()),
+    };
+    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
+    let memory = MemoryTransport::new(23);
+    memory.add_lock("door", Some(serial), brain.clone());
+    (dir, brain, AnyTransport::from(memory))
+}
+
 /// A window on the hour, starting this hour, `hours` long.
 fn window(hours: u64) -> TimeWindow {
     let now = std::time::SystemTime::now()
@@ -47,15 +60,7 @@ fn window(hours: u64) -> TimeWindow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_technician_pairs_onto_the_web_lock_and_residents_open_and_share() {
-    let dir = tempfile::tempdir().unwrap();
-    let factory = FactorySettings {
-        factory_serial: "VL-APPS-1".into(),
-        pairing_code: Some(support::PAIRING_CODE.into()),
-    };
-    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
-    let memory = MemoryTransport::new(23);
-    memory.add_lock("door", Some("VL-APPS-1"), brain.clone());
-    let transport = AnyTransport::from(memory);
+    let (_dir, brain, transport) = fresh_lock("VL-APPS-1");
     let (mut server, admin, unit) = support::site().await;
     let url = server.base_url();
 
@@ -375,15 +380,7 @@ async fn resident_post(
 /// request timeout of 20 s that the old path waited for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_server_holds_no_door() {
-    let dir = tempfile::tempdir().unwrap();
-    let factory = FactorySettings {
-        factory_serial: "VL-APPS-2".into(),
-        pairing_code: Some(support::PAIRING_CODE.into()),
-    };
-    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
-    let memory = MemoryTransport::new(23);
-    memory.add_lock("door", Some("VL-APPS-2"), brain.clone());
-    let transport = AnyTransport::from(memory);
+    let (_dir, _lock, transport) = fresh_lock("VL-APPS-2");
     // Every credential is within its last hour from the start.
     let mut server = support::Server::start_with(|c| {
         c.credential_lifetime = std::time::Duration::from_secs(30 * 60)
@@ -491,15 +488,7 @@ async fn a_silent_server_holds_no_door() {
 /// platform when the network is back, and leaves the lock at the next contact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_revoked_offline_reaches_the_platform_then_the_door() {
-    let dir = tempfile::tempdir().unwrap();
-    let factory = FactorySettings {
-        factory_serial: "VL-APPS-3".into(),
-        pairing_code: Some(support::PAIRING_CODE.into()),
-    };
-    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
-    let memory = MemoryTransport::new(23);
-    memory.add_lock("door", Some("VL-APPS-3"), brain.clone());
-    let transport = AnyTransport::from(memory);
+    let (_dir, brain, transport) = fresh_lock("VL-APPS-3");
     let (mut server, admin, unit) = support::site().await;
     let url = server.base_url();
     let tech = support::onboard(
