@@ -5,8 +5,10 @@
 //! - `access-server-scale-bench` (`scripts/bench scale_out`): real server processes, one on
 //!   SQLite, one and two on PostgreSQL.
 
+use access_domain::api::Channel;
+use access_domain::{Access, UserType};
 use access_server::secrets;
-use access_server::store::{Audit, NewLock};
+use access_server::store::{Audit, NewInvitation, NewInvitationToken, NewLock, NewMessage};
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -104,6 +106,57 @@ pub fn seed_lock(
         at: OffsetDateTime::now_utc(),
     };
     (lock, audit)
+}
+
+/// What `POST /api/v1/invitations` writes for user number `i` (a pending user; every third
+/// a resident of `unit`), to seed users straight through the store.
+pub fn seed_user(
+    org_id: Uuid,
+    unit_id: Uuid,
+    admin_id: Uuid,
+    i: usize,
+) -> (NewInvitation, NewMessage) {
+    let now = OffsetDateTime::now_utc() - time::Duration::seconds(i as i64);
+    let email = format!("person{i:06}@bench.test");
+    let (user_type, access) = if i.is_multiple_of(3) {
+        (
+            UserType::Resident,
+            Access::Units {
+                unit_ids: vec![unit_id],
+            },
+        )
+    } else {
+        (UserType::TeamMember, Access::AllLocks)
+    };
+    let mut token_hash = [0u8; 32];
+    token_hash[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    let invitation = NewInvitation {
+        org_id,
+        user_id: Uuid::new_v4(),
+        user_type,
+        invited_email: email.clone(),
+        username: None,
+        permissions: vec![],
+        access,
+        invited_by: admin_id,
+        token: NewInvitationToken {
+            id: Uuid::new_v4(),
+            token_hash,
+            sent_at: now,
+            expires_at: now + time::Duration::days(7),
+        },
+        invited_phone: None,
+    };
+    let mail = NewMessage {
+        id: Uuid::new_v4(),
+        org_id,
+        channel: Channel::Email,
+        to: email,
+        subject: None,
+        body: "seeded".into(),
+        created_at: now,
+    };
+    (invitation, mail)
 }
 
 /// The numeric fields of `/proc/<pid>/stat` after the command name (which is in

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use access_server::{ServerConfig, secrets};
 use access_server_bench::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock, sign_in_admin,
+    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock, seed_user, sign_in_admin,
 };
 use clap::Parser;
 use serde_json::{Value, json};
@@ -33,6 +33,9 @@ struct Args {
     /// Locks to seed.
     #[arg(long, default_value_t = 10_000)]
     locks: usize,
+    /// Users to seed (pending; a third residents).
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
     #[command(flatten)]
     wrk: WrkArgs,
     /// Runs of the bare route and `/me`, alternating; the ratio reported is the median of
@@ -289,6 +292,23 @@ async fn main() -> Result<(), String> {
         "seeded {n} locks in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let started = Instant::now();
+    let (store, people, unit) = (server.store(), args.users, units[0]);
+    tokio::task::spawn_blocking(move || {
+        for i in 0..people {
+            let (invitation, mail) = seed_user(org, unit, admin_id, i);
+            store
+                .create_invitation(&invitation, &mail)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    println!(
+        "seeded {people} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // A team member with view_master_code on the first unit: the gated action's caller.
     call(&http, post.clone(), format!("{base}/api/v1/invitations"), Some(&admin),
@@ -455,6 +475,19 @@ async fn main() -> Result<(), String> {
             run_wrk(
                 format!("GET /api/v1/locks?limit=100 ({n} locks)"),
                 format!("{base}/api/v1/locks?limit=100"),
+                Some(admin.clone()),
+            )
+            .await?,
+        );
+        runs.push(
+            run_wrk(
+                format!(
+                    "GET /api/v1/users?type=team_member&q=person&sort=name ({} users)",
+                    a.users
+                ),
+                format!(
+                    "{base}/api/v1/users?type=team_member&q=person&sort=name&order=asc&limit=50"
+                ),
                 Some(admin.clone()),
             )
             .await?,
