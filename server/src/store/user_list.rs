@@ -115,7 +115,9 @@ impl UserQuery {
         let mut p = String::from("%");
         // ASCII only, as both stores' LOWER folds the columns: a full Unicode fold of the
         // query alone would make "Émile" never match the stored "Émile".
-        for ch in q.to_ascii_lowercase().chars() {
+        // Control characters are never in a name or an address; dropped, they also cannot
+        // join the fields the SQLite store searches as one string.
+        for ch in q.to_ascii_lowercase().chars().filter(|c| !c.is_control()) {
             if matches!(ch, '%' | '_' | '\\') {
                 p.push('\\');
             }

@@ -325,6 +325,8 @@ fn queries() -> Vec<UserQuery> {
         (None, None, Some("b_1")),
         (None, None, Some("e_1")),
         (None, None, Some("émile")),
+        // Would match across ada's fields if the separator of the SQLite search got in.
+        (None, None, Some("ada\u{1f}\u{1f}ada")),
         (None, None, Some("Émile")),
         (None, Some(UserStatus::Revoked), Some("birch")),
     ];

@@ -36,6 +36,12 @@ struct Args {
     /// Users to seed (pending; a third residents).
     #[arg(long, default_value_t = 10_000)]
     users: usize,
+    /// The users table's query string that is loaded.
+    #[arg(
+        long,
+        default_value = "type=team_member&q=person&sort=name&order=asc&limit=50"
+    )]
+    users_query: String,
     #[command(flatten)]
     wrk: WrkArgs,
     /// Runs of the bare route and `/me`, alternating; the ratio reported is the median of
@@ -481,13 +487,8 @@ async fn main() -> Result<(), String> {
         );
         runs.push(
             run_wrk(
-                format!(
-                    "GET /api/v1/users?type=team_member&q=person&sort=name ({} users)",
-                    a.users
-                ),
-                format!(
-                    "{base}/api/v1/users?type=team_member&q=person&sort=name&order=asc&limit=50"
-                ),
+                format!("GET /api/v1/users?{} ({} users)", a.users_query, a.users),
+                format!("{base}/api/v1/users?{}", a.users_query),
                 Some(admin.clone()),
             )
             .await?,

@@ -86,6 +86,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/postgres/0005_door.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_user_pages.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

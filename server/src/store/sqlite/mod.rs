@@ -50,6 +50,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_limits.sql"),
     ),
     (5, include_str!("../../../migrations/sqlite/0005_door.sql")),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_user_pages.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

@@ -68,14 +68,21 @@ impl UserStore for SqliteStore {
             }
             UserSort::InvitedAt => "printf('%020d', u.invited_at)",
         };
+        // The same order as the key, on what an index holds (`0006_user_pages.sql`): the
+        // page walks the index and stops, where sorting by the text key sorted every user.
+        let order = match query.sort {
+            UserSort::InvitedAt => "u.invited_at",
+            _ => key,
+        };
         let (cmp, dir) = query.keyset_order();
-        // SQLite's LOWER folds ASCII only; LIKE is ASCII case-insensitive too.
+        // SQLite's LOWER folds ASCII only; LIKE is ASCII case-insensitive too. The four
+        // searched fields in one string, joined by U+001F, a control character no search
+        // keeps (`UserQuery::like_pattern`), so no match spans two fields: one LIKE a row.
         let filter = "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
              AND (?3 IS NULL OR u.status = ?3) \
-             AND (?4 IS NULL OR LOWER(COALESCE(u.name, '')) LIKE ?4 ESCAPE '\\' \
-                  OR LOWER(COALESCE(u.username, '')) LIKE ?4 ESCAPE '\\' \
-                  OR LOWER(COALESCE(u.invited_email, '')) LIKE ?4 ESCAPE '\\' \
-                  OR LOWER(COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
+             AND (?4 IS NULL OR LOWER(COALESCE(u.name, '') || char(31) || COALESCE(u.username, '') \
+                  || char(31) || COALESCE(u.invited_email, '') || char(31) \
+                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
         let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
@@ -94,7 +101,7 @@ impl UserStore for SqliteStore {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
                  AND (?5 IS NULL OR {key} {cmp} ?5 OR ({key} = ?5 AND u.id {cmp} ?6)) \
-                 ORDER BY {key} {dir}, u.id {dir} LIMIT ?7"
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?7"
             ))?;
             let found = stmt
                 .query_map(
