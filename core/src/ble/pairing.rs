@@ -53,31 +53,17 @@ impl Engine {
         name: String,
         progress: Option<Arc<dyn PairingProgress>>,
     ) -> Result<LockInfo, AccessError> {
-        let progress = Listener::new("pairing progress", progress);
-        let phase = |p: PairingPhase| progress.tell(|l| l.on_phase(p));
         self.require_token()?;
         let unit = parse_id(&unit_id)?;
         gate::check_pair(&self.me().await?, unit)?;
-        let code = lock_protocol::pairing::normalize_code(&pairing_code);
-        if code.len() < 6 {
-            return Err(pairing_error(PairingError::CodeTooShort));
-        }
+        let code = checked_code(&pairing_code)?;
         let name = pairing_name(&name)?;
-        let lock = self
-            .pair_here(
-                Target {
-                    unit,
-                    name,
-                    known: None,
-                },
-                &device_id,
-                &code,
-                &phase,
-            )
-            .await?;
-        self.first_contact(&lock).await;
-        phase(PairingPhase::Done);
-        Ok(lock)
+        let target = Target {
+            unit,
+            name,
+            known: None,
+        };
+        self.pair_to(target, &device_id, &code, progress).await
     }
 
     /// Pairs a factory-fresh lock onto a lock record already on the platform (added on the
@@ -90,8 +76,6 @@ impl Engine {
         pairing_code: String,
         progress: Option<Arc<dyn PairingProgress>>,
     ) -> Result<LockInfo, AccessError> {
-        let progress = Listener::new("pairing progress", progress);
-        let phase = |p: PairingPhase| progress.tell(|l| l.on_phase(p));
         self.require_token()?;
         let id = parse_id(&lock_id)?;
         let me = self.me().await?;
@@ -102,45 +86,43 @@ impl Engine {
         if lock.paired {
             return Err(rejection(Rejection::AlreadyPaired));
         }
-        let code = lock_protocol::pairing::normalize_code(&pairing_code);
-        if code.len() < 6 {
-            return Err(pairing_error(PairingError::CodeTooShort));
-        }
+        let code = checked_code(&pairing_code)?;
         let key: OrganizationKey = self
             .request::<(), _>(Method::GET, "/api/v1/organization/public-key", None, None)
             .await?;
-        let (unit, name) = (lock.unit_id, lock.name.clone());
-        let registration = LockRegistration {
-            lock,
-            org_public_key: key.public_key,
+        let target = Target {
+            unit: lock.unit_id,
+            name: lock.name.clone(),
+            known: Some(LockRegistration {
+                lock,
+                org_public_key: key.public_key,
+            }),
         };
-        let lock = self
-            .pair_here(
-                Target {
-                    unit,
-                    name,
-                    known: Some(registration),
-                },
-                &device_id,
-                &code,
-                &phase,
-            )
-            .await?;
-        self.first_contact(&lock).await;
-        phase(PairingPhase::Done);
-        Ok(lock)
+        self.pair_to(target, &device_id, &code, progress).await
     }
 
-    /// Pairing installs no secret: the master code and the code secret arrive in the
-    /// lock's first door update, carried now by a first contact while the phone is at the
-    /// door (best effort: any later contact carries it too).
-    async fn first_contact(&self, lock: &LockInfo) {
+    /// The pairing both entries share, telling `progress` its phases: the pairing itself,
+    /// then a first contact while the phone is at the door, which carries the lock's first
+    /// door update (pairing installs no secret: the master code and the code secret arrive
+    /// sealed in it; best effort: any later contact carries it too).
+    async fn pair_to(
+        &self,
+        target: Target,
+        device_id: &str,
+        code: &str,
+        progress: Option<Arc<dyn PairingProgress>>,
+    ) -> Result<LockInfo, AccessError> {
+        let progress = Listener::new("pairing progress", progress);
+        let phase = |p: PairingPhase| progress.tell(|l| l.on_phase(p));
+        let lock = self.pair_here(target, device_id, code, &phase).await?;
         if let Err(e) = self
             .run_on_lock(&lock.id, vec![cmd::Command::ReadStatus])
             .await
         {
             tracing::warn!(lock = %lock.id, "no first contact after pairing: {e}");
         }
+        phase(PairingPhase::Done);
+        Ok(lock)
     }
 
     /// The units where the signed-in user may pair a lock, each with the locks added on the
@@ -309,6 +291,15 @@ impl Engine {
 #[derive(serde::Deserialize)]
 struct OrganizationKey {
     public_key: String,
+}
+
+/// The code printed on the lock, normalized; refused before anything is sent when too short.
+fn checked_code(typed: &str) -> Result<String, AccessError> {
+    let code = lock_protocol::pairing::normalize_code(typed);
+    if code.len() < 6 {
+        return Err(pairing_error(PairingError::CodeTooShort));
+    }
+    Ok(code)
 }
 
 /// What a pairing makes of the lock: its unit and name, and the platform's record when the

@@ -18,7 +18,6 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use access_core::ble::link::Framed;
@@ -274,17 +273,9 @@ fn main() {
         sets("up").await.unwrap();
         let addr = server.addr();
         server.stop().await;
-        let silent = tokio::net::TcpListener::bind(addr).await.unwrap();
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let keep = held.clone();
-        let accepting = tokio::spawn(async move {
-            while let Ok((socket, _)) = silent.accept().await {
-                keep.lock().unwrap().push(socket);
-            }
-        });
+        let silent = support::SilentServer::bind(addr).await;
         sets("up but silent").await.unwrap();
-        accepting.abort();
-        held.lock().unwrap().clear();
+        drop(silent);
         sets("down").await.unwrap();
         drop(rig);
     });

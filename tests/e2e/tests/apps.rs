@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 use access_core::ble::{PairingPhase, UnlockPhase, UnlockProgress};
 use access_core::{AccessError, CallbackError, OfflineCodeClass, TimeWindow};
 use access_domain::{AccessCodeKind, Action, LockMode};
-use lock_ble::{AnyTransport, MemoryTransport};
 use serde_json::json;
-use virtual_lock::{FactorySettings, KeypadOutcome, LockBrain, VirtualLock};
+use virtual_lock::KeypadOutcome;
 
 use support::{Phases, Phone};
 
@@ -31,19 +30,6 @@ fn told() -> Arc<Told> {
     Arc::new(Told::default())
 }
 
-/// A factory-fresh virtual lock over the in-memory transport (MTU 23), as device "door".
-fn fresh_lock(serial: &str) -> (tempfile::TempDir, LockBrain, AnyTransport) {
-    let dir = tempfile::tempdir().unwrap();
-    let factory = FactorySettings {
-        factory_serial: serial.into(),
-        pairing_code: Some(support::PAIRING_CODE.into()),
-    };
-    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
-    let memory = MemoryTransport::new(23);
-    memory.add_lock("door", Some(serial), brain.clone());
-    (dir, brain, AnyTransport::from(memory))
-}
-
 /// A window on the hour, starting this hour, `hours` long.
 fn window(hours: u64) -> TimeWindow {
     let now = std::time::SystemTime::now()
@@ -60,7 +46,7 @@ fn window(hours: u64) -> TimeWindow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_technician_pairs_onto_the_web_lock_and_residents_open_and_share() {
-    let (_dir, brain, transport) = fresh_lock("VL-APPS-1");
+    let (_dir, brain, transport) = support::fresh_lock("VL-APPS-1");
     let (mut server, admin, unit) = support::site().await;
     let url = server.base_url();
 
@@ -380,7 +366,7 @@ async fn resident_post(
 /// request timeout of 20 s that the old path waited for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_server_holds_no_door() {
-    let (_dir, _lock, transport) = fresh_lock("VL-APPS-2");
+    let (_dir, _lock, transport) = support::fresh_lock("VL-APPS-2");
     // Every credential is within its last hour from the start.
     let mut server = support::Server::start_with(|c| {
         c.credential_lifetime = std::time::Duration::from_secs(30 * 60)
@@ -445,14 +431,7 @@ async fn a_silent_server_holds_no_door() {
     // The server's address now takes connections and never answers.
     let addr = server.addr();
     server.stop().await;
-    let silent = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let held = Arc::new(Mutex::new(Vec::new()));
-    let keep = held.clone();
-    let accepting = tokio::spawn(async move {
-        while let Ok((socket, _)) = silent.accept().await {
-            keep.lock().unwrap().push(socket);
-        }
-    });
+    let silent = support::SilentServer::bind(addr).await;
 
     for (phone, app) in [
         (&tech, access_domain::App::AccessManager),
@@ -477,18 +456,14 @@ async fn a_silent_server_holds_no_door() {
             "{app:?} waited {took:?} on a silent server"
         );
     }
-    assert!(
-        !held.lock().unwrap().is_empty(),
-        "the phones did try the server"
-    );
-    accepting.abort();
+    assert!(silent.connections() > 0, "the phones did try the server");
 }
 
 /// A code revoked from the lock screen with no network shows revoked at once, reaches the
 /// platform when the network is back, and leaves the lock at the next contact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_revoked_offline_reaches_the_platform_then_the_door() {
-    let (_dir, brain, transport) = fresh_lock("VL-APPS-3");
+    let (_dir, brain, transport) = support::fresh_lock("VL-APPS-3");
     let (mut server, admin, unit) = support::site().await;
     let url = server.base_url();
     let tech = support::onboard(

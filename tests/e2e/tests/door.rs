@@ -7,9 +7,9 @@
 mod support;
 
 use access_domain::{AccessCodeKind, LockMode};
-use lock_ble::{AnyTransport, MemoryTransport};
+use lock_ble::AnyTransport;
 use serde_json::{Value, json};
-use virtual_lock::{FactorySettings, KeypadOutcome, LockBrain, VirtualLock};
+use virtual_lock::{KeypadOutcome, LockBrain};
 
 use support::{Admin, Phone, Server};
 
@@ -28,16 +28,7 @@ struct Door {
 
 impl Door {
     async fn paired(serial: &str) -> Door {
-        let dir = tempfile::tempdir().unwrap();
-        let factory = FactorySettings {
-            factory_serial: serial.into(),
-            pairing_code: Some(support::PAIRING_CODE.into()),
-        };
-        let lock = VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap();
-        let brain = LockBrain::new(lock);
-        let memory = MemoryTransport::new(23);
-        memory.add_lock("door", Some(serial), brain.clone());
-        let transport = AnyTransport::from(memory);
+        let (dir, brain, transport) = support::fresh_lock(serial);
         let (server, admin, unit) = support::site().await;
         let tech = support::onboard(
             &admin,

@@ -12,7 +12,8 @@ use access_domain::{AccessCodeKind, LockMode};
 // Each test binary uses its own part of these.
 #[allow(unused_imports)]
 pub use access_test_support::{Admin, Server, all_permissions, app_for, open, register, units};
-use lock_ble::AnyTransport;
+use lock_ble::{AnyTransport, MemoryTransport};
+use virtual_lock::{FactorySettings, LockBrain, VirtualLock};
 
 pub const PAIRING_CODE: &str = "1357924680";
 
@@ -56,6 +57,53 @@ pub async fn onboard(
         dir,
         client,
         user_id,
+    }
+}
+
+/// A factory-fresh virtual lock over the in-memory transport (MTU 23), as device "door":
+/// its state directory (kept while the test runs), its brain and the phones' transport.
+pub fn fresh_lock(serial: &str) -> (tempfile::TempDir, LockBrain, AnyTransport) {
+    let dir = tempfile::tempdir().unwrap();
+    let factory = FactorySettings {
+        factory_serial: serial.into(),
+        pairing_code: Some(PAIRING_CODE.into()),
+    };
+    let brain = LockBrain::new(VirtualLock::open(&dir.path().join("lock.state"), factory).unwrap());
+    let memory = MemoryTransport::new(23);
+    memory.add_lock("door", Some(serial), brain.clone());
+    (dir, brain, AnyTransport::from(memory))
+}
+
+/// A server that takes connections on `addr` and never answers: the network up, the
+/// platform not. Dropped, it stops and closes what it holds.
+pub struct SilentServer {
+    accepting: tokio::task::JoinHandle<()>,
+    held: Arc<Mutex<Vec<tokio::net::TcpStream>>>,
+}
+
+impl SilentServer {
+    pub async fn bind(addr: std::net::SocketAddr) -> SilentServer {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = held.clone();
+        let accepting = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                keep.lock().unwrap().push(socket);
+            }
+        });
+        SilentServer { accepting, held }
+    }
+
+    /// Connections taken (and never answered) so far.
+    pub fn connections(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.accepting.abort();
+        self.held.lock().unwrap().clear();
     }
 }
 
