@@ -36,11 +36,7 @@ pub fn action_gates(me: &Me, unit: Uuid) -> Vec<crate::model::ActionGate> {
     Action::ALL
         .into_iter()
         .map(|action| {
-            let verdict = if action == Action::Pair {
-                check_pair(me, unit)
-            } else {
-                authorize(&actor, action, unit).map_err(AccessError::from)
-            };
+            let verdict = authorize(&actor, action, unit).map_err(AccessError::from);
             crate::model::ActionGate {
                 action,
                 allowed: verdict.is_ok(),
@@ -48,14 +44,6 @@ pub fn action_gates(me: &Me, unit: Uuid) -> Vec<crate::model::ActionGate> {
             }
         })
         .collect()
-}
-
-/// Pairing a lock into `unit`: administrators may pair anywhere, others need the right.
-pub fn check_pair(me: &Me, unit: Uuid) -> Result<(), AccessError> {
-    if me.is_admin {
-        return Ok(());
-    }
-    check(me, Action::Pair, unit)
 }
 
 #[cfg(test)]
@@ -75,7 +63,6 @@ pub(crate) mod tests {
             access: Access::Units {
                 unit_ids: units.to_vec(),
             },
-            is_admin: false,
             organization_id: Uuid::new_v4(),
         }
     }
@@ -120,16 +107,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn administrators_pair_anywhere_others_need_the_right() {
+    fn pairing_needs_the_right_in_scope_even_for_managers() {
         let unit = Uuid::new_v4();
-        let me = member(&[], &[unit]);
-        assert!(check_pair(&me, unit).is_err());
-        assert!(check_pair(&member(&[Permission::ResetCodes], &[unit]), unit).is_ok());
-        let admin = Me {
-            is_admin: true,
-            ..me
-        };
-        assert!(check_pair(&admin, Uuid::new_v4()).is_ok());
+        assert!(check(&member(&[], &[unit]), Action::Pair, unit).is_err());
+        let pairer = member(&[Permission::ResetCodes], &[unit]);
+        assert!(check(&pairer, Action::Pair, unit).is_ok());
+        assert!(check(&pairer, Action::Pair, Uuid::new_v4()).is_err());
+        let manager = member(&[Permission::ManageAccess], &[unit]);
+        assert!(check(&manager, Action::Pair, unit).is_err());
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub enum Permission {
     RenameLocks,
     ChangeModes,
     ViewMasterCode,
+    ManageAccess,
 }
 
 #[uniffi::remote(Enum)]
@@ -111,7 +112,6 @@ pub struct UserInfo {
     /// True for "all locks" access; otherwise `unit_ids` lists the units.
     pub all_locks: bool,
     pub unit_ids: Vec<String>,
-    pub is_admin: bool,
 }
 
 impl From<&Me> for UserInfo {
@@ -130,7 +130,6 @@ impl From<&Me> for UserInfo {
             permissions: m.permissions.clone(),
             all_locks,
             unit_ids,
-            is_admin: m.is_admin,
         }
     }
 }

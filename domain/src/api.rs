@@ -39,7 +39,7 @@ pub mod error_codes {
     pub const FORBIDDEN: &str = "forbidden";
     pub const MISSING_PERMISSION: &str = "missing_permission";
     pub const OUT_OF_SCOPE: &str = "out_of_scope";
-    pub const NOT_ADMIN: &str = "not_admin";
+    pub const NOT_MANAGER: &str = "not_manager";
     pub const REVOKED: &str = "revoked";
     pub const NOT_FOUND: &str = "not_found";
     pub const CONFLICT: &str = "conflict";
@@ -120,8 +120,6 @@ pub struct Me {
     pub app: App,
     pub permissions: Vec<Permission>,
     pub access: Access,
-    /// Whether this user may manage access (invite, edit, revoke).
-    pub is_admin: bool,
     pub organization_id: Uuid,
 }
 

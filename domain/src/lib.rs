@@ -1,6 +1,7 @@
 //! Domain types and rules of lock access, shared by `access-server` and `access-core`.
 //!
-//! Every rule the article and SPEC.md state lives here exactly once: the six permissions,
+//! Every rule the article and SPEC.md state lives here exactly once: the permissions and
+//! who may manage whom,
 //! user types and the app each one uses, access scope, lock modes and which codes open in
 //! which mode, the `+1` phone rule, invitation expiry, and the gate that decides whether a
 //! user may perform an action on a lock.
@@ -14,6 +15,7 @@
 pub mod access;
 pub mod api;
 pub mod codes;
+pub mod delegation;
 pub mod invitation;
 pub mod modes;
 pub mod permissions;

@@ -1,8 +1,11 @@
-//! The six permissions a team member can hold, named as the API and the article name them.
+//! The permissions a team member can hold, named as the API and the article name them: the
+//! six that apply on the server and in the app, and the right to manage lock access.
 
 use serde::{Deserialize, Serialize};
 
-/// One of the six permissions of a team member. They apply on the server and in the app.
+/// One permission of a team member. The six lock permissions apply on the server and in the
+/// app; [`Permission::ManageAccess`] is the right to invite and manage users (see
+/// [`crate::delegation`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -13,17 +16,20 @@ pub enum Permission {
     RenameLocks,
     ChangeModes,
     ViewMasterCode,
+    ManageAccess,
 }
 
 impl Permission {
-    /// All six, in the order the article lists them.
-    pub const ALL: [Permission; 6] = [
+    /// Every permission: the six lock permissions in the order the article lists them, then
+    /// the right to manage lock access.
+    pub const ALL: [Permission; 7] = [
         Permission::GiveAccess,
         Permission::ResetCodes,
         Permission::ViewLogs,
         Permission::RenameLocks,
         Permission::ChangeModes,
         Permission::ViewMasterCode,
+        Permission::ManageAccess,
     ];
 
     /// The wire name, e.g. `give_access`.
@@ -35,6 +41,7 @@ impl Permission {
             Permission::RenameLocks => "rename_locks",
             Permission::ChangeModes => "change_modes",
             Permission::ViewMasterCode => "view_master_code",
+            Permission::ManageAccess => "manage_access",
         }
     }
 
@@ -52,6 +59,7 @@ impl Permission {
             Permission::RenameLocks => "Can rename locks",
             Permission::ChangeModes => "Can change lock modes",
             Permission::ViewMasterCode => "Can view master code",
+            Permission::ManageAccess => "Can manage lock access",
         }
     }
 
@@ -66,6 +74,10 @@ impl Permission {
                 "Allows switching lock modes (for example, Tour to Resident)."
             }
             Permission::ViewMasterCode => "Grants visibility into the master access code.",
+            Permission::ManageAccess => {
+                "Invite users and change or revoke their access, within your own units and \
+                 permissions."
+            }
         }
     }
 }

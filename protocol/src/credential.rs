@@ -123,7 +123,8 @@ impl BitAnd for Rights {
 /// The rights a user of `user_type` with `permissions` gets on a lock in their scope.
 ///
 /// Everyone may unlock, lock and read the status (which also lets them carry door updates).
-/// Each of the six permissions adds its own rights for team members; residents get no
+/// Each of the six lock permissions adds its own rights for team members (managing access
+/// adds none); residents get no
 /// permission-derived rights, whatever `permissions` holds.
 ///
 /// ```
@@ -147,6 +148,8 @@ pub fn rights_for(user_type: UserType, permissions: &[Permission]) -> Rights {
                 Permission::RenameLocks => Rights::RENAME,
                 Permission::ChangeModes => Rights::SET_MODE,
                 Permission::ViewMasterCode => Rights::VIEW_MASTER,
+                // Managing users is a platform right: nothing to do at the door.
+                Permission::ManageAccess => Rights::NONE,
             }
         }),
     }

@@ -3,6 +3,7 @@
 
 use access_domain::Denied;
 use access_domain::api::{ErrorBody, ErrorDetail, error_codes as codes};
+use access_domain::delegation::ManageDenied;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -65,14 +66,6 @@ impl ApiError {
         )
     }
 
-    pub fn not_admin() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            codes::NOT_ADMIN,
-            "Only administrators can manage access.",
-        )
-    }
-
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, codes::CONFLICT, message)
     }
@@ -83,6 +76,18 @@ impl ApiError {
             codes::INTERNAL,
             "Something went wrong on the server; try again.",
         )
+    }
+}
+
+impl From<ManageDenied> for ApiError {
+    fn from(d: ManageDenied) -> Self {
+        let code = match d {
+            ManageDenied::NotManager | ManageDenied::NotOrganizationWide => codes::NOT_MANAGER,
+            ManageDenied::ScopeBeyondYours => codes::OUT_OF_SCOPE,
+            ManageDenied::PermissionBeyondYours(_) => codes::MISSING_PERMISSION,
+            ManageDenied::Yourself | ManageDenied::UserBeyondYours => codes::FORBIDDEN,
+        };
+        ApiError::new(StatusCode::FORBIDDEN, code, d.to_string())
     }
 }
 

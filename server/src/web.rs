@@ -103,6 +103,11 @@ const ASSETS: &[Asset] = &[
         content_type: JS,
         body: include_bytes!("../web/js/outbox.js"),
     },
+    Asset {
+        path: "js/rights.js",
+        content_type: JS,
+        body: include_bytes!("../web/js/rights.js"),
+    },
 ];
 
 const INDEX_HTML: &[u8] = include_bytes!("../web/index.html");
@@ -301,7 +306,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The ES module `js/domain.js`: the six permissions with the article's labels and
+/// The ES module `js/domain.js`: the permissions with the article's labels and
 /// descriptions, and the app each user type is invited to.
 fn domain_module() -> String {
     let permissions: Vec<_> = Permission::ALL
@@ -477,7 +482,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_domain_module_carries_the_articles_six_permissions() {
+    async fn the_domain_module_carries_every_permission() {
         let src = text(get_asset("js/domain.js", HeaderMap::new()).await).await;
         for p in Permission::ALL {
             assert!(src.contains(p.label()), "{p}");

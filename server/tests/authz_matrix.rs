@@ -1,6 +1,6 @@
-//! The authorization matrix: each gated lock endpoint against each of the six permissions,
-//! units scope versus all locks, residents, pending and revoked users, administrator-only
-//! endpoints, and the wall between organizations. In-process server.
+//! The authorization matrix: each gated lock endpoint against each of the six lock permissions,
+//! units scope versus all locks, residents, pending and revoked users, the endpoints that
+//! need the right to manage lock access, and the wall between organizations. In-process server.
 
 mod common;
 
@@ -383,7 +383,7 @@ async fn residents_pending_and_revoked_users_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn administrator_endpoints_refuse_everyone_else() {
+async fn management_endpoints_refuse_team_members_without_the_right() {
     let t = common::start().await;
     let api = &t.api;
     let admin = api.admin().await;
@@ -447,7 +447,7 @@ async fn administrator_endpoints_refuse_everyone_else() {
         let a = api.call(m.clone(), path, Some(&staff), body.clone()).await;
         assert_eq!(
             (a.status, a.code()),
-            (StatusCode::FORBIDDEN, "not_admin"),
+            (StatusCode::FORBIDDEN, "not_manager"),
             "{m} {path}"
         );
         let anon = api.call(m.clone(), path, None, body.clone()).await;

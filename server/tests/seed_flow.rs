@@ -29,7 +29,13 @@ async fn the_seed_article_flow_end_to_end() {
     assert_eq!(health.status, StatusCode::OK);
     let admin = api.login(ADMIN, ADMIN_PW).await;
     let me = api.get("/api/v1/me", &admin).await;
-    assert_eq!(me.body["is_admin"], true);
+    // The first administrator is the first holder of the right to manage lock access.
+    assert!(
+        me.body["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("manage_access"))
+    );
 
     // Properties, units, locks.
     let (_, units) = api

@@ -1,5 +1,5 @@
-// A signed-in user without the right to manage access sees a refusal, not the page; a
-// visitor without a session sees the sign-in form.
+// A signed-in resident sees a refusal, not the page (team members get the page their
+// permissions allow: delegation.test.mjs); a visitor without a session sees the sign-in form.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,13 +23,14 @@ after(async () => {
   await server?.stop();
 });
 
-test('a team member without the right to manage access is refused', async () => {
+test('a resident is refused', async () => {
   const admin = await login(server, server.admin.email, server.admin.password);
+  const property = await server.api('POST', '/properties', { name: 'Fir Lane' }, admin);
+  const unit = await server.api('POST', `/properties/${property.body.id}/units`, { name: '4' }, admin);
   const invite = await server.api('POST', '/invitations', {
-    user_type: 'team_member',
+    user_type: 'resident',
     email: 'sam.field@example.com',
-    permissions: ['give_access', 'reset_codes', 'view_logs', 'rename_locks', 'change_modes', 'view_master_code'],
-    access: { type: 'all_locks' },
+    access: { type: 'units', unit_ids: [unit.body.id] },
   }, admin);
   assert.equal(invite.status, 201, JSON.stringify(invite.body));
   await register(server, admin, {
@@ -45,17 +46,20 @@ test('a team member without the right to manage access is refused', async () => 
   await page.getByLabel('Email').fill('sam.field@example.com');
   await page.getByLabel('Password').fill('sam field password 7');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'You do not have permission to manage lock access' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: 'This page is for team members' }).waitFor();
+  await page.getByText('NoKey Resident app').waitFor();
   assert.equal(await page.locator('#counters').count(), 0, 'no counters');
   assert.equal(await page.getByRole('button', { name: 'Invite User' }).count(), 0, 'no Invite User');
   assert.equal(await page.locator('table').count(), 0, 'no users table');
   assert.equal(await page.getByRole('navigation', { name: 'Access' }).isVisible(), false);
-  await shot('team-member-refused');
+  await shot('resident-refused');
 
   // Other routes are refused too.
   await page.goto(`${server.url}/#/access/outbox`);
-  await page.getByRole('heading', { level: 1, name: 'You do not have permission to manage lock access' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: 'This page is for team members' }).waitFor();
   assert.equal(await page.locator('article[data-channel]').count(), 0);
+  await page.goto(`${server.url}/#/access/locks`);
+  await page.getByRole('heading', { level: 1, name: 'This page is for team members' }).waitFor();
 
   // The API refuses as well, whatever the page does.
   const samToken = await login(server, 'sam.field@example.com', 'sam field password 7');

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use access_domain::Action;
 use access_domain::api::{Lock, LockIdentity, LockRegistration, Page, Property};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -55,7 +56,7 @@ impl Engine {
     ) -> Result<LockInfo, AccessError> {
         self.require_token()?;
         let unit = parse_id(&unit_id)?;
-        gate::check_pair(&self.me().await?, unit)?;
+        gate::check(&self.me().await?, Action::Pair, unit)?;
         let code = checked_code(&pairing_code)?;
         let name = pairing_name(&name)?;
         let target = Target {
@@ -82,7 +83,7 @@ impl Engine {
         let lock: Lock = self
             .request::<(), _>(Method::GET, &format!("/api/v1/locks/{id}"), None, None)
             .await?;
-        gate::check_pair(&me, lock.unit_id)?;
+        gate::check(&me, Action::Pair, lock.unit_id)?;
         if lock.paired {
             return Err(rejection(Rejection::AlreadyPaired));
         }
@@ -137,7 +138,7 @@ impl Engine {
         let mut places = Vec::new();
         for p in properties.items {
             for u in p.units {
-                if gate::check_pair(&me, u.id).is_err() {
+                if gate::check(&me, Action::Pair, u.id).is_err() {
                     continue;
                 }
                 let waiting_locks = locks

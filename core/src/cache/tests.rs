@@ -18,7 +18,6 @@ pub(crate) fn me_fixture() -> Me {
         app: App::AccessManager,
         permissions: vec![],
         access: Access::AllLocks,
-        is_admin: false,
         organization_id: Uuid::new_v4(),
     }
 }

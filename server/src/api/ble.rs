@@ -16,13 +16,13 @@ use crate::error::ApiResult;
 use crate::service::credentials;
 use crate::service::locks::{create_lock, lock_json, pair};
 
-/// Register a lock under a unit (administrators, or team members allowed to pair there).
+/// Register a lock under a unit (team members allowed to pair there).
 /// The answer carries the organization's public key, which the pairing phone installs in
 /// the lock; the master code and the code secret follow in the lock's first door update.
 #[utoipa::path(post, path = "/api/v1/locks", tag = "locks", security(("bearer" = [])),
     request_body = LockCreate,
     responses((status = 201, body = LockRegistration),
-        (status = 403, description = "`not_admin`: neither an administrator nor allowed to pair in the unit", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: not allowed to pair in the unit", body = ErrorBody),
         (status = 404, description = "`not_found`: no such unit", body = ErrorBody),
         (status = 422, description = "`validation_failed`: an empty or too long name, a malformed identity key or firmware", body = ErrorBody)))]
 pub async fn register_lock(

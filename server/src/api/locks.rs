@@ -1,11 +1,11 @@
 //! Properties, units, locks, the gated lock actions, logs, access codes and sync.
 //! Every lock action passes `gate` (`access_domain::authorize`) on every request.
 
-use access_domain::Action;
 use access_domain::api::{
     AccessCode, ErrorBody, Lock, LockLogUpload, LogEntry, MasterCode, ModeRequest, NameRequest,
     Page, Passcode, Property, RenameRequest, SyncResponse, Unit,
 };
+use access_domain::{Action, Member, delegation};
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Admin, Auth, Id, Json, ListParams, Query, SeqListParams, me};
+use super::{Auth, Id, Json, ListParams, OrgManager, Query, SeqListParams, me};
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
@@ -27,11 +27,11 @@ use crate::{AppState, secrets};
 /// Create a property.
 #[utoipa::path(post, path = "/api/v1/properties", tag = "properties", security(("bearer" = [])),
     request_body = NameRequest, responses((status = 201, body = Property),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 403, description = "`not_manager`: without the manage-access permission", body = ErrorBody),
         (status = 422, description = "`validation_failed`: an empty or too long name", body = ErrorBody)))]
 pub async fn create_property(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    OrgManager(admin): OrgManager,
     Json(req): Json<NameRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Property>)> {
     let name = clean_name(&req.name, "Property name", 200)?;
@@ -50,7 +50,8 @@ pub async fn create_property(
     ))
 }
 
-/// Properties with their units; non-administrators see only units in their scope.
+/// Properties with their units; only managers with access to all locks see every property,
+/// others the units in their scope.
 #[utoipa::path(get, path = "/api/v1/properties", tag = "properties", security(("bearer" = [])),
     responses((status = 200, body = Page<Property>)))]
 pub async fn list_properties(
@@ -72,11 +73,12 @@ pub async fn list_properties(
                     name: u.name,
                 })
                 .collect();
-            (user.is_admin || !units.is_empty()).then_some(Property {
-                id: p.id,
-                name: p.name,
-                units,
-            })
+            (delegation::check_organization_manager(&user.actor()).is_ok() || !units.is_empty())
+                .then_some(Property {
+                    id: p.id,
+                    name: p.name,
+                    units,
+                })
         })
         .collect();
     Ok(axum::Json(Page { items, next: None }))
@@ -86,12 +88,12 @@ pub async fn list_properties(
 #[utoipa::path(post, path = "/api/v1/properties/{id}/units", tag = "properties",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = NameRequest,
     responses((status = 201, body = Unit),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 403, description = "`not_manager`: without the manage-access permission", body = ErrorBody),
         (status = 404, description = "`not_found`: no such property", body = ErrorBody),
         (status = 422, description = "`validation_failed`: an empty or too long name", body = ErrorBody)))]
 pub async fn create_unit(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    OrgManager(admin): OrgManager,
     Id(property_id): Id,
     Json(req): Json<NameRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Unit>)> {

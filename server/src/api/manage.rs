@@ -1,17 +1,20 @@
 //! Manage Access: invitations, users, permissions, access, revoke, resend, summary, outbox.
-//! Administrators only (403 `not_admin` for everyone else).
+//! For holders of `manage_access` (403 `not_manager` for everyone else), each within their
+//! reach: a unit manager sees and manages only users of their units, and nobody grants more
+//! than they hold or edits themselves ([`access_domain::delegation`]).
 
 use access_domain::api::{
     AccessSummary, Channel, ErrorBody, InvitationRequest, InvitationResponse, OutboxMessage, Page,
     Passcode, PermissionsUpdate, UserDetail, UserSummary,
 };
-use access_domain::{Access, INVITATION_TTL, Permission, UserStatus, UserType};
+use access_domain::delegation::{check_manages, within_reach};
+use access_domain::{Access, INVITATION_TTL, Member, Permission, UserStatus, UserType};
 use axum::extract::State;
 use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Admin, Id, Json, Query, SeqListParams, page_size};
+use super::{Id, Json, Manager, OrgManager, Query, SeqListParams, page_size};
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
@@ -52,6 +55,37 @@ fn user_not_found(e: StoreError) -> ApiError {
         StoreError::NotFound => ApiError::not_found("User"),
         other => other.into(),
     }
+}
+
+/// The units a manager's view is limited to: `None` for a manager of all locks.
+fn reach_of(manager: &UserRecord) -> Option<Vec<Uuid>> {
+    match &manager.access {
+        Access::AllLocks => None,
+        Access::Units { unit_ids } => Some(unit_ids.clone()),
+    }
+}
+
+/// A user of the manager's organization within their scope; others are "not found", as
+/// the table does not list them.
+async fn visible(state: &AppState, manager: &UserRecord, id: Uuid) -> ApiResult<UserRecord> {
+    let org = manager.org_id;
+    let user = state
+        .db
+        .run(move |s| s.user(org, id))
+        .await
+        .map_err(user_not_found)?;
+    if within_reach(&manager.actor(), &user.access, &[]).is_err() {
+        return Err(ApiError::not_found("User"));
+    }
+    Ok(user)
+}
+
+/// A user the manager may change: visible, not themselves, with no access or permission
+/// beyond the manager's.
+async fn managed(state: &AppState, manager: &UserRecord, id: Uuid) -> ApiResult<UserRecord> {
+    let user = visible(state, manager, id).await?;
+    check_manages(&manager.actor(), manager.id, &user.actor(), user.id)?;
+    Ok(user)
 }
 
 async fn detail(state: &AppState, org: Uuid, id: Uuid) -> ApiResult<UserDetail> {
@@ -169,12 +203,12 @@ fn invitation_mail(
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "manage access", security(("bearer" = [])),
     request_body = InvitationRequest,
     responses((status = 201, body = InvitationResponse),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
+        (status = 403, description = "`not_manager`: without the manage-access permission; `out_of_scope` or `missing_permission`: units or permissions beyond your own", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown username", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`", body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Json(req): Json<InvitationRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<InvitationResponse>)> {
     let org = admin.org_id;
@@ -182,10 +216,11 @@ pub async fn invite(
     let permissions = dedup_permissions(req.permissions);
     if req.user_type == UserType::Resident && !permissions.is_empty() {
         return Err(ApiError::validation(
-            "Residents hold none of the six permissions; send \"permissions\": [].",
+            "Residents hold no permissions; send \"permissions\": [].",
         ));
     }
     let access = check_access(&state, org, req.user_type, req.access).await?;
+    within_reach(&admin.actor(), &access, &permissions)?;
     let email = match (req.email.as_deref(), req.username.as_deref()) {
         (Some(e), None) => clean_email(e)?,
         (None, Some(name)) => {
@@ -242,21 +277,18 @@ pub async fn invite(
 #[utoipa::path(post, path = "/api/v1/users/{id}/resend-invite", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = InvitationResponse),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody),
         (status = 409, description = "`conflict`: the user is not pending", body = ErrorBody)))]
 pub async fn resend(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Id(id): Id,
 ) -> ApiResult<axum::Json<InvitationResponse>> {
     let org = admin.org_id;
     let now = OffsetDateTime::now_utc();
-    let (user, org_name) = state
-        .db
-        .run(move |s| Ok((s.user(org, id)?, s.organization_name(org)?)))
-        .await
-        .map_err(user_not_found)?;
+    let user = managed(&state, &admin, id).await?;
+    let org_name = state.db.run(move |s| s.organization_name(org)).await?;
     if user.status != UserStatus::Pending {
         return Err(ApiError::conflict(format!(
             "Only pending invitations can be resent; this user is {}.",
@@ -282,13 +314,17 @@ pub async fn resend(
 /// Totals of the Manage Access page (revoked users are not counted).
 #[utoipa::path(get, path = "/api/v1/access/summary", tag = "manage access", security(("bearer" = [])),
     responses((status = 200, body = AccessSummary),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
+        (status = 403, description = "`not_manager`: without the manage-access permission", body = ErrorBody)))]
 pub async fn summary(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
 ) -> ApiResult<axum::Json<AccessSummary>> {
     let org = admin.org_id;
-    let c = state.db.run(move |s| s.summary(org)).await?;
+    let reach = reach_of(&admin);
+    let c = state
+        .db
+        .run(move |s| s.summary(org, reach.as_deref()))
+        .await?;
     Ok(axum::Json(AccessSummary {
         total_users: c.total_users,
         team_members: c.team_members,
@@ -399,6 +435,7 @@ impl UserListParams {
             descending,
             after,
             limit: page_size(self.limit, 200),
+            within_units: None,
         })
     }
 }
@@ -407,14 +444,17 @@ impl UserListParams {
 #[utoipa::path(get, path = "/api/v1/users", tag = "manage access", security(("bearer" = [])),
     params(UserListParams), responses((status = 200, body = UserListPage),
         (status = 400, description = "`bad_request`: an unknown type, status, sort or order, or a cursor this server did not give", body = ErrorBody),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
+        (status = 403, description = "`not_manager`: without the manage-access permission", body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Query(p): Query<UserListParams>,
 ) -> ApiResult<axum::Json<UserListPage>> {
     let org = admin.org_id;
-    let query = p.query()?;
+    let query = UserQuery {
+        within_units: reach_of(&admin),
+        ..p.query()?
+    };
     let page = state.db.run(move |s| s.user_page(org, &query)).await?;
     Ok(axum::Json(UserListPage {
         items: page.users.iter().map(summary_of).collect(),
@@ -426,28 +466,20 @@ pub async fn list_users(
 /// A user's details: type, status, emails, invitation, permissions, access, passcodes.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "manage access", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = UserDetail),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such user", body = ErrorBody)))]
+        (status = 403, description = "`not_manager`: without the manage-access permission", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody)))]
 pub async fn user_detail(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Id(id): Id,
 ) -> ApiResult<axum::Json<UserDetail>> {
+    visible(&state, &admin, id).await?;
     Ok(axum::Json(detail(&state, admin.org_id, id).await?))
 }
 
+/// A [`managed`] user whose access is not revoked.
 async fn editable(state: &AppState, admin: &UserRecord, id: Uuid) -> ApiResult<UserRecord> {
-    let org = admin.org_id;
-    let user = state
-        .db
-        .run(move |s| s.user(org, id))
-        .await
-        .map_err(user_not_found)?;
-    if user.is_admin {
-        return Err(ApiError::validation(
-            "Administrators hold every permission and all locks; their access cannot be edited.",
-        ));
-    }
+    let user = managed(state, admin, id).await?;
     if user.status == UserStatus::Revoked {
         return Err(ApiError::conflict("This user's access has been revoked."));
     }
@@ -458,23 +490,22 @@ async fn editable(state: &AppState, admin: &UserRecord, id: Uuid) -> ApiResult<U
 #[utoipa::path(put, path = "/api/v1/users/{id}/permissions", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = PermissionsUpdate,
     responses((status = 200, body = UserDetail),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
-        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: an administrator, or permissions for a resident", body = ErrorBody)))]
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions; `missing_permission`: granting one you do not hold", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked, or this would leave nobody who can manage lock access", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: permissions for a resident", body = ErrorBody)))]
 pub async fn set_permissions(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Id(id): Id,
     Json(req): Json<PermissionsUpdate>,
 ) -> ApiResult<axum::Json<UserDetail>> {
     let user = editable(&state, &admin, id).await?;
     let perms = dedup_permissions(req.permissions);
     if user.user_type == UserType::Resident && !perms.is_empty() {
-        return Err(ApiError::validation(
-            "Residents hold none of the six permissions.",
-        ));
+        return Err(ApiError::validation("Residents hold no permissions."));
     }
+    within_reach(&admin.actor(), &user.access, &perms)?;
     let org = admin.org_id;
     let now = OffsetDateTime::now_utc();
     state
@@ -490,13 +521,13 @@ pub async fn set_permissions(
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = Access,
     responses((status = 200, body = UserDetail),
         (status = 400, description = "`bad_request`: not an access scope", body = ErrorBody),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions; `out_of_scope`: units beyond your own", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody),
         (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: an administrator, all locks for a resident, unknown or no units", body = ErrorBody)))]
+        (status = 422, description = "`validation_failed`: all locks for a resident, unknown or no units", body = ErrorBody)))]
 pub async fn set_access(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Id(id): Id,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<axum::Json<UserDetail>> {
@@ -509,6 +540,7 @@ pub async fn set_access(
     let user = editable(&state, &admin, id).await?;
     let org = admin.org_id;
     let access = check_access(&state, org, user.user_type, access).await?;
+    within_reach(&admin.actor(), &access, &user.permissions)?;
     let now = OffsetDateTime::now_utc();
     state
         .db
@@ -521,28 +553,16 @@ pub async fn set_access(
 #[utoipa::path(post, path = "/api/v1/users/{id}/revoke", tag = "manage access",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = UserDetail),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: oneself or an administrator", body = ErrorBody)))]
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody),
+        (status = 409, description = "`conflict`: the last user who can manage lock access", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    Manager(admin): Manager,
     Id(id): Id,
 ) -> ApiResult<axum::Json<UserDetail>> {
-    if id == admin.id {
-        return Err(ApiError::validation("You cannot revoke your own access."));
-    }
     let org = admin.org_id;
-    let user = state
-        .db
-        .run(move |s| s.user(org, id))
-        .await
-        .map_err(user_not_found)?;
-    if user.is_admin {
-        return Err(ApiError::validation(
-            "Administrators cannot be revoked here.",
-        ));
-    }
+    managed(&state, &admin, id).await?;
     let now = OffsetDateTime::now_utc();
     state.db.run(move |s| s.revoke_user(org, id, now)).await?;
     Ok(axum::Json(detail(&state, org, id).await?))
@@ -552,10 +572,10 @@ pub async fn revoke(
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "manage access", security(("bearer" = [])),
     params(SeqListParams), responses((status = 200, body = Page<OutboxMessage>),
         (status = 400, description = "`bad_request`: a cursor that is not a message sequence number", body = ErrorBody),
-        (status = 403, description = "`not_admin`: only administrators", body = ErrorBody)))]
+        (status = 403, description = "`not_manager`: without the manage-access permission for all locks", body = ErrorBody)))]
 pub async fn outbox(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    OrgManager(admin): OrgManager,
     Query(p): Query<SeqListParams>,
 ) -> ApiResult<axum::Json<Page<OutboxMessage>>> {
     let org = admin.org_id;

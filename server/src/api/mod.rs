@@ -8,6 +8,7 @@ pub mod manage;
 pub mod offline_codes;
 
 use access_domain::api::{Me, error_codes as codes};
+use access_domain::{Member, delegation};
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -341,19 +342,32 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// An active administrator; others get 403 `not_admin`.
-pub struct Admin(pub UserRecord);
+/// A signed-in team member who holds `manage_access` (within their own scope, see
+/// [`access_domain::delegation`]); others get 403 `not_manager`.
+pub struct Manager(pub UserRecord);
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<AppState> for Manager {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Auth { user, .. } = Auth::from_request_parts(parts, state).await?;
-        if user.is_admin {
-            Ok(Admin(user))
-        } else {
-            Err(ApiError::not_admin())
-        }
+        delegation::check_manager(&user.actor())?;
+        Ok(Manager(user))
+    }
+}
+
+/// A [`Manager`] with access to all locks, for what spans the whole organization
+/// (properties and units, the outbox that carries every invitation); others get 403
+/// `not_manager`.
+pub struct OrgManager(pub UserRecord);
+
+impl FromRequestParts<AppState> for OrgManager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Auth { user, .. } = Auth::from_request_parts(parts, state).await?;
+        delegation::check_organization_manager(&user.actor())?;
+        Ok(OrgManager(user))
     }
 }
 
@@ -377,7 +391,6 @@ pub fn into_me(user: UserRecord) -> Me {
         app: user.user_type.app(),
         permissions: user.permissions,
         access: user.access,
-        is_admin: user.is_admin,
         organization_id: user.org_id,
     }
 }

@@ -1,7 +1,7 @@
 //! Locks: loading one behind the gate, registering one, and its API shape.
 
 use access_domain::Action;
-use access_domain::api::{Lock, LockCreate, LockIdentity, error_codes as codes};
+use access_domain::api::{Lock, LockCreate, LockIdentity};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use uuid::Uuid;
@@ -61,16 +61,8 @@ pub async fn gated(
     Ok(lock)
 }
 
-/// Pairing is for administrators and team members allowed to pair in the unit.
-pub fn may_pair(user: &UserRecord, unit_id: Uuid) -> ApiResult<()> {
-    if user.is_admin {
-        return Ok(());
-    }
-    gate(user, Action::Pair, unit_id)
-}
-
-/// Registers a lock under a unit: administrators, or a team member allowed to pair there
-/// (others get 403 `not_admin`).
+/// Registers a lock under a unit: for team members allowed to pair there (the
+/// `reset_codes` permission in their scope).
 pub async fn create_lock(
     state: &AppState,
     user: &UserRecord,
@@ -87,13 +79,7 @@ pub async fn create_lock(
             StoreError::NotFound => ApiError::not_found("Unit"),
             other => other.into(),
         })?;
-    may_pair(user, unit_id).map_err(|e| {
-        if e.code == codes::FORBIDDEN {
-            ApiError::not_admin()
-        } else {
-            e
-        }
-    })?;
+    gate(user, Action::Pair, unit_id)?;
     if let Some(k) = &req.identity_public_key {
         check_identity_key(k)?;
     }
@@ -122,7 +108,7 @@ pub async fn pair(
     req: LockIdentity,
 ) -> ApiResult<LockRecord> {
     let lock = org_lock(state, user, id).await?;
-    may_pair(user, lock.unit_id)?;
+    gate(user, Action::Pair, lock.unit_id)?;
     check_identity_key(&req.identity_public_key)?;
     check_firmware(req.firmware.as_deref())?;
     let rename_to = match &req.name {

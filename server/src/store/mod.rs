@@ -80,6 +80,11 @@ impl From<std::io::Error> for StoreError {
     }
 }
 
+/// The conflict a change gets when it would leave the organization with nobody who can
+/// manage lock access.
+pub const LAST_MANAGER: &str =
+    "This is the last user who can manage lock access: give the permission to someone else first.";
+
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 

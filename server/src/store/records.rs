@@ -14,7 +14,6 @@ pub struct UserRecord {
     pub org_id: Uuid,
     pub user_type: UserType,
     pub status: UserStatus,
-    pub is_admin: bool,
     pub name: Option<String>,
     pub username: Option<String>,
     pub invited_email: Option<String>,

@@ -45,7 +45,7 @@ pub(super) trait Columns {
 macro_rules! user_cols {
     ($expiry:literal) => {
         concat!(
-            "u.id, u.org_id, u.user_type, u.status, u.is_admin, u.name, u.username, \
+            "u.id, u.org_id, u.user_type, u.status, u.name, u.username, \
              u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, \
              u.unit_ids, u.invited_by, u.invited_at, ",
             $expiry
@@ -55,15 +55,15 @@ macro_rules! user_cols {
 pub(super) use user_cols;
 
 /// How many columns [`user`] reads: what a query selects after them starts here.
-pub(super) const USER_COL_COUNT: usize = 16;
+pub(super) const USER_COL_COUNT: usize = 15;
 
 pub(super) fn user<R: Columns>(r: &R) -> Result<UserRecord, R::Error> {
-    let all_locks = r.parsed(11, "access type", |t| Some(t == Access::AllLocks.kind()))?;
+    let all_locks = r.parsed(10, "access type", |t| Some(t == Access::AllLocks.kind()))?;
     let access = if all_locks {
         Access::AllLocks
     } else {
         Access::Units {
-            unit_ids: r.unit_ids(12)?,
+            unit_ids: r.unit_ids(11)?,
         }
     };
     Ok(UserRecord {
@@ -71,17 +71,16 @@ pub(super) fn user<R: Columns>(r: &R) -> Result<UserRecord, R::Error> {
         org_id: r.uuid(1)?,
         user_type: r.parsed(2, "user type", UserType::parse)?,
         status: r.parsed(3, "status", UserStatus::parse)?,
-        is_admin: r.flag(4)?,
-        name: r.opt_text(5)?,
-        username: r.opt_text(6)?,
-        invited_email: r.opt_text(7)?,
-        registered_email: r.opt_text(8)?,
-        phone: r.opt_text(9)?,
-        permissions: r.permissions(10)?,
+        name: r.opt_text(4)?,
+        username: r.opt_text(5)?,
+        invited_email: r.opt_text(6)?,
+        registered_email: r.opt_text(7)?,
+        phone: r.opt_text(8)?,
+        permissions: r.permissions(9)?,
         access,
-        invited_by: r.opt_uuid(13)?,
-        invited_at: r.time(14)?,
-        invitation_expires_at: r.opt_time(15)?,
+        invited_by: r.opt_uuid(12)?,
+        invited_at: r.time(13)?,
+        invitation_expires_at: r.opt_time(14)?,
     })
 }
 

@@ -392,7 +392,6 @@ mod tests {
             org_id: Uuid::from_u128(2),
             user_type,
             status,
-            is_admin: false,
             name: None,
             username: None,
             invited_email: None,

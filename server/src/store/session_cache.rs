@@ -232,7 +232,6 @@ mod tests {
             org_id: Uuid::new_v4(),
             user_type: UserType::TeamMember,
             status: UserStatus::Active,
-            is_admin: false,
             name: Some("Ana".into()),
             username: None,
             invited_email: Some("ana@example.test".into()),

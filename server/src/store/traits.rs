@@ -96,7 +96,10 @@ pub trait UserStore {
     /// The Manage Access table: filtered, searched, sorted, one keyset page (see
     /// [`user_list`](super::user_list)).
     fn user_page(&self, org_id: Uuid, query: &UserQuery) -> StoreResult<UserPage>;
-    fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts>;
+    /// The page's counters; with `within_units`, of a unit manager's users only.
+    fn summary(&self, org_id: Uuid, within_units: Option<&[Uuid]>) -> StoreResult<SummaryCounts>;
+    /// Refused with [`LAST_MANAGER`](super::LAST_MANAGER) when it would leave no active
+    /// holder of `manage_access`.
     fn set_permissions(
         &self,
         org_id: Uuid,
@@ -112,7 +115,8 @@ pub trait UserStore {
         access: &Access,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Revokes the user, their sessions, links and passcodes at once.
+    /// Revokes the user, their sessions, links and passcodes at once; refused like
+    /// [`set_permissions`](Self::set_permissions) for the last manager.
     fn revoke_user(&self, org_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> StoreResult<()>;
     fn user_passcodes(&self, user_id: Uuid) -> StoreResult<Vec<PasscodeRecord>>;
 }

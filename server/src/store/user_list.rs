@@ -88,6 +88,8 @@ pub struct UserQuery {
     pub descending: bool,
     pub after: Option<Cursor>,
     pub limit: u32,
+    /// A unit manager's view: only users whose access is units all among these.
+    pub within_units: Option<Vec<Uuid>>,
 }
 
 /// One page of the table.

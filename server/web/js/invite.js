@@ -1,5 +1,5 @@
-// The "Invite User" dialog: user type, recipient (existing username or new email), the six
-// permissions, access type with the unit picker, and "Add User".
+// The "Invite User" dialog: user type, recipient (existing username or new email), the
+// permissions the manager may grant, access type with the unit picker, and "Add User".
 
 import { ApiError, get, getAll, post, query } from './api.js';
 import {
@@ -7,20 +7,26 @@ import {
 } from './dom.js';
 import { PERMISSIONS, APP_BY_USER_TYPE } from './domain.js';
 import { unitPicker } from './units.js';
+import { holds } from './rights.js';
 
 const EMAIL_RE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
 /** Whether `s` looks like an email address a mail server would take. */
 export const isEmail = (s) => EMAIL_RE.test(s);
 
-/** The six permission checkboxes, each labelled and described as the article does. */
-export function permissionChecks(selected = []) {
+/**
+ * The permission checkboxes, each labelled and described as the article does. Those the
+ * signed-in manager (`me`) does not hold are shown but cannot be changed: nobody grants
+ * more than they hold.
+ */
+export function permissionChecks(selected = [], me = null) {
   const checks = PERMISSIONS.map((p) => {
     const id = uid(`perm-${p.name}`);
     const descId = `${id}-desc`;
     const box = h('input', {
       type: 'checkbox', id, name: 'permissions', value: p.name,
       checked: selected.includes(p.name), 'aria-describedby': descId,
+      disabled: me !== null && !holds(me, p.name),
     });
     return h('li', {}, box,
       h('div', {}, h('label', { for: id }, p.label), h('p', { class: 'hint', id: descId }, p.description)));
@@ -33,7 +39,7 @@ export function permissionChecks(selected = []) {
 }
 
 /** Opens the dialog; `onInvited(message)` runs after the server accepted the invitation. */
-export async function openInvite({ onInvited }) {
+export async function openInvite({ me, onInvited }) {
   const back = document.activeElement;
   const properties = await getAll('/properties');
   const box = messageBox();
@@ -91,7 +97,7 @@ export async function openInvite({ onInvited }) {
   });
 
   // Permissions (team members only).
-  const perms = permissionChecks();
+  const perms = permissionChecks([], me);
   const permsSet = h('fieldset', { class: 'group' },
     h('legend', {}, 'Permissions'),
     h('p', { class: 'hint' }, 'They apply both on the platform and in the mobile app. Select only what this person\'s role needs.'),
@@ -128,9 +134,10 @@ export async function openInvite({ onInvited }) {
     const resident = type === 'resident';
     appNote.textContent = `The ${APP_BY_USER_TYPE[type]} app invitation is sent automatically.`;
     permsSet.hidden = resident;
-    // Residents get access to their own unit(s) only.
+    // Residents get access to their own unit(s) only, and a manager of some units gives
+    // access to those units only.
     const allLocks = form.querySelector('input[name="access_type"][value="all_locks"]');
-    allLocks.disabled = resident;
+    allLocks.disabled = resident || me?.access?.type !== 'all_locks';
     if (resident) form.querySelector('input[name="access_type"][value="units"]').checked = true;
     picker.el.hidden = value('access_type') !== 'units';
     const byEmail = value('recipient_kind') === 'email';

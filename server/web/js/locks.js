@@ -1,6 +1,6 @@
 // Access -> Locks: every lock with mode and battery; a lock's page with its codes and their
 // sync state, its offline codes (offline.js), its log with keypad guessing marked, and the
-// actions an administrator may take.
+// actions the user's permissions allow (rights.js).
 
 import { ApiError, get, getAll, patch, post, put, query } from './api.js';
 import {
@@ -8,6 +8,7 @@ import {
   clearFieldErrors, MODES, SYNC_STATE, mount,
 } from './dom.js';
 import { offlineCodesSection, isOfflineCode, guessing, logDetail } from './offline.js';
+import { holds } from './rights.js';
 
 const KINDS = { permanent: 'Permanent', window: 'Time window', one_time: 'One-time (first use within 24 h)' };
 const METHODS = { ble: 'Bluetooth (app)', keypad: 'Keypad', master_code: 'Master code', admin: 'Admin action' };
@@ -68,14 +69,17 @@ export async function renderLock(ctx) {
   const [id] = ctx.params;
   const path = `/locks/${encodeURIComponent(id)}`;
   const lock = await get(path);
+  // Only what the user's permissions allow is asked for and shown; the server refuses the
+  // rest anyway.
+  const may = (permission) => holds(ctx.me, permission);
   const [allCodes, logs, offline, door] = await Promise.all([
-    loadCodes(id, lock).catch((e) => e),
-    get(`${path}/logs${query({ limit: 100 })}`).catch((e) => e),
-    get(`${path}/offline-codes`).then((p) => p.items || [], (e) => e),
+    may('give_access') ? loadCodes(id, lock).catch((e) => e) : null,
+    may('view_logs') ? get(`${path}/logs${query({ limit: 100 })}`).catch((e) => e) : null,
+    may('give_access') ? get(`${path}/offline-codes`).then((p) => p.items || [], (e) => e) : null,
     get(`${path}/door`).catch((e) => e),
   ]);
   // Offline codes have their own panel (window, uses, revocation); this list is the BLE ones.
-  const codes = allCodes instanceof Error ? allCodes : allCodes.filter((c) => !isOfflineCode(c));
+  const codes = allCodes instanceof Error || allCodes === null ? allCodes : allCodes.filter((c) => !isOfflineCode(c));
   if (!ctx.current()) return;
   const reload = () => ctx.navigate(`#/access/locks/${encodeURIComponent(id)}`);
   const box = messageBox();
@@ -155,14 +159,18 @@ export async function renderLock(ctx) {
     reload();
   });
 
-  const actions = h('section', { class: 'panel', 'aria-labelledby': 'lock-actions' },
+  const allowedActions = [
+    may('change_modes') ? modeForm : null,
+    may('rename_locks') ? renameForm : null,
+    may('view_master_code') ? h('div', { class: 'inline-form' }, masterBtn, masterOut) : null,
+    may('reset_codes') ? h('div', { class: 'inline-form' }, resetBtn) : null,
+  ].filter(Boolean);
+  const actions = allowedActions.length === 0 ? null : h('section', { class: 'panel', 'aria-labelledby': 'lock-actions' },
     h('h2', { id: 'lock-actions' }, 'Actions'),
-    modeForm, renameForm,
-    h('div', { class: 'inline-form' }, masterBtn, masterOut),
-    h('div', { class: 'inline-form' }, resetBtn));
+    ...allowedActions);
 
   // Codes with their sync state, and giving a new one.
-  const codesSection = h('section', { class: 'panel', 'aria-labelledby': 'codes-title' },
+  const codesSection = codes === null ? null : h('section', { class: 'panel', 'aria-labelledby': 'codes-title' },
     h('h2', { id: 'codes-title' }, 'Access codes'),
     codes instanceof Error
       ? h('p', { class: 'message error' }, `The codes could not be loaded: ${codes.message}`)
@@ -208,7 +216,7 @@ export async function renderLock(ctx) {
     return button;
   }
 
-  const logSection = logPanel(logs);
+  const logSection = logs === null ? null : logPanel(logs);
 
   mount(ctx.main,
     breadcrumb([['Access', '#/access'], ['Locks', '#/access/locks'], [lock.name]]),
@@ -217,7 +225,7 @@ export async function renderLock(ctx) {
     details,
     actions,
     codesSection,
-    offlineCodesSection({ path, lock, me: ctx.me, codes: offline }),
+    offline === null ? null : offlineCodesSection({ path, lock, me: ctx.me, codes: offline }),
     logSection,
   );
 }

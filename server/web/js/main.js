@@ -1,5 +1,5 @@
-// The page shell: hash routes, sign-in, the refusal for users who may not manage access,
-// and error handling shared by every view.
+// The page shell: hash routes, sign-in, the navigation each user's permissions allow, the
+// refusal for residents, and error handling shared by every view.
 
 import { ApiError, del, get, post, session } from './api.js';
 import { h, hideToast, messageBox, uid, errorFor, fieldError, clearFieldErrors, busy, breadcrumb, mount } from './dom.js';
@@ -8,22 +8,30 @@ import * as user from './user.js';
 import * as setup from './setup.js';
 import * as locks from './locks.js';
 import * as outbox from './outbox.js';
+import { managesAccess, managesOrganization, usesDesktop } from './rights.js';
 
 const main = document.getElementById('main');
 const state = { me: null, afterSignIn: null, renderSeq: 0, lastPath: null };
 
-/** [pattern, view, nav key]; the first match wins. */
+const everyone = () => true;
+
+/** [pattern, view, nav key, who may open it]; the first match wins. */
 const ROUTES = [
-  [/^\/access\/locks\/manage$/, manage.render, 'manage'],
-  [/^\/access\/users\/([^/]+)$/, user.render, 'manage'],
-  [/^\/access\/locks$/, locks.renderList, 'locks'],
-  [/^\/access\/locks\/([^/]+)$/, locks.renderLock, 'locks'],
-  [/^\/access\/properties$/, setup.render, 'properties'],
-  [/^\/access\/outbox$/, outbox.render, 'outbox'],
-  [/^\/access$/, renderAccessHome, 'access'],
+  [/^\/access\/locks\/manage$/, manage.render, 'manage', managesAccess],
+  [/^\/access\/users\/([^/]+)$/, user.render, 'manage', managesAccess],
+  [/^\/access\/locks$/, locks.renderList, 'locks', everyone],
+  [/^\/access\/locks\/([^/]+)$/, locks.renderLock, 'locks', everyone],
+  [/^\/access\/properties$/, setup.render, 'properties', managesOrganization],
+  [/^\/access\/outbox$/, outbox.render, 'outbox', managesOrganization],
+  [/^\/access$/, renderAccessHome, 'access', everyone],
 ];
 
+/** Where a user lands: Manage Access for those who manage it, the locks for the others. */
 const DEFAULT_ROUTE = '#/access/locks/manage';
+const LOCKS_ROUTE = '#/access/locks';
+function homeOf(me) {
+  return managesAccess(me) ? DEFAULT_ROUTE : LOCKS_ROUTE;
+}
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -54,13 +62,14 @@ async function route() {
     return handleError(e);
   }
   showChrome(true);
-  if (!state.me.is_admin) return renderRefusal();
-  const match = ROUTES.map(([re, view, nav]) => [path.match(re), view, nav]).find(([m]) => m);
+  if (!usesDesktop(state.me)) return renderRefusal();
+  const match = ROUTES.map(([re, view, nav, may]) => [path.match(re), view, nav, may]).find(([m]) => m);
   if (!match) {
-    location.replace(DEFAULT_ROUTE);
+    location.replace(homeOf(state.me));
     return undefined;
   }
-  const [m, view, nav] = match;
+  const [m, view, nav, may] = match;
+  if (!may(state.me)) return renderNotYours();
   markNav(nav);
   const ctx = {
     main, query, params: m.slice(1).map(decodeURIComponent), me: state.me, navigate,
@@ -100,8 +109,14 @@ function markNav(key) {
 }
 
 function showChrome(signedIn) {
-  document.getElementById('main-nav').hidden = !signedIn || !state.me?.is_admin;
-  document.getElementById('side-nav').hidden = !signedIn || !state.me?.is_admin;
+  const shown = signedIn && usesDesktop(state.me);
+  document.getElementById('main-nav').hidden = !shown;
+  document.getElementById('side-nav').hidden = !shown;
+  // Each link of the navigation shows only where its page would open.
+  document.querySelectorAll('[data-nav]').forEach((a) => {
+    a.closest('li').hidden = !shown || !ROUTES.some(([, , nav, may]) => nav === a.dataset.nav && may(state.me));
+  });
+  document.querySelector('.brand').setAttribute('href', homeOf(state.me));
   const account = document.getElementById('account');
   account.replaceChildren();
   if (signedIn && state.me) {
@@ -133,30 +148,49 @@ function handleError(e) {
     showChrome(false);
     return renderSignIn('Your session has ended. Sign in again.');
   }
-  if (e instanceof ApiError && e.status === 403) return renderRefusal(e.message);
+  if (e instanceof ApiError && e.status === 403) {
+    return usesDesktop(state.me) ? renderNotYours(e.message) : renderRefusal(e.message);
+  }
   const box = messageBox();
   const notFound = e instanceof ApiError && e.status === 404;
   mount(main,
     h('h1', {}, notFound ? 'Not found' : 'Something went wrong'),
     box.el,
-    h('p', {}, h('a', { href: DEFAULT_ROUTE }, 'Back to Manage Access')),
+    h('p', {}, h('a', { href: homeOf(state.me) }, managesAccess(state.me) ? 'Back to Manage Access' : 'Back to the locks')),
   );
   box.error(e.message || String(e));
   focusHeading();
   return undefined;
 }
 
+/** For residents: this page is for team members. */
 function renderRefusal(detail) {
   markNav(null);
   document.getElementById('main-nav').hidden = true;
   document.getElementById('side-nav').hidden = true;
   mount(main,h('section', { class: 'refusal', 'aria-labelledby': 'refusal-title' },
-    h('h1', { id: 'refusal-title' }, 'You do not have permission to manage lock access'),
+    h('h1', { id: 'refusal-title' }, 'This page is for team members'),
     h('p', { role: 'alert' },
-      'Inviting users, changing their permissions and revoking access are reserved for access administrators. ',
-      'Ask an administrator of your organization if you need this right.'),
+      'Residents open their doors and share guest codes in the NoKey Resident app. ',
+      'Ask your property manager if you think you should have team access.'),
     detail ? h('p', { class: 'muted' }, `Server: ${detail}`) : null,
     h('p', {}, h('button', { type: 'button', class: 'btn', onclick: signOut }, 'Sign out'))));
+  focusHeading();
+}
+
+/** A page the user's permissions do not open (a link from elsewhere, a refusal). */
+function renderNotYours(detail) {
+  markNav(null);
+  mount(main,h('section', { class: 'refusal', 'aria-labelledby': 'refusal-title' },
+    h('h1', { id: 'refusal-title' }, managesAccess(state.me)
+      ? 'This is beyond your access'
+      : 'You do not have permission to manage lock access'),
+    h('p', { role: 'alert' }, managesAccess(state.me)
+      ? 'It needs units or permissions you do not hold, or access to all locks. '
+      : 'Inviting users, changing their permissions and revoking access need the "Can manage lock access" permission. ',
+    'Ask a manager of your organization if you need this.'),
+    detail ? h('p', { class: 'muted' }, `Server: ${detail}`) : null,
+    h('p', {}, h('a', { href: homeOf(state.me) }, managesAccess(state.me) ? 'Back to Manage Access' : 'Back to the locks'))));
   focusHeading();
 }
 
@@ -198,7 +232,10 @@ function renderSignIn(notice) {
       password.focus();
       return;
     }
-    const next = state.afterSignIn || DEFAULT_ROUTE;
+    if (!state.me) {
+      try { state.me = await get('/me'); } catch { /* the route loads it again */ }
+    }
+    const next = state.afterSignIn || homeOf(state.me);
     state.afterSignIn = null;
     navigate(next);
   });
@@ -208,15 +245,16 @@ function renderSignIn(notice) {
   email.focus();
 }
 
-async function renderAccessHome({ main: root }) {
+async function renderAccessHome({ main: root, me }) {
   const card = (href, title, text) => h('li', { class: 'card' }, h('h2', {}, h('a', { href }, title)), h('p', {}, text));
   mount(root,
     breadcrumb([['Access']]),
     h('h1', {}, 'Access'),
     h('ul', { class: 'cards' },
-      card('#/access/locks', 'Locks', 'Every lock with its mode, battery, codes and log, and Manage Access: who may open what.'),
-      card('#/access/properties', 'Properties and units', 'Set up properties, their units and the locks in them.'),
-      card('#/access/outbox', 'Outbox', 'The invitations and SMS codes the platform sent or would send.')),
+      card('#/access/locks', 'Locks', 'The locks of your units with their mode, battery, codes and log.'),
+      managesAccess(me) ? card('#/access/locks/manage', 'Manage Access', 'Who may open what: invite users, set their permissions and access.') : null,
+      managesOrganization(me) ? card('#/access/properties', 'Properties and units', 'Set up properties, their units and the locks in them.') : null,
+      managesOrganization(me) ? card('#/access/outbox', 'Outbox', 'The invitations and SMS codes the platform sent or would send.') : null),
   );
 }
 

@@ -83,6 +83,7 @@ export async function render(ctx) {
   const box = messageBox();
   const inviteBtn = h('button', { type: 'button', class: 'btn primary', id: 'invite-user' }, 'Invite User');
   inviteBtn.addEventListener('click', () => openInvite({
+    me: ctx.me,
     onInvited: (message) => {
       refreshSummary().catch(() => {});
       ctx.navigate(hashFor({ ...st, cursor: '', page: 1, prev: '' }));

@@ -58,7 +58,7 @@ export async function render(ctx) {
 
   // Permissions and access, edited together and applied on save after a confirmation.
   const teamMember = u.user_type === 'team_member';
-  const perms = permissionChecks(u.permissions || []);
+  const perms = permissionChecks(u.permissions || [], ctx.me);
   if (revoked) perms.el.querySelectorAll('input').forEach((i) => { i.disabled = true; });
   const currentAccess = u.access?.type || 'units';
   const currentUnits = u.access?.type === 'units' ? u.access.unit_ids : [];
@@ -67,7 +67,7 @@ export async function render(ctx) {
     return h('div', { class: 'radio' },
       h('input', {
         type: 'radio', name: 'access_type', id: rid, value, checked: value === currentAccess,
-        disabled: revoked || (!teamMember && value === 'all_locks'),
+        disabled: revoked || (value === 'all_locks' && (!teamMember || ctx.me.access?.type !== 'all_locks')),
       }),
       h('label', { for: rid }, label));
   });

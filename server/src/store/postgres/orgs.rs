@@ -21,9 +21,9 @@ impl OrgStore for PostgresStore {
                 ],
             )?;
             tx.exec(
-                "INSERT INTO users (id, org_id, user_type, status, is_admin, name, username, \
+                "INSERT INTO users (id, org_id, user_type, status, name, username, \
                  invited_email, registered_email, password_hash, permissions, access_type, \
-                 invited_at) VALUES ($1, $2, 'team_member', 'active', true, $3, 'admin', $4, $4, \
+                 invited_at) VALUES ($1, $2, 'team_member', 'active', $3, 'admin', $4, $4, \
                  $5, $6, 'all_locks', $7)",
                 &[
                     &org.admin_id,

@@ -74,23 +74,28 @@ impl UserStore for PostgresStore {
              AND ($4::text IS NULL OR LOWER(u.name COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.username COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.invited_email COLLATE \"C\") LIKE $4 ESCAPE '\\' \
-                  OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\')";
+                  OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\') \
+             AND ($5::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $5))";
         let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {filter}");
         let page_sql = format!(
             "SELECT * FROM (SELECT {USER_COLS}, {key} AS sort_key FROM users u WHERE {filter}) s \
-             WHERE ($5::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $5 \
-                    OR (s.sort_key COLLATE \"C\" = $5 AND s.id {cmp} $6)) \
-             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $7"
+             WHERE ($6::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $6 \
+                    OR (s.sort_key COLLATE \"C\" = $6 AND s.id {cmp} $7)) \
+             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $8"
         );
         let pattern = query.like_pattern();
         let user_type = query.user_type.map(|t| t.as_str());
         let status = query.status.map(|s| s.as_str());
         let after_key = query.after.as_ref().map(|c| c.key.as_str());
         let after_id = query.after.as_ref().map(|c| c.id);
+        let within = query.within_units.as_deref();
         let limit = query.limit.max(1);
         self.read(|c| {
             let total = rows::count(
-                &c.one(&count_sql, &[&org_id, &user_type, &status, &pattern])?,
+                &c.one(
+                    &count_sql,
+                    &[&org_id, &user_type, &status, &pattern, &within],
+                )?,
                 0,
             )?;
             let found = c.query(
@@ -100,6 +105,7 @@ impl UserStore for PostgresStore {
                     &user_type,
                     &status,
                     &pattern,
+                    &within,
                     &after_key,
                     &after_id,
                     &(i64::from(limit) + 1),
@@ -111,15 +117,16 @@ impl UserStore for PostgresStore {
         })
     }
 
-    fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts> {
+    fn summary(&self, org_id: Uuid, within_units: Option<&[Uuid]>) -> StoreResult<SummaryCounts> {
         self.read(|c| {
             let r = c.one(
                 "SELECT COUNT(*), \
                  COUNT(*) FILTER (WHERE user_type = 'team_member'), \
                  COUNT(*) FILTER (WHERE user_type = 'resident'), \
                  COUNT(*) FILTER (WHERE status = 'pending') \
-                 FROM users WHERE org_id = $1 AND status != 'revoked'",
-                &[&org_id],
+                 FROM users u WHERE org_id = $1 AND status != 'revoked' \
+                 AND ($2::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $2))",
+                &[&org_id, &within_units],
             )?;
             Ok(SummaryCounts {
                 total_users: rows::count(&r, 0)?,
@@ -138,6 +145,7 @@ impl UserStore for PostgresStore {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         self.write(|tx| {
+            lock_organization(tx, org_id)?;
             let n = tx.exec(
                 "UPDATE users SET permissions = $3 WHERE org_id = $1 AND id = $2",
                 &[&org_id, &user_id, &perms_to_vec(permissions)],
@@ -145,6 +153,7 @@ impl UserStore for PostgresStore {
             if n == 0 {
                 return Err(StoreError::NotFound.into());
             }
+            keep_a_manager(tx, org_id)?;
             tx.change(org_id, None, Some(user_id), now);
             Ok(())
         })
@@ -175,6 +184,7 @@ impl UserStore for PostgresStore {
 
     fn revoke_user(&self, org_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.write(|tx| {
+            lock_organization(tx, org_id)?;
             let n = tx.exec(
                 "UPDATE users SET status = 'revoked' WHERE org_id = $1 AND id = $2",
                 &[&org_id, &user_id],
@@ -182,6 +192,7 @@ impl UserStore for PostgresStore {
             if n == 0 {
                 return Err(StoreError::NotFound.into());
             }
+            keep_a_manager(tx, org_id)?;
             tx.exec(
                 "UPDATE sessions SET revoked = true WHERE user_id = $1",
                 &[&user_id],
@@ -205,4 +216,27 @@ impl UserStore for PostgresStore {
             all(c.query(&sql, &[&user_id])?, rows::passcode)
         })
     }
+}
+
+/// Holds the organization's row until the transaction ends, so changes to who manages
+/// access in one organization run one at a time and [`keep_a_manager`] sees the others'.
+fn lock_organization(tx: &mut Cx<'_, pg::Transaction<'_>>, org_id: Uuid) -> PResult<()> {
+    tx.one(
+        "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE",
+        &[&org_id],
+    )?;
+    Ok(())
+}
+
+/// Refuses a change that leaves `org_id` with no active holder of `manage_access`.
+fn keep_a_manager(tx: &mut Cx<'_, pg::Transaction<'_>>, org_id: Uuid) -> PResult<()> {
+    let r = tx.one(
+        "SELECT COUNT(*) FROM users WHERE org_id = $1 AND status = 'active' \
+         AND user_type = 'team_member' AND 'manage_access' = ANY (permissions)",
+        &[&org_id],
+    )?;
+    if rows::count(&r, 0)? == 0 {
+        return Err(StoreError::Conflict(crate::store::LAST_MANAGER.into()).into());
+    }
+    Ok(())
 }

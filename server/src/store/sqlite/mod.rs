@@ -54,6 +54,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_user_pages.sql"),
     ),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_manage_access.sql"),
+    ),
 ];
 
 /// The database file in the data directory.
@@ -327,5 +331,42 @@ impl Store for SqliteStore {
             let sql = super::rows::gauges_sql("?1", "0");
             Ok(c.query_row(&sql, [ts(now)], |r| super::rows::gauges(r))?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn the_administrator_flag_becomes_the_right_to_manage_access() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let (before, after): (Vec<_>, Vec<_>) = MIGRATIONS.iter().partition(|(v, _)| *v < 9);
+        for (_, sql) in before {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO organizations VALUES ('o', 'Org', x'00', x'00', 0);
+             INSERT INTO users (id, org_id, user_type, status, is_admin, permissions, access_type,
+                 invited_at) VALUES
+               ('admin', 'o', 'team_member', 'active', 1, 'give_access,view_logs', 'all_locks', 0),
+               ('bare', 'o', 'team_member', 'active', 1, '', 'all_locks', 0),
+               ('agent', 'o', 'team_member', 'active', 0, 'give_access', 'units', 0);",
+        )
+        .unwrap();
+        for (_, sql) in after {
+            c.execute_batch(sql).unwrap();
+        }
+        let perms = |id: &str| -> String {
+            c.query_row("SELECT permissions FROM users WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(perms("admin"), "give_access,view_logs,manage_access");
+        assert_eq!(perms("bare"), "manage_access");
+        assert_eq!(perms("agent"), "give_access");
+        let has_flag = c.prepare("SELECT is_admin FROM users").is_ok();
+        assert!(!has_flag, "the flag is gone");
     }
 }

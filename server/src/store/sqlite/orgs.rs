@@ -34,9 +34,9 @@ impl OrgStore for SqliteStore {
                 ],
             )?;
             tx.execute(
-                "INSERT INTO users (id, org_id, user_type, status, is_admin, name, username, \
+                "INSERT INTO users (id, org_id, user_type, status, name, username, \
                  invited_email, registered_email, password_hash, permissions, access_type, \
-                 invited_at) VALUES (?1, ?2, 'team_member', 'active', 1, ?3, 'admin', ?4, ?4, \
+                 invited_at) VALUES (?1, ?2, 'team_member', 'active', ?3, 'admin', ?4, ?4, \
                  ?5, ?6, 'all_locks', ?7)",
                 params![
                     org.admin_id.to_string(),

@@ -6,10 +6,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::tx::{USER_COLS, change, user_changed, user_tx};
-use super::{SqliteStore, access_to_cols, perms_to_text};
+use super::{SqliteStore, access_to_cols, ids_to_json, perms_to_text};
 use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
 use crate::store::user_list::{UserPage, UserQuery, UserSort};
-use crate::store::{PasscodeRecord, StoreError, StoreResult, SummaryCounts, UserRecord, UserStore};
+use crate::store::{
+    LAST_MANAGER, PasscodeRecord, StoreError, StoreResult, SummaryCounts, UserRecord, UserStore,
+};
 
 impl UserStore for SqliteStore {
     fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
@@ -82,7 +84,10 @@ impl UserStore for SqliteStore {
              AND (?3 IS NULL OR u.status = ?3) \
              AND (?4 IS NULL OR LOWER(COALESCE(u.name, '') || char(31) || COALESCE(u.username, '') \
                   || char(31) || COALESCE(u.invited_email, '') || char(31) \
-                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
+                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\') \
+             AND (?5 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
+                  (SELECT 1 FROM json_each(u.unit_ids) j \
+                   WHERE j.value NOT IN (SELECT value FROM json_each(?5)))))";
         let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
@@ -91,17 +96,18 @@ impl UserStore for SqliteStore {
             Some(c) => (Some(c.key.clone()), Some(c.id.to_string())),
             None => (None, None),
         };
+        let within = query.within_units.as_deref().map(ids_to_json);
         let limit = query.limit.max(1);
         self.with(|c| {
             let total = c.query_row(
                 &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
-                params![org, user_type, status, pattern],
+                params![org, user_type, status, pattern, within],
                 |r| rows::count(r, 0),
             )?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
-                 AND (?5 IS NULL OR {key} {cmp} ?5 OR ({key} = ?5 AND u.id {cmp} ?6)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?7"
+                 AND (?6 IS NULL OR {key} {cmp} ?6 OR ({key} = ?6 AND u.id {cmp} ?7)) \
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?8"
             ))?;
             let found = stmt
                 .query_map(
@@ -110,6 +116,7 @@ impl UserStore for SqliteStore {
                         user_type,
                         status,
                         pattern,
+                        within,
                         after_key,
                         after_id,
                         limit + 1
@@ -121,15 +128,18 @@ impl UserStore for SqliteStore {
         })
     }
 
-    fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts> {
+    fn summary(&self, org_id: Uuid, within_units: Option<&[Uuid]>) -> StoreResult<SummaryCounts> {
         self.with(|c| {
             Ok(c.query_row(
                 "SELECT COUNT(*), \
                  COALESCE(SUM(user_type = 'team_member'), 0), \
                  COALESCE(SUM(user_type = 'resident'), 0), \
                  COALESCE(SUM(status = 'pending'), 0) \
-                 FROM users WHERE org_id = ?1 AND status != 'revoked'",
-                [org_id.to_string()],
+                 FROM users u WHERE org_id = ?1 AND status != 'revoked' \
+                 AND (?2 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
+                      (SELECT 1 FROM json_each(u.unit_ids) j \
+                       WHERE j.value NOT IN (SELECT value FROM json_each(?2)))))",
+                params![org_id.to_string(), within_units.map(ids_to_json)],
                 |r| rows::summary(r),
             )?)
         })
@@ -154,6 +164,7 @@ impl UserStore for SqliteStore {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
+            keep_a_manager(tx, org_id)?;
             change(tx, org_id, None, Some(user_id), now)?;
             Ok(())
         })
@@ -194,6 +205,7 @@ impl UserStore for SqliteStore {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
+            keep_a_manager(tx, org_id)?;
             let uid = user_id.to_string();
             tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
             tx.execute(
@@ -214,4 +226,20 @@ impl UserStore for SqliteStore {
             Ok(found.collect::<rusqlite::Result<_>>()?)
         })
     }
+}
+
+/// Refuses a change that leaves `org_id` with no active holder of `manage_access`. Called
+/// inside the write, after the change: writes run one at a time (`BEGIN IMMEDIATE`), so two
+/// managers removing each other at once cannot both pass.
+fn keep_a_manager(tx: &rusqlite::Transaction<'_>, org_id: Uuid) -> StoreResult<()> {
+    let holders: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM users WHERE org_id = ?1 AND status = 'active' \
+         AND user_type = 'team_member' AND (',' || permissions || ',') LIKE '%,manage_access,%'",
+        [org_id.to_string()],
+        |r| r.get(0),
+    )?;
+    if holders == 0 {
+        return Err(StoreError::Conflict(LAST_MANAGER.into()));
+    }
+    Ok(())
 }
