@@ -56,7 +56,8 @@ struct Shared {
     handler: Mutex<Box<dyn LinkHandler>>,
     link: Mutex<Link>,
     latency: Mutex<Duration>,
-    batches: mpsc::UnboundedSender<Vec<Vec<u8>>>,
+    /// Each answer's fragments with when they were written: they leave one latency later.
+    batches: mpsc::UnboundedSender<(tokio::time::Instant, Vec<Vec<u8>>)>,
     /// Advertisement changes seen after writes, for the advertising task.
     readvertise: mpsc::UnboundedSender<()>,
 }
@@ -91,7 +92,7 @@ impl Shared {
             let _ = self.readvertise.send(());
         }
         // Sent under the link lock so batches keep the order of the writes.
-        let _ = self.batches.send(fragments);
+        let _ = self.batches.send((tokio::time::Instant::now(), fragments));
         true
     }
 
@@ -380,12 +381,19 @@ async fn notification_session(shared: Arc<Shared>, notifier: CharacteristicNotif
     });
 }
 
-/// Sends each batch of notifications after the link latency, in write order.
-async fn notify_task(shared: Arc<Shared>, mut batches: mpsc::UnboundedReceiver<Vec<Vec<u8>>>) {
-    while let Some(batch) = batches.recv().await {
+/// Sends each batch of notifications one link latency after it was written, in write
+/// order: answers to messages the phone sent together travel together, as on a real link.
+async fn notify_task(
+    shared: Arc<Shared>,
+    mut batches: mpsc::UnboundedReceiver<(tokio::time::Instant, Vec<Vec<u8>>)>,
+) {
+    while let Some((written, batch)) = batches.recv().await {
+        if batch.is_empty() {
+            continue;
+        }
         let latency = *locked(&shared.latency);
         if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
+            tokio::time::sleep_until(written + latency).await;
         }
         // Take the notifier out for the awaits; put it back unless the session changed.
         let (notifier, session) = {

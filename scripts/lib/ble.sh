@@ -172,6 +172,13 @@ bench_tap() {
   cargo bench -p access-e2e --bench tap --locked
 }
 
+bench_converge() {
+  need_rust_build_deps
+  need_ble_deps
+  cargo build --release -p virtual-lock -p access-cli --locked
+  cargo bench -p access-e2e --bench converge --locked
+}
+
 bench_ble() {
   need_rust_build_deps
   need_ble_deps

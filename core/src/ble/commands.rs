@@ -4,12 +4,11 @@
 use access_domain::api::{AccessCode, Lock, Me};
 use access_domain::{AccessCodeKind, Action, CodeClass, LockMode};
 use lock_ble::AnyLink;
-use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Status, Window};
+use lock_protocol::command::{self as cmd, Command, MAX_LOG_BATCH, Response, Window};
 use lock_protocol::wire::Rejection;
-use uuid::Uuid;
 
 use super::conversation::Conversation;
-use super::door::Carried;
+use super::door::{Carried, Converged};
 use super::errors::{bad_response, refusal, rejection};
 use super::{
     ANSWER_TIMEOUT, LockStatusInfo, LogReadSummary, UnlockPhase, UnlockProgress, logs, unix_millis,
@@ -204,17 +203,18 @@ impl Engine {
                 refused = Some(refusal(reason));
             }
         }
-        let queued = self
-            .after_commands(&mut talk, &responses, carry, id, carried)
-            .await;
-        // Who may see the lock's log brings its news back from every contact.
-        let mut pages = false;
-        if carry && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok() {
-            match self.read_log_in_contact(&mut talk, id).await {
-                Ok(n) => pages = n > 0,
-                Err(e) => tracing::info!(lock = %id, "log not read at this contact: {e}"),
-            }
-        }
+        // The door update, the status and the log, whatever the user connected for.
+        let read_log = carry && crate::gate::check(&me, Action::ViewLogs, lock.unit_id).is_ok();
+        let known = match responses.last() {
+            Some(Response::Status(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let converged = if carry {
+            self.converge(&mut talk, id, carried, known, read_log).await
+        } else {
+            Converged::default()
+        };
+        let (queued, pages) = (converged.status, converged.entries > 0);
         talk.close().await;
         tracing::info!(lock = %id, "contact closed");
         if let Some(status) = &queued {
@@ -230,34 +230,6 @@ impl Engine {
             return Err(e);
         }
         Ok((me, lock, responses))
-    }
-
-    /// The rest of a contact, once the user's commands are answered: when `carry`, the
-    /// cached door update (unless `already` carried in this session), then the status queued
-    /// as a contact report. The status queued, if any.
-    async fn after_commands(
-        &self,
-        talk: &mut Conversation<AnyLink>,
-        responses: &[Response],
-        carry: bool,
-        lock: Uuid,
-        already: Option<Carried>,
-    ) -> Option<Status> {
-        if !carry {
-            return None;
-        }
-        let carried = match already {
-            Some(carried) => carried,
-            None => self.carry_door_update(talk, lock).await,
-        };
-        // The user's own status read is the lock's state unless an update changed it since.
-        let known = match (carried, responses.last()) {
-            (Carried::Applied(_), _) => None,
-            (_, Some(Response::Status(s))) => Some(s.clone()),
-            (Carried::Nothing, _) => return None,
-            _ => None,
-        };
-        self.queue_contact(talk, lock, known).await
     }
 
     async fn one(&self, lock_id: &str, command: Command) -> Result<Response, AccessError> {

@@ -105,6 +105,25 @@ impl<L: LockLink> Conversation<L> {
         self.session.open_response(&answer).map_err(session_error)
     }
 
+    /// Several commands in one round trip: all sent before the first answer is read. Each
+    /// answer as the lock gave it, refusals included, in the commands' order.
+    pub async fn exchange_all(
+        &mut self,
+        commands: &[Command],
+    ) -> Result<Vec<Response>, AccessError> {
+        let requests: Vec<Vec<u8>> = commands.iter().map(|c| self.session.request(c)).collect();
+        let borrowed: Vec<&[u8]> = requests.iter().map(Vec::as_slice).collect();
+        let answers = self
+            .framed
+            .exchange_all(&borrowed)
+            .await
+            .map_err(link_error)?;
+        answers
+            .iter()
+            .map(|a| self.session.open_response(a).map_err(session_error))
+            .collect()
+    }
+
     /// Carries a door update: the lock's answer, a refusal included (`StaleUpdate`: it
     /// holds this version or a newer one).
     pub async fn apply_update(&mut self, update: Vec<u8>) -> Result<Response, AccessError> {
@@ -121,9 +140,14 @@ impl<L: LockLink> Conversation<L> {
         }
     }
 
-    /// Messages sent so far, i.e. round trips.
+    /// Round trips so far (a batch sent together counts once).
     pub fn round_trips(&self) -> u32 {
         self.framed.round_trips
+    }
+
+    /// Bytes written to the lock and notified by it so far, fragment headers included.
+    pub fn bytes(&self) -> (u64, u64) {
+        (self.framed.bytes_out, self.framed.bytes_in)
     }
 
     /// Ends the conversation: the link is disconnected.

@@ -27,9 +27,10 @@ use crate::engine::Engine;
 const MAX_PAGES_PER_CONTACT: usize = 20;
 
 /// What became of the cached update in a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Carried {
     /// Nothing cached to carry.
+    #[default]
     Nothing,
     /// The lock took it and holds this version now.
     Applied(u64),
@@ -37,6 +38,32 @@ pub(crate) enum Carried {
     Held,
     /// Refused, or the link failed (logged).
     Failed,
+}
+
+/// What a contact's convergence did: the update, the status queued as the contact
+/// report, and the log entries queued.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Converged {
+    pub carried: Carried,
+    pub status: Option<Status>,
+    pub entries: u64,
+}
+
+/// What the lock's answer to a carried update (`version`) means.
+fn carried(lock: Uuid, version: u64, answer: Option<Response>) -> Carried {
+    match answer {
+        Some(Response::UpdateApplied { version: held }) => {
+            tracing::info!(lock = %lock, version = held, "door update applied");
+            Carried::Applied(held)
+        }
+        Some(Response::Refused {
+            reason: RefusalReason::StaleUpdate,
+        }) => Carried::Held,
+        other => {
+            tracing::warn!(lock = %lock, version, "door update not applied: {other:?}");
+            Carried::Failed
+        }
+    }
 }
 
 impl Engine {
@@ -78,17 +105,7 @@ impl Engine {
         };
         let (version, bytes) = cached;
         match talk.apply_update(bytes).await {
-            Ok(Response::UpdateApplied { version: held }) => {
-                tracing::info!(lock = %lock, version = held, "door update applied");
-                Carried::Applied(held)
-            }
-            Ok(Response::Refused {
-                reason: RefusalReason::StaleUpdate,
-            }) => Carried::Held,
-            Ok(other) => {
-                tracing::warn!(lock = %lock, version, "door update not applied: {other:?}");
-                Carried::Failed
-            }
+            Ok(answer) => carried(lock, version, Some(answer)),
             Err(e) => {
                 tracing::warn!(lock = %lock, version, "door update not carried: {e}");
                 Carried::Failed
@@ -162,33 +179,170 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads the lock's log in the open session from the last page this phone queued, and
-    /// queues the pages for the server as the lock sent them (its MAC vouches for them).
-    /// How many entries were queued.
-    pub(crate) async fn read_log_in_contact(
+    /// Brings the lock in line and its news back once the user's commands are answered, in
+    /// at most two round trips whatever the backlog: the cached door update (unless
+    /// `already` carried in this session), a status read and the first log page go
+    /// together; then every page left up to the lock's head, together. The status is queued
+    /// as the contact report; `known` is the user's own status read, which stands when no
+    /// update changes the lock after it. Logged, never failing the user's command.
+    pub(crate) async fn converge(
         &self,
         talk: &mut Conversation<AnyLink>,
         lock: Uuid,
-    ) -> Result<u64, AccessError> {
-        let mut since = self.db(move |c| on_site::log_cursor(c, lock)).await?;
-        let mut read = 0;
-        for _ in 0..MAX_PAGES_PER_CONTACT {
-            let command = Command::ReadLog {
+        already: Option<Carried>,
+        known: Option<Status>,
+        read_log: bool,
+    ) -> Converged {
+        let mut out = Converged::default();
+        let update = match already {
+            Some(_) => None,
+            None => match self.db(move |c| on_site::door_update(c, lock)).await {
+                Ok(cached) => cached,
+                Err(e) => {
+                    tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
+                    None
+                }
+            },
+        };
+        let since = if read_log {
+            match self.db(move |c| on_site::log_cursor(c, lock)).await {
+                Ok(since) => Some(since),
+                Err(e) => {
+                    tracing::warn!(lock = %lock, "log cursor unreadable: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let carried_before = already.unwrap_or(Carried::Nothing);
+        // The user's status stands unless an update lands after it.
+        let known =
+            known.filter(|_| update.is_none() && !matches!(carried_before, Carried::Applied(_)));
+        let mut batch = Vec::new();
+        let version = update.as_ref().map(|(v, _)| *v);
+        if let Some((_, bytes)) = update {
+            batch.push(Command::ApplyUpdate(bytes));
+        }
+        let read_status =
+            known.is_none() && (version.is_some() || already.is_some() || since.is_some());
+        if read_status {
+            batch.push(Command::ReadStatus);
+        }
+        if let Some(since) = since {
+            batch.push(Command::ReadLog {
                 since,
                 max: MAX_LOG_BATCH,
+            });
+        }
+        out.carried = carried_before;
+        let mut status = known;
+        let mut next = None;
+        if !batch.is_empty() {
+            let answers = match talk.exchange_all(&batch).await {
+                Ok(answers) => answers,
+                Err(e) => {
+                    tracing::warn!(lock = %lock, "contact ended early: {e}");
+                    out.carried = if version.is_some() {
+                        Carried::Failed
+                    } else {
+                        carried_before
+                    };
+                    return out;
+                }
             };
-            let (page, head) = match talk.send(&command).await? {
-                Response::Log { page, head } => (page, head),
-                other => return Err(bad_response(format!("unexpected answer {other:?}"))),
-            };
-            let (entries, next) = self.queue_page(lock, page, head).await?;
-            read += entries;
-            match next {
-                Some(n) => since = n,
-                None => break,
+            let mut answers = answers.into_iter();
+            if let Some(version) = version {
+                out.carried = carried(lock, version, answers.next());
+            }
+            if read_status {
+                match answers.next() {
+                    Some(Response::Status(s)) => status = Some(s),
+                    other => tracing::info!(lock = %lock, "no status after the contact: {other:?}"),
+                }
+            }
+            if since.is_some() {
+                match answers.next() {
+                    Some(Response::Log { page, head }) => {
+                        match self.queue_page(lock, page, head).await {
+                            Ok((entries, after)) => {
+                                out.entries += entries;
+                                next = after.map(|a| (a, head));
+                            }
+                            Err(e) => tracing::warn!(lock = %lock, "log page not queued: {e}"),
+                        }
+                    }
+                    other => {
+                        tracing::info!(lock = %lock, "log not read at this contact: {other:?}")
+                    }
+                }
             }
         }
-        Ok(read)
+        if let Some(s) = status {
+            out.status = self.queue_contact(talk, lock, Some(s)).await;
+        }
+        if let Some((after, head)) = next {
+            out.entries += self.read_log_rest(talk, lock, after, head).await;
+        }
+        tracing::info!(
+            lock = %lock,
+            round_trips = talk.round_trips(),
+            bytes_out = talk.bytes().0,
+            bytes_in = talk.bytes().1,
+            entries = out.entries,
+            "in step"
+        );
+        out
+    }
+
+    /// Reads every log page after `since` up to `head` in one round trip (log sequence
+    /// numbers are consecutive, so each page's start is known), at most
+    /// [`MAX_PAGES_PER_CONTACT`] of them, and queues them in order. Entries queued.
+    async fn read_log_rest(
+        &self,
+        talk: &mut Conversation<AnyLink>,
+        lock: Uuid,
+        since: u64,
+        head: u64,
+    ) -> u64 {
+        let batch = u64::from(MAX_LOG_BATCH);
+        let pages = head
+            .saturating_sub(since)
+            .div_ceil(batch)
+            .min(MAX_PAGES_PER_CONTACT as u64);
+        let commands: Vec<Command> = (0..pages)
+            .map(|k| Command::ReadLog {
+                since: since + k * batch,
+                max: MAX_LOG_BATCH,
+            })
+            .collect();
+        let answers = match talk.exchange_all(&commands).await {
+            Ok(answers) => answers,
+            Err(e) => {
+                tracing::info!(lock = %lock, "log not read at this contact: {e}");
+                return 0;
+            }
+        };
+        let mut read = 0;
+        for answer in answers {
+            let Response::Log { page, head } = answer else {
+                tracing::info!(lock = %lock, "log not read at this contact: {answer:?}");
+                break;
+            };
+            match self.queue_page(lock, page, head).await {
+                Ok((entries, after)) => {
+                    read += entries;
+                    if after.is_none() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(lock = %lock, "log page not queued: {e}");
+                    break;
+                }
+            }
+        }
+        read
     }
 
     /// Queues one page read from the lock and moves this phone's cursor past it: (entries

@@ -319,6 +319,32 @@ async fn ordinary_contacts_bring_the_web_changes_to_the_keypad() {
         has(&|e| e["method"] == "master_code"),
         "the master code: {logs}"
     );
+
+    // ---- 8. a long backlog of the lock's log comes back in one contact, in few round trips ----
+    let before = s.admin.lock_log(&s.lock).await.len();
+    for _ in 0..250 {
+        assert!(opened(&s.keypad(&master)));
+    }
+    let (code, _, err) = s.cli(&s.staff, &["-v", "status", "Front door"]).await;
+    assert_eq!(code, 0, "{err}");
+    let in_step = err
+        .lines()
+        .find(|l| l.contains("in step"))
+        .unwrap_or_else(|| panic!("no \"in step\" in {err}"));
+    let field = |key: &str| -> u64 {
+        in_step
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {in_step}"))
+    };
+    // The status read, then the first page with the status, then the other two pages.
+    assert!(field("round_trips") <= 3, "{in_step}");
+    assert!(field("entries") >= 250, "{in_step}");
+    assert!(
+        s.admin.lock_log(&s.lock).await.len() >= before + 250,
+        "every entry reached the server"
+    );
     s.server.stop().await;
 }
 
