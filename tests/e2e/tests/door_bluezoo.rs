@@ -400,3 +400,63 @@ async fn offline_a_contact_carries_the_cached_update_and_the_report_follows_once
     );
     s.server.stop().await;
 }
+
+/// Crash safety of a contact: the staff phone killed (`kill -9`) at points all through
+/// contacts that read a long log loses no entry and uploads none twice. After the kills, one
+/// ordinary contact and the server holds every lock entry once, with no gap, and every
+/// keypad entry typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_killed_mid_contact_loses_no_log_entry_and_uploads_none_twice() {
+    let mut s = Site::paired("k").await;
+    let master = s.admin.master_code(&s.lock).await;
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    let mut typed = 0;
+    for delay_ms in [30, 80, 140, 220, 320, 450] {
+        for _ in 0..100 {
+            assert!(opened(&s.keypad(&master)));
+            typed += 1;
+        }
+        let home = s.staff.home.path().to_path_buf();
+        let (url, adapter) = (s.server.base_url(), s.rig.bluez.phone.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut child = Command::new(access_binary())
+                .args(["--server", &url, "--app", "manager", "--home"])
+                .arg(&home)
+                .args(["status", "Front door"])
+                .env("ACCESS_BLE_ADAPTER", &adapter)
+                .env("ACCESS_PASSWORD", PASSWORD)
+                .env("ACCESS_TIMEOUT_MS", "3000")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("access runs");
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            // SIGKILL: nothing of the process gets to clean up.
+            let _ = child.kill();
+            child.wait().unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    s.ok(&s.staff, &["sync"]).await;
+    let log = s.admin.lock_log(&s.lock).await;
+    let mut seqs: Vec<u64> = log.iter().filter_map(|e| e["lock_seq"].as_u64()).collect();
+    assert_eq!(
+        seqs.len(),
+        log.len(),
+        "every lock entry has its sequence number"
+    );
+    seqs.sort_unstable();
+    let n = seqs.len();
+    seqs.dedup();
+    assert_eq!(seqs.len(), n, "no entry twice");
+    let (first, last) = (seqs[0], seqs[n - 1]);
+    assert_eq!(
+        last - first + 1,
+        n as u64,
+        "no gap between {first} and {last}"
+    );
+    let keypad = log.iter().filter(|e| e["method"] == "master_code").count();
+    assert_eq!(keypad, typed, "every keypad entry typed reached the server");
+}
