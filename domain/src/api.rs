@@ -347,6 +347,10 @@ pub struct DoorUpdateResponse {
     pub version: u64,
     /// The signed update, secrets sealed to the lock (base64).
     pub update: String,
+    /// The newest entry of the lock's own log the server holds (0: none): a phone reads
+    /// the lock's log from there, so a new phone does not read again what others brought.
+    #[serde(default)]
+    pub log_seq: u64,
 }
 
 /// A battery at or below this is shown as low.

@@ -73,9 +73,13 @@ impl Engine {
             .get(&format!("/api/v1/locks/{lock}/door-update"))
             .await?;
         let bytes = decode_b64(&r.update, "door update")?;
-        let version = r.version;
-        self.db(move |c| on_site::put_door_update(c, lock, version, &bytes))
-            .await?;
+        let (version, log_seq) = (r.version, r.log_seq);
+        self.db(move |c| {
+            on_site::put_door_update(c, lock, version, &bytes)?;
+            // What the server holds of the lock's log is not read again.
+            on_site::raise_log_cursor(c, lock, log_seq)
+        })
+        .await?;
         Ok(version)
     }
 

@@ -127,6 +127,17 @@ pub fn log_cursor(c: &Connection, lock: Uuid) -> Result<u64, CacheError> {
     Ok(v.unwrap_or(0) as u64)
 }
 
+/// Moves the lock's log cursor up to `seq` (never down): the server already holds the
+/// entries up to there, brought by any phone.
+pub fn raise_log_cursor(c: &Connection, lock: Uuid, seq: u64) -> Result<(), CacheError> {
+    c.execute(
+        "INSERT INTO ble_log_cursor (lock_id, last_seq) VALUES (?1, ?2) \
+         ON CONFLICT (lock_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
+        params![lock.to_string(), i64::try_from(seq).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
 /// A page of a lock's log waiting for the server, as the lock sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedPage {

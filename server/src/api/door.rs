@@ -57,9 +57,11 @@ pub async fn door_update(
     Id(id): Id,
 ) -> ApiResult<axum::Json<DoorUpdateResponse>> {
     let u = door::issue(&state, &user, id).await?;
+    let log_seq = state.db.read(move |s| s.lock_log_seq(id)).await?;
     Ok(axum::Json(DoorUpdateResponse {
         lock_id: id,
         version: u.version,
         update: STANDARD.encode(&u.body),
+        log_seq,
     }))
 }

@@ -311,6 +311,8 @@ pub trait LogStore {
         uploaded_by: Uuid,
         events: &[NewLockEvent],
     ) -> StoreResult<u64>;
+    /// The newest sequence number of the lock's own log the server holds (0: none).
+    fn lock_log_seq(&self, lock_id: Uuid) -> StoreResult<u64>;
 }
 
 /// The client's incremental sync, over the change log (see the cursor rule in the

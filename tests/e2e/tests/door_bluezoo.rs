@@ -345,6 +345,21 @@ async fn ordinary_contacts_bring_the_web_changes_to_the_keypad() {
         s.admin.lock_log(&s.lock).await.len() >= before + 250,
         "every entry reached the server"
     );
+
+    // ---- 9. a new phone reads only what the server lacks, not the whole log again ----
+    let newcomer = s
+        .register("team_member", "tech-new@example.test", &["view_logs"])
+        .await;
+    s.ok(&newcomer, &["refresh-credentials"]).await;
+    let (code, _, err) = s.cli(&newcomer, &["-v", "status", "Front door"]).await;
+    assert_eq!(code, 0, "{err}");
+    let in_step = err.lines().find(|l| l.contains("in step")).unwrap();
+    let entries: u64 = in_step
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("entries="))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(entries < 20, "the server had the rest: {in_step}");
     s.server.stop().await;
 }
 

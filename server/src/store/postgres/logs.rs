@@ -91,6 +91,17 @@ impl LogStore for PostgresStore {
         })
     }
 
+    fn lock_log_seq(&self, lock_id: Uuid) -> StoreResult<u64> {
+        self.read(|c| {
+            let r = c.one(
+                "SELECT COALESCE(MAX(lock_seq), 0) FROM logs WHERE lock_id = $1 \
+                 AND lock_seq IS NOT NULL",
+                &[&lock_id],
+            )?;
+            Ok(u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0))
+        })
+    }
+
     fn upload_lock_events(
         &self,
         org_id: Uuid,

@@ -83,6 +83,18 @@ impl LogStore for SqliteStore {
         })
     }
 
+    fn lock_log_seq(&self, lock_id: Uuid) -> StoreResult<u64> {
+        self.with(|c| {
+            let seq: i64 = c.query_row(
+                "SELECT COALESCE(MAX(lock_seq), 0) FROM logs WHERE lock_id = ?1 \
+                 AND lock_seq IS NOT NULL",
+                [lock_id.to_string()],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(seq).unwrap_or(0))
+        })
+    }
+
     fn upload_lock_events(
         &self,
         org_id: Uuid,
