@@ -1,10 +1,12 @@
 //! `access-server-bench`: load benchmark of the platform server with wrk.
 //!
-//! Starts the server in-process on SQLite in a temp directory, seeds 10,000 locks, and
-//! runs wrk against a bare axum route (the baseline, same process and runtime),
-//! `GET /api/v1/me`, `GET /api/v1/locks` (one page of 100 among 10,000) and a gated action
-//! (`GET /api/v1/locks/{id}/master-code` by a team member: gate + audit write). Prints
-//! requests/s, p50 and p99 of each, and the `/me`-to-bare ratio.
+//! Starts the server in-process on SQLite in a temp directory, seeds 10,000 locks, 10,000
+//! users and 10,000 log entries of one lock, and runs wrk against a bare axum route (the
+//! baseline, same process and runtime), `GET /api/v1/me`, the pages people wait for
+//! (`GET /api/v1/locks`: one page of 100 among 10,000; the users table filtered, searched and
+//! sorted; one lock's log page) and a gated action (`GET /api/v1/locks/{id}/master-code` by
+//! a team member: gate + audit write). Prints requests/s, p50 and p99 of each against the
+//! goals, and the `/me`-to-bare ratio.
 //!
 //! ```text
 //! apt-get install wrk
@@ -36,6 +38,9 @@ struct Args {
     /// Users to seed (pending; a third residents).
     #[arg(long, default_value_t = 10_000)]
     users: usize,
+    /// Entries seeded in the log of the first lock (the log page that is loaded).
+    #[arg(long, default_value_t = 10_000)]
+    log_entries: usize,
     /// The users table's query string that is loaded.
     #[arg(
         long,
@@ -315,6 +320,29 @@ async fn main() -> Result<(), String> {
         "seeded {people} users in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let started = Instant::now();
+    let (store, entries) = (server.store(), args.log_entries);
+    tokio::task::spawn_blocking(move || {
+        let at = OffsetDateTime::now_utc() - time::Duration::seconds(entries as i64);
+        for i in 0..entries {
+            let audit = access_server::store::Audit {
+                user_id: admin_id,
+                action: "unlock".into(),
+                detail: Some(format!("entry {i}")),
+                at: at + time::Duration::seconds(i as i64),
+            };
+            store
+                .audit(org, first_lock, &audit)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    println!(
+        "seeded {entries} log entries of one lock in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // A team member with view_master_code on the first unit: the gated action's caller.
     call(&http, post.clone(), format!("{base}/api/v1/invitations"), Some(&admin),
@@ -495,6 +523,17 @@ async fn main() -> Result<(), String> {
         );
         runs.push(
             run_wrk(
+                format!(
+                    "GET /api/v1/locks/{{id}}/logs?limit=100 ({} entries)",
+                    a.log_entries
+                ),
+                format!("{base}/api/v1/locks/{first_lock}/logs?limit=100"),
+                Some(admin.clone()),
+            )
+            .await?,
+        );
+        runs.push(
+            run_wrk(
                 "GET /api/v1/locks/{id}/master-code (gated+audit)".into(),
                 format!("{base}/api/v1/locks/{gated_lock}/master-code"),
                 Some(agent.clone()),
@@ -522,6 +561,21 @@ async fn main() -> Result<(), String> {
             r.name, r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.cpu_us, r.wrk_cpu_us
         );
     }
+    // The pages people wait for: at least 10k req/s with p99 under 20 ms.
+    for r in runs
+        .iter()
+        .filter(|r| r.name.contains("?limit=") || r.name.contains("/users?"))
+    {
+        println!(
+            "goal for {}: >= 10,000 req/s and p99 < 20 ms: {}",
+            r.name,
+            if r.rps >= 10_000.0 && r.p99_ms < 20.0 {
+                "PASS"
+            } else {
+                "MISS"
+            }
+        );
+    }
     // The median round by ratio (the upper one of an even count).
     ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
     let (ratio, p99, _, _) = ratios[ratios.len() / 2];
@@ -530,7 +584,7 @@ async fn main() -> Result<(), String> {
     cpu_ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
     let (cpu_ratio, cpu_share) = cpu_ratios[cpu_ratios.len() / 2];
     println!(
-        "\n/me to bare ratio: {:.0} %{} (target >= 50 %), /me p99 {:.2} ms (target < 5 ms): {}",
+        "\n/me to bare ratio: {:.0} %{} (target >= 75 %), /me p99 {:.2} ms (target < 5 ms): {}",
         ratio * 100.0,
         if rounds > 1 {
             format!(", median of {rounds} rounds")
@@ -538,7 +592,7 @@ async fn main() -> Result<(), String> {
             String::new()
         },
         p99,
-        if ratio >= 0.5 && p99 < 5.0 {
+        if ratio >= 0.75 && p99 < 5.0 {
             "PASS"
         } else {
             "MISS"
