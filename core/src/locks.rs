@@ -231,6 +231,14 @@ impl Engine {
     }
 
     /// The lock's master code. Needs the network.
+    /// How far the lock is in step, from the server. Needs the network.
+    pub(crate) async fn door(&self, lock_id: String) -> Result<DoorInfo, AccessError> {
+        let (_, lock) = self.gate(&lock_id, Action::View).await?;
+        let d: access_domain::api::DoorState =
+            self.get(&format!("/api/v1/locks/{}/door", lock.id)).await?;
+        Ok(d.into())
+    }
+
     pub(crate) async fn view_master_code(&self, lock_id: String) -> Result<String, AccessError> {
         let (_, lock) = self.gate(&lock_id, Action::ViewMasterCode).await?;
         let m: MasterCode = self

@@ -166,6 +166,36 @@ impl From<Lock> for LockInfo {
     }
 }
 
+/// How far a lock is in step with the platform, as the server knows from the last phone
+/// that reached it (`GET /locks/{id}/door`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DoorInfo {
+    /// The lock holds everything the platform wants (mode, name, codes, revocations).
+    pub in_step: bool,
+    /// Given codes and passcodes waiting for a phone to reach the lock.
+    pub pending_codes: u32,
+    /// Percent, as the lock last reported it.
+    pub battery: Option<u8>,
+    /// At or below the platform's low-battery mark.
+    pub low_battery: bool,
+    pub last_contact_at: Option<SystemTime>,
+    /// The app whose phone made the last contact.
+    pub last_contact_app: Option<String>,
+}
+
+impl From<access_domain::api::DoorState> for DoorInfo {
+    fn from(d: access_domain::api::DoorState) -> Self {
+        DoorInfo {
+            in_step: d.in_step,
+            pending_codes: d.pending_codes,
+            battery: d.battery,
+            low_battery: d.low_battery,
+            last_contact_at: d.last_contact_at.map(SystemTime::from),
+            last_contact_app: d.last_contact_app,
+        }
+    }
+}
+
 /// An access code on a lock and whether the lock has it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct AccessCodeInfo {

@@ -118,6 +118,12 @@ impl Locks {
         self.engine.view_logs(lock_id).await
     }
 
+    /// How far the lock is in step with the platform: in step or codes waiting, battery (and
+    /// whether it is low), the last contact and by which app. Needs the network.
+    pub async fn door(&self, lock_id: String) -> Result<DoorInfo, AccessError> {
+        self.engine.door(lock_id).await
+    }
+
     /// The lock's master code. Needs the network.
     pub async fn view_master_code(&self, lock_id: String) -> Result<String, AccessError> {
         self.engine.view_master_code(lock_id).await

@@ -1,5 +1,6 @@
-//! One contact that brings a lock far behind in line: 100 given codes waiting, a mode and a
-//! name change, and 1,000 new entries in the lock's log, at 30 ms link latency through
+//! One contact that brings a lock far behind in line: 100 code changes waiting (50 given
+//! codes revoked, 50 new: a lock holds at most 100 codes), a mode and a name change, and
+//! 1,000 new entries in the lock's log, at 30 ms link latency through
 //! btleplug, BlueZoo and the `virtual-lock` binary, with a staff phone (the `access` CLI,
 //! which may read the log) that came to open the door. From `access -v`: the time from
 //! "connected" to "in step" (update applied, status read, every new log page read and
@@ -24,7 +25,8 @@ use serde_json::json;
 use support::Rig as _;
 
 const LATENCY_MS: u64 = 30;
-const CODES: usize = 100;
+/// Codes given and revoked each run: together the run's code changes.
+const CODES: usize = 50;
 const LOG_ENTRIES: usize = 1_000;
 /// The LE 1M PHY's raw rate, bits per second: no link carries more.
 const PHY_BITS_PER_SECOND: f64 = 1_000_000.0;
@@ -152,16 +154,43 @@ fn main() {
         let adapter = rig.bluez.phone.clone();
         let modes = [LockMode::Maintenance, LockMode::Vacant];
 
+        let give = |run: usize| {
+            let (admin, lock) = (&admin, &lock);
+            async move {
+                let mut ids = Vec::new();
+                for i in 0..CODES {
+                    let code = admin
+                        .post(
+                            &format!("/api/v1/locks/{lock}/access-codes"),
+                            json!({"kind": "permanent", "label": format!("Bench {run}-{i}")}),
+                        )
+                        .await;
+                    ids.push(code["id"].as_str().unwrap().to_string());
+                }
+                ids
+            }
+        };
+        // The codes the first run revokes, installed before it.
+        let mut given = give(runs).await;
+        staff.client.account().refresh_credentials().await.unwrap();
+        staff
+            .client
+            .on_site()
+            .unlock(lock.clone(), None)
+            .await
+            .unwrap();
+
         let mut contacts = Vec::new();
         for run in 0..runs {
-            for i in 0..CODES {
+            for id in given.drain(..) {
                 admin
                     .post(
-                        &format!("/api/v1/locks/{lock}/access-codes"),
-                        json!({"kind": "permanent", "label": format!("Bench {run}-{i}")}),
+                        &format!("/api/v1/locks/{lock}/access-codes/{id}/revoke"),
+                        json!({}),
                     )
                     .await;
             }
+            given = give(run).await;
             admin
                 .ok(
                     reqwest::Method::PUT,
@@ -202,7 +231,8 @@ fn main() {
         let floor = LATENCY_MS as f64 + (out + inb) * 8.0 / PHY_BITS_PER_SECOND * 1e3;
         let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
         println!(
-            "backlog: {CODES} codes, a mode and a name change, {LOG_ENTRIES} log entries; {LATENCY_MS} ms link latency; {runs} contacts, medians"
+            "backlog: {} code changes ({CODES} revoked, {CODES} given), a mode and a name change, {LOG_ENTRIES} log entries; {LATENCY_MS} ms link latency; {runs} contacts, medians",
+            2 * CODES
         );
         println!(
             "connected -> unlock answered: {to_open:.1} ms (in the first round trip: {})",

@@ -237,6 +237,18 @@ async fn a_technician_pairs_onto_the_web_lock_and_residents_open_and_share() {
         *phases.0.lock().unwrap(),
         [UnlockPhase::Connecting, UnlockPhase::Opened]
     );
+    // The door as the app shows it: in step, with the battery and the resident's contact.
+    let door = r.locks().door(lock.clone()).await.unwrap();
+    assert!(door.in_step && door.pending_codes == 0, "{door:?}");
+    assert!(
+        door.battery.is_some() && door.last_contact_at.is_some(),
+        "{door:?}"
+    );
+    assert_eq!(
+        door.last_contact_app.as_deref(),
+        Some("NoKey Resident"),
+        "{door:?}"
+    );
     let gates = r.locks().action_gates(lock.clone()).await.unwrap();
     assert!(
         gates
