@@ -97,6 +97,11 @@ struct LockView: View {
                     Text("\(lock.propertyName) · \(lock.unitName)")
                     Text("Mode: \(String(describing: lock.mode))")
                     if let s = screen.state.onSite { Text("At the lock: battery \(s.battery)%, firmware \(s.firmware)") }
+                    if let d = screen.state.door {
+                        Text(d.inStep ? "In step with the platform" : "\(d.pendingCodes) codes waiting for a phone at the lock")
+                        if let b = d.battery { Text("Battery \(b)%" + (d.lowBattery ? " (low)" : "")) }
+                        if let app = d.lastContactApp { Text("Last contact by \(app)") }
+                    }
                     Button("I'm at the lock: update it") { screen.send { await $0.atTheLock() } }
                 }
             }

@@ -236,6 +236,12 @@ public final class AccessKit: @unchecked Sendable {
         try await mapped { try await lockList.viewLogs(lockId: lockId) }
     }
 
+    /// How far the lock is in step with the platform (codes waiting, battery, last
+    /// contact). Needs the network.
+    public func door(_ lockId: String) async throws -> DoorInfo {
+        try await mapped { try await lockList.door(lockId: lockId) }
+    }
+
     /// The lock's master code. Needs the network.
     public func masterCode(_ lockId: String) async throws -> String {
         try await mapped { try await lockList.viewMasterCode(lockId: lockId) }

@@ -145,6 +145,9 @@ public struct LockState: Equatable, Sendable {
     public var masterCode: String?
     /// Status and battery read at the lock (after ``LockPresenter/atTheLock()``).
     public var onSite: LockStatusInfo?
+    /// How far the lock is in step, as the platform knows from the last phone there (nil
+    /// offline or before it loaded).
+    public var door: DoorInfo?
     public var outcome: Outcome?
     public var problem: String?
 
@@ -184,6 +187,7 @@ public final class LockPresenter: Presenter<LockState>, @unchecked Sendable {
         } catch {
             update { $0.problem = message(error) }
         }
+        await reloadDoor()
     }
 
     public func rename(_ name: String) async {
@@ -249,6 +253,9 @@ public final class LockPresenter: Presenter<LockState>, @unchecked Sendable {
         do {
             let status = try await kit.bringInLine(lockId)
             if state.allows(.viewLogs) { _ = try await kit.readLockLog(lockId) }
+            // The contact's news goes to the platform now, so the door shown next is this
+            // one; offline it waits in the phone for the next upload.
+            _ = try? await kit.uploadLockLogs()
             update {
                 $0.onSite = status
                 $0.problem = nil
@@ -290,6 +297,14 @@ public final class LockPresenter: Presenter<LockState>, @unchecked Sendable {
         update {
             if let lock { $0.lock = lock }
             if let codes { $0.codes = codes }
+        }
+        await reloadDoor()
+    }
+
+    /// The door as the platform knows it; offline the last one read stays.
+    private func reloadDoor() async {
+        if let door = try? await kit.door(lockId) {
+            update { $0.door = door }
         }
     }
 }

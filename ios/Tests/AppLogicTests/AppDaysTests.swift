@@ -122,6 +122,12 @@ final class AppDaysTests: XCTestCase {
         let onSite = try XCTUnwrap(lock.state.onSite)
         XCTAssertFalse(onSite.firmware.isEmpty)
         XCTAssertGreaterThan(onSite.battery, 0)
+        // The door as the platform knows it after that contact: in step, by this app.
+        let door = try XCTUnwrap(lock.state.door)
+        XCTAssertTrue(door.inStep, "\(door)")
+        XCTAssertEqual(door.pendingCodes, 0)
+        XCTAssertEqual(door.lastContactApp, "Access Manager")
+        XCTAssertNotNil(door.battery)
 
         // ---- changes its mode and renames it ----
         await lock.changeMode(.resident)

@@ -208,6 +208,9 @@ fn main() {
             for _ in 0..LOG_ENTRIES {
                 rig.keypad(&master);
             }
+            // A thousand turns of the bolt drain half the battery: a new one for each run.
+            rig.lock.command("battery");
+            rig.lock.expect_line("virtual-lock battery ");
             // The phone holds the platform's newest update, as after any sync.
             staff.client.account().refresh_credentials().await.unwrap();
             let home = staff.dir.path().to_path_buf();

@@ -464,6 +464,14 @@ impl VirtualLock {
         }
     }
 
+    /// A technician fits a new battery: full again (saved). Outcome as the stdin line says it.
+    pub fn replace_battery(&mut self) -> String {
+        match self.commit(|state| state.battery = crate::state::BATTERY_FULL) {
+            Ok(()) => format!("battery {}%", self.state.battery_percent()),
+            Err(e) => format!("battery not replaced: {e}"),
+        }
+    }
+
     /// Someone typed `digits` on the keypad. The outcome and its counters are saved before
     /// the door opens; unsaved, the keypad refuses.
     pub fn keypad(&mut self, digits: &str) -> crate::KeypadOutcome {
@@ -478,6 +486,18 @@ impl VirtualLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_battery_is_full_and_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock.state");
+        let mut lock = VirtualLock::open(&path, FactorySettings::new("VL-BATTERY")).unwrap();
+        lock.state.drain(60_000);
+        assert_eq!(lock.state().battery_percent(), 40);
+        assert_eq!(lock.replace_battery(), "battery 100%");
+        let again = VirtualLock::open(&path, FactorySettings::new("VL-BATTERY")).unwrap();
+        assert_eq!(again.state().battery_percent(), 100);
+    }
 
     #[test]
     fn the_lock_can_move_to_the_peripherals_task() {

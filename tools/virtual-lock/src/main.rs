@@ -22,8 +22,9 @@ use peripheral::{EchoLock, Serve};
 /// Controls. Signals: SIGUSR1 takes the lock out of range (stops advertising and drops the
 /// phone's link; prints `virtual-lock out-of-range`), SIGUSR2 brings it back in range
 /// (prints `virtual-lock in-range`), SIGTERM or SIGINT stop it (`virtual-lock stopping`).
-/// Lines on stdin: `out-of-range`, `in-range`, and `keypad DIGITS` (someone types a code
-/// on the keypad; prints `virtual-lock keypad OUTCOME`).
+/// Lines on stdin: `out-of-range`, `in-range`, `keypad DIGITS` (someone types a code on
+/// the keypad; prints `virtual-lock keypad OUTCOME`) and `battery` (a new battery is
+/// fitted; prints `virtual-lock battery 100%`).
 #[derive(Debug, Parser)]
 #[command(name = "virtual-lock", version, verbatim_doc_comment)]
 struct Args {
@@ -64,7 +65,7 @@ async fn run(args: Args) -> Result<(), String> {
             lock_tag: *b"ECHOLOCK",
         };
         let echo = EchoLock { advertisement };
-        return peripheral::serve(serve, echo, None)
+        return peripheral::serve(serve, echo, None, None)
             .await
             .map_err(|e| e.to_string());
     };
@@ -79,7 +80,10 @@ async fn run(args: Args) -> Result<(), String> {
     let keypad: peripheral::Keypad = Box::new(move |digits: &str| {
         keypad_brain.with(|lock| format!("{:?}", lock.keypad(digits)))
     });
-    peripheral::serve(serve, brain, Some(keypad))
+    let battery_brain = brain.clone();
+    let battery: peripheral::Battery =
+        Box::new(move || battery_brain.with(|lock| lock.replace_battery()));
+    peripheral::serve(serve, brain, Some(keypad), Some(battery))
         .await
         .map_err(|e| e.to_string())
 }

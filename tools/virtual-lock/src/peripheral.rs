@@ -15,6 +15,9 @@ use tokio::signal::unix::{SignalKind, signal};
 /// Answers a `keypad DIGITS` line with the outcome to print.
 pub type Keypad = Box<dyn FnMut(&str) -> String + Send>;
 
+/// A new battery fitted in the lock (stdin `battery`); the line to print.
+pub type Battery = Box<dyn FnMut() -> String + Send>;
+
 /// Answers each write with the same bytes: for testing the link without the lock brain.
 pub struct EchoLock {
     pub advertisement: Advertisement,
@@ -45,6 +48,7 @@ pub async fn serve(
     options: Serve,
     handler: impl LinkHandler,
     mut keypad: Option<Keypad>,
+    mut battery: Option<Battery>,
 ) -> Result<(), BleError> {
     let signals = |kind| signal(kind).map_err(|e| BleError::Bluetooth(format!("signals: {e}")));
     let mut out_of_range = signals(SignalKind::user_defined1())?;
@@ -102,6 +106,10 @@ pub async fn serve(
                     ["keypad", digits] => match keypad.as_mut() {
                         Some(keypad) => println!("virtual-lock keypad {}", keypad(digits)),
                         None => println!("virtual-lock error no keypad in echo mode"),
+                    },
+                    ["battery"] => match battery.as_mut() {
+                        Some(battery) => println!("virtual-lock {}", battery()),
+                        None => println!("virtual-lock error no battery in echo mode"),
                     },
                     [] => {}
                     _ => println!("virtual-lock error unknown command: {line}"),

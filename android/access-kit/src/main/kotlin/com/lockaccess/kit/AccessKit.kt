@@ -10,6 +10,7 @@ import com.lockaccess.core.ActionGate
 import com.lockaccess.core.ActionOutcome
 import com.lockaccess.core.App
 import com.lockaccess.core.ClientConfig
+import com.lockaccess.core.DoorInfo
 import com.lockaccess.core.CoreLogger
 import com.lockaccess.core.GiveAccessOutcome
 import com.lockaccess.core.LockInfo
@@ -263,6 +264,9 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
     /** The lock's master code. Needs the network. */
     suspend fun masterCode(lockId: String): String = mapped { lockList.viewMasterCode(lockId) }
 
+    /** How far the lock is in step with the platform (codes waiting, battery, last contact). Needs the network. */
+    suspend fun door(lockId: String): DoorInfo = mapped { lockList.door(lockId) }
+
     // --- offline queue ----------------------------------------------------------------
 
     /** Actions waiting for the network, oldest first (the "queued" banner). */
@@ -372,6 +376,9 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
      * lock's status after it.
      */
     suspend fun bringInLine(lockId: String): LockStatusInfo = mapped { onSite.bringInLine(lockId) }
+
+    /** Sends what contacts brought back (contact reports, lock log pages) now; how many log entries the server took. */
+    suspend fun uploadLockLogs(): ULong = mapped { onSite.uploadLockLogs() }
 }
 
 /** What [AccessKit.pair] reports. */

@@ -42,6 +42,11 @@ fun LockDetailScreen(p: LockPresenter, onBack: () -> Unit) {
         Text("${lock.propertyName} · ${lock.unitName} · ${lock.mode.name.lowercase()}" +
             (lock.battery?.let { " · battery $it%" } ?: ""))
         s.onSite?.let { Text("At the lock: ${it.mode.name.lowercase()}, battery ${it.battery}%, firmware ${it.firmware}") }
+        s.door?.let { d ->
+            Text(if (d.inStep) "In step with the platform" else "${d.pendingCodes} codes waiting for a phone at the lock")
+            d.battery?.let { Text("Battery ${it}%" + if (d.lowBattery) " (low)" else "") }
+            d.lastContactApp?.let { Text("Last contact by $it") }
+        }
         when (val o = s.outcome) {
             Outcome.Done -> Text("Done")
             is Outcome.Given -> Text("Code ${o.code.code} given")

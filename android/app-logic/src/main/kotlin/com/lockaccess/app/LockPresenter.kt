@@ -4,6 +4,7 @@ import com.lockaccess.core.AccessCodeInfo
 import com.lockaccess.core.AccessCodeKind
 import com.lockaccess.core.Action
 import com.lockaccess.core.ActionOutcome
+import com.lockaccess.core.DoorInfo
 import com.lockaccess.core.GiveAccessOutcome
 import com.lockaccess.core.LockInfo
 import com.lockaccess.core.LockMode
@@ -82,6 +83,12 @@ class LockPresenter(
             val read = kit.readLockLog(lockId)
             update { it.copy(lockLog = read.lines) }
         }
+        // The contact's news goes to the platform now, so the door shown next is this one.
+        try {
+            kit.uploadLockLogs()
+        } catch (e: AccessKitError) {
+            // Offline: it waits in the phone and goes with the next upload.
+        }
         update { it.copy(outcome = Outcome.Done) }
     }
 
@@ -118,6 +125,13 @@ class LockPresenter(
         val rows = SCREEN_ACTIONS.mapNotNull { a -> gates[a]?.let { ActionRow(a, it.allowed, it.reason) } }
         val codes = kit.accessCodes(lockId)
         update { it.copy(lock = lock, actions = rows, codes = codes) }
+        // The door as the platform knows it; offline the last one read stays.
+        val door = try {
+            kit.door(lockId)
+        } catch (e: AccessKitError) {
+            null
+        }
+        if (door != null) update { it.copy(door = door) }
     }
 
     companion object {
@@ -138,6 +152,8 @@ data class LockState(
     val masterCode: String? = null,
     /** Status and battery read at the lock. */
     val onSite: LockStatusInfo? = null,
+    /** How far the lock is in step, as the platform knows from the last phone there (null offline or before it loaded). */
+    val door: DoorInfo? = null,
     val outcome: Outcome? = null,
     val offline: Boolean = false,
     val busy: Boolean = false,

@@ -187,6 +187,12 @@ class AppDaysTest {
         assertEquals(LockMode.MAINTENANCE, status!!.mode)
         assertTrue(status.battery > 0u, status.toString())
         assertTrue(AppLock.keypad(given!!.code).contains("Opened"), "the given code at the keypad")
+        // The door as the platform knows it after that contact: in step, by this app.
+        val door = lock.state.value.door
+        assertNotNull(door, lock.state.value.toString())
+        assertTrue(door!!.inStep && door.pendingCodes == 0u, door.toString())
+        assertEquals("Access Manager", door.lastContactApp, door.toString())
+        assertNotNull(door.battery, door.toString())
         lock.removeCode(given.id).join()
         assertEquals(Outcome.Done, lock.state.value.outcome, lock.state.value.toString())
         assertNotNull(lock.state.value.codes.first { it.id == given.id }.revokedAt, lock.state.value.codes.toString())
