@@ -291,9 +291,10 @@ pub async fn list_logs(
     gated(&state, &user, id, Action::ViewLogs).await?;
     let (before, limit) = (p.after_seq()?, p.limit());
     let org = user.org_id;
+    // One indexed page: inline on SQLite, like the page of locks.
     let rows = state
         .db
-        .run(move |s| s.list_logs(org, id, before, limit))
+        .read(move |s| s.list_logs(org, id, before, limit))
         .await
         .map_err(lock_missing)?;
     let next = (rows.len() == limit as usize)

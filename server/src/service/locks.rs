@@ -44,7 +44,7 @@ pub async fn org_lock(state: &AppState, user: &UserRecord, id: Uuid) -> ApiResul
     let org = user.org_id;
     state
         .db
-        .run(move |s| s.lock(org, id))
+        .read(move |s| s.lock(org, id))
         .await
         .map_err(lock_missing)
 }
