@@ -238,6 +238,8 @@ pub struct PasscodeInfo {
     pub lock_name: String,
     pub code: String,
     pub sync_state: CodeSyncState,
+    /// Why the lock refused it, when `sync_state` is `Failed`.
+    pub failure_reason: Option<String>,
 }
 
 impl From<Passcode> for PasscodeInfo {
@@ -247,6 +249,7 @@ impl From<Passcode> for PasscodeInfo {
             lock_name: p.lock_name,
             code: p.code,
             sync_state: p.sync_state,
+            failure_reason: p.failure_reason,
         }
     }
 }

@@ -206,6 +206,9 @@ pub struct Passcode {
     pub lock_name: String,
     pub code: String,
     pub sync_state: CodeSyncState,
+    /// Why the lock refused it, when `sync_state` is `failed`.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 /// `PUT /api/v1/users/{id}/permissions`

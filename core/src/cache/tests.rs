@@ -503,6 +503,7 @@ fn a_failed_sync_leaves_the_cache_as_it_was() {
         lock_name: "Alpha".into(),
         code: "1234".into(),
         sync_state: access_domain::CodeSyncState::Installed,
+        failure_reason: None,
     }];
     assert!(apply_sync(&mut c, &s, &mut |_| {}).is_err());
     assert_eq!(list_locks(&c).unwrap(), vec![a.clone()]);

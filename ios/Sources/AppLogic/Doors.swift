@@ -199,7 +199,7 @@ public final class DoorsPresenter: Presenter<DoorsState>, @unchecked Sendable {
                 let share: ShareState =
                     gate?.allowed == true ? .allowed : .notAllowed(reason: gate?.reason ?? "")
                 let passcode = passcodes.first { $0.lockId == lock.id }.map {
-                    DoorPasscode(code: $0.code, state: Self.passcodeState($0.syncState))
+                    DoorPasscode(code: $0.code, state: Self.passcodeState($0.syncState, reason: $0.failureReason))
                 }
                 doors.append(Door(lock: lock, passcode: passcode, unlock: .idle, share: share))
             }
@@ -214,11 +214,11 @@ public final class DoorsPresenter: Presenter<DoorsState>, @unchecked Sendable {
         }
     }
 
-    static func passcodeState(_ s: CodeSyncState) -> DoorPasscode.State {
+    static func passcodeState(_ s: CodeSyncState, reason: String?) -> DoorPasscode.State {
         switch s {
         case .pending: return .waiting
         case .installed: return .installed
-        case .failed: return .failed(reason: nil)
+        case .failed: return .failed(reason: reason)
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use access_domain::api::{
     AccessCode, ErrorBody, Lock, LockLogUpload, LogEntry, MasterCode, ModeRequest, NameRequest,
-    Page, Passcode, Property, RenameRequest, SyncResponse, Unit,
+    Page, Property, RenameRequest, SyncResponse, Unit,
 };
 use access_domain::{Action, Member, delegation};
 use axum::extract::State;
@@ -432,12 +432,7 @@ pub async fn sync(
         passcodes: data
             .passcodes
             .into_iter()
-            .map(|p| Passcode {
-                lock_id: p.lock_id,
-                lock_name: p.lock_name,
-                code: p.code,
-                sync_state: p.sync_state,
-            })
+            .map(super::manage::passcode)
             .collect(),
     }))
 }

@@ -41,12 +41,14 @@ fn summary_of(u: &UserRecord) -> UserSummary {
     }
 }
 
-fn passcode(p: PasscodeRecord) -> Passcode {
+/// A passcode as the API shows it (a user's profile, the phone's sync).
+pub(crate) fn passcode(p: PasscodeRecord) -> Passcode {
     Passcode {
         lock_id: p.lock_id,
         lock_name: p.lock_name,
         code: p.code,
         sync_state: p.sync_state,
+        failure_reason: p.failure_reason,
     }
 }
 

@@ -274,6 +274,8 @@ pub struct PasscodeRecord {
     pub lock_name: String,
     pub code: String,
     pub sync_state: CodeSyncState,
+    /// Why the lock refused it, when it did.
+    pub failure_reason: Option<String>,
 }
 
 /// An access code given on a lock.

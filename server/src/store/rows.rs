@@ -129,7 +129,7 @@ pub(super) fn access_code<R: Columns>(r: &R) -> Result<AccessCodeRecord, R::Erro
 }
 
 pub(super) const PASSCODE_COLS: &str = "pc.id, pc.user_id, pc.lock_id, l.name, pc.code, \
-    pc.sync_state FROM passcodes pc JOIN locks l ON l.id = pc.lock_id";
+    pc.sync_state, pc.failure_reason FROM passcodes pc JOIN locks l ON l.id = pc.lock_id";
 
 pub(super) fn passcode<R: Columns>(r: &R) -> Result<PasscodeRecord, R::Error> {
     Ok(PasscodeRecord {
@@ -139,6 +139,7 @@ pub(super) fn passcode<R: Columns>(r: &R) -> Result<PasscodeRecord, R::Error> {
         lock_name: r.text(3)?,
         code: r.text(4)?,
         sync_state: r.parsed(5, "state", CodeSyncState::parse)?,
+        failure_reason: r.opt_text(6)?,
     })
 }
 

@@ -54,7 +54,8 @@ export async function render(ctx) {
         h('tbody', {}, u.passcodes.map((c) => h('tr', {},
           h('th', { scope: 'row' }, h('a', { href: `#/access/locks/${encodeURIComponent(c.lock_id)}` }, c.lock_name)),
           h('td', { class: 'code' }, c.code),
-          h('td', {}, badge(`sync-${c.sync_state}`, SYNC_STATE[c.sync_state] || c.sync_state)))))));
+          h('td', {}, badge(`sync-${c.sync_state}`, SYNC_STATE[c.sync_state] || c.sync_state),
+            c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null))))));
 
   // Permissions and access, edited together and applied on save after a confirmation.
   const teamMember = u.user_type === 'team_member';

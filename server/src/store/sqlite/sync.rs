@@ -116,8 +116,8 @@ impl SyncStore for SqliteStore {
                 data.locks.iter().map(|l| (l.id, l.name.as_str())).collect();
             let (mut codes, mut passcodes) = (Vec::new(), Vec::new());
             // The lock's name comes from the rows above (same snapshot), not from a join.
-            let pass_cols = "SELECT pc.id, pc.user_id, pc.lock_id, '', pc.code, pc.sync_state \
-                             FROM passcodes pc WHERE pc.user_id = ?1";
+            let pass_cols = "SELECT pc.id, pc.user_id, pc.lock_id, '', pc.code, pc.sync_state, \
+                             pc.failure_reason FROM passcodes pc WHERE pc.user_id = ?1";
             let uid = user_id.to_string();
             // A few locks: their codes through the lock_id indexes; many: one pass over all.
             if names.len() <= 64 {

@@ -129,7 +129,7 @@ class DoorsPresenter(
                     Passcode(p.code, when (p.syncState) {
                         CodeSyncState.PENDING -> PasscodeState.Waiting
                         CodeSyncState.INSTALLED -> PasscodeState.Installed
-                        CodeSyncState.FAILED -> PasscodeState.Failed(null)
+                        CodeSyncState.FAILED -> PasscodeState.Failed(p.failureReason)
                     })
                 },
                 share = if (gate?.allowed == true) ShareState.Allowed(GUEST_NOTE)
