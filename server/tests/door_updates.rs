@@ -287,3 +287,80 @@ async fn one_code_revoked_alone_leaves_the_lock_at_the_next_contact() {
     assert!(listed(&cleaner.body["id"])["revoked_at"].is_string());
     assert!(listed(&plumber.body["id"])["revoked_at"].is_null());
 }
+
+/// One passcode renewed alone (say it was seen): the old one leaves the lock at the next
+/// contact and the new one opens from then; the resident's other passcodes and the given
+/// codes stay; nobody else may renew it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_passcode_renewed_alone_leaves_the_lock_at_the_next_contact() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Ash", &["1"]).await;
+    let mut p = pair(api, &admin, &units[0], "Ash 1").await;
+    let mode = api
+        .put(
+            &format!("/api/v1/locks/{}/mode", p.id),
+            &admin,
+            json!({"mode": "resident"}),
+        )
+        .await;
+    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    let rid = api
+        .invite(
+            &admin,
+            json!({"user_type": "resident", "email": "kai@ash.example",
+                   "access": {"type": "units", "unit_ids": [units[0]]}}),
+        )
+        .await;
+    let resident = api
+        .register(
+            &admin,
+            "kai@ash.example",
+            "kai@ash.example",
+            &common::next_phone(),
+            "password-123",
+        )
+        .await;
+    let (old, _) = passcode_on(api, &admin, &rid, &p.id).await;
+    p.contact(api, &resident).await;
+    assert!(opened(p.lock.keypad(&old)));
+
+    let path = format!("/api/v1/users/{rid}/passcodes/{}/renew", p.id);
+    // Not the resident, and not for a lock where they hold none.
+    let own = api.post(&path, &resident, json!({})).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{:?}", own.body);
+    let elsewhere = api
+        .post(
+            &format!(
+                "/api/v1/users/{rid}/passcodes/{}/renew",
+                uuid::Uuid::new_v4()
+            ),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{:?}",
+        elsewhere.body
+    );
+
+    let renewed = api.post(&path, &admin, json!({})).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{:?}", renewed.body);
+    let (new, state) = passcode_on(api, &admin, &rid, &p.id).await;
+    assert_ne!(new, old);
+    assert_eq!(state, "pending");
+    // Until a phone comes, the lock holds the old one; the next contact swaps them.
+    assert!(opened(p.lock.keypad(&old)));
+    let door = p.contact(api, &resident).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert!(!opened(p.lock.keypad(&old)), "the old passcode still opens");
+    assert!(
+        opened(p.lock.keypad(&new)),
+        "the new passcode does not open"
+    );
+    let (_, state) = passcode_on(api, &admin, &rid, &p.id).await;
+    assert_eq!(state, "installed");
+}

@@ -107,3 +107,24 @@ test('one access code is revoked alone from the lock page', async () => {
   assert.equal(byLabel.Plumber.revoked_at, null);
   await shot('code-revoked');
 });
+
+test('one passcode is renewed alone from the user page', async () => {
+  const admin = await login(server, server.admin.email, server.admin.password);
+  const users = (await server.api('GET', '/users?q=kim%40example.com', undefined, admin)).body.items;
+  const kim = users[0].id;
+  const before = (await server.api('GET', `/users/${kim}`, undefined, admin)).body.passcodes;
+  assert.equal(before.length, 1, JSON.stringify(before));
+
+  await page.goto(`${server.url}/#/access/users/${kim}`);
+  await page.getByRole('heading', { level: 2, name: 'Generated passcodes' }).waitFor();
+  await page.getByRole('button', { name: 'Renew the passcode on Cedar 3 door' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Renew the passcode on Cedar 3 door?' });
+  await dialog.getByText(/the old one stops opening the next time a phone reaches the lock/).waitFor();
+  await dialog.getByRole('button', { name: 'Renew passcode' }).click();
+  await page.getByText(/The passcode on Cedar 3 door is renewed/).waitFor();
+  const after = (await server.api('GET', `/users/${kim}`, undefined, admin)).body.passcodes;
+  assert.notEqual(after[0].code, before[0].code);
+  assert.equal(after[0].sync_state, 'pending');
+  await page.locator('td.code', { hasText: after[0].code }).waitFor();
+  await shot('passcode-renewed');
+});

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Id, Json, Manager, OrgManager, Query, SeqListParams, page_size};
+use super::{Id, Json, LockId, Manager, OrgManager, Query, SeqListParams, page_size};
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
@@ -548,6 +548,35 @@ pub async fn set_access(
         .db
         .run(move |s| s.set_access(org, id, &access, now))
         .await?;
+    Ok(axum::Json(detail(&state, org, id).await?))
+}
+
+/// Renew one passcode: the user's passcode on that lock is replaced by a new one (say, it
+/// was seen by someone else). The old one leaves the lock with the next contact of any
+/// phone, the new one is installed then; the user's other passcodes stay.
+#[utoipa::path(post, path = "/api/v1/users/{id}/passcodes/{lock_id}/renew", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path), ("lock_id" = Uuid, Path)),
+    responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope, or no passcode of theirs on that lock", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody)))]
+pub async fn renew_passcode(
+    State(state): State<AppState>,
+    Manager(admin): Manager,
+    Id(id): Id,
+    LockId(lock_id): LockId,
+) -> ApiResult<axum::Json<UserDetail>> {
+    editable(&state, &admin, id).await?;
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    state
+        .db
+        .run(move |s| s.renew_passcode(org, id, lock_id, now))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("Passcode"),
+            other => other.into(),
+        })?;
     Ok(axum::Json(detail(&state, org, id).await?))
 }
 

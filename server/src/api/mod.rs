@@ -79,6 +79,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         e(M::PUT, "/api/v1/users/{id}/access", manage::set_access),
         e(M::POST, "/api/v1/users/{id}/revoke", manage::revoke),
+        e(
+            M::POST,
+            "/api/v1/users/{id}/passcodes/{lock_id}/renew",
+            manage::renew_passcode,
+        ),
         e(M::POST, "/api/v1/users/{id}/resend-invite", manage::resend),
         e(M::GET, "/api/v1/outbox", manage::outbox),
         e(M::POST, "/api/v1/properties", locks::create_property),
@@ -226,6 +231,17 @@ impl<S: Send + Sync> FromRequestParts<S> for CodeId {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         path_uuid(parts, state, "code_id").await.map(CodeId)
+    }
+}
+
+/// The `{lock_id}` of a path under another resource; not a UUID means unknown (404).
+pub struct LockId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for LockId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        path_uuid(parts, state, "lock_id").await.map(LockId)
     }
 }
 

@@ -119,6 +119,16 @@ pub trait UserStore {
     /// [`set_permissions`](Self::set_permissions) for the last manager.
     fn revoke_user(&self, org_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> StoreResult<()>;
     fn user_passcodes(&self, user_id: Uuid) -> StoreResult<Vec<PasscodeRecord>>;
+    /// Replaces the user's passcode on one lock with a new one (a new id and new digits):
+    /// the old one leaves the lock with its next door update, the new one is installed
+    /// then. `NotFound` when the user holds none there.
+    fn renew_passcode(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        lock_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
 }
 
 /// From invitation to active account: links, registrations and their SMS codes.

@@ -50,12 +50,34 @@ export async function render(ctx) {
         : 'No passcodes: no locks are in this user\'s access.')
       : h('table', { class: 'data' },
         h('thead', {}, h('tr', {},
-          h('th', { scope: 'col' }, 'Lock'), h('th', { scope: 'col' }, 'Passcode'), h('th', { scope: 'col' }, 'Sync state'))),
+          h('th', { scope: 'col' }, 'Lock'), h('th', { scope: 'col' }, 'Passcode'), h('th', { scope: 'col' }, 'Sync state'),
+          h('th', { scope: 'col' }, 'Action'))),
         h('tbody', {}, u.passcodes.map((c) => h('tr', {},
           h('th', { scope: 'row' }, h('a', { href: `#/access/locks/${encodeURIComponent(c.lock_id)}` }, c.lock_name)),
           h('td', { class: 'code' }, c.code),
           h('td', {}, badge(`sync-${c.sync_state}`, SYNC_STATE[c.sync_state] || c.sync_state),
-            c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null))))));
+            c.failure_reason ? h('span', { class: 'muted' }, ` (${c.failure_reason})`) : null),
+          h('td', {}, renewButton(c)))))));
+
+  // One passcode replaced alone (say it was seen): the old one leaves the lock at the next
+  // contact, the new one is installed then.
+  function renewButton(c) {
+    const button = h('button', { type: 'button', class: 'btn small', 'aria-label': `Renew the passcode on ${c.lock_name}` }, 'Renew');
+    button.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: `Renew the passcode on ${c.lock_name}?`,
+        body: 'A new passcode replaces this one: the old one stops opening the next time a phone reaches the lock, and the new one works from then. The other passcodes stay.',
+        confirm: 'Renew passcode',
+      });
+      if (!ok) return;
+      try {
+        await busy(button, () => post(`/users/${encodeURIComponent(id)}/passcodes/${encodeURIComponent(c.lock_id)}/renew`));
+      } catch (e) { box.error(`The passcode was not renewed: ${e.message}`); return; }
+      toast(`The passcode on ${c.lock_name} is renewed; the new one works once a phone reaches the lock.`);
+      rerender();
+    });
+    return button;
+  }
 
   // Permissions and access, edited together and applied on save after a confirmation.
   const teamMember = u.user_type === 'team_member';

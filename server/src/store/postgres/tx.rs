@@ -85,7 +85,7 @@ pub(super) fn codes_in_use<C: GenericClient>(
     found.iter().map(|r| r.text(0)).collect()
 }
 
-fn insert_passcode<C: GenericClient>(
+pub(super) fn insert_passcode<C: GenericClient>(
     cx: &mut Cx<'_, C>,
     user: Uuid,
     lock: Uuid,

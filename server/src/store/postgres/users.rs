@@ -208,6 +208,32 @@ impl UserStore for PostgresStore {
         })
     }
 
+    fn renew_passcode(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        lock_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            user_q(tx, org_id, user_id)?;
+            // The lock's row first, as every writer of its codes takes it.
+            hold_lock_row(tx, org_id, lock_id)?;
+            // Read before the old one goes, so the new digits differ from it too.
+            let mut used = codes_in_use(tx, lock_id)?;
+            let n = tx.exec(
+                "DELETE FROM passcodes WHERE user_id = $1 AND lock_id = $2",
+                &[&user_id, &lock_id],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            insert_passcode(tx, user_id, lock_id, &mut used)?;
+            tx.change(org_id, Some(lock_id), Some(user_id), now);
+            Ok(())
+        })
+    }
+
     fn user_passcodes(&self, user_id: Uuid) -> StoreResult<Vec<PasscodeRecord>> {
         self.read(|c| {
             let sql = format!(

@@ -119,7 +119,7 @@ pub(super) fn codes_in_use(tx: &Connection, lock: Uuid) -> rusqlite::Result<Code
     codes.collect()
 }
 
-fn insert_passcode(
+pub(super) fn insert_passcode(
     tx: &Transaction<'_>,
     user: Uuid,
     lock: Uuid,

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::tx::{USER_COLS, change, user_changed, user_tx};
+use super::tx::{USER_COLS, change, codes_in_use, insert_passcode, user_changed, user_tx};
 use super::{SqliteStore, access_to_cols, ids_to_json, perms_to_text};
 use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
 use crate::store::user_list::{UserPage, UserQuery, UserSort};
@@ -213,6 +213,31 @@ impl UserStore for SqliteStore {
                 [&uid],
             )?;
             user_changed(tx, org_id, user_id, now)?;
+            Ok(())
+        })
+    }
+
+    fn renew_passcode(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        lock_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            // Of this organization's user only.
+            user_tx(tx, org_id, user_id)?;
+            // Read before the old one goes, so the new digits differ from it too.
+            let mut used = codes_in_use(tx, lock_id)?;
+            let n = tx.execute(
+                "DELETE FROM passcodes WHERE user_id = ?1 AND lock_id = ?2",
+                params![user_id.to_string(), lock_id.to_string()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_passcode(tx, user_id, lock_id, &mut used)?;
+            change(tx, org_id, Some(lock_id), Some(user_id), now)?;
             Ok(())
         })
     }
