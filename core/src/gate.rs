@@ -7,6 +7,11 @@ use uuid::Uuid;
 
 use crate::AccessError;
 
+/// The phone's clock: the gate reads the cached access period against it, offline too.
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
 /// An id the cache cannot hold is a lock (or unit) nobody can see.
 pub fn parse_id(id: &str) -> Result<Uuid, AccessError> {
     Uuid::parse_str(id.trim()).map_err(|_| AccessError::NotFound)
@@ -14,7 +19,7 @@ pub fn parse_id(id: &str) -> Result<Uuid, AccessError> {
 
 /// Whether `me` may take `action` on a lock of `unit`; a refusal is logged and typed.
 pub fn check(me: &Me, action: Action, unit: Uuid) -> Result<(), AccessError> {
-    authorize(&me.actor(), action, unit).map_err(|denied| {
+    authorize(&me.actor(), action, unit, now()).map_err(|denied| {
         tracing::info!(%unit, ?action, "refused locally: {denied}");
         denied.into()
     })
@@ -23,9 +28,10 @@ pub fn check(me: &Me, action: Action, unit: Uuid) -> Result<(), AccessError> {
 /// The actions `me` may take on a lock of `unit`, for showing only those buttons.
 pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
     let actor = me.actor();
+    let now = now();
     Action::ALL
         .into_iter()
-        .filter(|a| authorize(&actor, *a, unit).is_ok())
+        .filter(|a| authorize(&actor, *a, unit, now).is_ok())
         .collect()
 }
 
@@ -33,13 +39,14 @@ pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
 /// screen shows a disabled action with why rather than hiding it without a word.
 pub fn action_gates(me: &Me, unit: Uuid) -> Vec<crate::model::ActionGate> {
     let actor = me.actor();
+    let now = now();
     Action::ALL
         .into_iter()
         .map(|action| {
             let verdict = if action == Action::Pair {
                 check_pair(me, unit)
             } else {
-                authorize(&actor, action, unit).map_err(AccessError::from)
+                authorize(&actor, action, unit, now).map_err(AccessError::from)
             };
             crate::model::ActionGate {
                 action,
@@ -77,6 +84,7 @@ pub(crate) mod tests {
             },
             is_admin: false,
             organization_id: Uuid::new_v4(),
+            period: Default::default(),
         }
     }
 

@@ -20,6 +20,7 @@ pub(crate) fn me_fixture() -> Me {
         access: Access::AllLocks,
         is_admin: false,
         organization_id: Uuid::new_v4(),
+        period: Default::default(),
     }
 }
 

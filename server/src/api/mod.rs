@@ -77,6 +77,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             manage::set_permissions,
         ),
         e(M::PUT, "/api/v1/users/{id}/access", manage::set_access),
+        e(M::PUT, "/api/v1/users/{id}/period", manage::set_period),
         e(M::POST, "/api/v1/users/{id}/revoke", manage::revoke),
         e(M::POST, "/api/v1/users/{id}/resend-invite", manage::resend),
         e(M::GET, "/api/v1/outbox", manage::outbox),
@@ -379,5 +380,6 @@ pub fn into_me(user: UserRecord) -> Me {
         access: user.access,
         is_admin: user.is_admin,
         organization_id: user.org_id,
+        period: user.period,
     }
 }

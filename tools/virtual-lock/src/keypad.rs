@@ -183,8 +183,10 @@ impl LockState {
             class: code.class,
             owner: code.owner,
         };
+        // Any code with a window opens only inside it: a permanent passcode carries its
+        // holder's access dates as one (move-in to move-out).
         let in_window = code.window.is_none_or(|w| w.contains(now));
-        let reason = if code.kind != AccessCodeKind::Permanent && !in_window {
+        let reason = if !in_window {
             Some(RefusalReason::CodeNotValidNow)
         } else if !self.mode.admits(code.class) {
             Some(RefusalReason::ModeForbids)

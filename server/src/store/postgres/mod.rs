@@ -90,6 +90,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_user_pages.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/postgres/0008_access_dates.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

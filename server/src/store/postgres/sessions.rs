@@ -12,7 +12,7 @@ impl SessionStore for PostgresStore {
                  WHERE lower(u.registered_email) = lower($1) AND u.password_hash IS NOT NULL"
             );
             match c.opt(&sql, &[&email])? {
-                Some(r) => Ok(Some((rows::user(&r)?, r.try_get(16)?))),
+                Some(r) => Ok(Some((rows::user(&r)?, r.try_get(rows::USER_COL_COUNT)?))),
                 None => Ok(None),
             }
         })
@@ -44,10 +44,10 @@ impl SessionStore for PostgresStore {
         self.read(|c| {
             match c.opt(&SQL, &[&&token_hash[..], &now])? {
                 Some(r) => {
-                    let stored: Vec<u8> = r.try_get(16)?;
+                    let stored: Vec<u8> = r.try_get(rows::USER_COL_COUNT)?;
                     let mut user = rows::user(&r)?;
                     // A revoked session reports its user as revoked, so the client learns why.
-                    if r.try_get::<_, bool>(17)? {
+                    if r.try_get::<_, bool>(rows::USER_COL_COUNT + 1)? {
                         user.status = UserStatus::Revoked;
                     }
                     Ok(secrets::ct_eq(&stored, token_hash).then_some(user))

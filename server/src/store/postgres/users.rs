@@ -1,6 +1,7 @@
 //! [`UserStore`] on PostgreSQL.
 
 use super::*;
+use access_domain::AccessPeriod;
 
 impl UserStore for PostgresStore {
     fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
@@ -74,13 +75,14 @@ impl UserStore for PostgresStore {
              AND ($4::text IS NULL OR LOWER(u.name COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.username COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.invited_email COLLATE \"C\") LIKE $4 ESCAPE '\\' \
-                  OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\')";
+                  OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\') \
+             AND ($5::timestamptz IS NULL OR (u.access_ends_at >= $5 AND u.access_ends_at < $6))";
         let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {filter}");
         let page_sql = format!(
             "SELECT * FROM (SELECT {USER_COLS}, {key} AS sort_key FROM users u WHERE {filter}) s \
-             WHERE ($5::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $5 \
-                    OR (s.sort_key COLLATE \"C\" = $5 AND s.id {cmp} $6)) \
-             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $7"
+             WHERE ($7::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $7 \
+                    OR (s.sort_key COLLATE \"C\" = $7 AND s.id {cmp} $8)) \
+             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $9"
         );
         let pattern = query.like_pattern();
         let user_type = query.user_type.map(|t| t.as_str());
@@ -88,9 +90,21 @@ impl UserStore for PostgresStore {
         let after_key = query.after.as_ref().map(|c| c.key.as_str());
         let after_id = query.after.as_ref().map(|c| c.id);
         let limit = query.limit.max(1);
+        let ends_from = query.ending_between.map(|(from, _)| from);
+        let ends_before = query.ending_between.map(|(_, before)| before);
         self.read(|c| {
             let total = rows::count(
-                &c.one(&count_sql, &[&org_id, &user_type, &status, &pattern])?,
+                &c.one(
+                    &count_sql,
+                    &[
+                        &org_id,
+                        &user_type,
+                        &status,
+                        &pattern,
+                        &ends_from,
+                        &ends_before,
+                    ],
+                )?,
                 0,
             )?;
             let found = c.query(
@@ -100,6 +114,8 @@ impl UserStore for PostgresStore {
                     &user_type,
                     &status,
                     &pattern,
+                    &ends_from,
+                    &ends_before,
                     &after_key,
                     &after_id,
                     &(i64::from(limit) + 1),
@@ -141,6 +157,33 @@ impl UserStore for PostgresStore {
             let n = tx.exec(
                 "UPDATE users SET permissions = $3 WHERE org_id = $1 AND id = $2",
                 &[&org_id, &user_id, &perms_to_vec(permissions)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            tx.change(org_id, None, Some(user_id), now);
+            Ok(())
+        })
+    }
+
+    fn set_period(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        period: &AccessPeriod,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.exec(
+                "UPDATE users SET access_starts_at = $3, access_ends_at = $4, access_hours = $5 \
+                 WHERE org_id = $1 AND id = $2",
+                &[
+                    &org_id,
+                    &user_id,
+                    &period.starts_at,
+                    &period.ends_at,
+                    &period.weekly_hours.as_ref().map(rows::stored_hours),
+                ],
             )?;
             if n == 0 {
                 return Err(StoreError::NotFound.into());

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_user_pages.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_access_dates.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

@@ -1,12 +1,12 @@
 //! [`UserStore`] on SQLite: users, the Manage Access table, scope and revocation.
 
-use access_domain::{Access, Permission};
+use access_domain::{Access, AccessPeriod, Permission};
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::tx::{USER_COLS, change, user_changed, user_tx};
-use super::{SqliteStore, access_to_cols, perms_to_text};
+use super::{SqliteStore, access_to_cols, perms_to_text, ts};
 use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
 use crate::store::user_list::{UserPage, UserQuery, UserSort};
 use crate::store::{PasscodeRecord, StoreError, StoreResult, SummaryCounts, UserRecord, UserStore};
@@ -82,7 +82,8 @@ impl UserStore for SqliteStore {
              AND (?3 IS NULL OR u.status = ?3) \
              AND (?4 IS NULL OR LOWER(COALESCE(u.name, '') || char(31) || COALESCE(u.username, '') \
                   || char(31) || COALESCE(u.invited_email, '') || char(31) \
-                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
+                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\') \
+             AND (?5 IS NULL OR (u.access_ends_at >= ?5 AND u.access_ends_at < ?6))";
         let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
@@ -92,16 +93,20 @@ impl UserStore for SqliteStore {
             None => (None, None),
         };
         let limit = query.limit.max(1);
+        let (ends_from, ends_before) = match query.ending_between {
+            Some((from, before)) => (Some(ts(from)), Some(ts(before))),
+            None => (None, None),
+        };
         self.with(|c| {
             let total = c.query_row(
                 &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
-                params![org, user_type, status, pattern],
+                params![org, user_type, status, pattern, ends_from, ends_before],
                 |r| rows::count(r, 0),
             )?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
-                 AND (?5 IS NULL OR {key} {cmp} ?5 OR ({key} = ?5 AND u.id {cmp} ?6)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?7"
+                 AND (?7 IS NULL OR {key} {cmp} ?7 OR ({key} = ?7 AND u.id {cmp} ?8)) \
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?9"
             ))?;
             let found = stmt
                 .query_map(
@@ -110,6 +115,8 @@ impl UserStore for SqliteStore {
                         user_type,
                         status,
                         pattern,
+                        ends_from,
+                        ends_before,
                         after_key,
                         after_id,
                         limit + 1
@@ -149,6 +156,33 @@ impl UserStore for SqliteStore {
                     org_id.to_string(),
                     user_id.to_string(),
                     perms_to_text(permissions)
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            change(tx, org_id, None, Some(user_id), now)?;
+            Ok(())
+        })
+    }
+
+    fn set_period(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        period: &AccessPeriod,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET access_starts_at = ?3, access_ends_at = ?4, access_hours = ?5 \
+                 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    period.starts_at.map(ts),
+                    period.ends_at.map(ts),
+                    period.weekly_hours.as_ref().map(rows::stored_hours),
                 ],
             )?;
             if n == 0 {
