@@ -27,7 +27,7 @@ export function hoursText(w) {
   if (!w) return '';
   const days = DAYS.filter((_, i) => w.days & (1 << i));
   const off = w.utc_offset_minutes;
-  const zone = off === -new Date().getTimezoneOffset() ? ''
+  const zone = off === 0 - new Date().getTimezoneOffset() ? ''
     : ` (UTC${off < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)})`;
   return `${days.join(', ')} ${hhmm(w.from_minute)}-${hhmm(w.to_minute)}${zone}`;
 }
@@ -46,7 +46,7 @@ export function periodText(p, format) {
  * The fields of an access period, filled from `initial` (the API's period). `read()` checks
  * them and answers `{ period }` or `{ errors }` (each error already shown by its field).
  */
-export function periodFields(initial = {}, { disabled = false } = {}) {
+export function periodFields(initial = {}, { disabled = false, legend = 'Access dates' } = {}) {
   const startId = uid('access-start');
   const endId = uid('access-end');
   const start = h('input', { id: startId, name: 'access_starts_at', type: 'datetime-local', value: localInput(initial.starts_at), disabled });
@@ -79,7 +79,7 @@ export function periodFields(initial = {}, { disabled = false } = {}) {
   hoursOn.addEventListener('change', sync);
   sync();
   const el = h('fieldset', { class: 'group period' },
-    h('legend', {}, 'Access dates'),
+    h('legend', {}, legend),
     h('p', { class: 'hint' }, 'Optional: when the access starts and ends (move-in and move-out, a contract). Outside them the apps, the credentials and the passcodes stop working on their own.'),
     h('div', { class: 'inline' },
       h('div', { class: 'field' }, h('label', { for: startId }, 'Access starts'), start, startErr),
@@ -106,7 +106,7 @@ export function periodFields(initial = {}, { disabled = false } = {}) {
       if (!days) errors.push(fieldError(from, hoursErr, 'Choose at least one day for the weekly hours.'));
       else if (!(fromM < toM)) errors.push(fieldError(from, hoursErr, 'The weekly hours must end after they start, within one day.'));
       period.weekly_hours = {
-        days, from_minute: fromM, to_minute: toM, utc_offset_minutes: -new Date().getTimezoneOffset(),
+        days, from_minute: fromM, to_minute: toM, utc_offset_minutes: 0 - new Date().getTimezoneOffset(),
       };
     }
     return errors.length ? { errors } : { period };

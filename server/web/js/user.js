@@ -141,7 +141,7 @@ export async function render(ctx) {
   });
 
   // Access dates: start, end and weekly hours, saved on their own.
-  const period = periodFields(u.period || {}, { disabled: revoked });
+  const period = periodFields(u.period || {}, { disabled: revoked, legend: 'Start, end and weekly hours' });
   const savePeriod = h('button', { type: 'submit', class: 'btn primary', id: 'save-period', disabled: revoked }, 'Save access dates');
   const periodBox = messageBox();
   const periodForm = h('form', { class: 'panel', novalidate: true, 'aria-labelledby': 'period-title' },
