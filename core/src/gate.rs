@@ -141,6 +141,45 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn outside_the_cached_period_the_gate_refuses_with_the_reason() {
+        use access_domain::{AccessPeriod, WeeklyHours};
+        let unit = Uuid::new_v4();
+        let now = time::OffsetDateTime::now_utc();
+        let mut me = member(&[Permission::ViewLogs], &[unit]);
+        me.period = AccessPeriod {
+            starts_at: Some(now + time::Duration::days(1)),
+            ..AccessPeriod::ALWAYS
+        };
+        let reason = |me: &Me| {
+            action_gates(me, unit)
+                .into_iter()
+                .find(|g| g.action == Action::Unlock)
+                .and_then(|g| g.reason)
+                .unwrap_or_default()
+        };
+        assert!(reason(&me).starts_with("Your access starts on "));
+        assert_eq!(allowed_actions(&me, unit), vec![Action::View]);
+        // Hours that never hold now: a one-minute slot twelve hours away.
+        let minute = (now.hour() as u16 * 60 + now.minute() as u16 + 720) % 1440;
+        me.period = AccessPeriod {
+            weekly_hours: Some(WeeklyHours {
+                days: WeeklyHours::EVERY_DAY,
+                from_minute: minute.min(1438),
+                to_minute: minute.min(1438) + 1,
+                utc_offset_minutes: 0,
+            }),
+            ..AccessPeriod::ALWAYS
+        };
+        assert!(reason(&me).starts_with("Outside your access hours ("));
+        assert!(matches!(
+            check(&me, Action::ViewLogs, unit),
+            Err(AccessError::NotAllowed { .. })
+        ));
+        me.period = AccessPeriod::ALWAYS;
+        assert!(check(&me, Action::ViewLogs, unit).is_ok());
+    }
+
+    #[test]
     fn ids_that_are_not_uuids_are_not_found() {
         assert_eq!(parse_id("lock-1"), Err(AccessError::NotFound));
         let id = Uuid::new_v4();

@@ -112,6 +112,16 @@ pub struct UserInfo {
     pub all_locks: bool,
     pub unit_ids: Vec<String>,
     pub is_admin: bool,
+    /// When the access starts (move-in, a contract's start); `None`: no start.
+    #[uniffi(default = None)]
+    pub access_starts_at: Option<SystemTime>,
+    /// When the access ends (move-out, a contract's end); `None`: no end.
+    #[uniffi(default = None)]
+    pub access_ends_at: Option<SystemTime>,
+    /// The weekly hours as a person reads them ("Mon-Fri 08:00-17:00 UTC-05:00"); `None`:
+    /// any hour. Outside the period the gate refuses with the reason (`Locks::action_gates`).
+    #[uniffi(default = None)]
+    pub access_hours: Option<String>,
 }
 
 impl From<&Me> for UserInfo {
@@ -131,6 +141,9 @@ impl From<&Me> for UserInfo {
             all_locks,
             unit_ids,
             is_admin: m.is_admin,
+            access_starts_at: m.period.starts_at.map(SystemTime::from),
+            access_ends_at: m.period.ends_at.map(SystemTime::from),
+            access_hours: m.period.weekly_hours.map(|h| h.to_string()),
         }
     }
 }
