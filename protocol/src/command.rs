@@ -379,6 +379,33 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn a_permanent_code_may_carry_a_window_that_ends_after_it_starts() {
+        let code = |kind, window| AccessCode {
+            code_id: 1,
+            digits: "12345678".into(),
+            kind,
+            window,
+            class: CodeClass::Resident,
+            owner: None,
+        };
+        let dates = Window {
+            starts_at: 0,
+            ends_at: u64::MAX,
+        };
+        let inverted = Window {
+            starts_at: 5,
+            ends_at: 5,
+        };
+        assert!(code(AccessCodeKind::Permanent, None).is_valid());
+        assert!(code(AccessCodeKind::Permanent, Some(dates)).is_valid());
+        assert!(!code(AccessCodeKind::Permanent, Some(inverted)).is_valid());
+        assert!(!code(AccessCodeKind::Window, None).is_valid());
+        let c = Command::AddAccessCode(code(AccessCodeKind::Permanent, Some(dates)));
+        let b = wire::encode_body(&c);
+        assert_eq!(wire::decode_body::<Command>(&b), Ok(c));
+    }
+
+    #[test]
     fn commands_and_responses_round_trip() {
         let cmds = [
             Command::Unlock,

@@ -316,16 +316,38 @@ async fn the_door_holds_a_passcode_to_the_dates_and_drops_it_after_the_end() {
         json!({"starts_at": rfc(now - Duration::days(1)), "ends_at": rfc(end)}),
     )
     .await;
-    api.register(
-        &admin,
-        "tenant@birch.example",
-        "tenant@birch.example",
-        &common::next_phone(),
-        "password-123",
-    )
-    .await;
+    let tenant = api
+        .register(
+            &admin,
+            "tenant@birch.example",
+            "tenant@birch.example",
+            &common::next_phone(),
+            "password-123",
+        )
+        .await;
     let d = api.get(&format!("/api/v1/users/{rid}"), &admin).await;
     let code = d.body["passcodes"][0]["code"].as_str().unwrap().to_string();
+
+    // A guest code the resident shares never outlasts their own access.
+    let hour = now.replace_minute(0).unwrap().replace_second(0).unwrap();
+    let share = |hours: i64| {
+        json!({"kind": "window", "delivery": "offline", "class": "guest", "label": "Guest",
+               "starts_at": rfc(hour), "ends_at": rfc(hour + Duration::hours(hours))})
+    };
+    let too_long = p.give(api, &tenant, share(2)).await;
+    assert_eq!(
+        too_long.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        too_long.body
+    );
+    assert!(
+        too_long
+            .message()
+            .starts_with("A guest code you share ends by the end of your own access"),
+        "{}",
+        too_long.message()
+    );
 
     // The update carries the passcode with the access dates as its window.
     p.contact(api, &admin).await;

@@ -448,6 +448,32 @@ mod tests {
     }
 
     #[test]
+    fn a_passcode_with_access_dates_opens_only_between_them() {
+        let mut s = lock();
+        // The resident moves out at T0 + DAY: their permanent passcode carries the dates.
+        s.codes.get_mut(&1).unwrap().window = Some(Window {
+            starts_at: 0,
+            ends_at: T0 + DAY,
+        });
+        assert!(opened(s.keypad(RESIDENT, T0)));
+        assert!(opened(s.keypad(RESIDENT, T0 + DAY - 1)));
+        assert_eq!(
+            s.keypad(RESIDENT, T0 + DAY),
+            refused(RefusalReason::CodeNotValidNow)
+        );
+        // And not before a move-in either.
+        s.codes.get_mut(&1).unwrap().window = Some(Window {
+            starts_at: T0 + 3 * DAY,
+            ends_at: u64::MAX,
+        });
+        assert_eq!(
+            s.keypad(RESIDENT, T0 + 2 * DAY),
+            refused(RefusalReason::CodeNotValidNow)
+        );
+        assert!(opened(s.keypad(RESIDENT, T0 + 3 * DAY)));
+    }
+
+    #[test]
     fn a_resident_opening_the_door_gives_a_guesser_no_fresh_attempts() {
         let mut s = lock();
         // The guesser works up to the hour-long lockout, the resident coming and going.
