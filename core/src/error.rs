@@ -177,9 +177,11 @@ fn from_server_code(status: u16, code: String, message: String) -> AccessError {
         c::INVITATION_EXPIRED => AccessError::InvitationExpired,
         c::INVITATION_INVALID => AccessError::InvitationInvalid { message },
         c::INVALID_CREDENTIALS => AccessError::InvalidCredentials,
-        c::FORBIDDEN | c::MISSING_PERMISSION | c::OUT_OF_SCOPE | c::NOT_MANAGER => {
-            AccessError::NotAllowed { message }
-        }
+        c::FORBIDDEN
+        | c::MISSING_PERMISSION
+        | c::OUT_OF_SCOPE
+        | c::OUTSIDE_ACCESS_PERIOD
+        | c::NOT_MANAGER => AccessError::NotAllowed { message },
         c::REVOKED => AccessError::Revoked,
         c::UNAUTHENTICATED => AccessError::NotSignedIn,
         c::NOT_FOUND => AccessError::NotFound,

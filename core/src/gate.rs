@@ -7,6 +7,11 @@ use uuid::Uuid;
 
 use crate::AccessError;
 
+/// The phone's clock: the gate reads the cached access period against it, offline too.
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
 /// An id the cache cannot hold is a lock (or unit) nobody can see.
 pub fn parse_id(id: &str) -> Result<Uuid, AccessError> {
     Uuid::parse_str(id.trim()).map_err(|_| AccessError::NotFound)
@@ -14,7 +19,7 @@ pub fn parse_id(id: &str) -> Result<Uuid, AccessError> {
 
 /// Whether `me` may take `action` on a lock of `unit`; a refusal is logged and typed.
 pub fn check(me: &Me, action: Action, unit: Uuid) -> Result<(), AccessError> {
-    authorize(&me.actor(), action, unit).map_err(|denied| {
+    authorize(&me.actor(), action, unit, now()).map_err(|denied| {
         tracing::info!(%unit, ?action, "refused locally: {denied}");
         denied.into()
     })
@@ -23,9 +28,10 @@ pub fn check(me: &Me, action: Action, unit: Uuid) -> Result<(), AccessError> {
 /// The actions `me` may take on a lock of `unit`, for showing only those buttons.
 pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
     let actor = me.actor();
+    let now = now();
     Action::ALL
         .into_iter()
-        .filter(|a| authorize(&actor, *a, unit).is_ok())
+        .filter(|a| authorize(&actor, *a, unit, now).is_ok())
         .collect()
 }
 
@@ -33,10 +39,11 @@ pub fn allowed_actions(me: &Me, unit: Uuid) -> Vec<Action> {
 /// screen shows a disabled action with why rather than hiding it without a word.
 pub fn action_gates(me: &Me, unit: Uuid) -> Vec<crate::model::ActionGate> {
     let actor = me.actor();
+    let now = now();
     Action::ALL
         .into_iter()
         .map(|action| {
-            let verdict = authorize(&actor, action, unit).map_err(AccessError::from);
+            let verdict = authorize(&actor, action, unit, now).map_err(AccessError::from);
             crate::model::ActionGate {
                 action,
                 allowed: verdict.is_ok(),
@@ -64,6 +71,7 @@ pub(crate) mod tests {
                 unit_ids: units.to_vec(),
             },
             organization_id: Uuid::new_v4(),
+            period: Default::default(),
         }
     }
 
@@ -115,6 +123,45 @@ pub(crate) mod tests {
         assert!(check(&pairer, Action::Pair, Uuid::new_v4()).is_err());
         let manager = member(&[Permission::ManageAccess], &[unit]);
         assert!(check(&manager, Action::Pair, unit).is_err());
+    }
+
+    #[test]
+    fn outside_the_cached_period_the_gate_refuses_with_the_reason() {
+        use access_domain::{AccessPeriod, WeeklyHours};
+        let unit = Uuid::new_v4();
+        let now = time::OffsetDateTime::now_utc();
+        let mut me = member(&[Permission::ViewLogs], &[unit]);
+        me.period = AccessPeriod {
+            starts_at: Some(now + time::Duration::days(1)),
+            ..AccessPeriod::ALWAYS
+        };
+        let reason = |me: &Me| {
+            action_gates(me, unit)
+                .into_iter()
+                .find(|g| g.action == Action::Unlock)
+                .and_then(|g| g.reason)
+                .unwrap_or_default()
+        };
+        assert!(reason(&me).starts_with("Your access starts on "));
+        assert_eq!(allowed_actions(&me, unit), vec![Action::View]);
+        // Hours that never hold now: a one-minute slot twelve hours away.
+        let minute = (now.hour() as u16 * 60 + now.minute() as u16 + 720) % 1440;
+        me.period = AccessPeriod {
+            weekly_hours: Some(WeeklyHours {
+                days: WeeklyHours::EVERY_DAY,
+                from_minute: minute.min(1438),
+                to_minute: minute.min(1438) + 1,
+                utc_offset_minutes: 0,
+            }),
+            ..AccessPeriod::ALWAYS
+        };
+        assert!(reason(&me).starts_with("Outside your access hours ("));
+        assert!(matches!(
+            check(&me, Action::ViewLogs, unit),
+            Err(AccessError::NotAllowed { .. })
+        ));
+        me.period = AccessPeriod::ALWAYS;
+        assert!(check(&me, Action::ViewLogs, unit).is_ok());
     }
 
     #[test]

@@ -112,6 +112,16 @@ pub struct UserInfo {
     /// True for "all locks" access; otherwise `unit_ids` lists the units.
     pub all_locks: bool,
     pub unit_ids: Vec<String>,
+    /// When the access starts (move-in, a contract's start); `None`: no start.
+    #[uniffi(default = None)]
+    pub access_starts_at: Option<SystemTime>,
+    /// When the access ends (move-out, a contract's end); `None`: no end.
+    #[uniffi(default = None)]
+    pub access_ends_at: Option<SystemTime>,
+    /// The weekly hours as a person reads them ("Mon-Fri 08:00-17:00 UTC-05:00"); `None`:
+    /// any hour. Outside the period the gate refuses with the reason (`Locks::action_gates`).
+    #[uniffi(default = None)]
+    pub access_hours: Option<String>,
 }
 
 impl From<&Me> for UserInfo {
@@ -130,6 +140,9 @@ impl From<&Me> for UserInfo {
             permissions: m.permissions.clone(),
             all_locks,
             unit_ids,
+            access_starts_at: m.period.starts_at.map(SystemTime::from),
+            access_ends_at: m.period.ends_at.map(SystemTime::from),
+            access_hours: m.period.weekly_hours.map(|h| h.to_string()),
         }
     }
 }

@@ -474,6 +474,71 @@ async fn permission_and_scope_changes_are_seen_on_the_next_sync() {
     );
 }
 
+/// Access dates reach the phone with the profile; the core's gate refuses outside them with
+/// the reason, offline too, and shows it on each action of the lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_dates_are_cached_and_the_gate_refuses_outside_them_offline_too() {
+    let mut server = Server::start().await;
+    let admin = Admin::login(&server.base_url()).await;
+    let s = site(&admin).await;
+    let (user, dev) = onboard(
+        &admin,
+        &server.base_url(),
+        "team_member",
+        "d@x.example",
+        "+15551230009",
+        &["view_logs"],
+        units(&[&s.unit_a]),
+    )
+    .await;
+    let c = &dev.client;
+    c.sync(None).await.unwrap();
+    let gate = |gates: &[access_core::ActionGate], action: Action| {
+        gates.iter().find(|g| g.action == action).cloned().unwrap()
+    };
+    let gates = c.locks().action_gates(s.lock_a.clone()).await.unwrap();
+    assert!(gate(&gates, Action::ViewLogs).allowed);
+    assert!(c.locks().view_logs(s.lock_a.clone()).await.is_ok());
+
+    // The move-out was an hour ago; the next sync brings it.
+    let ended = SystemTime::now() - Duration::from_secs(3600);
+    let ended_rfc = time::OffsetDateTime::from(ended)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    admin
+        .ok(
+            reqwest::Method::PUT,
+            &format!("/api/v1/users/{user}/period"),
+            Some(json!({"period": {"ends_at": ended_rfc}})),
+        )
+        .await;
+    c.sync(None).await.unwrap();
+    let me = c.account().current_user().await.unwrap().unwrap();
+    let cached = me.access_ends_at.expect("the end is in the profile");
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(secs(cached), secs(ended));
+
+    // Offline: the gate still refuses, with the reason, and sends nothing.
+    server.stop().await;
+    let gates = c.locks().action_gates(s.lock_a.clone()).await.unwrap();
+    for action in [Action::Unlock, Action::ViewLogs] {
+        let g = gate(&gates, action);
+        assert!(!g.allowed, "{action:?}");
+        let reason = g.reason.unwrap_or_default();
+        assert!(reason.contains("Your access ended on"), "{reason}");
+    }
+    assert!(
+        gate(&gates, Action::View).allowed,
+        "the lock stays in the list"
+    );
+    match c.locks().view_logs(s.lock_a.clone()).await {
+        Err(AccessError::NotAllowed { message }) => {
+            assert!(message.contains("Your access ended on"), "{message}")
+        }
+        other => panic!("refused locally, not {other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_user_is_wiped_on_the_next_request() {
     let server = Server::start().await;

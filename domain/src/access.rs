@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::period::{AccessPeriod, OutsidePeriod, WeeklyHours, format_date};
 use crate::{Permission, UserStatus, UserType};
 
 /// The level of lock access, as the invitation form sets it.
@@ -125,6 +126,8 @@ pub struct Actor<'a> {
     pub status: UserStatus,
     pub permissions: &'a [Permission],
     pub access: &'a Access,
+    /// When the access holds ([`AccessPeriod::ALWAYS`] for no dates).
+    pub period: &'a AccessPeriod,
 }
 
 /// A user record the gate can read: the API's [`Me`](crate::api::Me), the server's stored user,
@@ -134,6 +137,7 @@ pub trait Member {
     fn status(&self) -> UserStatus;
     fn permissions(&self) -> &[Permission];
     fn access(&self) -> &Access;
+    fn period(&self) -> &AccessPeriod;
 
     /// The facts [`authorize`] reads, borrowed from this record.
     fn actor(&self) -> Actor<'_> {
@@ -142,6 +146,7 @@ pub trait Member {
             status: self.status(),
             permissions: self.permissions(),
             access: self.access(),
+            period: self.period(),
         }
     }
 }
@@ -159,6 +164,9 @@ impl Member for crate::api::Me {
     fn access(&self) -> &Access {
         &self.access
     }
+    fn period(&self) -> &AccessPeriod {
+        &self.period
+    }
 }
 
 /// Why the gate said no. Each case has a message a person can act on.
@@ -174,21 +182,52 @@ pub enum Denied {
     MissingPermission(Permission),
     #[error("This lock is outside the units you have access to.")]
     OutOfScope,
+    #[error("Your access starts on {}.", format_date(*.0))]
+    NotStarted(time::OffsetDateTime),
+    #[error("Your access ended on {}.", format_date(*.0))]
+    Ended(time::OffsetDateTime),
+    #[error("Outside your access hours ({0}).")]
+    OutsideHours(WeeklyHours),
 }
 
-/// Decides whether `actor` may perform `action` on a lock of `unit_id`.
+impl From<OutsidePeriod> for Denied {
+    fn from(o: OutsidePeriod) -> Self {
+        match o {
+            OutsidePeriod::NotStarted(t) => Denied::NotStarted(t),
+            OutsidePeriod::Ended(t) => Denied::Ended(t),
+            OutsidePeriod::OutsideHours(h) => Denied::OutsideHours(h),
+        }
+    }
+}
+
+/// Decides whether `actor` may perform `action` on a lock of `unit_id` at `now`.
+///
+/// Outside the actor's [`AccessPeriod`] (before its start, after its end, outside its
+/// weekly hours) every action on the lock but [`Action::View`] is refused.
 ///
 /// ```
 /// use access_domain::{authorize, Access, Action, Actor, Permission, UserStatus, UserType};
+/// use access_domain::period::AccessPeriod;
 /// let unit = uuid::Uuid::new_v4();
+/// let now = time::OffsetDateTime::now_utc();
 /// let access = Access::Units { unit_ids: vec![unit] };
 /// let agent = Actor { user_type: UserType::TeamMember, status: UserStatus::Active,
-///                     permissions: &[Permission::RenameLocks], access: &access };
-/// assert!(authorize(&agent, Action::Rename, unit).is_ok());
-/// assert!(authorize(&agent, Action::ChangeMode, unit).is_err());
-/// assert!(authorize(&agent, Action::Rename, uuid::Uuid::new_v4()).is_err());
+///                     permissions: &[Permission::RenameLocks], access: &access,
+///                     period: &AccessPeriod::ALWAYS };
+/// assert!(authorize(&agent, Action::Rename, unit, now).is_ok());
+/// assert!(authorize(&agent, Action::ChangeMode, unit, now).is_err());
+/// assert!(authorize(&agent, Action::Rename, uuid::Uuid::new_v4(), now).is_err());
+/// let moved_out = AccessPeriod { ends_at: Some(now), ..AccessPeriod::ALWAYS };
+/// let former = Actor { period: &moved_out, ..agent };
+/// assert!(authorize(&former, Action::Rename, unit, now).is_err());
+/// assert!(authorize(&former, Action::View, unit, now).is_ok());
 /// ```
-pub fn authorize(actor: &Actor<'_>, action: Action, unit_id: Uuid) -> Result<(), Denied> {
+pub fn authorize(
+    actor: &Actor<'_>,
+    action: Action,
+    unit_id: Uuid,
+    now: time::OffsetDateTime,
+) -> Result<(), Denied> {
     match actor.status {
         UserStatus::Active => {}
         UserStatus::Revoked => return Err(Denied::Revoked),
@@ -196,6 +235,9 @@ pub fn authorize(actor: &Actor<'_>, action: Action, unit_id: Uuid) -> Result<(),
     }
     if !actor.access.covers(unit_id) {
         return Err(Denied::OutOfScope);
+    }
+    if action != Action::View {
+        actor.period.admits(now)?;
     }
     match actor.user_type {
         UserType::Resident => match action {
@@ -213,6 +255,10 @@ pub fn authorize(actor: &Actor<'_>, action: Action, unit_id: Uuid) -> Result<(),
 mod tests {
     use super::*;
 
+    fn now() -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
+
     #[test]
     fn each_permission_gates_its_actions_and_nothing_else() {
         let unit = Uuid::new_v4();
@@ -227,9 +273,10 @@ mod tests {
                 status: UserStatus::Active,
                 permissions: &others,
                 access: &access,
+                period: &AccessPeriod::ALWAYS,
             };
             for action in Action::ALL {
-                let allowed = authorize(&actor, action, unit).is_ok();
+                let allowed = authorize(&actor, action, unit, now()).is_ok();
                 assert_eq!(
                     allowed,
                     action.required_permission() != Some(missing),
@@ -264,14 +311,15 @@ mod tests {
             status: UserStatus::Active,
             permissions: &[],
             access: &access,
+            period: &AccessPeriod::ALWAYS,
         };
-        assert!(authorize(&resident, Action::Unlock, unit).is_ok());
+        assert!(authorize(&resident, Action::Unlock, unit, now()).is_ok());
         assert_eq!(
-            authorize(&resident, Action::Rename, unit),
+            authorize(&resident, Action::Rename, unit, now()),
             Err(Denied::ResidentAction)
         );
         assert_eq!(
-            authorize(&resident, Action::Unlock, Uuid::new_v4()),
+            authorize(&resident, Action::Unlock, Uuid::new_v4(), now()),
             Err(Denied::OutOfScope)
         );
         for (status, err) in [
@@ -283,8 +331,56 @@ mod tests {
                 status,
                 permissions: &all,
                 access: &access,
+                period: &AccessPeriod::ALWAYS,
             };
-            assert_eq!(authorize(&staff, Action::View, unit), Err(err));
+            assert_eq!(authorize(&staff, Action::View, unit, now()), Err(err));
+        }
+    }
+
+    #[test]
+    fn outside_the_period_only_viewing_is_left_with_the_reason() {
+        use crate::period::WeeklyHours;
+        use time::macros::datetime;
+        let unit = Uuid::new_v4();
+        let access = Access::AllLocks;
+        let hours = WeeklyHours {
+            days: WeeklyHours::WEEKDAYS,
+            from_minute: 8 * 60,
+            to_minute: 17 * 60,
+            utc_offset_minutes: 0,
+        };
+        let period = AccessPeriod {
+            starts_at: Some(datetime!(2026-12-01 00:00 UTC)),
+            ends_at: Some(datetime!(2026-12-31 00:00 UTC)),
+            weekly_hours: Some(hours),
+        };
+        let vendor = Actor {
+            user_type: UserType::TeamMember,
+            status: UserStatus::Active,
+            permissions: &Permission::ALL,
+            access: &access,
+            period: &period,
+        };
+        let at = |t| authorize(&vendor, Action::Unlock, unit, t);
+        assert!(at(datetime!(2026-12-07 09:00 UTC)).is_ok());
+        let before = at(datetime!(2026-11-30 09:00 UTC)).unwrap_err();
+        assert_eq!(
+            before.to_string(),
+            "Your access starts on 2026-12-01 00:00 UTC."
+        );
+        let after = at(datetime!(2026-12-31 09:00 UTC)).unwrap_err();
+        assert_eq!(
+            after.to_string(),
+            "Your access ended on 2026-12-31 00:00 UTC."
+        );
+        let night = at(datetime!(2026-12-07 20:00 UTC)).unwrap_err();
+        assert_eq!(
+            night.to_string(),
+            "Outside your access hours (Mon-Fri 08:00-17:00 UTC)."
+        );
+        for action in Action::ALL {
+            let verdict = authorize(&vendor, action, unit, datetime!(2027-01-01 09:00 UTC));
+            assert_eq!(verdict.is_ok(), action == Action::View, "{action:?}");
         }
     }
 }

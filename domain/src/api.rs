@@ -40,6 +40,8 @@ pub mod error_codes {
     pub const MISSING_PERMISSION: &str = "missing_permission";
     pub const OUT_OF_SCOPE: &str = "out_of_scope";
     pub const NOT_MANAGER: &str = "not_manager";
+    /// Before the user's access starts, after it ends, or outside its weekly hours.
+    pub const OUTSIDE_ACCESS_PERIOD: &str = "outside_access_period";
     pub const REVOKED: &str = "revoked";
     pub const NOT_FOUND: &str = "not_found";
     pub const CONFLICT: &str = "conflict";
@@ -121,6 +123,9 @@ pub struct Me {
     pub permissions: Vec<Permission>,
     pub access: Access,
     pub organization_id: Uuid,
+    /// When the access holds: start, end, weekly hours (all optional).
+    #[serde(default)]
+    pub period: crate::AccessPeriod,
 }
 
 // ---- manage access ----
@@ -152,6 +157,9 @@ pub struct InvitationRequest {
     /// opens a forwarded or leaked link first cannot take the invitee's access.
     #[serde(default)]
     pub phone: Option<String>,
+    /// When the access holds (move-in and move-out, a contract): all parts optional.
+    #[serde(default)]
+    pub period: crate::AccessPeriod,
 }
 
 /// `201` answer of `POST /api/v1/invitations` and of resend.
@@ -180,6 +188,9 @@ pub struct UserSummary {
     pub registered_email: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub invited_at: OffsetDateTime,
+    /// When the access holds; the table shows its end.
+    #[serde(default)]
+    pub period: crate::AccessPeriod,
 }
 
 /// `GET /api/v1/users/{id}`
@@ -209,6 +220,14 @@ pub struct Passcode {
     /// Why the lock refused it, when `sync_state` is `failed`.
     #[serde(default)]
     pub failure_reason: Option<String>,
+}
+
+/// `PUT /api/v1/users/{id}/period`: the whole period, replaced (an empty body part clears
+/// it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PeriodUpdate {
+    pub period: crate::AccessPeriod,
 }
 
 /// `PUT /api/v1/users/{id}/permissions`

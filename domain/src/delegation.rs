@@ -50,12 +50,13 @@ pub fn check_organization_manager(manager: &Actor<'_>) -> Result<(), ManageDenie
 /// Whether a user with `access` and `permissions` is within `manager`'s reach.
 ///
 /// ```
-/// use access_domain::{Access, Actor, Permission, UserStatus, UserType};
+/// use access_domain::{Access, AccessPeriod, Actor, Permission, UserStatus, UserType};
 /// use access_domain::delegation::within_reach;
 /// let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
 /// let scope = Access::Units { unit_ids: vec![a] };
 /// let manager = Actor { user_type: UserType::TeamMember, status: UserStatus::Active,
-///     permissions: &[Permission::ManageAccess, Permission::GiveAccess], access: &scope };
+///     permissions: &[Permission::ManageAccess, Permission::GiveAccess], access: &scope,
+///     period: &AccessPeriod::ALWAYS };
 /// let mine = Access::Units { unit_ids: vec![a] };
 /// assert!(within_reach(&manager, &mine, &[Permission::GiveAccess]).is_ok());
 /// assert!(within_reach(&manager, &mine, &[Permission::ViewLogs]).is_err());
@@ -114,6 +115,7 @@ mod tests {
             status: UserStatus::Active,
             permissions,
             access,
+            period: &crate::AccessPeriod::ALWAYS,
         }
     }
 
@@ -135,6 +137,7 @@ mod tests {
                 status,
                 permissions: &Permission::ALL,
                 access: &all,
+                period: &crate::AccessPeriod::ALWAYS,
             };
             assert_eq!(check_manager(&a), Err(ManageDenied::NotManager));
         }

@@ -33,6 +33,7 @@ pub struct Window {
 impl Window {
     /// Whether `now` falls in the window.
     pub fn contains(&self, now: u64) -> bool {
+        // A code opens only inside its window, whatever its kind (`AccessCode::window`).
         self.starts_at <= now && now < self.ends_at
     }
 }
@@ -46,7 +47,9 @@ pub struct AccessCode {
     pub digits: String,
     pub kind: AccessCodeKind,
     /// Required for `window` and `one_time` codes (a one-time code's window is its
-    /// first-use period); ignored for `permanent` ones.
+    /// first-use period); optional for `permanent` ones (a person's access dates, a
+    /// contract: `starts_at` 0 for no start, `ends_at` `u64::MAX` for no end). When present
+    /// the lock opens for the code only inside it, whatever the kind.
     pub window: Option<Window>,
     /// Which row of the mode table the code uses (guest, tour, or a person's passcode).
     pub class: CodeClass,
@@ -56,10 +59,10 @@ pub struct AccessCode {
 
 impl AccessCode {
     /// Whether the lock can hold this code: valid digits, a window where the kind needs
-    /// one, and not the master code's class.
+    /// one (and any window it has ends after it starts), and not the master code's class.
     pub fn is_valid(&self) -> bool {
         let window_ok = match self.kind {
-            AccessCodeKind::Permanent => true,
+            AccessCodeKind::Permanent => self.window.is_none_or(|w| w.starts_at < w.ends_at),
             AccessCodeKind::Window | AccessCodeKind::OneTime => {
                 self.window.is_some_and(|w| w.starts_at < w.ends_at)
             }
@@ -374,6 +377,33 @@ mod tests {
     use super::*;
     use crate::wire;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_permanent_code_may_carry_a_window_that_ends_after_it_starts() {
+        let code = |kind, window| AccessCode {
+            code_id: 1,
+            digits: "12345678".into(),
+            kind,
+            window,
+            class: CodeClass::Resident,
+            owner: None,
+        };
+        let dates = Window {
+            starts_at: 0,
+            ends_at: u64::MAX,
+        };
+        let inverted = Window {
+            starts_at: 5,
+            ends_at: 5,
+        };
+        assert!(code(AccessCodeKind::Permanent, None).is_valid());
+        assert!(code(AccessCodeKind::Permanent, Some(dates)).is_valid());
+        assert!(!code(AccessCodeKind::Permanent, Some(inverted)).is_valid());
+        assert!(!code(AccessCodeKind::Window, None).is_valid());
+        let c = Command::AddAccessCode(code(AccessCodeKind::Permanent, Some(dates)));
+        let b = wire::encode_body(&c);
+        assert_eq!(wire::decode_body::<Command>(&b), Ok(c));
+    }
 
     #[test]
     fn commands_and_responses_round_trip() {

@@ -155,8 +155,8 @@ pub fn rights_for(user_type: UserType, permissions: &[Permission]) -> Rights {
     }
 }
 
-/// The rights `actor` gets on a lock of `unit_id`, after the domain gate (status and scope);
-/// the server calls this before it signs a credential.
+/// The rights `actor` gets on a lock of `unit_id` at `now`, after the domain gate (status,
+/// scope and access period); the server calls this before it signs a credential.
 ///
 /// ```
 /// use access_domain::{Access, Actor, UserStatus, UserType};
@@ -164,12 +164,18 @@ pub fn rights_for(user_type: UserType, permissions: &[Permission]) -> Rights {
 /// let unit = uuid::Uuid::new_v4();
 /// let access = Access::Units { unit_ids: vec![unit] };
 /// let resident = Actor { user_type: UserType::Resident, status: UserStatus::Active,
-///                        permissions: &[], access: &access };
-/// assert!(rights_for_lock(&resident, unit).unwrap().contains(Rights::UNLOCK));
-/// assert!(rights_for_lock(&resident, uuid::Uuid::new_v4()).is_err());
+///                        permissions: &[], access: &access,
+///                        period: &access_domain::AccessPeriod::ALWAYS };
+/// let now = time::OffsetDateTime::now_utc();
+/// assert!(rights_for_lock(&resident, unit, now).unwrap().contains(Rights::UNLOCK));
+/// assert!(rights_for_lock(&resident, uuid::Uuid::new_v4(), now).is_err());
 /// ```
-pub fn rights_for_lock(actor: &Actor<'_>, unit_id: Uuid) -> Result<Rights, Denied> {
-    authorize(actor, Action::Unlock, unit_id)?;
+pub fn rights_for_lock(
+    actor: &Actor<'_>,
+    unit_id: Uuid,
+    now: time::OffsetDateTime,
+) -> Result<Rights, Denied> {
+    authorize(actor, Action::Unlock, unit_id, now)?;
     Ok(rights_for(actor.user_type, actor.permissions))
 }
 

@@ -98,6 +98,9 @@ impl From<Denied> for ApiError {
             Denied::NotActive | Denied::ResidentAction => (StatusCode::FORBIDDEN, codes::FORBIDDEN),
             Denied::MissingPermission(_) => (StatusCode::FORBIDDEN, codes::MISSING_PERMISSION),
             Denied::OutOfScope => (StatusCode::FORBIDDEN, codes::OUT_OF_SCOPE),
+            Denied::NotStarted(_) | Denied::Ended(_) | Denied::OutsideHours(_) => {
+                (StatusCode::FORBIDDEN, codes::OUTSIDE_ACCESS_PERIOD)
+            }
         };
         ApiError::new(status, code, d.to_string())
     }

@@ -182,7 +182,8 @@ fn idempotency_key() -> Parameter {
     paths(
         auth::login, auth::logout, auth::me_handler, auth::register, auth::verify,
         manage::invite, manage::resend, manage::summary, manage::list_users, manage::user_detail,
-        manage::set_permissions, manage::set_access, manage::revoke, manage::renew_passcode, manage::outbox,
+        manage::set_permissions, manage::set_access, manage::set_period, manage::revoke,
+        manage::renew_passcode, manage::outbox,
         locks::create_property, locks::list_properties, locks::create_unit, locks::public_key,
         ble::register_lock, locks::list_locks, locks::get_lock, locks::rename, locks::set_mode,
         locks::reset_codes, locks::master_code, locks::list_logs, locks::upload_logs,

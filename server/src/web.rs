@@ -74,6 +74,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/js/invite.js"),
     },
     Asset {
+        path: "js/period.js",
+        content_type: JS,
+        body: include_bytes!("../web/js/period.js"),
+    },
+    Asset {
         path: "js/units.js",
         content_type: JS,
         body: include_bytes!("../web/js/units.js"),

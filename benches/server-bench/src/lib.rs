@@ -146,6 +146,7 @@ pub fn seed_user(
             expires_at: now + time::Duration::days(7),
         },
         invited_phone: None,
+        period: Default::default(),
     };
     let mail = NewMessage {
         id: Uuid::new_v4(),

@@ -89,9 +89,10 @@ impl Engine {
         let me = self.me().await?;
         let locks = self.db(|c| cache::list_locks(c)).await?;
         let actor = me.actor();
+        let now = time::OffsetDateTime::now_utc();
         let mut n = 0;
         for lock in locks.iter().filter(|l| l.paired) {
-            if authorize(&actor, Action::Unlock, lock.unit_id).is_err() {
+            if authorize(&actor, Action::Unlock, lock.unit_id, now).is_err() {
                 continue;
             }
             self.fetch_credential(lock.id).await?;

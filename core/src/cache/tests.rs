@@ -19,6 +19,7 @@ pub(crate) fn me_fixture() -> Me {
         permissions: vec![],
         access: Access::AllLocks,
         organization_id: Uuid::new_v4(),
+        period: Default::default(),
     }
 }
 

@@ -49,7 +49,7 @@ pub async fn register_lock(
 #[utoipa::path(put, path = "/api/v1/locks/{id}/identity", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = LockIdentity,
     responses((status = 200, body = Lock),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not pair in this lock's unit", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not pair in this lock's unit", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
         (status = 409, description = "`conflict`: the lock is paired already", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a malformed identity key, firmware or name", body = ErrorBody)))]
@@ -69,7 +69,7 @@ pub async fn set_identity(
 #[utoipa::path(post, path = "/api/v1/locks/{id}/credentials", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = CredentialResponse),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not open this lock", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not open this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
         (status = 409, description = "`conflict`: the lock is not paired yet", body = ErrorBody)))]
 pub async fn credentials(
@@ -86,7 +86,7 @@ pub async fn credentials(
 #[utoipa::path(get, path = "/api/v1/locks/{id}/revocations", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = RevocationList),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not open this lock", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not open this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn revocations(
     State(state): State<AppState>,

@@ -171,7 +171,7 @@ pub async fn list_locks(
 
 #[utoipa::path(get, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = Lock),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not see this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn get_lock(
     State(state): State<AppState>,
@@ -187,7 +187,7 @@ pub async fn get_lock(
 #[utoipa::path(patch, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = RenameRequest,
     responses((status = 200, body = Lock),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not rename this lock (`rename_locks`)", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not rename this lock (`rename_locks`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
         (status = 422, description = "`validation_failed`: an empty or too long name", body = ErrorBody)))]
 pub async fn rename(
@@ -207,7 +207,7 @@ pub async fn rename(
 #[utoipa::path(put, path = "/api/v1/locks/{id}/mode", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ModeRequest,
     responses((status = 200, body = Lock),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not change this lock's mode (`change_modes`)", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not change this lock's mode (`change_modes`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn set_mode(
     State(state): State<AppState>,
@@ -234,7 +234,7 @@ pub async fn set_mode(
 #[utoipa::path(post, path = "/api/v1/locks/{id}/reset-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Lock),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not reset this lock's codes (`reset_codes`)", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not reset this lock's codes (`reset_codes`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn reset_codes(
     State(state): State<AppState>,
@@ -257,7 +257,7 @@ pub async fn reset_codes(
 #[utoipa::path(get, path = "/api/v1/locks/{id}/master-code", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = MasterCode),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock's master code (`view_master_code`)", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not see this lock's master code (`view_master_code`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn master_code(
     State(state): State<AppState>,
@@ -280,7 +280,7 @@ pub async fn master_code(
     params(("id" = Uuid, Path), SeqListParams),
     responses((status = 200, body = Page<LogEntry>),
         (status = 400, description = "`bad_request`: a cursor that is not a log sequence number", body = ErrorBody),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock's logs (`view_logs`)", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not see this lock's logs (`view_logs`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn list_logs(
     State(state): State<AppState>,
@@ -336,7 +336,7 @@ pub struct UploadResult {
 #[utoipa::path(post, path = "/api/v1/locks/{id}/logs", tag = "locks", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = LockLogUpload,
     responses((status = 200, body = UploadResult),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not see this lock", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not see this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
         (status = 422, description = "`validation_failed`: over 16 pages, a page that is not base64 or larger than a lock's, or not what this lock wrote under its report key (forged, altered, another lock's, or sent before the lock held its report key); nothing is stored", body = ErrorBody)))]
 pub async fn upload_logs(
@@ -356,7 +356,7 @@ pub async fn upload_logs(
 #[utoipa::path(get, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Page<AccessCode>),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: the caller may not give access on this lock (`give_access`)", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: the caller may not give access on this lock (`give_access`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody)))]
 pub async fn list_access_codes(
     State(state): State<AppState>,

@@ -5,10 +5,12 @@
 
 use access_domain::api::{
     AccessSummary, Channel, ErrorBody, InvitationRequest, InvitationResponse, OutboxMessage, Page,
-    Passcode, PermissionsUpdate, UserDetail, UserSummary,
+    Passcode, PeriodUpdate, PermissionsUpdate, UserDetail, UserSummary,
 };
 use access_domain::delegation::{check_manages, within_reach};
-use access_domain::{Access, INVITATION_TTL, Member, Permission, UserStatus, UserType};
+use access_domain::{
+    Access, AccessPeriod, INVITATION_TTL, Member, Permission, UserStatus, UserType,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use time::OffsetDateTime;
@@ -38,7 +40,20 @@ fn summary_of(u: &UserRecord) -> UserSummary {
         username: u.username.clone(),
         registered_email: u.registered_email.clone(),
         invited_at: u.invited_at,
+        period: u.period,
     }
+}
+
+/// A period as the API takes it: whole seconds (what both stores keep), checked.
+fn clean_period(period: AccessPeriod) -> ApiResult<AccessPeriod> {
+    let whole = |t: Option<OffsetDateTime>| t.map(|t| t.replace_nanosecond(0).unwrap_or(t));
+    let period = AccessPeriod {
+        starts_at: whole(period.starts_at),
+        ends_at: whole(period.ends_at),
+        weekly_hours: period.weekly_hours,
+    };
+    period.check().map_err(ApiError::validation)?;
+    Ok(period)
 }
 
 /// A passcode as the API shows it (a user's profile, the phone's sync).
@@ -207,7 +222,7 @@ fn invitation_mail(
     responses((status = 201, body = InvitationResponse),
         (status = 403, description = "`not_manager`: without the manage-access permission; `out_of_scope` or `missing_permission`: units or permissions beyond your own", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown username", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`", body = ErrorBody)))]
+        (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`, a period ending before it starts or with impossible weekly hours", body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     Manager(admin): Manager,
@@ -223,6 +238,7 @@ pub async fn invite(
     }
     let access = check_access(&state, org, req.user_type, req.access).await?;
     within_reach(&admin.actor(), &access, &permissions)?;
+    let period = clean_period(req.period)?;
     let email = match (req.email.as_deref(), req.username.as_deref()) {
         (Some(e), None) => clean_email(e)?,
         (None, Some(name)) => {
@@ -258,6 +274,7 @@ pub async fn invite(
         invited_by: admin.id,
         token: t.clone(),
         invited_phone,
+        period,
     };
     let (inv2, mail2) = (inv.clone(), mail.stored.clone());
     state
@@ -348,6 +365,9 @@ pub struct UserListParams {
     pub status: Option<String>,
     /// Case-insensitive substring of name, username, invited email or registered email.
     pub q: Option<String>,
+    /// `week`: users whose access ends within the next 7 days.
+    #[param(schema_with = ending_filter)]
+    pub ending: Option<String>,
     /// `name`, `type`, `status`, `access_type`, `email` or `invited_at` (default).
     #[param(schema_with = sort_column)]
     pub sort: Option<String>,
@@ -379,6 +399,10 @@ fn user_type_filter() -> utoipa::openapi::schema::Object {
 
 fn status_filter() -> utoipa::openapi::schema::Object {
     one_of(&["pending", "active", "revoked"])
+}
+
+fn ending_filter() -> utoipa::openapi::schema::Object {
+    one_of(&["week"])
 }
 
 fn sort_column() -> utoipa::openapi::schema::Object {
@@ -433,6 +457,14 @@ impl UserListParams {
             user_type: known("type", self.user_type.as_deref(), UserType::parse)?,
             status: known("status", self.status.as_deref(), UserStatus::parse)?,
             q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            ending_between: match self.ending.as_deref().filter(|e| !e.is_empty()) {
+                None => None,
+                Some("week") => {
+                    let now = OffsetDateTime::now_utc();
+                    Some((now, now + time::Duration::days(7)))
+                }
+                Some(e) => return Err(ApiError::bad_request(format!("Unknown ending: {e}."))),
+            },
             sort: known("sort", self.sort.as_deref(), UserSort::parse)?.unwrap_or_default(),
             descending,
             after,
@@ -513,6 +545,33 @@ pub async fn set_permissions(
     state
         .db
         .run(move |s| s.set_permissions(org, id, &perms, now))
+        .await?;
+    Ok(axum::Json(detail(&state, org, id).await?))
+}
+
+/// Set when a user's access holds: start (move-in, a contract's start), end (move-out, the
+/// contract's end) and optional weekly hours; every part optional, the whole period replaced.
+/// Lock actions, BLE credentials and the personal passcode at the door follow it.
+#[utoipa::path(put, path = "/api/v1/users/{id}/period", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = PeriodUpdate,
+    responses((status = 200, body = UserDetail),
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user's access is revoked", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an end before the start, impossible weekly hours", body = ErrorBody)))]
+pub async fn set_period(
+    State(state): State<AppState>,
+    Manager(admin): Manager,
+    Id(id): Id,
+    Json(req): Json<PeriodUpdate>,
+) -> ApiResult<axum::Json<UserDetail>> {
+    editable(&state, &admin, id).await?;
+    let period = clean_period(req.period)?;
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    state
+        .db
+        .run(move |s| s.set_period(org, id, &period, now))
         .await?;
     Ok(axum::Json(detail(&state, org, id).await?))
 }

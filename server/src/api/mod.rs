@@ -78,6 +78,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             manage::set_permissions,
         ),
         e(M::PUT, "/api/v1/users/{id}/access", manage::set_access),
+        e(M::PUT, "/api/v1/users/{id}/period", manage::set_period),
         e(M::POST, "/api/v1/users/{id}/revoke", manage::revoke),
         e(
             M::POST,
@@ -408,5 +409,6 @@ pub fn into_me(user: UserRecord) -> Me {
         permissions: user.permissions,
         access: user.access,
         organization_id: user.org_id,
+        period: user.period,
     }
 }

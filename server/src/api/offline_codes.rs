@@ -64,7 +64,7 @@ impl ToSchema for GivenCode {
 #[utoipa::path(post, path = "/api/v1/locks/{id}/access-codes", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = GiveAccessRequest,
     responses((status = 201, description = "The code: an `AccessCode` for `delivery: ble`, an `OfflineAccessCode` for `delivery: offline`", body = GivenCode),
-        (status = 403, description = "`missing_permission`, `out_of_scope` or `forbidden`: no `give_access` on this lock", body = ErrorBody),
+        (status = 403, description = "`missing_permission`, `out_of_scope`, `outside_access_period` or `forbidden`: no `give_access` on this lock", body = ErrorBody),
         (status = 404, description = "`not_found`: no such lock", body = ErrorBody),
         (status = 409, description = "`conflict`: an offline code for a lock not paired yet, or no free code left", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a kind, window, label or class the delivery does not allow", body = ErrorBody)))]

@@ -60,13 +60,21 @@ pub async fn give_ble_code(
     let now = OffsetDateTime::now_utc();
     let label = clean_label(req.label.as_deref())?;
     let (starts_at, ends_at) = match req.kind {
+        // Permanent until removed, or from a start and/or until an end (a contract).
         AccessCodeKind::Permanent => {
-            if req.starts_at.is_some() || req.ends_at.is_some() {
+            if let (Some(s), Some(e)) = (req.starts_at, req.ends_at)
+                && s >= e
+            {
                 return Err(ApiError::validation(
-                    "A permanent code has no starts_at or ends_at.",
+                    "A permanent code's ends_at must be after its starts_at.",
                 ));
             }
-            (None, None)
+            if req.ends_at.is_some_and(|e| e <= now) {
+                return Err(ApiError::validation(
+                    "This code's ends_at has already passed.",
+                ));
+            }
+            (req.starts_at, req.ends_at)
         }
         AccessCodeKind::Window => match (req.starts_at, req.ends_at) {
             (Some(s), Some(e)) if s < e => (Some(s), Some(e)),

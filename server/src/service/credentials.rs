@@ -23,7 +23,10 @@ use crate::service::locks::gated;
 use crate::store::{LockRecord, StoreError, UserRecord};
 
 /// A signed credential for `user` on the lock `id`, if they may open it; rights follow
-/// their user type and permissions, the lifetime is the server's `credential_lifetime`.
+/// their user type and permissions, the lifetime is the server's `credential_lifetime`,
+/// cut at the next change of their access period (its end, or the end of the current weekly
+/// hours), so an offline phone cannot open after the access ends. Outside the period the
+/// gate refuses, so none is issued before the start, after the end or outside the hours.
 pub async fn issue(state: &AppState, user: &UserRecord, id: Uuid) -> ApiResult<CredentialResponse> {
     let lock = gated(state, user, id, Action::Unlock).await?;
     let Some(lock_public_key) = lock.identity_public_key.clone() else {
@@ -31,14 +34,14 @@ pub async fn issue(state: &AppState, user: &UserRecord, id: Uuid) -> ApiResult<C
             "This lock is not paired yet: pair it on site first.",
         ));
     };
-    let rights = rights_for_lock(&user.actor(), lock.unit_id).map_err(ApiError::from)?;
-    let (keypair, _) = org_keypair(state, user.org_id).await?;
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(OffsetDateTime::now_utc());
+    let rights = rights_for_lock(&user.actor(), lock.unit_id, now).map_err(ApiError::from)?;
+    let (keypair, _) = org_keypair(state, user.org_id).await?;
     let lifetime = time::Duration::try_from(state.config.credential_lifetime)
         .map_err(|_| ApiError::internal())?;
-    let expires_at = now + lifetime;
+    let expires_at = credential_expiry(&user.period, now, lifetime);
     let (org, uid) = (user.org_id, user.id);
     let serial = state
         .db
@@ -117,4 +120,17 @@ pub async fn revocations(state: &AppState, lock: &LockRecord) -> ApiResult<Vec<R
     // Revoked offline codes ride in the same list.
     out.extend(revocation_entries(state, org, id).await?);
     Ok(out)
+}
+
+/// When a credential issued at `now` expires: after `lifetime`, or at the next change of the
+/// access `period` when that comes first (never past the end of the access).
+pub fn credential_expiry(
+    period: &access_domain::AccessPeriod,
+    now: OffsetDateTime,
+    lifetime: time::Duration,
+) -> OffsetDateTime {
+    let full = now + lifetime;
+    period
+        .next_change(now)
+        .map_or(full, |change| change.min(full))
 }

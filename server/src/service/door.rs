@@ -2,7 +2,8 @@
 //!
 //! [`desired`] derives a lock's desired state from the platform's data: its mode and name,
 //! the master code and the code secret, the given codes still valid, every personal passcode
-//! the mode table and scopes allow on it, and the revocation list. It is the seam a lock
+//! the mode table and scopes allow on it (with the holder's access dates as its window, and
+//! gone once that access has ended), and the revocation list. It is the seam a lock
 //! family implements against: this protocol's updates are built from it in [`issue`], and
 //! [`contact`] records what a phone saw of the lock (the version it holds, its battery).
 
@@ -118,16 +119,21 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
         .filter(|c| c.ends_at.is_none_or(|e| e > now))
         .map(|c| DesiredCode {
             id: c.id,
+            // Any kind with a date carries a window the lock holds it to (a permanent code
+            // may have a start, an end or both).
             window: match (c.starts_at, c.ends_at) {
-                (Some(s), Some(e)) => {
+                (None, None) => None,
+                (s, e) => {
                     let slack = if c.kind == AccessCodeKind::OneTime {
                         slack
                     } else {
                         0
                     };
-                    Some((unix(s).saturating_sub(slack), unix(e)))
+                    Some((
+                        s.map_or(0, |s| unix(s).saturating_sub(slack)),
+                        e.map_or(u64::MAX, unix),
+                    ))
                 }
-                _ => None,
             },
             installed: c.sync_state == CodeSyncState::Installed,
             digits: c.code,
@@ -141,6 +147,9 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
             .into_iter()
             .zip(holders)
             .filter(|(_, holder)| holder.status == access_domain::UserStatus::Active)
+            // Once the holder's access has ended the code leaves the lock with the next
+            // update; until then the lock itself refuses it outside the window.
+            .filter(|(_, holder)| !holder.period.ended(now))
             .map(|(p, holder)| DesiredCode {
                 installed: p.sync_state == CodeSyncState::Installed,
                 id: p.id,
@@ -151,7 +160,7 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
                     UserType::TeamMember => CodeClass::Staff,
                 },
                 owner: Some(holder.id),
-                window: None,
+                window: holder.period.window_secs(),
             }),
     );
     codes.sort_by_key(|c| c.id);

@@ -151,6 +151,15 @@ pub async fn issue(
         let hours = (unix(ends_at).saturating_sub(unix(starts_at))) / HOUR;
         resident_guest_share(req.kind, class == OfflineClass::Guest, hours)
             .map_err(ApiError::validation)?;
+        // A guest code never outlasts the resident's own access.
+        if let Some(end) = user.period.ends_at
+            && ends_at > end
+        {
+            return Err(ApiError::validation(format!(
+                "A guest code you share ends by the end of your own access ({}).",
+                access_domain::period::format_date(end)
+            )));
+        }
     }
     let secret = lock_secret(
         state,

@@ -1,7 +1,8 @@
 //! The records the stores read and write: plain data, the same on every backend.
 
 use access_domain::{
-    Access, AccessCodeKind, CodeSyncState, LockMode, Member, Permission, UserStatus, UserType,
+    Access, AccessCodeKind, AccessPeriod, CodeSyncState, LockMode, Member, Permission, UserStatus,
+    UserType,
     api::{Channel, LogMethod},
 };
 use time::OffsetDateTime;
@@ -25,6 +26,8 @@ pub struct UserRecord {
     pub invited_at: OffsetDateTime,
     /// Expiry of the current invitation while the user is pending.
     pub invitation_expires_at: Option<OffsetDateTime>,
+    /// When the access holds (start, end, weekly hours).
+    pub period: AccessPeriod,
 }
 
 impl Member for UserRecord {
@@ -39,6 +42,9 @@ impl Member for UserRecord {
     }
     fn access(&self) -> &Access {
         &self.access
+    }
+    fn period(&self) -> &AccessPeriod {
+        &self.period
     }
 }
 
@@ -143,6 +149,7 @@ pub struct NewInvitation {
     pub token: NewInvitationToken,
     /// The phone (E.164) that alone may complete the registration; `None`: any.
     pub invited_phone: Option<String>,
+    pub period: AccessPeriod,
 }
 
 /// An invitation looked up by its token.

@@ -5,7 +5,8 @@
 //! its reader cannot drift apart.
 
 use access_domain::{
-    Access, AccessCodeKind, CodeSyncState, LockMode, Permission, UserStatus, UserType,
+    Access, AccessCodeKind, AccessPeriod, CodeSyncState, LockMode, Permission, UserStatus,
+    UserType, WeeklyHours,
     api::{Channel, LogMethod},
 };
 use time::OffsetDateTime;
@@ -47,7 +48,8 @@ macro_rules! user_cols {
         concat!(
             "u.id, u.org_id, u.user_type, u.status, u.name, u.username, \
              u.invited_email, u.registered_email, u.phone, u.permissions, u.access_type, \
-             u.unit_ids, u.invited_by, u.invited_at, ",
+             u.unit_ids, u.invited_by, u.invited_at, u.access_starts_at, u.access_ends_at, \
+             u.access_hours, ",
             $expiry
         )
     };
@@ -55,7 +57,7 @@ macro_rules! user_cols {
 pub(super) use user_cols;
 
 /// How many columns [`user`] reads: what a query selects after them starts here.
-pub(super) const USER_COL_COUNT: usize = 15;
+pub(super) const USER_COL_COUNT: usize = 18;
 
 pub(super) fn user<R: Columns>(r: &R) -> Result<UserRecord, R::Error> {
     let all_locks = r.parsed(10, "access type", |t| Some(t == Access::AllLocks.kind()))?;
@@ -80,8 +82,35 @@ pub(super) fn user<R: Columns>(r: &R) -> Result<UserRecord, R::Error> {
         access,
         invited_by: r.opt_uuid(12)?,
         invited_at: r.time(13)?,
-        invitation_expires_at: r.opt_time(14)?,
+        period: AccessPeriod {
+            starts_at: r.opt_time(14)?,
+            ends_at: r.opt_time(15)?,
+            weekly_hours: match r.opt_text(16)? {
+                Some(h) => Some(parse_hours(&h).ok_or_else(|| r.invalid(16, "weekly hours"))?),
+                None => None,
+            },
+        },
+        invitation_expires_at: r.opt_time(17)?,
     })
+}
+
+/// Weekly hours as both stores keep them: `days,from_minute,to_minute,utc_offset_minutes`.
+pub(super) fn stored_hours(h: &WeeklyHours) -> String {
+    format!(
+        "{},{},{},{}",
+        h.days, h.from_minute, h.to_minute, h.utc_offset_minutes
+    )
+}
+
+fn parse_hours(s: &str) -> Option<WeeklyHours> {
+    let mut parts = s.split(',');
+    let hours = WeeklyHours {
+        days: parts.next()?.parse().ok()?,
+        from_minute: parts.next()?.parse().ok()?,
+        to_minute: parts.next()?.parse().ok()?,
+        utc_offset_minutes: parts.next()?.parse().ok()?,
+    };
+    parts.next().is_none().then_some(hours)
 }
 
 pub(super) const LOCK_COLS: &str = "l.id, l.org_id, l.name, l.unit_id, u.name, p.id, p.name, \

@@ -21,7 +21,7 @@
 
 use std::collections::HashSet;
 
-use access_domain::{Action, Member, UserStatus, authorize};
+use access_domain::{AccessPeriod, Action, Actor, Member, UserStatus, authorize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -32,9 +32,16 @@ use super::{
 use crate::secrets;
 
 /// Whether `user` may open a lock in `unit`, which is whether they hold a personal passcode
-/// on it: the gate's answer for [`Action::Unlock`].
+/// on it: the gate's answer for [`Action::Unlock`] on status and scope. The access period
+/// does not take the passcode away: the lock holds it with the period's dates as its window,
+/// and the door's desired state leaves it out once the access has ended
+/// (`service::door::desired`), so a changed end date needs no new code.
 pub fn may_open(user: &UserRecord, unit: Uuid) -> bool {
-    authorize(&user.actor(), Action::Unlock, unit).is_ok()
+    let actor = Actor {
+        period: &AccessPeriod::ALWAYS,
+        ..user.actor()
+    };
+    authorize(&actor, Action::Unlock, unit, OffsetDateTime::UNIX_EPOCH).is_ok()
 }
 
 /// How a user's passcodes change to match their status and scope.
@@ -402,6 +409,7 @@ mod tests {
             invited_by: None,
             invited_at: OffsetDateTime::UNIX_EPOCH,
             invitation_expires_at: None,
+            period: Default::default(),
         }
     }
 

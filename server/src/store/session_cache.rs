@@ -242,6 +242,7 @@ mod tests {
             invited_by: None,
             invited_at: OffsetDateTime::UNIX_EPOCH,
             invitation_expires_at: None,
+            period: Default::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! passcode, what an SMS code attempt yields, ...) are in [`rules`](super::rules), the same
 //! for every backend.
 
-use access_domain::{Access, CodeSyncState, LockMode, Permission};
+use access_domain::{Access, AccessPeriod, CodeSyncState, LockMode, Permission};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -105,6 +105,14 @@ pub trait UserStore {
         org_id: Uuid,
         user_id: Uuid,
         permissions: &[Permission],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Sets when the user's access holds (start, end, weekly hours), replacing the period.
+    fn set_period(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        period: &AccessPeriod,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
     /// Sets the scope and brings the user's passcodes in line with it.

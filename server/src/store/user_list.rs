@@ -84,6 +84,8 @@ pub struct UserQuery {
     pub status: Option<UserStatus>,
     /// Case-insensitive substring of name, username, invited email or registered email.
     pub q: Option<String>,
+    /// Access ending in `[from, before)` (the table's "ending this week").
+    pub ending_between: Option<(time::OffsetDateTime, time::OffsetDateTime)>,
     pub sort: UserSort,
     pub descending: bool,
     pub after: Option<Cursor>,

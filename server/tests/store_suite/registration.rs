@@ -48,6 +48,7 @@ fn pending(store: &dyn Store, code: [u8; 32], now: OffsetDateTime) -> (Uuid, Uui
                     expires_at: now + Duration::days(7),
                 },
                 invited_phone: None,
+                period: Default::default(),
             },
             &message(org, 1, "ann@alder.example", now),
         )

@@ -173,6 +173,7 @@ pub(crate) fn fill(store: &dyn Store) -> Uuid {
                         expires_at: sent + Duration::days(7),
                     },
                     invited_phone: None,
+                    period: Default::default(),
                 },
                 &message(org, n, invited, sent),
             )

@@ -8,6 +8,7 @@ import {
 import { PERMISSIONS, APP_BY_USER_TYPE } from './domain.js';
 import { unitPicker } from './units.js';
 import { holds } from './rights.js';
+import { periodFields } from './period.js';
 
 const EMAIL_RE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
@@ -115,6 +116,7 @@ export async function openInvite({ me, onInvited }) {
   });
   const picker = unitPicker({ properties, legend: 'Units' });
   const accessSet = h('fieldset', { class: 'group' }, h('legend', {}, 'Access type'), accessRadios, picker.el);
+  const period = periodFields();
 
   const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Add User');
   const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
@@ -125,6 +127,7 @@ export async function openInvite({ me, onInvited }) {
     h('fieldset', { class: 'group' }, h('legend', {}, 'Recipient'), h('div', { class: 'inline' }, recipientRadios), emailField, usernameField, phoneField),
     permsSet,
     accessSet,
+    period.el,
     h('div', { class: 'actions' }, cancel, submit));
   const dialog = h('dialog', { class: 'invite-dialog', 'aria-labelledby': titleId }, form);
 
@@ -172,6 +175,8 @@ export async function openInvite({ me, onInvited }) {
     if (access === 'units' && unitIds.length === 0) {
       errors.push(fieldError(picker.groupsEl, picker.error, 'Select at least one unit, or choose "All locks".'));
     }
+    const dates = period.read();
+    if (dates.errors) errors.push(...dates.errors);
     if (errors.length) {
       box.error('The invitation was not sent:', errors);
       const first = form.querySelector('[aria-invalid]');
@@ -185,6 +190,7 @@ export async function openInvite({ me, onInvited }) {
     };
     if (byEmail) body.email = email.value.trim(); else body.username = username.value.trim();
     if (phone.value.trim()) body.phone = phone.value.trim();
+    body.period = dates.period;
     try {
       await busy(submit, () => post('/invitations', body));
     } catch (e) {

@@ -46,6 +46,7 @@ function stateFrom(q) {
     type: USER_TYPE[q.get('type')] ? q.get('type') : '',
     status: STATUS[q.get('status')] ? q.get('status') : '',
     q: q.get('q') || '',
+    ending: q.get('ending') === 'week' ? 'week' : '',
     sort,
     order,
     limit,
@@ -56,7 +57,7 @@ function stateFrom(q) {
 }
 
 const hashFor = (st) => `#/access/locks/manage${query({
-  type: st.type, status: st.status, q: st.q, sort: st.sort, order: st.order,
+  type: st.type, status: st.status, ending: st.ending, q: st.q, sort: st.sort, order: st.order,
   limit: st.limit === PAGE_SIZES[0] ? '' : st.limit, cursor: st.cursor,
   page: st.page > 1 ? st.page : '', prev: st.prev,
 })}`;
@@ -74,7 +75,7 @@ export async function render(ctx) {
   const [summary, page] = await Promise.all([
     get('/access/summary'),
     get(`/users${query({
-      type: st.type, status: st.status, q: st.q, sort: st.sort, order: st.order,
+      type: st.type, status: st.status, ending: st.ending, q: st.q, sort: st.sort, order: st.order,
       limit: st.limit, after: st.cursor,
     })}`),
   ]);
@@ -102,6 +103,7 @@ export async function render(ctx) {
   const typeId = uid('type');
   const statusId = uid('status');
   const sizeId = uid('size');
+  const endingId = uid('ending');
   const search = h('input', { id: qId, type: 'search', name: 'q', value: st.q, placeholder: 'Name or email', autocomplete: 'off' });
   const typeSel = h('select', { id: typeId, name: 'type' },
     h('option', { value: '' }, 'All types'),
@@ -109,21 +111,26 @@ export async function render(ctx) {
   const statusSel = h('select', { id: statusId, name: 'status' },
     h('option', { value: '' }, 'All statuses'),
     Object.entries(STATUS).map(([v, l]) => h('option', { value: v, selected: v === st.status }, l)));
+  const endingSel = h('select', { id: endingId, name: 'ending' },
+    h('option', { value: '' }, 'Any end date'),
+    h('option', { value: 'week', selected: st.ending === 'week' }, 'Ending this week'));
   const sizeSel = h('select', { id: sizeId, name: 'limit' },
     PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === st.limit }, String(n))));
   const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter users' },
     h('div', { class: 'field' }, h('label', { for: qId }, 'Search by name or email'), search),
     h('div', { class: 'field' }, h('label', { for: typeId }, 'Type'), typeSel),
     h('div', { class: 'field' }, h('label', { for: statusId }, 'Status'), statusSel),
+    h('div', { class: 'field' }, h('label', { for: endingId }, 'Access ends'), endingSel),
     h('div', { class: 'field' }, h('label', { for: sizeId }, 'Rows per page'), sizeSel));
   // Every filter change carries all the controls' current values: a second change made
   // before the re-render of the first must not undo it with this view's older state.
   const filterValues = () => ({
-    type: typeSel.value, status: statusSel.value, limit: Number(sizeSel.value), q: search.value.trim(),
+    type: typeSel.value, status: statusSel.value, ending: endingSel.value, limit: Number(sizeSel.value), q: search.value.trim(),
   });
   filters.addEventListener('submit', (ev) => { ev.preventDefault(); go(filterValues()); });
   typeSel.addEventListener('change', () => go(filterValues()));
   statusSel.addEventListener('change', () => go(filterValues()));
+  endingSel.addEventListener('change', () => go(filterValues()));
   sizeSel.addEventListener('change', () => go(filterValues()));
   let timer;
   search.addEventListener('input', () => {
@@ -131,7 +138,7 @@ export async function render(ctx) {
     timer = setTimeout(() => go(filterValues()), 350);
   });
 
-  const filtered = st.type || st.status || st.q;
+  const filtered = st.type || st.status || st.ending || st.q;
   const captionText = filtered ? 'Users matching the filters' : 'All invited users';
   const table = h('table', { class: 'data users' },
     h('caption', {}, captionText, typeof page.total === 'number' ? ` (${page.total})` : ''),
@@ -145,9 +152,9 @@ export async function render(ctx) {
           onclick: () => go({ sort: key, order: nextOrder, q: search.value.trim() }),
         }, label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, active ? (st.order === 'asc' ? ' ▲' : ' ▼') : ' ↕'),
         h('span', { class: 'visually-hidden' }, active ? '' : ', sortable')));
-    }))),
+    }), h('th', { scope: 'col' }, 'Access ends'))),
     h('tbody', {}, page.items.length === 0
-      ? h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'empty' },
+      ? h('tr', {}, h('td', { colspan: COLUMNS.length + 1, class: 'empty' },
         filtered ? 'No users match these filters.' : 'No users yet. Click "Invite User" to add the first one.'))
       : page.items.map((u) => h('tr', { dataset: { userId: u.id } },
         h('th', { scope: 'row' }, h('a', { href: `#/access/users/${encodeURIComponent(u.id)}` }, displayName(u))),
@@ -155,7 +162,8 @@ export async function render(ctx) {
         h('td', {}, badge(u.status, STATUS[u.status] || u.status)),
         h('td', {}, ACCESS_TYPE[u.access_type] || u.access_type),
         h('td', {}, u.registered_email || h('span', { class: 'muted' }, 'Not registered yet')),
-        h('td', {}, time(u.invited_at))))));
+        h('td', {}, time(u.invited_at)),
+        h('td', { class: 'access-ends' }, u.period?.ends_at ? time(u.period.ends_at, true) : h('span', { class: 'muted' }, 'No end'))))));
 
   // Cursor pagination: "Next" follows the server's cursor; "Previous" pops the cursor
   // chain kept in the route (comma-separated), so back/forward in the browser work too.

@@ -10,6 +10,7 @@ import {
 import { PERMISSIONS, APP_BY_USER_TYPE } from './domain.js';
 import { permissionChecks } from './invite.js';
 import { unitPicker } from './units.js';
+import { periodFields, periodText } from './period.js';
 
 const LABEL = Object.fromEntries(PERMISSIONS.map((p) => [p.name, p.label]));
 const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
@@ -40,6 +41,7 @@ export async function render(ctx) {
         || h('span', { class: 'muted' }, 'Not registered yet')),
       row('Phone', u.phone),
       row('Invitation date', time(u.invited_at, true)),
+      row('Access dates', h('span', { id: 'access-period' }, periodText(u.period, formatDateTime) || 'No start, end or hours')),
       u.status === 'pending' ? row('Invitation expires', h('span', { id: 'invitation-expires' }, time(u.invitation_expires_at, true))) : null));
 
   const passcodes = h('section', { 'aria-labelledby': 'codes-title', class: 'panel' },
@@ -161,6 +163,34 @@ export async function render(ctx) {
     rerender();
   });
 
+  // Access dates: start, end and weekly hours, saved on their own.
+  const period = periodFields(u.period || {}, { disabled: revoked, legend: 'Start, end and weekly hours' });
+  const savePeriod = h('button', { type: 'submit', class: 'btn primary', id: 'save-period', disabled: revoked }, 'Save access dates');
+  const periodBox = messageBox();
+  const periodForm = h('form', { class: 'panel', novalidate: true, 'aria-labelledby': 'period-title' },
+    h('h2', { id: 'period-title' }, 'Access dates'),
+    periodBox.el,
+    period.el,
+    h('div', { class: 'actions' }, savePeriod));
+  periodForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(periodForm);
+    periodBox.clear();
+    const read = period.read();
+    if (read.errors) {
+      periodBox.error('Nothing was saved:', read.errors);
+      return;
+    }
+    try {
+      await busy(savePeriod, () => put(`/users/${encodeURIComponent(id)}/period`, { period: read.period }));
+    } catch (e) {
+      periodBox.error(`The server refused the change: ${e.message}`);
+      return;
+    }
+    toast(`Access dates saved for ${displayName(u)}. They apply immediately.`);
+    rerender();
+  });
+
   // Manage Access -> Revoke access, behind a disclosure and a confirm step.
   const revokeBtn = h('button', { type: 'button', class: 'btn danger', id: 'revoke-access' }, 'Revoke access');
   const manageRegion = h('div', { id: 'manage-access-actions', hidden: true },
@@ -233,6 +263,7 @@ export async function render(ctx) {
     info,
     passcodes,
     form,
+    periodForm,
     manage,
     resend,
   );

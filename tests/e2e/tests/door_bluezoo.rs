@@ -475,3 +475,62 @@ async fn a_phone_killed_mid_contact_loses_no_log_entry_and_uploads_none_twice() 
     let keypad = log.iter().filter(|e| e["method"] == "master_code").count();
     assert_eq!(keypad, typed, "every keypad entry typed reached the server");
 }
+
+/// Access with dates, at the door: a resident's move-out set on the web a few seconds ahead.
+/// Before it their passcode opens at the keypad; after it, with nobody acting on the
+/// platform, the lock itself refuses it (the passcode carries the dates as its window), the
+/// next ordinary contact (a staff status read) takes it off the lock, and the resident's
+/// phone refuses to unlock with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_out_residents_passcode_stops_at_the_end_with_nobody_acting() {
+    use time::format_description::well_known::Rfc3339;
+    let mut s = Site::paired("c").await;
+    s.set_mode("resident").await;
+    let resident = s.register("resident", "res-c@example.test", &[]).await;
+    let passcode = s.passcode_of(&resident.user_id).await;
+
+    // ---- the move-out, set on the web ----
+    let lead = std::time::Duration::from_secs(45);
+    let end = time::OffsetDateTime::now_utc() + lead;
+    let end = end.replace_nanosecond(0).unwrap();
+    s.admin
+        .ok(
+            Method::PUT,
+            &format!("/api/v1/users/{}/period", resident.user_id),
+            Some(json!({"period": {"ends_at": end.format(&Rfc3339).unwrap()}})),
+        )
+        .await;
+    s.ok(&resident, &["sync"]).await;
+    s.ok(&resident, &["refresh-credentials"]).await;
+    let unlocked = s.ok(&resident, &["unlock", "Front door"]).await;
+    assert_eq!(unlocked.trim(), "unlocked");
+    let k = s.keypad(&passcode);
+    assert!(
+        time::OffsetDateTime::now_utc() < end,
+        "the steps before the end took longer than {lead:?}"
+    );
+    assert!(opened(&k), "before the end the passcode opens: {k}");
+
+    // ---- the end passes; nobody touches the platform ----
+    let left = end - time::OffsetDateTime::now_utc();
+    tokio::time::sleep(std::time::Duration::try_from(left).unwrap_or_default()).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let k = s.keypad(&passcode);
+    assert!(
+        k.contains("CodeNotValidNow"),
+        "the lock refuses it on its own clock: {k}"
+    );
+    // The next ordinary contact carries the update that takes the passcode away.
+    s.ok(&s.staff, &["status", "Front door"]).await;
+    let k = s.keypad(&passcode);
+    assert!(
+        k.contains("WrongCode"),
+        "after the contact the passcode is no longer on the lock: {k}"
+    );
+    // The resident's phone refuses on its own, with the reason.
+    let (code, out, err) = s.cli(&resident, &["unlock", "Front door"]).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("Your access ended on"), "{err}");
+    assert!(opened(&s.keypad(&s.admin.master_code(&s.lock).await)));
+    s.server.stop().await;
+}

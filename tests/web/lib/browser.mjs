@@ -12,13 +12,14 @@ export const ARTIFACTS_DIR = process.env.ARTIFACTS_DIR || join(repoRoot, 'artifa
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-/** Launches chromium; resolves to { browser, page }. */
-export async function openBrowser() {
+/** Launches chromium; resolves to { browser, page }. `options` go to the context (e.g. a
+ * `timezoneId`). */
+export async function openBrowser(options = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: ARGS,
   });
-  const context = await browser.newContext({ viewport: { width: 1360, height: 1400 }, locale: 'en-US' });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 1400 }, locale: 'en-US', ...options });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   // Page errors fail the test at the end instead of passing silently.

@@ -183,8 +183,10 @@ impl LockState {
             class: code.class,
             owner: code.owner,
         };
+        // Any code with a window opens only inside it: a permanent passcode carries its
+        // holder's access dates as one (move-in to move-out).
         let in_window = code.window.is_none_or(|w| w.contains(now));
-        let reason = if code.kind != AccessCodeKind::Permanent && !in_window {
+        let reason = if !in_window {
             Some(RefusalReason::CodeNotValidNow)
         } else if !self.mode.admits(code.class) {
             Some(RefusalReason::ModeForbids)
@@ -443,6 +445,32 @@ mod tests {
             refused(RefusalReason::LowBattery)
         );
         assert_eq!(s.keypad_guard.failures, 5);
+    }
+
+    #[test]
+    fn a_passcode_with_access_dates_opens_only_between_them() {
+        let mut s = lock();
+        // The resident moves out at T0 + DAY: their permanent passcode carries the dates.
+        s.codes.get_mut(&1).unwrap().window = Some(Window {
+            starts_at: 0,
+            ends_at: T0 + DAY,
+        });
+        assert!(opened(s.keypad(RESIDENT, T0)));
+        assert!(opened(s.keypad(RESIDENT, T0 + DAY - 1)));
+        assert_eq!(
+            s.keypad(RESIDENT, T0 + DAY),
+            refused(RefusalReason::CodeNotValidNow)
+        );
+        // And not before a move-in either.
+        s.codes.get_mut(&1).unwrap().window = Some(Window {
+            starts_at: T0 + 3 * DAY,
+            ends_at: u64::MAX,
+        });
+        assert_eq!(
+            s.keypad(RESIDENT, T0 + 2 * DAY),
+            refused(RefusalReason::CodeNotValidNow)
+        );
+        assert!(opened(s.keypad(RESIDENT, T0 + 3 * DAY)));
     }
 
     #[test]

@@ -10,8 +10,9 @@ impl InvitationStore for PostgresStore {
             let (access_type, unit_ids) = access_to_cols(&inv.access);
             tx.exec(
                 "INSERT INTO users (id, org_id, user_type, status, invited_email, \
-                 permissions, access_type, unit_ids, invited_by, invited_at, invited_phone) \
-                 VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10)",
+                 permissions, access_type, unit_ids, invited_by, invited_at, invited_phone, \
+                 access_starts_at, access_ends_at, access_hours) \
+                 VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 &[
                     &inv.user_id,
                     &inv.org_id,
@@ -23,6 +24,9 @@ impl InvitationStore for PostgresStore {
                     &inv.invited_by,
                     &inv.token.sent_at,
                     &inv.invited_phone,
+                    &inv.period.starts_at,
+                    &inv.period.ends_at,
+                    &inv.period.weekly_hours.as_ref().map(rows::stored_hours),
                 ],
             )?;
             tx.exec(

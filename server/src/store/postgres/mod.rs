@@ -91,6 +91,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/postgres/0006_user_pages.sql"),
     ),
     (
+        8,
+        include_str!("../../../migrations/postgres/0008_access_dates.sql"),
+    ),
+    (
         9,
         include_str!("../../../migrations/postgres/0009_manage_access.sql"),
     ),

@@ -1,6 +1,7 @@
 //! [`UserStore`] on PostgreSQL.
 
 use super::*;
+use access_domain::AccessPeriod;
 
 impl UserStore for PostgresStore {
     fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
@@ -75,13 +76,14 @@ impl UserStore for PostgresStore {
                   OR LOWER(u.username COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.invited_email COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\') \
-             AND ($5::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $5))";
+             AND ($5::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $5)) \
+             AND ($6::timestamptz IS NULL OR (u.access_ends_at >= $6 AND u.access_ends_at < $7))";
         let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {filter}");
         let page_sql = format!(
             "SELECT * FROM (SELECT {USER_COLS}, {key} AS sort_key FROM users u WHERE {filter}) s \
-             WHERE ($6::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $6 \
-                    OR (s.sort_key COLLATE \"C\" = $6 AND s.id {cmp} $7)) \
-             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $8"
+             WHERE ($8::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $8 \
+                    OR (s.sort_key COLLATE \"C\" = $8 AND s.id {cmp} $9)) \
+             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $10"
         );
         let pattern = query.like_pattern();
         let user_type = query.user_type.map(|t| t.as_str());
@@ -90,11 +92,21 @@ impl UserStore for PostgresStore {
         let after_id = query.after.as_ref().map(|c| c.id);
         let within = query.within_units.as_deref();
         let limit = query.limit.max(1);
+        let ends_from = query.ending_between.map(|(from, _)| from);
+        let ends_before = query.ending_between.map(|(_, before)| before);
         self.read(|c| {
             let total = rows::count(
                 &c.one(
                     &count_sql,
-                    &[&org_id, &user_type, &status, &pattern, &within],
+                    &[
+                        &org_id,
+                        &user_type,
+                        &status,
+                        &pattern,
+                        &within,
+                        &ends_from,
+                        &ends_before,
+                    ],
                 )?,
                 0,
             )?;
@@ -106,6 +118,8 @@ impl UserStore for PostgresStore {
                     &status,
                     &pattern,
                     &within,
+                    &ends_from,
+                    &ends_before,
                     &after_key,
                     &after_id,
                     &(i64::from(limit) + 1),
@@ -154,6 +168,33 @@ impl UserStore for PostgresStore {
                 return Err(StoreError::NotFound.into());
             }
             keep_a_manager(tx, org_id)?;
+            tx.change(org_id, None, Some(user_id), now);
+            Ok(())
+        })
+    }
+
+    fn set_period(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        period: &AccessPeriod,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.exec(
+                "UPDATE users SET access_starts_at = $3, access_ends_at = $4, access_hours = $5 \
+                 WHERE org_id = $1 AND id = $2",
+                &[
+                    &org_id,
+                    &user_id,
+                    &period.starts_at,
+                    &period.ends_at,
+                    &period.weekly_hours.as_ref().map(rows::stored_hours),
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound.into());
+            }
             tx.change(org_id, None, Some(user_id), now);
             Ok(())
         })

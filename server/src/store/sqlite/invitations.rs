@@ -38,8 +38,9 @@ impl InvitationStore for SqliteStore {
             let (access_type, unit_ids) = access_to_cols(&inv.access);
             tx.execute(
                 "INSERT INTO users (id, org_id, user_type, status, invited_email, permissions, \
-                 access_type, unit_ids, invited_by, invited_at, invited_phone) \
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 access_type, unit_ids, invited_by, invited_at, invited_phone, access_starts_at, \
+                 access_ends_at, access_hours) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     inv.user_id.to_string(),
                     inv.org_id.to_string(),
@@ -50,7 +51,10 @@ impl InvitationStore for SqliteStore {
                     unit_ids,
                     inv.invited_by.to_string(),
                     ts(inv.token.sent_at),
-                    inv.invited_phone
+                    inv.invited_phone,
+                    inv.period.starts_at.map(ts),
+                    inv.period.ends_at.map(ts),
+                    inv.period.weekly_hours.as_ref().map(rows::stored_hours),
                 ],
             )?;
             insert_invitation(tx, inv.user_id, &inv.token)?;

@@ -55,6 +55,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0006_user_pages.sql"),
     ),
     (
+        8,
+        include_str!("../../../migrations/sqlite/0008_access_dates.sql"),
+    ),
+    (
         9,
         include_str!("../../../migrations/sqlite/0009_manage_access.sql"),
     ),

@@ -1,12 +1,12 @@
 //! [`UserStore`] on SQLite: users, the Manage Access table, scope and revocation.
 
-use access_domain::{Access, Permission};
+use access_domain::{Access, AccessPeriod, Permission};
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::tx::{USER_COLS, change, codes_in_use, insert_passcode, user_changed, user_tx};
-use super::{SqliteStore, access_to_cols, ids_to_json, perms_to_text};
+use super::{SqliteStore, access_to_cols, ids_to_json, perms_to_text, ts};
 use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
 use crate::store::user_list::{UserPage, UserQuery, UserSort};
 use crate::store::{
@@ -87,7 +87,8 @@ impl UserStore for SqliteStore {
                   || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\') \
              AND (?5 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
                   (SELECT 1 FROM json_each(u.unit_ids) j \
-                   WHERE j.value NOT IN (SELECT value FROM json_each(?5)))))";
+                   WHERE j.value NOT IN (SELECT value FROM json_each(?5))))) \
+             AND (?6 IS NULL OR (u.access_ends_at >= ?6 AND u.access_ends_at < ?7))";
         let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
@@ -98,16 +99,28 @@ impl UserStore for SqliteStore {
         };
         let within = query.within_units.as_deref().map(ids_to_json);
         let limit = query.limit.max(1);
+        let (ends_from, ends_before) = match query.ending_between {
+            Some((from, before)) => (Some(ts(from)), Some(ts(before))),
+            None => (None, None),
+        };
         self.with(|c| {
             let total = c.query_row(
                 &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
-                params![org, user_type, status, pattern, within],
+                params![
+                    org,
+                    user_type,
+                    status,
+                    pattern,
+                    within,
+                    ends_from,
+                    ends_before
+                ],
                 |r| rows::count(r, 0),
             )?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
-                 AND (?6 IS NULL OR {key} {cmp} ?6 OR ({key} = ?6 AND u.id {cmp} ?7)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?8"
+                 AND (?8 IS NULL OR {key} {cmp} ?8 OR ({key} = ?8 AND u.id {cmp} ?9)) \
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?10"
             ))?;
             let found = stmt
                 .query_map(
@@ -117,6 +130,8 @@ impl UserStore for SqliteStore {
                         status,
                         pattern,
                         within,
+                        ends_from,
+                        ends_before,
                         after_key,
                         after_id,
                         limit + 1
@@ -165,6 +180,33 @@ impl UserStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             keep_a_manager(tx, org_id)?;
+            change(tx, org_id, None, Some(user_id), now)?;
+            Ok(())
+        })
+    }
+
+    fn set_period(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        period: &AccessPeriod,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET access_starts_at = ?3, access_ends_at = ?4, access_hours = ?5 \
+                 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    period.starts_at.map(ts),
+                    period.ends_at.map(ts),
+                    period.weekly_hours.as_ref().map(rows::stored_hours),
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
             change(tx, org_id, None, Some(user_id), now)?;
             Ok(())
         })
