@@ -8,6 +8,7 @@
 //! holder per organization (checked where the change is written, see the stores).
 
 use thiserror::Error;
+use time::OffsetDateTime;
 
 use crate::{Access, Actor, Permission, UserStatus, UserType};
 
@@ -26,21 +27,33 @@ pub enum ManageDenied {
     Yourself,
     #[error("This user has access or permissions beyond yours; ask a manager who holds them.")]
     UserBeyondYours,
+    /// The manager's own access dates or hours do not hold now.
+    #[error("{0}")]
+    OutsidePeriod(crate::Denied),
 }
 
-/// Whether `manager` may manage users at all: an active team member holding
-/// [`Permission::ManageAccess`].
-pub fn check_manager(manager: &Actor<'_>) -> Result<(), ManageDenied> {
+/// Whether `manager` may manage users at all at `now`: an active team member holding
+/// [`Permission::ManageAccess`], within their own access dates and hours.
+pub fn check_manager(manager: &Actor<'_>, now: OffsetDateTime) -> Result<(), ManageDenied> {
     let holds = manager.status == UserStatus::Active
         && manager.user_type == UserType::TeamMember
         && manager.permissions.contains(&Permission::ManageAccess);
-    holds.then_some(()).ok_or(ManageDenied::NotManager)
+    if !holds {
+        return Err(ManageDenied::NotManager);
+    }
+    manager
+        .period
+        .admits(now)
+        .map_err(|o| ManageDenied::OutsidePeriod(o.into()))
 }
 
 /// Whether `manager` may act on the whole organization (its properties and units, the
 /// outbox that carries every invitation): a manager with access to all locks.
-pub fn check_organization_manager(manager: &Actor<'_>) -> Result<(), ManageDenied> {
-    check_manager(manager)?;
+pub fn check_organization_manager(
+    manager: &Actor<'_>,
+    now: OffsetDateTime,
+) -> Result<(), ManageDenied> {
+    check_manager(manager, now)?;
     match manager.access {
         Access::AllLocks => Ok(()),
         Access::Units { .. } => Err(ManageDenied::NotOrganizationWide),
@@ -95,8 +108,9 @@ pub fn check_manages(
     manager_id: uuid::Uuid,
     target: &Actor<'_>,
     target_id: uuid::Uuid,
+    now: OffsetDateTime,
 ) -> Result<(), ManageDenied> {
-    check_manager(manager)?;
+    check_manager(manager, now)?;
     if manager_id == target_id {
         return Err(ManageDenied::Yourself);
     }
@@ -108,6 +122,37 @@ pub fn check_manages(
 mod tests {
     use super::*;
     use uuid::Uuid;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn a_manager_manages_only_within_their_own_access_dates() {
+        let all = Access::AllLocks;
+        let perms = [Permission::ManageAccess];
+        let ended = crate::AccessPeriod {
+            ends_at: Some(now() - time::Duration::days(1)),
+            ..crate::AccessPeriod::ALWAYS
+        };
+        let manager = Actor {
+            period: &ended,
+            ..actor(&perms, &all)
+        };
+        assert!(matches!(
+            check_manager(&manager, now()),
+            Err(ManageDenied::OutsidePeriod(crate::Denied::Ended(_)))
+        ));
+        let until_tomorrow = crate::AccessPeriod {
+            ends_at: Some(now() + time::Duration::days(1)),
+            ..crate::AccessPeriod::ALWAYS
+        };
+        let manager = Actor {
+            period: &until_tomorrow,
+            ..actor(&perms, &all)
+        };
+        assert!(check_manager(&manager, now()).is_ok());
+    }
 
     fn actor<'a>(permissions: &'a [Permission], access: &'a Access) -> Actor<'a> {
         Actor {
@@ -122,9 +167,9 @@ mod tests {
     #[test]
     fn only_active_team_members_holding_the_right_manage() {
         let all = Access::AllLocks;
-        assert!(check_manager(&actor(&[Permission::ManageAccess], &all)).is_ok());
+        assert!(check_manager(&actor(&[Permission::ManageAccess], &all), now()).is_ok());
         assert_eq!(
-            check_manager(&actor(&Permission::ALL[..6], &all)),
+            check_manager(&actor(&Permission::ALL[..6], &all), now()),
             Err(ManageDenied::NotManager)
         );
         for (user_type, status) in [
@@ -139,13 +184,13 @@ mod tests {
                 access: &all,
                 period: &crate::AccessPeriod::ALWAYS,
             };
-            assert_eq!(check_manager(&a), Err(ManageDenied::NotManager));
+            assert_eq!(check_manager(&a, now()), Err(ManageDenied::NotManager));
         }
         let units = Access::Units {
             unit_ids: vec![Uuid::new_v4()],
         };
         assert_eq!(
-            check_organization_manager(&actor(&[Permission::ManageAccess], &units)),
+            check_organization_manager(&actor(&[Permission::ManageAccess], &units), now()),
             Err(ManageDenied::NotOrganizationWide)
         );
     }
@@ -162,15 +207,18 @@ mod tests {
             unit_ids: vec![a, b],
         };
         let ok = actor(&[Permission::GiveAccess], &inside);
-        assert!(check_manages(&m, me, &ok, other).is_ok());
-        assert_eq!(check_manages(&m, me, &ok, me), Err(ManageDenied::Yourself));
+        assert!(check_manages(&m, me, &ok, other, now()).is_ok());
+        assert_eq!(
+            check_manages(&m, me, &ok, me, now()),
+            Err(ManageDenied::Yourself)
+        );
         for (p, s) in [
             (&[Permission::ViewLogs][..], &inside),
             (&[][..], &partly),
             (&[][..], &Access::AllLocks),
         ] {
             assert_eq!(
-                check_manages(&m, me, &actor(p, s), other),
+                check_manages(&m, me, &actor(p, s), other, now()),
                 Err(ManageDenied::UserBeyondYours)
             );
         }

@@ -86,6 +86,7 @@ impl From<ManageDenied> for ApiError {
             ManageDenied::ScopeBeyondYours => codes::OUT_OF_SCOPE,
             ManageDenied::PermissionBeyondYours(_) => codes::MISSING_PERMISSION,
             ManageDenied::Yourself | ManageDenied::UserBeyondYours => codes::FORBIDDEN,
+            ManageDenied::OutsidePeriod(_) => codes::OUTSIDE_ACCESS_PERIOD,
         };
         ApiError::new(StatusCode::FORBIDDEN, code, d.to_string())
     }

@@ -419,3 +419,52 @@ async fn revoking_the_other_holder_in_parallel_leaves_one() {
         "{alive:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_whose_access_ended_manages_nobody() {
+    use time::format_description::well_known::Rfc3339;
+    let t = common::start().await;
+    let api = &t.api;
+    let s = site(api).await;
+    let ended = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
+        .replace_nanosecond(0)
+        .unwrap();
+    let set = api
+        .put(
+            &format!("/api/v1/users/{}/period", s.manager_id),
+            &s.admin,
+            json!({"period": {"ends_at": ended.format(&Rfc3339).unwrap()}}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    let refused = api.get("/api/v1/users", &s.manager).await;
+    assert_eq!(
+        status_code(&refused),
+        (StatusCode::FORBIDDEN, "outside_access_period"),
+        "{:?}",
+        refused.body
+    );
+    assert!(refused.message().contains("ended"), "{}", refused.message());
+    let invite = api
+        .post(
+            "/api/v1/invitations",
+            &s.manager,
+            json!({"user_type": "resident", "email": "late@birch.example",
+                   "access": units(&[&s.unit_a])}),
+        )
+        .await;
+    assert_eq!(invite.status, StatusCode::FORBIDDEN);
+    // Extended: they manage again.
+    let set = api
+        .put(
+            &format!("/api/v1/users/{}/period", s.manager_id),
+            &s.admin,
+            json!({"period": {}}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    assert_eq!(
+        api.get("/api/v1/users", &s.manager).await.status,
+        StatusCode::OK
+    );
+}

@@ -73,12 +73,14 @@ pub async fn list_properties(
                     name: u.name,
                 })
                 .collect();
-            (delegation::check_organization_manager(&user.actor()).is_ok() || !units.is_empty())
-                .then_some(Property {
-                    id: p.id,
-                    name: p.name,
-                    units,
-                })
+            (delegation::check_organization_manager(&user.actor(), time::OffsetDateTime::now_utc())
+                .is_ok()
+                || !units.is_empty())
+            .then_some(Property {
+                id: p.id,
+                name: p.name,
+                units,
+            })
         })
         .collect();
     Ok(axum::Json(Page { items, next: None }))

@@ -101,7 +101,13 @@ async fn visible(state: &AppState, manager: &UserRecord, id: Uuid) -> ApiResult<
 /// beyond the manager's.
 async fn managed(state: &AppState, manager: &UserRecord, id: Uuid) -> ApiResult<UserRecord> {
     let user = visible(state, manager, id).await?;
-    check_manages(&manager.actor(), manager.id, &user.actor(), user.id)?;
+    check_manages(
+        &manager.actor(),
+        manager.id,
+        &user.actor(),
+        user.id,
+        OffsetDateTime::now_utc(),
+    )?;
     Ok(user)
 }
 

@@ -368,7 +368,7 @@ impl FromRequestParts<AppState> for Manager {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Auth { user, .. } = Auth::from_request_parts(parts, state).await?;
-        delegation::check_manager(&user.actor())?;
+        delegation::check_manager(&user.actor(), OffsetDateTime::now_utc())?;
         Ok(Manager(user))
     }
 }
@@ -383,7 +383,7 @@ impl FromRequestParts<AppState> for OrgManager {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Auth { user, .. } = Auth::from_request_parts(parts, state).await?;
-        delegation::check_organization_manager(&user.actor())?;
+        delegation::check_organization_manager(&user.actor(), OffsetDateTime::now_utc())?;
         Ok(OrgManager(user))
     }
 }
