@@ -63,6 +63,19 @@ fn ok(args: &[&str], (code, out, err): Out) -> String {
     out
 }
 
+/// A field of the "in step" line `access -v` logs when a contact is done (`round_trips`,
+/// `bytes_out`, `bytes_in`, `entries`).
+fn in_step_field(log: &str, key: &str) -> u64 {
+    let line = log
+        .lines()
+        .find(|l| l.contains("in step"))
+        .unwrap_or_else(|| panic!("no \"in step\" in {log}"));
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+}
+
 fn opened(outcome: &str) -> bool {
     outcome.contains("Opened")
 }
@@ -327,20 +340,10 @@ async fn ordinary_contacts_bring_the_web_changes_to_the_keypad() {
     }
     let (code, _, err) = s.cli(&s.staff, &["-v", "status", "Front door"]).await;
     assert_eq!(code, 0, "{err}");
-    let in_step = err
-        .lines()
-        .find(|l| l.contains("in step"))
-        .unwrap_or_else(|| panic!("no \"in step\" in {err}"));
-    let field = |key: &str| -> u64 {
-        in_step
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(&format!("{key}=")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in {in_step}"))
-    };
+    let field = |key: &str| in_step_field(&err, key);
     // The status read, then the first page with the status, then the other two pages.
-    assert!(field("round_trips") <= 3, "{in_step}");
-    assert!(field("entries") >= 250, "{in_step}");
+    assert!(field("round_trips") <= 3, "{err}");
+    assert!(field("entries") >= 250, "{err}");
     assert!(
         s.admin.lock_log(&s.lock).await.len() >= before + 250,
         "every entry reached the server"
@@ -353,13 +356,8 @@ async fn ordinary_contacts_bring_the_web_changes_to_the_keypad() {
     s.ok(&newcomer, &["refresh-credentials"]).await;
     let (code, _, err) = s.cli(&newcomer, &["-v", "status", "Front door"]).await;
     assert_eq!(code, 0, "{err}");
-    let in_step = err.lines().find(|l| l.contains("in step")).unwrap();
-    let entries: u64 = in_step
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("entries="))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    assert!(entries < 20, "the server had the rest: {in_step}");
+    let entries = in_step_field(&err, "entries");
+    assert!(entries < 20, "the server had the rest: {err}");
     s.server.stop().await;
 }
 
