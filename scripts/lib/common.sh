@@ -101,6 +101,30 @@ print(s.getsockname()[1])
 s.close()'
 }
 
+# Frees disk when the cargo target's filesystem is short of space (a full disk makes the
+# linker die with a bus error): drops incremental state and artefacts untouched for a day.
+# Holds cargo's own build lock, so a build running at the same time is never cut short.
+#   trim_cargo_target
+trim_cargo_target() {
+  local want_gib="${LOCK_ACCESS_MIN_FREE_GIB:-20}" free_gib dir sub
+  mkdir -p "$CARGO_TARGET_DIR"
+  free_gib=$(( $(df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 {print $4}') / 1048576 ))
+  [ "$free_gib" -lt "$want_gib" ] || return 0
+  printf 'only %s GiB free under %s: trimming the cargo cache\n' "$free_gib" "$CARGO_TARGET_DIR"
+  for dir in "$CARGO_TARGET_DIR"/*/; do
+    [ -d "$dir/deps" ] || continue
+    (
+      exec 9>"$dir/.cargo-lock"
+      flock 9
+      rm -rf "$dir/incremental"
+      for sub in deps build .fingerprint; do
+        [ ! -d "$dir/$sub" ] || find "$dir/$sub" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} +
+      done
+    )
+  done
+  printf 'now %s GiB free\n' "$(( $(df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 {print $4}') / 1048576 ))"
+}
+
 # Runs CMD while holding an exclusive lock named NAME under $CACHE_ROOT, so two runs on one
 # machine do not fill the same cache at once (the second waits, then finds it ready).
 #   with_cache_lock kotlin _unpack_kotlinc
