@@ -18,6 +18,7 @@ pub mod invitation;
 pub mod modes;
 pub mod permissions;
 pub mod phone;
+pub mod username;
 pub mod users;
 
 pub use access::{Access, Action, Actor, Denied, Member, authorize};
@@ -26,4 +27,5 @@ pub use invitation::{INVITATION_TTL, invitation_expired};
 pub use modes::{CodeClass, LockMode};
 pub use permissions::Permission;
 pub use phone::{PhoneError, normalize_phone};
+pub use username::{USERNAME_RULE, normalize_username};
 pub use users::{App, UserStatus, UserType};

@@ -90,6 +90,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_user_pages.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_accounts.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_user_pages.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_accounts.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

@@ -1,15 +1,19 @@
 //! [`UserStore`] on SQLite: users, the Manage Access table, scope and revocation.
 
-use access_domain::{Access, Permission};
+use access_domain::{Access, Permission, UserStatus};
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::tx::{USER_COLS, change, user_changed, user_tx};
+use super::tx::{USER_COLS, change, insert_message, user_changed, user_tx};
 use super::{SqliteStore, access_to_cols, perms_to_text};
 use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
+use crate::store::rules;
 use crate::store::user_list::{UserPage, UserQuery, UserSort};
-use crate::store::{PasscodeRecord, StoreError, StoreResult, SummaryCounts, UserRecord, UserStore};
+use crate::store::{
+    NewInvitationToken, NewMessage, PasscodeRecord, StoreError, StoreResult, SummaryCounts,
+    UserRecord, UserStore,
+};
 
 impl UserStore for SqliteStore {
     fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
@@ -19,7 +23,7 @@ impl UserStore for SqliteStore {
     fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
         self.with(|c| {
             Ok(c.query_row(
-                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND u.username = ?2"),
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"),
                 params![org_id.to_string(), username],
                 |r| rows::user(r),
             )
@@ -82,11 +86,14 @@ impl UserStore for SqliteStore {
              AND (?3 IS NULL OR u.status = ?3) \
              AND (?4 IS NULL OR LOWER(COALESCE(u.name, '') || char(31) || COALESCE(u.username, '') \
                   || char(31) || COALESCE(u.invited_email, '') || char(31) \
-                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\')";
+                  || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\') \
+             AND (?5 IS NULL OR (COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                  WHERE i.user_id = u.id AND i.voided = 0), 0) <= ?6) = ?5)";
         let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
-        let status = query.status.map(|s| s.as_str());
+        let status = query.stored_status();
+        let (expired, now) = (query.expired(), super::ts(query.at()));
         let (after_key, after_id) = match &query.after {
             Some(c) => (Some(c.key.clone()), Some(c.id.to_string())),
             None => (None, None),
@@ -95,13 +102,13 @@ impl UserStore for SqliteStore {
         self.with(|c| {
             let total = c.query_row(
                 &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
-                params![org, user_type, status, pattern],
+                params![org, user_type, status, pattern, expired, now],
                 |r| rows::count(r, 0),
             )?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
-                 AND (?5 IS NULL OR {key} {cmp} ?5 OR ({key} = ?5 AND u.id {cmp} ?6)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?7"
+                 AND (?7 IS NULL OR {key} {cmp} ?7 OR ({key} = ?7 AND u.id {cmp} ?8)) \
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?9"
             ))?;
             let found = stmt
                 .query_map(
@@ -110,6 +117,8 @@ impl UserStore for SqliteStore {
                         user_type,
                         status,
                         pattern,
+                        expired,
+                        now,
                         after_key,
                         after_id,
                         limit + 1
@@ -121,15 +130,19 @@ impl UserStore for SqliteStore {
         })
     }
 
-    fn summary(&self, org_id: Uuid) -> StoreResult<SummaryCounts> {
+    fn summary(&self, org_id: Uuid, now: OffsetDateTime) -> StoreResult<SummaryCounts> {
         self.with(|c| {
             Ok(c.query_row(
                 "SELECT COUNT(*), \
                  COALESCE(SUM(user_type = 'team_member'), 0), \
                  COALESCE(SUM(user_type = 'resident'), 0), \
-                 COALESCE(SUM(status = 'pending'), 0) \
-                 FROM users WHERE org_id = ?1 AND status != 'revoked'",
-                [org_id.to_string()],
+                 COALESCE(SUM(status = 'pending' AND expires_at > ?2), 0), \
+                 COALESCE(SUM(status = 'pending' AND expires_at <= ?2), 0) \
+                 FROM (SELECT user_type, status, CASE WHEN status = 'pending' THEN \
+                       COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                                 WHERE i.user_id = users.id AND i.voided = 0), 0) END AS expires_at \
+                       FROM users WHERE org_id = ?1 AND status != 'revoked')",
+                params![org_id.to_string(), super::ts(now)],
                 |r| rows::summary(r),
             )?)
         })
@@ -200,6 +213,79 @@ impl UserStore for SqliteStore {
                 "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
                 [&uid],
             )?;
+            user_changed(tx, org_id, user_id, now)?;
+            Ok(())
+        })
+    }
+
+    fn link_access(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        permissions: &[Permission],
+        access: &Access,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord> {
+        self.write(|tx| {
+            let user = user_tx(tx, org_id, user_id)?;
+            if user.status == UserStatus::Revoked {
+                return Err(StoreError::Conflict(
+                    "This user's access has been revoked.".into(),
+                ));
+            }
+            let (perms, access) =
+                rules::union_access((&user.permissions, &user.access), (permissions, access));
+            let (access_type, unit_ids) = access_to_cols(&access);
+            tx.execute(
+                "UPDATE users SET permissions = ?3, access_type = ?4, unit_ids = ?5 \
+                 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    perms_to_text(&perms),
+                    access_type,
+                    unit_ids
+                ],
+            )?;
+            insert_message(tx, mail)?;
+            Ok(user_changed(tx, org_id, user_id, now)?)
+        })
+    }
+
+    fn reinstate_user(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        grant: Option<(&[Permission], &Access)>,
+        token: &NewInvitationToken,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            rules::ensure_reinstatable(user_tx(tx, org_id, user_id)?.status)?;
+            let uid = user_id.to_string();
+            tx.execute(
+                "UPDATE users SET status = 'pending', password_hash = NULL, \
+                 registered_email = NULL, invited_email = COALESCE(registered_email, invited_email) \
+                 WHERE id = ?1",
+                [&uid],
+            )?;
+            if let Some((perms, access)) = grant {
+                let (access_type, unit_ids) = access_to_cols(access);
+                tx.execute(
+                    "UPDATE users SET permissions = ?2, access_type = ?3, unit_ids = ?4 \
+                     WHERE id = ?1",
+                    params![uid, perms_to_text(perms), access_type, unit_ids],
+                )?;
+            }
+            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
+            tx.execute(
+                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
+                [&uid],
+            )?;
+            super::invitations::insert_invitation(tx, user_id, token)?;
+            insert_message(tx, mail)?;
             user_changed(tx, org_id, user_id, now)?;
             Ok(())
         })
