@@ -167,6 +167,8 @@ impl Site {
                     &phone_number,
                     "--name",
                     &format!("Pat {email}"),
+                    "--username",
+                    &access_test_support::username_for(email),
                 ],
             )
             .await;
