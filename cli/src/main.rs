@@ -95,6 +95,10 @@ enum Command {
         phone: String,
         #[arg(long)]
         name: String,
+        /// The username to sign up with: 3 to 32 of a-z 0-9 . _ - (unique in the
+        /// organization).
+        #[arg(long)]
+        username: String,
         /// Read from ACCESS_PASSWORD or stdin when not given.
         #[arg(long, env = "ACCESS_PASSWORD", hide_env_values = true)]
         password: Option<String>,
@@ -396,12 +400,13 @@ async fn run(cli: Cli) -> Result<()> {
             email,
             phone,
             name,
+            username,
             password: pw,
         } => {
             let pw = password(pw)?;
             let id = client
                 .account()
-                .register_from_invitation(invitation, email, phone, pw, name)
+                .register_from_invitation(invitation, email, phone, pw, name, username)
                 .await?;
             println!("{id}");
             eprintln!("An SMS code is on its way: run `access verify {id} CODE`.");

@@ -143,7 +143,7 @@ async fn kill_9_at_random_points_loses_and_duplicates_no_queued_action() {
         .unwrap()
         .clone();
     let body = mail["body"].as_str().unwrap();
-    let link = body[body.find("http").unwrap()..]
+    let link = body[body[..body.find("token=").unwrap()].rfind("http").unwrap()..]
         .split_whitespace()
         .next()
         .unwrap()
@@ -162,6 +162,8 @@ async fn kill_9_at_random_points_loses_and_duplicates_no_queued_action() {
             "+1 555 123 9999",
             "--name",
             "Kim",
+            "--username",
+            "kim",
         ],
     );
     let outbox = admin.get("/api/v1/outbox").await;

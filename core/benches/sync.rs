@@ -316,6 +316,7 @@ async fn run() {
             "+15551234567".into(),
             PASSWORD.into(),
             "Bench".into(),
+            "bench".into(),
         )
         .await
         .unwrap();

@@ -3,9 +3,10 @@
 //! [`sms_code`]).
 
 use access_domain::api::{
-    LoginRequest, RegistrationRequest, RegistrationResponse, SessionResponse, VerifyRequest,
+    LoginRequest, PasswordResetConfirm, PasswordResetRequest, PasswordResetStarted,
+    RegistrationRequest, RegistrationResponse, SessionResponse, VerifyRequest,
 };
-use access_domain::normalize_phone;
+use access_domain::{normalize_phone, normalize_username};
 use reqwest::Method;
 use uuid::Uuid;
 
@@ -15,15 +16,17 @@ use crate::model::UserInfo;
 use crate::{AccessError, invitation};
 
 /// The registration request for these inputs, or why it cannot be sent: the phone with the
-/// `+1` rule, the invitation's shape, an email address and a password.
+/// `+1` rule, the invitation's shape, an email address, a password and the username rule.
 pub fn registration(
     link_or_token: &str,
     email: &str,
     phone: &str,
     password: String,
     name: &str,
+    username: &str,
 ) -> Result<RegistrationRequest, AccessError> {
     let phone = normalize_phone(phone)?;
+    let username = check_username(username.to_string())?;
     let token = invitation::invitation_token(link_or_token)?;
     let email = email.trim().to_string();
     if !email.contains('@') {
@@ -42,7 +45,50 @@ pub fn registration(
         phone,
         password,
         name: name.trim().to_string(),
+        username: Some(username),
     })
+}
+
+/// Checks a username with the server's rule (3 to 32 of a-z 0-9 . _ -) and returns it in
+/// lower case; the refusal is [`AccessError::InvalidInput`] with the rule's sentence, for a
+/// field checked as the user types. Nothing is sent.
+///
+/// ```
+/// use access_core::{AccessError, check_username};
+/// assert_eq!(check_username(" Kim.Lee ".into()).unwrap(), "kim.lee");
+/// let Err(AccessError::InvalidInput { message }) = check_username("k".into()) else {
+///     panic!("too short");
+/// };
+/// assert!(message.contains("3 to 32"));
+/// ```
+#[uniffi::export]
+pub fn check_username(username: String) -> Result<String, AccessError> {
+    normalize_username(&username).map_err(|message| AccessError::InvalidInput { message })
+}
+
+/// The token of a password reset given as the mail's link (`.../reset-password?token=...`)
+/// or the bare token.
+pub fn reset_token(link_or_token: &str) -> Result<String, AccessError> {
+    let invalid = |message: &str| AccessError::InvalidInput {
+        message: message.into(),
+    };
+    let s = link_or_token.trim();
+    let token = match s.split_once("token=") {
+        Some((_, rest)) => rest.split(['&', '#']).next().unwrap_or_default(),
+        None if s.contains("://") => "",
+        None => s,
+    };
+    if token.len() < 16
+        || token.len() > 256
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            "This is not a password reset link: paste the whole link from the email.",
+        ));
+    }
+    Ok(token.to_string())
 }
 
 /// The registration id and the texted code, or why they cannot be right.
@@ -66,8 +112,9 @@ impl Engine {
         phone: String,
         password: String,
         name: String,
+        username: String,
     ) -> Result<String, AccessError> {
-        let req = registration(&link_or_token, &email, &phone, password, &name)?;
+        let req = registration(&link_or_token, &email, &phone, password, &name, &username)?;
         let r: RegistrationResponse = self
             .api
             .send(
@@ -99,6 +146,67 @@ impl Engine {
             )
             .await?;
         self.start_session(s).await
+    }
+
+    /// Forgot password: asks the server to mail a reset link and text a code to the
+    /// account's phone. Returns the server's answer, the same whether the email has an
+    /// account or not.
+    pub(crate) async fn request_password_reset(
+        &self,
+        email: String,
+    ) -> Result<String, AccessError> {
+        let email = email.trim().to_string();
+        if !email.contains('@') {
+            return Err(AccessError::InvalidInput {
+                message: "Enter the email address you sign in with.".into(),
+            });
+        }
+        let r: PasswordResetStarted = self
+            .api
+            .send(
+                Method::POST,
+                "/api/v1/auth/password-reset",
+                None,
+                Some(&PasswordResetRequest { email }),
+                None,
+            )
+            .await?;
+        Ok(r.message)
+    }
+
+    /// Sets a new password with the mail's link (or its token) and the texted code. Every
+    /// session of the account ends, this device's too: sign in again afterwards.
+    pub(crate) async fn confirm_password_reset(
+        &self,
+        link_or_token: String,
+        sms_code: String,
+        new_password: String,
+    ) -> Result<(), AccessError> {
+        let token = reset_token(&link_or_token)?;
+        let code = sms_code.trim().to_string();
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AccessError::WrongSmsCode);
+        }
+        if new_password.chars().count() < 8 {
+            return Err(AccessError::InvalidInput {
+                message: "The password must be at least 8 characters long.".into(),
+            });
+        }
+        let _: serde_json::Value = self
+            .api
+            .send(
+                Method::POST,
+                "/api/v1/auth/password-reset/confirm",
+                None,
+                Some(&PasswordResetConfirm {
+                    token,
+                    sms_code: code,
+                    new_password,
+                }),
+                None,
+            )
+            .await?;
+        Ok(())
     }
 
     /// Signs in with email and password. The account must belong in this app.
@@ -164,14 +272,30 @@ mod tests {
             "+1 (555) 123-4567",
             "pw".into(),
             " Ann ",
+            " Ann.Lee ",
         );
         let req = ok.unwrap();
         assert_eq!(
-            (req.email.as_str(), req.name.as_str()),
-            ("ann@example.test", "Ann")
+            (
+                req.email.as_str(),
+                req.name.as_str(),
+                req.username.as_deref()
+            ),
+            ("ann@example.test", "Ann", Some("ann.lee"))
         );
         assert!(matches!(
-            registration(LINK, "ann", "+15551234567", "pw".into(), "Ann"),
+            registration(
+                LINK,
+                "ann@example.test",
+                "+15551234567",
+                "pw".into(),
+                "Ann",
+                "a"
+            ),
+            Err(AccessError::InvalidInput { .. })
+        ));
+        assert!(matches!(
+            registration(LINK, "ann", "+15551234567", "pw".into(), "Ann", "ann"),
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
@@ -180,12 +304,13 @@ mod tests {
                 "ann@example.test",
                 "+15551234567",
                 String::new(),
-                "Ann"
+                "Ann",
+                "ann"
             ),
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
-            registration(LINK, "ann@example.test", "123", "pw".into(), "Ann"),
+            registration(LINK, "ann@example.test", "123", "pw".into(), "Ann", "ann"),
             Err(AccessError::InvalidPhone { .. })
         ));
         assert!(matches!(
@@ -194,7 +319,8 @@ mod tests {
                 "ann@example.test",
                 "+15551234567",
                 "pw".into(),
-                "Ann"
+                "Ann",
+                "ann"
             ),
             Err(AccessError::InvitationInvalid { .. })
         ));

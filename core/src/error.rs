@@ -168,7 +168,7 @@ fn from_server_code(status: u16, code: String, message: String) -> AccessError {
     use error_codes as c;
     match code.as_str() {
         c::INVALID_PHONE => AccessError::InvalidPhone { message },
-        c::VALIDATION | c::BAD_REQUEST | c::PAYLOAD_TOO_LARGE | c::CONFLICT => {
+        c::VALIDATION | c::BAD_REQUEST | c::PAYLOAD_TOO_LARGE | c::CONFLICT | c::RESET_INVALID => {
             AccessError::InvalidInput { message }
         }
         c::WRONG_SMS_CODE => AccessError::WrongSmsCode,

@@ -49,6 +49,7 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
                 "+15551234567".into(),
                 "pw-123456789".into(),
                 "A".into(),
+                "someone".into(),
             )
             .await;
         assert!(
@@ -82,6 +83,7 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
                 phone.into(),
                 "pw-123456789".into(),
                 "A".into(),
+                "someone".into(),
             )
             .await;
         let Err(AccessError::InvalidPhone { message }) = r else {
@@ -108,6 +110,7 @@ async fn wrong_invitation_shapes_and_phone_forms_never_reach_the_server() {
             "+1 (555) 123-4567".into(),
             "pw-123456789".into(),
             "A".into(),
+            "someone".into(),
         )
         .await;
     assert!(
@@ -169,6 +172,7 @@ async fn a_voided_invitation_link_is_refused_with_its_own_error() {
             "+15551232001".into(),
             "pw-123456789".into(),
             "V".into(),
+            "someone".into(),
         )
         .await;
     assert!(
@@ -183,6 +187,7 @@ async fn a_voided_invitation_link_is_refused_with_its_own_error() {
             "+15551232001".into(),
             "pw-123456789".into(),
             "V".into(),
+            "someone".into(),
         )
         .await
         .expect("the fresh link works");

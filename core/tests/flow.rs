@@ -37,6 +37,7 @@ async fn seed_flow_register_verify_login_sync_and_search() {
             "5551234567".into(),
             "pw-123456789".into(),
             "Pat".into(),
+            "pat.doe".into(),
         )
         .await
         .unwrap_err();
@@ -55,6 +56,7 @@ async fn seed_flow_register_verify_login_sync_and_search() {
             "+1 (555) 123-4567".into(),
             "pw-123456789".into(),
             "Pat Doe".into(),
+            "pat.doe".into(),
         )
         .await
         .unwrap();
@@ -610,6 +612,7 @@ async fn residents_use_nokey_resident_and_team_members_access_manager() {
             "+15551230006".into(),
             "pw-123456789".into(),
             "Rita".into(),
+            "resident.one".into(),
         )
         .await
         .unwrap();

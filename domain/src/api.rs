@@ -49,6 +49,8 @@ pub mod error_codes {
     pub const INVITATION_INVALID: &str = "invitation_invalid";
     pub const WRONG_SMS_CODE: &str = "wrong_sms_code";
     pub const SMS_CODE_EXPIRED: &str = "sms_code_expired";
+    /// A password reset link that is unknown, used, replaced or expired.
+    pub const RESET_INVALID: &str = "reset_invalid";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const INTERNAL: &str = "internal";
 }
@@ -88,6 +90,10 @@ pub struct RegistrationRequest {
     pub phone: String,
     pub password: String,
     pub name: String,
+    /// The username to sign up with ([`crate::normalize_username`]), unique in the
+    /// organization. Absent (apps older than usernames): one is made from the email.
+    #[serde(default)]
+    pub username: Option<String>,
 }
 
 /// `201` answer of `POST /api/v1/registrations`: an SMS code went to `phone`.
@@ -137,7 +143,11 @@ pub struct AccessSummary {
     pub total_users: u64,
     pub team_members: u64,
     pub residents: u64,
+    /// Invitations still waiting for their person and not expired.
     pub pending_invites: u64,
+    /// Invitations whose link expired before registration (Resend Invite revives them).
+    #[serde(default)]
+    pub expired_invites: u64,
 }
 
 /// `POST /api/v1/invitations`: exactly one of `email` (a new address) or `username` (an
@@ -168,6 +178,10 @@ pub struct InvitationRequest {
 pub struct InvitationResponse {
     pub user_id: Uuid,
     pub status: UserStatus,
+    /// The invitation gave access to an existing account (found by username): nothing to
+    /// register, the person signs in as before; `status` is the account's.
+    #[serde(default)]
+    pub linked: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -179,7 +193,8 @@ pub struct UserSummary {
     pub id: Uuid,
     pub name: Option<String>,
     pub user_type: UserType,
-    pub status: UserStatus,
+    /// The stored status, with `expired` for a pending user whose invitation ran out.
+    pub status: AccountStatus,
     /// `units` or `all_locks`.
     pub access_type: String,
     pub invited_email: Option<String>,
@@ -191,6 +206,80 @@ pub struct UserSummary {
     /// When the access holds; the table shows its end.
     #[serde(default)]
     pub period: crate::AccessPeriod,
+}
+
+/// A user's status as the Manage Access page shows it: [`UserStatus`] with `expired`, a
+/// pending user whose invitation's validity has passed (derived when read, never stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Pending,
+    Expired,
+    Active,
+    Revoked,
+}
+
+impl AccountStatus {
+    /// `status` as shown at `now`, given the current invitation's expiry.
+    pub fn of(
+        status: UserStatus,
+        invitation_expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> AccountStatus {
+        match status {
+            UserStatus::Pending if invitation_expires_at.is_none_or(|e| now >= e) => {
+                AccountStatus::Expired
+            }
+            UserStatus::Pending => AccountStatus::Pending,
+            UserStatus::Active => AccountStatus::Active,
+            UserStatus::Revoked => AccountStatus::Revoked,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "pending",
+            AccountStatus::Expired => "expired",
+            AccountStatus::Active => "active",
+            AccountStatus::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AccountStatus> {
+        Some(match s {
+            "pending" => AccountStatus::Pending,
+            "expired" => AccountStatus::Expired,
+            "active" => AccountStatus::Active,
+            "revoked" => AccountStatus::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+/// `POST /api/v1/auth/password-reset`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// `202` answer of `POST /api/v1/auth/password-reset`, the same whether the email has an
+/// account or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetStarted {
+    pub message: String,
+}
+
+/// `POST /api/v1/auth/password-reset/confirm`: the link's token, the SMS code and the new
+/// password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    pub sms_code: String,
+    pub new_password: String,
 }
 
 /// `GET /api/v1/users/{id}`

@@ -21,6 +21,7 @@ pub mod modes;
 pub mod period;
 pub mod permissions;
 pub mod phone;
+pub mod username;
 pub mod users;
 
 pub use access::{Access, Action, Actor, Denied, Member, authorize};
@@ -30,4 +31,5 @@ pub use modes::{CodeClass, LockMode};
 pub use period::{AccessPeriod, WeeklyHours};
 pub use permissions::Permission;
 pub use phone::{PhoneError, normalize_phone};
+pub use username::{USERNAME_RULE, normalize_username};
 pub use users::{App, UserStatus, UserType};

@@ -93,6 +93,22 @@ impl App {
         }
     }
 
+    /// The app's page on Google Play.
+    pub fn play_store_url(self) -> String {
+        format!(
+            "https://play.google.com/store/apps/details?id={}",
+            self.package_id()
+        )
+    }
+
+    /// The app on the App Store (its search page: the listing's numeric id is Apple's).
+    pub fn app_store_url(self) -> String {
+        format!(
+            "https://apps.apple.com/search?term={}",
+            self.display_name().replace(' ', "%20")
+        )
+    }
+
     /// The path of this app's invitation links (`/invite/access-manager?token=...`): one per
     /// app, so each phone app claims only its own links.
     pub fn invite_path(self) -> &'static str {

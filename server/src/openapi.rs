@@ -181,6 +181,7 @@ fn idempotency_key() -> Parameter {
     modifiers(&BearerAuth, &SharedAnswers),
     paths(
         auth::login, auth::logout, auth::me_handler, auth::register, auth::verify,
+        auth::password_reset, auth::password_reset_confirm, manage::reinstate,
         manage::invite, manage::resend, manage::summary, manage::list_users, manage::user_detail,
         manage::set_permissions, manage::set_access, manage::set_period, manage::revoke,
         manage::renew_passcode, manage::outbox,

@@ -138,6 +138,7 @@ pub fn router() -> Router {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
+        .route("/reset-password", get(index))
         .route("/invite", get(invite))
         .route("/invite/{app}", get(invite))
         .route("/assets/{*path}", get(asset))

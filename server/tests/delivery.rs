@@ -255,6 +255,58 @@ async fn invitations_go_over_smtp_and_codes_to_the_sms_gateway() {
         .map(|m| m["channel"].clone())
         .collect();
     assert_eq!(channels, vec![json!("sms"), json!("email"), json!("email")]);
+
+    // A password reset: the link by mail, the code by SMS, neither kept in the database.
+    let a = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/password-reset",
+            None,
+            Some(json!({"email": "tm.home@mail.example"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (link_token, sms_code) = loop {
+        let mails = received(sink.dir.path());
+        let texts = sms.lock().unwrap().clone();
+        if let (Some(m), Some(t)) = (
+            mails.iter().find(|m| m["to"] == "tm.home@mail.example"),
+            texts.iter().find(|t| {
+                t["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("password reset"))
+            }),
+        ) {
+            let body = m["body"].as_str().unwrap();
+            assert!(
+                body.contains("https://access.example.test/reset-password?token="),
+                "{body}"
+            );
+            break (
+                common::token_in(body).unwrap(),
+                common::six_digits(t["body"].as_str().unwrap()).unwrap(),
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reset mail and SMS: {mails:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    if std::env::var_os("ACCESS_TEST_DATABASE_URL").is_none() {
+        assert_no_file_holds(t.dir.path(), &[&link_token, &sms_code]);
+    }
+    let done = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            Some(json!({"token": link_token, "sms_code": sms_code, "new_password": "password-2"})),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{:?}", done.body);
+    api.login("tm.home@mail.example", "password-2").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

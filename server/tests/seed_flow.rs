@@ -68,6 +68,17 @@ async fn the_seed_article_flow_end_to_end() {
         body.contains("https://access.maple.example/invite/access-manager?token="),
         "{body}"
     );
+    // Where to download the app, and the code to type when the link does not open it.
+    assert!(
+        body.contains("https://play.google.com/store/apps/details?id=com.lockaccess.manager")
+            && body.contains("https://apps.apple.com/search?term=Access%20Manager"),
+        "{body}"
+    );
+    let code = common::token_in(body).unwrap();
+    assert!(
+        body.contains(&format!("invitation code in it:\n   {code}")),
+        "{body}"
+    );
 
     // And a resident of unit 102: the NoKey Resident app.
     let resident_id = api
@@ -87,7 +98,8 @@ async fn the_seed_article_flow_end_to_end() {
     let summary = api.get("/api/v1/access/summary", &admin).await;
     assert_eq!(
         summary.body,
-        json!({"total_users": 3, "team_members": 2, "residents": 1, "pending_invites": 2})
+        json!({"total_users": 3, "team_members": 2, "residents": 1, "pending_invites": 2,
+               "expired_invites": 0})
     );
 
     // Registration with a different email and a +1 phone; the phone rule is enforced.
@@ -313,7 +325,8 @@ async fn the_seed_article_flow_end_to_end() {
     let summary = api.get("/api/v1/access/summary", &admin).await;
     assert_eq!(
         summary.body,
-        json!({"total_users": 2, "team_members": 1, "residents": 1, "pending_invites": 0})
+        json!({"total_users": 2, "team_members": 1, "residents": 1, "pending_invites": 0,
+               "expired_invites": 0})
     );
 
     assert!(server.stop().success(), "graceful shutdown on SIGTERM");

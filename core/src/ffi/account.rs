@@ -27,8 +27,9 @@ impl Account {
 #[uniffi::export(async_runtime = "tokio")]
 impl Account {
     /// Starts registration from the invitation (link or token): checks the phone with the
-    /// `+1` rule first (nothing is sent when it is wrong), then asks the server to text a
-    /// code to it. Returns the registration id for [`Account::verify_sms`].
+    /// `+1` rule and the username rule first (nothing is sent when either is wrong), then asks
+    /// the server to text a code to the phone. Returns the registration id for
+    /// [`Account::verify_sms`].
     pub async fn register_from_invitation(
         &self,
         link_or_token: String,
@@ -36,9 +37,29 @@ impl Account {
         phone: String,
         password: String,
         name: String,
+        username: String,
     ) -> Result<String, AccessError> {
         self.engine
-            .register_from_invitation(link_or_token, email, phone, password, name)
+            .register_from_invitation(link_or_token, email, phone, password, name, username)
+            .await
+    }
+
+    /// Forgot password, first step: a reset link goes to the email and a code to the
+    /// account's phone. Returns the server's sentence (the same for any email).
+    pub async fn request_password_reset(&self, email: String) -> Result<String, AccessError> {
+        self.engine.request_password_reset(email).await
+    }
+
+    /// Forgot password, second step: the mail's link (or its token), the texted code and
+    /// the new password. Every session of the account ends; sign in again afterwards.
+    pub async fn confirm_password_reset(
+        &self,
+        link_or_token: String,
+        sms_code: String,
+        new_password: String,
+    ) -> Result<(), AccessError> {
+        self.engine
+            .confirm_password_reset(link_or_token, sms_code, new_password)
             .await
     }
 

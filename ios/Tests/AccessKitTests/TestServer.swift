@@ -114,7 +114,7 @@ struct Admin {
     func invitationLink(_ email: String) async throws -> String {
         guard let mail = try await outbox().first(where: { $0["channel"] as? String == "email" && $0["to"] as? String == email }),
               let body = mail["body"] as? String,
-              let range = body.range(of: #"https?://\S+"#, options: .regularExpression)
+              let range = body.range(of: #"https?://\S*token=\S+"#, options: .regularExpression)
         else { throw TestFailure("no invitation link to \(email) in the outbox") }
         return String(body[range]).trimmingCharacters(in: CharacterSet(charactersIn: ".)>"))
     }

@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 
 use access_domain::api::{
-    ErrorBody, LoginRequest, Me, RegistrationRequest, RegistrationResponse, SessionResponse,
-    VerifyRequest, error_codes as codes,
+    ErrorBody, LoginRequest, Me, PasswordResetConfirm, PasswordResetRequest, PasswordResetStarted,
+    RegistrationRequest, RegistrationResponse, SessionResponse, VerifyRequest,
+    error_codes as codes,
 };
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -17,7 +18,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::secrets;
 use crate::store::rules::Limit;
-use crate::store::{NewMessage, NewRegistration, NewSession, VerifyAttempt, VerifyOutcome};
+use crate::store::{
+    NewMessage, NewPasswordReset, NewRegistration, NewSession, ResetAttempt, ResetOutcome,
+    VerifyAttempt, VerifyOutcome,
+};
 use crate::validate::{clean_email, clean_name, clean_phone};
 
 /// Failed sign-ins counted over this window.
@@ -205,21 +209,13 @@ pub async fn register(
     }
     let email = clean_email(&req.email)?;
     let name = clean_name(&req.name, "Name", 100)?;
-    if req.password.chars().count() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::validation(
-            "The password must be at least 8 characters long.",
-        ));
-    }
-    let app = inv.user_type.app().display_name();
-    let sms = |body: String| NewMessage {
-        id: Uuid::new_v4(),
-        org_id: inv.org_id,
-        channel: access_domain::api::Channel::Sms,
-        to: phone.clone(),
-        subject: None,
-        body,
-        created_at: now,
+    check_password(&req.password)?;
+    let username = match req.username.as_deref() {
+        Some(u) => access_domain::normalize_username(u).map_err(ApiError::validation)?,
+        None => username_from_email(&state, inv.org_id, inv.user_id, &email).await?,
     };
+    let app = inv.user_type.app().display_name();
+    let sms = |body: String| sms_message(inv.org_id, &phone, body, now);
     // Counted before the password is hashed and before anything is sent: the limits hold
     // the SMS bill and the server's work whatever the caller sends, in parallel or not.
     let limits = registration_limits(&state, inv.id, &phone, peer, now);
@@ -259,7 +255,15 @@ pub async fn register(
                 ApiError::internal()
             })?;
     let id = Uuid::new_v4();
-    let code = secrets::random_digits(secrets::SMS_CODE_DIGITS);
+    let (code, out) = sms_code(
+        &state,
+        inv.org_id,
+        &phone,
+        app,
+        "verification",
+        SMS_CODE_TTL,
+        now,
+    );
     let reg = NewRegistration {
         id,
         invitation_id: inv.id,
@@ -271,11 +275,8 @@ pub async fn register(
         code_hash: sms_code_hash(id, &code),
         created_at: now,
         code_expires_at: now + SMS_CODE_TTL,
+        username,
     };
-    let text = sms(format!(
-        "{app}: your verification code is {code}. It expires in 10 minutes."
-    ));
-    let out = Outgoing::new(&state, text, &code);
     let stored = out.stored.clone();
     state
         .db
@@ -329,6 +330,82 @@ fn registration_limits(
         ),
         limit("sms".into(), state.config.sms_per_hour, hour),
     ]
+}
+
+/// The password rule of registration and reset.
+fn check_password(password: &str) -> ApiResult<()> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(ApiError::validation(
+            "The password must be at least 8 characters long.",
+        ));
+    }
+    Ok(())
+}
+
+/// An SMS to `phone`.
+fn sms_message(org_id: Uuid, phone: &str, body: String, now: OffsetDateTime) -> NewMessage {
+    NewMessage {
+        id: Uuid::new_v4(),
+        org_id,
+        channel: access_domain::api::Channel::Sms,
+        to: phone.to_string(),
+        subject: None,
+        body,
+        created_at: now,
+    }
+}
+
+/// A fresh SMS code for `purpose` ("verification", "password reset") and its message; the
+/// caller stores a hash of the code, never the code.
+fn sms_code(
+    state: &AppState,
+    org_id: Uuid,
+    phone: &str,
+    app: &str,
+    purpose: &str,
+    ttl: Duration,
+    now: OffsetDateTime,
+) -> (String, Outgoing) {
+    let code = secrets::random_digits(secrets::SMS_CODE_DIGITS);
+    let text = format!(
+        "{app}: your {purpose} code is {code}. It expires in {} minutes.",
+        ttl.whole_minutes()
+    );
+    let out = Outgoing::new(state, sms_message(org_id, phone, text, now), &code);
+    (code, out)
+}
+
+/// The username of a registration that names none (apps older than usernames): the email's
+/// local part, made valid, with the user id's start when someone else has it.
+async fn username_from_email(
+    state: &AppState,
+    org: Uuid,
+    user_id: Uuid,
+    email: &str,
+) -> ApiResult<String> {
+    let local = email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut base: String = local
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '.',
+        })
+        .take(25)
+        .collect();
+    let suffix = user_id.simple().to_string()[..6].to_string();
+    if base.len() < access_domain::username::USERNAME_MIN {
+        base = format!("{base}-{suffix}");
+    }
+    let b = base.clone();
+    let holder = state.db.run(move |s| s.user_by_username(org, &b)).await?;
+    Ok(match holder {
+        Some(u) if u.id != user_id => format!("{base}-{suffix}"),
+        _ => base,
+    })
 }
 
 fn sms_code_hash(registration: Uuid, code: &str) -> [u8; 32] {
@@ -389,5 +466,240 @@ pub async fn verify(
             "This code has expired. Open the invitation link again to get a new code.",
         )),
         VerifyOutcome::InvitationVoided => Err(invitation_invalid()),
+    }
+}
+
+/// Lifetime of a password reset link and its SMS code.
+pub const RESET_TTL: Duration = Duration::minutes(30);
+/// Wrong SMS codes a reset link survives (the last one kills it).
+pub const RESET_MAX_ATTEMPTS: u32 = 5;
+/// Reset requests per email in an hour, and per client address.
+pub const RESETS_PER_EMAIL_HOUR: u64 = 3;
+pub const RESETS_PER_ADDRESS_HOUR: u64 = 20;
+/// Reset confirmations per client address in 15 minutes.
+pub const RESET_CONFIRMS_PER_ADDRESS: u64 = 30;
+
+/// The one answer of a reset request, whether the email has an account or not.
+const RESET_STARTED: &str = "If this email belongs to an active account, a link to reset the \
+     password is on its way to it, and a code to the account's phone. The link works for 30 \
+     minutes.";
+
+fn too_many_resets() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        codes::TOO_MANY_ATTEMPTS,
+        "Too many password reset requests. Wait an hour and try again.",
+    )
+}
+
+/// The SMS code of a reset, bound to its link's token: a copy of the database (hash of the
+/// token, hash of both) cannot try the million codes without the token.
+fn reset_code_hash(token: &str, code: &str) -> [u8; 32] {
+    secrets::hash_token(&format!("reset:{token}:{code}"))
+}
+
+/// Forgot password: a link to the account's email and a code to its phone. The answer is
+/// the same for any email (no account enumeration); requests are limited per email and per
+/// client address whatever the email.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "sessions",
+    request_body = PasswordResetRequest,
+    responses((status = 202, body = PasswordResetStarted),
+        (status = 429, description = "`too_many_attempts`: too many requests for the email or from the client address", body = ErrorBody)))]
+pub async fn password_reset(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(req): Json<PasswordResetRequest>,
+) -> ApiResult<(StatusCode, axum::Json<PasswordResetStarted>)> {
+    let now = OffsetDateTime::now_utc();
+    let email = req.email.trim().to_lowercase();
+    let hour = now - Duration::hours(1);
+    let limits = [
+        Limit {
+            key: format!("reset-email:{email}"),
+            max: RESETS_PER_EMAIL_HOUR,
+            since: hour,
+        },
+        Limit {
+            key: format!("reset-ip:{}", peer.ip()),
+            max: RESETS_PER_ADDRESS_HOUR,
+            since: hour,
+        },
+    ];
+    if state
+        .db
+        .run(move |s| s.take_attempt(&limits, now))
+        .await?
+        .is_some()
+    {
+        return Err(too_many_resets());
+    }
+    let answer = (
+        StatusCode::ACCEPTED,
+        axum::Json(PasswordResetStarted {
+            message: RESET_STARTED.into(),
+        }),
+    );
+    if email.len() > 254 {
+        return Ok(answer);
+    }
+    let e = email.clone();
+    let found = state.db.run(move |s| s.login_lookup(&e)).await?;
+    let Some((user, _)) = found else {
+        return Ok(answer);
+    };
+    let (Some(phone), Some(to)) = (user.phone.clone(), user.registered_email.clone()) else {
+        return Ok(answer);
+    };
+    if user.status != access_domain::UserStatus::Active {
+        return Ok(answer);
+    }
+    // The SMS budget of the whole server holds here too.
+    let budget = [Limit {
+        key: "sms".into(),
+        max: state.config.sms_per_hour,
+        since: hour,
+    }];
+    if state
+        .db
+        .run(move |s| s.take_attempt(&budget, now))
+        .await?
+        .is_some()
+    {
+        tracing::warn!(user = %user.id, "password reset not sent: the hourly SMS budget is used up");
+        return Ok(answer);
+    }
+    let app = user.user_type.app().display_name();
+    let token = secrets::new_token();
+    let (code, sms) = sms_code(
+        &state,
+        user.org_id,
+        &phone,
+        app,
+        "password reset",
+        RESET_TTL,
+        now,
+    );
+    let link = format!("{}/reset-password?token={token}", state.public_url);
+    let mail = Outgoing::new(
+        &state,
+        NewMessage {
+            id: Uuid::new_v4(),
+            org_id: user.org_id,
+            channel: access_domain::api::Channel::Email,
+            to,
+            subject: Some(format!("Reset your {app} password")),
+            body: format!(
+                "Hello,\n\nSomeone (we hope you) asked to reset the password of your {app} \
+                 account.\n\nOpen this link within 30 minutes and enter the code we sent by SMS \
+                 to your phone:\n   {link}\n\nIf the link does not open, the reset code is:\n   \
+                 {token}\n\nIf you did not ask for this, ignore this email: your password stays \
+                 as it is.\n"
+            ),
+            created_at: now,
+        },
+        &token,
+    );
+    let reset = NewPasswordReset {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        token_hash: secrets::hash_token(&token),
+        code_hash: reset_code_hash(&token, &code),
+        created_at: now,
+        expires_at: now + RESET_TTL,
+    };
+    let (m, t) = (mail.stored.clone(), sms.stored.clone());
+    state
+        .db
+        .run(move |s| s.create_password_reset(&reset, &m, &t))
+        .await?;
+    // Delivery runs after the answer: its time does not tell that the email has an account.
+    let st = state.clone();
+    tokio::spawn(async move {
+        notify::deliver(&st, &mail).await;
+        notify::deliver(&st, &sms).await;
+    });
+    Ok(answer)
+}
+
+/// Set a new password with the link's token and the SMS code: every session of the user
+/// ends and the link is used up.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "sessions",
+    request_body = PasswordResetConfirm,
+    responses((status = 204, description = "The password is set; every session of the account ended"),
+        (status = 410, description = "`reset_invalid`: an unknown, used, replaced or expired link", body = ErrorBody),
+        (status = 422, description = "`wrong_sms_code`, or `validation_failed`: a password shorter than 8 characters", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong codes (the link is dead), or too many tries from the client address", body = ErrorBody)))]
+pub async fn password_reset_confirm(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(req): Json<PasswordResetConfirm>,
+) -> ApiResult<StatusCode> {
+    let now = OffsetDateTime::now_utc();
+    let invalid = || {
+        ApiError::new(
+            StatusCode::GONE,
+            codes::RESET_INVALID,
+            "This password reset link is not valid any more (used, replaced by a newer one, or \
+             older than 30 minutes). Ask for a new one from the sign-in page.",
+        )
+    };
+    let token = req.token.trim().to_string();
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    check_password(&req.new_password)?;
+    let limits = [Limit {
+        key: format!("reset-confirm-ip:{}", peer.ip()),
+        max: RESET_CONFIRMS_PER_ADDRESS,
+        since: now - THROTTLE_WINDOW,
+    }];
+    if state
+        .db
+        .run(move |s| s.take_attempt(&limits, now))
+        .await?
+        .is_some()
+    {
+        return Err(too_many_resets());
+    }
+    let cost = state.config.password_cost;
+    let password = req.new_password;
+    let password_hash =
+        tokio::task::spawn_blocking(move || secrets::hash_password(&password, cost))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                ApiError::internal()
+            })?;
+    let attempt = ResetAttempt {
+        token_hash: secrets::hash_token(&token),
+        code_hash: reset_code_hash(&token, req.sms_code.trim()),
+        password_hash,
+        max_attempts: RESET_MAX_ATTEMPTS,
+        now,
+    };
+    match state
+        .db
+        .run(move |s| s.confirm_password_reset(&attempt))
+        .await?
+    {
+        ResetOutcome::Done(user) => {
+            tracing::info!(%user, "password reset");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        ResetOutcome::Invalid => Err(invalid()),
+        ResetOutcome::Wrong { attempts_left } => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::WRONG_SMS_CODE,
+            format!(
+                "That code is not right. {attempts_left} attempt{} left.",
+                if attempts_left == 1 { "" } else { "s" }
+            ),
+        )),
+        ResetOutcome::TooManyAttempts => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::TOO_MANY_ATTEMPTS,
+            "Too many wrong codes: this reset link no longer works. Ask for a new one.",
+        )),
     }
 }

@@ -4,10 +4,10 @@
 //! than they hold or edits themselves ([`access_domain::delegation`]).
 
 use access_domain::api::{
-    AccessSummary, Channel, ErrorBody, InvitationRequest, InvitationResponse, OutboxMessage, Page,
-    Passcode, PeriodUpdate, PermissionsUpdate, UserDetail, UserSummary,
+    AccessSummary, AccountStatus, Channel, ErrorBody, InvitationRequest, InvitationResponse,
+    OutboxMessage, Page, Passcode, PeriodUpdate, PermissionsUpdate, UserDetail, UserSummary,
 };
-use access_domain::delegation::{check_manages, within_reach};
+use access_domain::delegation::{ManageDenied, check_manages, within_reach};
 use access_domain::{
     Access, AccessPeriod, INVITATION_TTL, Member, Permission, UserStatus, UserType,
 };
@@ -26,12 +26,12 @@ use crate::store::{
 use crate::validate::{clean_email, clean_phone};
 use crate::{AppState, secrets};
 
-fn summary_of(u: &UserRecord) -> UserSummary {
+fn summary_of(u: &UserRecord, now: OffsetDateTime) -> UserSummary {
     UserSummary {
         id: u.id,
         name: u.name.clone(),
         user_type: u.user_type,
-        status: u.status,
+        status: AccountStatus::of(u.status, u.invitation_expires_at, now),
         access_type: match u.access {
             Access::AllLocks => "all_locks".into(),
             Access::Units { .. } => "units".into(),
@@ -118,7 +118,7 @@ async fn detail(state: &AppState, org: Uuid, id: Uuid) -> ApiResult<UserDetail> 
         .await
         .map_err(user_not_found)?;
     Ok(UserDetail {
-        summary: summary_of(&user),
+        summary: summary_of(&user, OffsetDateTime::now_utc()),
         phone: user.phone.clone(),
         permissions: user.permissions.clone(),
         access: user.access.clone(),
@@ -179,7 +179,17 @@ fn invitation_token(now: OffsetDateTime) -> (String, NewInvitationToken) {
     (token, t)
 }
 
-/// The invitation email: names the right app and carries the link with the token.
+/// Where to get an app: both stores' links.
+fn download_lines(app: access_domain::App) -> String {
+    format!(
+        "   Android (Google Play): {}\n   iPhone (App Store): {}\n",
+        app.play_store_url(),
+        app.app_store_url()
+    )
+}
+
+/// The invitation email: names the right app, where to download it, and carries the link
+/// with the token (and the token alone, to type when the link does not open the app).
 fn invitation_mail(
     state: &AppState,
     org_id: Uuid,
@@ -203,6 +213,7 @@ fn invitation_mail(
         .expires_at
         .format(&time::format_description::well_known::Rfc2822)
         .unwrap_or_default();
+    let stores = download_lines(user_type.app());
     let msg = NewMessage {
         id: Uuid::new_v4(),
         org_id,
@@ -211,7 +222,7 @@ fn invitation_mail(
         subject: Some(format!("{org_name} invited you to the {app} app")),
         body: format!(
             "Hello,\n\n{org_name} has invited you to the {app} app as {role}.\n\n\
-             1. Download the {app} app (Android or iOS).\n\
+             1. Download the {app} app:\n{stores}\
              2. Complete your registration with this link:\n   {link}\n\n\
              If the link does not open the app, enter this invitation code in it:\n   {token}\n\n\
              When asked for your phone number, include +1 at the beginning, \
@@ -222,13 +233,133 @@ fn invitation_mail(
     Outgoing::new(state, msg, token)
 }
 
-/// Invite a team member or a resident; the right app's invitation goes out.
+/// The mail of an invitation by username to an existing account: nothing to register.
+fn access_added_mail(
+    org_id: Uuid,
+    org_name: &str,
+    user: &UserRecord,
+    now: OffsetDateTime,
+) -> NewMessage {
+    let app = user.user_type.app().display_name();
+    let next = if user.status == UserStatus::Active {
+        format!("Sign in to the {app} app with your existing account: nothing else to do.")
+    } else {
+        format!(
+            "Finish your registration in the {app} app from the invitation you received \
+             (ask for it to be resent if it expired)."
+        )
+    };
+    NewMessage {
+        id: Uuid::new_v4(),
+        org_id,
+        channel: Channel::Email,
+        to: user
+            .registered_email
+            .clone()
+            .or_else(|| user.invited_email.clone())
+            .unwrap_or_default(),
+        subject: Some(format!("{org_name} gave you more access in {app}")),
+        body: format!(
+            "Hello,\n\n{org_name} has given you access to more locks in the {app} app: \
+             you now have access to the units and permissions shown in the app.\n\n{next}\n\n\
+             If you do not have the app on this phone:\n{}",
+            download_lines(user.user_type.app())
+        ),
+        created_at: now,
+    }
+}
+
+/// An invitation by username: the existing account gets the access (see
+/// [`crate::store::UserStore::link_access`]); a revoked one is reinstated with it.
+async fn invite_existing(
+    state: &AppState,
+    admin: &UserRecord,
+    name: &str,
+    user_type: UserType,
+    permissions: Vec<Permission>,
+    access: Access,
+) -> ApiResult<(StatusCode, axum::Json<InvitationResponse>)> {
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    let wanted = access_domain::normalize_username(name).map_err(ApiError::validation)?;
+    let n = wanted.clone();
+    let (user, org_name) = state
+        .db
+        .run(move |s| Ok((s.user_by_username(org, &n)?, s.organization_name(org)?)))
+        .await?;
+    let user = user.ok_or_else(|| ApiError::not_found(&format!("User {wanted:?}")))?;
+    if user.user_type != user_type {
+        let (is, other) = match user.user_type {
+            UserType::TeamMember => ("a team member", "Team Member"),
+            UserType::Resident => ("a resident", "Resident"),
+        };
+        return Err(ApiError::validation(format!(
+            "{wanted} is {is}: one account has one user type, so invite them as a {other}, \
+             or invite the other role by email with another address."
+        )));
+    }
+    if user.id == admin.id {
+        return Err(ManageDenied::Yourself.into());
+    }
+    let id = user.id;
+    if user.status == UserStatus::Revoked {
+        // Reinstating replaces their access, so they must be within the manager's reach; a
+        // link only adds access the manager holds (checked by the caller).
+        check_manages(&admin.actor(), admin.id, &user.actor(), id, now)?;
+        let to = user
+            .registered_email
+            .clone()
+            .or_else(|| user.invited_email.clone())
+            .unwrap_or_default();
+        let (token, t) = invitation_token(now);
+        let mail = invitation_mail(state, org, &org_name, &to, user_type, &token, &t);
+        let (t2, stored) = (t.clone(), mail.stored.clone());
+        state
+            .db
+            .run(move |s| {
+                s.reinstate_user(org, id, Some((&permissions, &access)), &t2, &stored, now)
+            })
+            .await?;
+        notify::deliver(state, &mail).await;
+        return Ok((
+            StatusCode::CREATED,
+            axum::Json(InvitationResponse {
+                user_id: id,
+                status: UserStatus::Pending,
+                linked: false,
+                expires_at: t.expires_at,
+            }),
+        ));
+    }
+    let mail = access_added_mail(org, &org_name, &user, now);
+    let out = Outgoing::new(state, mail, "");
+    let stored = out.stored.clone();
+    let user = state
+        .db
+        .run(move |s| s.link_access(org, id, &permissions, &access, &stored, now))
+        .await?;
+    notify::deliver(state, &out).await;
+    Ok((
+        StatusCode::OK,
+        axum::Json(InvitationResponse {
+            user_id: id,
+            status: user.status,
+            linked: true,
+            expires_at: user.invitation_expires_at.unwrap_or(now),
+        }),
+    ))
+}
+
+/// Invite a team member or a resident; the right app's invitation goes out. By username,
+/// an existing account gets the access instead (no second user, nothing to register).
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "manage access", security(("bearer" = [])),
     request_body = InvitationRequest,
-    responses((status = 201, body = InvitationResponse),
+    responses((status = 201, description = "A new pending user (by email), or a revoked user reinstated (by username)", body = InvitationResponse),
+        (status = 200, description = "By username: the existing account got the access (`linked`: true)", body = InvitationResponse),
         (status = 403, description = "`not_manager`: without the manage-access permission; `out_of_scope` or `missing_permission`: units or permissions beyond your own", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown username", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`, a period ending before it starts or with impossible weekly hours", body = ErrorBody)))]
+        (status = 409, description = "`conflict`: the email already signs in to this organization (invite by username)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a malformed email, permissions for a resident, an access scope with unknown or no units, not exactly one of `email` and `username`, a username of another user type, a period ending before it starts or with impossible weekly hours", body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     Manager(admin): Manager,
@@ -248,16 +379,12 @@ pub async fn invite(
     let email = match (req.email.as_deref(), req.username.as_deref()) {
         (Some(e), None) => clean_email(e)?,
         (None, Some(name)) => {
-            let name = name.trim().to_string();
-            let n = name.clone();
-            let user = state
-                .db
-                .run(move |s| s.user_by_username(org, &n))
-                .await?
-                .ok_or_else(|| ApiError::not_found(&format!("User {name:?}")))?;
-            user.registered_email
-                .or(user.invited_email)
-                .ok_or_else(|| ApiError::validation("That user has no email address."))?
+            if period != AccessPeriod::ALWAYS {
+                return Err(ApiError::validation(
+                    "An existing account keeps its access dates: set them on the user's profile.",
+                ));
+            }
+            return invite_existing(&state, &admin, name, req.user_type, permissions, access).await;
         }
         _ => {
             return Err(ApiError::validation(
@@ -265,6 +392,16 @@ pub async fn invite(
             ));
         }
     };
+    let e = email.clone();
+    if let Some((user, _)) = state.db.run(move |s| s.login_lookup(&e)).await?
+        && user.org_id == org
+    {
+        return Err(ApiError::conflict(format!(
+            "{email} already signs in here as {}: invite them by username (\"Existing user\") \
+             to add access to their account.",
+            user.username.as_deref().unwrap_or("an existing user")
+        )));
+    }
     let invited_phone = req.phone.as_deref().map(clean_phone).transpose()?;
     let (token, t) = invitation_token(now);
     let org_name = state.db.run(move |s| s.organization_name(org)).await?;
@@ -293,6 +430,7 @@ pub async fn invite(
         axum::Json(InvitationResponse {
             user_id: inv.user_id,
             status: UserStatus::Pending,
+            linked: false,
             expires_at: t.expires_at,
         }),
     ))
@@ -332,6 +470,51 @@ pub async fn resend(
     Ok(axum::Json(InvitationResponse {
         user_id: id,
         status: UserStatus::Pending,
+        linked: false,
+        expires_at: t.expires_at,
+    }))
+}
+
+/// Reinstate a revoked user: a new invitation to the same person (same id: history, logs and
+/// audit kept); they register again, their old password and sessions stay dead.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reinstate", tag = "manage access",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvitationResponse),
+        (status = 403, description = "`not_manager`: without the manage-access permission; `forbidden`: yourself, or a user beyond your permissions", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user in your scope", body = ErrorBody),
+        (status = 409, description = "`conflict`: the user is not revoked", body = ErrorBody)))]
+pub async fn reinstate(
+    State(state): State<AppState>,
+    Manager(admin): Manager,
+    Id(id): Id,
+) -> ApiResult<axum::Json<InvitationResponse>> {
+    let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
+    let user = managed(&state, &admin, id).await?;
+    let org_name = state.db.run(move |s| s.organization_name(org)).await?;
+    if user.status != UserStatus::Revoked {
+        return Err(ApiError::conflict(format!(
+            "Only revoked users can be reinstated; this user is {}.",
+            user.status.as_str()
+        )));
+    }
+    let to = user
+        .registered_email
+        .clone()
+        .or(user.invited_email.clone())
+        .unwrap_or_default();
+    let (token, t) = invitation_token(now);
+    let mail = invitation_mail(&state, org, &org_name, &to, user.user_type, &token, &t);
+    let (t2, mail2) = (t.clone(), mail.stored.clone());
+    state
+        .db
+        .run(move |s| s.reinstate_user(org, id, None, &t2, &mail2, now))
+        .await?;
+    notify::deliver(&state, &mail).await;
+    Ok(axum::Json(InvitationResponse {
+        user_id: id,
+        status: UserStatus::Pending,
+        linked: false,
         expires_at: t.expires_at,
     }))
 }
@@ -346,15 +529,17 @@ pub async fn summary(
 ) -> ApiResult<axum::Json<AccessSummary>> {
     let org = admin.org_id;
     let reach = reach_of(&admin);
+    let now = OffsetDateTime::now_utc();
     let c = state
         .db
-        .run(move |s| s.summary(org, reach.as_deref()))
+        .run(move |s| s.summary(org, reach.as_deref(), now))
         .await?;
     Ok(axum::Json(AccessSummary {
         total_users: c.total_users,
         team_members: c.team_members,
         residents: c.residents,
         pending_invites: c.pending_invites,
+        expired_invites: c.expired_invites,
     }))
 }
 
@@ -366,7 +551,7 @@ pub struct UserListParams {
     #[serde(rename = "type")]
     #[param(rename = "type", schema_with = user_type_filter)]
     pub user_type: Option<String>,
-    /// `pending`, `active` or `revoked`.
+    /// `pending` (invitation still valid), `expired`, `active` or `revoked`.
     #[param(schema_with = status_filter)]
     pub status: Option<String>,
     /// Case-insensitive substring of name, username, invited email or registered email.
@@ -404,7 +589,7 @@ fn user_type_filter() -> utoipa::openapi::schema::Object {
 }
 
 fn status_filter() -> utoipa::openapi::schema::Object {
-    one_of(&["pending", "active", "revoked"])
+    one_of(&["pending", "expired", "active", "revoked"])
 }
 
 fn ending_filter() -> utoipa::openapi::schema::Object {
@@ -461,7 +646,7 @@ impl UserListParams {
             .transpose()?;
         Ok(UserQuery {
             user_type: known("type", self.user_type.as_deref(), UserType::parse)?,
-            status: known("status", self.status.as_deref(), UserStatus::parse)?,
+            status: known("status", self.status.as_deref(), AccountStatus::parse)?,
             q: self.q.clone().filter(|q| !q.trim().is_empty()),
             ending_between: match self.ending.as_deref().filter(|e| !e.is_empty()) {
                 None => None,
@@ -476,6 +661,7 @@ impl UserListParams {
             after,
             limit: page_size(self.limit, 200),
             within_units: None,
+            now: None,
         })
     }
 }
@@ -491,13 +677,15 @@ pub async fn list_users(
     Query(p): Query<UserListParams>,
 ) -> ApiResult<axum::Json<UserListPage>> {
     let org = admin.org_id;
+    let now = OffsetDateTime::now_utc();
     let query = UserQuery {
         within_units: reach_of(&admin),
+        now: Some(now),
         ..p.query()?
     };
     let page = state.db.run(move |s| s.user_page(org, &query)).await?;
     Ok(axum::Json(UserListPage {
-        items: page.users.iter().map(summary_of).collect(),
+        items: page.users.iter().map(|u| summary_of(u, now)).collect(),
         next: page.next.map(|c| c.encode()),
         total: page.total,
     }))

@@ -180,6 +180,46 @@ pub struct NewRegistration {
     pub code_hash: [u8; 32],
     pub created_at: OffsetDateTime,
     pub code_expires_at: OffsetDateTime,
+    /// Checked ([`access_domain::normalize_username`]); taken for the user at once, so two
+    /// registrations cannot both hold it (`Conflict` for the second).
+    pub username: String,
+}
+
+/// A password reset about to be sent: the link's token and the SMS code, both hashed.
+#[derive(Debug, Clone)]
+pub struct NewPasswordReset {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: [u8; 32],
+    pub code_hash: [u8; 32],
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// One try at completing a password reset.
+#[derive(Debug, Clone)]
+pub struct ResetAttempt {
+    pub token_hash: [u8; 32],
+    /// Hash of the typed SMS code with the token (`rules::reset_code_hash`).
+    pub code_hash: [u8; 32],
+    /// The new password, already hashed.
+    pub password_hash: String,
+    pub max_attempts: u32,
+    pub now: OffsetDateTime,
+}
+
+/// What one reset attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    /// The password is set, every session of the user ended, the link used up.
+    Done(Uuid),
+    /// Unknown, used, replaced or expired link, or an account that is not active.
+    Invalid,
+    Wrong {
+        attempts_left: u32,
+    },
+    /// That wrong code was the last allowed: the link is dead.
+    TooManyAttempts,
 }
 
 /// The result of one SMS code attempt.
@@ -389,6 +429,7 @@ pub struct SummaryCounts {
     pub team_members: u64,
     pub residents: u64,
     pub pending_invites: u64,
+    pub expired_invites: u64,
 }
 
 /// The result of [`SessionStore::idempotency_begin`](super::SessionStore::idempotency_begin).

@@ -336,6 +336,7 @@ pub(super) fn summary<R: Columns>(r: &R) -> Result<SummaryCounts, R::Error> {
         team_members: count(r, 1)?,
         residents: count(r, 2)?,
         pending_invites: count(r, 3)?,
+        expired_invites: count(r, 4)?,
     })
 }
 

@@ -21,13 +21,15 @@
 
 use std::collections::HashSet;
 
-use access_domain::{AccessPeriod, Action, Actor, Member, UserStatus, authorize};
+use access_domain::{
+    Access, AccessPeriod, Action, Actor, Member, Permission, UserStatus, authorize,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{
-    IdempotencyBegin, NewLockEvent, StoreError, StoreResult, UserRecord, VerifyAttempt,
-    VerifyOutcome,
+    IdempotencyBegin, NewLockEvent, ResetOutcome, StoreError, StoreResult, UserRecord,
+    VerifyAttempt, VerifyOutcome,
 };
 use crate::secrets;
 
@@ -331,6 +333,88 @@ pub fn ensure_resendable(status: UserStatus) -> StoreResult<()> {
             "Only pending invitations can be resent; this user is {}.",
             status.as_str()
         )));
+    }
+    Ok(())
+}
+
+/// A username is one person's in the organization: a registration choosing another user's
+/// is refused.
+pub fn ensure_username_free(taken: bool) -> StoreResult<()> {
+    if taken {
+        return Err(StoreError::Conflict(USERNAME_TAKEN.into()));
+    }
+    Ok(())
+}
+
+/// The refusal of a username someone else in the organization has.
+pub const USERNAME_TAKEN: &str = "This username is taken in your organization; choose another one.";
+
+/// Only a revoked user is reinstated.
+pub fn ensure_reinstatable(status: UserStatus) -> StoreResult<()> {
+    if status != UserStatus::Revoked {
+        return Err(StoreError::Conflict(format!(
+            "Only revoked users can be reinstated; this user is {}.",
+            status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// An invitation to an existing account adds to what it holds: the union of the
+/// permissions, and of the units (all locks stays all locks).
+pub fn union_access(
+    held: (&[Permission], &Access),
+    given: (&[Permission], &Access),
+) -> (Vec<Permission>, Access) {
+    let mut perms: Vec<Permission> = held.0.iter().chain(given.0).copied().collect();
+    perms.sort();
+    perms.dedup();
+    let access = match (held.1, given.1) {
+        (Access::AllLocks, _) | (_, Access::AllLocks) => Access::AllLocks,
+        (Access::Units { unit_ids: a }, Access::Units { unit_ids: b }) => {
+            let mut units: Vec<Uuid> = a.iter().chain(b).copied().collect();
+            units.sort();
+            units.dedup();
+            Access::Units { unit_ids: units }
+        }
+    };
+    (perms, access)
+}
+
+/// The stored state of a password reset, as [`check_reset`] reads it.
+#[derive(Debug, Clone)]
+pub struct StoredReset<'a> {
+    pub code_hash: &'a [u8],
+    pub attempts: u32,
+    pub expires_at: OffsetDateTime,
+    /// Used, replaced by a newer reset, or dead after too many wrong codes.
+    pub used: bool,
+    pub user_active: bool,
+}
+
+/// What one password reset attempt yields: `Ok(())` to set the password; otherwise the
+/// outcome, and whether a wrong code is to be counted (`true`) and kills the link.
+pub fn check_reset(
+    row: &StoredReset<'_>,
+    code_hash: &[u8; 32],
+    max_attempts: u32,
+    now: OffsetDateTime,
+) -> Result<(), (ResetOutcome, Option<bool>)> {
+    if row.used || !row.user_active || now >= row.expires_at || row.attempts >= max_attempts {
+        return Err((ResetOutcome::Invalid, None));
+    }
+    if !secrets::ct_eq(row.code_hash, code_hash) {
+        let left = max_attempts - row.attempts - 1;
+        return Err(if left == 0 {
+            (ResetOutcome::TooManyAttempts, Some(true))
+        } else {
+            (
+                ResetOutcome::Wrong {
+                    attempts_left: left,
+                },
+                Some(false),
+            )
+        });
     }
     Ok(())
 }

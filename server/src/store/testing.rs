@@ -23,7 +23,8 @@ use super::{Store, StoreError, StoreResult};
 
 /// What tests may do to a store besides its [`Store`] methods.
 pub trait StoreTestExt {
-    /// Moves the user's current invitation and pending SMS codes `seconds` into the past,
+    /// Moves the user's current invitation, pending SMS codes and password resets `seconds`
+    /// into the past,
     /// so tests can see expiry without waiting.
     fn age_pending(&self, user_id: Uuid, seconds: i64) -> StoreResult<()>;
 }

@@ -59,6 +59,18 @@ pub trait SessionStore {
     /// Forgets every attempt under `key`.
     fn clear_attempts(&self, key: &str) -> StoreResult<()>;
 
+    /// Stores a password reset and its mail and SMS; the user's earlier resets die.
+    fn create_password_reset(
+        &self,
+        reset: &NewPasswordReset,
+        mail: &NewMessage,
+        sms: &NewMessage,
+    ) -> StoreResult<()>;
+    /// One try at a reset ([`rules::check_reset`](super::rules::check_reset)): on success
+    /// sets the password, ends every session of the user and uses the link up; a wrong code
+    /// is counted, and the last allowed one kills the link.
+    fn confirm_password_reset(&self, attempt: &ResetAttempt) -> StoreResult<ResetOutcome>;
+
     /// Claims `key` for a request, or says how it was answered (see
     /// [`rules::idempotency_check`](super::rules::idempotency_check)). Expired keys are
     /// deleted first; a user holding
@@ -96,8 +108,38 @@ pub trait UserStore {
     /// The Manage Access table: filtered, searched, sorted, one keyset page (see
     /// [`user_list`](super::user_list)).
     fn user_page(&self, org_id: Uuid, query: &UserQuery) -> StoreResult<UserPage>;
-    /// The page's counters; with `within_units`, of a unit manager's users only.
-    fn summary(&self, org_id: Uuid, within_units: Option<&[Uuid]>) -> StoreResult<SummaryCounts>;
+    /// The page's counters; with `within_units`, of a unit manager's users only. An
+    /// invitation is expired at `now` when its link's validity has passed.
+    fn summary(
+        &self,
+        org_id: Uuid,
+        within_units: Option<&[Uuid]>,
+        now: OffsetDateTime,
+    ) -> StoreResult<SummaryCounts>;
+    /// An invitation by username to an existing pending or active account: adds the
+    /// permissions and units ([`rules::union_access`](super::rules::union_access)) and
+    /// queues the mail; `Conflict` for a revoked user. Answers the updated user.
+    fn link_access(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        permissions: &[Permission],
+        access: &Access,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord>;
+    /// A revoked user is pending again under the same id with a fresh invitation: the old
+    /// password and login email are dropped (sessions stay dead), history is kept; with
+    /// `grant`, the permissions and access become those. `Conflict` unless revoked.
+    fn reinstate_user(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        grant: Option<(&[Permission], &Access)>,
+        token: &NewInvitationToken,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
     /// Refused with [`LAST_MANAGER`](super::LAST_MANAGER) when it would leave no active
     /// holder of `manage_access`.
     fn set_permissions(

@@ -17,7 +17,9 @@
 //! assert_eq!(UserSort::parse("age"), None);
 //! ```
 
+use access_domain::api::AccountStatus;
 use access_domain::{UserStatus, UserType};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::UserRecord;
@@ -81,7 +83,8 @@ impl Cursor {
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
     pub user_type: Option<UserType>,
-    pub status: Option<UserStatus>,
+    /// `pending` is a live invitation, `expired` one whose validity has passed at `now`.
+    pub status: Option<AccountStatus>,
     /// Case-insensitive substring of name, username, invited email or registered email.
     pub q: Option<String>,
     /// Access ending in `[from, before)` (the table's "ending this week").
@@ -92,6 +95,8 @@ pub struct UserQuery {
     pub limit: u32,
     /// A unit manager's view: only users whose access is units all among these.
     pub within_units: Option<Vec<Uuid>>,
+    /// The time `expired` is judged at; `None`: the time of the query.
+    pub now: Option<OffsetDateTime>,
 }
 
 /// One page of the table.
@@ -105,6 +110,30 @@ pub struct UserPage {
 }
 
 impl UserQuery {
+    /// The stored status the filter asks for (`pending` for `expired` too).
+    pub fn stored_status(&self) -> Option<&'static str> {
+        self.status.map(|s| match s {
+            AccountStatus::Pending | AccountStatus::Expired => UserStatus::Pending.as_str(),
+            AccountStatus::Active => UserStatus::Active.as_str(),
+            AccountStatus::Revoked => UserStatus::Revoked.as_str(),
+        })
+    }
+
+    /// Whether the filter wants expired invitations (`Some(true)`), live ones
+    /// (`Some(false)`), or does not look at expiry.
+    pub fn expired(&self) -> Option<bool> {
+        match self.status {
+            Some(AccountStatus::Pending) => Some(false),
+            Some(AccountStatus::Expired) => Some(true),
+            _ => None,
+        }
+    }
+
+    /// The time expiry is judged at.
+    pub fn at(&self) -> OffsetDateTime {
+        self.now.unwrap_or_else(OffsetDateTime::now_utc)
+    }
+
     /// The search as a `LIKE` pattern to match against lowercased columns with
     /// `ESCAPE '\'`: `%`, `_` and `\` stand for themselves; `None` without a search.
     ///

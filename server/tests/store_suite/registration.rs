@@ -66,6 +66,7 @@ fn pending(store: &dyn Store, code: [u8; 32], now: OffsetDateTime) -> (Uuid, Uui
                 code_hash: code,
                 created_at: now,
                 code_expires_at: now + Duration::minutes(10),
+                username: "ann".into(),
             },
             &message(org, 2, "+15550101", now),
         )

@@ -4,7 +4,10 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use access_domain::{Access, UserStatus, UserType, api::Channel};
+use access_domain::{
+    Access, UserType,
+    api::{AccountStatus, Channel},
+};
 use access_server::store::user_list::{Cursor, UserQuery, UserSort};
 use access_server::store::{
     NewInvitation, NewInvitationToken, NewMessage, NewOrganization, NewRegistration, NewSession,
@@ -194,6 +197,7 @@ pub(crate) fn fill(store: &dyn Store) -> Uuid {
                         code_hash: code,
                         created_at: sent,
                         code_expires_at: sent + Duration::minutes(10),
+                        username: format!("user{n}"),
                     },
                     &message(org, 300 + n, "+15550100000", sent),
                 )
@@ -228,7 +232,10 @@ fn expected(all: &[UserRecord], q: &UserQuery) -> Vec<(Uuid, String)> {
     let mut rows: Vec<(Uuid, String)> = all
         .iter()
         .filter(|u| q.user_type.is_none_or(|t| t == u.user_type))
-        .filter(|u| q.status.is_none_or(|s| s == u.status))
+        .filter(|u| {
+            q.status
+                .is_none_or(|s| s == AccountStatus::of(u.status, u.invitation_expires_at, q.at()))
+        })
         .filter(|u| {
             search.as_deref().is_none_or(|s| {
                 [&u.name, &u.username, &u.invited_email, &u.registered_email]
@@ -317,8 +324,12 @@ fn queries() -> Vec<UserQuery> {
     }
     let filtered = [
         (Some(UserType::Resident), None, None),
-        (None, Some(UserStatus::Pending), None),
-        (Some(UserType::TeamMember), Some(UserStatus::Active), None),
+        (None, Some(AccountStatus::Pending), None),
+        (
+            Some(UserType::TeamMember),
+            Some(AccountStatus::Active),
+            None,
+        ),
         (None, None, Some("ADA")),
         (None, None, Some("mail.EXAMPLE")),
         (None, None, Some("%")),
@@ -329,7 +340,7 @@ fn queries() -> Vec<UserQuery> {
         // Would match across ada's fields if the separator of the SQLite search got in.
         (None, None, Some("ada\u{1f}\u{1f}ada")),
         (None, None, Some("Émile")),
-        (None, Some(UserStatus::Revoked), Some("birch")),
+        (None, Some(AccountStatus::Revoked), Some("birch")),
     ];
     for (user_type, status, q) in filtered {
         for sort in sorts {

@@ -117,7 +117,7 @@ export function time(iso, withTime = false) {
 }
 
 export const USER_TYPE = { team_member: 'Team Member', resident: 'Resident' };
-export const STATUS = { pending: 'Pending', active: 'Active', revoked: 'Revoked' };
+export const STATUS = { pending: 'Pending', expired: 'Expired', active: 'Active', revoked: 'Revoked' };
 export const ACCESS_TYPE = { units: 'Selected units', all_locks: 'All locks' };
 export const SYNC_STATE = { pending: 'Waiting to be installed', installed: 'Installed', failed: 'Failed' };
 export const MODES = { vacant: 'Vacant', tour: 'Tour', resident: 'Resident', maintenance: 'Maintenance' };

@@ -191,8 +191,9 @@ export async function openInvite({ me, onInvited }) {
     if (byEmail) body.email = email.value.trim(); else body.username = username.value.trim();
     if (phone.value.trim()) body.phone = phone.value.trim();
     body.period = dates.period;
+    let res;
     try {
-      await busy(submit, () => post('/invitations', body));
+      res = await busy(submit, () => post('/invitations', body));
     } catch (e) {
       if (e instanceof ApiError && e.code === 'invalid_phone') {
         box.error('The invitation was not sent:', [fieldError(phone, phoneErr, e.message)]);
@@ -206,7 +207,9 @@ export async function openInvite({ me, onInvited }) {
       return;
     }
     const who = byEmail ? body.email : body.username;
-    const message = `Invitation sent to ${who} (${APP_BY_USER_TYPE[type]} app).`;
+    const message = res && res.linked
+      ? `Access added to ${who}'s existing account: they sign in to the ${APP_BY_USER_TYPE[type]} app as before.`
+      : `Invitation sent to ${who} (${APP_BY_USER_TYPE[type]} app).`;
     dialog.close();
     toast(message);
     onInvited(message);

@@ -51,6 +51,15 @@ async function route() {
   // A message about the previous page must not linger over another one.
   if (state.lastPath !== null && path !== state.lastPath) hideToast();
   state.lastPath = path;
+  // The link of a password reset mail: /reset-password?token=..., signed in or not.
+  if (location.pathname === '/reset-password') {
+    showChrome(false);
+    return renderReset();
+  }
+  if (path === '/forgot') {
+    showChrome(false);
+    return renderForgot();
+  }
   if (path === '/signin' || !session.token) {
     if (path !== '/signin' && path !== '/') state.afterSignIn = location.hash;
     showChrome(false);
@@ -194,7 +203,7 @@ function renderNotYours(detail) {
   focusHeading();
 }
 
-function renderSignIn(notice) {
+function renderSignIn(notice, done) {
   const box = messageBox();
   const emailId = uid('email');
   const passwordId = uid('password');
@@ -208,7 +217,8 @@ function renderSignIn(notice) {
     box.el,
     h('div', { class: 'field' }, h('label', { for: emailId }, 'Email'), email, emailErr),
     h('div', { class: 'field' }, h('label', { for: passwordId }, 'Password'), password, passwordErr),
-    h('div', { class: 'actions' }, submit));
+    h('div', { class: 'actions' }, submit,
+      h('a', { href: '#/forgot', id: 'forgot-password', class: 'btn link' }, 'Forgot password?')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearFieldErrors(form);
@@ -241,8 +251,95 @@ function renderSignIn(notice) {
   });
   mount(main,form);
   if (notice) box.error(notice);
+  if (done) box.ok(done);
   document.title = 'Sign in · Lock Access';
   email.focus();
+}
+
+/** Forgot password: the email gets a link, the account's phone a code. */
+function renderForgot() {
+  const box = messageBox();
+  const emailId = uid('email');
+  const email = h('input', { id: emailId, name: 'email', type: 'email', autocomplete: 'username', required: true });
+  const emailErr = errorFor(email);
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Send reset link');
+  const form = h('form', { class: 'signin', novalidate: true, 'aria-labelledby': 'forgot-title' },
+    h('h1', { id: 'forgot-title' }, 'Reset your password'),
+    h('p', {}, 'Enter the email you sign in with. We send a reset link to it and a code to your phone.'),
+    box.el,
+    h('div', { class: 'field' }, h('label', { for: emailId }, 'Email'), email, emailErr),
+    h('div', { class: 'actions' }, submit, h('a', { href: '#/signin', class: 'btn link' }, 'Back to sign in')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    box.clear();
+    if (!email.value.trim()) {
+      box.error('The reset link was not sent:', [fieldError(email, emailErr, 'Enter your email address.')]);
+      email.focus();
+      return;
+    }
+    try {
+      const res = await busy(submit, () => post('/auth/password-reset', { email: email.value.trim() }));
+      box.ok(res.message);
+    } catch (e) {
+      box.error(e.message);
+    }
+  });
+  mount(main, form);
+  document.title = 'Reset your password · Lock Access';
+  email.focus();
+}
+
+/** The page of the reset link: the SMS code and the new password. */
+function renderReset() {
+  const token = new URLSearchParams(location.search).get('token') || '';
+  const box = messageBox();
+  const codeId = uid('code');
+  const passwordId = uid('password');
+  const code = h('input', { id: codeId, name: 'sms_code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true });
+  const password = h('input', { id: passwordId, name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const codeErr = errorFor(code);
+  const passwordErr = errorFor(password);
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Set new password');
+  const form = h('form', { class: 'signin', novalidate: true, 'aria-labelledby': 'reset-title' },
+    h('h1', { id: 'reset-title' }, 'Choose a new password'),
+    h('p', {}, 'Enter the code we sent by SMS to your phone, and your new password (at least 8 characters).'),
+    box.el,
+    h('div', { class: 'field' }, h('label', { for: codeId }, 'SMS code'), code, codeErr),
+    h('div', { class: 'field' }, h('label', { for: passwordId }, 'New password'), password, passwordErr),
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    box.clear();
+    const errors = [];
+    if (!code.value.trim()) errors.push(fieldError(code, codeErr, 'Enter the code from the SMS.'));
+    if (password.value.length < 8) errors.push(fieldError(password, passwordErr, 'The password must be at least 8 characters long.'));
+    if (errors.length) {
+      box.error('The password was not changed:', errors);
+      form.querySelector('[aria-invalid]').focus();
+      return;
+    }
+    try {
+      await busy(submit, () => post('/auth/password-reset/confirm', {
+        token, sms_code: code.value.trim(), new_password: password.value,
+      }));
+    } catch (e) {
+      box.error(e.message);
+      code.focus();
+      return;
+    }
+    session.token = null;
+    state.me = null;
+    // Off the link (its token is used up), back to the page's sign-in.
+    history.replaceState(null, '', '/#/signin');
+    state.lastPath = '/signin';
+    renderSignIn(null, 'Your password is changed and every session of the account ended. Sign in with the new password.');
+  });
+  mount(main, form);
+  document.title = 'Choose a new password · Lock Access';
+  if (!token) box.error('This page needs the link from the password reset email.');
+  code.focus();
 }
 
 async function renderAccessHome({ main: root, me }) {

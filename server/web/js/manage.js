@@ -12,11 +12,13 @@ const COUNTERS = [
   ['team_members', 'Team Members', { type: 'team_member' }],
   ['residents', 'Residents', { type: 'resident' }],
   ['pending_invites', 'Pending Invites', { status: 'pending' }],
+  ['expired_invites', 'Expired Invites', { status: 'expired' }],
 ];
 
 /** Sortable columns: [API sort key, heading]. */
 const COLUMNS = [
   ['name', 'Name'],
+  [null, 'Username'],
   ['type', 'Type'],
   ['status', 'Status'],
   ['access_type', 'Access type'],
@@ -40,7 +42,7 @@ export async function refreshSummary() {
 /** Reads the table state from the route's query. */
 function stateFrom(q) {
   const order = q.get('order') === 'asc' ? 'asc' : 'desc';
-  const sort = COLUMNS.some(([k]) => k === q.get('sort')) ? q.get('sort') : 'invited_at';
+  const sort = q.get('sort') && COLUMNS.some(([k]) => k === q.get('sort')) ? q.get('sort') : 'invited_at';
   const limit = PAGE_SIZES.includes(Number(q.get('limit'))) ? Number(q.get('limit')) : PAGE_SIZES[0];
   return {
     type: USER_TYPE[q.get('type')] ? q.get('type') : '',
@@ -104,7 +106,7 @@ export async function render(ctx) {
   const statusId = uid('status');
   const sizeId = uid('size');
   const endingId = uid('ending');
-  const search = h('input', { id: qId, type: 'search', name: 'q', value: st.q, placeholder: 'Name or email', autocomplete: 'off' });
+  const search = h('input', { id: qId, type: 'search', name: 'q', value: st.q, placeholder: 'Name, username or email', autocomplete: 'off' });
   const typeSel = h('select', { id: typeId, name: 'type' },
     h('option', { value: '' }, 'All types'),
     Object.entries(USER_TYPE).map(([v, l]) => h('option', { value: v, selected: v === st.type }, `${l}s`)));
@@ -117,7 +119,7 @@ export async function render(ctx) {
   const sizeSel = h('select', { id: sizeId, name: 'limit' },
     PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === st.limit }, String(n))));
   const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter users' },
-    h('div', { class: 'field' }, h('label', { for: qId }, 'Search by name or email'), search),
+    h('div', { class: 'field' }, h('label', { for: qId }, 'Search by name, username or email'), search),
     h('div', { class: 'field' }, h('label', { for: typeId }, 'Type'), typeSel),
     h('div', { class: 'field' }, h('label', { for: statusId }, 'Status'), statusSel),
     h('div', { class: 'field' }, h('label', { for: endingId }, 'Access ends'), endingSel),
@@ -143,6 +145,7 @@ export async function render(ctx) {
   const table = h('table', { class: 'data users' },
     h('caption', {}, captionText, typeof page.total === 'number' ? ` (${page.total})` : ''),
     h('thead', {}, h('tr', {}, COLUMNS.map(([key, label]) => {
+      if (!key) return h('th', { scope: 'col' }, label);
       const active = st.sort === key;
       const nextOrder = active && st.order === 'asc' ? 'desc' : 'asc';
       return h('th', { scope: 'col', 'aria-sort': active ? (st.order === 'asc' ? 'ascending' : 'descending') : null },
@@ -158,6 +161,7 @@ export async function render(ctx) {
         filtered ? 'No users match these filters.' : 'No users yet. Click "Invite User" to add the first one.'))
       : page.items.map((u) => h('tr', { dataset: { userId: u.id } },
         h('th', { scope: 'row' }, h('a', { href: `#/access/users/${encodeURIComponent(u.id)}` }, displayName(u))),
+        h('td', { class: 'username' }, u.username || h('span', { class: 'muted' }, '—')),
         h('td', {}, USER_TYPE[u.user_type] || u.user_type),
         h('td', {}, badge(u.status, STATUS[u.status] || u.status)),
         h('td', {}, ACCESS_TYPE[u.access_type] || u.access_type),

@@ -1,6 +1,7 @@
 // A user's page: information, invitation date, email used at registration, generated
 // passcodes, permissions and access (edited, applied on save after a confirmation),
-// "Manage Access" -> "Revoke access", and "Resend Invite" at the bottom for pending users.
+// "Manage Access" -> "Revoke access", "Resend Invite" at the bottom for pending and expired
+// invitations, "Reinstate" for revoked users.
 
 import { get, getAll, post, put } from './api.js';
 import {
@@ -27,6 +28,8 @@ export async function render(ctx) {
   const box = messageBox();
   const unitName = new Map(properties.flatMap((p) => (p.units || []).map((un) => [un.id, `${p.name} · ${un.name}`])));
   const revoked = u.status === 'revoked';
+  // Pending, or expired: invited, not registered yet.
+  const invited = u.status === 'pending' || u.status === 'expired';
 
   const info = h('section', { 'aria-labelledby': 'info-title', class: 'panel' },
     h('h2', { id: 'info-title' }, 'User information'),
@@ -42,12 +45,13 @@ export async function render(ctx) {
       row('Phone', u.phone),
       row('Invitation date', time(u.invited_at, true)),
       row('Access dates', h('span', { id: 'access-period' }, periodText(u.period, formatDateTime) || 'No start, end or hours')),
-      u.status === 'pending' ? row('Invitation expires', h('span', { id: 'invitation-expires' }, time(u.invitation_expires_at, true))) : null));
+      invited ? row(u.status === 'expired' ? 'Invitation expired' : 'Invitation expires',
+        h('span', { id: 'invitation-expires' }, time(u.invitation_expires_at, true))) : null));
 
   const passcodes = h('section', { 'aria-labelledby': 'codes-title', class: 'panel' },
     h('h2', { id: 'codes-title' }, 'Generated passcodes'),
     (u.passcodes || []).length === 0
-      ? h('p', { class: 'muted' }, u.status === 'pending'
+      ? h('p', { class: 'muted' }, invited
         ? 'Passcodes are generated when the user completes registration.'
         : 'No passcodes: no locks are in this user\'s access.')
       : h('table', { class: 'data' },
@@ -225,9 +229,9 @@ export async function render(ctx) {
   const manage = revoked ? null : h('section', { class: 'panel', 'aria-labelledby': 'manage-title' },
     h('h2', { id: 'manage-title', class: 'visually-hidden' }, 'Manage access'), manageBtn, manageRegion);
 
-  // Pending invitations: "Resend Invite" at the bottom of the page.
+  // Pending and expired invitations: "Resend Invite" at the bottom of the page.
   let resend = null;
-  if (u.status === 'pending') {
+  if (invited) {
     const resendBtn = h('button', { type: 'button', class: 'btn primary', id: 'resend-invite' }, 'Resend Invite');
     const resendBox = messageBox();
     resendBtn.addEventListener('click', async () => {
@@ -245,13 +249,49 @@ export async function render(ctx) {
         until = ` The new link is valid until ${formatDateTime(res.expires_at)}; the previous link no longer works.`;
         document.getElementById('invitation-expires')?.replaceChildren(time(res.expires_at, true));
       }
+      if (u.status === 'expired') {
+        // Revived: pending again, with its new expiry and status.
+        toast(`Invitation sent again to ${to}.${until}`);
+        rerender();
+        return;
+      }
       resendBox.ok(`Invitation sent again to ${to}.${until}`);
     });
     resend = h('section', { class: 'panel resend', 'aria-labelledby': 'resend-title' },
-      h('h2', { id: 'resend-title' }, 'Pending invitation'),
-      h('p', {}, 'The user has not accepted the invitation yet. Resend it if the email was deleted, the invite expired, or it never arrived.'),
+      h('h2', { id: 'resend-title' }, u.status === 'expired' ? 'Expired invitation' : 'Pending invitation'),
+      h('p', {}, u.status === 'expired'
+        ? 'The invitation expired before the user registered. Resend it: a fresh link goes out and the invitation is pending again.'
+        : 'The user has not accepted the invitation yet. Resend it if the email was deleted, the invite expired, or it never arrived.'),
       resendBox.el,
       resendBtn);
+  }
+
+  // Revoked users: "Reinstate" sends them a new invitation (same user, history kept).
+  let reinstate = null;
+  if (revoked) {
+    const reinstateBtn = h('button', { type: 'button', class: 'btn primary', id: 'reinstate-user' }, 'Reinstate');
+    const reinstateBox = messageBox();
+    reinstateBtn.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: `Reinstate ${displayName(u)}?`,
+        body: 'A new invitation goes to their email. They register again in the app (their old password does not come back); their history stays.',
+        confirm: 'Send invitation',
+      });
+      if (!ok) return;
+      try {
+        await busy(reinstateBtn, () => post(`/users/${encodeURIComponent(id)}/reinstate`));
+      } catch (e) {
+        reinstateBox.error(`The server refused to reinstate this user: ${e.message}`);
+        return;
+      }
+      toast(`${displayName(u)} is invited again; they are pending until they register.`);
+      rerender();
+    });
+    reinstate = h('section', { class: 'panel', 'aria-labelledby': 'reinstate-title' },
+      h('h2', { id: 'reinstate-title' }, 'Revoked access'),
+      h('p', {}, 'This user\'s access was revoked. Reinstating sends them a new invitation with the permissions and access shown above.'),
+      reinstateBox.el,
+      reinstateBtn);
   }
 
   mount(ctx.main,
@@ -266,5 +306,6 @@ export async function render(ctx) {
     periodForm,
     manage,
     resend,
+    reinstate,
   );
 }

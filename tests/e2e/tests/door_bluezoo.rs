@@ -180,6 +180,8 @@ impl Site {
                     &phone_number,
                     "--name",
                     &format!("Pat {email}"),
+                    "--username",
+                    &access_test_support::username_for(email),
                 ],
             )
             .await;

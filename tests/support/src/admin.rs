@@ -157,7 +157,9 @@ impl Admin {
     /// The invitation link in the newest mail to `email`.
     pub async fn invitation_link(&self, email: &str) -> String {
         let body = self.last_message("email", email).await;
-        let start = body.find("http").expect("a link in the mail");
+        // The invitation link: the one with the token (the mail also links the app stores).
+        let token_at = body.find("token=").expect("an invitation link in the mail");
+        let start = body[..token_at].rfind("http").expect("a link in the mail");
         body[start..]
             .split_whitespace()
             .next()

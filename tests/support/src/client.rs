@@ -37,6 +37,19 @@ pub fn app_for(user_type: &str) -> App {
     }
 }
 
+/// A username for a test user, made from the email (unique as the emails are).
+pub fn username_for(email: &str) -> String {
+    let name: String = email
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '.',
+        })
+        .collect();
+    name[name.len().saturating_sub(32)..].to_string()
+}
+
 /// Registers the user invited at `email` through `client`: follows the newest invitation
 /// link, then enters the code of the SMS the server sent.
 pub async fn register(admin: &Admin, client: &AccessClient, email: &str, phone: &str, name: &str) {
@@ -49,6 +62,7 @@ pub async fn register(admin: &Admin, client: &AccessClient, email: &str, phone: 
             phone.into(),
             "pw-123456789".into(),
             name.into(),
+            username_for(email),
         )
         .await
         .expect("registration starts");

@@ -23,5 +23,5 @@ mod client;
 mod server;
 
 pub use admin::{Admin, all_permissions, id, units};
-pub use client::{app_for, open, register};
+pub use client::{app_for, open, register, username_for};
 pub use server::Server;

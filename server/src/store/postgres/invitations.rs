@@ -99,11 +99,33 @@ impl InvitationStore for PostgresStore {
         self.write(|tx| {
             let taken: bool = tx
                 .one(
-                    "SELECT EXISTS (SELECT 1 FROM users WHERE lower(registered_email) = lower($1))",
-                    &[&reg.email],
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE lower(registered_email) = lower($1) \
+                     AND id != $2)",
+                    &[&reg.email, &reg.user_id],
                 )?
                 .try_get(0)?;
             rules::ensure_email_free(taken)?;
+            // Two registrations choosing one username queue here: the second sees the
+            // first's and is refused with the rule's message (not the index's).
+            let org: Uuid = tx
+                .one("SELECT org_id FROM users WHERE id = $1", &[&reg.user_id])?
+                .try_get(0)?;
+            tx.exec(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[&format!("username:{org}:{}", reg.username)],
+            )?;
+            let taken: bool = tx
+                .one(
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 \
+                     AND lower(username) = lower($2) AND id != $3)",
+                    &[&org, &reg.username, &reg.user_id],
+                )?
+                .try_get(0)?;
+            rules::ensure_username_free(taken)?;
+            tx.exec(
+                "UPDATE users SET username = $2 WHERE id = $1",
+                &[&reg.user_id, &reg.username],
+            )?;
             tx.exec(
                 "INSERT INTO registrations (id, invitation_id, user_id, email, phone, name, \
                  password_hash, code_hash, created_at, code_expires_at) \

@@ -98,6 +98,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../../migrations/postgres/0009_manage_access.sql"),
     ),
+    (
+        10,
+        include_str!("../../../migrations/postgres/0010_accounts.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

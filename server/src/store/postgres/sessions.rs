@@ -122,6 +122,84 @@ impl SessionStore for PostgresStore {
         })
     }
 
+    fn create_password_reset(
+        &self,
+        reset: &NewPasswordReset,
+        mail: &NewMessage,
+        sms: &NewMessage,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.exec(
+                "UPDATE password_resets SET used = true WHERE user_id = $1",
+                &[&reset.user_id],
+            )?;
+            tx.exec(
+                "INSERT INTO password_resets (id, user_id, token_hash, code_hash, created_at, \
+                 expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &reset.id,
+                    &reset.user_id,
+                    &&reset.token_hash[..],
+                    &&reset.code_hash[..],
+                    &reset.created_at,
+                    &reset.expires_at,
+                ],
+            )?;
+            insert_message(tx, mail)?;
+            insert_message(tx, sms)?;
+            Ok(())
+        })
+    }
+
+    fn confirm_password_reset(&self, a: &ResetAttempt) -> StoreResult<ResetOutcome> {
+        self.write(|tx| {
+            // Row lock: parallel wrong codes are counted one after the other.
+            let Some(r) = tx.opt(
+                "SELECT r.id, r.user_id, r.code_hash, r.attempts, r.expires_at, r.used, \
+                 u.status = 'active' FROM password_resets r JOIN users u ON u.id = r.user_id \
+                 WHERE r.token_hash = $1 FOR UPDATE OF r",
+                &[&&a.token_hash[..]],
+            )?
+            else {
+                return Ok(ResetOutcome::Invalid);
+            };
+            let (id, user_id) = (r.uuid(0)?, r.uuid(1)?);
+            let code_hash = r.bytes(2)?;
+            let stored = rules::StoredReset {
+                code_hash: &code_hash,
+                attempts: u32::try_from(r.int(3)?).unwrap_or(0),
+                expires_at: r.time(4)?,
+                used: r.flag(5)?,
+                user_active: r.flag(6)?,
+            };
+            if let Err((outcome, count)) =
+                rules::check_reset(&stored, &a.code_hash, a.max_attempts, a.now)
+            {
+                if let Some(dies) = count {
+                    tx.exec(
+                        "UPDATE password_resets SET attempts = attempts + 1, \
+                         used = used OR $2 WHERE id = $1",
+                        &[&id, &dies],
+                    )?;
+                }
+                return Ok(outcome);
+            }
+            tx.exec(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user_id, &a.password_hash],
+            )?;
+            tx.exec(
+                "UPDATE sessions SET revoked = true WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            tx.exec(
+                "UPDATE password_resets SET used = true WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            Ok(ResetOutcome::Done(user_id))
+        })
+    }
+
     fn idempotency_begin(
         &self,
         user_id: Uuid,

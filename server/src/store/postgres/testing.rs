@@ -17,6 +17,11 @@ impl StoreTestExt for PostgresStore {
                  WHERE user_id = $1",
                 &[&user_id, &by],
             )?;
+            tx.exec(
+                "UPDATE password_resets SET created_at = created_at - make_interval(secs => $2), \
+                 expires_at = expires_at - make_interval(secs => $2) WHERE user_id = $1",
+                &[&user_id, &by],
+            )?;
             Ok(())
         })
     }

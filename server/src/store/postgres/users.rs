@@ -11,7 +11,7 @@ impl UserStore for PostgresStore {
     fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
         self.read(|c| {
             let sql =
-                format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.username = $2");
+                format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND lower(u.username) = lower($2)");
             c.opt(&sql, &[&org_id, &username])?
                 .map(|r| rows::user(&r))
                 .transpose()
@@ -77,17 +77,20 @@ impl UserStore for PostgresStore {
                   OR LOWER(u.invited_email COLLATE \"C\") LIKE $4 ESCAPE '\\' \
                   OR LOWER(u.registered_email COLLATE \"C\") LIKE $4 ESCAPE '\\') \
              AND ($5::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $5)) \
-             AND ($6::timestamptz IS NULL OR (u.access_ends_at >= $6 AND u.access_ends_at < $7))";
+             AND ($6::timestamptz IS NULL OR (u.access_ends_at >= $6 AND u.access_ends_at < $7)) \
+             AND ($8::boolean IS NULL OR (COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                  WHERE i.user_id = u.id AND NOT i.voided), 'epoch'::timestamptz) <= $9) = $8)";
         let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {filter}");
         let page_sql = format!(
             "SELECT * FROM (SELECT {USER_COLS}, {key} AS sort_key FROM users u WHERE {filter}) s \
-             WHERE ($8::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $8 \
-                    OR (s.sort_key COLLATE \"C\" = $8 AND s.id {cmp} $9)) \
-             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $10"
+             WHERE ($10::text IS NULL OR s.sort_key COLLATE \"C\" {cmp} $10 \
+                    OR (s.sort_key COLLATE \"C\" = $10 AND s.id {cmp} $11)) \
+             ORDER BY s.sort_key COLLATE \"C\" {dir}, s.id {dir} LIMIT $12"
         );
         let pattern = query.like_pattern();
         let user_type = query.user_type.map(|t| t.as_str());
-        let status = query.status.map(|s| s.as_str());
+        let status = query.stored_status();
+        let (expired, now) = (query.expired(), query.at());
         let after_key = query.after.as_ref().map(|c| c.key.as_str());
         let after_id = query.after.as_ref().map(|c| c.id);
         let within = query.within_units.as_deref();
@@ -106,6 +109,8 @@ impl UserStore for PostgresStore {
                         &within,
                         &ends_from,
                         &ends_before,
+                        &expired,
+                        &now,
                     ],
                 )?,
                 0,
@@ -120,6 +125,8 @@ impl UserStore for PostgresStore {
                     &within,
                     &ends_from,
                     &ends_before,
+                    &expired,
+                    &now,
                     &after_key,
                     &after_id,
                     &(i64::from(limit) + 1),
@@ -131,22 +138,33 @@ impl UserStore for PostgresStore {
         })
     }
 
-    fn summary(&self, org_id: Uuid, within_units: Option<&[Uuid]>) -> StoreResult<SummaryCounts> {
+    fn summary(
+        &self,
+        org_id: Uuid,
+        within_units: Option<&[Uuid]>,
+        now: OffsetDateTime,
+    ) -> StoreResult<SummaryCounts> {
         self.read(|c| {
             let r = c.one(
                 "SELECT COUNT(*), \
                  COUNT(*) FILTER (WHERE user_type = 'team_member'), \
                  COUNT(*) FILTER (WHERE user_type = 'resident'), \
-                 COUNT(*) FILTER (WHERE status = 'pending') \
-                 FROM users u WHERE org_id = $1 AND status != 'revoked' \
-                 AND ($2::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $2))",
-                &[&org_id, &within_units],
+                 COUNT(*) FILTER (WHERE status = 'pending' AND expires_at > $3), \
+                 COUNT(*) FILTER (WHERE status = 'pending' AND expires_at <= $3) \
+                 FROM (SELECT user_type, status, CASE WHEN status = 'pending' THEN \
+                       COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                                 WHERE i.user_id = u.id AND NOT i.voided), 'epoch'::timestamptz) \
+                       END AS expires_at \
+                       FROM users u WHERE org_id = $1 AND status != 'revoked' \
+                       AND ($2::uuid[] IS NULL OR (u.access_type = 'units' AND u.unit_ids <@ $2))) s",
+                &[&org_id, &within_units, &now],
             )?;
             Ok(SummaryCounts {
                 total_users: rows::count(&r, 0)?,
                 team_members: rows::count(&r, 1)?,
                 residents: rows::count(&r, 2)?,
                 pending_invites: rows::count(&r, 3)?,
+                expired_invites: rows::count(&r, 4)?,
             })
         })
     }
@@ -271,6 +289,106 @@ impl UserStore for PostgresStore {
             }
             insert_passcode(tx, user_id, lock_id, &mut used)?;
             tx.change(org_id, Some(lock_id), Some(user_id), now);
+            Ok(())
+        })
+    }
+
+    fn link_access(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        permissions: &[Permission],
+        access: &Access,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord> {
+        self.write(|tx| {
+            tx.one(
+                "SELECT 1 FROM users WHERE org_id = $1 AND id = $2 FOR UPDATE",
+                &[&org_id, &user_id],
+            )?;
+            let user = user_q(tx, org_id, user_id)?;
+            if user.status == UserStatus::Revoked {
+                return Err(
+                    StoreError::Conflict("This user's access has been revoked.".into()).into(),
+                );
+            }
+            let (perms, access) =
+                rules::union_access((&user.permissions, &user.access), (permissions, access));
+            let (access_type, unit_ids) = access_to_cols(&access);
+            tx.exec(
+                "UPDATE users SET permissions = $3, access_type = $4, unit_ids = $5 \
+                 WHERE org_id = $1 AND id = $2",
+                &[
+                    &org_id,
+                    &user_id,
+                    &perms_to_vec(&perms),
+                    &access_type,
+                    &unit_ids,
+                ],
+            )?;
+            insert_message(tx, mail)?;
+            let user = user_q(tx, org_id, user_id)?;
+            refresh_user_passcodes(tx, &user, now)?;
+            tx.change(org_id, None, Some(user_id), now);
+            Ok(user)
+        })
+    }
+
+    fn reinstate_user(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        grant: Option<(&[Permission], &Access)>,
+        token: &NewInvitationToken,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let status = tx
+                .one(
+                    "SELECT status FROM users WHERE org_id = $1 AND id = $2 FOR UPDATE",
+                    &[&org_id, &user_id],
+                )?
+                .parsed(0, "status", UserStatus::parse)?;
+            rules::ensure_reinstatable(status)?;
+            tx.exec(
+                "UPDATE users SET status = 'pending', password_hash = NULL, \
+                 registered_email = NULL, invited_email = COALESCE(registered_email, invited_email) \
+                 WHERE id = $1",
+                &[&user_id],
+            )?;
+            if let Some((perms, access)) = grant {
+                let (access_type, unit_ids) = access_to_cols(access);
+                tx.exec(
+                    "UPDATE users SET permissions = $2, access_type = $3, unit_ids = $4 \
+                     WHERE id = $1",
+                    &[&user_id, &perms_to_vec(perms), &access_type, &unit_ids],
+                )?;
+            }
+            tx.exec(
+                "UPDATE sessions SET revoked = true WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            tx.exec(
+                "UPDATE invitations SET voided = true WHERE user_id = $1",
+                &[&user_id],
+            )?;
+            tx.exec(
+                "INSERT INTO invitations (id, user_id, token_hash, sent_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &token.id,
+                    &user_id,
+                    &&token.token_hash[..],
+                    &token.sent_at,
+                    &token.expires_at,
+                ],
+            )?;
+            insert_message(tx, mail)?;
+            let user = user_q(tx, org_id, user_id)?;
+            refresh_user_passcodes(tx, &user, now)?;
+            tx.change(org_id, None, Some(user_id), now);
             Ok(())
         })
     }

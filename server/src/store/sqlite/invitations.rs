@@ -13,7 +13,7 @@ use crate::store::{
     NewRegistration, StoreResult, VerifyAttempt, VerifyOutcome,
 };
 
-fn insert_invitation(
+pub(super) fn insert_invitation(
     tx: &Transaction<'_>,
     user_id: Uuid,
     token: &NewInvitationToken,
@@ -98,12 +98,25 @@ impl InvitationStore for SqliteStore {
 
     fn create_registration(&self, reg: &NewRegistration, sms: &NewMessage) -> StoreResult<()> {
         self.write(|tx| {
+            let uid = reg.user_id.to_string();
             let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(registered_email) = lower(?1))",
-                [&reg.email],
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(registered_email) = lower(?1) \
+                 AND id != ?2)",
+                params![&reg.email, &uid],
                 |r| r.get(0),
             )?;
             rules::ensure_email_free(taken)?;
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users o JOIN users me ON me.id = ?1 \
+                 WHERE o.org_id = me.org_id AND lower(o.username) = lower(?2) AND o.id != ?1)",
+                params![&uid, &reg.username],
+                |r| r.get(0),
+            )?;
+            rules::ensure_username_free(taken)?;
+            tx.execute(
+                "UPDATE users SET username = ?2 WHERE id = ?1",
+                params![&uid, &reg.username],
+            )?;
             tx.execute(
                 "INSERT INTO registrations (id, invitation_id, user_id, email, phone, name, \
                  password_hash, code_hash, created_at, code_expires_at) \

@@ -62,6 +62,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../../migrations/sqlite/0009_manage_access.sql"),
     ),
+    (
+        10,
+        include_str!("../../../migrations/sqlite/0010_accounts.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

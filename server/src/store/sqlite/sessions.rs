@@ -8,12 +8,15 @@ use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::tx::{SESSION_USER_COLS, USER_COLS};
+use super::tx::{SESSION_USER_COLS, USER_COLS, insert_message};
 use super::{SqliteStore, ts};
 use crate::secrets;
 use crate::store::rows::{self, Columns, USER_COL_COUNT};
 use crate::store::rules::{self, KeyCheck, Limit};
-use crate::store::{IdempotencyBegin, NewSession, SessionStore, StoreResult, UserRecord};
+use crate::store::{
+    IdempotencyBegin, NewMessage, NewPasswordReset, NewSession, ResetAttempt, ResetOutcome,
+    SessionStore, StoreResult, UserRecord,
+};
 
 impl SessionStore for SqliteStore {
     fn login_lookup(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>> {
@@ -136,6 +139,93 @@ impl SessionStore for SqliteStore {
         self.write(|tx| {
             tx.execute("DELETE FROM attempts WHERE key = ?1", [key])?;
             Ok(())
+        })
+    }
+
+    fn create_password_reset(
+        &self,
+        reset: &NewPasswordReset,
+        mail: &NewMessage,
+        sms: &NewMessage,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE password_resets SET used = 1 WHERE user_id = ?1",
+                [reset.user_id.to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO password_resets (id, user_id, token_hash, code_hash, created_at, \
+                 expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    reset.id.to_string(),
+                    reset.user_id.to_string(),
+                    &reset.token_hash[..],
+                    &reset.code_hash[..],
+                    ts(reset.created_at),
+                    ts(reset.expires_at)
+                ],
+            )?;
+            insert_message(tx, mail)?;
+            insert_message(tx, sms)?;
+            Ok(())
+        })
+    }
+
+    fn confirm_password_reset(&self, a: &ResetAttempt) -> StoreResult<ResetOutcome> {
+        self.write(|tx| {
+            let found = tx
+                .query_row(
+                    "SELECT r.id, r.user_id, r.code_hash, r.attempts, r.expires_at, r.used, \
+                     u.status = 'active' FROM password_resets r JOIN users u ON u.id = r.user_id \
+                     WHERE r.token_hash = ?1",
+                    [&a.token_hash[..]],
+                    |r| {
+                        Ok((
+                            r.text(0)?,
+                            r.uuid(1)?,
+                            r.bytes(2)?,
+                            r.get::<_, u32>(3)?,
+                            r.time(4)?,
+                            r.flag(5)?,
+                            r.flag(6)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((id, user_id, code_hash, attempts, expires_at, used, user_active)) = found
+            else {
+                return Ok(ResetOutcome::Invalid);
+            };
+            let stored = rules::StoredReset {
+                code_hash: &code_hash,
+                attempts,
+                expires_at,
+                used,
+                user_active,
+            };
+            if let Err((outcome, count)) =
+                rules::check_reset(&stored, &a.code_hash, a.max_attempts, a.now)
+            {
+                if let Some(dies) = count {
+                    tx.execute(
+                        "UPDATE password_resets SET attempts = attempts + 1, \
+                         used = used OR ?2 WHERE id = ?1",
+                        params![id, dies],
+                    )?;
+                }
+                return Ok(outcome);
+            }
+            let uid = user_id.to_string();
+            tx.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![uid, a.password_hash],
+            )?;
+            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
+            tx.execute(
+                "UPDATE password_resets SET used = 1 WHERE user_id = ?1",
+                [&uid],
+            )?;
+            Ok(ResetOutcome::Done(user_id))
         })
     }
 

@@ -18,6 +18,11 @@ impl StoreTestExt for SqliteStore {
                  code_expires_at = code_expires_at - ?2 WHERE user_id = ?1",
                 params![uid, seconds],
             )?;
+            tx.execute(
+                "UPDATE password_resets SET created_at = created_at - ?2, \
+                 expires_at = expires_at - ?2 WHERE user_id = ?1",
+                params![uid, seconds],
+            )?;
             Ok(())
         })
     }

@@ -1,16 +1,20 @@
 //! [`UserStore`] on SQLite: users, the Manage Access table, scope and revocation.
 
-use access_domain::{Access, AccessPeriod, Permission};
+use access_domain::{Access, AccessPeriod, Permission, UserStatus};
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::tx::{USER_COLS, change, codes_in_use, insert_passcode, user_changed, user_tx};
+use super::tx::{
+    USER_COLS, change, codes_in_use, insert_message, insert_passcode, user_changed, user_tx,
+};
 use super::{SqliteStore, access_to_cols, ids_to_json, perms_to_text, ts};
 use crate::store::rows::{self, Columns, PASSCODE_COLS, USER_COL_COUNT};
+use crate::store::rules;
 use crate::store::user_list::{UserPage, UserQuery, UserSort};
 use crate::store::{
-    LAST_MANAGER, PasscodeRecord, StoreError, StoreResult, SummaryCounts, UserRecord, UserStore,
+    LAST_MANAGER, NewInvitationToken, NewMessage, PasscodeRecord, StoreError, StoreResult,
+    SummaryCounts, UserRecord, UserStore,
 };
 
 impl UserStore for SqliteStore {
@@ -21,7 +25,7 @@ impl UserStore for SqliteStore {
     fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
         self.with(|c| {
             Ok(c.query_row(
-                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND u.username = ?2"),
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"),
                 params![org_id.to_string(), username],
                 |r| rows::user(r),
             )
@@ -88,11 +92,14 @@ impl UserStore for SqliteStore {
              AND (?5 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
                   (SELECT 1 FROM json_each(u.unit_ids) j \
                    WHERE j.value NOT IN (SELECT value FROM json_each(?5))))) \
-             AND (?6 IS NULL OR (u.access_ends_at >= ?6 AND u.access_ends_at < ?7))";
+             AND (?6 IS NULL OR (u.access_ends_at >= ?6 AND u.access_ends_at < ?7)) \
+             AND (?8 IS NULL OR (COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                  WHERE i.user_id = u.id AND i.voided = 0), 0) <= ?9) = ?8)";
         let pattern = query.like_pattern();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
-        let status = query.status.map(|s| s.as_str());
+        let status = query.stored_status();
+        let (expired, now) = (query.expired(), super::ts(query.at()));
         let (after_key, after_id) = match &query.after {
             Some(c) => (Some(c.key.clone()), Some(c.id.to_string())),
             None => (None, None),
@@ -113,14 +120,16 @@ impl UserStore for SqliteStore {
                     pattern,
                     within,
                     ends_from,
-                    ends_before
+                    ends_before,
+                    expired,
+                    now
                 ],
                 |r| rows::count(r, 0),
             )?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
-                 AND (?8 IS NULL OR {key} {cmp} ?8 OR ({key} = ?8 AND u.id {cmp} ?9)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?10"
+                 AND (?10 IS NULL OR {key} {cmp} ?10 OR ({key} = ?10 AND u.id {cmp} ?11)) \
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?12"
             ))?;
             let found = stmt
                 .query_map(
@@ -132,6 +141,8 @@ impl UserStore for SqliteStore {
                         within,
                         ends_from,
                         ends_before,
+                        expired,
+                        now,
                         after_key,
                         after_id,
                         limit + 1
@@ -143,18 +154,27 @@ impl UserStore for SqliteStore {
         })
     }
 
-    fn summary(&self, org_id: Uuid, within_units: Option<&[Uuid]>) -> StoreResult<SummaryCounts> {
+    fn summary(
+        &self,
+        org_id: Uuid,
+        within_units: Option<&[Uuid]>,
+        now: OffsetDateTime,
+    ) -> StoreResult<SummaryCounts> {
         self.with(|c| {
             Ok(c.query_row(
                 "SELECT COUNT(*), \
                  COALESCE(SUM(user_type = 'team_member'), 0), \
                  COALESCE(SUM(user_type = 'resident'), 0), \
-                 COALESCE(SUM(status = 'pending'), 0) \
-                 FROM users u WHERE org_id = ?1 AND status != 'revoked' \
-                 AND (?2 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
-                      (SELECT 1 FROM json_each(u.unit_ids) j \
-                       WHERE j.value NOT IN (SELECT value FROM json_each(?2)))))",
-                params![org_id.to_string(), within_units.map(ids_to_json)],
+                 COALESCE(SUM(status = 'pending' AND expires_at > ?3), 0), \
+                 COALESCE(SUM(status = 'pending' AND expires_at <= ?3), 0) \
+                 FROM (SELECT u.user_type, u.status, CASE WHEN u.status = 'pending' THEN \
+                       COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                                 WHERE i.user_id = u.id AND i.voided = 0), 0) END AS expires_at \
+                       FROM users u WHERE u.org_id = ?1 AND u.status != 'revoked' \
+                       AND (?2 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
+                            (SELECT 1 FROM json_each(u.unit_ids) j \
+                             WHERE j.value NOT IN (SELECT value FROM json_each(?2))))))",
+                params![org_id.to_string(), within_units.map(ids_to_json), ts(now)],
                 |r| rows::summary(r),
             )?)
         })
@@ -280,6 +300,79 @@ impl UserStore for SqliteStore {
             }
             insert_passcode(tx, user_id, lock_id, &mut used)?;
             change(tx, org_id, Some(lock_id), Some(user_id), now)?;
+            Ok(())
+        })
+    }
+
+    fn link_access(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        permissions: &[Permission],
+        access: &Access,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord> {
+        self.write(|tx| {
+            let user = user_tx(tx, org_id, user_id)?;
+            if user.status == UserStatus::Revoked {
+                return Err(StoreError::Conflict(
+                    "This user's access has been revoked.".into(),
+                ));
+            }
+            let (perms, access) =
+                rules::union_access((&user.permissions, &user.access), (permissions, access));
+            let (access_type, unit_ids) = access_to_cols(&access);
+            tx.execute(
+                "UPDATE users SET permissions = ?3, access_type = ?4, unit_ids = ?5 \
+                 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    user_id.to_string(),
+                    perms_to_text(&perms),
+                    access_type,
+                    unit_ids
+                ],
+            )?;
+            insert_message(tx, mail)?;
+            Ok(user_changed(tx, org_id, user_id, now)?)
+        })
+    }
+
+    fn reinstate_user(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        grant: Option<(&[Permission], &Access)>,
+        token: &NewInvitationToken,
+        mail: &NewMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            rules::ensure_reinstatable(user_tx(tx, org_id, user_id)?.status)?;
+            let uid = user_id.to_string();
+            tx.execute(
+                "UPDATE users SET status = 'pending', password_hash = NULL, \
+                 registered_email = NULL, invited_email = COALESCE(registered_email, invited_email) \
+                 WHERE id = ?1",
+                [&uid],
+            )?;
+            if let Some((perms, access)) = grant {
+                let (access_type, unit_ids) = access_to_cols(access);
+                tx.execute(
+                    "UPDATE users SET permissions = ?2, access_type = ?3, unit_ids = ?4 \
+                     WHERE id = ?1",
+                    params![uid, perms_to_text(perms), access_type, unit_ids],
+                )?;
+            }
+            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
+            tx.execute(
+                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
+                [&uid],
+            )?;
+            super::invitations::insert_invitation(tx, user_id, token)?;
+            insert_message(tx, mail)?;
+            user_changed(tx, org_id, user_id, now)?;
             Ok(())
         })
     }

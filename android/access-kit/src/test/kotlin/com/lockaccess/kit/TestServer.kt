@@ -98,7 +98,7 @@ class Admin private constructor(private val token: String) {
         val mail = outbox().firstOrNull { it["channel"] == "email" && it["to"] == email }
             ?: error("no mail to $email in the outbox")
         val body = mail["body"] as String
-        return Regex("https?://\\S+").find(body)?.value?.trimEnd('.', ')', '>') ?: error("no link in: $body")
+        return Regex("https?://\\S*token=\\S+").find(body)?.value?.trimEnd('.', ')', '>') ?: error("no link in: $body")
     }
 
     /** The 6-digit code of the newest SMS to [phone] (E.164). */
