@@ -115,6 +115,18 @@ enum Command {
         #[arg(long, env = "ACCESS_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+    /// Forgot password: a reset link goes to the email, a code to the account's phone.
+    ForgotPassword { email: String },
+    /// Set a new password with the reset mail's link (or its token) and the SMS code.
+    ResetPassword {
+        /// The link from the password reset email (or its token).
+        link: String,
+        #[arg(long)]
+        code: String,
+        /// Read from ACCESS_PASSWORD or stdin when not given.
+        #[arg(long, env = "ACCESS_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
     /// Sign out and wipe the local cache and queue.
     Logout,
     /// Show the signed-in user and what they may do.
@@ -421,6 +433,21 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let pw = password(pw)?;
             show_user(&client.account().login(email, pw).await?)
+        }
+        Command::ForgotPassword { email } => {
+            println!("{}", client.account().request_password_reset(email).await?)
+        }
+        Command::ResetPassword {
+            link,
+            code,
+            password: pw,
+        } => {
+            let pw = password(pw)?;
+            client
+                .account()
+                .confirm_password_reset(link, code, pw)
+                .await?;
+            println!("password changed; every session ended: run `access login` again");
         }
         Command::Logout => {
             client.account().logout().await?;

@@ -167,8 +167,8 @@ test('a password reset from the sign-in page: mail link, SMS code, new password'
   await page.getByLabel('Email').fill('ivy@web.example');
   await page.getByLabel('Password').fill('brand-new-pass-1');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  // A team member without the manage right: signed in, and refused the page.
-  await page.getByRole('heading', { name: 'You do not have permission to manage lock access' }).waitFor();
+  // A team member without the manage right: signed in, on the locks of their scope.
+  await page.getByRole('heading', { level: 1, name: 'Locks' }).waitFor();
   const old = await server.api('POST', '/sessions', { email: 'ivy@web.example', password: 'password-123' });
   assert.equal(old.status, 401);
   assert.deepEqual(errors, []);

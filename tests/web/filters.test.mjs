@@ -94,7 +94,7 @@ test('filter by type and status, search by name or email, sort', async () => {
   await page.getByLabel('Status', { exact: true }).selectOption('');
 
   // Search: by name, by the invited email, by the email used at registration.
-  const search = page.getByLabel('Search by name or email');
+  const search = page.getByLabel('Search by name, username or email');
   await search.fill('blake');
   await shows(['Blake Orr']);
   await search.fill('ZED.WORKS');

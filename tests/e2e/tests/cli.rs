@@ -103,3 +103,104 @@ async fn cli_scans_pairs_and_opens_a_lock() {
     });
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_registers_with_a_username_and_resets_a_forgotten_password() {
+    let (server, admin, unit) = support::site().await;
+    let url = server.base_url();
+    admin
+        .invite(
+            "team_member",
+            "ren@example.test",
+            &["view_logs"],
+            support::units(&[&unit]),
+        )
+        .await;
+    let link = admin.invitation_link("ren@example.test").await;
+    let home = tempfile::tempdir().unwrap();
+    // No Bluetooth here: the adapter is never opened by account commands.
+    let run = |args: &[&str]| access(home.path(), &url, "hci-none", args);
+    let (code, _, err) = tokio::task::block_in_place(|| {
+        run(&[
+            "register",
+            "--invitation",
+            &link,
+            "--email",
+            "ren@example.test",
+            "--phone",
+            "+1 555 310 4242",
+            "--name",
+            "Ren",
+            "--username",
+            "x",
+        ])
+    });
+    assert_ne!(
+        code, 0,
+        "a one-letter username is refused before any request"
+    );
+    assert!(err.contains("3 to 32"), "{err}");
+    let (code, reg, err) = tokio::task::block_in_place(|| {
+        run(&[
+            "register",
+            "--invitation",
+            &link,
+            "--email",
+            "ren@example.test",
+            "--phone",
+            "+1 555 310 4242",
+            "--name",
+            "Ren",
+            "--username",
+            "Ren.Tech",
+        ])
+    });
+    assert_eq!(code, 0, "{err}");
+    let sms = admin.sms_code("+15553104242").await;
+    let (code, who, err) = tokio::task::block_in_place(|| run(&["verify", reg.trim(), &sms]));
+    assert_eq!(code, 0, "{err}");
+    assert!(who.contains("Ren <ren@example.test>"), "{who}");
+    let users = admin.get("/api/v1/users?q=ren.tech").await;
+    assert_eq!(users["items"][0]["username"], "ren.tech", "{users}");
+
+    let (code, said, err) =
+        tokio::task::block_in_place(|| run(&["forgot-password", "ren@example.test"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!said.trim().is_empty());
+    let reset_link = admin.invitation_link("ren@example.test").await;
+    assert!(reset_link.contains("reset"), "{reset_link}");
+    let reset_code = admin.sms_code("+15553104242").await;
+    let new_password = |args: &[&str]| {
+        let out = Command::new(access_binary())
+            .args(["--server", &url, "--home"])
+            .arg(home.path())
+            .args(args)
+            .env("ACCESS_PASSWORD", "a-new-pass-2026")
+            .output()
+            .expect("access runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = tokio::task::block_in_place(|| {
+        new_password(&["reset-password", &reset_link, "--code", "000000"])
+    });
+    assert_ne!(code, 0, "a wrong SMS code is refused");
+    assert!(!err.is_empty());
+    let (code, err) = tokio::task::block_in_place(|| {
+        new_password(&["reset-password", &reset_link, "--code", &reset_code])
+    });
+    assert_eq!(code, 0, "{err}");
+    let (code, _) = tokio::task::block_in_place(|| {
+        new_password(&["reset-password", &reset_link, "--code", &reset_code])
+    });
+    assert_ne!(code, 0, "a used reset link is refused");
+    // The old password no longer signs in; the new one does.
+    let (code, _, _) =
+        tokio::task::block_in_place(|| run(&["login", "--email", "ren@example.test"]));
+    assert_ne!(code, 0, "the old password is refused");
+    let (code, err) =
+        tokio::task::block_in_place(|| new_password(&["login", "--email", "ren@example.test"]));
+    assert_eq!(code, 0, "{err}");
+}

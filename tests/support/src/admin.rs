@@ -154,11 +154,13 @@ impl Admin {
         m["body"].as_str().expect("message body").to_string()
     }
 
-    /// The invitation link in the newest mail to `email`.
+    /// The link with a token (an invitation, a password reset) in the newest mail to `email`.
     pub async fn invitation_link(&self, email: &str) -> String {
         let body = self.last_message("email", email).await;
-        // The invitation link: the one with the token (the mail also links the app stores).
-        let token_at = body.find("token=").expect("an invitation link in the mail");
+        // The link with the token: the mail may also link the app stores.
+        let token_at = body
+            .find("token=")
+            .expect("a link with a token in the mail");
         let start = body[..token_at].rfind("http").expect("a link in the mail");
         body[start..]
             .split_whitespace()
