@@ -430,6 +430,19 @@ async fn management_endpoints_refuse_team_members_without_the_right() {
             format!("/api/v1/users/{uid}/resend-invite"),
             None,
         ),
+        (Method::POST, format!("/api/v1/users/{uid}/reinstate"), None),
+        (
+            Method::PUT,
+            format!("/api/v1/users/{uid}/period"),
+            Some(json!({"period": {}})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invitations".into(),
+            Some(
+                json!({"user_type": "team_member", "username": "vendor", "permissions": [], "access": {"type": "units", "unit_ids": [units[0]]}}),
+            ),
+        ),
         (Method::GET, "/api/v1/access/summary".into(), None),
         (Method::GET, "/api/v1/outbox".into(), None),
         (

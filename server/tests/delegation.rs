@@ -468,3 +468,114 @@ async fn a_manager_whose_access_ended_manages_nobody() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_manager_links_and_reinstates_only_within_their_reach() {
+    let t = common::start().await;
+    let api = &t.api;
+    let s = site(api).await;
+    let admin = s.admin.as_str();
+    let username = |id: String| async move {
+        let u = api.get(&format!("/api/v1/users/{id}"), admin).await;
+        u.body["username"].as_str().unwrap().to_string()
+    };
+    let by_username = |name: &str, access: Value| {
+        json!({"user_type": "team_member", "username": name,
+               "permissions": ["view_logs"], "access": access})
+    };
+    let (agent_b, _) = api
+        .team_member(
+            &s.admin,
+            "agent-b@birch.example",
+            json!(["view_logs"]),
+            units(&[&s.unit_b]),
+        )
+        .await;
+    let agent_b_name = username(agent_b.clone()).await;
+
+    // Their own account: no raising their own rights through a username invitation.
+    let own = username(s.manager_id.clone()).await;
+    let me = api
+        .post(
+            "/api/v1/invitations",
+            &s.manager,
+            by_username(&own, units(&[&s.unit_a])),
+        )
+        .await;
+    assert_eq!(status_code(&me), (StatusCode::FORBIDDEN, "forbidden"));
+    // Access beyond their units is refused before any account is looked at.
+    let beyond = api
+        .post(
+            "/api/v1/invitations",
+            &s.manager,
+            by_username(&agent_b_name, units(&[&s.unit_b])),
+        )
+        .await;
+    assert_eq!(
+        status_code(&beyond),
+        (StatusCode::FORBIDDEN, "out_of_scope")
+    );
+    // Adding their own unit to someone else's account is a link.
+    let linked = api
+        .post(
+            "/api/v1/invitations",
+            &s.manager,
+            by_username(&agent_b_name, units(&[&s.unit_a])),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::OK, "{:?}", linked.body);
+    assert_eq!(linked.body["linked"], true);
+    let agent = api.get(&format!("/api/v1/users/{agent_b}"), &s.admin).await;
+    assert_eq!(
+        agent.body["access"]["unit_ids"].as_array().unwrap().len(),
+        2
+    );
+
+    // A revoked user beyond their reach: neither reinstated by id (not even seen) nor
+    // through a username invitation, which would replace that user's access.
+    assert_eq!(api.revoke(&s.admin, &agent_b).await.status, StatusCode::OK);
+    let hidden = api
+        .post(
+            &format!("/api/v1/users/{agent_b}/reinstate"),
+            &s.manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status_code(&hidden), (StatusCode::NOT_FOUND, "not_found"));
+    let through_name = api
+        .post(
+            "/api/v1/invitations",
+            &s.manager,
+            by_username(&agent_b_name, units(&[&s.unit_a])),
+        )
+        .await;
+    assert_eq!(
+        status_code(&through_name),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let still = api.get(&format!("/api/v1/users/{agent_b}"), &s.admin).await;
+    assert_eq!(still.body["status"], "revoked");
+
+    // Their own unit's revoked user comes back.
+    let (agent_a, _) = api
+        .team_member(
+            &s.admin,
+            "agent-a@birch.example",
+            json!(["view_logs"]),
+            units(&[&s.unit_a]),
+        )
+        .await;
+    assert_eq!(
+        api.revoke(&s.manager, &agent_a).await.status,
+        StatusCode::OK
+    );
+    let back = api
+        .post(
+            &format!("/api/v1/users/{agent_a}/reinstate"),
+            &s.manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{:?}", back.body);
+    assert_eq!(back.body["status"], "pending");
+}
