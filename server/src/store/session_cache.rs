@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
+use std::hash::Hash;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,18 +141,92 @@ fn writing(generation: u64) -> bool {
     !generation.is_multiple_of(2)
 }
 
-/// A remembered answer of the session lookup.
-struct Entry {
-    user: UserRecord,
-    /// The session's `expires_at` (unix seconds): the answer holds only before it.
-    expires_at: i64,
-    generation: u64,
+/// Answers remembered by key, each valid at one [`Generation`]: an answer is kept only if no
+/// write began or ended while it was read, and served only while the generation is still
+/// the one it was read at. What the session lookup and the users table's totals share.
+///
+/// ```
+/// # use access_server::store::session_cache::{Generation, Memo};
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = Generation::open(&dir.path().join("gen")).unwrap();
+/// let memo = Memo::new(100);
+/// let count = || Ok::<_, std::io::Error>(7);
+/// assert_eq!(memo.get_or_read(&db, "all users", count).unwrap(), 7);
+/// assert_eq!(memo.get(&"all users", db.current()), Some(7));
+/// db.write(|| Ok::<_, std::io::Error>(())).unwrap();
+/// assert_eq!(memo.get(&"all users", db.current()), None);
+/// ```
+pub struct Memo<K, V> {
+    entries: Mutex<HashMap<K, (V, u64)>>,
+    /// Entries at most; a full memo starts over.
+    max: usize,
 }
 
-/// The session lookup's answers, by token hash, each valid at one [`Generation`].
-#[derive(Default)]
+impl<K: Eq + Hash, V: Clone> Memo<K, V> {
+    /// An empty memo of at most `max` answers.
+    pub fn new(max: usize) -> Memo<K, V> {
+        Memo {
+            entries: Mutex::new(HashMap::new()),
+            max,
+        }
+    }
+
+    /// The answer for `key` if it was read at `generation` (never while a write is on).
+    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+        if writing(generation) {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, at)| *at == generation)
+            .map(|(v, _)| v.clone())
+    }
+
+    /// Remembers `value`, read when the generation was `read_at`; kept only if the
+    /// generation is still `read_at` now (no write began or ended during the read).
+    pub fn put(&self, key: K, value: V, read_at: u64, now_generation: u64) {
+        if writing(read_at) || now_generation != read_at {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.max {
+            entries.clear();
+        }
+        entries.insert(key, (value, read_at));
+    }
+
+    /// The answer for `key`: remembered at the current generation of `db`, or what `read`
+    /// finds (then remembered).
+    pub fn get_or_read<E>(
+        &self,
+        db: &Generation,
+        key: K,
+        read: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        // Taken before reading: a write that begins after it moves the generation.
+        let read_at = db.current();
+        if let Some(v) = self.get(&key, read_at) {
+            return Ok(v);
+        }
+        let v = read()?;
+        self.put(key, v.clone(), read_at, db.current());
+        Ok(v)
+    }
+}
+
+/// The session lookup's answers by token hash: the user and the session's `expires_at`
+/// (unix seconds), each valid at one [`Generation`].
 pub struct SessionCache {
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
+    entries: Memo<[u8; 32], (UserRecord, i64)>,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache {
+            entries: Memo::new(MAX_ENTRIES),
+        }
+    }
 }
 
 impl SessionCache {
@@ -181,18 +256,13 @@ impl SessionCache {
     /// The user of the session `token_hash` at generation `generation`, if remembered from
     /// that same generation and the session is live at `now` (unix seconds).
     fn get(&self, token_hash: &[u8; 32], now: i64, generation: u64) -> Option<UserRecord> {
-        if writing(generation) {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(token_hash)
-            .filter(|e| e.generation == generation && now < e.expires_at)
-            .map(|e| e.user.clone())
+        self.entries
+            .get(token_hash, generation)
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(user, _)| user)
     }
 
-    /// Remembers `user`, read from the database when the generation was `read_at`; kept only
-    /// if the generation is still `read_at` now (no write began or ended during the read).
+    /// Remembers `user`, read from the database when the generation was `read_at`.
     fn put(
         &self,
         token_hash: [u8; 32],
@@ -201,20 +271,11 @@ impl SessionCache {
         read_at: u64,
         now_generation: u64,
     ) {
-        if writing(read_at) || now_generation != read_at {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(
+        self.entries.put(
             token_hash,
-            Entry {
-                user: user.clone(),
-                expires_at,
-                generation: read_at,
-            },
+            (user.clone(), expires_at),
+            read_at,
+            now_generation,
         );
     }
 }
@@ -363,6 +424,6 @@ mod tests {
             key[..8].copy_from_slice(&(i as u64).to_le_bytes());
             cache.put(key, &user(), 100, at, at);
         }
-        assert!(cache.entries.lock().unwrap().len() <= MAX_ENTRIES);
+        assert!(cache.entries.entries.lock().unwrap().len() <= MAX_ENTRIES);
     }
 }

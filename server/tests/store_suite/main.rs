@@ -104,3 +104,41 @@ fn both_stores_page_alike() {
         assert_eq!(s, p, "the stores page differently");
     }
 }
+
+/// The SQLite store remembers the users table's totals per database generation: a write by
+/// a second instance on the same file shows in the first one's next total.
+#[test]
+fn a_users_total_follows_a_write_from_another_instance() {
+    use access_domain::Access;
+    use access_server::store::UserStore;
+    use access_server::store::user_list::UserQuery;
+    let dir = tempfile::tempdir().unwrap();
+    let first = SqliteStore::open(dir.path()).unwrap();
+    let second = SqliteStore::open(dir.path()).unwrap();
+    let org = user_page::fill(&first);
+    // What a manager of no units sees: the residents of no unit.
+    let within_none = UserQuery {
+        within_units: Some(vec![]),
+        limit: 2,
+        ..UserQuery::default()
+    };
+    let before = first.user_page(org, &within_none).unwrap();
+    assert!(before.total > 1);
+    assert_eq!(
+        first.user_page(org, &within_none).unwrap().total,
+        before.total
+    );
+    let someone = before.users[0].id;
+    second
+        .set_access(
+            org,
+            someone,
+            &Access::AllLocks,
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    assert_eq!(
+        first.user_page(org, &within_none).unwrap().total,
+        before.total - 1
+    );
+}

@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::rows::Columns;
-use super::session_cache::{Generation, SessionCache};
+use super::session_cache::{Generation, Memo, SessionCache};
 use super::{Gauges, Store, StoreError, StoreResult, rules};
 
 /// Versioned migrations, applied in order; `schema_migrations` records the applied ones.
@@ -93,6 +93,8 @@ pub struct SqliteStore {
     generation: Generation,
     /// The session lookup's recent answers.
     sessions: SessionCache,
+    /// The users table's totals by filter, at the generation they were counted at.
+    user_totals: Memo<String, u64>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -234,6 +236,7 @@ impl SqliteStore {
             writer: Mutex::new(()),
             generation,
             sessions: SessionCache::default(),
+            user_totals: Memo::new(1_000),
         };
         store.write(|tx| {
             tx.execute_batch(

@@ -111,21 +111,33 @@ impl UserStore for SqliteStore {
             None => (None, None),
         };
         self.with(|c| {
-            let total = c.query_row(
-                &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
-                params![
-                    org,
-                    user_type,
-                    status,
-                    pattern,
-                    within,
-                    ends_from,
-                    ends_before,
-                    expired,
-                    now
-                ],
-                |r| rows::count(r, 0),
-            )?;
+            let count = || {
+                c.query_row(
+                    &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
+                    params![
+                        org,
+                        user_type,
+                        status,
+                        pattern,
+                        within,
+                        ends_from,
+                        ends_before,
+                        expired,
+                        now
+                    ],
+                    |r| rows::count(r, 0),
+                )
+            };
+            // Counting visits every matching user while the page reads one index range, so
+            // a total that does not depend on the time (no expiry or "ending" filter) is
+            // remembered per database generation: paging and reloads count once, and any
+            // write, from any process, counts again.
+            let total = if expired.is_none() && ends_from.is_none() {
+                let key = format!("{org}|{user_type:?}|{status:?}|{pattern:?}|{within:?}");
+                self.user_totals.get_or_read(&self.generation, key, count)?
+            } else {
+                count()?
+            };
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
                  AND (?10 IS NULL OR {key} {cmp} ?10 OR ({key} = ?10 AND u.id {cmp} ?11)) \
