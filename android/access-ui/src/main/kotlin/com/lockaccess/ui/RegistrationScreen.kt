@@ -40,6 +40,9 @@ fun RegistrationScreen(p: RegistrationPresenter, appName: String, onDone: (UserI
                 OutlinedTextField(s.name, p::nameChanged, label = { Text("Name") })
                 OutlinedTextField(s.email, p::emailChanged, label = { Text("Email") },
                     keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Email))
+                OutlinedTextField(s.username, p::usernameChanged, label = { Text("Username") },
+                    isError = s.usernameProblem != null,
+                    supportingText = { Text(s.usernameProblem ?: "3 to 32 of a-z 0-9 . _ -, e.g. jane.doe") })
                 OutlinedTextField(s.phone, p::phoneChanged, label = { Text("Mobile phone") },
                     isError = s.phoneProblem != null, supportingText = { Text(s.phoneProblem ?: PhoneRule.HINT) },
                     keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Phone))

@@ -3,6 +3,7 @@ package com.lockaccess.app
 import com.lockaccess.core.App
 import com.lockaccess.kit.Site
 import com.lockaccess.kit.TestServer
+import com.lockaccess.kit.get
 import com.lockaccess.kit.onboard
 import com.lockaccess.kit.units
 import kotlinx.coroutines.flow.first
@@ -35,6 +36,31 @@ class AccountPresentersTest {
             p.passwordChanged("pw-123456789")
             p.nameChanged("Robin Roe")
             p.phoneChanged(phone)
+
+            // The username as the user types it: nothing while empty, the rule's sentence
+            // otherwise; on submit an empty or wrong one stays on its field and nothing is sent.
+            p.invitationChanged(admin.invitationLink(email))
+            p.submit().join()
+            val empty = p.state.value
+            assertTrue(empty.usernameProblem!!.startsWith("Choose a username."), empty.toString())
+            assertEquals(empty.usernameProblem, empty.problem)
+            assertEquals(RegistrationStep.Details, empty.step)
+            p.usernameChanged("ro")
+            assertTrue(p.state.value.usernameProblem!!.contains("3 to 32"), p.state.value.toString())
+            p.usernameChanged("")
+            assertNull(p.state.value.usernameProblem)
+            p.usernameChanged("robin roe")
+            val spaced = p.state.value.usernameProblem
+            assertTrue(spaced!!.contains("may not contain ' '"), spaced)
+            p.submit().join()
+            assertEquals(spaced, p.state.value.usernameProblem)
+            assertEquals(RegistrationStep.Details, p.state.value.step)
+            assertTrue(admin.messagesTo("sms", phone).isEmpty(), "no code sent with a wrong username")
+            val username = TestServer.username(email)
+            p.usernameChanged(username.uppercase())
+            assertNull(p.state.value.usernameProblem)
+
+            p.invitationChanged("not-a-code")
             p.submit().join()
             val invalid = p.state.value
             assertTrue(invalid.problem!!.contains("invitation", ignoreCase = true), invalid.toString())
@@ -78,6 +104,29 @@ class AccountPresentersTest {
             assertTrue(done is RegistrationStep.Done, p.state.value.toString())
             assertEquals(email, (done as RegistrationStep.Done).user.email)
             assertNull(p.state.value.problem)
+            // Kept in lower case.
+            assertEquals(username, admin.get("/api/v1/users/${done.user.id}")["username"])
+        }
+
+        // Someone else of the organization choosing the same username (in another case): the
+        // server's sentence, and the form stays.
+        val other = TestServer.email("res")
+        admin.invite("resident", other, emptyList(), units(site.unitA))
+        val otherPhone = TestServer.phone()
+        phone(App.NOKEY_RESIDENT).use { kit ->
+            val p = RegistrationPresenter(kit, App.NOKEY_RESIDENT)
+            p.openedLink(admin.invitationLink(other))
+            p.emailChanged(other)
+            p.phoneChanged(otherPhone)
+            p.passwordChanged("pw-123456789")
+            p.nameChanged("Robin Other")
+            p.usernameChanged(TestServer.username(email).uppercase())
+            p.submit().join()
+            assertEquals("This username is taken in your organization; choose another one.", p.state.value.problem)
+            assertEquals(RegistrationStep.Details, p.state.value.step)
+            p.usernameChanged(TestServer.username(other))
+            p.submit().join()
+            assertTrue(p.state.value.step is RegistrationStep.SmsCode, p.state.value.toString())
         }
     }
 
@@ -95,6 +144,7 @@ class AccountPresentersTest {
             p.phoneChanged(TestServer.phone())
             p.passwordChanged("pw-123456789")
             p.nameChanged("Kim Late")
+            p.usernameChanged(TestServer.username(email))
             p.submit().join()
             assertEquals(RegistrationStep.Details, p.state.value.step)
             assertEquals("This invitation has expired: ask your administrator to resend it.", p.state.value.problem)
@@ -121,6 +171,7 @@ class AccountPresentersTest {
             p.phoneChanged(phone)
             p.passwordChanged("pw-123456789")
             p.nameChanged("Robin Roe")
+            p.usernameChanged(TestServer.username(email))
             p.submit().join()
             assertTrue(p.state.value.step is RegistrationStep.SmsCode, p.state.value.toString())
             p.smsCodeChanged(admin.smsCode(phone))
