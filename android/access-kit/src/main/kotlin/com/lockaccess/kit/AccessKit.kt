@@ -174,6 +174,22 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
 
     suspend fun login(email: String, password: String): UserInfo = mapped { account.login(email, password) }
 
+    /**
+     * Forgot password, first step: the server mails a reset link to [email] and texts a
+     * 6-digit code to the account's phone. Returns the server's sentence, the same whether
+     * the email has an account or not.
+     */
+    suspend fun requestPasswordReset(email: String): String = mapped { account.requestPasswordReset(email) }
+
+    /**
+     * Forgot password, second step: the mail's link (or its token), the texted code and the
+     * new password. Every session of the account ends: sign in again with the new password.
+     * A used, replaced or expired link fails with [AccessKitError.InvalidInput] (the
+     * server's sentence), a wrong code with [AccessKitError.WrongSmsCode].
+     */
+    suspend fun confirmPasswordReset(linkOrToken: String, smsCode: String, newPassword: String) =
+        mapped { account.confirmPasswordReset(linkOrToken, smsCode, newPassword) }
+
     /** Signs out and wipes the cache, the queue and the stored session. */
     suspend fun logout() = mapped { account.logout() }
 

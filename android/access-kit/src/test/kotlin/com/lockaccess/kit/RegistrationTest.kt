@@ -61,6 +61,34 @@ class RegistrationTest {
     }
 
     @Test
+    fun aPasswordResetIsRefusedLocallyUntilItsInputsCanBeRight() = runBlocking<Unit> {
+        val token = "b".repeat(40)
+        AccessKit.open(TestServer.NOWHERE, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            val email = assertThrows<AccessKitError.InvalidInput> { runBlocking { kit.requestPasswordReset("not an email") } }
+            assertEquals("Enter the email address you sign in with.", email.message)
+            val link = assertThrows<AccessKitError.InvalidInput> {
+                runBlocking { kit.confirmPasswordReset("https://access.example.com/reset-password", "123456", "new-password-1") }
+            }
+            assertTrue(link.message.contains("not a password reset link"), link.message)
+            assertThrows<AccessKitError.WrongSmsCode> { runBlocking { kit.confirmPasswordReset(token, " ", "new-password-1") } }
+            val short = assertThrows<AccessKitError.InvalidInput> { runBlocking { kit.confirmPasswordReset(token, "123456", "short") } }
+            assertTrue(short.message.contains("at least 8"), short.message)
+            // Right-shaped inputs go to the server: here, nowhere.
+            assertThrows<AccessKitError.Offline> { runBlocking { kit.confirmPasswordReset(token, "123456", "new-password-1") } }
+            assertThrows<AccessKitError.Offline> { runBlocking { kit.requestPasswordReset("kim@example.test") } }
+        }
+        // The real server answers any email with the same sentence.
+        AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            val sentence = kit.requestPasswordReset(TestServer.email("nobody"))
+            assertTrue(sentence.startsWith("If this email belongs to an active account"), sentence)
+            val gone = assertThrows<AccessKitError.InvalidInput> {
+                runBlocking { kit.confirmPasswordReset("${TestServer.url}/reset-password?token=$token", "123456", "new-password-1") }
+            }
+            assertTrue(gone.message.contains("not valid any more"), gone.message)
+        }
+    }
+
+    @Test
     fun registerWithTheSmsCodeThenLoginSyncListAndSearch() = runBlocking<Unit> {
         val tag = TestServer.email("t").substringBefore('@')
         val site = Site(admin, tag)

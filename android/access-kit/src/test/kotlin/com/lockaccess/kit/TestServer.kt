@@ -105,6 +105,28 @@ class Admin private constructor(private val token: String) {
     fun messagesTo(channel: String, to: String): List<Any?> =
         outbox().filter { it["channel"] == channel && it["to"] == to }
 
+    /**
+     * The link of the newest password reset mail to [email] and the code of the reset SMS
+     * to [phone] (E.164) that came with it, waiting a little for both.
+     */
+    fun passwordReset(email: String, phone: String): Pair<String, String> {
+        repeat(100) {
+            val mail = messagesTo("email", email).firstOrNull()
+            val sms = messagesTo("sms", phone).firstOrNull()
+            val body = mail?.get("body") as String?
+            val text = sms?.get("body") as String?
+            if (body != null && body.contains("/reset-password?token=") && text != null &&
+                text.contains("password reset code")
+            ) {
+                val link = Regex("https?://\\S*/reset-password\\?token=\\S+").find(body)!!.value.trimEnd('.', ')', '>')
+                val code = Regex("\\d{6}").find(text)?.value ?: error("no code in: $text")
+                return link to code
+            }
+            Thread.sleep(50)
+        }
+        error("no password reset mail to $email with an SMS to $phone in the outbox")
+    }
+
     /** The invitation link in the newest mail to [email]. */
     fun invitationLink(email: String): String {
         val mail = outbox().firstOrNull { it["channel"] == "email" && it["to"] == email }
@@ -142,8 +164,8 @@ fun units(vararg ids: String) = mapOf("type" to "units", "unit_ids" to ids.toLis
 val allLocks = mapOf("type" to "all_locks")
 
 /**
- * Invites [email] and registers through [kit] with the SMS code from the outbox, the username
- * made from the email; returns the user's id.
+ * Invites [email] and registers through [kit] with [phone], the SMS code from the outbox and the
+ * username made from the email; returns the user's id.
  */
 suspend fun onboard(
     kit: AccessKit,
@@ -151,10 +173,10 @@ suspend fun onboard(
     email: String,
     permissions: List<String>,
     access: Map<String, Any>,
+    phone: String = TestServer.phone(),
 ): String {
     val admin = TestServer.admin
     val user = admin.invite(userType, email, permissions, access)
-    val phone = TestServer.phone()
     val registration = kit.register(admin.invitationLink(email), email, phone, "pw-123456789", "Pat Doe",
         TestServer.username(email))
     kit.verifySms(registration, admin.smsCode(phone))

@@ -251,6 +251,101 @@ class AccountPresentersTest {
     }
 
     @Test
+    fun aForgottenPasswordIsResetWithTheMailedLinkAndTheTextedCodeOnce() = runBlocking<Unit> {
+        val site = Site(admin, TestServer.email("pr").substringBefore('@'))
+        val email = TestServer.email("forgot")
+        val phone = TestServer.phone()
+        phone(App.ACCESS_MANAGER).use { kit ->
+            onboard(kit, "team_member", email, listOf("view_logs"), units(site.unitA), phone)
+            kit.logout()
+
+            // Sign-in's "Forgot password?" opens the reset with the email typed there.
+            val session = SessionPresenter(kit)
+            session.started().join()
+            assertEquals(Screen.SignIn, session.state.value.screen)
+            session.forgotPassword(email)
+            assertEquals(Screen.PasswordReset(email), session.state.value.screen)
+
+            // Step 1: the email; the core refuses one that is none, then the server's sentence.
+            val p = PasswordResetPresenter(kit, "not an email")
+            p.request().join()
+            assertEquals("Enter the email address you sign in with.", p.state.value.problem)
+            assertEquals(PasswordResetStep.Request, p.state.value.step)
+            p.emailChanged(email.uppercase())
+            assertNull(p.state.value.problem)
+            p.request().join()
+            val sent = p.state.value.step
+            assertTrue(sent is PasswordResetStep.Confirm, p.state.value.toString())
+            val sentence = (sent as PasswordResetStep.Confirm).sentence!!
+            assertTrue(sentence.startsWith("If this email belongs to an active account"), sentence)
+            assertNull(p.state.value.problem)
+            // An email without an account gets the very same sentence.
+            PasswordResetPresenter(kit, TestServer.email("nobody")).use { nobody ->
+                nobody.request().join()
+                assertEquals(PasswordResetStep.Confirm(sentence), nobody.state.value.step)
+            }
+            val (link, code) = admin.passwordReset(email, phone)
+
+            // Step 2: an empty code and a short password stay on their fields; nothing is sent.
+            p.linkChanged(link)
+            p.newPasswordChanged("short")
+            p.confirm().join()
+            assertEquals(PasswordResetPresenter.EMPTY_CODE, p.state.value.codeProblem)
+            assertEquals(PasswordResetPresenter.SHORT_PASSWORD, p.state.value.passwordProblem)
+            assertTrue(p.state.value.step is PasswordResetStep.Confirm)
+            // A wrong code: the core's word on the code field, and the link still works after.
+            p.smsCodeChanged(if (code == "000000") "111111" else "000000")
+            assertNull(p.state.value.codeProblem)
+            p.newPasswordChanged("new-password-1")
+            assertNull(p.state.value.passwordProblem)
+            p.confirm().join()
+            assertEquals("The SMS code is wrong.", p.state.value.codeProblem)
+            assertEquals(p.state.value.codeProblem, p.state.value.problem)
+            assertTrue(p.state.value.step is PasswordResetStep.Confirm)
+            // A link that is none.
+            p.smsCodeChanged(code)
+            p.linkChanged("https://access.example.com/reset-password")
+            p.confirm().join()
+            assertTrue(p.state.value.problem!!.contains("not a password reset link"), p.state.value.toString())
+            // The mail's link and the texted code set the password.
+            p.linkChanged(link)
+            p.confirm().join()
+            assertEquals(PasswordResetStep.Done, p.state.value.step, p.state.value.toString())
+            assertNull(p.state.value.problem)
+            assertEquals("", p.state.value.newPassword)
+            session.backToSignIn()
+            assertEquals(Screen.SignIn, session.state.value.screen)
+
+            // The old password is refused at sign-in, the new one signs in.
+            val signIn = SignInPresenter(kit)
+            signIn.emailChanged(email)
+            signIn.passwordChanged("pw-123456789")
+            signIn.submit().join()
+            assertEquals("Wrong email or password.", signIn.state.value.problem)
+            assertNull(signIn.state.value.signedIn)
+            signIn.passwordChanged("new-password-1")
+            signIn.submit().join()
+            assertEquals(email, signIn.state.value.signedIn?.email, signIn.state.value.toString())
+            kit.logout()
+
+            // The link is used up: the same link and code again are refused in the server's words.
+            PasswordResetPresenter(kit).use { again ->
+                again.openedLink(typedCode(link))
+                assertEquals(PasswordResetStep.Confirm(null), again.state.value.step)
+                again.smsCodeChanged(code)
+                again.newPasswordChanged("new-password-2")
+                again.confirm().join()
+                val refused = again.state.value.problem
+                assertTrue(refused!!.startsWith("This password reset link is not valid any more"), refused)
+                assertTrue(again.state.value.step is PasswordResetStep.Confirm)
+            }
+            signIn.passwordChanged("new-password-2")
+            signIn.submit().join()
+            assertEquals("Wrong email or password.", signIn.state.value.problem, "the refused reset changed nothing")
+        }
+    }
+
+    @Test
     fun theSessionStartsOfflineFromTheCacheAndGoesBackToSignInWhenRevoked() = runBlocking<Unit> {
         val site = Site(admin, TestServer.email("se").substringBefore('@'))
         phone(App.ACCESS_MANAGER).use { kit ->
