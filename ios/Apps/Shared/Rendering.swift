@@ -128,6 +128,9 @@ struct RegistrationView: View {
                     TextField("Name", text: screen.binding(\.name, RegistrationPresenter.nameChanged))
                     TextField("Email", text: screen.binding(\.email, RegistrationPresenter.emailChanged))
                         .keyboardType(.emailAddress).textInputAutocapitalization(.never)
+                    TextField("Username, e.g. jane.doe", text: screen.binding(\.username, RegistrationPresenter.usernameChanged))
+                        .textInputAutocapitalization(.never).autocorrectionDisabled()
+                    if let p = screen.state.usernameProblem { Text(p).font(.footnote).foregroundStyle(.red) }
                     TextField("Mobile phone, e.g. \(PhoneRule.example)", text: screen.binding(\.phone, RegistrationPresenter.phoneChanged))
                         .keyboardType(.phonePad)
                     Text(screen.state.phoneProblem ?? PhoneRule.hint).font(.footnote)

@@ -6,7 +6,7 @@ import Foundation
 
 /// Where registration stands.
 public enum RegistrationStep: Equatable, Sendable {
-    /// The form: invitation, email, phone, password, name.
+    /// The form: invitation, email, phone, password, name, username.
     case details
     /// The SMS code was sent; `registrationId` completes it.
     case smsCode(registrationId: String)
@@ -26,6 +26,11 @@ public struct RegistrationState: Equatable, Sendable {
     public var phoneProblem: String?
     public var password = ""
     public var name = ""
+    /// 3 to 32 of a-z 0-9 . _ -, unique in the organization (the server says when it is taken).
+    public var username = ""
+    /// The core's `checkUsername` message (the rule's sentence) while the username does not
+    /// follow the rule; nil while the field is empty or right.
+    public var usernameProblem: String?
     public var smsCode = ""
     public var step: RegistrationStep = .details
     public var busy = false
@@ -34,7 +39,8 @@ public struct RegistrationState: Equatable, Sendable {
 }
 
 /// Registration from an invitation: the link the phone opened or the code typed from the
-/// mail, the details with the `+1` phone checked as it is typed, then the texted code.
+/// mail, the details with the `+1` phone and the username checked as they are typed (a wrong
+/// username stops `submit` before anything is sent), then the texted code.
 public final class RegistrationPresenter: Presenter<RegistrationState>, @unchecked Sendable {
     private let kit: AccessKit
 
@@ -68,6 +74,25 @@ public final class RegistrationPresenter: Presenter<RegistrationState>, @uncheck
         }
     }
 
+    /// Checks the username with the core's rule as it is typed.
+    public func usernameChanged(_ text: String) {
+        let problem = text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : Self.usernameProblem(text)
+        update {
+            $0.username = text
+            $0.usernameProblem = problem
+        }
+    }
+
+    /// The rule's sentence for `username` (an empty one too), or nil when it follows the rule.
+    static func usernameProblem(_ username: String) -> String? {
+        do {
+            _ = try AccessKit.checkUsername(username)
+            return nil
+        } catch {
+            return message(error)
+        }
+    }
+
     static func phoneProblem(_ phone: String) -> String? {
         if phone.trimmingCharacters(in: .whitespaces).isEmpty { return nil }
         do {
@@ -82,13 +107,22 @@ public final class RegistrationPresenter: Presenter<RegistrationState>, @uncheck
     public func submit() async {
         let s = state
         guard case .details = s.step, !s.busy else { return }
+        // An empty username too: the rule's sentence on the field, and nothing sent.
+        if let problem = Self.usernameProblem(s.username) {
+            update {
+                $0.usernameProblem = problem
+                $0.problem = problem
+            }
+            return
+        }
         update {
             $0.busy = true
             $0.problem = nil
         }
         do {
             let id = try await kit.register(invitation: s.invitation.trimmingCharacters(in: .whitespacesAndNewlines),
-                                            email: s.email, phone: s.phone, password: s.password, name: s.name)
+                                            email: s.email, phone: s.phone, password: s.password, name: s.name,
+                                            username: s.username)
             update {
                 $0.step = .smsCode(registrationId: id)
                 $0.busy = false

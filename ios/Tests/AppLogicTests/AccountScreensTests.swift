@@ -21,6 +21,7 @@ final class AccountScreensTests: XCTestCase {
         reg.phoneChanged(Env.phone())
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Kim Late")
+        reg.usernameChanged(Env.username(email))
         await reg.submit()
         XCTAssertEqual(reg.state.step, .details)
         XCTAssertEqual(reg.state.problem, AccessKitError.invitationExpired.errorDescription, "\(reg.state)")
@@ -48,6 +49,7 @@ final class AccountScreensTests: XCTestCase {
         away.phoneChanged(Env.phone())
         away.passwordChanged("pw-123456789")
         away.nameChanged("Sam Lee")
+        away.usernameChanged(Env.username(email))
         await away.submit()
         XCTAssertEqual(away.state.step, .details)
         XCTAssertTrue(away.state.problem?.contains("No connection to the server") == true, "\(away.state)")
@@ -60,6 +62,34 @@ final class AccountScreensTests: XCTestCase {
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Sam Lee")
         reg.phoneChanged(Env.phone())
+
+        // The username as it is typed: nothing while empty, the rule's sentence otherwise; on
+        // submit an empty or wrong one stays on its field and nothing is sent.
+        let early = Env.phone()
+        reg.phoneChanged(early)
+        reg.invitationChanged(try await admin.invitationCode(email))
+        await reg.submit()
+        let empty = try XCTUnwrap(reg.state.usernameProblem)
+        XCTAssertTrue(empty.hasPrefix("Choose a username."), empty)
+        XCTAssertEqual(reg.state.problem, empty)
+        XCTAssertEqual(reg.state.step, .details)
+        reg.usernameChanged("sa")
+        XCTAssertTrue(reg.state.usernameProblem?.contains("3 to 32") == true, "\(reg.state)")
+        reg.usernameChanged("")
+        XCTAssertNil(reg.state.usernameProblem)
+        reg.usernameChanged("sam lee")
+        let spaced = try XCTUnwrap(reg.state.usernameProblem)
+        XCTAssertTrue(spaced.contains("may not contain ' '"), spaced)
+        await reg.submit()
+        XCTAssertEqual(reg.state.usernameProblem, spaced)
+        XCTAssertEqual(reg.state.step, .details)
+        let texted = try await admin.messages("sms", to: early)
+        XCTAssertTrue(texted.isEmpty, "no code sent with a wrong username: \(texted)")
+        let username = Env.username(email)
+        reg.usernameChanged(username.uppercased())
+        XCTAssertNil(reg.state.usernameProblem)
+
+        reg.invitationChanged("not-an-invitation")
         await reg.submit()
         XCTAssertEqual(reg.state.step, .details)
         XCTAssertNotNil(reg.state.problem)
@@ -96,6 +126,27 @@ final class AccountScreensTests: XCTestCase {
         guard case .done(let user) = reg.state.step else { return XCTFail("not registered: \(reg.state)") }
         XCTAssertEqual(user.userType, .resident)
         XCTAssertNil(reg.state.problem)
+        // Kept in lower case.
+        let detail = try await admin.request("GET", "/api/v1/users/\(user.id)")
+        XCTAssertEqual(detail["username"] as? String, username)
+
+        // Someone else of the organization choosing the same username (in another case): the
+        // server's sentence, and the form stays.
+        let other = Env.email("res")
+        _ = try await admin.invite("resident", other, permissions: [], unitIds: [unit])
+        let second = RegistrationPresenter(kit: try Env.kit(.nokeyResident), app: .nokeyResident)
+        second.openedLink(try await admin.invitationLink(other))
+        second.emailChanged(other)
+        second.phoneChanged(Env.phone())
+        second.passwordChanged("pw-123456789")
+        second.nameChanged("Sam Other")
+        second.usernameChanged(username.uppercased())
+        await second.submit()
+        XCTAssertEqual(second.state.problem, "This username is taken in your organization; choose another one.")
+        XCTAssertEqual(second.state.step, .details)
+        second.usernameChanged(Env.username(other))
+        await second.submit()
+        guard case .smsCode = second.state.step else { return XCTFail("no SMS step: \(second.state)") }
     }
 
     func testATeamMembersInvitationOpenedInNoKeyResidentNamesTheRightApp() async throws {
@@ -114,6 +165,7 @@ final class AccountScreensTests: XCTestCase {
         reg.phoneChanged(phone)
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Kim Staff")
+        reg.usernameChanged(Env.username(email))
         await reg.submit()
         if case .smsCode = reg.state.step {
             reg.smsCodeChanged(try await admin.smsCode(phone))
