@@ -83,6 +83,23 @@ public final class AccessKit: @unchecked Sendable {
         try await mapped { try await account.login(email: email, password: password) }
     }
 
+    /// Forgot password, first step: the server mails a reset link to `email` and texts a
+    /// 6-digit code to the account's phone. Returns the server's sentence, the same whether
+    /// the email has an account or not.
+    public func requestPasswordReset(email: String) async throws -> String {
+        try await mapped { try await account.requestPasswordReset(email: email) }
+    }
+
+    /// Forgot password, second step: the mail's link (or its token), the texted code and the
+    /// new password. Every session of the account ends: sign in again with the new password.
+    /// A used, replaced or expired link fails with ``AccessKitError/invalidInput(_:)`` (the
+    /// server's sentence), a wrong code with ``AccessKitError/wrongSmsCode``.
+    public func confirmPasswordReset(linkOrToken: String, smsCode: String, newPassword: String) async throws {
+        try await mapped {
+            try await account.confirmPasswordReset(linkOrToken: linkOrToken, smsCode: smsCode, newPassword: newPassword)
+        }
+    }
+
     /// Signs out and wipes the cache, the queue and the stored session.
     public func logout() async throws { try await mapped { try await account.logout() } }
 

@@ -66,6 +66,45 @@ final class RegistrationTests: XCTestCase {
         } catch AccessKitError.offline {}
     }
 
+    func testAPasswordResetIsRefusedLocallyUntilItsInputsCanBeRight() async throws {
+        let token = String(repeating: "b", count: 40)
+        let away = try AccessKit(serverURL: TestServer.nowhere, dataDirectory: TestServer.deviceDir(),
+                                 app: .accessManager, secrets: InMemorySecretStore())
+        await assertThrows(.invalidInput("Enter the email address you sign in with.")) {
+            try await away.requestPasswordReset(email: "not an email")
+        }
+        do {
+            try await away.confirmPasswordReset(linkOrToken: "https://access.example.com/reset-password", smsCode: "123456",
+                                                newPassword: "new-password-1")
+            XCTFail("a link without a token was taken")
+        } catch AccessKitError.invalidInput(let message) {
+            XCTAssertTrue(message.contains("not a password reset link"), message)
+        }
+        await assertThrows(.wrongSmsCode) {
+            try await away.confirmPasswordReset(linkOrToken: token, smsCode: " ", newPassword: "new-password-1")
+        }
+        await assertThrows(.invalidInput("The password must be at least 8 characters long.")) {
+            try await away.confirmPasswordReset(linkOrToken: token, smsCode: "123456", newPassword: "short")
+        }
+        // Right-shaped inputs go to the server: here, nowhere.
+        do {
+            try await away.confirmPasswordReset(linkOrToken: token, smsCode: "123456", newPassword: "new-password-1")
+            XCTFail("confirmed with no server")
+        } catch AccessKitError.offline {}
+
+        // The real server answers any email with the same sentence, and refuses an unknown link.
+        let kit = try newKit()
+        let sentence = try await kit.requestPasswordReset(email: TestServer.email("nobody"))
+        XCTAssertTrue(sentence.hasPrefix("If this email belongs to an active account"), sentence)
+        do {
+            try await kit.confirmPasswordReset(linkOrToken: "\(TestServer.url)/reset-password?token=\(token)",
+                                               smsCode: "123456", newPassword: "new-password-1")
+            XCTFail("an unknown link was taken")
+        } catch AccessKitError.invalidInput(let message) {
+            XCTAssertTrue(message.contains("not valid any more"), message)
+        }
+    }
+
     func testRegisterWithTheSmsCodeThenLoginSyncListAndSearch() async throws {
         let admin = try await Admin.login()
         let tag = String(TestServer.email("t").prefix(while: { $0 != "@" }))

@@ -218,6 +218,100 @@ final class AccountScreensTests: XCTestCase {
         XCTAssertEqual(signIn.state.problem, AccessKitError.tooManyAttempts.errorDescription)
     }
 
+    func testAForgottenPasswordIsResetWithTheMailedLinkAndTheTextedCodeOnce() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("forgot")
+        let phone = Env.phone()
+        let unit = try await admin.unit(try await admin.property("Ash \(Env.tag())"), "Unit 5")
+        _ = try await admin.invite("team_member", email, permissions: ["view_logs"], unitIds: [unit])
+        let kit = try Env.kit(.accessManager)
+        try await registerWithKit(kit, admin, email: email, phone: phone)
+        try await kit.logout()
+
+        // Sign-in's "Forgot password?" opens the reset with the email typed there.
+        let session = SessionPresenter(kit: kit)
+        await session.started()
+        XCTAssertEqual(session.state.screen, .signIn)
+        session.forgotPassword(email: email)
+        XCTAssertEqual(session.state.screen, .passwordReset(email: email))
+
+        // Step 1: the email; the core refuses one that is none, then the server's sentence.
+        let reset = PasswordResetPresenter(kit: kit, email: "not an email")
+        let seen = Recorder(reset)
+        await reset.request()
+        XCTAssertEqual(reset.state.problem, "Enter the email address you sign in with.")
+        XCTAssertEqual(reset.state.step, .request)
+        reset.emailChanged(email.uppercased())
+        XCTAssertNil(reset.state.problem)
+        await reset.request()
+        guard case .confirm(let told?) = reset.state.step else { return XCTFail("no second step: \(reset.state)") }
+        XCTAssertTrue(told.hasPrefix("If this email belongs to an active account"), told)
+        XCTAssertTrue(seen.states.contains { $0.busy }, "busy while sending")
+        // An email without an account gets the very same sentence.
+        let nobody = PasswordResetPresenter(kit: kit, email: Env.email("nobody"))
+        await nobody.request()
+        XCTAssertEqual(nobody.state.step, .confirm(sentence: told))
+        let (link, code) = try await admin.passwordReset(email, phone: phone)
+
+        // Step 2: an empty code and a short password stay on their fields; nothing is sent.
+        reset.linkChanged(link)
+        reset.newPasswordChanged("short")
+        await reset.confirm()
+        XCTAssertEqual(reset.state.codeProblem, PasswordResetState.emptyCode)
+        XCTAssertEqual(reset.state.passwordProblem, PasswordResetState.shortPassword)
+        XCTAssertEqual(reset.state.step, .confirm(sentence: told))
+        // A wrong code: the core's word on the code field, and the link still works after.
+        reset.smsCodeChanged(code == "000000" ? "111111" : "000000")
+        XCTAssertNil(reset.state.codeProblem)
+        reset.newPasswordChanged("new-password-1")
+        XCTAssertNil(reset.state.passwordProblem)
+        await reset.confirm()
+        XCTAssertEqual(reset.state.codeProblem, AccessKitError.wrongSmsCode.errorDescription)
+        XCTAssertEqual(reset.state.problem, reset.state.codeProblem)
+        XCTAssertEqual(reset.state.step, .confirm(sentence: told))
+        // A link that is none.
+        reset.smsCodeChanged(code)
+        reset.linkChanged("https://access.example.com/reset-password")
+        await reset.confirm()
+        XCTAssertTrue(reset.state.problem?.contains("not a password reset link") == true, "\(reset.state)")
+        // The mail's link and the texted code set the password.
+        reset.linkChanged(link)
+        await reset.confirm()
+        XCTAssertEqual(reset.state.step, .done, "\(reset.state)")
+        XCTAssertNil(reset.state.problem)
+        XCTAssertEqual(reset.state.newPassword, "")
+        session.backToSignIn()
+        XCTAssertEqual(session.state.screen, .signIn)
+
+        // The old password is refused at sign-in, the new one signs in.
+        let signIn = SignInPresenter(kit: kit)
+        signIn.emailChanged(email)
+        signIn.passwordChanged("pw-123456789")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.problem, AccessKitError.invalidCredentials.errorDescription)
+        XCTAssertNil(signIn.state.signedIn)
+        signIn.passwordChanged("new-password-1")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.signedIn?.email, email, "\(signIn.state)")
+        try await kit.logout()
+
+        // The link is used up: the same link and code again are refused in the server's words.
+        let again = PasswordResetPresenter(kit: kit)
+        let token = try XCTUnwrap(URLComponents(string: link)?.queryItems?.first { $0.name == "token" }?.value)
+        again.openedLink(token)
+        XCTAssertEqual(again.state.step, .confirm(sentence: nil))
+        again.smsCodeChanged(code)
+        again.newPasswordChanged("new-password-2")
+        await again.confirm()
+        let refused = try XCTUnwrap(again.state.problem)
+        XCTAssertTrue(refused.hasPrefix("This password reset link is not valid any more"), refused)
+        XCTAssertEqual(again.state.step, .confirm(sentence: nil))
+        signIn.passwordChanged("new-password-2")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.problem, AccessKitError.invalidCredentials.errorDescription,
+                       "the refused reset changed nothing")
+    }
+
     func testTheSessionStartsFromTheStoredUserOfflineOpensLinksAndEndsWhenAccessIsRevoked() async throws {
         let admin = try await Admin.login()
         let email = Env.email("gone")
