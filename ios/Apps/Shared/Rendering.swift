@@ -74,7 +74,11 @@ struct RootView<Home: View>: View {
             case .signIn:
                 SignInView(screen: Screen(SignInPresenter(kit: kit)), problem: session.state.problem,
                            onSignedIn: { user in session.presenter.signedIn(user) },
-                           onInvitation: { session.presenter.openedLink("") })
+                           onInvitation: { session.presenter.openedLink("") },
+                           onForgotPassword: { email in session.presenter.forgotPassword(email: email) })
+            case .passwordReset(let email):
+                PasswordResetView(screen: Screen(PasswordResetPresenter(kit: kit, email: email)),
+                                  onBack: { session.presenter.backToSignIn() })
             case .register(let invitation):
                 RegistrationView(screen: Screen(RegistrationPresenter(kit: kit, app: root.app, invitation: invitation)),
                                  onDone: { user in session.presenter.signedIn(user) },
@@ -94,6 +98,7 @@ struct SignInView: View {
     let problem: String?
     let onSignedIn: (UserInfo) -> Void
     let onInvitation: () -> Void
+    let onForgotPassword: (String) -> Void
 
     var body: some View {
         Form {
@@ -105,6 +110,7 @@ struct SignInView: View {
                 .disabled(screen.state.busy)
             if let p = screen.state.problem { Text(p).foregroundStyle(.red) }
             Button("I have an invitation code", action: onInvitation)
+            Button("Forgot password?") { onForgotPassword(screen.state.email) }
         }
         .navigationTitle("Sign in")
         .onChange(of: screen.state.signedIn) { user in if let user { onSignedIn(user) } }
@@ -128,6 +134,9 @@ struct RegistrationView: View {
                     TextField("Name", text: screen.binding(\.name, RegistrationPresenter.nameChanged))
                     TextField("Email", text: screen.binding(\.email, RegistrationPresenter.emailChanged))
                         .keyboardType(.emailAddress).textInputAutocapitalization(.never)
+                    TextField("Username, e.g. jane.doe", text: screen.binding(\.username, RegistrationPresenter.usernameChanged))
+                        .textInputAutocapitalization(.never).autocorrectionDisabled()
+                    if let p = screen.state.usernameProblem { Text(p).font(.footnote).foregroundStyle(.red) }
                     TextField("Mobile phone, e.g. \(PhoneRule.example)", text: screen.binding(\.phone, RegistrationPresenter.phoneChanged))
                         .keyboardType(.phonePad)
                     Text(screen.state.phoneProblem ?? PhoneRule.hint).font(.footnote)
@@ -149,6 +158,40 @@ struct RegistrationView: View {
         }
         .navigationTitle(screen.state.app == .accessManager ? "Join Access Manager" : "Join NoKey")
         .onChange(of: screen.state.step) { step in if case .done(let user) = step { onDone(user) } }
+    }
+}
+
+/// Forgot password: the email, then the link from the mail, the texted code and the new
+/// password, as ``PasswordResetPresenter`` says.
+struct PasswordResetView: View {
+    @StateObject var screen: Screen<PasswordResetPresenter, PasswordResetState>
+    let onBack: () -> Void
+
+    var body: some View {
+        Form {
+            switch screen.state.step {
+            case .request:
+                TextField("Email", text: screen.binding(\.email, PasswordResetPresenter.emailChanged))
+                    .keyboardType(.emailAddress).textInputAutocapitalization(.never)
+                Button("Send me a reset link") { screen.send { await $0.request() } }.disabled(screen.state.busy)
+            case .confirm(let sentence):
+                if let sentence { Text(sentence) }
+                TextField("Link or code from the email", text: screen.binding(\.link, PasswordResetPresenter.linkChanged))
+                    .textInputAutocapitalization(.never).autocorrectionDisabled()
+                TextField("SMS code", text: screen.binding(\.smsCode, PasswordResetPresenter.smsCodeChanged))
+                    .keyboardType(.numberPad)
+                if let p = screen.state.codeProblem { Text(p).font(.footnote).foregroundStyle(.red) }
+                SecureField("New password", text: screen.binding(\.newPassword, PasswordResetPresenter.newPasswordChanged))
+                if let p = screen.state.passwordProblem { Text(p).font(.footnote).foregroundStyle(.red) }
+                Button("Set the new password") { screen.send { await $0.confirm() } }.disabled(screen.state.busy)
+                Button("Send a new link") { screen.presenter.startOver() }
+            case .done:
+                Text(PasswordResetState.done)
+            }
+            if let p = screen.state.problem { Text(p).foregroundStyle(.red) }
+            Button("Back to sign-in", role: .cancel, action: onBack)
+        }
+        .navigationTitle("Reset your password")
     }
 }
 

@@ -13,7 +13,7 @@ import Foundation
 /// let kit = try AccessKit(serverURL: url, dataDirectory: dir, app: .accessManager,
 ///                         secrets: KeychainSecretStore(service: "com.lockaccess.manager"))
 /// let id = try await kit.register(invitation: link, email: email, phone: "+1 555 123 4567",
-///                                 password: pw, name: name)
+///                                 password: pw, name: name, username: "pat.doe")
 /// _ = try await kit.verifySms(registrationId: id, code: code)
 /// for try await event in kit.sync() { progress.show(event) }
 /// ```
@@ -60,13 +60,17 @@ public final class AccessKit: @unchecked Sendable {
 
     /// Starts registration from an invitation link (or its token). The phone must follow
     /// the `+1` rule (``PhoneRule``); a wrong one fails with ``AccessKitError/invalidPhone(_:)``
-    /// before anything is sent. Returns the registration id for ``verifySms(registrationId:code:)``.
-    public func register(invitation: String, email: String, phone: String, password: String, name: String)
-        async throws -> String
+    /// before anything is sent. The username must follow the username rule
+    /// (``checkUsername(_:)``); a wrong one fails with ``AccessKitError/invalidInput(_:)`` before
+    /// anything is sent, and one another user of the organization has is refused by the
+    /// server. Returns the registration id for ``verifySms(registrationId:code:)``.
+    public func register(invitation: String, email: String, phone: String, password: String, name: String,
+                         username: String) async throws -> String
     {
         try await mapped {
             try await account.registerFromInvitation(
-                linkOrToken: invitation, email: email, phone: phone, password: password, name: name)
+                linkOrToken: invitation, email: email, phone: phone, password: password, name: name,
+                username: username)
         }
     }
 
@@ -77,6 +81,23 @@ public final class AccessKit: @unchecked Sendable {
 
     public func login(email: String, password: String) async throws -> UserInfo {
         try await mapped { try await account.login(email: email, password: password) }
+    }
+
+    /// Forgot password, first step: the server mails a reset link to `email` and texts a
+    /// 6-digit code to the account's phone. Returns the server's sentence, the same whether
+    /// the email has an account or not.
+    public func requestPasswordReset(email: String) async throws -> String {
+        try await mapped { try await account.requestPasswordReset(email: email) }
+    }
+
+    /// Forgot password, second step: the mail's link (or its token), the texted code and the
+    /// new password. Every session of the account ends: sign in again with the new password.
+    /// A used, replaced or expired link fails with ``AccessKitError/invalidInput(_:)`` (the
+    /// server's sentence), a wrong code with ``AccessKitError/wrongSmsCode``.
+    public func confirmPasswordReset(linkOrToken: String, smsCode: String, newPassword: String) async throws {
+        try await mapped {
+            try await account.confirmPasswordReset(linkOrToken: linkOrToken, smsCode: smsCode, newPassword: newPassword)
+        }
     }
 
     /// Signs out and wipes the cache, the queue and the stored session.
@@ -90,6 +111,13 @@ public final class AccessKit: @unchecked Sendable {
     /// nothing is sent.
     public static func checkPhone(_ phone: String) throws -> String {
         try mappedSync { try AccessCore.checkPhone(phone: phone) }
+    }
+
+    /// The core's username rule (3 to 32 of a-z 0-9 . _ -) for a field, as the user types:
+    /// the username in lower case, or ``AccessKitError/invalidInput(_:)`` with the rule's
+    /// sentence. Local: nothing is sent.
+    public static func checkUsername(_ username: String) throws -> String {
+        try mappedSync { try AccessCore.checkUsername(username: username) }
     }
 
     // MARK: sync

@@ -8,7 +8,8 @@ import Foundation
 /// of reaching a screen unhandled. `errorDescription` is text a screen can show as it is.
 ///
 /// ```swift
-/// do { _ = try await kit.register(invitation: link, email: email, phone: phone, password: pw, name: name) }
+/// do { _ = try await kit.register(invitation: link, email: email, phone: phone, password: pw, name: name,
+///                                 username: username) }
 /// catch AccessKitError.invalidPhone(let message) { phoneError = message }
 /// ```
 public enum AccessKitError: Error, Equatable, Sendable {

@@ -15,13 +15,15 @@ final class RegistrationTests: XCTestCase {
         let link = try await admin.invitationLink(email)
         let kit = try newKit()
         do {
-            _ = try await kit.register(invitation: link, email: email, phone: "5551234567", password: "pw-123456789", name: "Pat")
+            _ = try await kit.register(invitation: link, email: email, phone: "5551234567", password: "pw-123456789", name: "Pat",
+                                       username: "pat.nophone")
             XCTFail("a phone without +1 was accepted")
         } catch AccessKitError.invalidPhone(let message) {
             XCTAssertTrue(message.contains("+15551234567"), message)
         }
         do {
-            _ = try await kit.register(invitation: link, email: email, phone: "+1 555 CALL NOW", password: "pw-123456789", name: "Pat")
+            _ = try await kit.register(invitation: link, email: email, phone: "+1 555 CALL NOW", password: "pw-123456789", name: "Pat",
+                                       username: "pat.nophone")
             XCTFail("letters after +1 were accepted")
         } catch AccessKitError.invalidPhone(let message) {
             XCTAssertTrue(message.contains("digits"), message)
@@ -30,19 +32,95 @@ final class RegistrationTests: XCTestCase {
         XCTAssertNil(me)
     }
 
+    func testAUsernameOutsideTheRuleIsRefusedBeforeAnyRequest() async throws {
+        // The core's rule, local: lower case, trimmed; the rule's sentence otherwise.
+        XCTAssertEqual(try AccessKit.checkUsername(" Kim.Lee "), "kim.lee")
+        XCTAssertEqual(try AccessKit.checkUsername("kim_lee-2"), "kim_lee-2")
+        for (bad, says) in [("k", "3 to 32"), ("kim lee", "may not contain ' '"), (String(repeating: "x", count: 33), "3 to 32")] {
+            do {
+                _ = try AccessKit.checkUsername(bad)
+                XCTFail("\(bad) was accepted")
+            } catch AccessKitError.invalidInput(let message) {
+                XCTAssertTrue(message.contains(says), message)
+            }
+        }
+
+        // A kit whose server is nowhere: a request would fail as offline, so the username's
+        // refusal proves nothing was sent.
+        let link = "\(TestServer.url)/invite/access-manager?token=" + String(repeating: "a", count: 32)
+        let kit = try AccessKit(serverURL: TestServer.nowhere, dataDirectory: TestServer.deviceDir(),
+                                app: .accessManager, secrets: InMemorySecretStore())
+        for bad in ["", "k", "kim lee", "kim@lee"] {
+            do {
+                _ = try await kit.register(invitation: link, email: "kim@example.test", phone: TestServer.phone(),
+                                           password: "pw-123456789", name: "Kim", username: bad)
+                XCTFail("the username \(bad) was accepted")
+            } catch AccessKitError.invalidInput(let message) {
+                XCTAssertTrue(message.contains("A username has 3 to 32 characters"), message)
+            }
+        }
+        do {
+            _ = try await kit.register(invitation: link, email: "kim@example.test", phone: TestServer.phone(),
+                                       password: "pw-123456789", name: "Kim", username: "kim.lee")
+            XCTFail("registered with no server")
+        } catch AccessKitError.offline {}
+    }
+
+    func testAPasswordResetIsRefusedLocallyUntilItsInputsCanBeRight() async throws {
+        let token = String(repeating: "b", count: 40)
+        let away = try AccessKit(serverURL: TestServer.nowhere, dataDirectory: TestServer.deviceDir(),
+                                 app: .accessManager, secrets: InMemorySecretStore())
+        await assertThrows(.invalidInput("Enter the email address you sign in with.")) {
+            try await away.requestPasswordReset(email: "not an email")
+        }
+        do {
+            try await away.confirmPasswordReset(linkOrToken: "https://access.example.com/reset-password", smsCode: "123456",
+                                                newPassword: "new-password-1")
+            XCTFail("a link without a token was taken")
+        } catch AccessKitError.invalidInput(let message) {
+            XCTAssertTrue(message.contains("not a password reset link"), message)
+        }
+        await assertThrows(.wrongSmsCode) {
+            try await away.confirmPasswordReset(linkOrToken: token, smsCode: " ", newPassword: "new-password-1")
+        }
+        await assertThrows(.invalidInput("The password must be at least 8 characters long.")) {
+            try await away.confirmPasswordReset(linkOrToken: token, smsCode: "123456", newPassword: "short")
+        }
+        // Right-shaped inputs go to the server: here, nowhere.
+        do {
+            try await away.confirmPasswordReset(linkOrToken: token, smsCode: "123456", newPassword: "new-password-1")
+            XCTFail("confirmed with no server")
+        } catch AccessKitError.offline {}
+
+        // The real server answers any email with the same sentence, and refuses an unknown link.
+        let kit = try newKit()
+        let sentence = try await kit.requestPasswordReset(email: TestServer.email("nobody"))
+        XCTAssertTrue(sentence.hasPrefix("If this email belongs to an active account"), sentence)
+        do {
+            try await kit.confirmPasswordReset(linkOrToken: "\(TestServer.url)/reset-password?token=\(token)",
+                                               smsCode: "123456", newPassword: "new-password-1")
+            XCTFail("an unknown link was taken")
+        } catch AccessKitError.invalidInput(let message) {
+            XCTAssertTrue(message.contains("not valid any more"), message)
+        }
+    }
+
     func testRegisterWithTheSmsCodeThenLoginSyncListAndSearch() async throws {
         let admin = try await Admin.login()
         let tag = String(TestServer.email("t").prefix(while: { $0 != "@" }))
         let site = try await Site.make(admin, tag)
         let invited = TestServer.email("pat"), used = TestServer.email("pat.personal")
-        _ = try await admin.invite("team_member", invited, permissions: ["rename_locks", "view_logs"], access: units(site.unitA))
+        let id = try await admin.invite("team_member", invited, permissions: ["rename_locks", "view_logs"], access: units(site.unitA))
         let link = try await admin.invitationLink(invited)
         let kit = try newKit()
 
         let phone = TestServer.phone()
         let digits = Array(phone.dropFirst(2))
         let formatted = "+1 (\(String(digits[0..<3]))) \(String(digits[3..<6]))-\(String(digits[6...]))"
-        let registration = try await kit.register(invitation: link, email: used, phone: formatted, password: "pw-123456789", name: "Pat Doe")
+        // The username as typed; the organization keeps it in lower case.
+        let username = "Pat." + tag.suffix(8)
+        let registration = try await kit.register(invitation: link, email: used, phone: formatted, password: "pw-123456789",
+                                                  name: "Pat Doe", username: username)
         let code = try await admin.smsCode(phone)
         await assertThrows(.wrongSmsCode) { try await kit.verifySms(registrationId: registration, code: code == "000000" ? "111111" : "000000") }
         let me = try await kit.verifySms(registrationId: registration, code: code)
@@ -51,6 +129,8 @@ final class RegistrationTests: XCTestCase {
         XCTAssertEqual(Set(me.permissions), [.renameLocks, .viewLogs])
         XCTAssertFalse(me.allLocks)
         XCTAssertEqual(me.unitIds, [site.unitA])
+        let detail = try await admin.request("GET", "/api/v1/users/\(id)")
+        XCTAssertEqual(detail["username"] as? String, username.lowercased())
 
         let summary = try await kit.syncNow()
         XCTAssertTrue(summary.full)

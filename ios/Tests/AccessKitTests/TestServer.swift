@@ -57,6 +57,17 @@ enum TestServer {
 
     /// A phone that follows the `+1` rule, unique enough per test run.
     static func phone() -> String { "+1555" + String(Int.random(in: 2_000_000...9_999_999)) }
+
+    /// A username for a test user, made from its email (unique as the emails are).
+    static func username(_ email: String) -> String {
+        let name = String(email.lowercased().map { c -> Character in
+            (c.isASCII && (c.isLetter || c.isNumber)) || "._-".contains(c) ? c : "."
+        })
+        return String(name.suffix(32))
+    }
+
+    /// Where nothing listens: a kit pointed here fails any request with `.offline`.
+    static let nowhere = "http://127.0.0.1:9"
 }
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -155,14 +166,16 @@ struct Site {
 func units(_ ids: String...) -> [String: Any] { ["type": "units", "unit_ids": ids] }
 let allLocks: [String: Any] = ["type": "all_locks"]
 
-/// Invites `email` and registers through `kit` with the SMS code from the outbox; returns the user id.
+/// Invites `email` and registers through `kit` with the SMS code from the outbox and the
+/// username made from the email; returns the user id.
 @discardableResult
 func onboard(_ kit: AccessKit, _ admin: Admin, userType: String, email: String, permissions: [String],
              access: [String: Any]) async throws -> String {
     let user = try await admin.invite(userType, email, permissions: permissions, access: access)
     let phone = TestServer.phone()
     let registration = try await kit.register(invitation: try await admin.invitationLink(email), email: email,
-                                              phone: phone, password: "pw-123456789", name: "Pat Doe")
+                                              phone: phone, password: "pw-123456789", name: "Pat Doe",
+                                              username: TestServer.username(email))
     _ = try await kit.verifySms(registrationId: registration, code: try await admin.smsCode(phone))
     return user
 }

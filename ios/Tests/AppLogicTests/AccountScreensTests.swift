@@ -21,6 +21,7 @@ final class AccountScreensTests: XCTestCase {
         reg.phoneChanged(Env.phone())
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Kim Late")
+        reg.usernameChanged(Env.username(email))
         await reg.submit()
         XCTAssertEqual(reg.state.step, .details)
         XCTAssertEqual(reg.state.problem, AccessKitError.invitationExpired.errorDescription, "\(reg.state)")
@@ -48,6 +49,7 @@ final class AccountScreensTests: XCTestCase {
         away.phoneChanged(Env.phone())
         away.passwordChanged("pw-123456789")
         away.nameChanged("Sam Lee")
+        away.usernameChanged(Env.username(email))
         await away.submit()
         XCTAssertEqual(away.state.step, .details)
         XCTAssertTrue(away.state.problem?.contains("No connection to the server") == true, "\(away.state)")
@@ -60,6 +62,34 @@ final class AccountScreensTests: XCTestCase {
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Sam Lee")
         reg.phoneChanged(Env.phone())
+
+        // The username as it is typed: nothing while empty, the rule's sentence otherwise; on
+        // submit an empty or wrong one stays on its field and nothing is sent.
+        let early = Env.phone()
+        reg.phoneChanged(early)
+        reg.invitationChanged(try await admin.invitationCode(email))
+        await reg.submit()
+        let empty = try XCTUnwrap(reg.state.usernameProblem)
+        XCTAssertTrue(empty.hasPrefix("Choose a username."), empty)
+        XCTAssertEqual(reg.state.problem, empty)
+        XCTAssertEqual(reg.state.step, .details)
+        reg.usernameChanged("sa")
+        XCTAssertTrue(reg.state.usernameProblem?.contains("3 to 32") == true, "\(reg.state)")
+        reg.usernameChanged("")
+        XCTAssertNil(reg.state.usernameProblem)
+        reg.usernameChanged("sam lee")
+        let spaced = try XCTUnwrap(reg.state.usernameProblem)
+        XCTAssertTrue(spaced.contains("may not contain ' '"), spaced)
+        await reg.submit()
+        XCTAssertEqual(reg.state.usernameProblem, spaced)
+        XCTAssertEqual(reg.state.step, .details)
+        let texted = try await admin.messages("sms", to: early)
+        XCTAssertTrue(texted.isEmpty, "no code sent with a wrong username: \(texted)")
+        let username = Env.username(email)
+        reg.usernameChanged(username.uppercased())
+        XCTAssertNil(reg.state.usernameProblem)
+
+        reg.invitationChanged("not-an-invitation")
         await reg.submit()
         XCTAssertEqual(reg.state.step, .details)
         XCTAssertNotNil(reg.state.problem)
@@ -96,6 +126,27 @@ final class AccountScreensTests: XCTestCase {
         guard case .done(let user) = reg.state.step else { return XCTFail("not registered: \(reg.state)") }
         XCTAssertEqual(user.userType, .resident)
         XCTAssertNil(reg.state.problem)
+        // Kept in lower case.
+        let detail = try await admin.request("GET", "/api/v1/users/\(user.id)")
+        XCTAssertEqual(detail["username"] as? String, username)
+
+        // Someone else of the organization choosing the same username (in another case): the
+        // server's sentence, and the form stays.
+        let other = Env.email("res")
+        _ = try await admin.invite("resident", other, permissions: [], unitIds: [unit])
+        let second = RegistrationPresenter(kit: try Env.kit(.nokeyResident), app: .nokeyResident)
+        second.openedLink(try await admin.invitationLink(other))
+        second.emailChanged(other)
+        second.phoneChanged(Env.phone())
+        second.passwordChanged("pw-123456789")
+        second.nameChanged("Sam Other")
+        second.usernameChanged(username.uppercased())
+        await second.submit()
+        XCTAssertEqual(second.state.problem, "This username is taken in your organization; choose another one.")
+        XCTAssertEqual(second.state.step, .details)
+        second.usernameChanged(Env.username(other))
+        await second.submit()
+        guard case .smsCode = second.state.step else { return XCTFail("no SMS step: \(second.state)") }
     }
 
     func testATeamMembersInvitationOpenedInNoKeyResidentNamesTheRightApp() async throws {
@@ -114,6 +165,7 @@ final class AccountScreensTests: XCTestCase {
         reg.phoneChanged(phone)
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Kim Staff")
+        reg.usernameChanged(Env.username(email))
         await reg.submit()
         if case .smsCode = reg.state.step {
             reg.smsCodeChanged(try await admin.smsCode(phone))
@@ -164,6 +216,100 @@ final class AccountScreensTests: XCTestCase {
         await signIn.submit()
         XCTAssertNil(signIn.state.signedIn)
         XCTAssertEqual(signIn.state.problem, AccessKitError.tooManyAttempts.errorDescription)
+    }
+
+    func testAForgottenPasswordIsResetWithTheMailedLinkAndTheTextedCodeOnce() async throws {
+        let admin = try await Admin.login()
+        let email = Env.email("forgot")
+        let phone = Env.phone()
+        let unit = try await admin.unit(try await admin.property("Ash \(Env.tag())"), "Unit 5")
+        _ = try await admin.invite("team_member", email, permissions: ["view_logs"], unitIds: [unit])
+        let kit = try Env.kit(.accessManager)
+        try await registerWithKit(kit, admin, email: email, phone: phone)
+        try await kit.logout()
+
+        // Sign-in's "Forgot password?" opens the reset with the email typed there.
+        let session = SessionPresenter(kit: kit)
+        await session.started()
+        XCTAssertEqual(session.state.screen, .signIn)
+        session.forgotPassword(email: email)
+        XCTAssertEqual(session.state.screen, .passwordReset(email: email))
+
+        // Step 1: the email; the core refuses one that is none, then the server's sentence.
+        let reset = PasswordResetPresenter(kit: kit, email: "not an email")
+        let seen = Recorder(reset)
+        await reset.request()
+        XCTAssertEqual(reset.state.problem, "Enter the email address you sign in with.")
+        XCTAssertEqual(reset.state.step, .request)
+        reset.emailChanged(email.uppercased())
+        XCTAssertNil(reset.state.problem)
+        await reset.request()
+        guard case .confirm(let told?) = reset.state.step else { return XCTFail("no second step: \(reset.state)") }
+        XCTAssertTrue(told.hasPrefix("If this email belongs to an active account"), told)
+        XCTAssertTrue(seen.states.contains { $0.busy }, "busy while sending")
+        // An email without an account gets the very same sentence.
+        let nobody = PasswordResetPresenter(kit: kit, email: Env.email("nobody"))
+        await nobody.request()
+        XCTAssertEqual(nobody.state.step, .confirm(sentence: told))
+        let (link, code) = try await admin.passwordReset(email, phone: phone)
+
+        // Step 2: an empty code and a short password stay on their fields; nothing is sent.
+        reset.linkChanged(link)
+        reset.newPasswordChanged("short")
+        await reset.confirm()
+        XCTAssertEqual(reset.state.codeProblem, PasswordResetState.emptyCode)
+        XCTAssertEqual(reset.state.passwordProblem, PasswordResetState.shortPassword)
+        XCTAssertEqual(reset.state.step, .confirm(sentence: told))
+        // A wrong code: the core's word on the code field, and the link still works after.
+        reset.smsCodeChanged(code == "000000" ? "111111" : "000000")
+        XCTAssertNil(reset.state.codeProblem)
+        reset.newPasswordChanged("new-password-1")
+        XCTAssertNil(reset.state.passwordProblem)
+        await reset.confirm()
+        XCTAssertEqual(reset.state.codeProblem, AccessKitError.wrongSmsCode.errorDescription)
+        XCTAssertEqual(reset.state.problem, reset.state.codeProblem)
+        XCTAssertEqual(reset.state.step, .confirm(sentence: told))
+        // A link that is none.
+        reset.smsCodeChanged(code)
+        reset.linkChanged("https://access.example.com/reset-password")
+        await reset.confirm()
+        XCTAssertTrue(reset.state.problem?.contains("not a password reset link") == true, "\(reset.state)")
+        // The mail's link and the texted code set the password.
+        reset.linkChanged(link)
+        await reset.confirm()
+        XCTAssertEqual(reset.state.step, .done, "\(reset.state)")
+        XCTAssertNil(reset.state.problem)
+        XCTAssertEqual(reset.state.newPassword, "")
+        session.backToSignIn()
+        XCTAssertEqual(session.state.screen, .signIn)
+
+        // The old password is refused at sign-in, the new one signs in.
+        let signIn = SignInPresenter(kit: kit)
+        signIn.emailChanged(email)
+        signIn.passwordChanged("pw-123456789")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.problem, AccessKitError.invalidCredentials.errorDescription)
+        XCTAssertNil(signIn.state.signedIn)
+        signIn.passwordChanged("new-password-1")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.signedIn?.email, email, "\(signIn.state)")
+        try await kit.logout()
+
+        // The link is used up: the same link and code again are refused in the server's words.
+        let again = PasswordResetPresenter(kit: kit)
+        let token = try XCTUnwrap(URLComponents(string: link)?.queryItems?.first { $0.name == "token" }?.value)
+        again.openedLink(token)
+        XCTAssertEqual(again.state.step, .confirm(sentence: nil))
+        again.smsCodeChanged(code)
+        again.newPasswordChanged("new-password-2")
+        await again.confirm()
+        let refused = try XCTUnwrap(again.state.problem)
+        XCTAssertTrue(refused.hasPrefix("This password reset link is not valid any more"), refused)
+        XCTAssertEqual(again.state.step, .confirm(sentence: nil))
+        signIn.passwordChanged("new-password-2")
+        await signIn.submit()
+        XCTAssertEqual(signIn.state.problem, AccessKitError.invalidCredentials.errorDescription,
+                       "the refused reset changed nothing")
     }
 
     func testTheSessionStartsFromTheStoredUserOfflineOpensLinksAndEndsWhenAccessIsRevoked() async throws {

@@ -286,6 +286,8 @@ final class AppDaysTests: XCTestCase {
         XCTAssertNil(reg.state.phoneProblem)
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Robin Resident")
+        reg.usernameChanged(Env.username(email))
+        XCTAssertNil(reg.state.usernameProblem)
         await reg.submit()
         guard case .smsCode = reg.state.step else { return XCTFail("\(reg.state)") }
         reg.smsCodeChanged(try await admin.smsCode(phone))

@@ -30,6 +30,15 @@ enum Env {
 
     static func email(_ who: String) -> String { "\(who)-\(UUID().uuidString.prefix(8).lowercased())@example.test" }
     static func phone() -> String { "+1555" + String(Int.random(in: 2_000_000...9_999_999)) }
+
+    /// A username for a test user, made from its email (unique as the emails are).
+    static func username(_ email: String) -> String {
+        let name = String(email.lowercased().map { c -> Character in
+            (c.isASCII && (c.isLetter || c.isNumber)) || "._-".contains(c) ? c : "."
+        })
+        return String(name.suffix(32))
+    }
+
     static func tag() -> String { String(UUID().uuidString.prefix(6)).lowercased() }
 
     static func kit(_ app: App, server: String = serverURL, timeoutMs: UInt32? = 5_000) throws -> AccessKit {
@@ -135,10 +144,11 @@ struct Admin {
         return body
     }
 
-    /// The invitation link in the newest mail to `email`.
+    /// The invitation link in the newest mail to `email` (the one with the token: the mail
+    /// also links the app stores).
     func invitationLink(_ email: String) async throws -> String {
         let body = try await mail(email)
-        guard let range = body.range(of: #"https?://\S+"#, options: .regularExpression) else {
+        guard let range = body.range(of: #"https?://\S*token=\S+"#, options: .regularExpression) else {
             throw Failure("no invitation link in \(body)")
         }
         return String(body[range]).trimmingCharacters(in: CharacterSet(charactersIn: ".)>"))
@@ -160,6 +170,28 @@ struct Admin {
         return code
     }
 
+    /// Every message of `channel` ("email" or "sms") to `to`, newest first.
+    func messages(_ channel: String, to: String) async throws -> [[String: Any]] {
+        try await outbox().filter { $0["channel"] as? String == channel && $0["to"] as? String == to }
+    }
+
+    /// The link of the newest password reset mail to `email` and the code of the reset SMS to
+    /// `phone` that came with it, waiting a little for both.
+    func passwordReset(_ email: String, phone: String) async throws -> (link: String, code: String) {
+        for _ in 0..<100 {
+            let body = try await messages("email", to: email).first?["body"] as? String
+            let text = try await messages("sms", to: phone).first?["body"] as? String
+            if let body, let text, body.contains("/reset-password?token="), text.contains("password reset code"),
+               let link = body.range(of: #"https?://\S*/reset-password\?token=\S+"#, options: .regularExpression),
+               let code = text.range(of: #"\d{6}"#, options: .regularExpression)
+            {
+                return (String(body[link]).trimmingCharacters(in: CharacterSet(charactersIn: ".)>")), String(text[code]))
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw Failure("no password reset mail to \(email) with an SMS to \(phone) in the outbox")
+    }
+
     func smsCode(_ phone: String) async throws -> String {
         guard let sms = try await outbox().first(where: { $0["channel"] as? String == "sms" && $0["to"] as? String == phone }),
               let body = sms["body"] as? String,
@@ -178,12 +210,12 @@ struct Admin {
     func lockInfo(_ lock: String) async throws -> [String: Any] { try await request("GET", "/api/v1/locks/\(lock)") }
 }
 
-/// Registers `email` (invited already) through the kit; returns the password.
+/// Registers `email` (invited already) through the kit with `phone` and the username made
+/// from the email; returns the password.
 @discardableResult
-func registerWithKit(_ kit: AccessKit, _ admin: Admin, email: String) async throws -> String {
-    let phone = Env.phone()
+func registerWithKit(_ kit: AccessKit, _ admin: Admin, email: String, phone: String = Env.phone()) async throws -> String {
     let id = try await kit.register(invitation: try await admin.invitationLink(email), email: email, phone: phone,
-                                    password: "pw-123456789", name: "Sam Lee")
+                                    password: "pw-123456789", name: "Sam Lee", username: Env.username(email))
     _ = try await kit.verifySms(registrationId: id, code: try await admin.smsCode(phone))
     return "pw-123456789"
 }

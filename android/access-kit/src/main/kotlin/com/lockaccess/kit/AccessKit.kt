@@ -40,6 +40,7 @@ import com.lockaccess.core.UnlockPhase
 import com.lockaccess.core.UnlockProgress
 import com.lockaccess.core.UserInfo
 import com.lockaccess.core.checkPhone
+import com.lockaccess.core.checkUsername as coreCheckUsername
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.ExperimentalCoroutinesApi
@@ -60,7 +61,7 @@ import kotlinx.coroutines.flow.mapLatest
  *
  * ```
  * val kit = AccessKit.open(serverUrl, filesDir.path, App.ACCESS_MANAGER, KeystoreSecretStore(ctx))
- * val id = kit.register(link, email, "+1 555 123 4567", password, name)
+ * val id = kit.register(link, email, "+1 555 123 4567", password, name, "pat.doe")
  * kit.verifySms(id, code)
  * kit.sync().collect { event -> progressBar.show(event) }
  * ```
@@ -117,6 +118,26 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
             } catch (e: AccessKitError) {
                 e.message
             }
+
+        /**
+         * The core's username rule (`checkUsername`: 3 to 32 of a-z 0-9 . _ -): the username
+         * in lower case, or [AccessKitError.InvalidInput] with the rule's sentence. Local:
+         * nothing is sent.
+         */
+        fun checkUsername(username: String): String = mapped { coreCheckUsername(username) }
+
+        /**
+         * The core's word on a username as typed: null when it follows the rule or is still
+         * empty, else the rule's sentence.
+         */
+        fun usernameProblem(username: String): String? =
+            if (username.isBlank()) null
+            else try {
+                checkUsername(username)
+                null
+            } catch (e: AccessKitError) {
+                e.message
+            }
     }
 
     /** Releases the Rust object now rather than when the garbage collector gets to it. */
@@ -133,16 +154,41 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
     /**
      * Starts registration from an invitation link (or its token). The phone must follow
      * the `+1` rule ([PhoneRule]); a wrong one fails with [AccessKitError.InvalidPhone]
-     * before anything is sent. Returns the registration id for [verifySms].
+     * before anything is sent. The [username] must follow the username rule ([checkUsername]);
+     * a wrong one fails with [AccessKitError.InvalidInput] before anything is sent, and one
+     * another user of the organization has is refused by the server. Returns the
+     * registration id for [verifySms].
      */
-    suspend fun register(invitation: String, email: String, phone: String, password: String, name: String): String =
-        mapped { account.registerFromInvitation(invitation, email, phone, password, name) }
+    suspend fun register(
+        invitation: String,
+        email: String,
+        phone: String,
+        password: String,
+        name: String,
+        username: String,
+    ): String = mapped { account.registerFromInvitation(invitation, email, phone, password, name, username) }
 
     /** Completes registration with the code texted to the phone, and signs in. */
     suspend fun verifySms(registrationId: String, code: String): UserInfo =
         mapped { account.verifySms(registrationId, code) }
 
     suspend fun login(email: String, password: String): UserInfo = mapped { account.login(email, password) }
+
+    /**
+     * Forgot password, first step: the server mails a reset link to [email] and texts a
+     * 6-digit code to the account's phone. Returns the server's sentence, the same whether
+     * the email has an account or not.
+     */
+    suspend fun requestPasswordReset(email: String): String = mapped { account.requestPasswordReset(email) }
+
+    /**
+     * Forgot password, second step: the mail's link (or its token), the texted code and the
+     * new password. Every session of the account ends: sign in again with the new password.
+     * A used, replaced or expired link fails with [AccessKitError.InvalidInput] (the
+     * server's sentence), a wrong code with [AccessKitError.WrongSmsCode].
+     */
+    suspend fun confirmPasswordReset(linkOrToken: String, smsCode: String, newPassword: String) =
+        mapped { account.confirmPasswordReset(linkOrToken, smsCode, newPassword) }
 
     /** Signs out and wipes the cache, the queue and the stored session. */
     suspend fun logout() = mapped { account.logout() }

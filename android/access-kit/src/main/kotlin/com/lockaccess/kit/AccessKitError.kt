@@ -15,7 +15,7 @@ import com.lockaccess.core.needsSignIn as coreNeedsSignIn
  * own (`errorMessage`, `isTransient`, `needsSignIn`): the kit keeps no copy of them.
  *
  * ```
- * try { kit.register(link, email, phone, password, name) }
+ * try { kit.register(link, email, phone, password, name, username) }
  * catch (e: AccessKitError.InvalidPhone) { phoneField.error = e.message }
  * ```
  */

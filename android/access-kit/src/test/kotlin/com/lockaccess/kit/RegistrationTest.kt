@@ -21,16 +21,70 @@ class RegistrationTest {
         val link = admin.invitationLink(email)
         AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
             val e = assertThrows<AccessKitError.InvalidPhone> {
-                runBlocking { kit.register(link, email, "5551234567", "pw-123456789", "Pat") }
+                runBlocking { kit.register(link, email, "5551234567", "pw-123456789", "Pat", "pat.nophone") }
             }
             assertTrue(e.message.contains("+15551234567"), e.message)
             assertTrue(e.message.contains("+1"), e.message)
             // Letters after +1 are refused too, with their own explanation.
             val letters = assertThrows<AccessKitError.InvalidPhone> {
-                runBlocking { kit.register(link, email, "+1 555 CALL NOW", "pw-123456789", "Pat") }
+                runBlocking { kit.register(link, email, "+1 555 CALL NOW", "pw-123456789", "Pat", "pat.nophone") }
             }
             assertTrue(letters.message.contains("digits"), letters.message)
             assertNull(kit.currentUser())
+        }
+    }
+
+    @Test
+    fun aUsernameOutsideTheRuleIsRefusedBeforeAnyRequest() = runBlocking<Unit> {
+        // The core's rule, local: lower case, trimmed; the rule's sentence otherwise.
+        assertEquals("kim.lee", AccessKit.checkUsername(" Kim.Lee "))
+        assertNull(AccessKit.usernameProblem(""))
+        assertNull(AccessKit.usernameProblem("kim_lee-2"))
+        assertTrue(AccessKit.usernameProblem("k")!!.contains("3 to 32"))
+        assertTrue(AccessKit.usernameProblem("kim lee")!!.contains("may not contain"))
+        assertThrows<AccessKitError.InvalidInput> { AccessKit.checkUsername("x".repeat(33)) }
+
+        // A kit whose server is nowhere: a request would fail as Offline, so the username's
+        // refusal proves nothing was sent.
+        val link = "${TestServer.url}/invite/access-manager?token=" + "a".repeat(32)
+        AccessKit.open(TestServer.NOWHERE, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            for (bad in listOf("", "k", "kim lee", "kim@lee")) {
+                val e = assertThrows<AccessKitError.InvalidInput>(bad) {
+                    runBlocking { kit.register(link, "kim@example.test", TestServer.phone(), "pw-123456789", "Kim", bad) }
+                }
+                assertTrue(e.message.contains("A username has 3 to 32 characters"), e.message)
+            }
+            assertThrows<AccessKitError.Offline> {
+                runBlocking { kit.register(link, "kim@example.test", TestServer.phone(), "pw-123456789", "Kim", "kim.lee") }
+            }
+        }
+    }
+
+    @Test
+    fun aPasswordResetIsRefusedLocallyUntilItsInputsCanBeRight() = runBlocking<Unit> {
+        val token = "b".repeat(40)
+        AccessKit.open(TestServer.NOWHERE, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            val email = assertThrows<AccessKitError.InvalidInput> { runBlocking { kit.requestPasswordReset("not an email") } }
+            assertEquals("Enter the email address you sign in with.", email.message)
+            val link = assertThrows<AccessKitError.InvalidInput> {
+                runBlocking { kit.confirmPasswordReset("https://access.example.com/reset-password", "123456", "new-password-1") }
+            }
+            assertTrue(link.message.contains("not a password reset link"), link.message)
+            assertThrows<AccessKitError.WrongSmsCode> { runBlocking { kit.confirmPasswordReset(token, " ", "new-password-1") } }
+            val short = assertThrows<AccessKitError.InvalidInput> { runBlocking { kit.confirmPasswordReset(token, "123456", "short") } }
+            assertTrue(short.message.contains("at least 8"), short.message)
+            // Right-shaped inputs go to the server: here, nowhere.
+            assertThrows<AccessKitError.Offline> { runBlocking { kit.confirmPasswordReset(token, "123456", "new-password-1") } }
+            assertThrows<AccessKitError.Offline> { runBlocking { kit.requestPasswordReset("kim@example.test") } }
+        }
+        // The real server answers any email with the same sentence.
+        AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
+            val sentence = kit.requestPasswordReset(TestServer.email("nobody"))
+            assertTrue(sentence.startsWith("If this email belongs to an active account"), sentence)
+            val gone = assertThrows<AccessKitError.InvalidInput> {
+                runBlocking { kit.confirmPasswordReset("${TestServer.url}/reset-password?token=$token", "123456", "new-password-1") }
+            }
+            assertTrue(gone.message.contains("not valid any more"), gone.message)
         }
     }
 
@@ -40,13 +94,15 @@ class RegistrationTest {
         val site = Site(admin, tag)
         val invited = TestServer.email("pat")
         val used = TestServer.email("pat.personal")
-        admin.invite("team_member", invited, listOf("rename_locks", "view_logs"), units(site.unitA))
+        val id = admin.invite("team_member", invited, listOf("rename_locks", "view_logs"), units(site.unitA))
         val link = admin.invitationLink(invited)
         AccessKit.open(TestServer.url, TestServer.deviceDir(), appFor("team_member"), InMemorySecretStore()).use { kit ->
             // Another email than the invited one, and a +1 number with punctuation.
             val phone = TestServer.phone()
             val formatted = "+1 (${phone.substring(2, 5)}) ${phone.substring(5, 8)}-${phone.substring(8)}"
-            val registration = kit.register(link, used, formatted, "pw-123456789", "Pat Doe")
+            // The username as typed; the organization keeps it in lower case.
+            val username = "Pat." + tag.takeLast(8)
+            val registration = kit.register(link, used, formatted, "pw-123456789", "Pat Doe", username)
             val code = admin.smsCode(phone)
             val wrong = if (code == "000000") "111111" else "000000"
             assertThrows<AccessKitError.WrongSmsCode> { runBlocking { kit.verifySms(registration, wrong) } }
@@ -56,6 +112,7 @@ class RegistrationTest {
             assertEquals(setOf(Permission.RENAME_LOCKS, Permission.VIEW_LOGS), me.permissions.toSet())
             assertFalse(me.allLocks)
             assertEquals(listOf(site.unitA), me.unitIds)
+            assertEquals(username.lowercase(), admin.get("/api/v1/users/$id")["username"])
 
             val summary = kit.syncNow()
             assertTrue(summary.full)

@@ -58,6 +58,14 @@ object TestServer {
 
     /** A phone that follows the `+1` rule, unique enough per test run. */
     fun phone(): String = "+1555" + (2_000_000 + (Math.random() * 7_999_999).toInt()).toString()
+
+    /** A username for a test user, made from its email (unique as the emails are). */
+    fun username(email: String): String =
+        email.lowercase().map { if (it in 'a'..'z' || it in '0'..'9' || it in "._-") it else '.' }
+            .joinToString("").takeLast(32)
+
+    /** Where nothing listens: a kit pointed here fails any request with [AccessKitError.Offline]. */
+    const val NOWHERE = "http://127.0.0.1:9"
 }
 
 /** The administrator over the REST API, as the Manage Access page does it. */
@@ -92,6 +100,32 @@ class Admin private constructor(private val token: String) {
             "permissions" to permissions, "access" to access))["user_id"] as String
 
     private fun outbox(): List<Any?> = get("/api/v1/outbox?limit=1000")["items"].items()
+
+    /** Every message of [channel] ("email" or "sms") to [to], newest first. */
+    fun messagesTo(channel: String, to: String): List<Any?> =
+        outbox().filter { it["channel"] == channel && it["to"] == to }
+
+    /**
+     * The link of the newest password reset mail to [email] and the code of the reset SMS
+     * to [phone] (E.164) that came with it, waiting a little for both.
+     */
+    fun passwordReset(email: String, phone: String): Pair<String, String> {
+        repeat(100) {
+            val mail = messagesTo("email", email).firstOrNull()
+            val sms = messagesTo("sms", phone).firstOrNull()
+            val body = mail?.get("body") as String?
+            val text = sms?.get("body") as String?
+            if (body != null && body.contains("/reset-password?token=") && text != null &&
+                text.contains("password reset code")
+            ) {
+                val link = Regex("https?://\\S*/reset-password\\?token=\\S+").find(body)!!.value.trimEnd('.', ')', '>')
+                val code = Regex("\\d{6}").find(text)?.value ?: error("no code in: $text")
+                return link to code
+            }
+            Thread.sleep(50)
+        }
+        error("no password reset mail to $email with an SMS to $phone in the outbox")
+    }
 
     /** The invitation link in the newest mail to [email]. */
     fun invitationLink(email: String): String {
@@ -129,12 +163,22 @@ class Site(admin: Admin, tag: String) {
 fun units(vararg ids: String) = mapOf("type" to "units", "unit_ids" to ids.toList())
 val allLocks = mapOf("type" to "all_locks")
 
-/** Invites [email] and registers through [kit] with the SMS code from the outbox. */
-suspend fun onboard(kit: AccessKit, userType: String, email: String, permissions: List<String>, access: Map<String, Any>): String {
+/**
+ * Invites [email] and registers through [kit] with [phone], the SMS code from the outbox and the
+ * username made from the email; returns the user's id.
+ */
+suspend fun onboard(
+    kit: AccessKit,
+    userType: String,
+    email: String,
+    permissions: List<String>,
+    access: Map<String, Any>,
+    phone: String = TestServer.phone(),
+): String {
     val admin = TestServer.admin
     val user = admin.invite(userType, email, permissions, access)
-    val phone = TestServer.phone()
-    val registration = kit.register(admin.invitationLink(email), email, phone, "pw-123456789", "Pat Doe")
+    val registration = kit.register(admin.invitationLink(email), email, phone, "pw-123456789", "Pat Doe",
+        TestServer.username(email))
     kit.verifySms(registration, admin.smsCode(phone))
     return user
 }

@@ -19,6 +19,7 @@ import com.lockaccess.app.LockPresenter
 import com.lockaccess.app.LocksEffect
 import com.lockaccess.app.LocksPresenter
 import com.lockaccess.app.PairingPresenter
+import com.lockaccess.app.PasswordResetPresenter
 import com.lockaccess.app.RegistrationPresenter
 import com.lockaccess.app.Screen
 import com.lockaccess.app.SessionPresenter
@@ -29,6 +30,7 @@ import com.lockaccess.kit.android.AndroidBluetoothPlatform
 import com.lockaccess.kit.android.KeystoreSecretStore
 import com.lockaccess.kit.android.LogcatLogger
 import com.lockaccess.ui.BluetoothBanner
+import com.lockaccess.ui.PasswordResetScreen
 import com.lockaccess.ui.RegistrationScreen
 import com.lockaccess.ui.SignInScreen
 import kotlinx.coroutines.launch
@@ -71,7 +73,11 @@ class MainActivity : ComponentActivity() {
                 when (val screen = s.screen) {
                     Screen.Starting -> Text("Access Manager")
                     Screen.SignIn -> SignInScreen(remember { SignInPresenter(kit, lifecycleScope) },
-                        onRegister = { session.openedLink("") }, onDone = session::signedIn)
+                        onRegister = { session.openedLink("") }, onForgotPassword = session::forgotPassword,
+                        onDone = session::signedIn)
+                    is Screen.PasswordReset -> PasswordResetScreen(
+                        remember(screen) { PasswordResetPresenter(kit, screen.email, lifecycleScope) },
+                        onBack = session::backToSignIn)
                     is Screen.Register -> RegistrationScreen(
                         remember(screen.invitation) {
                             RegistrationPresenter(kit, App.ACCESS_MANAGER, lifecycleScope).apply { openedLink(screen.invitation) }

@@ -10,7 +10,9 @@ import kotlinx.coroutines.Job
 /**
  * Registration from an invitation: the link tapped in the email ([openedLink]) or the code
  * typed by hand ([invitationChanged]), then the details, then the code texted to the phone.
- * The phone is checked by the core as the user types ([RegistrationState.phoneProblem]).
+ * The phone and the username are checked by the core as the user types
+ * ([RegistrationState.phoneProblem], [RegistrationState.usernameProblem]); a wrong username
+ * stops [submit] before anything is sent.
  */
 class RegistrationPresenter(
     private val kit: AccessKit,
@@ -31,14 +33,25 @@ class RegistrationPresenter(
 
     fun nameChanged(text: String) = update { it.copy(name = text) }
 
+    /** The core's `checkUsername` on every change; no message while the field is empty. */
+    fun usernameChanged(text: String) =
+        update { it.copy(username = text, usernameProblem = AccessKit.usernameProblem(text)) }
+
     fun smsCodeChanged(text: String) = update { it.copy(smsCode = text) }
 
     fun submit(): Job = event {
         val s = state.value
         if (s.busy || s.step !is RegistrationStep.Details) return@event
+        // An empty username too: the rule's sentence on the field, and nothing sent.
+        try {
+            AccessKit.checkUsername(s.username)
+        } catch (e: AccessKitError) {
+            update { it.copy(usernameProblem = e.message, problem = e.message) }
+            return@event
+        }
         update { it.copy(busy = true, problem = null) }
         try {
-            val id = kit.register(s.invitation, s.email, s.phone, s.password, s.name)
+            val id = kit.register(s.invitation, s.email, s.phone, s.password, s.name, s.username)
             update { it.copy(busy = false, step = RegistrationStep.SmsCode(id)) }
         } catch (e: AccessKitError) {
             update {
@@ -70,6 +83,10 @@ data class RegistrationState(
     val phoneProblem: String? = null,
     val password: String = "",
     val name: String = "",
+    /** 3 to 32 of a-z 0-9 . _ -, unique in the organization (the server says when it is taken). */
+    val username: String = "",
+    /** The core's word on the username typed so far (the rule's sentence); null while empty or right. */
+    val usernameProblem: String? = null,
     val smsCode: String = "",
     val step: RegistrationStep = RegistrationStep.Details,
     val busy: Boolean = false,

@@ -20,8 +20,8 @@ class SessionPresenter(
         try {
             val user = kit.currentUser()
             update { s ->
-                // A link opened before the start wins over the sign-in screen.
-                if (s.screen is Screen.Register && user == null) s
+                // A link opened (or a password reset begun) before the start wins over sign-in.
+                if ((s.screen is Screen.Register || s.screen is Screen.PasswordReset) && user == null) s
                 else s.copy(screen = if (user != null) Screen.Home(user) else Screen.SignIn, problem = null)
             }
         } catch (e: AccessKitError) {
@@ -30,6 +30,12 @@ class SessionPresenter(
     }
 
     fun openedLink(url: String) = update { it.copy(screen = Screen.Register(url), problem = null) }
+
+    /** Sign-in's "Forgot password?": the reset screen, with the email typed so far. */
+    fun forgotPassword(email: String = "") = update { it.copy(screen = Screen.PasswordReset(email), problem = null) }
+
+    /** Back from registration or the password reset to sign-in. */
+    fun backToSignIn() = update { it.copy(screen = Screen.SignIn, problem = null) }
 
     fun signedIn(user: UserInfo) = update { it.copy(screen = Screen.Home(user), problem = null) }
 
@@ -62,5 +68,8 @@ sealed class Screen {
     data object Starting : Screen()
     data object SignIn : Screen()
     data class Register(val invitation: String) : Screen()
+
+    /** Forgot password ([PasswordResetPresenter]), from sign-in with the email typed there. */
+    data class PasswordReset(val email: String) : Screen()
     data class Home(val user: UserInfo) : Screen()
 }

@@ -3,6 +3,7 @@ package com.lockaccess.app
 import com.lockaccess.core.App
 import com.lockaccess.kit.Site
 import com.lockaccess.kit.TestServer
+import com.lockaccess.kit.get
 import com.lockaccess.kit.onboard
 import com.lockaccess.kit.units
 import kotlinx.coroutines.flow.first
@@ -35,6 +36,31 @@ class AccountPresentersTest {
             p.passwordChanged("pw-123456789")
             p.nameChanged("Robin Roe")
             p.phoneChanged(phone)
+
+            // The username as the user types it: nothing while empty, the rule's sentence
+            // otherwise; on submit an empty or wrong one stays on its field and nothing is sent.
+            p.invitationChanged(admin.invitationLink(email))
+            p.submit().join()
+            val empty = p.state.value
+            assertTrue(empty.usernameProblem!!.startsWith("Choose a username."), empty.toString())
+            assertEquals(empty.usernameProblem, empty.problem)
+            assertEquals(RegistrationStep.Details, empty.step)
+            p.usernameChanged("ro")
+            assertTrue(p.state.value.usernameProblem!!.contains("3 to 32"), p.state.value.toString())
+            p.usernameChanged("")
+            assertNull(p.state.value.usernameProblem)
+            p.usernameChanged("robin roe")
+            val spaced = p.state.value.usernameProblem
+            assertTrue(spaced!!.contains("may not contain ' '"), spaced)
+            p.submit().join()
+            assertEquals(spaced, p.state.value.usernameProblem)
+            assertEquals(RegistrationStep.Details, p.state.value.step)
+            assertTrue(admin.messagesTo("sms", phone).isEmpty(), "no code sent with a wrong username")
+            val username = TestServer.username(email)
+            p.usernameChanged(username.uppercase())
+            assertNull(p.state.value.usernameProblem)
+
+            p.invitationChanged("not-a-code")
             p.submit().join()
             val invalid = p.state.value
             assertTrue(invalid.problem!!.contains("invitation", ignoreCase = true), invalid.toString())
@@ -78,6 +104,29 @@ class AccountPresentersTest {
             assertTrue(done is RegistrationStep.Done, p.state.value.toString())
             assertEquals(email, (done as RegistrationStep.Done).user.email)
             assertNull(p.state.value.problem)
+            // Kept in lower case.
+            assertEquals(username, admin.get("/api/v1/users/${done.user.id}")["username"])
+        }
+
+        // Someone else of the organization choosing the same username (in another case): the
+        // server's sentence, and the form stays.
+        val other = TestServer.email("res")
+        admin.invite("resident", other, emptyList(), units(site.unitA))
+        val otherPhone = TestServer.phone()
+        phone(App.NOKEY_RESIDENT).use { kit ->
+            val p = RegistrationPresenter(kit, App.NOKEY_RESIDENT)
+            p.openedLink(admin.invitationLink(other))
+            p.emailChanged(other)
+            p.phoneChanged(otherPhone)
+            p.passwordChanged("pw-123456789")
+            p.nameChanged("Robin Other")
+            p.usernameChanged(TestServer.username(email).uppercase())
+            p.submit().join()
+            assertEquals("This username is taken in your organization; choose another one.", p.state.value.problem)
+            assertEquals(RegistrationStep.Details, p.state.value.step)
+            p.usernameChanged(TestServer.username(other))
+            p.submit().join()
+            assertTrue(p.state.value.step is RegistrationStep.SmsCode, p.state.value.toString())
         }
     }
 
@@ -95,6 +144,7 @@ class AccountPresentersTest {
             p.phoneChanged(TestServer.phone())
             p.passwordChanged("pw-123456789")
             p.nameChanged("Kim Late")
+            p.usernameChanged(TestServer.username(email))
             p.submit().join()
             assertEquals(RegistrationStep.Details, p.state.value.step)
             assertEquals("This invitation has expired: ask your administrator to resend it.", p.state.value.problem)
@@ -121,6 +171,7 @@ class AccountPresentersTest {
             p.phoneChanged(phone)
             p.passwordChanged("pw-123456789")
             p.nameChanged("Robin Roe")
+            p.usernameChanged(TestServer.username(email))
             p.submit().join()
             assertTrue(p.state.value.step is RegistrationStep.SmsCode, p.state.value.toString())
             p.smsCodeChanged(admin.smsCode(phone))
@@ -196,6 +247,101 @@ class AccountPresentersTest {
             p.passwordChanged("pw-123456789")
             p.submit().join()
             assertNull(p.state.value.signedIn)
+        }
+    }
+
+    @Test
+    fun aForgottenPasswordIsResetWithTheMailedLinkAndTheTextedCodeOnce() = runBlocking<Unit> {
+        val site = Site(admin, TestServer.email("pr").substringBefore('@'))
+        val email = TestServer.email("forgot")
+        val phone = TestServer.phone()
+        phone(App.ACCESS_MANAGER).use { kit ->
+            onboard(kit, "team_member", email, listOf("view_logs"), units(site.unitA), phone)
+            kit.logout()
+
+            // Sign-in's "Forgot password?" opens the reset with the email typed there.
+            val session = SessionPresenter(kit)
+            session.started().join()
+            assertEquals(Screen.SignIn, session.state.value.screen)
+            session.forgotPassword(email)
+            assertEquals(Screen.PasswordReset(email), session.state.value.screen)
+
+            // Step 1: the email; the core refuses one that is none, then the server's sentence.
+            val p = PasswordResetPresenter(kit, "not an email")
+            p.request().join()
+            assertEquals("Enter the email address you sign in with.", p.state.value.problem)
+            assertEquals(PasswordResetStep.Request, p.state.value.step)
+            p.emailChanged(email.uppercase())
+            assertNull(p.state.value.problem)
+            p.request().join()
+            val sent = p.state.value.step
+            assertTrue(sent is PasswordResetStep.Confirm, p.state.value.toString())
+            val sentence = (sent as PasswordResetStep.Confirm).sentence!!
+            assertTrue(sentence.startsWith("If this email belongs to an active account"), sentence)
+            assertNull(p.state.value.problem)
+            // An email without an account gets the very same sentence.
+            PasswordResetPresenter(kit, TestServer.email("nobody")).use { nobody ->
+                nobody.request().join()
+                assertEquals(PasswordResetStep.Confirm(sentence), nobody.state.value.step)
+            }
+            val (link, code) = admin.passwordReset(email, phone)
+
+            // Step 2: an empty code and a short password stay on their fields; nothing is sent.
+            p.linkChanged(link)
+            p.newPasswordChanged("short")
+            p.confirm().join()
+            assertEquals(PasswordResetPresenter.EMPTY_CODE, p.state.value.codeProblem)
+            assertEquals(PasswordResetPresenter.SHORT_PASSWORD, p.state.value.passwordProblem)
+            assertTrue(p.state.value.step is PasswordResetStep.Confirm)
+            // A wrong code: the core's word on the code field, and the link still works after.
+            p.smsCodeChanged(if (code == "000000") "111111" else "000000")
+            assertNull(p.state.value.codeProblem)
+            p.newPasswordChanged("new-password-1")
+            assertNull(p.state.value.passwordProblem)
+            p.confirm().join()
+            assertEquals("The SMS code is wrong.", p.state.value.codeProblem)
+            assertEquals(p.state.value.codeProblem, p.state.value.problem)
+            assertTrue(p.state.value.step is PasswordResetStep.Confirm)
+            // A link that is none.
+            p.smsCodeChanged(code)
+            p.linkChanged("https://access.example.com/reset-password")
+            p.confirm().join()
+            assertTrue(p.state.value.problem!!.contains("not a password reset link"), p.state.value.toString())
+            // The mail's link and the texted code set the password.
+            p.linkChanged(link)
+            p.confirm().join()
+            assertEquals(PasswordResetStep.Done, p.state.value.step, p.state.value.toString())
+            assertNull(p.state.value.problem)
+            assertEquals("", p.state.value.newPassword)
+            session.backToSignIn()
+            assertEquals(Screen.SignIn, session.state.value.screen)
+
+            // The old password is refused at sign-in, the new one signs in.
+            val signIn = SignInPresenter(kit)
+            signIn.emailChanged(email)
+            signIn.passwordChanged("pw-123456789")
+            signIn.submit().join()
+            assertEquals("Wrong email or password.", signIn.state.value.problem)
+            assertNull(signIn.state.value.signedIn)
+            signIn.passwordChanged("new-password-1")
+            signIn.submit().join()
+            assertEquals(email, signIn.state.value.signedIn?.email, signIn.state.value.toString())
+            kit.logout()
+
+            // The link is used up: the same link and code again are refused in the server's words.
+            PasswordResetPresenter(kit).use { again ->
+                again.openedLink(typedCode(link))
+                assertEquals(PasswordResetStep.Confirm(null), again.state.value.step)
+                again.smsCodeChanged(code)
+                again.newPasswordChanged("new-password-2")
+                again.confirm().join()
+                val refused = again.state.value.problem
+                assertTrue(refused!!.startsWith("This password reset link is not valid any more"), refused)
+                assertTrue(again.state.value.step is PasswordResetStep.Confirm)
+            }
+            signIn.passwordChanged("new-password-2")
+            signIn.submit().join()
+            assertEquals("Wrong email or password.", signIn.state.value.problem, "the refused reset changed nothing")
         }
     }
 

@@ -303,6 +303,8 @@ class AppDaysTest {
         assertNull(reg.state.value.phoneProblem)
         reg.passwordChanged("pw-123456789")
         reg.nameChanged("Robin Roe")
+        reg.usernameChanged(TestServer.username(email))
+        assertNull(reg.state.value.usernameProblem)
         reg.submit().join()
         assertTrue(reg.state.value.step is RegistrationStep.SmsCode, reg.state.value.toString())
         reg.smsCodeChanged(admin.smsCode(phone))

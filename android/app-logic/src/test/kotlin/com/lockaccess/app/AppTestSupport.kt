@@ -37,7 +37,7 @@ suspend fun <S> StateFlow<S>.await(what: String, timeoutMs: Long = 30_000, ok: (
     return found ?: throw AssertionError("timed out waiting for $what; last state: $last")
 }
 
-/** The bare token of an invitation link. */
+/** The bare token of an invitation or password reset link (what its mail gives to type). */
 fun typedCode(link: String): String = Regex("[?&]token=([A-Za-z0-9_-]+)").find(link)?.groupValues?.get(1)
     ?: error("no token in $link")
 

@@ -13,6 +13,7 @@ import androidx.lifecycle.lifecycleScope
 import com.lockaccess.app.BluetoothPresenter
 import com.lockaccess.app.DoorsEffect
 import com.lockaccess.app.DoorsPresenter
+import com.lockaccess.app.PasswordResetPresenter
 import com.lockaccess.app.RegistrationPresenter
 import com.lockaccess.app.Screen
 import com.lockaccess.app.SessionPresenter
@@ -22,6 +23,7 @@ import com.lockaccess.kit.AccessKit
 import com.lockaccess.kit.android.AndroidBluetoothPlatform
 import com.lockaccess.kit.android.KeystoreSecretStore
 import com.lockaccess.kit.android.LogcatLogger
+import com.lockaccess.ui.PasswordResetScreen
 import com.lockaccess.ui.RegistrationScreen
 import com.lockaccess.ui.SignInScreen
 import kotlinx.coroutines.launch
@@ -58,7 +60,11 @@ class MainActivity : ComponentActivity() {
                 when (val screen = s.screen) {
                     Screen.Starting -> Text("NoKey Resident")
                     Screen.SignIn -> SignInScreen(remember { SignInPresenter(kit, lifecycleScope) },
-                        onRegister = { session.openedLink("") }, onDone = session::signedIn)
+                        onRegister = { session.openedLink("") }, onForgotPassword = session::forgotPassword,
+                        onDone = session::signedIn)
+                    is Screen.PasswordReset -> PasswordResetScreen(
+                        remember(screen) { PasswordResetPresenter(kit, screen.email, lifecycleScope) },
+                        onBack = session::backToSignIn)
                     is Screen.Register -> RegistrationScreen(
                         remember(screen.invitation) {
                             RegistrationPresenter(kit, App.NOKEY_RESIDENT, lifecycleScope).apply { openedLink(screen.invitation) }
