@@ -34,11 +34,7 @@ pub fn registration(
             message: "Enter the email address you want to sign in with.".into(),
         });
     }
-    if password.is_empty() {
-        return Err(AccessError::InvalidInput {
-            message: "Choose a password.".into(),
-        });
-    }
+    check_password(password.clone())?;
     Ok(RegistrationRequest {
         token,
         email,
@@ -64,6 +60,24 @@ pub fn registration(
 #[uniffi::export]
 pub fn check_username(username: String) -> Result<String, AccessError> {
     normalize_username(&username).map_err(|message| AccessError::InvalidInput { message })
+}
+
+/// Checks a new password with the server's rule (at least 8 characters); the refusal is
+/// [`AccessError::InvalidInput`] with the rule's sentence, for a field checked as the user
+/// types. Nothing is sent.
+///
+/// ```
+/// use access_core::{AccessError, check_password};
+/// assert!(check_password("correct-horse".into()).is_ok());
+/// let Err(AccessError::InvalidInput { message }) = check_password("short".into()) else {
+///     panic!("too short");
+/// };
+/// assert!(message.contains("at least 8"));
+/// ```
+#[uniffi::export]
+pub fn check_password(password: String) -> Result<(), AccessError> {
+    access_domain::check_password(&password)
+        .map_err(|message| AccessError::InvalidInput { message })
 }
 
 /// The token of a password reset given as the mail's link (`.../reset-password?token=...`)
@@ -187,11 +201,7 @@ impl Engine {
         if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AccessError::WrongSmsCode);
         }
-        if new_password.chars().count() < 8 {
-            return Err(AccessError::InvalidInput {
-                message: "The password must be at least 8 characters long.".into(),
-            });
-        }
+        check_password(new_password.clone())?;
         let _: serde_json::Value = self
             .api
             .send(
@@ -270,7 +280,7 @@ mod tests {
             LINK,
             " ann@example.test ",
             "+1 (555) 123-4567",
-            "pw".into(),
+            "password-1".into(),
             " Ann ",
             " Ann.Lee ",
         );
@@ -288,14 +298,21 @@ mod tests {
                 LINK,
                 "ann@example.test",
                 "+15551234567",
-                "pw".into(),
+                "password-1".into(),
                 "Ann",
                 "a"
             ),
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
-            registration(LINK, "ann", "+15551234567", "pw".into(), "Ann", "ann"),
+            registration(
+                LINK,
+                "ann",
+                "+15551234567",
+                "password-1".into(),
+                "Ann",
+                "ann"
+            ),
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
@@ -310,7 +327,14 @@ mod tests {
             Err(AccessError::InvalidInput { .. })
         ));
         assert!(matches!(
-            registration(LINK, "ann@example.test", "123", "pw".into(), "Ann", "ann"),
+            registration(
+                LINK,
+                "ann@example.test",
+                "123",
+                "password-1".into(),
+                "Ann",
+                "ann"
+            ),
             Err(AccessError::InvalidPhone { .. })
         ));
         assert!(matches!(
@@ -318,7 +342,7 @@ mod tests {
                 "not a link",
                 "ann@example.test",
                 "+15551234567",
-                "pw".into(),
+                "password-1".into(),
                 "Ann",
                 "ann"
             ),

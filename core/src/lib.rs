@@ -59,7 +59,7 @@ pub mod search;
 pub mod secrets;
 pub mod sync;
 
-pub use account::check_username;
+pub use account::{check_password, check_username};
 pub use callback::CallbackError;
 pub use error::{AccessError, error_message, is_transient, needs_sign_in};
 pub use ffi::{AccessClient, Account, ActionQueue, Locks, OfflineCodes, OnSite};

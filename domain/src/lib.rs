@@ -13,6 +13,7 @@
 //! ```
 
 pub mod access;
+pub mod account_rules;
 pub mod api;
 pub mod codes;
 pub mod delegation;
@@ -21,15 +22,14 @@ pub mod modes;
 pub mod period;
 pub mod permissions;
 pub mod phone;
-pub mod username;
 pub mod users;
 
 pub use access::{Access, Action, Actor, Denied, Member, authorize};
+pub use account_rules::{USERNAME_RULE, check_password, normalize_username};
 pub use codes::{AccessCodeKind, CodeSyncState, ONE_TIME_CODE_FIRST_USE_WINDOW};
 pub use invitation::{INVITATION_TTL, invitation_expired};
 pub use modes::{CodeClass, LockMode};
 pub use period::{AccessPeriod, WeeklyHours};
 pub use permissions::Permission;
 pub use phone::{PhoneError, normalize_phone};
-pub use username::{USERNAME_RULE, normalize_username};
 pub use users::{App, UserStatus, UserType};

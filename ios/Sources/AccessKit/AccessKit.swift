@@ -120,6 +120,13 @@ public final class AccessKit: @unchecked Sendable {
         try mappedSync { try AccessCore.checkUsername(username: username) }
     }
 
+    /// The core's password rule (at least 8 characters), shared with the server: returns, or
+    /// fails with ``AccessKitError/invalidInput(_:)`` and the rule's sentence. Local: nothing
+    /// is sent.
+    public static func checkPassword(_ password: String) throws {
+        try mappedSync { try AccessCore.checkPassword(password: password) }
+    }
+
     // MARK: sync
 
     /// Replays queued actions, then syncs the cache; returns what changed.

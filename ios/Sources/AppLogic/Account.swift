@@ -218,10 +218,7 @@ public enum PasswordResetStep: Equatable, Sendable {
 }
 
 public struct PasswordResetState: Equatable, Sendable {
-    /// The server's shortest password.
-    public static let minPassword = 8
     public static let emptyCode = "Enter the 6-digit code we texted to your phone."
-    public static let shortPassword = "The password must be at least \(minPassword) characters long."
     public static let done = "Done: sign in with the new password."
 
     public var email = ""
@@ -231,7 +228,7 @@ public struct PasswordResetState: Equatable, Sendable {
     /// Empty, or wrong (the core's word); nil otherwise.
     public var codeProblem: String?
     public var newPassword = ""
-    /// Shorter than ``minPassword`` characters; nil otherwise.
+    /// The core's password rule's sentence when it refuses the password; nil otherwise.
     public var passwordProblem: String?
     public var step: PasswordResetStep = .request
     public var busy = false
@@ -301,8 +298,13 @@ public final class PasswordResetPresenter: Presenter<PasswordResetState>, @unche
         let s = state
         guard case .confirm = s.step, !s.busy else { return }
         let codeProblem = s.smsCode.trimmingCharacters(in: .whitespaces).isEmpty ? PasswordResetState.emptyCode : nil
-        let passwordProblem = s.newPassword.unicodeScalars.count < PasswordResetState.minPassword
-            ? PasswordResetState.shortPassword : nil
+        let passwordProblem: String?
+        do {
+            try AccessKit.checkPassword(s.newPassword)
+            passwordProblem = nil
+        } catch {
+            passwordProblem = message(error)
+        }
         if codeProblem != nil || passwordProblem != nil {
             update {
                 $0.codeProblem = codeProblem

@@ -258,7 +258,7 @@ final class AccountScreensTests: XCTestCase {
         reset.newPasswordChanged("short")
         await reset.confirm()
         XCTAssertEqual(reset.state.codeProblem, PasswordResetState.emptyCode)
-        XCTAssertEqual(reset.state.passwordProblem, PasswordResetState.shortPassword)
+        XCTAssertEqual(reset.state.passwordProblem, "The password must be at least 8 characters long.")
         XCTAssertEqual(reset.state.step, .confirm(sentence: told))
         // A wrong code: the core's word on the code field, and the link still works after.
         reset.smsCodeChanged(code == "000000" ? "111111" : "000000")

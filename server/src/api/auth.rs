@@ -332,14 +332,9 @@ fn registration_limits(
     ]
 }
 
-/// The password rule of registration and reset.
+/// The password rule of registration and reset ([`access_domain::check_password`]).
 fn check_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(ApiError::validation(
-            "The password must be at least 8 characters long.",
-        ));
-    }
-    Ok(())
+    access_domain::check_password(password).map_err(ApiError::validation)
 }
 
 /// An SMS to `phone`.
@@ -397,7 +392,7 @@ async fn username_from_email(
         .take(25)
         .collect();
     let suffix = user_id.simple().to_string()[..6].to_string();
-    if base.len() < access_domain::username::USERNAME_MIN {
+    if base.len() < access_domain::account_rules::USERNAME_MIN {
         base = format!("{base}-{suffix}");
     }
     let b = base.clone();

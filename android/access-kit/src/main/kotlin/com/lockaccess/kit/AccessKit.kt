@@ -40,6 +40,7 @@ import com.lockaccess.core.UnlockPhase
 import com.lockaccess.core.UnlockProgress
 import com.lockaccess.core.UserInfo
 import com.lockaccess.core.checkPhone
+import com.lockaccess.core.checkPassword as coreCheckPassword
 import com.lockaccess.core.checkUsername as coreCheckUsername
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
@@ -125,6 +126,21 @@ class AccessKit private constructor(private val client: AccessClient) : AutoClos
          * nothing is sent.
          */
         fun checkUsername(username: String): String = mapped { coreCheckUsername(username) }
+
+        /**
+         * The core's password rule (`checkPassword`: at least 8 characters), shared with the
+         * server: [AccessKitError.InvalidInput] with the rule's sentence. Local: nothing is sent.
+         */
+        fun checkPassword(password: String) = mapped { coreCheckPassword(password) }
+
+        /** The core's word on a new password: null when it follows the rule, else its sentence. */
+        fun passwordProblem(password: String): String? =
+            try {
+                checkPassword(password)
+                null
+            } catch (e: AccessKitError) {
+                e.message
+            }
 
         /**
          * The core's word on a username as typed: null when it follows the rule or is still

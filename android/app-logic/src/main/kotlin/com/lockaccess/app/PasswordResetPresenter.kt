@@ -12,8 +12,8 @@ import kotlinx.coroutines.Job
  * texted code and the new password; [confirm] sets it and every session of the account
  * ends ([PasswordResetStep.Done]: sign in with the new password).
  *
- * An empty code and a password shorter than [MIN_PASSWORD] characters are shown on their
- * fields and nothing is sent; the server's refusals (a wrong code, a used, replaced or
+ * An empty code and a password the core's rule refuses ([AccessKit.passwordProblem]) are
+ * shown on their fields and nothing is sent; the server's refusals (a wrong code, a used, replaced or
  * expired link) are the core's words.
  */
 class PasswordResetPresenter(
@@ -23,10 +23,7 @@ class PasswordResetPresenter(
 ) : Presenter<PasswordResetState, NoEffect>(PasswordResetState(email = email), scope) {
 
     companion object {
-        /** The server's shortest password. */
-        const val MIN_PASSWORD = 8
         const val EMPTY_CODE = "Enter the 6-digit code we texted to your phone."
-        const val SHORT_PASSWORD = "The password must be at least $MIN_PASSWORD characters long."
         const val DONE = "Done: sign in with the new password."
     }
 
@@ -67,7 +64,7 @@ class PasswordResetPresenter(
         val s = state.value
         if (s.busy || s.step !is PasswordResetStep.Confirm) return@event
         val codeProblem = if (s.smsCode.isBlank()) EMPTY_CODE else null
-        val passwordProblem = if (s.newPassword.codePointCount(0, s.newPassword.length) < MIN_PASSWORD) SHORT_PASSWORD else null
+        val passwordProblem = AccessKit.passwordProblem(s.newPassword)
         if (codeProblem != null || passwordProblem != null) {
             update { it.copy(codeProblem = codeProblem, passwordProblem = passwordProblem, problem = null) }
             return@event
@@ -93,7 +90,7 @@ data class PasswordResetState(
     /** Empty, or wrong (the core's word); null otherwise. */
     val codeProblem: String? = null,
     val newPassword: String = "",
-    /** Shorter than [PasswordResetPresenter.MIN_PASSWORD] characters; null otherwise. */
+    /** The core's password rule's sentence when it refuses the password; null otherwise. */
     val passwordProblem: String? = null,
     val step: PasswordResetStep = PasswordResetStep.Request,
     val busy: Boolean = false,

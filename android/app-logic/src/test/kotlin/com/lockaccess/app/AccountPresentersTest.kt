@@ -291,7 +291,7 @@ class AccountPresentersTest {
             p.newPasswordChanged("short")
             p.confirm().join()
             assertEquals(PasswordResetPresenter.EMPTY_CODE, p.state.value.codeProblem)
-            assertEquals(PasswordResetPresenter.SHORT_PASSWORD, p.state.value.passwordProblem)
+            assertEquals("The password must be at least 8 characters long.", p.state.value.passwordProblem)
             assertTrue(p.state.value.step is PasswordResetStep.Confirm)
             // A wrong code: the core's word on the code field, and the link still works after.
             p.smsCodeChanged(if (code == "000000") "111111" else "000000")

@@ -1,6 +1,6 @@
-//! The username rule: every user has one, chosen at registration, unique in the
-//! organization whatever its case. Checked the same way by the server and, as people type,
-//! by the apps.
+//! The account rules people type against: the username (every user has one, chosen at
+//! registration, unique in the organization whatever its case) and the password. Checked the
+//! same way by the server and, as people type, by the apps.
 
 /// Shortest and longest username.
 pub const USERNAME_MIN: usize = 3;
@@ -55,4 +55,29 @@ mod tests {
             assert!(e.contains("3 to 32"), "{bad}: {e}");
         }
     }
+}
+
+/// Shortest and longest password, in characters and in bytes.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_BYTES: usize = 1024;
+
+/// Checks a new password (registration, reset); the error is a sentence a person can act on.
+///
+/// ```
+/// use access_domain::check_password;
+/// assert!(check_password("correct-horse").is_ok());
+/// assert!(check_password("short").unwrap_err().contains("at least 8"));
+/// ```
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(format!(
+            "The password must be at least {PASSWORD_MIN_CHARS} characters long."
+        ));
+    }
+    if password.len() > PASSWORD_MAX_BYTES {
+        return Err(format!(
+            "The password must be at most {PASSWORD_MAX_BYTES} bytes long."
+        ));
+    }
+    Ok(())
 }
