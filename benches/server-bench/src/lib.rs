@@ -5,6 +5,8 @@
 //! - `access-server-bench` (`scripts/bench server`): one server in process on SQLite.
 //! - `access-server-scale-bench` (`scripts/bench scale_out`): real server processes, one on
 //!   SQLite, one and two on PostgreSQL.
+//! - `access-server-large-org-bench` (`scripts/bench large_org`): one organization of
+//!   100,000 locks and 200,000 users on SQLite and on PostgreSQL (real server processes).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
