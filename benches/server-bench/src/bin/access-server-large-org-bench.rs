@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use access_server::secrets;
 use access_server_bench::{
-    analyze, load_average, pg_connect, register_member, seed_lock, server_binary_next_to_me,
+    analyze, call, load_average, pg_connect, register_member, seed_lock, server_binary_next_to_me,
     sign_in_admin, spawn_server, with_schema,
 };
 use clap::{Parser, ValueEnum};
@@ -147,6 +147,10 @@ struct Args {
     /// The `access-server` binary (default: next to this one).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Leave the seeded SQLite folder (and PostgreSQL schema) in place and say where, to
+    /// look at query plans afterwards.
+    #[arg(long)]
+    keep: bool,
     /// Internal: the phone process, `URL DIR`: signs in as the staff user, syncs once,
     /// prints `elapsed_ms hwm_before_kib hwm_after_kib locks`.
     #[arg(long, hide = true, num_args = 2, value_names = ["URL", "DIR"])]
@@ -690,6 +694,9 @@ struct StoreRun {
     staff_s: f64,
     figures: Vec<Figure>,
     sync_ms: Vec<f64>,
+    /// The server's answer to the same full sync, request to last byte (gzip, as the core asks).
+    sync_server_ms: Vec<f64>,
+    sync_bytes: usize,
     sync_peak_mib: f64,
     sync_before_mib: f64,
 }
@@ -706,8 +713,15 @@ async fn bench_store(
         Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = bench_in(args, server, store, url, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let result = bench_in(args, server, store, url.clone(), &dir).await;
+    if args.keep {
+        eprintln!(
+            "{store}: kept {}",
+            url.unwrap_or_else(|| dir.join("access.db").display().to_string())
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
@@ -827,6 +841,32 @@ async fn bench_in(
             args.syncs.max(1)
         );
     }
+    // The server's share: the same full sync as a bare HTTP client.
+    let staff = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/sessions"),
+        None,
+        json!({"email": STAFF_EMAIL, "password": STAFF_PASSWORD}),
+    )
+    .await?;
+    let staff = staff["token"].as_str().ok_or("staff sign-in")?;
+    let (mut sync_server_ms, mut sync_bytes) = (Vec::new(), 0);
+    for _ in 0..args.syncs.max(1) {
+        let t = Instant::now();
+        let body = http
+            .get(format!("{base}/api/v1/sync"))
+            .bearer_auth(staff)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("sync: {e}"))?
+            .bytes()
+            .await
+            .map_err(|e| format!("sync: {e}"))?;
+        sync_server_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        sync_bytes = body.len();
+    }
     drop(process);
     Ok(StoreRun {
         store,
@@ -834,6 +874,8 @@ async fn bench_in(
         staff_s,
         figures,
         sync_ms,
+        sync_server_ms,
+        sync_bytes,
         sync_peak_mib: peak,
         sync_before_mib: before,
     })
@@ -868,6 +910,15 @@ fn print_run(r: &mut StoreRun) {
         "",
         SYNC_GOAL_MS,
         verdict(sync < SYNC_GOAL_MS),
+    );
+    println!(
+        "  {:<52} {:>6.0} ms {:>9} {:>8}  {:<6} {:.1} MB of JSON; the rest is the core's download, parse and write",
+        "  of which the server's answer (request to last byte)",
+        median(&mut r.sync_server_ms),
+        "",
+        "",
+        "",
+        r.sync_bytes as f64 / 1e6,
     );
     println!(
         "  {:<52} {:>6.1} MiB {:>8} {:>4.0} MiB  {:<6} largest of {runs}; {:.1} MiB signed in, before the sync",
