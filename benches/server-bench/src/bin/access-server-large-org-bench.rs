@@ -337,7 +337,7 @@ fn person(i: usize, units: usize) -> Person {
         first.to_ascii_lowercase(),
         last.to_ascii_lowercase()
     );
-    let team_member = i % 25 == 0;
+    let team_member = i.is_multiple_of(25);
     let units = if team_member {
         (0..3).map(|k| (i + k) % units).collect()
     } else {
