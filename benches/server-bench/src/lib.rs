@@ -1,9 +1,16 @@
-//! What the two load benchmarks of access-server share: the admin they sign in as, the wrk
-//! settings, JSON calls to the API, the locks they seed and CPU time read from `/proc`.
+//! What the benchmarks of access-server share: the admin they sign in as, the wrk settings,
+//! JSON calls to the API, a member registered over HTTP, the locks they seed, real server
+//! processes, PostgreSQL schemas, and CPU time and load read from `/proc`.
 //!
 //! - `access-server-bench` (`scripts/bench server`): one server in process on SQLite.
 //! - `access-server-scale-bench` (`scripts/bench scale_out`): real server processes, one on
 //!   SQLite, one and two on PostgreSQL.
+//! - `access-server-large-org-bench` (`scripts/bench large_org`): one organization of
+//!   100,000 locks and 200,000 users on SQLite and on PostgreSQL (real server processes).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use access_domain::api::Channel;
 use access_domain::{Access, UserType};
@@ -171,4 +178,162 @@ pub fn proc_stat(pid: &str) -> Option<Vec<u64>> {
             .map(|x| x.parse().unwrap_or(0))
             .collect(),
     )
+}
+
+/// The 1-minute load average (Linux), to judge how quiet the machine was.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Invites a member as the admin (`invitation`: the body of `POST /api/v1/invitations`,
+/// with `email`), then registers them over HTTP as the app does: the invitation link from
+/// the outbox, `POST /api/v1/registrations`, and the SMS code from the outbox. Returns the
+/// new member's session token.
+pub async fn register_member(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    invitation: Value,
+    phone: &str,
+    password: &str,
+    name: &str,
+) -> Result<String, String> {
+    let (post, get) = (reqwest::Method::POST, reqwest::Method::GET);
+    let email = invitation["email"]
+        .as_str()
+        .ok_or("the invitation has no email")?
+        .to_string();
+    call(
+        http,
+        post.clone(),
+        format!("{base}/api/v1/invitations"),
+        Some(admin),
+        invitation,
+    )
+    .await?;
+    let outbox_url = format!("{base}/api/v1/outbox");
+    let outbox = call(
+        http,
+        get.clone(),
+        outbox_url.clone(),
+        Some(admin),
+        Value::Null,
+    )
+    .await?;
+    let mail = outbox["items"][0]["body"].as_str().unwrap_or("");
+    let token = mail
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .ok_or("invitation token")?;
+    let reg = call(
+        http,
+        post.clone(),
+        format!("{base}/api/v1/registrations"),
+        None,
+        serde_json::json!({"token": token, "email": email, "phone": phone,
+                           "password": password, "name": name}),
+    )
+    .await?;
+    let rid = reg["registration_id"].as_str().ok_or("registration")?;
+    let outbox = call(http, get, outbox_url, Some(admin), Value::Null).await?;
+    let sms = outbox["items"][0]["body"].as_str().unwrap_or("");
+    let code: String = sms
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .ok_or("sms code")?
+        .into();
+    let verified = call(
+        http,
+        post,
+        format!("{base}/api/v1/registrations/{rid}/verify"),
+        None,
+        serde_json::json!({"code": code}),
+    )
+    .await?;
+    Ok(verified["token"].as_str().ok_or("verify")?.to_string())
+}
+
+/// One `access-server` process (the binary as shipped); killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `access-server` binary next to the running bench binary (cargo builds both into the
+/// same folder).
+pub fn server_binary_next_to_me() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("access-server")))
+        .unwrap_or_else(|| "access-server".into())
+}
+
+/// Starts `server` on a free port with its data in `dir`, on PostgreSQL at `url` or else on
+/// SQLite in `dir`, with the bench admin; returns once it listens.
+pub fn spawn_server(server: &Path, dir: &Path, url: Option<&str>) -> Result<ServerProcess, String> {
+    let mut cmd = Command::new(server);
+    cmd.env("ACCESS_LISTEN", "127.0.0.1:0")
+        .env("ACCESS_DATA_DIR", dir)
+        .env("ACCESS_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("ACCESS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "error")
+        .env_remove("ACCESS_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(url) = url {
+        cmd.env("ACCESS_DATABASE_URL", url);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {server:?}: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("access-server listening on ")
+                .map(|b| b.trim().to_string())
+        })
+        .ok_or("the server exited before listening")?;
+    std::thread::spawn(move || for _ in lines {});
+    Ok(ServerProcess { child, base })
+}
+
+/// `url` with the server's own `schema=` parameter: each setup gets a fresh schema.
+pub fn with_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}schema={schema}")
+}
+
+/// A plain connection to the database of a server URL made by [`with_schema`], its search
+/// path set to that schema.
+pub fn pg_connect(url: &str) -> Result<postgres::Client, String> {
+    let (base, schema) = url.rsplit_once("schema=").ok_or("no schema in the URL")?;
+    let base = base.trim_end_matches(['?', '&']);
+    let mut client = postgres::Client::connect(base, postgres::NoTls).map_err(|e| e.to_string())?;
+    client
+        .batch_execute(&format!("SET search_path = {schema}"))
+        .map_err(|e| e.to_string())?;
+    Ok(client)
+}
+
+/// Fresh planner statistics of the schema in `url`, as autovacuum would have them a minute
+/// after a bulk import; without them the planner may scan every row for a page.
+pub fn analyze(url: &str) -> Result<(), String> {
+    pg_connect(url)?
+        .batch_execute("ANALYZE")
+        .map_err(|e| e.to_string())
 }

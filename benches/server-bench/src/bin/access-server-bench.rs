@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use access_server::{ServerConfig, secrets};
 use access_server_bench::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock, seed_user, sign_in_admin,
+    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, load_average, proc_stat, register_member,
+    seed_lock, seed_user, sign_in_admin,
 };
 use clap::Parser;
 use serde_json::{Value, json};
@@ -153,14 +154,6 @@ fn wrk(args: &WrkArgs, name: &str, url: &str, token: Option<&str>) -> Result<Run
         run.wrk_cpu_us = wrk_cpu / requests * 1e6;
     }
     Ok(run)
-}
-
-/// The 1-minute load average (Linux), to judge how quiet the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Per-request cost, in microseconds, of a bare router and of `GET /api/v1/me` through the
@@ -345,50 +338,18 @@ async fn main() -> Result<(), String> {
     );
 
     // A team member with view_master_code on the first unit: the gated action's caller.
-    call(&http, post.clone(), format!("{base}/api/v1/invitations"), Some(&admin),
-         json!({"user_type": "team_member", "email": "agent@bench.test", "permissions": ["view_master_code"],
-                "access": {"type": "units", "unit_ids": [units[0]]}})).await?;
-    let outbox_url = format!("{base}/api/v1/outbox");
-    let outbox = call(
+    let agent = register_member(
         &http,
-        get.clone(),
-        outbox_url.clone(),
-        Some(&admin),
-        Value::Null,
+        &base,
+        &admin,
+        json!({"user_type": "team_member", "email": "agent@bench.test",
+               "permissions": ["view_master_code"],
+               "access": {"type": "units", "unit_ids": [units[0]]}}),
+        "+15551234567",
+        "agent-password",
+        "Agent",
     )
     .await?;
-    let mail = outbox["items"][0]["body"].as_str().unwrap_or("");
-    let token = mail
-        .split("token=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .ok_or("invitation token")?;
-    let reg = call(
-        &http,
-        post.clone(),
-        format!("{base}/api/v1/registrations"),
-        None,
-        json!({"token": token, "email": "agent@bench.test", "phone": "+15551234567",
-                          "password": "agent-password", "name": "Agent"}),
-    )
-    .await?;
-    let rid = reg["registration_id"].as_str().ok_or("registration")?;
-    let outbox = call(&http, get.clone(), outbox_url, Some(&admin), Value::Null).await?;
-    let sms = outbox["items"][0]["body"].as_str().unwrap_or("");
-    let code: String = sms
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .ok_or("sms code")?
-        .into();
-    let verified = call(
-        &http,
-        post.clone(),
-        format!("{base}/api/v1/registrations/{rid}/verify"),
-        None,
-        json!({"code": code}),
-    )
-    .await?;
-    let agent = verified["token"].as_str().ok_or("verify")?.to_string();
 
     // The baseline: a bare axum route in the same process and runtime.
     let bare = tokio::net::TcpListener::bind("127.0.0.1:0")

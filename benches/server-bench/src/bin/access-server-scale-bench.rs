@@ -19,7 +19,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use access_server::ServerConfig;
 use access_server::store::Store;
 use access_server_bench::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, WrkArgs, call, proc_stat, seed_lock, sign_in_admin,
+    ServerProcess, WrkArgs, analyze, call, proc_stat, seed_lock, server_binary_next_to_me,
+    sign_in_admin, spawn_server, with_schema,
 };
 use clap::Parser;
 use serde_json::{Value, json};
@@ -55,49 +56,6 @@ struct Args {
     /// The wrk binary.
     #[arg(long, default_value = "wrk")]
     wrk: String,
-}
-
-/// One `access-server` process; killed when dropped.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(server: &Path, dir: &Path, url: Option<&str>) -> Result<Instance, String> {
-    let mut cmd = Command::new(server);
-    cmd.env("ACCESS_LISTEN", "127.0.0.1:0")
-        .env("ACCESS_DATA_DIR", dir)
-        .env("ACCESS_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("ACCESS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "error")
-        .env_remove("ACCESS_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(url) = url {
-        cmd.env("ACCESS_DATABASE_URL", url);
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {server:?}: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("access-server listening on ")
-                .map(|b| b.trim().to_string())
-        })
-        .ok_or("the server exited before listening")?;
-    std::thread::spawn(move || for _ in lines {});
-    Ok(Instance { child, base })
 }
 
 /// What the load needs: a token and the lock ids.
@@ -327,7 +285,7 @@ struct Row {
 fn run_wrk(
     wrk: &str,
     args: &WrkArgs,
-    instances: &[Instance],
+    instances: &[ServerProcess],
     seeded: &Seeded,
     script: &Path,
 ) -> Result<Load, String> {
@@ -381,10 +339,10 @@ async fn bench_setup(
         Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let first = spawn(server, &dir, url.as_deref())?;
+    let first = spawn_server(server, &dir, url.as_deref())?;
     let mut instances = vec![first];
     for _ in 1..count {
-        instances.push(spawn(server, &dir, url.as_deref())?);
+        instances.push(spawn_server(server, &dir, url.as_deref())?);
     }
     let mut config = ServerConfig::new(dir.clone());
     config.database_url = url.clone();
@@ -441,30 +399,11 @@ async fn bench_setup(
     Ok(rows)
 }
 
-fn analyze(url: &str) -> Result<(), String> {
-    let (base, schema) = url.rsplit_once("schema=").ok_or("no schema in the URL")?;
-    let base = base.trim_end_matches(['?', '&']);
-    let mut client = postgres::Client::connect(base, postgres::NoTls).map_err(|e| e.to_string())?;
-    client
-        .batch_execute(&format!("SET search_path = {schema}; ANALYZE;"))
-        .map_err(|e| e.to_string())
-}
-
-fn with_schema(url: &str, schema: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}schema={schema}")
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
-    let server = args.server.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("access-server")))
-            .unwrap_or_else(|| PathBuf::from("access-server"))
-    });
+    let server = args.server.clone().unwrap_or_else(server_binary_next_to_me);
     let tag = Uuid::new_v4().simple().to_string()[..8].to_string();
     let setups: [(&str, Option<String>, usize); 3] = [
         ("1x SQLite", None, 1),
