@@ -42,21 +42,6 @@ pub fn normalize_username(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_are_folded_and_checked() {
-        assert_eq!(normalize_username("ADA_l-1.x").unwrap(), "ada_l-1.x");
-        assert_eq!(normalize_username(&"a".repeat(32)).unwrap().len(), 32);
-        for bad in ["", "  ", "ab", &"a".repeat(33), "jane doe", "jäne", "a@b.c"] {
-            let e = normalize_username(bad).unwrap_err();
-            assert!(e.contains("3 to 32"), "{bad}: {e}");
-        }
-    }
-}
-
 /// Shortest and longest password, in characters and in bytes.
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_BYTES: usize = 1024;
@@ -80,4 +65,19 @@ pub fn check_password(password: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_folded_and_checked() {
+        assert_eq!(normalize_username("ADA_l-1.x").unwrap(), "ada_l-1.x");
+        assert_eq!(normalize_username(&"a".repeat(32)).unwrap().len(), 32);
+        for bad in ["", "  ", "ab", &"a".repeat(33), "jane doe", "jäne", "a@b.c"] {
+            let e = normalize_username(bad).unwrap_err();
+            assert!(e.contains("3 to 32"), "{bad}: {e}");
+        }
+    }
 }

@@ -102,6 +102,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../../migrations/postgres/0010_accounts.sql"),
     ),
+    (
+        11,
+        include_str!("../../../migrations/postgres/0011_user_counts.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

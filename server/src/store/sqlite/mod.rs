@@ -66,6 +66,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../../migrations/sqlite/0010_accounts.sql"),
     ),
+    (
+        11,
+        include_str!("../../../migrations/sqlite/0011_user_counts.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

@@ -172,6 +172,25 @@ impl UserStore for SqliteStore {
         within_units: Option<&[Uuid]>,
         now: OffsetDateTime,
     ) -> StoreResult<SummaryCounts> {
+        // A manager of all locks counts from `users_by_status` alone (`0011_user_counts.sql`),
+        // and reads invitations only for the pending users: the one query below walked the
+        // organization's users in id order, one table lookup each (481 ms for 200,000).
+        if within_units.is_none() {
+            return self.with(|c| {
+                Ok(c.query_row(
+                    "SELECT t.n, t.team, t.residents, p.live, p.pending - p.live FROM \
+                     (SELECT COUNT(*) AS n, COALESCE(SUM(user_type = 'team_member'), 0) AS team, \
+                             COALESCE(SUM(user_type = 'resident'), 0) AS residents \
+                      FROM users WHERE org_id = ?1 AND status IN ('pending', 'active')) t, \
+                     (SELECT COUNT(*) AS pending, COALESCE(SUM(e > ?2), 0) AS live \
+                      FROM (SELECT COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
+                                             WHERE i.user_id = u.id AND i.voided = 0), 0) AS e \
+                            FROM users u WHERE u.org_id = ?1 AND u.status = 'pending')) p",
+                    params![org_id.to_string(), ts(now)],
+                    |r| rows::summary(r),
+                )?)
+            });
+        }
         self.with(|c| {
             Ok(c.query_row(
                 "SELECT COUNT(*), \
