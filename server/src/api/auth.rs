@@ -332,6 +332,18 @@ fn registration_limits(
     ]
 }
 
+/// A wrong SMS code (registration, password reset), with the attempts it leaves.
+fn wrong_sms_code(attempts_left: u32) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::WRONG_SMS_CODE,
+        format!(
+            "That code is not right. {attempts_left} attempt{} left.",
+            if attempts_left == 1 { "" } else { "s" }
+        ),
+    )
+}
+
 /// The password rule of registration and reset ([`access_domain::check_password`]).
 fn check_password(password: &str) -> ApiResult<()> {
     access_domain::check_password(password).map_err(ApiError::validation)
@@ -442,14 +454,7 @@ pub async fn verify(
             token,
             user: me(&user),
         })),
-        VerifyOutcome::Wrong { attempts_left } => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            codes::WRONG_SMS_CODE,
-            format!(
-                "That code is not right. {attempts_left} attempt{} left.",
-                if attempts_left == 1 { "" } else { "s" }
-            ),
-        )),
+        VerifyOutcome::Wrong { attempts_left } => Err(wrong_sms_code(attempts_left)),
         VerifyOutcome::TooManyAttempts => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             codes::TOO_MANY_ATTEMPTS,
@@ -683,14 +688,7 @@ pub async fn password_reset_confirm(
             Ok(StatusCode::NO_CONTENT)
         }
         ResetOutcome::Invalid => Err(invalid()),
-        ResetOutcome::Wrong { attempts_left } => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            codes::WRONG_SMS_CODE,
-            format!(
-                "That code is not right. {attempts_left} attempt{} left.",
-                if attempts_left == 1 { "" } else { "s" }
-            ),
-        )),
+        ResetOutcome::Wrong { attempts_left } => Err(wrong_sms_code(attempts_left)),
         ResetOutcome::TooManyAttempts => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             codes::TOO_MANY_ATTEMPTS,

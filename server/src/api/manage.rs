@@ -21,7 +21,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
 use crate::store::{
-    NewInvitation, NewInvitationToken, NewMessage, PasscodeRecord, StoreError, UserRecord,
+    NewInvitation, NewInvitationToken, NewMessage, PasscodeRecord, Store, StoreError, StoreResult,
+    UserRecord,
 };
 use crate::validate::{clean_email, clean_phone};
 use crate::{AppState, secrets};
@@ -233,6 +234,41 @@ fn invitation_mail(
     Outgoing::new(state, msg, token)
 }
 
+/// Sends `user` a fresh invitation (resend, reinstate): `write` stores the new token and the
+/// mail in one transaction, then the mail goes out with the live link.
+async fn send_invitation(
+    state: &AppState,
+    user: &UserRecord,
+    org_name: &str,
+    now: OffsetDateTime,
+    write: impl FnOnce(&dyn Store, &NewInvitationToken, &NewMessage) -> StoreResult<()> + Send + 'static,
+) -> ApiResult<InvitationResponse> {
+    let to = user
+        .registered_email
+        .clone()
+        .or_else(|| user.invited_email.clone())
+        .unwrap_or_default();
+    let (token, t) = invitation_token(now);
+    let mail = invitation_mail(
+        state,
+        user.org_id,
+        org_name,
+        &to,
+        user.user_type,
+        &token,
+        &t,
+    );
+    let (t2, stored) = (t.clone(), mail.stored.clone());
+    state.db.run(move |s| write(s, &t2, &stored)).await?;
+    notify::deliver(state, &mail).await;
+    Ok(InvitationResponse {
+        user_id: user.id,
+        status: UserStatus::Pending,
+        linked: false,
+        expires_at: t.expires_at,
+    })
+}
+
 /// The mail of an invitation by username to an existing account: nothing to register.
 fn access_added_mail(
     org_id: Uuid,
@@ -306,30 +342,11 @@ async fn invite_existing(
         // Reinstating replaces their access, so they must be within the manager's reach; a
         // link only adds access the manager holds (checked by the caller).
         check_manages(&admin.actor(), admin.id, &user.actor(), id, now)?;
-        let to = user
-            .registered_email
-            .clone()
-            .or_else(|| user.invited_email.clone())
-            .unwrap_or_default();
-        let (token, t) = invitation_token(now);
-        let mail = invitation_mail(state, org, &org_name, &to, user_type, &token, &t);
-        let (t2, stored) = (t.clone(), mail.stored.clone());
-        state
-            .db
-            .run(move |s| {
-                s.reinstate_user(org, id, Some((&permissions, &access)), &t2, &stored, now)
-            })
-            .await?;
-        notify::deliver(state, &mail).await;
-        return Ok((
-            StatusCode::CREATED,
-            axum::Json(InvitationResponse {
-                user_id: id,
-                status: UserStatus::Pending,
-                linked: false,
-                expires_at: t.expires_at,
-            }),
-        ));
+        let answer = send_invitation(state, &user, &org_name, now, move |s, t, mail| {
+            s.reinstate_user(org, id, Some((&permissions, &access)), t, mail, now)
+        })
+        .await?;
+        return Ok((StatusCode::CREATED, axum::Json(answer)));
     }
     let mail = access_added_mail(org, &org_name, &user, now);
     let out = Outgoing::new(state, mail, "");
@@ -458,21 +475,11 @@ pub async fn resend(
             user.status.as_str()
         )));
     }
-    let to = user.invited_email.clone().unwrap_or_default();
-    let (token, t) = invitation_token(now);
-    let mail = invitation_mail(&state, org, &org_name, &to, user.user_type, &token, &t);
-    let (t2, mail2) = (t.clone(), mail.stored.clone());
-    state
-        .db
-        .run(move |s| s.resend_invitation(org, id, &t2, &mail2))
-        .await?;
-    notify::deliver(&state, &mail).await;
-    Ok(axum::Json(InvitationResponse {
-        user_id: id,
-        status: UserStatus::Pending,
-        linked: false,
-        expires_at: t.expires_at,
-    }))
+    let answer = send_invitation(&state, &user, &org_name, now, move |s, t, mail| {
+        s.resend_invitation(org, id, t, mail)
+    })
+    .await?;
+    Ok(axum::Json(answer))
 }
 
 /// Reinstate a revoked user: a new invitation to the same person (same id: history, logs and
@@ -498,25 +505,11 @@ pub async fn reinstate(
             user.status.as_str()
         )));
     }
-    let to = user
-        .registered_email
-        .clone()
-        .or(user.invited_email.clone())
-        .unwrap_or_default();
-    let (token, t) = invitation_token(now);
-    let mail = invitation_mail(&state, org, &org_name, &to, user.user_type, &token, &t);
-    let (t2, mail2) = (t.clone(), mail.stored.clone());
-    state
-        .db
-        .run(move |s| s.reinstate_user(org, id, None, &t2, &mail2, now))
-        .await?;
-    notify::deliver(&state, &mail).await;
-    Ok(axum::Json(InvitationResponse {
-        user_id: id,
-        status: UserStatus::Pending,
-        linked: false,
-        expires_at: t.expires_at,
-    }))
+    let answer = send_invitation(&state, &user, &org_name, now, move |s, t, mail| {
+        s.reinstate_user(org, id, None, t, mail, now)
+    })
+    .await?;
+    Ok(axum::Json(answer))
 }
 
 /// Totals of the Manage Access page (revoked users are not counted).
