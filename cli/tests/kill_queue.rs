@@ -184,10 +184,17 @@ async fn kill_9_at_random_points_loses_and_duplicates_no_queued_action() {
     run_ok(&home, &url, &["verify", reg.trim(), &code]);
     run_ok(&home, &url, &["sync"]);
 
-    // How long one un-killed action takes here: kill times spread over 0..1.3x that.
-    let t = Instant::now();
-    run_ok(&home, &url, &["rename", &lock, "calibration"]);
-    let span = (t.elapsed().as_micros() as u64 * 13 / 10).max(1000);
+    // How long an un-killed action takes here, the slowest of three (a loaded machine varies
+    // run to run): kill times spread over 0..1.5x that, so some children finish.
+    let slowest = (0..3)
+        .map(|i| {
+            let t = Instant::now();
+            run_ok(&home, &url, &["rename", &lock, &format!("calibration {i}")]);
+            t.elapsed().as_micros() as u64
+        })
+        .max()
+        .unwrap_or_default();
+    let span = (slowest * 3 / 2).max(1000);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -292,7 +299,10 @@ async fn kill_9_at_random_points_loses_and_duplicates_no_queued_action() {
     let mut modes_queued = 0;
     for (a, _) in &rows {
         match a["kind"].as_str().unwrap() {
-            "rename" if a["name"] == "calibration" => {}
+            "rename"
+                if a["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("calibration")) => {}
             "rename" => {
                 *queued
                     .entry(format!("rename {}", a["name"].as_str().unwrap()))
@@ -326,7 +336,7 @@ async fn kill_9_at_random_points_loses_and_duplicates_no_queued_action() {
             "rename" => {
                 let d = e["detail"].as_str().unwrap();
                 let new = d.rsplit("-> ").next().unwrap().trim_matches('"');
-                if new == "calibration" {
+                if new.starts_with("calibration") {
                     continue;
                 }
                 *seen.entry(format!("rename {new}")).or_default() += 1;
