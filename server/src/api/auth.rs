@@ -244,16 +244,7 @@ pub async fn register(
              or ask the person who invited you for help.",
         ));
     }
-    let cost = state.config.password_cost;
-    let password = req.password;
-    let password_hash =
-        tokio::task::spawn_blocking(move || secrets::hash_password(&password, cost))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                ApiError::internal()
-            })?;
+    let password_hash = hash_password(&state, req.password).await?;
     let id = Uuid::new_v4();
     let (code, out) = sms_code(
         &state,
@@ -330,6 +321,18 @@ fn registration_limits(
         ),
         limit("sms".into(), state.config.sms_per_hour, hour),
     ]
+}
+
+/// The stored hash of a new password, computed off the runtime (argon2id takes tens of ms).
+async fn hash_password(state: &AppState, password: String) -> ApiResult<String> {
+    let cost = state.config.password_cost;
+    tokio::task::spawn_blocking(move || secrets::hash_password(&password, cost))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })
 }
 
 /// A wrong SMS code (registration, password reset), with the attempts it leaves.
@@ -661,16 +664,7 @@ pub async fn password_reset_confirm(
     {
         return Err(too_many_resets());
     }
-    let cost = state.config.password_cost;
-    let password = req.new_password;
-    let password_hash =
-        tokio::task::spawn_blocking(move || secrets::hash_password(&password, cost))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                ApiError::internal()
-            })?;
+    let password_hash = hash_password(&state, req.new_password).await?;
     let attempt = ResetAttempt {
         token_hash: secrets::hash_token(&token),
         code_hash: reset_code_hash(&token, req.sms_code.trim()),

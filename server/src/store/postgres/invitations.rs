@@ -29,17 +29,7 @@ impl InvitationStore for PostgresStore {
                     &inv.period.weekly_hours.as_ref().map(rows::stored_hours),
                 ],
             )?;
-            tx.exec(
-                "INSERT INTO invitations (id, user_id, token_hash, sent_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &inv.token.id,
-                    &inv.user_id,
-                    &&inv.token.token_hash[..],
-                    &inv.token.sent_at,
-                    &inv.token.expires_at,
-                ],
-            )?;
+            insert_invitation(tx, inv.user_id, &inv.token)?;
             insert_message(tx, mail)?;
             tx.change(inv.org_id, None, Some(inv.user_id), inv.token.sent_at);
             Ok(())
@@ -66,17 +56,7 @@ impl InvitationStore for PostgresStore {
                 "UPDATE invitations SET voided = true WHERE user_id = $1",
                 &[&user_id],
             )?;
-            tx.exec(
-                "INSERT INTO invitations (id, user_id, token_hash, sent_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &token.id,
-                    &user_id,
-                    &&token.token_hash[..],
-                    &token.sent_at,
-                    &token.expires_at,
-                ],
-            )?;
+            insert_invitation(tx, user_id, token)?;
             insert_message(tx, mail)?;
             Ok(())
         })

@@ -23,6 +23,26 @@ pub(super) fn write_audit<C: GenericClient>(
     Ok(())
 }
 
+/// A user's new invitation link (the token's hash and validity).
+pub(super) fn insert_invitation<C: GenericClient>(
+    cx: &mut Cx<'_, C>,
+    user_id: Uuid,
+    token: &NewInvitationToken,
+) -> PResult<()> {
+    cx.exec(
+        "INSERT INTO invitations (id, user_id, token_hash, sent_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &token.id,
+            &user_id,
+            &&token.token_hash[..],
+            &token.sent_at,
+            &token.expires_at,
+        ],
+    )?;
+    Ok(())
+}
+
 pub(super) fn insert_message<C: GenericClient>(cx: &mut Cx<'_, C>, m: &NewMessage) -> PResult<()> {
     cx.exec(
         "INSERT INTO outbox (id, org_id, channel, recipient, subject, body, created_at) \

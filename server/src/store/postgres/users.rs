@@ -381,17 +381,7 @@ impl UserStore for PostgresStore {
                 "UPDATE invitations SET voided = true WHERE user_id = $1",
                 &[&user_id],
             )?;
-            tx.exec(
-                "INSERT INTO invitations (id, user_id, token_hash, sent_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &token.id,
-                    &user_id,
-                    &&token.token_hash[..],
-                    &token.sent_at,
-                    &token.expires_at,
-                ],
-            )?;
+            insert_invitation(tx, user_id, token)?;
             insert_message(tx, mail)?;
             let user = user_q(tx, org_id, user_id)?;
             refresh_user_passcodes(tx, &user, now)?;
