@@ -86,7 +86,9 @@ async fn offline_codes_are_given_through_the_core_and_gated_locally() {
     let org = admin.get("/api/v1/organization/public-key").await;
     let lock_id = uuid::Uuid::parse_str(&s.lock_a).unwrap();
     let opened = lock_protocol::door::open(
-        &STANDARD.decode(update["update"].as_str().unwrap()).unwrap(),
+        &STANDARD
+            .decode(update["updates"][0].as_str().unwrap())
+            .unwrap(),
         &STANDARD
             .decode(org["public_key"].as_str().unwrap())
             .unwrap(),

@@ -454,10 +454,13 @@ pub struct DoorState {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DoorUpdateResponse {
     pub lock_id: Uuid,
-    /// Strictly increasing per lock.
+    /// The version the lock holds once it applied every update: strictly increasing per
+    /// lock.
     pub version: u64,
-    /// The signed update, secrets sealed to the lock (base64).
-    pub update: String,
+    /// The signed updates, secrets sealed to the lock (base64), oldest first: each built on
+    /// the one before, so a phone sends them together and the lock applies them in order
+    /// (one unless the lock's change exceeds one update's bounds).
+    pub updates: Vec<String>,
     /// The newest entry of the lock's own log the server holds (0: none): a phone reads
     /// the lock's log from there, so a new phone does not read again what others brought.
     #[serde(default)]

@@ -144,7 +144,7 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
     let first = api
         .get(&format!("/api/v1/locks/{}/door-update", a.id), &admin)
         .await;
-    let first_bytes = b64(&first.body["update"]);
+    let first_bytes = b64(&first.body["updates"][0]);
     // The master code travels sealed: the carrier's bytes do not hold it.
     let master = api
         .get(&format!("/api/v1/locks/{}/master-code", a.id), &admin)
@@ -194,7 +194,7 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
         a.run(
             api,
             &admin,
-            Command::ApplyUpdate(b64(&second.body["update"]))
+            Command::ApplyUpdate(b64(&second.body["updates"][0]))
         )
         .await,
         Response::UpdateApplied { .. }
@@ -208,7 +208,7 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
     );
     assert_eq!(a.lock.state().name, "Oak 1 front");
     // A tampered byte anywhere: refused, nothing changes.
-    let mut tampered = b64(&second.body["update"]);
+    let mut tampered = b64(&second.body["updates"][0]);
     let mid = tampered.len() / 2;
     tampered[mid] ^= 1;
     let before = a.lock.state().clone();
@@ -363,4 +363,89 @@ async fn one_passcode_renewed_alone_leaves_the_lock_at_the_next_contact() {
     );
     let (_, state) = passcode_on(api, &admin, &rid, &p.id).await;
     assert_eq!(state, "installed");
+}
+
+/// A door with more codes than one update holds (250 given codes: the protocol takes 100 an
+/// update) gets them all at one contact, as a chain the phone carries in order; after that
+/// only the difference travels: a revoke and a rename are one small delta on the version
+/// the lock confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_door_larger_than_one_update_follows_the_platform_by_chains_and_deltas() {
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Birch", &["1"]).await;
+    let mut p = pair(api, &admin, &units[0], "Birch 1").await;
+    let mode = api
+        .put(
+            &format!("/api/v1/locks/{}/mode", p.id),
+            &admin,
+            json!({"mode": "vacant"}),
+        )
+        .await;
+    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    let mut given = Vec::new();
+    for n in 0..250 {
+        let a = p
+            .give(
+                api,
+                &admin,
+                json!({"kind": "permanent", "label": format!("Crew {n}")}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+        given.push((
+            a.body["id"].as_str().unwrap().to_string(),
+            a.body["code"].as_str().unwrap().to_string(),
+        ));
+    }
+    let path = format!("/api/v1/locks/{}/door-update", p.id);
+    let chain = api.get(&path, &admin).await;
+    let updates = chain.body["updates"].as_array().unwrap();
+    assert!(updates.len() >= 3, "250 codes in {} updates", updates.len());
+    let door = p.contact(api, &admin).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(door["pending_codes"], 0, "{door}");
+    // The pairing's own staff passcode beside the 250.
+    let held = p.lock.state().codes.len();
+    assert!(held >= 250, "{held} codes held");
+    for (_, digits) in [&given[0], &given[124], &given[249]] {
+        assert!(opened(p.lock.keypad(digits)), "{digits} does not open");
+    }
+
+    // One revoke and a rename: one delta on the confirmed version, nothing put again.
+    let confirmed = door["confirmed_version"].as_u64().unwrap();
+    let revoke = api
+        .post(
+            &format!("/api/v1/locks/{}/access-codes/{}/revoke", p.id, given[7].0),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(revoke.status, StatusCode::OK, "{:?}", revoke.body);
+    let renamed = api
+        .patch(
+            &format!("/api/v1/locks/{}", p.id),
+            &admin,
+            json!({"name": "Birch 1 side"}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    let next = api.get(&path, &admin).await;
+    let updates = next.body["updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 1, "{:?}", next.body);
+    let delta = lock_protocol::door::unverified(&b64(&updates[0])).unwrap();
+    assert_eq!(delta.base_version, confirmed);
+    assert!(delta.put_codes.is_empty() && delta.master_code.is_none());
+    assert_eq!(delta.remove_codes.len(), 1);
+    assert_eq!(delta.name.as_deref(), Some("Birch 1 side"));
+    let door = p.contact(api, &admin).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(p.lock.state().codes.len(), held - 1);
+    assert!(
+        !opened(p.lock.keypad(&given[7].1)),
+        "a revoked code still opens"
+    );
+    assert!(opened(p.lock.keypad(&given[8].1)));
+    assert_eq!(p.lock.state().name, "Birch 1 side");
 }

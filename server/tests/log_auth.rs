@@ -394,7 +394,11 @@ async fn a_real_locks_pages_are_taken_once_it_holds_its_report_key() {
         .await;
     assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
     let applied = p
-        .run(api, &admin, Command::ApplyUpdate(b64(&u.body["update"])))
+        .run(
+            api,
+            &admin,
+            Command::ApplyUpdate(b64(&u.body["updates"][0])),
+        )
         .await;
     assert!(
         matches!(applied, Response::UpdateApplied { .. }),

@@ -134,7 +134,7 @@ impl Engine {
                 .any(|c| matches!(c, Command::ReadLog { .. }));
         if direct {
             // Fetched before this change, the cached update would undo it.
-            self.db(move |c| on_site::drop_door_update(c, id)).await?;
+            self.db(move |c| on_site::drop_door_updates(c, id)).await?;
         }
         let _one = self.ble.busy.lock().await;
         let counter = self
@@ -332,8 +332,8 @@ impl Engine {
         out
     }
 
-    /// The server makes the new master code; its door update (a whole state: the new
-    /// master code and code secret, no given code) goes to the lock in this session.
+    /// The server makes the new master code; its door update (the new master code and code
+    /// secret, without the given codes) goes to the lock in this session.
     /// How many codes the lock dropped.
     async fn reset_in_session(
         &self,

@@ -1,4 +1,4 @@
-//! The door follows the platform: every ordinary contact carries the newest door update
+//! The door follows the platform: every ordinary contact carries the newest door updates
 //! this phone fetched for the lock (signed and sealed by the server, so any phone may carry
 //! it), reads the lock's status, and leaves a contact report for the server; a phone that
 //! may see the lock's log also reads the pages since the last one it queued.
@@ -49,38 +49,58 @@ pub(crate) struct Converged {
     pub entries: u64,
 }
 
-/// What the lock's answer to a carried update (`version`) means.
-fn carried(lock: Uuid, version: u64, answer: Option<Response>) -> Carried {
-    match answer {
-        Some(Response::UpdateApplied { version: held }) => {
-            tracing::info!(lock = %lock, version = held, "door update applied");
-            Carried::Applied(held)
-        }
-        Some(Response::Refused {
-            reason: RefusalReason::StaleUpdate,
-        }) => Carried::Held,
-        other => {
-            tracing::warn!(lock = %lock, version, "door update not applied: {other:?}");
-            Carried::Failed
+/// What the lock's answers to a carried chain (of updates up to `version`) mean: the
+/// newest version it applied, else held when it had them all already.
+fn carried(
+    lock: Uuid,
+    version: u64,
+    answers: impl IntoIterator<Item = Option<Response>>,
+) -> Carried {
+    let mut out = Carried::Held;
+    for answer in answers {
+        match answer {
+            Some(Response::UpdateApplied { version: held }) => {
+                tracing::info!(lock = %lock, version = held, "door update applied");
+                out = Carried::Applied(held);
+            }
+            Some(Response::Refused {
+                reason: RefusalReason::StaleUpdate,
+            }) => {}
+            other => {
+                tracing::warn!(lock = %lock, version, "door update not applied: {other:?}");
+                if out == Carried::Held {
+                    out = Carried::Failed;
+                }
+            }
         }
     }
+    out
 }
 
 impl Engine {
-    /// Fetches the lock's door update and caches it (a newer cached one is kept).
+    /// Fetches the lock's door updates and caches them (a cached chain that reaches further
+    /// is kept); the version they bring the lock to.
     pub(crate) async fn fetch_door_update(&self, lock: Uuid) -> Result<u64, AccessError> {
         let r: DoorUpdateResponse = self
             .get(&format!("/api/v1/locks/{lock}/door-update"))
             .await?;
-        let bytes = decode_b64(&r.update, "door update")?;
-        let (version, log_seq) = (r.version, r.log_seq);
+        let mut chain = Vec::with_capacity(r.updates.len());
+        for update in &r.updates {
+            let bytes = decode_b64(update, "door update")?;
+            // Only to order the cache: the lock checks the signature.
+            let version = lock_protocol::door::unverified(&bytes)
+                .map_err(|e| bad_response(format!("door update: {e}")))?
+                .version;
+            chain.push((version, bytes));
+        }
+        let log_seq = r.log_seq;
         self.db(move |c| {
-            on_site::put_door_update(c, lock, version, &bytes)?;
+            on_site::put_door_updates(c, lock, &chain)?;
             // What the server holds of the lock's log is not read again.
             on_site::raise_log_cursor(c, lock, log_seq)
         })
         .await?;
-        Ok(version)
+        Ok(r.version)
     }
 
     /// [`Engine::fetch_door_update`] for a contact under way: bounded, and only logged when
@@ -93,23 +113,28 @@ impl Engine {
         .await;
     }
 
-    /// Carries the cached update in the open session.
+    /// Carries the cached updates in the open session, all in one round trip.
     pub(crate) async fn carry_door_update(
         &self,
         talk: &mut Conversation<AnyLink>,
         lock: Uuid,
     ) -> Carried {
-        let cached = match self.db(move |c| on_site::door_update(c, lock)).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return Carried::Nothing,
+        let chain = match self.db(move |c| on_site::door_updates(c, lock)).await {
+            Ok(chain) => chain,
             Err(e) => {
                 tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
                 return Carried::Nothing;
             }
         };
-        let (version, bytes) = cached;
-        match talk.apply_update(bytes).await {
-            Ok(answer) => carried(lock, version, Some(answer)),
+        let Some(&(version, _)) = chain.last() else {
+            return Carried::Nothing;
+        };
+        let commands: Vec<Command> = chain
+            .into_iter()
+            .map(|(_, bytes)| Command::ApplyUpdate(bytes))
+            .collect();
+        match talk.exchange_all(&commands).await {
+            Ok(answers) => carried(lock, version, answers.into_iter().map(Some)),
             Err(e) => {
                 tracing::warn!(lock = %lock, version, "door update not carried: {e}");
                 Carried::Failed
@@ -184,7 +209,7 @@ impl Engine {
     }
 
     /// Brings the lock in line and its news back once the user's commands are answered, in
-    /// at most two round trips whatever the backlog: the cached door update (unless
+    /// at most two round trips whatever the backlog: the cached door updates (unless
     /// `already` carried in this session), a status read and the first log page go
     /// together; then every page left up to the lock's head, together. The status is queued
     /// as the contact report; `known` is the user's own status read, which stands when no
@@ -198,13 +223,13 @@ impl Engine {
         read_log: bool,
     ) -> Converged {
         let mut out = Converged::default();
-        let update = match already {
-            Some(_) => None,
-            None => match self.db(move |c| on_site::door_update(c, lock)).await {
+        let chain = match already {
+            Some(_) => Vec::new(),
+            None => match self.db(move |c| on_site::door_updates(c, lock)).await {
                 Ok(cached) => cached,
                 Err(e) => {
                     tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
-                    None
+                    Vec::new()
                 }
             },
         };
@@ -222,12 +247,13 @@ impl Engine {
         let carried_before = already.unwrap_or(Carried::Nothing);
         // The user's status stands unless an update lands after it.
         let known =
-            known.filter(|_| update.is_none() && !matches!(carried_before, Carried::Applied(_)));
-        let mut batch = Vec::new();
-        let version = update.as_ref().map(|(v, _)| *v);
-        if let Some((_, bytes)) = update {
-            batch.push(Command::ApplyUpdate(bytes));
-        }
+            known.filter(|_| chain.is_empty() && !matches!(carried_before, Carried::Applied(_)));
+        let version = chain.last().map(|(v, _)| *v);
+        let updates = chain.len();
+        let mut batch: Vec<Command> = chain
+            .into_iter()
+            .map(|(_, bytes)| Command::ApplyUpdate(bytes))
+            .collect();
         let read_status =
             known.is_none() && (version.is_some() || already.is_some() || since.is_some());
         if read_status {
@@ -257,7 +283,7 @@ impl Engine {
             };
             let mut answers = answers.into_iter();
             if let Some(version) = version {
-                out.carried = carried(lock, version, answers.next());
+                out.carried = carried(lock, version, (0..updates).map(|_| answers.next()));
             }
             if read_status {
                 match answers.next() {

@@ -235,37 +235,56 @@ pub fn queued_log_count(c: &Connection) -> Result<u64, CacheError> {
     )? as u64)
 }
 
-/// The door update cached for the lock: (version, signed bytes).
-pub fn door_update(c: &Connection, lock: Uuid) -> Result<Option<(u64, Vec<u8>)>, CacheError> {
-    Ok(c.query_row(
-        "SELECT version, body FROM ble_door_updates WHERE lock_id = ?1",
-        [lock.to_string()],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-    )
-    .optional()?)
+/// The lock's cached door updates, oldest first: (version, signed bytes) of each, every
+/// one built on the one before.
+pub fn door_updates(c: &Connection, lock: Uuid) -> Result<Vec<(u64, Vec<u8>)>, CacheError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT version, body FROM ble_door_chains WHERE lock_id = ?1 ORDER BY version",
+    )?;
+    let rows = stmt.query_map([lock.to_string()], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Caches a fetched update unless a newer one is already cached (fetches may race).
-pub fn put_door_update(
+/// Caches a fetched chain of updates (oldest first) in place of the lock's cached one,
+/// unless that one already reaches as far (fetches may race).
+pub fn put_door_updates(
     c: &Connection,
     lock: Uuid,
-    version: u64,
-    body: &[u8],
+    chain: &[(u64, Vec<u8>)],
 ) -> Result<(), CacheError> {
-    c.execute(
-        "INSERT INTO ble_door_updates (lock_id, version, body) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (lock_id) DO UPDATE SET version = excluded.version, body = excluded.body \
-         WHERE excluded.version >= ble_door_updates.version",
-        params![lock.to_string(), version as i64, body],
+    let Some(&(last, _)) = chain.last() else {
+        return Ok(());
+    };
+    let tx = c.unchecked_transaction()?;
+    let cached: Option<i64> = tx.query_row(
+        "SELECT MAX(version) FROM ble_door_chains WHERE lock_id = ?1",
+        [lock.to_string()],
+        |r| r.get(0),
     )?;
+    if cached.is_some_and(|v| v as u64 > last) {
+        return Ok(());
+    }
+    tx.execute(
+        "DELETE FROM ble_door_chains WHERE lock_id = ?1",
+        [lock.to_string()],
+    )?;
+    for (version, body) in chain {
+        tx.execute(
+            "INSERT INTO ble_door_chains (lock_id, version, body) VALUES (?1, ?2, ?3)",
+            params![lock.to_string(), *version as i64, body],
+        )?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
-/// Forgets the lock's cached update: this phone changed the lock directly since it was
-/// fetched, and carrying it would undo that change.
-pub fn drop_door_update(c: &Connection, lock: Uuid) -> Result<(), CacheError> {
+/// Forgets the lock's cached updates: this phone changed the lock directly since they were
+/// fetched, and carrying them would undo that change.
+pub fn drop_door_updates(c: &Connection, lock: Uuid) -> Result<(), CacheError> {
     c.execute(
-        "DELETE FROM ble_door_updates WHERE lock_id = ?1",
+        "DELETE FROM ble_door_chains WHERE lock_id = ?1",
         [lock.to_string()],
     )?;
     Ok(())
@@ -360,7 +379,7 @@ pub fn drop_pending_pairing(c: &Connection, device: &str) -> Result<(), CacheErr
 pub fn wipe(c: &Connection) -> Result<(), CacheError> {
     c.execute_batch(
         "DELETE FROM ble_credentials; DELETE FROM ble_revocations; DELETE FROM ble_devices;
-         DELETE FROM ble_pending_pairings; DELETE FROM ble_door_updates;",
+         DELETE FROM ble_pending_pairings; DELETE FROM ble_door_chains;",
     )?;
     Ok(())
 }
@@ -411,13 +430,20 @@ mod tests {
         let store = crate::cache::Store::open(&dir.path().join("c.sqlite")).unwrap();
         let c = store.conn();
         let lock = Uuid::new_v4();
-        put_door_update(&c, lock, 3, b"three").unwrap();
-        put_door_update(&c, lock, 2, b"two").unwrap();
-        assert_eq!(door_update(&c, lock).unwrap(), Some((3, b"three".to_vec())));
-        put_door_update(&c, lock, 4, b"four").unwrap();
-        assert_eq!(door_update(&c, lock).unwrap(), Some((4, b"four".to_vec())));
-        drop_door_update(&c, lock).unwrap();
-        assert_eq!(door_update(&c, lock).unwrap(), None);
+        let chain = |versions: &[u64]| -> Vec<(u64, Vec<u8>)> {
+            versions.iter().map(|&v| (v, vec![v as u8])).collect()
+        };
+        put_door_updates(&c, lock, &chain(&[3])).unwrap();
+        put_door_updates(&c, lock, &chain(&[2])).unwrap();
+        assert_eq!(door_updates(&c, lock).unwrap(), chain(&[3]));
+        // A chain replaces the cached one whole, and is read back in order.
+        put_door_updates(&c, lock, &chain(&[4, 5, 6])).unwrap();
+        assert_eq!(door_updates(&c, lock).unwrap(), chain(&[4, 5, 6]));
+        // One that ends before the cached one's end is older: it does not replace it.
+        put_door_updates(&c, lock, &chain(&[5])).unwrap();
+        assert_eq!(door_updates(&c, lock).unwrap(), chain(&[4, 5, 6]));
+        drop_door_updates(&c, lock).unwrap();
+        assert!(door_updates(&c, lock).unwrap().is_empty());
 
         let report = |v| LockContactReport {
             door_version: v,
@@ -432,10 +458,10 @@ mod tests {
         // A report sent while a newer one was queued leaves the newer one.
         drop_contact_report(&c, lock, &report(1)).unwrap();
         assert_eq!(contact_reports(&c).unwrap().len(), 1);
-        put_door_update(&c, lock, 5, b"five").unwrap();
+        put_door_updates(&c, lock, &chain(&[7])).unwrap();
         // Signing out forgets the updates (the account's), not what the lock said.
         crate::cache::wipe(&c).unwrap();
-        assert_eq!(door_update(&c, lock).unwrap(), None);
+        assert!(door_updates(&c, lock).unwrap().is_empty());
         drop_contact_report(&c, lock, &report(2)).unwrap();
         assert!(contact_reports(&c).unwrap().is_empty());
     }

@@ -31,13 +31,14 @@ CREATE TABLE ble_pending_pairings (
     unit_id TEXT NOT NULL,
     body TEXT NOT NULL
 );
--- Version 2 (also the step in schema.rs): the newest door update fetched for each lock,
--- carried to it at the next contact, and the last contact report waiting for the server
--- (a state, not an event: a newer one replaces it).
-CREATE TABLE ble_door_updates (
-    lock_id TEXT PRIMARY KEY,
+-- Version 4 (also the step in schema.rs): the newest door updates fetched for each lock, a
+-- chain each built on the one before, carried to it at the next contact. Version 2: the last
+-- contact report waiting for the server (a state, not an event: a newer one replaces it).
+CREATE TABLE ble_door_chains (
+    lock_id TEXT NOT NULL,
     version INTEGER NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    PRIMARY KEY (lock_id, version)
 );
 CREATE TABLE ble_contact_reports (
     lock_id TEXT PRIMARY KEY,

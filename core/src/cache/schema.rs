@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::CacheError;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// Steps from version `n` to `n + 1`, applied in order to an older file. Each also stands
 /// in the baseline (the tests check that both give the same schema).
@@ -36,6 +36,16 @@ const STEPS: &[&str] = &[
         mac BLOB NOT NULL,
         PRIMARY KEY (lock_id, last_seq)
     );",
+    // 3 -> 4: a lock's door updates as a chain (each built on the one before), one row each.
+    "CREATE TABLE ble_door_chains (
+        lock_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (lock_id, version)
+    );
+    INSERT INTO ble_door_chains (lock_id, version, body)
+        SELECT lock_id, version, body FROM ble_door_updates;
+    DROP TABLE ble_door_updates;",
 ];
 
 /// The schema, created whole in a new file at [`VERSION`]; a change adds a step to

@@ -113,7 +113,7 @@ fn a_version_1_file_is_upgraded_to_the_baseline_schema() {
     assert_eq!(schema_text(&c), fresh);
 }
 
-const V1_TABLES: &str = "DROP TABLE ble_door_updates; DROP TABLE ble_contact_reports;
+const V1_TABLES: &str = "DROP TABLE ble_door_chains; DROP TABLE ble_contact_reports;
     DROP TABLE ble_log_pages;
     CREATE TABLE ble_log_queue (lock_id TEXT NOT NULL, lock_seq INTEGER NOT NULL,
         body TEXT NOT NULL, PRIMARY KEY (lock_id, lock_seq));
@@ -130,6 +130,9 @@ fn entries_converted_by_a_version_2_build_are_read_again_as_pages() {
         let c = store.conn();
         c.execute_batch(
             "DROP TABLE ble_log_pages;
+             DROP TABLE ble_door_chains;
+             CREATE TABLE ble_door_updates (lock_id TEXT PRIMARY KEY, version INTEGER NOT NULL,
+                 body BLOB NOT NULL);
              CREATE TABLE ble_log_queue (lock_id TEXT NOT NULL, lock_seq INTEGER NOT NULL,
                  body TEXT NOT NULL, PRIMARY KEY (lock_id, lock_seq));
              CREATE TABLE ble_code_reports (lock_id TEXT NOT NULL, code_id TEXT NOT NULL,
@@ -159,6 +162,35 @@ fn entries_converted_by_a_version_2_build_are_read_again_as_pages() {
     assert_eq!(crate::cache::on_site::log_cursor(&c, a).unwrap(), 5);
     assert_eq!(crate::cache::on_site::log_cursor(&c, b).unwrap(), 4);
     assert_eq!(crate::cache::on_site::queued_log_count(&c).unwrap(), 0);
+}
+
+#[test]
+fn a_door_update_cached_by_a_version_3_build_is_still_carried() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let lock = uuid::Uuid::new_v4();
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        c.execute_batch(
+            "DROP TABLE ble_door_chains;
+             CREATE TABLE ble_door_updates (lock_id TEXT PRIMARY KEY, version INTEGER NOT NULL,
+                 body BLOB NOT NULL);",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO ble_door_updates (lock_id, version, body) VALUES (?1, 42, x'0102')",
+            [lock.to_string()],
+        )
+        .unwrap();
+        c.pragma_update(None, "user_version", 3).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let c = store.conn();
+    assert_eq!(
+        crate::cache::on_site::door_updates(&c, lock).unwrap(),
+        vec![(42, vec![1, 2])]
+    );
 }
 
 #[test]

@@ -43,25 +43,26 @@ pub async fn contact(
     Ok(axum::Json(door::door_state(&state, &user, id).await?))
 }
 
-/// The update that brings the lock to what the platform wants: signed by the organization,
-/// its secrets sealed to the lock, so any phone of someone who may open the lock carries it
-/// and none can read or alter it. The same update while nothing changes.
+/// The updates that bring the lock to what the platform wants: signed by the organization,
+/// their secrets sealed to the lock, so any phone of someone who may open the lock carries
+/// them and none can read or alter them. Only the difference from the version the lock
+/// confirmed, in as many updates as it takes; the same ones while nothing changes.
 #[utoipa::path(get, path = "/api/v1/locks/{id}/door-update", tag = "locks",
     security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = DoorUpdateResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "not paired, or more than one update holds", body = ErrorBody)))]
+              (status = 409, description = "not paired, or the lock's updates changed while these were built (try again)", body = ErrorBody)))]
 pub async fn door_update(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Id(id): Id,
 ) -> ApiResult<axum::Json<DoorUpdateResponse>> {
-    let u = door::issue(&state, &user, id).await?;
+    let chain = door::issue(&state, &user, id).await?;
     let log_seq = state.db.read(move |s| s.lock_log_seq(id)).await?;
     Ok(axum::Json(DoorUpdateResponse {
         lock_id: id,
-        version: u.version,
-        update: STANDARD.encode(&u.body),
+        version: chain.last().map_or(0, |u| u.version),
+        updates: chain.iter().map(|u| STANDARD.encode(&u.body)).collect(),
         log_seq,
     }))
 }

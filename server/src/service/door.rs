@@ -23,9 +23,10 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::service::codes::grant_of;
 use crate::service::credentials::revocations;
+use crate::service::door_chain;
 use crate::service::keys::{code_secret, org_keypair, report_key};
 use crate::service::locks::{gated, lock_missing};
-use crate::store::{DoorStatus, DoorUpdateRecord, LockContact, LockRecord, UserRecord};
+use crate::store::{DoorStatus, DoorUpdateRecord, HeldState, LockContact, LockRecord, UserRecord};
 
 /// A keypad code the lock should hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -263,14 +264,16 @@ pub async fn door_state(
     })
 }
 
-/// The update that brings the lock `lock_id` to its desired state, for anyone who may open
-/// it to carry: the newest one issued while the state is unchanged, else a new whole state
-/// with a version above every earlier one (milliseconds of the server's clock).
+/// The updates that bring the lock `lock_id` to its desired state, for anyone who may open
+/// it to carry, oldest first ([`door_chain`]): the chain issued earlier while the state is
+/// unchanged, else a new one from the version the lock confirmed (a whole state first when
+/// it confirmed none), with versions above every earlier one (milliseconds of the server's
+/// clock). A lock that holds the state gets the update it confirmed.
 pub async fn issue(
     state: &AppState,
     user: &UserRecord,
     lock_id: Uuid,
-) -> ApiResult<DoorUpdateRecord> {
+) -> ApiResult<Vec<DoorUpdateRecord>> {
     let lock = gated(state, user, lock_id, Action::Unlock).await?;
     let Some(public) = lock.identity_public_key.as_deref() else {
         return Err(ApiError::conflict(
@@ -285,76 +288,179 @@ pub async fn issue(
             tracing::error!(lock = %lock_id, "stored lock identity key is not 32 bytes of base64");
             ApiError::internal()
         })?;
-    let want = desired(state, &lock).await?;
-    let digest = want.digest();
-    let latest = state.db.run(move |s| s.latest_door_update(lock_id)).await?;
-    if let Some(same) = latest.as_ref().filter(|u| u.digest == digest) {
-        return Ok(same.clone());
-    }
-    let now = OffsetDateTime::now_utc();
-    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let version = millis.max(latest.map_or(0, |u| u.version) + 1);
-    let plain = whole_update(&want, version, unix(now))?;
-    let (keypair, _) = org_keypair(state, user.org_id).await?;
-    let body =
-        door::seal_and_sign(&plain, &lock_public, &keypair, &SystemRandom::new()).map_err(|e| {
-            tracing::error!(lock = %lock_id, error = %e, "door update not built");
-            ApiError::internal()
-        })?;
-    let record = DoorUpdateRecord {
-        lock_id,
-        version,
-        digest,
-        code_ids: want.codes.iter().map(|c| c.id).collect(),
-        body,
-        created_at: now,
-    };
     let org = user.org_id;
-    Ok(state
-        .db
-        .run(move |s| s.record_door_update(org, &record))
-        .await?)
+    // Two requests may issue at once; the one that records first stands and the other
+    // builds again on what it recorded.
+    for _ in 0..3 {
+        let want = desired(state, &lock).await?;
+        let digest = want.digest();
+        let (status, updates) = state
+            .db
+            .run(move |s| {
+                let status = s.door_status(org, lock_id)?;
+                Ok((
+                    status.clone(),
+                    s.door_updates_from(lock_id, status.confirmed)?,
+                ))
+            })
+            .await?;
+        if let Some(reused) = reuse(&updates, status.confirmed, &digest) {
+            return Ok(reused);
+        }
+        let now = OffsetDateTime::now_utc();
+        let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let first_version = millis.max(status.latest + 1);
+        let target = target_of(&want);
+        let base = updates
+            .first()
+            .filter(|u| status.confirmed != 0 && u.version == status.confirmed)
+            .and_then(|u| u.held.as_ref().map(|h| (u.version, h)));
+        let planned = door_chain::plan(base, &target, first_version);
+        let (keypair, _) = org_keypair(state, org).await?;
+        let rng = SystemRandom::new();
+        let last = planned.len() - 1;
+        let mut chain = Vec::with_capacity(planned.len());
+        for (k, p) in planned.into_iter().enumerate() {
+            let plain = plain_update(&want, &target, &p, unix(now));
+            let body = door::seal_and_sign(&plain, &lock_public, &keypair, &rng).map_err(|e| {
+                tracing::error!(lock = %lock_id, error = %e, "door update not built");
+                ApiError::internal()
+            })?;
+            chain.push(DoorUpdateRecord {
+                lock_id,
+                version: p.version,
+                base_version: p.base_version,
+                digest: if k == last { digest } else { [0; 32] },
+                code_ids: p.held.codes.keys().copied().collect(),
+                body,
+                created_at: now,
+                held: Some(p.held),
+            });
+        }
+        let recorded = chain.clone();
+        if state
+            .db
+            .run(move |s| s.record_door_chain(org, &recorded))
+            .await?
+        {
+            return Ok(chain);
+        }
+    }
+    Err(ApiError::conflict(
+        "The lock's door updates are changing right now: try again.",
+    ))
 }
 
-/// The protocol's whole-state update for `want`.
-fn whole_update(want: &DesiredDoor, version: u64, issued_at: u64) -> ApiResult<PlainUpdate> {
-    if want.codes.len() > door::MAX_PUT_CODES || want.revocations.len() > door::MAX_ADD_REVOCATIONS
-    {
-        return Err(ApiError::conflict(format!(
-            "This lock's state does not fit one update ({} codes and {} revocations; at most \
-             {} and {}).",
-            want.codes.len(),
-            want.revocations.len(),
-            door::MAX_PUT_CODES,
-            door::MAX_ADD_REVOCATIONS
-        )));
+/// The chain already issued from `confirmed` (the first of `updates` when the lock confirmed
+/// a version) that ends in the state `digest`; the confirmed update itself when it holds
+/// that state.
+fn reuse(
+    updates: &[DoorUpdateRecord],
+    confirmed: u64,
+    digest: &[u8; 32],
+) -> Option<Vec<DoorUpdateRecord>> {
+    let chain = door_chain::chain_from(updates, confirmed);
+    match chain.last() {
+        Some(last) if last.digest == *digest => Some(chain),
+        Some(_) => None,
+        None => updates
+            .first()
+            .filter(|u| confirmed != 0 && u.version == confirmed && u.digest == *digest)
+            .map(|u| vec![u.clone()]),
     }
-    let mut plain = PlainUpdate::empty(want.lock_id, version, 0, issued_at);
-    plain.name = Some(lock_name(&want.name));
-    plain.mode = Some(want.mode);
-    plain.master_code = Some(want.master_code.clone());
-    plain.code_secret = Some(want.code_secret);
-    plain.report_key = Some(want.report_key);
-    plain.put_codes = want
+}
+
+/// `want` in the protocol's terms, with the fingerprints a chain compares.
+fn target_of(want: &DesiredDoor) -> door_chain::Target {
+    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+    let sha = |parts: &[&[u8]]| {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for p in parts {
+            ctx.update(&(p.len() as u64).to_be_bytes());
+            ctx.update(p);
+        }
+        ctx.finish()
+    };
+    let codes: Vec<(Uuid, AccessCode)> = want
         .codes
         .iter()
-        .map(|c| AccessCode {
-            code_id: code_id_of(c.id),
-            digits: c.digits.clone(),
-            kind: c.kind,
-            window: c
-                .window
-                .map(|(starts_at, ends_at)| Window { starts_at, ends_at }),
-            class: c.class,
-            owner: c.owner,
+        .map(|c| {
+            (
+                c.id,
+                AccessCode {
+                    code_id: code_id_of(c.id),
+                    digits: c.digits.clone(),
+                    kind: c.kind,
+                    window: c
+                        .window
+                        .map(|(starts_at, ends_at)| Window { starts_at, ends_at }),
+                    class: c.class,
+                    owner: c.owner,
+                },
+            )
         })
         .collect();
-    plain.add_revocations = want
+    let revocations: Vec<Revocation> = want
         .revocations
         .iter()
         .map(|&(serial, expires_at)| Revocation { serial, expires_at })
         .collect();
-    Ok(plain)
+    let held = HeldState {
+        name: lock_name(&want.name),
+        mode: Some(want.mode),
+        secrets: hex(sha(&[
+            want.master_code.as_bytes(),
+            &want.code_secret,
+            &want.report_key,
+        ])
+        .as_ref()),
+        codes: codes
+            .iter()
+            .map(|(id, c)| {
+                let bytes = serde_json::to_vec(c).unwrap_or_default();
+                (*id, hex(&sha(&[&bytes]).as_ref()[..16]))
+            })
+            .collect(),
+        revocations: want.revocations.iter().copied().collect(),
+    };
+    door_chain::Target {
+        held,
+        codes,
+        revocations,
+    }
+}
+
+/// The protocol's update for one planned step of a chain.
+fn plain_update(
+    want: &DesiredDoor,
+    target: &door_chain::Target,
+    p: &door_chain::PlannedUpdate,
+    issued_at: u64,
+) -> PlainUpdate {
+    let mut plain = PlainUpdate::empty(want.lock_id, p.version, p.base_version, issued_at);
+    if p.name {
+        plain.name = Some(target.held.name.clone());
+    }
+    if p.mode {
+        plain.mode = Some(want.mode);
+    }
+    if p.secrets {
+        plain.master_code = Some(want.master_code.clone());
+        plain.code_secret = Some(want.code_secret);
+        plain.report_key = Some(want.report_key);
+    }
+    plain.remove_codes = p.remove_codes.iter().map(|id| code_id_of(*id)).collect();
+    plain.put_codes = p
+        .put_codes
+        .iter()
+        .map(|&i| target.codes[i].1.clone())
+        .collect();
+    plain.add_revocations = p
+        .add_revocations
+        .iter()
+        .map(|&i| target.revocations[i].clone())
+        .collect();
+    plain
 }
 
 /// The platform's name cut to what the lock keeps, at a character boundary.

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod codes;
 pub mod credentials;
 pub mod door;
+pub mod door_chain;
 pub mod gate;
 pub mod keys;
 pub mod locks;

@@ -350,13 +350,34 @@ pub struct DoorUpdateRecord {
     pub lock_id: Uuid,
     /// Strictly increasing per lock (the lock refuses anything not newer than it holds).
     pub version: u64,
-    /// SHA-256 of the desired state it carries: an unchanged state reuses this update.
+    /// The version it is built on (0: a whole state, applied over anything older).
+    pub base_version: u64,
+    /// SHA-256 of the desired state the lock holds once it applied this update (zeros for
+    /// the updates of a chain before its last): an unchanged state reuses the chain.
     pub digest: [u8; 32],
-    /// The access codes and passcodes it carries.
+    /// The access codes and passcodes the lock holds once it applied it.
     pub code_ids: Vec<Uuid>,
     /// The signed update, secrets sealed to the lock's key.
     pub body: Vec<u8>,
     pub created_at: OffsetDateTime,
+    /// What the lock holds once it applied it; `None` for updates issued before chains,
+    /// after which the next update is a whole state.
+    pub held: Option<HeldState>,
+}
+
+/// What a lock holds at one door version, as much as the platform needs to build the next
+/// update on it. Secrets are kept as a digest, codes as fingerprints of what the lock was
+/// given (digits, window, class, owner): a changed code is put again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HeldState {
+    pub name: String,
+    pub mode: Option<LockMode>,
+    /// Hex SHA-256 of the master code, the code secret and the report key.
+    pub secrets: String,
+    /// Code id -> hex fingerprint.
+    pub codes: std::collections::BTreeMap<Uuid, String>,
+    /// Credential serial -> when the revocation may be forgotten (unix seconds).
+    pub revocations: std::collections::BTreeMap<u64, u64>,
 }
 
 /// What a phone saw of a lock during a contact.

@@ -311,14 +311,13 @@ pub trait CodeStore {
 pub trait DoorStore {
     /// The newest update issued for the lock.
     fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>>;
-    /// Stores an issued update (its version above every earlier one) and forgets those
-    /// older than what the lock confirmed. Answers the update stored under that version:
-    /// when two requests issued the same version at once, the first one's.
-    fn record_door_update(
-        &self,
-        org_id: Uuid,
-        update: &DoorUpdateRecord,
-    ) -> StoreResult<DoorUpdateRecord>;
+    /// Every update of the lock from version `from` on (that one included), oldest first.
+    fn door_updates_from(&self, lock_id: Uuid, from: u64) -> StoreResult<Vec<DoorUpdateRecord>>;
+    /// Stores a chain of issued updates (each built on the one before, the first above every
+    /// version issued so far) and forgets those older than what the lock confirmed. Stores
+    /// nothing and answers `false` when another request issued a version at or above the
+    /// chain's first meanwhile: that request's chain stands.
+    fn record_door_chain(&self, org_id: Uuid, chain: &[DoorUpdateRecord]) -> StoreResult<bool>;
     /// Records a contact: the lock holds `door_version` (an issued version: its codes become
     /// installed), its battery and firmware, when and through which app. A version the
     /// server never issued is refused ([`StoreError::Conflict`]).

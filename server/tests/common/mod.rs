@@ -336,7 +336,9 @@ pub async fn opened_door_update(
     let org_key = engine
         .decode(org.body["public_key"].as_str().unwrap())
         .unwrap();
-    let bytes = engine.decode(u.body["update"].as_str().unwrap()).unwrap();
+    let bytes = engine
+        .decode(u.body["updates"][0].as_str().unwrap())
+        .unwrap();
     lock_protocol::door::open(
         &bytes,
         &org_key,

@@ -154,17 +154,20 @@ impl Paired {
             .await;
         assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
         let version = u.body["version"].as_u64().unwrap();
-        let applied = self
-            .run(api, token, Command::ApplyUpdate(b64(&u.body["update"])))
-            .await;
-        let held = match applied {
-            Response::UpdateApplied { version: v } => v,
-            // Already applied by an earlier contact: nothing newer to take.
-            Response::Refused {
-                reason: RefusalReason::StaleUpdate,
-            } => version,
-            other => panic!("update not applied: {other:?}"),
-        };
+        let mut held = 0;
+        for update in u.body["updates"].as_array().unwrap() {
+            held = match self
+                .run(api, token, Command::ApplyUpdate(b64(update)))
+                .await
+            {
+                Response::UpdateApplied { version: v } => v,
+                // Already applied by an earlier contact: nothing newer to take.
+                Response::Refused {
+                    reason: RefusalReason::StaleUpdate,
+                } => version,
+                other => panic!("update not applied: {other:?}"),
+            };
+        }
         assert_eq!(held, version);
         let Response::Status(status) = self.run(api, token, Command::ReadStatus).await else {
             panic!("no status");

@@ -3,9 +3,11 @@
 use super::*;
 use crate::store::rules;
 
-const UPDATE_COLS: &str = "lock_id, version, digest, code_ids, body, created_at";
+const UPDATE_COLS: &str =
+    "lock_id, version, digest, code_ids, body, created_at, base_version, held";
 
 fn update_row(r: &Row) -> PResult<DoorUpdateRecord> {
+    let held: Option<String> = r.try_get(7)?;
     Ok(DoorUpdateRecord {
         lock_id: r.try_get(0)?,
         version: u64::try_from(r.try_get::<_, i64>(1)?).map_err(|_| r.invalid(1, "version"))?,
@@ -16,6 +18,12 @@ fn update_row(r: &Row) -> PResult<DoorUpdateRecord> {
         code_ids: r.try_get(3)?,
         body: r.try_get(4)?,
         created_at: r.try_get(5)?,
+        base_version: u64::try_from(r.try_get::<_, i64>(6)?)
+            .map_err(|_| r.invalid(6, "base version"))?,
+        held: held
+            .map(|h| serde_json::from_str(&h))
+            .transpose()
+            .map_err(|_| r.invalid(7, "held state"))?,
     })
 }
 
@@ -53,40 +61,65 @@ impl DoorStore for PostgresStore {
         })
     }
 
-    fn record_door_update(
-        &self,
-        org_id: Uuid,
-        u: &DoorUpdateRecord,
-    ) -> StoreResult<DoorUpdateRecord> {
-        self.write(|tx| {
-            hold_lock_row(tx, org_id, u.lock_id)?;
-            tx.exec(
+    fn door_updates_from(&self, lock_id: Uuid, from: u64) -> StoreResult<Vec<DoorUpdateRecord>> {
+        self.read(|c| {
+            let rows = c.query(
                 &format!(
-                    "INSERT INTO door_updates ({UPDATE_COLS}) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (lock_id, version) DO NOTHING"
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version >= $2 \
+                     ORDER BY version"
                 ),
-                &[
-                    &u.lock_id,
-                    &version_param(u.version),
-                    &&u.digest[..],
-                    &u.code_ids,
-                    &u.body,
-                    &u.created_at,
-                ],
+                &[&lock_id, &version_param(from)],
             )?;
-            // The confirmed update stays (its codes are what the lock holds); older ones go.
+            all(rows, update_row)
+        })
+    }
+
+    fn record_door_chain(&self, org_id: Uuid, chain: &[DoorUpdateRecord]) -> StoreResult<bool> {
+        let Some(first) = chain.first() else {
+            return Ok(true);
+        };
+        let lock_id = first.lock_id;
+        let held = chain
+            .iter()
+            .map(|u| u.held.as_ref().map(serde_json::to_string).transpose())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.write(|tx| {
+            hold_lock_row(tx, org_id, lock_id)?;
+            let taken: bool = tx
+                .one(
+                    "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = $1 AND version >= $2)",
+                    &[&lock_id, &version_param(first.version)],
+                )?
+                .try_get(0)?;
+            if taken {
+                return Ok(false);
+            }
+            for (u, held) in chain.iter().zip(&held) {
+                tx.exec(
+                    &format!(
+                        "INSERT INTO door_updates ({UPDATE_COLS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ),
+                    &[
+                        &lock_id,
+                        &version_param(u.version),
+                        &&u.digest[..],
+                        &u.code_ids,
+                        &u.body,
+                        &u.created_at,
+                        &version_param(u.base_version),
+                        held,
+                    ],
+                )?;
+            }
+            // The confirmed update stays (it is what the lock holds); older ones go.
             tx.exec(
                 "DELETE FROM door_updates WHERE lock_id = $1 AND version < \
                  (SELECT door_confirmed FROM locks WHERE id = $1)",
-                &[&u.lock_id],
+                &[&lock_id],
             )?;
-            let r = tx.one(
-                &format!(
-                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version = $2"
-                ),
-                &[&u.lock_id, &version_param(u.version)],
-            )?;
-            update_row(&r)
+            Ok(true)
         })
     }
 

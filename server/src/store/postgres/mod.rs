@@ -106,6 +106,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../../migrations/postgres/0011_user_counts.sql"),
     ),
+    (
+        12,
+        include_str!("../../../migrations/postgres/0012_door_chains.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

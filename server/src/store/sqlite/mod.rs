@@ -70,6 +70,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../../migrations/sqlite/0011_user_counts.sql"),
     ),
+    (
+        12,
+        include_str!("../../../migrations/sqlite/0012_door_chains.sql"),
+    ),
 ];
 
 /// The database file in the data directory.
