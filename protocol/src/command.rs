@@ -274,6 +274,14 @@ pub enum Event {
     UpdateApplied {
         version: u64,
     },
+    /// A genuine, fresh door update the lock could not take as a whole, logged once per
+    /// version so that the platform hears it in the lock's own (MACed) log: `DuplicateCode`
+    /// names the code it puts whose digits the lock already holds, `CapacityFull` names none.
+    UpdateRefused {
+        version: u64,
+        reason: RefusalReason,
+        code_id: Option<u64>,
+    },
 }
 
 /// One entry of the lock's log.
@@ -325,6 +333,37 @@ pub enum RefusalReason {
     UpdateBaseMismatch,
     /// A door update that does not decode, verify, open, or fit this lock.
     BadUpdate,
+}
+
+impl RefusalReason {
+    /// What the refusal means, in a sentence fragment for people (the platform shows it
+    /// beside a code the lock did not take).
+    pub fn explain(&self) -> &'static str {
+        match self {
+            RefusalReason::NotPermitted => "the credential does not allow it",
+            RefusalReason::ModeForbids => "the lock's mode does not allow it",
+            RefusalReason::Expired => "the credential has expired",
+            RefusalReason::NotYetValid => "the credential is not valid yet",
+            RefusalReason::WrongLock => "it is meant for another lock",
+            RefusalReason::Revoked => "the credential was revoked",
+            RefusalReason::Replay => "it was sent before (a replay)",
+            RefusalReason::BadCredential => "the credential is not genuine",
+            RefusalReason::InvalidArgument => "the lock cannot hold it as given",
+            RefusalReason::DuplicateCode => {
+                "its digits are already used by another code on the lock"
+            }
+            RefusalReason::UnknownCode => "the lock does not hold this code",
+            RefusalReason::CapacityFull => "the lock holds as many codes as it can",
+            RefusalReason::CodeNotValidNow => "the code is not valid now",
+            RefusalReason::LockedOut => "the keypad is locked out",
+            RefusalReason::WrongCode => "wrong digits",
+            RefusalReason::LowBattery => "the lock's battery is too low",
+            RefusalReason::StorageFailed => "the lock could not save it",
+            RefusalReason::StaleUpdate => "the lock holds a newer update",
+            RefusalReason::UpdateBaseMismatch => "the lock holds another version",
+            RefusalReason::BadUpdate => "the update is not genuine or not for this lock",
+        }
+    }
 }
 
 /// The lock's answer to a command.
@@ -469,6 +508,14 @@ mod tests {
         assert_eq!(
             wire::encode_body(&Event::UpdateApplied { version: 1 }),
             [13, 1]
+        );
+        assert_eq!(
+            wire::encode_body(&Event::UpdateRefused {
+                version: 1,
+                reason: RefusalReason::DuplicateCode,
+                code_id: Some(5)
+            }),
+            [14, 1, 9, 1, 5]
         );
     }
 

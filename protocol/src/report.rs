@@ -163,6 +163,12 @@ fn action_and_detail(event: &Event) -> (&'static str, Option<String>) {
         Event::KeypadRefused { reason } => ("keypad_refused", Some(format!("{reason:?}"))),
         Event::KeypadLockedOut { until } => ("keypad_locked_out", Some(format!("until {until}"))),
         Event::UpdateApplied { version } => ("update_applied", Some(format!("version {version}"))),
+        Event::UpdateRefused {
+            version, reason, ..
+        } => (
+            "update_refused",
+            Some(format!("version {version}: {}", reason.explain())),
+        ),
     }
 }
 
@@ -172,6 +178,7 @@ pub fn describe(entry: &LogEntry, known: impl Fn(u64) -> Option<Uuid>) -> Descri
     let (action, mut detail) = action_and_detail(&entry.event);
     let event_code = match entry.event {
         Event::CodeAdded { code_id } | Event::CodeRemoved { code_id } => Some(code_id),
+        Event::UpdateRefused { code_id, .. } => code_id,
         _ => None,
     };
     let (user_id, mut code_id) = match entry.actor {

@@ -449,3 +449,132 @@ async fn a_door_larger_than_one_update_follows_the_platform_by_chains_and_deltas
     assert!(opened(p.lock.keypad(&given[8].1)));
     assert_eq!(p.lock.state().name, "Birch 1 side");
 }
+
+/// A code the lock cannot take fails with the lock's own reason, and does not hold up the
+/// rest: a staff phone installed digits directly over Bluetooth that the platform then gave
+/// to a new code; the lock refuses the update naming that code and logs why; once its
+/// (MACed) log reaches the server the code is failed with the reason, and the next update,
+/// without it, brings the other change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
+    use base64::Engine;
+    use lock_protocol::command::{AccessCode, MAX_LOG_BATCH};
+    let engine = base64::engine::general_purpose::STANDARD;
+    let t = common::start().await;
+    let api = &t.api;
+    let admin = api.admin().await;
+    let (_, units) = api.property(&admin, "Pine", &["1"]).await;
+    let mut p = pair(api, &admin, &units[0], "Pine 1").await;
+    p.contact(api, &admin).await;
+
+    let given = p
+        .give(api, &admin, json!({"kind": "permanent", "label": "Clash"}))
+        .await;
+    assert_eq!(given.status, StatusCode::CREATED, "{:?}", given.body);
+    let digits = given.body["code"].as_str().unwrap().to_string();
+    let direct = AccessCode {
+        code_id: 4242,
+        digits: digits.clone(),
+        kind: access_domain::AccessCodeKind::Permanent,
+        window: None,
+        class: access_domain::CodeClass::Guest,
+        owner: None,
+    };
+    assert_eq!(
+        p.run(api, &admin, Command::AddAccessCode(direct)).await,
+        Response::CodeInstalled { code_id: 4242 }
+    );
+    let renamed = api
+        .patch(
+            &format!("/api/v1/locks/{}", p.id),
+            &admin,
+            json!({"name": "Pine 1 back"}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    let u = api
+        .get(&format!("/api/v1/locks/{}/door-update", p.id), &admin)
+        .await;
+    let refused = p
+        .run(
+            api,
+            &admin,
+            Command::ApplyUpdate(b64(&u.body["updates"][0])),
+        )
+        .await;
+    assert_eq!(
+        refused,
+        Response::Refused {
+            reason: RefusalReason::DuplicateCode
+        }
+    );
+    // Carried again by another phone: refused again, logged once.
+    p.run(
+        api,
+        &admin,
+        Command::ApplyUpdate(b64(&u.body["updates"][0])),
+    )
+    .await;
+    let Response::Log { page, .. } = p
+        .run(
+            api,
+            &admin,
+            Command::ReadLog {
+                since: 0,
+                max: MAX_LOG_BATCH,
+            },
+        )
+        .await
+    else {
+        panic!("no log page");
+    };
+    let refusals = page
+        .entries()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e.event, lock_protocol::command::Event::UpdateRefused { .. }))
+        .count();
+    assert_eq!(refusals, 1);
+    let up = api
+        .post(
+            &format!("/api/v1/locks/{}/logs", p.id),
+            &admin,
+            json!({"pages": [{"entries": engine.encode(&page.entries), "mac": engine.encode(page.mac)}]}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
+
+    let codes = api
+        .get(&format!("/api/v1/locks/{}/access-codes", p.id), &admin)
+        .await;
+    let code = codes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == given.body["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(code["sync_state"], "failed", "{code}");
+    assert!(
+        code["failure_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("already used")),
+        "{code}"
+    );
+    let logs = api
+        .get(&format!("/api/v1/locks/{}/logs?limit=100", p.id), &admin)
+        .await;
+    assert!(
+        logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "update_refused" && e["code_id"] == given.body["id"]),
+        "{:?}",
+        logs.body
+    );
+    // Without the failed code, the rename reaches the lock and the door is in step.
+    let door = p.contact(api, &admin).await;
+    assert_eq!(door["in_step"], true, "{door}");
+    assert_eq!(p.lock.state().name, "Pine 1 back");
+}

@@ -1,7 +1,8 @@
 //! The door: what the platform wants each lock to hold, and what the lock confirmed.
 //!
 //! [`desired`] derives a lock's desired state from the platform's data: its mode and name,
-//! the master code and the code secret, the given codes still valid, every personal passcode
+//! the master code and the code secret, the given codes still valid (but those the lock
+//! refused, which stay failed with its reason), every personal passcode
 //! the mode table and scopes allow on it (with the holder's access dates as its window, and
 //! gone once that access has ended), and the revocation list. It is the seam a lock
 //! family implements against: this protocol's updates are built from it in [`issue`], and
@@ -117,6 +118,8 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
         .into_iter()
         // Offline codes are computed by the lock, never installed.
         .filter(|c| grant_of(c.id).is_none() && !revoked_codes.contains(&c.id))
+        // A code the lock refused stays out, or no update after it would ever apply.
+        .filter(|c| c.sync_state != CodeSyncState::Failed)
         .filter(|c| c.ends_at.is_none_or(|e| e > now))
         .map(|c| DesiredCode {
             id: c.id,
@@ -147,7 +150,10 @@ pub async fn desired(state: &AppState, lock: &LockRecord) -> ApiResult<DesiredDo
         passcodes
             .into_iter()
             .zip(holders)
-            .filter(|(_, holder)| holder.status == access_domain::UserStatus::Active)
+            .filter(|(p, holder)| {
+                holder.status == access_domain::UserStatus::Active
+                    && p.sync_state != CodeSyncState::Failed
+            })
             // Once the holder's access has ended the code leaves the lock with the next
             // update; until then the lock itself refuses it outside the window.
             .filter(|(_, holder)| !holder.period.ended(now))

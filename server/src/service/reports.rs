@@ -1,7 +1,8 @@
 //! What a lock reports through a phone: pages of its log, each MACed by the lock under its
 //! report key ([`crate::service::keys::report_key`]). The phone only carries them; the
 //! server checks every page, decodes the entries itself and keeps only what the lock wrote.
-//! The codes the lock says it added become installed.
+//! The codes the lock says it added become installed; the codes of an update it says it
+//! refused become failed, with its reason.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use access_domain::api::{LockLogUpload, MAX_LOG_PAGES_PER_UPLOAD};
 use access_domain::{Action, CodeSyncState};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use lock_protocol::command::{Event, LogEntry, code_id_of};
+use lock_protocol::command::{Event, LogEntry, RefusalReason, code_id_of};
 use lock_protocol::report::{self, LogPage, MAX_PAGE_LEN, PageError};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,7 +21,7 @@ use crate::service::audit::audit;
 use crate::service::codes::{self, grant_of};
 use crate::service::keys::report_key;
 use crate::service::locks::{gated, lock_missing};
-use crate::store::{NewLockEvent, StoreError, UserRecord};
+use crate::store::{DoorUpdateRecord, NewLockEvent, StoreError, UserRecord};
 
 /// What an upload did: entries stored now, and entries the server already had.
 pub struct Uploaded {
@@ -173,8 +174,141 @@ pub async fn upload_log(
             Err(e) => return Err(e.into()),
         }
     }
+    for e in &entries {
+        if let Event::UpdateRefused {
+            version,
+            reason,
+            code_id,
+        } = e.event
+        {
+            fail_refused(state, user, lock_id, &known, version, reason, code_id).await?;
+        }
+    }
     Ok(Uploaded {
         accepted,
         duplicates: total - accepted,
     })
+}
+
+/// The lock refused the door update `version` (its log says so): the codes still waiting
+/// that it would have put fail with the lock's reason, and leave the desired state, so that
+/// the next update brings the rest. `code_id` names the one code to blame, when the lock
+/// named one; otherwise every waiting code the update added.
+async fn fail_refused(
+    state: &AppState,
+    user: &UserRecord,
+    lock_id: Uuid,
+    known: &[crate::store::AccessCodeRecord],
+    version: u64,
+    reason: RefusalReason,
+    code_id: Option<u64>,
+) -> ApiResult<()> {
+    let (passcodes, updates) = state
+        .db
+        .run(move |s| Ok((s.lock_passcodes(lock_id)?, s.door_updates_from(lock_id, 0)?)))
+        .await?;
+    // Every code of the lock with its state: given codes and personal passcodes.
+    let codes: Vec<(Uuid, CodeSyncState)> = known
+        .iter()
+        .map(|c| (c.id, c.sync_state))
+        .chain(passcodes.iter().map(|p| (p.id, p.sync_state)))
+        .collect();
+    let blamed: Vec<Uuid> = match code_id {
+        Some(id) => codes
+            .iter()
+            .filter(|(c, _)| code_id_of(*c) == id)
+            .map(|(c, _)| *c)
+            .collect(),
+        None => added_by(&updates, version),
+    };
+    let org = user.org_id;
+    for code in blamed {
+        let pending = codes
+            .iter()
+            .any(|(c, state)| *c == code && *state == CodeSyncState::Pending);
+        if !pending {
+            continue;
+        }
+        let why = reason.explain();
+        let a = audit(
+            user,
+            "code_state",
+            Some(format!("{code}: failed, {why} (the lock's log)")),
+        );
+        match state
+            .db
+            .run(move |s| {
+                s.set_code_state(org, lock_id, code, CodeSyncState::Failed, Some(why), &a)
+            })
+            .await
+        {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The codes the update `version` among `updates` puts that the version it builds on did not
+/// hold as they are (all of them for a whole state).
+fn added_by(updates: &[DoorUpdateRecord], version: u64) -> Vec<Uuid> {
+    let Some(refused) = updates.iter().find(|u| u.version == version) else {
+        return Vec::new();
+    };
+    let base = updates
+        .iter()
+        .find(|u| refused.base_version != 0 && u.version == refused.base_version);
+    match (&refused.held, base.and_then(|b| b.held.as_ref())) {
+        (Some(held), Some(before)) => held
+            .codes
+            .iter()
+            .filter(|(id, fp)| before.codes.get(*id) != Some(*fp))
+            .map(|(id, _)| *id)
+            .collect(),
+        _ => refused
+            .code_ids
+            .iter()
+            .filter(|id| base.is_none_or(|b| !b.code_ids.contains(id)))
+            .copied()
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::HeldState;
+
+    fn update(version: u64, base_version: u64, codes: &[(u128, &str)]) -> DoorUpdateRecord {
+        let held = HeldState {
+            codes: codes
+                .iter()
+                .map(|(id, fp)| (Uuid::from_u128(*id), fp.to_string()))
+                .collect(),
+            ..HeldState::default()
+        };
+        DoorUpdateRecord {
+            lock_id: Uuid::nil(),
+            version,
+            base_version,
+            digest: [0; 32],
+            code_ids: held.codes.keys().copied().collect(),
+            body: vec![],
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            held: Some(held),
+        }
+    }
+
+    #[test]
+    fn a_refused_update_blames_the_codes_it_added_or_changed() {
+        let updates = [
+            update(10, 0, &[(1, "a"), (2, "b")]),
+            update(11, 10, &[(1, "a"), (2, "b2"), (3, "c")]),
+        ];
+        let ids = |ns: &[u128]| ns.iter().map(|n| Uuid::from_u128(*n)).collect::<Vec<_>>();
+        assert_eq!(added_by(&updates, 11), ids(&[2, 3]));
+        // A whole state adds all it holds; an unknown version, nothing.
+        assert_eq!(added_by(&updates, 10), ids(&[1, 2]));
+        assert!(added_by(&updates, 12).is_empty());
+    }
 }

@@ -7,9 +7,12 @@
 //! and the lock keeps its version:
 //!
 //! * digits used twice (two codes, or a code and the master code) refuse it with
-//!   `DuplicateCode`: the platform sends a corrected update (a whole state fixes any
-//!   mismatch), rather than the lock holding a version it only half applied;
+//!   `DuplicateCode`, rather than the lock holding a version it only half applied;
 //! * more codes or revocations than the lock holds refuse it with `CapacityFull`.
+//!
+//! Either refusal is logged once per version (`Event::UpdateRefused`, naming the clashing
+//! code): the platform reads it from the lock's MACed log, marks the code failed with the
+//! reason and leaves it out of the next update.
 //!
 //! A code put under the id of a one-time code already used is left out (the rest applies):
 //! a used code never comes back, and the platform may not have heard of the use yet.
@@ -28,6 +31,23 @@ fn digits_unique(codes: &BTreeMap<u64, AccessCode>, master_code: Option<&str>) -
     let mut seen = BTreeSet::new();
     master_code.into_iter().all(|m| seen.insert(m))
         && codes.values().all(|c| seen.insert(c.digits.as_str()))
+}
+
+/// The first of the codes `put` whose digits another code of `codes`, or the master code,
+/// also has: the one to name when the update is refused.
+fn clashing(
+    codes: &BTreeMap<u64, AccessCode>,
+    put: &[u64],
+    master_code: Option<&str>,
+) -> Option<u64> {
+    put.iter().copied().find(|id| {
+        codes.get(id).is_some_and(|code| {
+            master_code == Some(code.digits.as_str())
+                || codes
+                    .iter()
+                    .any(|(other, c)| other != id && c.digits == code.digits)
+        })
+    })
 }
 
 impl LockState {
@@ -74,6 +94,7 @@ impl LockState {
         for id in &plain.remove_codes {
             codes.remove(id);
         }
+        let put: Vec<u64> = plain.put_codes.iter().map(|c| c.code_id).collect();
         for code in plain.put_codes {
             if !self.used_codes.contains_key(&code.code_id) {
                 codes.insert(code.code_id, code);
@@ -81,7 +102,14 @@ impl LockState {
         }
         let master_code = plain.master_code.or_else(|| self.master_code.clone());
         if !digits_unique(&codes, master_code.as_deref()) {
-            return refused(RefusalReason::DuplicateCode);
+            let clash = clashing(&codes, &put, master_code.as_deref());
+            return self.refuse_update(
+                plain.version,
+                RefusalReason::DuplicateCode,
+                clash,
+                now,
+                actor,
+            );
         }
         let mut revoked = if whole {
             BTreeMap::new()
@@ -98,7 +126,13 @@ impl LockState {
         }
         revoked.retain(|_, expires| unexpired(*expires, now));
         if codes.len() > MAX_CODES || revoked.len() > MAX_REVOCATIONS {
-            return refused(RefusalReason::CapacityFull);
+            return self.refuse_update(
+                plain.version,
+                RefusalReason::CapacityFull,
+                None,
+                now,
+                actor,
+            );
         }
         if let Some(to) = clock
             && !self.set_clock(to, source_now)
@@ -144,4 +178,36 @@ impl LockState {
             .push(now, actor, Via::Ble, Event::UpdateApplied { version });
         Response::UpdateApplied { version }
     }
+
+    /// Refuses a genuine update that does not fit, and logs why once per version: every
+    /// phone carries the update again until the platform hears of it, which it does only
+    /// from the log (a phone's word is not the lock's).
+    fn refuse_update(
+        &mut self,
+        version: u64,
+        reason: RefusalReason,
+        code_id: Option<u64>,
+        now: u64,
+        actor: Actor,
+    ) -> Response {
+        let logged = self
+            .log
+            .entries
+            .iter()
+            .rev()
+            .take(LOGGED_REFUSALS_LOOKBACK)
+            .any(|e| matches!(e.event, Event::UpdateRefused { version: v, .. } if v == version));
+        if !logged {
+            let event = Event::UpdateRefused {
+                version,
+                reason,
+                code_id,
+            };
+            self.log.push(now, actor, Via::Ble, event);
+        }
+        refused(reason)
+    }
 }
+
+/// How far back the log is searched for a refusal of the same version already logged.
+const LOGGED_REFUSALS_LOOKBACK: usize = 64;

@@ -233,8 +233,29 @@ fn digits_that_collide_refuse_the_whole_update() {
             b.run(&resident, sealed(&b, &update)),
             refused(RefusalReason::DuplicateCode)
         );
-        assert_eq!(settings(b.lock.state()), settings(&before));
+        // Nothing changes but the log, which says why once for the version.
+        let mut after = settings(b.lock.state());
+        after.log = before.log.clone();
+        assert_eq!(after, settings(&before));
     }
+    let refusals: Vec<Event> = b
+        .lock
+        .state()
+        .log
+        .entries
+        .iter()
+        .filter(|e| matches!(e.event, Event::UpdateRefused { .. }))
+        .map(|e| e.event.clone())
+        .collect();
+    assert_eq!(
+        refusals,
+        [Event::UpdateRefused {
+            version: 2,
+            reason: RefusalReason::DuplicateCode,
+            code_id: Some(3)
+        }],
+        "logged once for version 2, naming the code whose digits the lock holds"
+    );
     // A whole state replaces the codes, the stray one included, so it resolves the clash.
     let fixed = whole(&b, 2, vec![code(1, "135790"), code(3, "555555")]);
     assert_eq!(b.run(&resident, sealed(&b, &fixed)), applied(2));
