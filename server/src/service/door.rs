@@ -464,7 +464,7 @@ fn plain_update(
     plain.add_revocations = p
         .add_revocations
         .iter()
-        .map(|&i| target.revocations[i].clone())
+        .map(|&i| target.revocations[i])
         .collect();
     plain
 }
