@@ -162,6 +162,28 @@ impl UserQuery {
 }
 
 impl UserQuery {
+    /// The search as an FTS5 phrase for the trigram index (SQLite's `users_search`), when it
+    /// has the three characters a trigram needs: a superset of what [`like_pattern`] finds,
+    /// which the LIKE then narrows. `None` for a shorter search, which scans.
+    ///
+    /// ```
+    /// use access_server::store::user_list::UserQuery;
+    /// let q = |s: &str| UserQuery { q: Some(s.into()), ..UserQuery::default() };
+    /// assert_eq!(q(" Say \"hi\" ").trigram_phrase().as_deref(), Some("\"say \"\"hi\"\"\""));
+    /// assert_eq!(q("ab").trigram_phrase(), None);
+    /// ```
+    ///
+    /// [`like_pattern`]: UserQuery::like_pattern
+    pub fn trigram_phrase(&self) -> Option<String> {
+        let q = self.q.as_deref().map(str::trim)?;
+        let text: String = q
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+    }
+
     /// How the page's SQL follows the sort direction: the comparison that keeps rows
     /// strictly after the cursor, and the `ORDER BY` direction.
     pub fn keyset_order(&self) -> (&'static str, &'static str) {

@@ -110,6 +110,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../../migrations/postgres/0012_door_chains.sql"),
     ),
+    (
+        13,
+        include_str!("../../../migrations/postgres/0013_user_search.sql"),
+    ),
 ];
 
 /// Most connections one instance opens (PostgreSQL allows 100 by default).

@@ -74,6 +74,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../../migrations/sqlite/0012_door_chains.sql"),
     ),
+    (
+        13,
+        include_str!("../../../migrations/sqlite/0013_user_search.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

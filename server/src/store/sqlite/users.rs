@@ -84,18 +84,30 @@ impl UserStore for SqliteStore {
         // SQLite's LOWER folds ASCII only; LIKE is ASCII case-insensitive too. The four
         // searched fields in one string, joined by U+001F, a control character no search
         // keeps (`UserQuery::like_pattern`), so no match spans two fields: one LIKE a row.
-        let filter = "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
+        // A search of three characters or more first takes its candidates from the trigram
+        // index (`0013_user_search.sql`), where it read every user of the organization.
+        let candidates = if query.trigram_phrase().is_some() {
+            "u.id IN (SELECT k.user_id FROM users_search s \
+             JOIN user_search_keys k ON k.key = s.rowid WHERE users_search MATCH ?10)"
+        } else {
+            "?10 IS NULL"
+        };
+        let filter = format!(
+            "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
              AND (?3 IS NULL OR u.status = ?3) \
              AND (?4 IS NULL OR LOWER(COALESCE(u.name, '') || char(31) || COALESCE(u.username, '') \
                   || char(31) || COALESCE(u.invited_email, '') || char(31) \
                   || COALESCE(u.registered_email, '')) LIKE ?4 ESCAPE '\\') \
+             AND {candidates} \
              AND (?5 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
                   (SELECT 1 FROM json_each(u.unit_ids) j \
                    WHERE j.value NOT IN (SELECT value FROM json_each(?5))))) \
              AND (?6 IS NULL OR (u.access_ends_at >= ?6 AND u.access_ends_at < ?7)) \
              AND (?8 IS NULL OR (COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
-                  WHERE i.user_id = u.id AND i.voided = 0), 0) <= ?9) = ?8)";
+                  WHERE i.user_id = u.id AND i.voided = 0), 0) <= ?9) = ?8)"
+        );
         let pattern = query.like_pattern();
+        let phrase = query.trigram_phrase();
         let org = org_id.to_string();
         let user_type = query.user_type.map(|t| t.as_str());
         let status = query.stored_status();
@@ -123,7 +135,8 @@ impl UserStore for SqliteStore {
                         ends_from,
                         ends_before,
                         expired,
-                        now
+                        now,
+                        phrase
                     ],
                     |r| rows::count(r, 0),
                 )
@@ -140,8 +153,8 @@ impl UserStore for SqliteStore {
             };
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
-                 AND (?10 IS NULL OR {key} {cmp} ?10 OR ({key} = ?10 AND u.id {cmp} ?11)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?12"
+                 AND (?11 IS NULL OR {key} {cmp} ?11 OR ({key} = ?11 AND u.id {cmp} ?12)) \
+                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?13"
             ))?;
             let found = stmt
                 .query_map(
@@ -155,6 +168,7 @@ impl UserStore for SqliteStore {
                         ends_before,
                         expired,
                         now,
+                        phrase,
                         after_key,
                         after_id,
                         limit + 1
