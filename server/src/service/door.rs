@@ -250,14 +250,16 @@ pub async fn door_state(
     let lock = gated(state, user, lock_id, Action::View).await?;
     let want = desired(state, &lock).await?;
     let org = user.org_id;
-    let (status, latest) = state
+    let (status, held) = state
         .db
-        .run(move |s| Ok((s.door_status(org, lock_id)?, s.latest_door_update(lock_id)?)))
+        .run(move |s| {
+            let status = s.door_status(org, lock_id)?;
+            let held = s.door_update(lock_id, status.confirmed)?;
+            Ok((status, held))
+        })
         .await?;
-    let in_step = status.confirmed != 0
-        && latest
-            .as_ref()
-            .is_some_and(|u| u.version == status.confirmed && u.digest == want.digest());
+    // In step: the update the lock confirmed holds what the platform wants now.
+    let in_step = status.confirmed != 0 && held.is_some_and(|u| u.digest == want.digest());
     Ok(DoorState {
         lock_id,
         confirmed_version: status.confirmed,
@@ -357,23 +359,25 @@ pub async fn issue(
     ))
 }
 
-/// The chain already issued from `confirmed` (the first of `updates` when the lock confirmed
-/// a version) that ends in the state `digest`; the confirmed update itself when it holds
-/// that state.
+/// The confirmed update itself when it holds the state `digest` (the first of `updates` when
+/// the lock confirmed a version); else the chain already issued from `confirmed` that ends
+/// in that state.
 fn reuse(
     updates: &[DoorUpdateRecord],
     confirmed: u64,
     digest: &[u8; 32],
 ) -> Option<Vec<DoorUpdateRecord>> {
-    let chain = door_chain::chain_from(updates, confirmed);
-    match chain.last() {
-        Some(last) if last.digest == *digest => Some(chain),
-        Some(_) => None,
-        None => updates
-            .first()
-            .filter(|u| confirmed != 0 && u.version == confirmed && u.digest == *digest)
-            .map(|u| vec![u.clone()]),
+    if let Some(held) = updates
+        .first()
+        .filter(|u| confirmed != 0 && u.version == confirmed && u.digest == *digest)
+    {
+        return Some(vec![held.clone()]);
     }
+    let chain = door_chain::chain_from(updates, confirmed);
+    chain
+        .last()
+        .is_some_and(|last| last.digest == *digest)
+        .then_some(chain)
 }
 
 /// `want` in the protocol's terms, with the fingerprints a chain compares.

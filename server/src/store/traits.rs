@@ -309,8 +309,8 @@ pub trait CodeStore {
 
 /// The door: updates issued for each lock and what the lock confirmed.
 pub trait DoorStore {
-    /// The newest update issued for the lock.
-    fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>>;
+    /// The update of the lock issued under `version`, if the server still keeps it.
+    fn door_update(&self, lock_id: Uuid, version: u64) -> StoreResult<Option<DoorUpdateRecord>>;
     /// Every update of the lock from version `from` on (that one included), oldest first.
     fn door_updates_from(&self, lock_id: Uuid, from: u64) -> StoreResult<Vec<DoorUpdateRecord>>;
     /// Stores a chain of issued updates (each built on the one before, the first above every

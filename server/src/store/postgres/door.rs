@@ -47,14 +47,13 @@ fn version_param(v: u64) -> i64 {
 }
 
 impl DoorStore for PostgresStore {
-    fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>> {
+    fn door_update(&self, lock_id: Uuid, version: u64) -> StoreResult<Option<DoorUpdateRecord>> {
         self.read(|c| {
             c.opt(
                 &format!(
-                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 \
-                     ORDER BY version DESC LIMIT 1"
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version = $2"
                 ),
-                &[&lock_id],
+                &[&lock_id, &version_param(version)],
             )?
             .map(|r| update_row(&r))
             .transpose()

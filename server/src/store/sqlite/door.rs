@@ -51,14 +51,13 @@ fn status(c: &rusqlite::Connection, org: Uuid, lock: Uuid) -> rusqlite::Result<D
 }
 
 impl DoorStore for SqliteStore {
-    fn latest_door_update(&self, lock_id: Uuid) -> StoreResult<Option<DoorUpdateRecord>> {
+    fn door_update(&self, lock_id: Uuid, version: u64) -> StoreResult<Option<DoorUpdateRecord>> {
         self.with(|c| {
             Ok(c.query_row(
                 &format!(
-                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 \
-                     ORDER BY version DESC LIMIT 1"
+                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version = ?2"
                 ),
-                [lock_id.to_string()],
+                params![lock_id.to_string(), version_param(version)],
                 update_row,
             )
             .optional()?)

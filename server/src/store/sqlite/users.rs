@@ -17,6 +17,10 @@ use crate::store::{
     SummaryCounts, UserRecord, UserStore,
 };
 
+/// Most matches of a search whose page is read from the trigram index's candidates and
+/// sorted; more, and the page walks the sort's index instead (it meets 50 matches soon).
+const INDEXED_PAGE_MAX: u64 = 1_000;
+
 impl UserStore for SqliteStore {
     fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
         self.with(|c| Ok(user_tx(c, org_id, user_id)?))
@@ -84,16 +88,19 @@ impl UserStore for SqliteStore {
         // SQLite's LOWER folds ASCII only; LIKE is ASCII case-insensitive too. The four
         // searched fields in one string, joined by U+001F, a control character no search
         // keeps (`UserQuery::like_pattern`), so no match spans two fields: one LIKE a row.
-        // A search of three characters or more first takes its candidates from the trigram
-        // index (`0013_user_search.sql`), where it read every user of the organization.
-        let candidates = if query.trigram_phrase().is_some() {
-            "u.id IN (SELECT k.user_id FROM users_search s \
-             JOIN user_search_keys k ON k.key = s.rowid WHERE users_search MATCH ?10)"
-        } else {
-            "?10 IS NULL"
-        };
-        let filter = format!(
-            "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
+        // A search of three characters or more counts its matches from the trigram index's
+        // candidates (`0013_user_search.sql`), where it read every user of the organization;
+        // the page does too when they are few (sorting them is cheap), and otherwise walks
+        // the sort's index, where 50 matches come soon.
+        let filter = |indexed: bool| {
+            let candidates = if indexed {
+                "u.id IN (SELECT k.user_id FROM users_search s \
+                 JOIN user_search_keys k ON k.key = s.rowid WHERE users_search MATCH ?10)"
+            } else {
+                "?10 IS NULL"
+            };
+            format!(
+                "u.org_id = ?1 AND (?2 IS NULL OR u.user_type = ?2) \
              AND (?3 IS NULL OR u.status = ?3) \
              AND (?4 IS NULL OR LOWER(COALESCE(u.name, '') || char(31) || COALESCE(u.username, '') \
                   || char(31) || COALESCE(u.invited_email, '') || char(31) \
@@ -105,7 +112,8 @@ impl UserStore for SqliteStore {
              AND (?6 IS NULL OR (u.access_ends_at >= ?6 AND u.access_ends_at < ?7)) \
              AND (?8 IS NULL OR (COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
                   WHERE i.user_id = u.id AND i.voided = 0), 0) <= ?9) = ?8)"
-        );
+            )
+        };
         let pattern = query.like_pattern();
         let phrase = query.trigram_phrase();
         let org = org_id.to_string();
@@ -125,7 +133,10 @@ impl UserStore for SqliteStore {
         self.with(|c| {
             let count = || {
                 c.query_row(
-                    &format!("SELECT COUNT(*) FROM users u WHERE {filter}"),
+                    &format!(
+                        "SELECT COUNT(*) FROM users u WHERE {}",
+                        filter(phrase.is_some())
+                    ),
                     params![
                         org,
                         user_type,
@@ -151,10 +162,16 @@ impl UserStore for SqliteStore {
             } else {
                 count()?
             };
+            let indexed = phrase.is_some() && total <= INDEXED_PAGE_MAX;
+            let page_phrase = phrase.as_ref().filter(|_| indexed);
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {USER_COLS}, {key} FROM users u WHERE {filter} \
+                "SELECT {USER_COLS}, {key} FROM users u WHERE {} \
                  AND (?11 IS NULL OR {key} {cmp} ?11 OR ({key} = ?11 AND u.id {cmp} ?12)) \
-                 ORDER BY {order} {dir}, u.id {dir} LIMIT ?13"
+                 ORDER BY {}{order} {dir}, u.id {dir} LIMIT ?13",
+                filter(indexed),
+                // `+`: the few candidates are sorted, rather than the whole order's index
+                // walked and each user checked against them.
+                if indexed { "+" } else { "" }
             ))?;
             let found = stmt
                 .query_map(
@@ -168,7 +185,7 @@ impl UserStore for SqliteStore {
                         ends_before,
                         expired,
                         now,
-                        phrase,
+                        page_phrase,
                         after_key,
                         after_id,
                         limit + 1
