@@ -160,6 +160,9 @@ pub struct Memo<K, V> {
     entries: Mutex<HashMap<K, (V, u64)>>,
     /// Entries at most; a full memo starts over.
     max: usize,
+    /// Held while [`Memo::get_or_read`] reads: callers that miss together wait for the
+    /// first one's answer instead of each reading it again (a page's first visitors).
+    reading: Mutex<()>,
 }
 
 impl<K: Eq + Hash, V: Clone> Memo<K, V> {
@@ -168,6 +171,7 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         Memo {
             entries: Mutex::new(HashMap::new()),
             max,
+            reading: Mutex::new(()),
         }
     }
 
@@ -205,6 +209,11 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         read: impl FnOnce() -> Result<V, E>,
     ) -> Result<V, E> {
         // Taken before reading: a write that begins after it moves the generation.
+        let read_at = db.current();
+        if let Some(v) = self.get(&key, read_at) {
+            return Ok(v);
+        }
+        let _one = self.reading.lock().unwrap_or_else(|e| e.into_inner());
         let read_at = db.current();
         if let Some(v) = self.get(&key, read_at) {
             return Ok(v);
@@ -283,6 +292,27 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callers_that_miss_together_read_once() {
+        let memo: Memo<&str, u64> = Memo::new(10);
+        let dir = tempfile::tempdir().unwrap();
+        let db = Generation::open(&dir.path().join("gen")).unwrap();
+        let reads = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    let v = memo.get_or_read(&db, "total", || {
+                        reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        Ok::<_, ()>(42)
+                    });
+                    assert_eq!(v, Ok(42));
+                });
+            }
+        });
+        assert_eq!(reads.into_inner(), 1);
+    }
     use access_domain::{Access, UserStatus, UserType};
     use time::OffsetDateTime;
     use uuid::Uuid;
