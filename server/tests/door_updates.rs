@@ -40,16 +40,7 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
     let admin = api.admin().await;
     let (_, units) = api.property(&admin, "Maple", &["101"]).await;
     let mut p = pair(api, &admin, &units[0], "Maple 101").await;
-    let mode_path = format!("/api/v1/locks/{}/mode", p.id);
-    let set_mode = |mode: &'static str| {
-        let path = mode_path.clone();
-        let admin = admin.clone();
-        async move {
-            let a = api.put(&path, &admin, json!({"mode": mode})).await;
-            assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-        }
-    };
-    set_mode("resident").await;
+    p.set_mode(api, &admin, "resident").await;
 
     // A new resident: their passcode waits, then one contact by their own phone installs it.
     let rid = api
@@ -99,7 +90,7 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
         .get(&format!("/api/v1/locks/{}/door", p.id), &admin)
         .await;
     assert_eq!(waiting.body["in_step"], false);
-    set_mode("vacant").await; // guests open in vacant mode
+    p.set_mode(api, &admin, "vacant").await; // guests open in vacant mode
     p.contact(api, &admin).await;
     assert!(
         opened(p.lock.keypad(&one_time)),
@@ -118,7 +109,7 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
         ),
         "vacant mode refuses the resident"
     );
-    set_mode("resident").await;
+    p.set_mode(api, &admin, "resident").await;
     p.contact(api, &resident).await;
     assert!(opened(p.lock.keypad(&code)));
 
@@ -229,14 +220,7 @@ async fn one_code_revoked_alone_leaves_the_lock_at_the_next_contact() {
     let (_, units) = api.property(&admin, "Elm", &["1"]).await;
     let mut p = pair(api, &admin, &units[0], "Elm 1").await;
     // Vacant: given (guest) codes open.
-    let mode = api
-        .put(
-            &format!("/api/v1/locks/{}/mode", p.id),
-            &admin,
-            json!({"mode": "vacant"}),
-        )
-        .await;
-    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    p.set_mode(api, &admin, "vacant").await;
     let give = |label: &'static str| json!({"kind": "permanent", "label": label});
     let cleaner = p.give(api, &admin, give("Cleaner")).await;
     let plumber = p.give(api, &admin, give("Plumber")).await;
@@ -298,14 +282,7 @@ async fn one_passcode_renewed_alone_leaves_the_lock_at_the_next_contact() {
     let admin = api.admin().await;
     let (_, units) = api.property(&admin, "Ash", &["1"]).await;
     let mut p = pair(api, &admin, &units[0], "Ash 1").await;
-    let mode = api
-        .put(
-            &format!("/api/v1/locks/{}/mode", p.id),
-            &admin,
-            json!({"mode": "resident"}),
-        )
-        .await;
-    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    p.set_mode(api, &admin, "resident").await;
     let rid = api
         .invite(
             &admin,
@@ -376,14 +353,7 @@ async fn a_door_larger_than_one_update_follows_the_platform_by_chains_and_deltas
     let admin = api.admin().await;
     let (_, units) = api.property(&admin, "Birch", &["1"]).await;
     let mut p = pair(api, &admin, &units[0], "Birch 1").await;
-    let mode = api
-        .put(
-            &format!("/api/v1/locks/{}/mode", p.id),
-            &admin,
-            json!({"mode": "vacant"}),
-        )
-        .await;
-    assert_eq!(mode.status, StatusCode::OK, "{:?}", mode.body);
+    p.set_mode(api, &admin, "vacant").await;
     let mut given = Vec::new();
     for n in 0..250 {
         let a = p

@@ -186,6 +186,18 @@ impl Paired {
         seen.body
     }
 
+    /// Sets the lock's mode on the platform as `token` (asserted to succeed).
+    pub async fn set_mode(&self, api: &Api, token: &str, mode: &str) {
+        let a = api
+            .put(
+                &format!("/api/v1/locks/{}/mode", self.id),
+                token,
+                json!({"mode": mode}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    }
+
     pub async fn give(&self, api: &Api, token: &str, body: Value) -> super::Answer {
         api.post(
             &format!("/api/v1/locks/{}/access-codes", self.id),
