@@ -113,7 +113,6 @@ pub fn router(state: AppState) -> Router {
     // five separate calls cost `/me` ~0.8 us more than one (the bench's in-process figures).
     let stack = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn(request_id::assign))
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(error::ApiError::internal())
@@ -142,23 +141,6 @@ pub fn router(state: AppState) -> Router {
         &state.config.android_cert_sha256,
     );
     routes.with_state(state).merge(web::router()).merge(links)
-}
-
-/// The log span of one request: method, path and the id its answer carries.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    // Debug, as tower-http's own span: an enabled span with fields costs each request about
-    // a microsecond; the lines that matter carry the id themselves (`ApiError`). The fields
-    // are read only when the span is enabled.
-    tracing::debug_span!(
-        "request",
-        method = %request.method(),
-        path = request.uri().path(),
-        request_id = request
-            .headers()
-            .get(request_id::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    )
 }
 
 /// Which answers get gzip: the default rule (no images, gRPC or event streams), and only

@@ -246,8 +246,8 @@ fn said(what: &str, c: backup::Copied) -> String {
 /// Logs to stderr, filtered by `RUST_LOG`; one JSON object a line with
 /// `ACCESS_LOG_FORMAT=json` (each line of a request carries its `request_id`).
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -22,6 +22,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 /// The header the id travels in, both ways.
 pub const HEADER: &str = "x-request-id";
@@ -58,7 +59,9 @@ fn acceptable(id: &str) -> bool {
 }
 
 /// Middleware: gives the request its id (the caller's, or a new one), runs the rest of the
-/// stack as that request, and returns the id in the answer.
+/// stack as that request, in a debug span with its method, path and id, and returns the id in
+/// the answer (with a debug line: status and time). Debug, so that by default (`info`) no
+/// request pays for a span: the lines that matter carry the id themselves (`ApiError`).
 pub async fn assign(mut request: Request, next: Next) -> Response {
     let given = request
         .headers()
@@ -72,7 +75,26 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     });
     let value = HeaderValue::from_str(&id).expect("ids are plain ASCII");
     request.headers_mut().insert(HEADER, value.clone());
-    let mut response = scope(id, next.run(request)).await;
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        let mut response = scope(id, next.run(request)).await;
+        response.headers_mut().insert(HEADER, value);
+        return response;
+    }
+    let span = tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id = id.as_str(),
+    );
+    let started = std::time::Instant::now();
+    let mut response = scope(id, next.run(request)).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        )
+    });
     response.headers_mut().insert(HEADER, value);
     response
 }
