@@ -273,10 +273,10 @@ pub async fn door_state(
 }
 
 /// The updates that bring the lock `lock_id` to its desired state, for anyone who may open
-/// it to carry, oldest first ([`door_chain`]): the chain issued earlier while the state is
-/// unchanged, else a new one from the version the lock confirmed (a whole state first when
-/// it confirmed none), with versions above every earlier one (milliseconds of the server's
-/// clock). A lock that holds the state gets the update it confirmed.
+/// it to carry, oldest first ([`door_chain`]): the newest answer again while the state is
+/// unchanged, else new ones with versions above every earlier one (milliseconds of the
+/// server's clock): one whole state when it fits one update, else the difference from the
+/// version the lock confirmed (a whole state first when it confirmed none).
 pub async fn issue(
     state: &AppState,
     user: &UserRecord,
@@ -312,16 +312,21 @@ pub async fn issue(
                 ))
             })
             .await?;
-        if let Some(reused) = reuse(&updates, status.confirmed, &digest) {
+        if let Some(reused) = reuse(&updates, &status, &digest) {
             return Ok(reused);
         }
         let now = OffsetDateTime::now_utc();
         let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let first_version = millis.max(status.latest + 1);
         let target = target_of(&want);
+        // A state that fits one update goes whole: it applies over whatever the lock holds,
+        // also a version a phone carried but has not reported yet. A larger one goes as the
+        // difference from the version the lock confirmed.
+        let fits = want.codes.len() <= door::MAX_PUT_CODES
+            && want.revocations.len() <= door::MAX_ADD_REVOCATIONS;
         let base = updates
             .first()
-            .filter(|u| status.confirmed != 0 && u.version == status.confirmed)
+            .filter(|u| !fits && status.confirmed != 0 && u.version == status.confirmed)
             .and_then(|u| u.held.as_ref().map(|h| (u.version, h)));
         let planned = door_chain::plan(base, &target, first_version);
         let (keypair, _) = org_keypair(state, org).await?;
@@ -359,25 +364,23 @@ pub async fn issue(
     ))
 }
 
-/// The confirmed update itself when it holds the state `digest` (the first of `updates` when
-/// the lock confirmed a version); else the chain already issued from `confirmed` that ends
-/// in that state.
+/// The newest answer again while the state is unchanged: the newest update issued, when it
+/// holds the state `digest`, with the updates it builds on since the confirmed version.
+/// Never an older one: a phone keeps the newest update it fetched, so an answer that went
+/// back in version would leave the newer one (of a state since undone) in its cache.
 fn reuse(
     updates: &[DoorUpdateRecord],
-    confirmed: u64,
+    status: &DoorStatus,
     digest: &[u8; 32],
 ) -> Option<Vec<DoorUpdateRecord>> {
-    if let Some(held) = updates
-        .first()
-        .filter(|u| confirmed != 0 && u.version == confirmed && u.digest == *digest)
-    {
-        return Some(vec![held.clone()]);
+    let newest = updates.last()?;
+    if newest.version != status.latest || newest.digest != *digest {
+        return None;
     }
-    let chain = door_chain::chain_from(updates, confirmed);
-    chain
-        .last()
-        .is_some_and(|last| last.digest == *digest)
-        .then_some(chain)
+    if newest.version == status.confirmed {
+        return Some(vec![newest.clone()]);
+    }
+    door_chain::chain_to(updates, newest.version, status.confirmed)
 }
 
 /// `want` in the protocol's terms, with the fingerprints a chain compares.

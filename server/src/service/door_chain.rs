@@ -7,7 +7,9 @@
 //! From a version the lock confirmed, the chain carries only the difference: codes removed
 //! first (a revoke is the urgent part, and new codes may reuse freed digits), then the
 //! revocations, then the new or changed codes; name, mode and secrets only when they
-//! changed. Without a confirmed version the chain starts with a whole state.
+//! changed. Without a base the chain starts with a whole state: the server plans from the
+//! confirmed version only for a door whose state does not fit one whole update (a whole
+//! update applies whatever the lock holds, a delta only on its base).
 //!
 //! ```
 //! use access_server::service::door_chain::{plan, Target};
@@ -159,32 +161,39 @@ pub fn plan(
     }
 }
 
-/// The chain among `updates` (one lock's, oldest first) that starts on `from`: each update
-/// built on the one before, the newest when several were built on the same version.
+/// The chain among `updates` (one lock's, oldest first) that ends with `last` and starts on
+/// `from` or with a whole state, following each update back to the one it is built on;
+/// `None` when a link is missing.
 ///
 /// ```
-/// # use access_server::service::door_chain::chain_from;
+/// # use access_server::service::door_chain::chain_to;
 /// # use access_server::store::DoorUpdateRecord;
 /// let update = |version, base_version| DoorUpdateRecord {
 ///     lock_id: uuid::Uuid::nil(), version, base_version, digest: [0; 32], code_ids: vec![],
 ///     body: vec![], created_at: time::OffsetDateTime::UNIX_EPOCH, held: None,
 /// };
 /// let all = [update(5, 0), update(10, 5), update(11, 10), update(20, 5), update(21, 20)];
-/// let versions: Vec<u64> = chain_from(&all, 5).iter().map(|u| u.version).collect();
-/// assert_eq!(versions, [20, 21]);
+/// let versions = |c: Vec<DoorUpdateRecord>| c.iter().map(|u| u.version).collect::<Vec<_>>();
+/// assert_eq!(chain_to(&all, 21, 5).map(versions), Some(vec![20, 21]));
+/// assert_eq!(chain_to(&all, 11, 0).map(versions), Some(vec![5, 10, 11]));
+/// // Version 5 forgotten: 10 builds on nothing known.
+/// assert_eq!(chain_to(&all[1..], 11, 7), None);
 /// ```
-pub fn chain_from(updates: &[DoorUpdateRecord], from: u64) -> Vec<DoorUpdateRecord> {
-    let mut chain: Vec<DoorUpdateRecord> = Vec::new();
-    let mut at = from;
-    while let Some(next) = updates
-        .iter()
-        .filter(|u| u.base_version == at && u.version > at)
-        .max_by_key(|u| u.version)
-    {
-        at = next.version;
-        chain.push(next.clone());
+pub fn chain_to(
+    updates: &[DoorUpdateRecord],
+    last: u64,
+    from: u64,
+) -> Option<Vec<DoorUpdateRecord>> {
+    let find = |v: u64| updates.iter().find(|u| u.version == v);
+    let mut chain = vec![find(last)?.clone()];
+    loop {
+        let base = chain.last()?.base_version;
+        if base == from || base == 0 {
+            chain.reverse();
+            return Some(chain);
+        }
+        chain.push(find(base)?.clone());
     }
-    chain
 }
 
 #[cfg(test)]
