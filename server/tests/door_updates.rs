@@ -132,9 +132,7 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
     let (_, units) = api.property(&admin, "Oak", &["1", "2"]).await;
     let mut a = pair_bare(api, &admin, &units[0], "Oak 1").await;
     let mut b = pair_bare(api, &admin, &units[1], "Oak 2").await;
-    let first = api
-        .get(&format!("/api/v1/locks/{}/door-update", a.id), &admin)
-        .await;
+    let first = a.door_update(api, &admin).await;
     let first_bytes = b64(&first.body["updates"][0]);
     // The master code travels sealed: the carrier's bytes do not hold it.
     let master = api
@@ -169,17 +167,8 @@ async fn an_update_cannot_be_replayed_moved_or_read_by_its_carrier() {
         }
     );
     // A newer update, then the older one again: refused, the lock keeps the newer state.
-    let r = api
-        .patch(
-            &format!("/api/v1/locks/{}", a.id),
-            &admin,
-            json!({"name": "Oak 1 front"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let second = api
-        .get(&format!("/api/v1/locks/{}/door-update", a.id), &admin)
-        .await;
+    a.rename(api, &admin, "Oak 1 front").await;
+    let second = a.door_update(api, &admin).await;
     assert!(second.body["version"].as_u64() > first.body["version"].as_u64());
     assert!(matches!(
         a.run(
@@ -393,14 +382,7 @@ async fn a_door_larger_than_one_update_follows_the_platform_by_chains_and_deltas
         )
         .await;
     assert_eq!(revoke.status, StatusCode::OK, "{:?}", revoke.body);
-    let renamed = api
-        .patch(
-            &format!("/api/v1/locks/{}", p.id),
-            &admin,
-            json!({"name": "Birch 1 side"}),
-        )
-        .await;
-    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    p.rename(api, &admin, "Birch 1 side").await;
     let next = api.get(&path, &admin).await;
     let updates = next.body["updates"].as_array().unwrap();
     assert_eq!(updates.len(), 1, "{:?}", next.body);
@@ -466,17 +448,8 @@ async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
         p.run(api, &admin, Command::AddAccessCode(direct)).await,
         Response::CodeInstalled { code_id: 4242 }
     );
-    let renamed = api
-        .patch(
-            &format!("/api/v1/locks/{}", p.id),
-            &admin,
-            json!({"name": "Pine 1 back"}),
-        )
-        .await;
-    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
-    let u = api
-        .get(&format!("/api/v1/locks/{}/door-update", p.id), &admin)
-        .await;
+    p.rename(api, &admin, "Pine 1 back").await;
+    let u = p.door_update(api, &admin).await;
     let refused = p
         .run(
             api,

@@ -149,9 +149,7 @@ impl Paired {
     /// Fetches the lock's update as `token`, carries it in a session, reads the status in
     /// another and reports the contact; answers the server's door state.
     pub async fn contact(&mut self, api: &Api, token: &str) -> Value {
-        let u = api
-            .get(&format!("/api/v1/locks/{}/door-update", self.id), token)
-            .await;
+        let u = self.door_update(api, token).await;
         assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
         let version = u.body["version"].as_u64().unwrap();
         let mut held = 0;
@@ -196,6 +194,24 @@ impl Paired {
             )
             .await;
         assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    }
+
+    /// Renames the lock on the platform as `token` (asserted to succeed).
+    pub async fn rename(&self, api: &Api, token: &str, name: &str) {
+        let a = api
+            .patch(
+                &format!("/api/v1/locks/{}", self.id),
+                token,
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    }
+
+    /// The lock's door updates as `token` fetches them.
+    pub async fn door_update(&self, api: &Api, token: &str) -> super::Answer {
+        api.get(&format!("/api/v1/locks/{}/door-update", self.id), token)
+            .await
     }
 
     pub async fn give(&self, api: &Api, token: &str, body: Value) -> super::Answer {
