@@ -343,21 +343,7 @@ async fn a_door_larger_than_one_update_follows_the_platform_by_chains_and_deltas
     let (_, units) = api.property(&admin, "Birch", &["1"]).await;
     let mut p = pair(api, &admin, &units[0], "Birch 1").await;
     p.set_mode(api, &admin, "vacant").await;
-    let mut given = Vec::new();
-    for n in 0..250 {
-        let a = p
-            .give(
-                api,
-                &admin,
-                json!({"kind": "permanent", "label": format!("Crew {n}")}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
-        given.push((
-            a.body["id"].as_str().unwrap().to_string(),
-            a.body["code"].as_str().unwrap().to_string(),
-        ));
-    }
+    let given = p.give_crew(api, &admin, 250).await;
     let path = format!("/api/v1/locks/{}/door-update", p.id);
     let chain = api.get(&path, &admin).await;
     let updates = chain.body["updates"].as_array().unwrap();
@@ -419,16 +405,7 @@ async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
     let mut p = pair(api, &admin, &units[0], "Pine 1").await;
     // More codes than one whole update holds: updates go as the difference from the
     // version the lock confirmed, so a code the lock holds beside them stays and can clash.
-    for n in 0..100 {
-        let a = p
-            .give(
-                api,
-                &admin,
-                json!({"kind": "permanent", "label": format!("Crew {n}")}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
-    }
+    p.give_crew(api, &admin, 100).await;
     p.contact(api, &admin).await;
 
     let given = p

@@ -124,12 +124,6 @@ impl<L: LockLink> Conversation<L> {
             .collect()
     }
 
-    /// Carries a door update: the lock's answer, a refusal included (`StaleUpdate`: it
-    /// holds this version or a newer one).
-    pub async fn apply_update(&mut self, update: Vec<u8>) -> Result<Response, AccessError> {
-        self.exchange(&Command::ApplyUpdate(update)).await
-    }
-
     /// The lock's status.
     pub async fn read_status(&mut self) -> Result<Status, AccessError> {
         match self.send(&Command::ReadStatus).await? {

@@ -113,19 +113,23 @@ impl Engine {
         .await;
     }
 
+    /// The lock's cached updates, oldest first; none when the cache cannot be read (logged).
+    async fn cached_updates(&self, lock: Uuid) -> Vec<(u64, Vec<u8>)> {
+        self.db(move |c| on_site::door_updates(c, lock))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
+                Vec::new()
+            })
+    }
+
     /// Carries the cached updates in the open session, all in one round trip.
     pub(crate) async fn carry_door_update(
         &self,
         talk: &mut Conversation<AnyLink>,
         lock: Uuid,
     ) -> Carried {
-        let chain = match self.db(move |c| on_site::door_updates(c, lock)).await {
-            Ok(chain) => chain,
-            Err(e) => {
-                tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
-                return Carried::Nothing;
-            }
-        };
+        let chain = self.cached_updates(lock).await;
         let Some(&(version, _)) = chain.last() else {
             return Carried::Nothing;
         };
@@ -225,13 +229,7 @@ impl Engine {
         let mut out = Converged::default();
         let chain = match already {
             Some(_) => Vec::new(),
-            None => match self.db(move |c| on_site::door_updates(c, lock)).await {
-                Ok(cached) => cached,
-                Err(e) => {
-                    tracing::warn!(lock = %lock, "cached door update unreadable: {e}");
-                    Vec::new()
-                }
-            },
+            None => self.cached_updates(lock).await,
         };
         let since = if read_log {
             match self.db(move |c| on_site::log_cursor(c, lock)).await {

@@ -385,7 +385,6 @@ fn reuse(
 
 /// `want` in the protocol's terms, with the fingerprints a chain compares.
 fn target_of(want: &DesiredDoor) -> door_chain::Target {
-    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
     let sha = |parts: &[&[u8]]| {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         for p in parts {
@@ -421,17 +420,19 @@ fn target_of(want: &DesiredDoor) -> door_chain::Target {
     let held = HeldState {
         name: lock_name(&want.name),
         mode: Some(want.mode),
-        secrets: hex(sha(&[
-            want.master_code.as_bytes(),
-            &want.code_secret,
-            &want.report_key,
-        ])
-        .as_ref()),
+        secrets: hex::encode(
+            sha(&[
+                want.master_code.as_bytes(),
+                &want.code_secret,
+                &want.report_key,
+            ])
+            .as_ref(),
+        ),
         codes: codes
             .iter()
             .map(|(id, c)| {
                 let bytes = serde_json::to_vec(c).unwrap_or_default();
-                (*id, hex(&sha(&[&bytes]).as_ref()[..16]))
+                (*id, hex::encode(&sha(&[&bytes]).as_ref()[..16]))
             })
             .collect(),
         revocations: want.revocations.iter().copied().collect(),

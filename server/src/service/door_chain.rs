@@ -111,9 +111,9 @@ pub fn plan(
         let (put_now, rest) = puts.split_at(take_puts);
         puts = rest;
 
-        let update = PlannedUpdate {
+        let mut update = PlannedUpdate {
             version,
-            base_version: if first && whole { 0 } else { base_version },
+            base_version,
             name: first && (whole || held.name != target.held.name),
             mode: first && (whole || held.mode != target.held.mode),
             secrets: first && (whole || held.secrets != target.held.secrets),
@@ -149,10 +149,8 @@ pub fn plan(
             // The lock forgets expired revocations by itself: the target's list is it.
             held.revocations.clone_from(&target.held.revocations);
         }
-        chain.push(PlannedUpdate {
-            held: held.clone(),
-            ..update
-        });
+        update.held = held.clone();
+        chain.push(update);
         if done {
             return chain;
         }

@@ -203,10 +203,7 @@ async fn fail_refused(
     reason: RefusalReason,
     code_id: Option<u64>,
 ) -> ApiResult<()> {
-    let (passcodes, updates) = state
-        .db
-        .run(move |s| Ok((s.lock_passcodes(lock_id)?, s.door_updates_from(lock_id, 0)?)))
-        .await?;
+    let passcodes = state.db.run(move |s| s.lock_passcodes(lock_id)).await?;
     // Every code of the lock with its state: given codes and personal passcodes.
     let codes: Vec<(Uuid, CodeSyncState)> = known
         .iter()
@@ -219,7 +216,13 @@ async fn fail_refused(
             .filter(|(c, _)| code_id_of(*c) == id)
             .map(|(c, _)| *c)
             .collect(),
-        None => added_by(&updates, version),
+        None => {
+            let updates = state
+                .db
+                .run(move |s| s.door_updates_from(lock_id, 0))
+                .await?;
+            added_by(&updates, version)
+        }
     };
     let org = user.org_id;
     for code in blamed {

@@ -214,6 +214,24 @@ impl Paired {
             .await
     }
 
+    /// Gives `n` permanent codes labelled `Crew 0`, `Crew 1`, ... as `token` (each asserted
+    /// created); their (id, digits).
+    pub async fn give_crew(&self, api: &Api, token: &str, n: usize) -> Vec<(String, String)> {
+        let mut given = Vec::with_capacity(n);
+        for k in 0..n {
+            let label = format!("Crew {k}");
+            let a = self
+                .give(api, token, json!({"kind": "permanent", "label": label}))
+                .await;
+            assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+            given.push((
+                a.body["id"].as_str().unwrap().to_string(),
+                a.body["code"].as_str().unwrap().to_string(),
+            ));
+        }
+        given
+    }
+
     pub async fn give(&self, api: &Api, token: &str, body: Value) -> super::Answer {
         api.post(
             &format!("/api/v1/locks/{}/access-codes", self.id),
