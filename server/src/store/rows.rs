@@ -224,6 +224,40 @@ pub(super) fn log<R: Columns>(r: &R) -> Result<LogRecord, R::Error> {
     })
 }
 
+/// The columns of an issued door update as [`door_update`] reads them.
+pub(super) const DOOR_UPDATE_COLS: &str =
+    "lock_id, version, digest, code_ids, body, created_at, base_version, held";
+
+pub(super) fn door_update<R: Columns>(r: &R) -> Result<DoorUpdateRecord, R::Error> {
+    let held = r.opt_text(7)?;
+    Ok(DoorUpdateRecord {
+        lock_id: r.uuid(0)?,
+        version: u64::try_from(r.int(1)?).map_err(|_| r.invalid(1, "version"))?,
+        digest: r.bytes(2)?.try_into().map_err(|_| r.invalid(2, "digest"))?,
+        // A list of ids, stored as the units of an access are.
+        code_ids: r.unit_ids(3)?,
+        body: r.bytes(4)?,
+        created_at: r.time(5)?,
+        base_version: u64::try_from(r.int(6)?).map_err(|_| r.invalid(6, "base version"))?,
+        held: held
+            .map(|h| serde_json::from_str(&h))
+            .transpose()
+            .map_err(|_| r.invalid(7, "held state"))?,
+    })
+}
+
+/// A door version as both stores keep it (a signed 64-bit integer).
+pub(super) fn stored_version(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// What a lock holds at a version, as both stores keep it (JSON text).
+pub(super) fn stored_held(held: Option<&HeldState>) -> StoreResult<Option<String>> {
+    held.map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Backend(format!("held state: {e}")))
+}
+
 /// `SELECT serial, user_id, lock_id, rights, not_before, not_after FROM ble_credentials`
 pub(super) fn credential<R: Columns>(r: &R) -> Result<CredentialRecord, R::Error> {
     Ok(CredentialRecord {

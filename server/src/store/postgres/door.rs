@@ -1,31 +1,8 @@
 //! [`DoorStore`] on PostgreSQL.
 
 use super::*;
+use crate::store::rows::{self, DOOR_UPDATE_COLS, stored_version};
 use crate::store::rules;
-
-const UPDATE_COLS: &str =
-    "lock_id, version, digest, code_ids, body, created_at, base_version, held";
-
-fn update_row(r: &Row) -> PResult<DoorUpdateRecord> {
-    let held: Option<String> = r.try_get(7)?;
-    Ok(DoorUpdateRecord {
-        lock_id: r.try_get(0)?,
-        version: u64::try_from(r.try_get::<_, i64>(1)?).map_err(|_| r.invalid(1, "version"))?,
-        digest: r
-            .try_get::<_, Vec<u8>>(2)?
-            .try_into()
-            .map_err(|_| r.invalid(2, "digest"))?,
-        code_ids: r.try_get(3)?,
-        body: r.try_get(4)?,
-        created_at: r.try_get(5)?,
-        base_version: u64::try_from(r.try_get::<_, i64>(6)?)
-            .map_err(|_| r.invalid(6, "base version"))?,
-        held: held
-            .map(|h| serde_json::from_str(&h))
-            .transpose()
-            .map_err(|_| r.invalid(7, "held state"))?,
-    })
-}
 
 fn status<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, lock: Uuid) -> PResult<DoorStatus> {
     let r = cx.one(
@@ -42,34 +19,30 @@ fn status<C: GenericClient>(cx: &mut Cx<'_, C>, org: Uuid, lock: Uuid) -> PResul
     })
 }
 
-fn version_param(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 impl DoorStore for PostgresStore {
     fn door_update(&self, lock_id: Uuid, version: u64) -> StoreResult<Option<DoorUpdateRecord>> {
         self.read(|c| {
             c.opt(
                 &format!(
-                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version = $2"
+                    "SELECT {DOOR_UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version = $2"
                 ),
-                &[&lock_id, &version_param(version)],
+                &[&lock_id, &stored_version(version)],
             )?
-            .map(|r| update_row(&r))
+            .map(|r| rows::door_update(&r))
             .transpose()
         })
     }
 
     fn door_updates_from(&self, lock_id: Uuid, from: u64) -> StoreResult<Vec<DoorUpdateRecord>> {
         self.read(|c| {
-            let rows = c.query(
+            let found = c.query(
                 &format!(
-                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version >= $2 \
+                    "SELECT {DOOR_UPDATE_COLS} FROM door_updates WHERE lock_id = $1 AND version >= $2 \
                      ORDER BY version"
                 ),
-                &[&lock_id, &version_param(from)],
+                &[&lock_id, &stored_version(from)],
             )?;
-            all(rows, update_row)
+            all(found, rows::door_update)
         })
     }
 
@@ -80,15 +53,14 @@ impl DoorStore for PostgresStore {
         let lock_id = first.lock_id;
         let held = chain
             .iter()
-            .map(|u| u.held.as_ref().map(serde_json::to_string).transpose())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map(|u| rows::stored_held(u.held.as_ref()))
+            .collect::<StoreResult<Vec<_>>>()?;
         self.write(|tx| {
             hold_lock_row(tx, org_id, lock_id)?;
             let taken: bool = tx
                 .one(
                     "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = $1 AND version >= $2)",
-                    &[&lock_id, &version_param(first.version)],
+                    &[&lock_id, &stored_version(first.version)],
                 )?
                 .try_get(0)?;
             if taken {
@@ -97,17 +69,17 @@ impl DoorStore for PostgresStore {
             for (u, held) in chain.iter().zip(&held) {
                 tx.exec(
                     &format!(
-                        "INSERT INTO door_updates ({UPDATE_COLS}) \
+                        "INSERT INTO door_updates ({DOOR_UPDATE_COLS}) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                     ),
                     &[
                         &lock_id,
-                        &version_param(u.version),
+                        &stored_version(u.version),
                         &&u.digest[..],
                         &u.code_ids,
                         &u.body,
                         &u.created_at,
-                        &version_param(u.base_version),
+                        &stored_version(u.base_version),
                         held,
                     ],
                 )?;
@@ -131,7 +103,7 @@ impl DoorStore for PostgresStore {
         self.write(|tx| {
             hold_lock_row(tx, org_id, lock_id)?;
             let before = status(tx, org_id, lock_id)?;
-            let reported = version_param(contact.door_version);
+            let reported = stored_version(contact.door_version);
             let carried: Option<Vec<Uuid>> = tx
                 .opt(
                     "SELECT code_ids FROM door_updates WHERE lock_id = $1 AND version = $2",
@@ -151,7 +123,7 @@ impl DoorStore for PostgresStore {
                         &[&ids, &lock_id],
                     )?;
                 }
-                let v = version_param(version);
+                let v = stored_version(version);
                 tx.exec(
                     "UPDATE locks SET door_confirmed = $2 WHERE id = $1",
                     &[&lock_id, &v],

@@ -4,34 +4,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::tx::*;
 use super::*;
-use crate::store::rows::Columns;
+use crate::store::rows::{self, Columns, DOOR_UPDATE_COLS, stored_version};
 use crate::store::rules;
 use crate::store::*;
-
-const UPDATE_COLS: &str =
-    "lock_id, version, digest, code_ids, body, created_at, base_version, held";
-
-fn update_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DoorUpdateRecord> {
-    let ids: String = r.text(3)?;
-    let held: Option<String> = r.opt_text(7)?;
-    Ok(DoorUpdateRecord {
-        lock_id: r.uuid(0)?,
-        version: u64::try_from(r.int(1)?).map_err(|_| r.invalid(1, "version"))?,
-        digest: r.bytes(2)?.try_into().map_err(|_| r.invalid(2, "digest"))?,
-        code_ids: serde_json::from_slice(ids.as_bytes()).map_err(|_| r.invalid(3, "code ids"))?,
-        body: r.bytes(4)?,
-        created_at: r.time(5)?,
-        base_version: u64::try_from(r.int(6)?).map_err(|_| r.invalid(6, "base version"))?,
-        held: held
-            .map(|h| serde_json::from_str(&h))
-            .transpose()
-            .map_err(|_| r.invalid(7, "held state"))?,
-    })
-}
-
-fn version_param(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
 
 fn status(c: &rusqlite::Connection, org: Uuid, lock: Uuid) -> rusqlite::Result<DoorStatus> {
     c.query_row(
@@ -55,10 +30,10 @@ impl DoorStore for SqliteStore {
         self.with(|c| {
             Ok(c.query_row(
                 &format!(
-                    "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version = ?2"
+                    "SELECT {DOOR_UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version = ?2"
                 ),
-                params![lock_id.to_string(), version_param(version)],
-                update_row,
+                params![lock_id.to_string(), stored_version(version)],
+                |r| rows::door_update(r),
             )
             .optional()?)
         })
@@ -67,14 +42,14 @@ impl DoorStore for SqliteStore {
     fn door_updates_from(&self, lock_id: Uuid, from: u64) -> StoreResult<Vec<DoorUpdateRecord>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version >= ?2 \
+                "SELECT {DOOR_UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version >= ?2 \
                  ORDER BY version"
             ))?;
-            let rows = stmt.query_map(
-                params![lock_id.to_string(), version_param(from)],
-                update_row,
-            )?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let found = stmt
+                .query_map(params![lock_id.to_string(), stored_version(from)], |r| {
+                    rows::door_update(r)
+                })?;
+            Ok(found.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
@@ -83,40 +58,35 @@ impl DoorStore for SqliteStore {
             return Ok(true);
         };
         let lock_id = first.lock_id;
-        let mut rows = Vec::with_capacity(chain.len());
+        let mut stored = Vec::with_capacity(chain.len());
         for u in chain {
-            let ids = serde_json::to_string(&u.code_ids)
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let held = u
-                .held
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            rows.push((ids, held));
+            stored.push((
+                ids_to_json(&u.code_ids),
+                rows::stored_held(u.held.as_ref())?,
+            ));
         }
         self.write(|tx| {
             lock_tx(tx, org_id, lock_id)?;
             let taken: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = ?1 AND version >= ?2)",
-                params![lock_id.to_string(), version_param(first.version)],
+                params![lock_id.to_string(), stored_version(first.version)],
                 |r| r.get(0),
             )?;
             if taken {
                 return Ok(false);
             }
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT INTO door_updates ({UPDATE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                "INSERT INTO door_updates ({DOOR_UPDATE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?;
-            for (u, (ids, held)) in chain.iter().zip(&rows) {
+            for (u, (ids, held)) in chain.iter().zip(&stored) {
                 insert.execute(params![
                     lock_id.to_string(),
-                    version_param(u.version),
+                    stored_version(u.version),
                     &u.digest[..],
                     ids,
                     u.body,
                     ts(u.created_at),
-                    version_param(u.base_version),
+                    stored_version(u.base_version),
                     held,
                 ])?;
             }
@@ -138,7 +108,7 @@ impl DoorStore for SqliteStore {
     ) -> StoreResult<DoorStatus> {
         self.write(|tx| {
             let before = status(tx, org_id, lock_id)?;
-            let reported = version_param(contact.door_version);
+            let reported = stored_version(contact.door_version);
             let carried: Option<String> = tx
                 .query_row(
                     "SELECT code_ids FROM door_updates WHERE lock_id = ?1 AND version = ?2",
@@ -164,11 +134,11 @@ impl DoorStore for SqliteStore {
                 }
                 tx.execute(
                     "UPDATE locks SET door_confirmed = ?2 WHERE id = ?1",
-                    params![lock_id.to_string(), version_param(version)],
+                    params![lock_id.to_string(), stored_version(version)],
                 )?;
                 tx.execute(
                     "DELETE FROM door_updates WHERE lock_id = ?1 AND version < ?2",
-                    params![lock_id.to_string(), version_param(version)],
+                    params![lock_id.to_string(), stored_version(version)],
                 )?;
             }
             tx.execute(
