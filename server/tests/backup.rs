@@ -215,6 +215,7 @@ async fn the_binary_backs_up_while_serving_and_restores_into_a_new_directory() {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods, reason = "one write on a copy")]
 fn a_backup_of_a_newer_schema_is_refused_with_a_clear_message() {
     let out = tempfile::tempdir().unwrap();
     let live = out.path().join("live");

@@ -57,6 +57,10 @@ struct Args {
     /// Only the bare route and `/me` (skip the lock page and the gated action).
     #[arg(long)]
     me_only: bool,
+    /// Only the pages whose name contains this text (e.g. `logs`), after the `/me` rounds:
+    /// one page under a profiler.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// One wrk result.
@@ -466,41 +470,39 @@ async fn main() -> Result<(), String> {
         runs.push(me_run);
     }
     if !a.me_only {
-        runs.push(
-            run_wrk(
+        let pages = [
+            (
                 format!("GET /api/v1/locks?limit=100 ({n} locks)"),
                 format!("{base}/api/v1/locks?limit=100"),
-                Some(admin.clone()),
-            )
-            .await?,
-        );
-        runs.push(
-            run_wrk(
+                admin.clone(),
+            ),
+            (
                 format!("GET /api/v1/users?{} ({} users)", a.users_query, a.users),
                 format!("{base}/api/v1/users?{}", a.users_query),
-                Some(admin.clone()),
-            )
-            .await?,
-        );
-        runs.push(
-            run_wrk(
+                admin.clone(),
+            ),
+            (
                 format!(
                     "GET /api/v1/locks/{{id}}/logs?limit=100 ({} entries)",
                     a.log_entries
                 ),
                 format!("{base}/api/v1/locks/{first_lock}/logs?limit=100"),
-                Some(admin.clone()),
-            )
-            .await?,
-        );
-        runs.push(
-            run_wrk(
+                admin.clone(),
+            ),
+            (
                 "GET /api/v1/locks/{id}/master-code (gated+audit)".into(),
                 format!("{base}/api/v1/locks/{gated_lock}/master-code"),
-                Some(agent.clone()),
-            )
-            .await?,
-        );
+                agent.clone(),
+            ),
+        ];
+        for (name, url, token) in pages {
+            if a.only
+                .as_ref()
+                .is_none_or(|only| name.contains(only.as_str()))
+            {
+                runs.push(run_wrk(name, url, Some(token)).await?);
+            }
+        }
     }
     println!(
         "\nwrk -t{} -c{} -d{}s, server and wrk on this machine ({} cores, load average {} before the bench)\n",

@@ -19,21 +19,21 @@ impl CodeStore for SqliteStore {
         self.write(|tx| {
             lock_tx(tx, org_id, code.lock_id)?;
             codes_in_use(tx, code.lock_id)?.ensure_free(&code.code)?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO access_codes (id, lock_id, kind, label, code, starts_at, ends_at, \
                  created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    code.id.to_string(),
-                    code.lock_id.to_string(),
-                    code.kind.as_str(),
-                    code.label,
-                    code.code,
-                    code.starts_at.map(ts),
-                    code.ends_at.map(ts),
-                    code.created_by.to_string(),
-                    ts(code.created_at)
-                ],
-            )?;
+            )?
+            .execute(params![
+                code.id.to_string(),
+                code.lock_id.to_string(),
+                code.kind.as_str(),
+                code.label,
+                code.code,
+                code.starts_at.map(ts),
+                code.ends_at.map(ts),
+                code.created_by.to_string(),
+                ts(code.created_at)
+            ])?;
             lock_changed(tx, org_id, code.lock_id, audit)?;
             Ok(())
         })
@@ -67,15 +67,17 @@ impl CodeStore for SqliteStore {
                 state.as_str(),
                 reason
             ];
-            let n = tx.execute(
-                "UPDATE access_codes SET sync_state = ?3, failure_reason = ?4 \
+            let n = tx
+                .prepare_cached(
+                    "UPDATE access_codes SET sync_state = ?3, failure_reason = ?4 \
                  WHERE id = ?1 AND lock_id = ?2",
-                args,
-            )? + tx.execute(
-                "UPDATE passcodes SET sync_state = ?3, failure_reason = ?4 \
+                )?
+                .execute(args)?
+                + tx.prepare_cached(
+                    "UPDATE passcodes SET sync_state = ?3, failure_reason = ?4 \
                  WHERE id = ?1 AND lock_id = ?2",
-                args,
-            )?;
+                )?
+                .execute(args)?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -93,22 +95,24 @@ impl CodeStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             lock_tx(tx, org_id, lock_id)?;
-            let revoked_at = tx.query_row(
-                "SELECT revoked_at FROM access_codes WHERE id = ?1 AND lock_id = ?2",
-                params![code_id.to_string(), lock_id.to_string()],
-                |r| r.opt_time(0),
-            )?;
+            let revoked_at = tx
+                .prepare_cached(
+                    "SELECT revoked_at FROM access_codes WHERE id = ?1 AND lock_id = ?2",
+                )?
+                .query_row(params![code_id.to_string(), lock_id.to_string()], |r| {
+                    r.opt_time(0)
+                })?;
             rules::ensure_not_revoked(revoked_at)?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE access_codes SET revoked_at = ?3, revoked_by = ?4 \
                  WHERE id = ?1 AND lock_id = ?2",
-                params![
-                    code_id.to_string(),
-                    lock_id.to_string(),
-                    ts(audit.at),
-                    audit.user_id.to_string()
-                ],
-            )?;
+            )?
+            .execute(params![
+                code_id.to_string(),
+                lock_id.to_string(),
+                ts(audit.at),
+                audit.user_id.to_string()
+            ])?;
             lock_changed(tx, org_id, lock_id, audit)?;
             Ok(())
         })

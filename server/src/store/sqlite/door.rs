@@ -9,32 +9,30 @@ use crate::store::rules;
 use crate::store::*;
 
 fn status(c: &rusqlite::Connection, org: Uuid, lock: Uuid) -> rusqlite::Result<DoorStatus> {
-    c.query_row(
+    c.prepare_cached(
         "SELECT l.door_confirmed, l.last_contact_at, l.last_contact_app, \
          (SELECT MAX(version) FROM door_updates d WHERE d.lock_id = l.id) \
          FROM locks l WHERE l.org_id = ?1 AND l.id = ?2",
-        params![org.to_string(), lock.to_string()],
-        |r| {
-            Ok(DoorStatus {
-                confirmed: r.int(0)?.max(0) as u64,
-                last_contact_at: r.opt_time(1)?,
-                last_contact_app: r.opt_text(2)?,
-                latest: r.opt_int(3)?.unwrap_or(0).max(0) as u64,
-            })
-        },
-    )
+    )?
+    .query_row(params![org.to_string(), lock.to_string()], |r| {
+        Ok(DoorStatus {
+            confirmed: r.int(0)?.max(0) as u64,
+            last_contact_at: r.opt_time(1)?,
+            last_contact_app: r.opt_text(2)?,
+            latest: r.opt_int(3)?.unwrap_or(0).max(0) as u64,
+        })
+    })
 }
 
 impl DoorStore for SqliteStore {
     fn door_update(&self, lock_id: Uuid, version: u64) -> StoreResult<Option<DoorUpdateRecord>> {
         self.with(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {DOOR_UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version = ?2"
-                ),
-                params![lock_id.to_string(), stored_version(version)],
-                |r| rows::door_update(r),
-            )
+            Ok(c.prepare_cached(&format!(
+                "SELECT {DOOR_UPDATE_COLS} FROM door_updates WHERE lock_id = ?1 AND version = ?2"
+            ))?
+            .query_row(params![lock_id.to_string(), stored_version(version)], |r| {
+                rows::door_update(r)
+            })
             .optional()?)
         })
     }
@@ -67,9 +65,8 @@ impl DoorStore for SqliteStore {
         }
         self.write(|tx| {
             lock_tx(tx, org_id, lock_id)?;
-            let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = ?1 AND version >= ?2)",
-                params![lock_id.to_string(), stored_version(first.version)],
+            let taken: bool = tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = ?1 AND version >= ?2)")?.query_row(params![lock_id.to_string(), stored_version(first.version)],
                 |r| r.get(0),
             )?;
             if taken {
@@ -91,10 +88,9 @@ impl DoorStore for SqliteStore {
                 ])?;
             }
             // The confirmed update stays (it is what the lock holds); older ones go.
-            tx.execute(
+            tx.prepare_cached(
                 "DELETE FROM door_updates WHERE lock_id = ?1 AND version < \
-                 (SELECT door_confirmed FROM locks WHERE id = ?1)",
-                [lock_id.to_string()],
+                 (SELECT door_confirmed FROM locks WHERE id = ?1)")?.execute([lock_id.to_string()],
             )?;
             Ok(true)
         })
@@ -110,9 +106,9 @@ impl DoorStore for SqliteStore {
             let before = status(tx, org_id, lock_id)?;
             let reported = stored_version(contact.door_version);
             let carried: Option<String> = tx
-                .query_row(
-                    "SELECT code_ids FROM door_updates WHERE lock_id = ?1 AND version = ?2",
-                    params![lock_id.to_string(), reported],
+                .prepare_cached(
+                    "SELECT code_ids FROM door_updates WHERE lock_id = ?1 AND version = ?2")?
+                .query_row(params![lock_id.to_string(), reported],
                     |r| r.text(0),
                 )
                 .optional()?;
@@ -123,28 +119,24 @@ impl DoorStore for SqliteStore {
                     .map_err(|e| StoreError::Backend(format!("door update code ids: {e}")))?;
                 for id in ids {
                     for table in ["access_codes", "passcodes"] {
-                        tx.execute(
+                        tx.prepare_cached(
                             &format!(
                                 "UPDATE {table} SET sync_state = 'installed', failure_reason = NULL \
                                  WHERE id = ?1 AND lock_id = ?2 AND sync_state = 'pending'"
-                            ),
-                            params![id.to_string(), lock_id.to_string()],
+                            ))?.execute(params![id.to_string(), lock_id.to_string()],
                         )?;
                     }
                 }
-                tx.execute(
-                    "UPDATE locks SET door_confirmed = ?2 WHERE id = ?1",
-                    params![lock_id.to_string(), stored_version(version)],
+                tx.prepare_cached(
+                    "UPDATE locks SET door_confirmed = ?2 WHERE id = ?1")?.execute(params![lock_id.to_string(), stored_version(version)],
                 )?;
-                tx.execute(
-                    "DELETE FROM door_updates WHERE lock_id = ?1 AND version < ?2",
-                    params![lock_id.to_string(), stored_version(version)],
+                tx.prepare_cached(
+                    "DELETE FROM door_updates WHERE lock_id = ?1 AND version < ?2")?.execute(params![lock_id.to_string(), stored_version(version)],
                 )?;
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE locks SET battery = COALESCE(?2, battery), firmware = COALESCE(?3, firmware), \
-                 last_contact_at = ?4, last_contact_app = ?5 WHERE id = ?1",
-                params![
+                 last_contact_at = ?4, last_contact_app = ?5 WHERE id = ?1")?.execute(params![
                     lock_id.to_string(),
                     contact.battery,
                     contact.firmware,
@@ -163,11 +155,12 @@ impl DoorStore for SqliteStore {
 
     fn door_master_code(&self, org_id: Uuid, lock_id: Uuid) -> StoreResult<String> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT master_code FROM locks WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), lock_id.to_string()],
-                |r| r.text(0),
-            )?)
+            Ok(
+                c.prepare_cached("SELECT master_code FROM locks WHERE org_id = ?1 AND id = ?2")?
+                    .query_row(params![org_id.to_string(), lock_id.to_string()], |r| {
+                        r.text(0)
+                    })?,
+            )
         })
     }
 }

@@ -11,18 +11,16 @@ use rusqlite::params;
 impl LockStore for SqliteStore {
     fn create_lock(&self, lock: &NewLock, audit: &Audit) -> StoreResult<LockRecord> {
         self.write(|tx| {
-            let unit_ok: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND org_id = ?2)",
-                params![lock.unit_id.to_string(), lock.org_id.to_string()],
+            let unit_ok: bool = tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND org_id = ?2)")?.query_row(params![lock.unit_id.to_string(), lock.org_id.to_string()],
                 |r| r.get(0),
             )?;
             if !unit_ok {
                 return Err(StoreError::NotFound);
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO locks (id, org_id, unit_id, name, mode, firmware, master_code, \
-                 identity_public_key, created_at) VALUES (?1, ?2, ?3, ?4, 'vacant', ?5, ?6, ?7, ?8)",
-                params![
+                 identity_public_key, created_at) VALUES (?1, ?2, ?3, ?4, 'vacant', ?5, ?6, ?7, ?8)")?.execute(params![
                     lock.id.to_string(),
                     lock.org_id.to_string(),
                     lock.unit_id.to_string(),
@@ -62,10 +60,9 @@ impl LockStore for SqliteStore {
         audit: &Audit,
     ) -> StoreResult<LockRecord> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE locks SET name = ?3 WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), lock_id.to_string(), name],
-            )?;
+            let n = tx
+                .prepare_cached("UPDATE locks SET name = ?3 WHERE org_id = ?1 AND id = ?2")?
+                .execute(params![org_id.to_string(), lock_id.to_string(), name])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -82,10 +79,13 @@ impl LockStore for SqliteStore {
         audit: &Audit,
     ) -> StoreResult<LockRecord> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE locks SET mode = ?3 WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), lock_id.to_string(), mode.as_str()],
-            )?;
+            let n = tx
+                .prepare_cached("UPDATE locks SET mode = ?3 WHERE org_id = ?1 AND id = ?2")?
+                .execute(params![
+                    org_id.to_string(),
+                    lock_id.to_string(),
+                    mode.as_str()
+                ])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -102,16 +102,21 @@ impl LockStore for SqliteStore {
         audit: &Audit,
     ) -> StoreResult<LockRecord> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE locks SET master_code = ?3 WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), lock_id.to_string(), master_code],
-            )?;
+            let n = tx
+                .prepare_cached("UPDATE locks SET master_code = ?3 WHERE org_id = ?1 AND id = ?2")?
+                .execute(params![
+                    org_id.to_string(),
+                    lock_id.to_string(),
+                    master_code
+                ])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
             let lid = lock_id.to_string();
-            tx.execute("DELETE FROM access_codes WHERE lock_id = ?1", [&lid])?;
-            tx.execute("DELETE FROM passcodes WHERE lock_id = ?1", [&lid])?;
+            tx.prepare_cached("DELETE FROM access_codes WHERE lock_id = ?1")?
+                .execute([&lid])?;
+            tx.prepare_cached("DELETE FROM passcodes WHERE lock_id = ?1")?
+                .execute([&lid])?;
             let record = lock_tx(tx, org_id, lock_id)?;
             passcodes_for_lock(tx, &record)?;
             lock_changed(tx, org_id, lock_id, audit)?;
@@ -121,11 +126,11 @@ impl LockStore for SqliteStore {
 
     fn master_code(&self, org_id: Uuid, lock_id: Uuid, audit: &Audit) -> StoreResult<String> {
         self.write(|tx| {
-            let code: String = tx.query_row(
-                "SELECT master_code FROM locks WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), lock_id.to_string()],
-                |r| r.get(0),
-            )?;
+            let code: String = tx
+                .prepare_cached("SELECT master_code FROM locks WHERE org_id = ?1 AND id = ?2")?
+                .query_row(params![org_id.to_string(), lock_id.to_string()], |r| {
+                    r.get(0)
+                })?;
             write_audit(tx, lock_id, audit)?;
             Ok(code)
         })
@@ -141,18 +146,18 @@ impl LockStore for SqliteStore {
         not_after: OffsetDateTime,
     ) -> StoreResult<u64> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO ble_credentials (org_id, user_id, lock_id, rights, not_before, \
                  not_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    org_id.to_string(),
-                    user_id.to_string(),
-                    lock_id.to_string(),
-                    rights,
-                    ts(not_before),
-                    ts(not_after)
-                ],
-            )?;
+            )?
+            .execute(params![
+                org_id.to_string(),
+                user_id.to_string(),
+                lock_id.to_string(),
+                rights,
+                ts(not_before),
+                ts(not_after)
+            ])?;
             Ok(tx.last_insert_rowid() as u64)
         })
     }
@@ -190,16 +195,16 @@ impl LockStore for SqliteStore {
             if lock.identity_public_key.is_some() {
                 return Err(rules::already_paired());
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE locks SET identity_public_key = ?3, firmware = COALESCE(?4, firmware) \
                  WHERE org_id = ?1 AND id = ?2",
-                params![
-                    org_id.to_string(),
-                    lock_id.to_string(),
-                    identity_public_key,
-                    firmware
-                ],
-            )?;
+            )?
+            .execute(params![
+                org_id.to_string(),
+                lock_id.to_string(),
+                identity_public_key,
+                firmware
+            ])?;
             lock_changed(tx, org_id, lock_id, audit)?;
             Ok(lock_tx(tx, org_id, lock_id)?)
         })

@@ -36,10 +36,10 @@ impl LogStore for SqliteStore {
         error: Option<&str>,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox SET delivery = ?2, delivery_error = ?3 WHERE id = ?1",
-                params![message_id.to_string(), delivery, error],
-            )?;
+            )?
+            .execute(params![message_id.to_string(), delivery, error])?;
             Ok(())
         })
     }
@@ -47,10 +47,10 @@ impl LogStore for SqliteStore {
     fn record_refused_message(&self, msg: &NewMessage, reason: &str) -> StoreResult<()> {
         self.write(|tx| {
             insert_message(tx, msg)?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox SET delivery = 'refused', delivery_error = ?2 WHERE id = ?1",
-                params![msg.id.to_string(), reason],
-            )?;
+            )?
+            .execute(params![msg.id.to_string(), reason])?;
             Ok(())
         })
     }
@@ -85,12 +85,12 @@ impl LogStore for SqliteStore {
 
     fn lock_log_seq(&self, lock_id: Uuid) -> StoreResult<u64> {
         self.with(|c| {
-            let seq: i64 = c.query_row(
-                "SELECT COALESCE(MAX(lock_seq), 0) FROM logs WHERE lock_id = ?1 \
+            let seq: i64 = c
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(lock_seq), 0) FROM logs WHERE lock_id = ?1 \
                  AND lock_seq IS NOT NULL",
-                [lock_id.to_string()],
-                |r| r.get(0),
-            )?;
+                )?
+                .query_row([lock_id.to_string()], |r| r.get(0))?;
             Ok(u64::try_from(seq).unwrap_or(0))
         })
     }

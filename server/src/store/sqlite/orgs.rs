@@ -14,61 +14,60 @@ use crate::store::{
 impl OrgStore for SqliteStore {
     fn organization_count(&self) -> StoreResult<u64> {
         self.with(|c| {
-            Ok(c.query_row("SELECT COUNT(*) FROM organizations", [], |r| {
-                rows::count(r, 0)
-            })?)
+            Ok(c.prepare_cached("SELECT COUNT(*) FROM organizations")?
+                .query_row([], |r| rows::count(r, 0))?)
         })
     }
 
     fn create_organization(&self, org: &NewOrganization) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO organizations (id, name, signing_key, public_key, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    org.id.to_string(),
-                    org.name,
-                    org.signing_key_pkcs8,
-                    org.public_key,
-                    ts(org.now)
-                ],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![
+                org.id.to_string(),
+                org.name,
+                org.signing_key_pkcs8,
+                org.public_key,
+                ts(org.now)
+            ])?;
+            tx.prepare_cached(
                 "INSERT INTO users (id, org_id, user_type, status, name, username, \
                  invited_email, registered_email, password_hash, permissions, access_type, \
                  invited_at) VALUES (?1, ?2, 'team_member', 'active', ?3, 'admin', ?4, ?4, \
                  ?5, ?6, 'all_locks', ?7)",
-                params![
-                    org.admin_id.to_string(),
-                    org.id.to_string(),
-                    org.admin_name,
-                    org.admin_email,
-                    org.admin_password_hash,
-                    perms_to_text(&Permission::ALL),
-                    ts(org.now)
-                ],
-            )?;
+            )?
+            .execute(params![
+                org.admin_id.to_string(),
+                org.id.to_string(),
+                org.admin_name,
+                org.admin_email,
+                org.admin_password_hash,
+                perms_to_text(&Permission::ALL),
+                ts(org.now)
+            ])?;
             Ok(())
         })
     }
 
     fn organization_key(&self, org_id: Uuid) -> StoreResult<OrganizationKey> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT signing_key, public_key FROM organizations WHERE id = ?1",
-                [org_id.to_string()],
-                |r| rows::organization_key(r),
-            )?)
+            Ok(
+                c.prepare_cached(
+                    "SELECT signing_key, public_key FROM organizations WHERE id = ?1",
+                )?
+                .query_row([org_id.to_string()], |r| rows::organization_key(r))?,
+            )
         })
     }
 
     fn organization_name(&self, org_id: Uuid) -> StoreResult<String> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT name FROM organizations WHERE id = ?1",
-                [org_id.to_string()],
-                |r| r.get(0),
-            )?)
+            Ok(
+                c.prepare_cached("SELECT name FROM organizations WHERE id = ?1")?
+                    .query_row([org_id.to_string()], |r| r.get(0))?,
+            )
         })
     }
 
@@ -83,10 +82,8 @@ impl OrgStore for SqliteStore {
 
     fn create_property(&self, org_id: Uuid, id: Uuid, name: &str) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO properties (id, org_id, name) VALUES (?1, ?2, ?3)",
-                params![id.to_string(), org_id.to_string(), name],
-            )?;
+            tx.prepare_cached("INSERT INTO properties (id, org_id, name) VALUES (?1, ?2, ?3)")?
+                .execute(params![id.to_string(), org_id.to_string(), name])?;
             Ok(())
         })
     }
@@ -117,34 +114,37 @@ impl OrgStore for SqliteStore {
         name: &str,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM properties WHERE id = ?1 AND org_id = ?2)",
-                params![property_id.to_string(), org_id.to_string()],
-                |r| r.get(0),
-            )?;
+            let exists: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM properties WHERE id = ?1 AND org_id = ?2)",
+                )?
+                .query_row(params![property_id.to_string(), org_id.to_string()], |r| {
+                    r.get(0)
+                })?;
             if !exists {
                 return Err(StoreError::NotFound);
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO units (id, property_id, org_id, name) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    id.to_string(),
-                    property_id.to_string(),
-                    org_id.to_string(),
-                    name
-                ],
-            )?;
+            )?
+            .execute(params![
+                id.to_string(),
+                property_id.to_string(),
+                org_id.to_string(),
+                name
+            ])?;
             Ok(())
         })
     }
 
     fn unit(&self, org_id: Uuid, unit_id: Uuid) -> StoreResult<UnitRecord> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT id, property_id, name FROM units WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), unit_id.to_string()],
-                |r| rows::unit(r),
-            )?)
+            )?
+            .query_row(params![org_id.to_string(), unit_id.to_string()], |r| {
+                rows::unit(r)
+            })?)
         })
     }
 

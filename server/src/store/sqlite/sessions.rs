@@ -21,30 +21,27 @@ use crate::store::{
 impl SessionStore for SqliteStore {
     fn login_lookup(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>> {
         self.with(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {USER_COLS}, u.password_hash FROM users u \
+            Ok(c.prepare_cached(&format!(
+                "SELECT {USER_COLS}, u.password_hash FROM users u \
                      WHERE lower(u.registered_email) = lower(?1) AND u.password_hash IS NOT NULL"
-                ),
-                [email],
-                |r| Ok((rows::user(r)?, r.text(USER_COL_COUNT)?)),
-            )
+            ))?
+            .query_row([email], |r| Ok((rows::user(r)?, r.text(USER_COL_COUNT)?)))
             .optional()?)
         })
     }
 
     fn create_session(&self, s: &NewSession) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    &s.token_hash[..],
-                    s.user_id.to_string(),
-                    ts(s.created_at),
-                    ts(s.expires_at)
-                ],
-            )?;
+            )?
+            .execute(params![
+                &s.token_hash[..],
+                s.user_id.to_string(),
+                ts(s.created_at),
+                ts(s.expires_at)
+            ])?;
             Ok(())
         })
     }
@@ -89,10 +86,8 @@ impl SessionStore for SqliteStore {
 
     fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
-                "DELETE FROM sessions WHERE token_hash = ?1",
-                [&token_hash[..]],
-            )?;
+            tx.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+                .execute([&token_hash[..]])?;
             Ok(())
         })
     }
@@ -116,28 +111,27 @@ impl SessionStore for SqliteStore {
             for l in limits {
                 insert.execute(params![l.key, ts(now)])?;
             }
-            tx.execute(
-                "DELETE FROM attempts WHERE at < ?1",
-                [ts(now - rules::ATTEMPTS_KEPT)],
-            )?;
+            tx.prepare_cached("DELETE FROM attempts WHERE at < ?1")?
+                .execute([ts(now - rules::ATTEMPTS_KEPT)])?;
             Ok(None)
         })
     }
 
     fn release_attempt(&self, key: &str, at: OffsetDateTime) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "DELETE FROM attempts WHERE rowid = \
                  (SELECT rowid FROM attempts WHERE key = ?1 AND at = ?2 LIMIT 1)",
-                params![key, ts(at)],
-            )?;
+            )?
+            .execute(params![key, ts(at)])?;
             Ok(())
         })
     }
 
     fn clear_attempts(&self, key: &str) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute("DELETE FROM attempts WHERE key = ?1", [key])?;
+            tx.prepare_cached("DELETE FROM attempts WHERE key = ?1")?
+                .execute([key])?;
             Ok(())
         })
     }
@@ -149,22 +143,20 @@ impl SessionStore for SqliteStore {
         sms: &NewMessage,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
-                "UPDATE password_resets SET used = 1 WHERE user_id = ?1",
-                [reset.user_id.to_string()],
-            )?;
-            tx.execute(
+            tx.prepare_cached("UPDATE password_resets SET used = 1 WHERE user_id = ?1")?
+                .execute([reset.user_id.to_string()])?;
+            tx.prepare_cached(
                 "INSERT INTO password_resets (id, user_id, token_hash, code_hash, created_at, \
                  expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    reset.id.to_string(),
-                    reset.user_id.to_string(),
-                    &reset.token_hash[..],
-                    &reset.code_hash[..],
-                    ts(reset.created_at),
-                    ts(reset.expires_at)
-                ],
-            )?;
+            )?
+            .execute(params![
+                reset.id.to_string(),
+                reset.user_id.to_string(),
+                &reset.token_hash[..],
+                &reset.code_hash[..],
+                ts(reset.created_at),
+                ts(reset.expires_at)
+            ])?;
             insert_message(tx, mail)?;
             insert_message(tx, sms)?;
             Ok(())
@@ -174,23 +166,22 @@ impl SessionStore for SqliteStore {
     fn confirm_password_reset(&self, a: &ResetAttempt) -> StoreResult<ResetOutcome> {
         self.write(|tx| {
             let found = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT r.id, r.user_id, r.code_hash, r.attempts, r.expires_at, r.used, \
                      u.status = 'active' FROM password_resets r JOIN users u ON u.id = r.user_id \
                      WHERE r.token_hash = ?1",
-                    [&a.token_hash[..]],
-                    |r| {
-                        Ok((
-                            r.text(0)?,
-                            r.uuid(1)?,
-                            r.bytes(2)?,
-                            r.get::<_, u32>(3)?,
-                            r.time(4)?,
-                            r.flag(5)?,
-                            r.flag(6)?,
-                        ))
-                    },
-                )
+                )?
+                .query_row([&a.token_hash[..]], |r| {
+                    Ok((
+                        r.text(0)?,
+                        r.uuid(1)?,
+                        r.bytes(2)?,
+                        r.get::<_, u32>(3)?,
+                        r.time(4)?,
+                        r.flag(5)?,
+                        r.flag(6)?,
+                    ))
+                })
                 .optional()?;
             let Some((id, user_id, code_hash, attempts, expires_at, used, user_active)) = found
             else {
@@ -207,24 +198,21 @@ impl SessionStore for SqliteStore {
                 rules::check_reset(&stored, &a.code_hash, a.max_attempts, a.now)
             {
                 if let Some(dies) = count {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE password_resets SET attempts = attempts + 1, \
                          used = used OR ?2 WHERE id = ?1",
-                        params![id, dies],
-                    )?;
+                    )?
+                    .execute(params![id, dies])?;
                 }
                 return Ok(outcome);
             }
             let uid = user_id.to_string();
-            tx.execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![uid, a.password_hash],
-            )?;
-            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
-            tx.execute(
-                "UPDATE password_resets SET used = 1 WHERE user_id = ?1",
-                [&uid],
-            )?;
+            tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![uid, a.password_hash])?;
+            tx.prepare_cached("UPDATE sessions SET revoked = 1 WHERE user_id = ?1")?
+                .execute([&uid])?;
+            tx.prepare_cached("UPDATE password_resets SET used = 1 WHERE user_id = ?1")?
+                .execute([&uid])?;
             Ok(ResetOutcome::Done(user_id))
         })
     }
@@ -238,10 +226,10 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<IdempotencyBegin> {
         self.write(|tx| {
             let found = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT fingerprint, status, body, created_at FROM idempotency_keys \
-                     WHERE user_id = ?1 AND key = ?2",
-                    params![user_id.to_string(), key],
+                     WHERE user_id = ?1 AND key = ?2")?
+                .query_row(params![user_id.to_string(), key],
                     |r| rows::stored_key(r),
                 )
                 .optional()?;
@@ -249,31 +237,27 @@ impl SessionStore for SqliteStore {
                 match rules::idempotency_check(stored, fingerprint, now) {
                     KeyCheck::Answer(answer) => return Ok(answer),
                     KeyCheck::Reclaim => {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE idempotency_keys SET fingerprint = ?3, status = 0, body = NULL, \
-                             created_at = ?4 WHERE user_id = ?1 AND key = ?2",
-                            params![user_id.to_string(), key, &fingerprint[..], ts(now)],
+                             created_at = ?4 WHERE user_id = ?1 AND key = ?2")?.execute(params![user_id.to_string(), key, &fingerprint[..], ts(now)],
                         )?;
                         return Ok(IdempotencyBegin::New);
                     }
                 }
             }
-            tx.execute(
-                "DELETE FROM idempotency_keys WHERE created_at <= ?1",
-                [ts(now - rules::IDEMPOTENCY_TTL)],
+            tx.prepare_cached(
+                "DELETE FROM idempotency_keys WHERE created_at <= ?1")?.execute([ts(now - rules::IDEMPOTENCY_TTL)],
             )?;
-            let held: u64 = tx.query_row(
-                "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?1",
-                [user_id.to_string()],
+            let held: u64 = tx.prepare_cached(
+                "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?1")?.query_row([user_id.to_string()],
                 |r| rows::count(r, 0),
             )?;
             if held >= rules::IDEMPOTENCY_KEYS_PER_USER {
                 return Ok(IdempotencyBegin::TooMany);
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![user_id.to_string(), key, &fingerprint[..], ts(now)],
+                 VALUES (?1, ?2, ?3, ?4)")?.execute(params![user_id.to_string(), key, &fingerprint[..], ts(now)],
             )?;
             Ok(IdempotencyBegin::New)
         })
@@ -287,9 +271,8 @@ impl SessionStore for SqliteStore {
         body: &[u8],
     ) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
-                "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE user_id = ?1 AND key = ?2",
-                params![user_id.to_string(), key, status, body],
+            tx.prepare_cached(
+                "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE user_id = ?1 AND key = ?2")?.execute(params![user_id.to_string(), key, status, body],
             )?;
             Ok(())
         })
@@ -297,10 +280,10 @@ impl SessionStore for SqliteStore {
 
     fn idempotency_abort(&self, user_id: Uuid, key: &str) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND status = 0",
-                params![user_id.to_string(), key],
-            )?;
+            )?
+            .execute(params![user_id.to_string(), key])?;
             Ok(())
         })
     }

@@ -64,10 +64,9 @@ impl SyncStore for SqliteStore {
         self.with(|conn| {
             // One read transaction: the cursor and the data come from the same snapshot.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let cursor: i64 =
-                tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
-                    r.get(0)
-                })?;
+            let cursor: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")?
+                .query_row([], |r| r.get(0))?;
             let org = org_id.to_string();
             let mut data = SyncData {
                 cursor,
@@ -83,12 +82,14 @@ impl SyncStore for SqliteStore {
                     data.locks = every_lock(&tx)?;
                 }
                 SyncStart::Since(since) => {
-                    data.me_changed = tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM changes WHERE org_id = ?1 AND seq > ?2 \
+                    data.me_changed = tx
+                        .prepare_cached(
+                            "SELECT EXISTS (SELECT 1 FROM changes WHERE org_id = ?1 AND seq > ?2 \
                          AND seq <= ?3 AND user_id = ?4 AND lock_id IS NULL)",
-                        params![org, since, cursor, user_id.to_string()],
-                        |r| r.get(0),
-                    )?;
+                        )?
+                        .query_row(params![org, since, cursor, user_id.to_string()], |r| {
+                            r.get(0)
+                        })?;
                     if data.me_changed {
                         data.locks = every_lock(&tx)?;
                     } else {

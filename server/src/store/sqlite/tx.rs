@@ -31,32 +31,32 @@ pub(super) fn change(
     user: Option<Uuid>,
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO changes (org_id, lock_id, user_id, at) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            org.to_string(),
-            lock.map(|l| l.to_string()),
-            user.map(|u| u.to_string()),
-            ts(now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        org.to_string(),
+        lock.map(|l| l.to_string()),
+        user.map(|u| u.to_string()),
+        ts(now)
+    ])?;
     Ok(())
 }
 
 /// Writes the server's audit entry in the lock's log.
 pub(super) fn write_audit(tx: &Transaction<'_>, lock: Uuid, audit: &Audit) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO logs (id, lock_id, at, action, method, source, user_id, detail) \
          VALUES (?1, ?2, ?3, ?4, 'admin', 'server', ?5, ?6)",
-        params![
-            Uuid::new_v4().to_string(),
-            lock.to_string(),
-            ts(audit.at),
-            audit.action,
-            audit.user_id.to_string(),
-            audit.detail
-        ],
-    )?;
+    )?
+    .execute(params![
+        Uuid::new_v4().to_string(),
+        lock.to_string(),
+        ts(audit.at),
+        audit.action,
+        audit.user_id.to_string(),
+        audit.detail
+    ])?;
     Ok(())
 }
 
@@ -73,39 +73,35 @@ pub(super) fn lock_changed(
 }
 
 pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (id, org_id, channel, recipient, subject, body, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            m.id.to_string(),
-            m.org_id.to_string(),
-            m.channel.as_str(),
-            m.to,
-            m.subject,
-            m.body,
-            ts(m.created_at)
-        ],
-    )?;
+    )?
+    .execute(params![
+        m.id.to_string(),
+        m.org_id.to_string(),
+        m.channel.as_str(),
+        m.to,
+        m.subject,
+        m.body,
+        ts(m.created_at)
+    ])?;
     Ok(())
 }
 
 pub(super) fn user_tx(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<UserRecord> {
-    tx.query_row(
-        &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND u.id = ?2"),
-        params![org.to_string(), id.to_string()],
-        |r| rows::user(r),
-    )
+    tx.prepare_cached(&format!(
+        "SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND u.id = ?2"
+    ))?
+    .query_row(params![org.to_string(), id.to_string()], |r| rows::user(r))
 }
 
 pub(super) fn lock_tx(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<LockRecord> {
-    tx.query_row(
-        &format!(
-            "SELECT {} WHERE l.org_id = ?1 AND l.id = ?2",
-            rows::LOCK_COLS
-        ),
-        params![org.to_string(), id.to_string()],
-        |r| rows::lock(r),
-    )
+    tx.prepare_cached(&format!(
+        "SELECT {} WHERE l.org_id = ?1 AND l.id = ?2",
+        rows::LOCK_COLS
+    ))?
+    .query_row(params![org.to_string(), id.to_string()], |r| rows::lock(r))
 }
 
 /// Every code in use on a lock, so a new one never collides on the keypad.
@@ -125,15 +121,15 @@ pub(super) fn insert_passcode(
     lock: Uuid,
     used: &mut CodesInUse,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO passcodes (id, user_id, lock_id, code) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            Uuid::new_v4().to_string(),
-            user.to_string(),
-            lock.to_string(),
-            used.fresh_passcode()
-        ],
-    )?;
+    )?
+    .execute(params![
+        Uuid::new_v4().to_string(),
+        user.to_string(),
+        lock.to_string(),
+        used.fresh_passcode()
+    ])?;
     Ok(())
 }
 
@@ -156,10 +152,8 @@ pub(super) fn refresh_user_passcodes(
     };
     let changes = rules::passcode_changes(user, &locks, &holds);
     for lock in changes.remove {
-        tx.execute(
-            "DELETE FROM passcodes WHERE user_id = ?1 AND lock_id = ?2",
-            params![user.id.to_string(), lock.to_string()],
-        )?;
+        tx.prepare_cached("DELETE FROM passcodes WHERE user_id = ?1 AND lock_id = ?2")?
+            .execute(params![user.id.to_string(), lock.to_string()])?;
         change(tx, user.org_id, Some(lock), Some(user.id), now)?;
     }
     for lock in changes.add {

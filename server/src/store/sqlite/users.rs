@@ -28,9 +28,8 @@ impl UserStore for SqliteStore {
 
     fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
         self.with(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"),
-                params![org_id.to_string(), username],
+            Ok(c.prepare_cached(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"))?.query_row(params![org_id.to_string(), username],
                 |r| rows::user(r),
             )
             .optional()?)
@@ -132,11 +131,11 @@ impl UserStore for SqliteStore {
         };
         self.with(|c| {
             let count = || {
-                c.query_row(
-                    &format!(
-                        "SELECT COUNT(*) FROM users u WHERE {}",
-                        filter(phrase.is_some())
-                    ),
+                c.prepare_cached(&format!(
+                    "SELECT COUNT(*) FROM users u WHERE {}",
+                    filter(phrase.is_some())
+                ))?
+                .query_row(
                     params![
                         org,
                         user_type,
@@ -208,7 +207,7 @@ impl UserStore for SqliteStore {
         // organization's users in id order, one table lookup each (481 ms for 200,000).
         if within_units.is_none() {
             return self.with(|c| {
-                Ok(c.query_row(
+                Ok(c.prepare_cached(
                     "SELECT t.n, t.team, t.residents, p.live, p.pending - p.live FROM \
                      (SELECT COUNT(*) AS n, COALESCE(SUM(user_type = 'team_member'), 0) AS team, \
                              COALESCE(SUM(user_type = 'resident'), 0) AS residents \
@@ -217,13 +216,12 @@ impl UserStore for SqliteStore {
                       FROM (SELECT COALESCE((SELECT MAX(i.expires_at) FROM invitations i \
                                              WHERE i.user_id = u.id AND i.voided = 0), 0) AS e \
                             FROM users u WHERE u.org_id = ?1 AND u.status = 'pending')) p",
-                    params![org_id.to_string(), ts(now)],
-                    |r| rows::summary(r),
-                )?)
+                )?
+                .query_row(params![org_id.to_string(), ts(now)], |r| rows::summary(r))?)
             });
         }
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT COUNT(*), \
                  COALESCE(SUM(user_type = 'team_member'), 0), \
                  COALESCE(SUM(user_type = 'resident'), 0), \
@@ -236,6 +234,8 @@ impl UserStore for SqliteStore {
                        AND (?2 IS NULL OR (u.access_type = 'units' AND NOT EXISTS \
                             (SELECT 1 FROM json_each(u.unit_ids) j \
                              WHERE j.value NOT IN (SELECT value FROM json_each(?2))))))",
+            )?
+            .query_row(
                 params![org_id.to_string(), within_units.map(ids_to_json), ts(now)],
                 |r| rows::summary(r),
             )?)
@@ -250,14 +250,13 @@ impl UserStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE users SET permissions = ?3 WHERE org_id = ?1 AND id = ?2",
-                params![
+            let n = tx
+                .prepare_cached("UPDATE users SET permissions = ?3 WHERE org_id = ?1 AND id = ?2")?
+                .execute(params![
                     org_id.to_string(),
                     user_id.to_string(),
                     perms_to_text(permissions)
-                ],
-            )?;
+                ])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -275,10 +274,9 @@ impl UserStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            let n = tx.execute(
+            let n = tx.prepare_cached(
                 "UPDATE users SET access_starts_at = ?3, access_ends_at = ?4, access_hours = ?5 \
-                 WHERE org_id = ?1 AND id = ?2",
-                params![
+                 WHERE org_id = ?1 AND id = ?2")?.execute(params![
                     org_id.to_string(),
                     user_id.to_string(),
                     period.starts_at.map(ts),
@@ -303,9 +301,8 @@ impl UserStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             let (access_type, unit_ids) = access_to_cols(access);
-            let n = tx.execute(
-                "UPDATE users SET access_type = ?3, unit_ids = ?4 WHERE org_id = ?1 AND id = ?2",
-                params![
+            let n = tx.prepare_cached(
+                "UPDATE users SET access_type = ?3, unit_ids = ?4 WHERE org_id = ?1 AND id = ?2")?.execute(params![
                     org_id.to_string(),
                     user_id.to_string(),
                     access_type,
@@ -322,20 +319,20 @@ impl UserStore for SqliteStore {
 
     fn revoke_user(&self, org_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE users SET status = 'revoked' WHERE org_id = ?1 AND id = ?2",
-                params![org_id.to_string(), user_id.to_string()],
-            )?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE users SET status = 'revoked' WHERE org_id = ?1 AND id = ?2",
+                )?
+                .execute(params![org_id.to_string(), user_id.to_string()])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
             keep_a_manager(tx, org_id)?;
             let uid = user_id.to_string();
-            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
-            tx.execute(
-                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
-                [&uid],
-            )?;
+            tx.prepare_cached("UPDATE sessions SET revoked = 1 WHERE user_id = ?1")?
+                .execute([&uid])?;
+            tx.prepare_cached("UPDATE invitations SET voided = 1 WHERE user_id = ?1")?
+                .execute([&uid])?;
             user_changed(tx, org_id, user_id, now)?;
             Ok(())
         })
@@ -353,10 +350,9 @@ impl UserStore for SqliteStore {
             user_tx(tx, org_id, user_id)?;
             // Read before the old one goes, so the new digits differ from it too.
             let mut used = codes_in_use(tx, lock_id)?;
-            let n = tx.execute(
-                "DELETE FROM passcodes WHERE user_id = ?1 AND lock_id = ?2",
-                params![user_id.to_string(), lock_id.to_string()],
-            )?;
+            let n = tx
+                .prepare_cached("DELETE FROM passcodes WHERE user_id = ?1 AND lock_id = ?2")?
+                .execute(params![user_id.to_string(), lock_id.to_string()])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -385,17 +381,17 @@ impl UserStore for SqliteStore {
             let (perms, access) =
                 rules::union_access((&user.permissions, &user.access), (permissions, access));
             let (access_type, unit_ids) = access_to_cols(&access);
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE users SET permissions = ?3, access_type = ?4, unit_ids = ?5 \
                  WHERE org_id = ?1 AND id = ?2",
-                params![
-                    org_id.to_string(),
-                    user_id.to_string(),
-                    perms_to_text(&perms),
-                    access_type,
-                    unit_ids
-                ],
-            )?;
+            )?
+            .execute(params![
+                org_id.to_string(),
+                user_id.to_string(),
+                perms_to_text(&perms),
+                access_type,
+                unit_ids
+            ])?;
             insert_message(tx, mail)?;
             Ok(user_changed(tx, org_id, user_id, now)?)
         })
@@ -413,24 +409,21 @@ impl UserStore for SqliteStore {
         self.write(|tx| {
             rules::ensure_reinstatable(user_tx(tx, org_id, user_id)?.status)?;
             let uid = user_id.to_string();
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE users SET status = 'pending', password_hash = NULL, \
                  registered_email = NULL, invited_email = COALESCE(registered_email, invited_email) \
-                 WHERE id = ?1",
-                [&uid],
+                 WHERE id = ?1")?.execute([&uid],
             )?;
             if let Some((perms, access)) = grant {
                 let (access_type, unit_ids) = access_to_cols(access);
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE users SET permissions = ?2, access_type = ?3, unit_ids = ?4 \
-                     WHERE id = ?1",
-                    params![uid, perms_to_text(perms), access_type, unit_ids],
+                     WHERE id = ?1")?.execute(params![uid, perms_to_text(perms), access_type, unit_ids],
                 )?;
             }
-            tx.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?1", [&uid])?;
-            tx.execute(
-                "UPDATE invitations SET voided = 1 WHERE user_id = ?1",
-                [&uid],
+            tx.prepare_cached("UPDATE sessions SET revoked = 1 WHERE user_id = ?1")?.execute([&uid])?;
+            tx.prepare_cached(
+                "UPDATE invitations SET voided = 1 WHERE user_id = ?1")?.execute([&uid],
             )?;
             super::invitations::insert_invitation(tx, user_id, token)?;
             insert_message(tx, mail)?;
@@ -454,12 +447,12 @@ impl UserStore for SqliteStore {
 /// inside the write, after the change: writes run one at a time (`BEGIN IMMEDIATE`), so two
 /// managers removing each other at once cannot both pass.
 fn keep_a_manager(tx: &rusqlite::Transaction<'_>, org_id: Uuid) -> StoreResult<()> {
-    let holders: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM users WHERE org_id = ?1 AND status = 'active' \
+    let holders: i64 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM users WHERE org_id = ?1 AND status = 'active' \
          AND user_type = 'team_member' AND (',' || permissions || ',') LIKE '%,manage_access,%'",
-        [org_id.to_string()],
-        |r| r.get(0),
-    )?;
+        )?
+        .query_row([org_id.to_string()], |r| r.get(0))?;
     if holders == 0 {
         return Err(StoreError::Conflict(LAST_MANAGER.into()));
     }
