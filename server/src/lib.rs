@@ -112,7 +112,7 @@ pub fn router(state: AppState) -> Router {
     // every `Router::layer` call, and every box is a clone and an allocation per request:
     // five separate calls cost `/me` ~0.8 us more than one (the bench's in-process figures).
     let stack = tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(request_id::RequestIdLayer)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(error::ApiError::internal())

@@ -15,14 +15,20 @@
 //! # }
 //! ```
 
+use std::pin::Pin;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
 use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 /// The header the id travels in, both ways.
 pub const HEADER: &str = "x-request-id";
@@ -58,45 +64,110 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Middleware: gives the request its id (the caller's, or a new one), runs the rest of the
-/// stack as that request, in a debug span with its method, path and id, and returns the id in
-/// the answer (with a debug line: status and time). Debug, so that by default (`info`) no
-/// request pays for a span: the lines that matter carry the id themselves (`ApiError`).
-pub async fn assign(mut request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| acceptable(id))
-        .map(str::to_string);
-    let id = given.unwrap_or_else(|| {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n}", *PREFIX)
-    });
-    let value = HeaderValue::from_str(&id).expect("ids are plain ASCII");
-    request.headers_mut().insert(HEADER, value.clone());
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        let mut response = scope(id, next.run(request)).await;
-        response.headers_mut().insert(HEADER, value);
-        return response;
+/// Middleware: gives each request its id (the caller's, or a new one), runs the rest of the
+/// stack as that request, and returns the id in the answer. With debug recorded, the request
+/// runs in a debug span with its method, path and id and ends with a debug line (status and
+/// time); by default (`info`) no request pays for a span: the lines that matter carry the id
+/// themselves (`ApiError`). A plain tower layer rather than `axum::middleware::from_fn`,
+/// which boxes the rest of the stack and its future on every request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestId<S>;
+
+    fn layer(&self, inner: S) -> RequestId<S> {
+        RequestId { inner }
     }
-    let span = tracing::debug_span!(
-        "request",
-        method = %request.method(),
-        path = request.uri().path(),
-        request_id = id.as_str(),
-    );
-    let started = std::time::Instant::now();
-    let mut response = scope(id, next.run(request)).instrument(span.clone()).await;
-    span.in_scope(|| {
-        tracing::debug!(
-            status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
-            "answered"
-        )
-    });
-    response.headers_mut().insert(HEADER, value);
-    response
+}
+
+/// The service of [`RequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestId<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for RequestId<S>
+where
+    S: Service<Request, Response = Response<B>>,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let given = request
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| acceptable(id))
+            .map(str::to_string);
+        let id = given.unwrap_or_else(|| {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            format!("{}-{n}", *PREFIX)
+        });
+        let value = HeaderValue::from_str(&id).expect("ids are plain ASCII");
+        let (span, started) = if tracing::enabled!(tracing::Level::DEBUG) {
+            let span = tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = request.uri().path(),
+                request_id = id.as_str(),
+            );
+            (span, Some(Instant::now()))
+        } else {
+            (tracing::Span::none(), None)
+        };
+        ResponseFuture {
+            inner: CURRENT.scope(id, self.inner.call(request)).instrument(span),
+            value: Some(value),
+            started,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`RequestId`]: the answer with the request's id.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: Instrumented<TaskLocalFuture<String, F>>,
+        value: Option<HeaderValue>,
+        started: Option<Instant>,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let mut response = match this.inner.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(response)) => response,
+        };
+        if let Some(started) = this.started {
+            this.inner.as_ref().span().in_scope(|| {
+                tracing::debug!(
+                    status = response.status().as_u16(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "answered"
+                )
+            });
+        }
+        if let Some(value) = this.value.take() {
+            response.headers_mut().insert(HEADER, value);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 #[cfg(test)]

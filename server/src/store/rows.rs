@@ -113,9 +113,23 @@ fn parse_hours(s: &str) -> Option<WeeklyHours> {
     parts.next().is_none().then_some(hours)
 }
 
-pub(super) const LOCK_COLS: &str = "l.id, l.org_id, l.name, l.unit_id, u.name, p.id, p.name, \
-    l.mode, l.battery, l.firmware, l.identity_public_key \
-    FROM locks l JOIN units u ON u.id = l.unit_id JOIN properties p ON p.id = u.property_id";
+/// The columns [`lock`] reads and the joins behind them; `$units` and `$properties` follow
+/// those table names, where a backend names the index to read (SQLite's planner prefers a
+/// primary key's index to a covering one).
+macro_rules! lock_cols {
+    ($units:literal, $properties:literal) => {
+        concat!(
+            "l.id, l.org_id, l.name, l.unit_id, u.name, p.id, p.name, \
+             l.mode, l.battery, l.firmware, l.identity_public_key \
+             FROM locks l JOIN units u ",
+            $units,
+            " ON u.id = l.unit_id JOIN properties p ",
+            $properties,
+            " ON p.id = u.property_id"
+        )
+    };
+}
+pub(super) use lock_cols;
 
 pub(super) fn lock<R: Columns>(r: &R) -> Result<LockRecord, R::Error> {
     Ok(LockRecord {

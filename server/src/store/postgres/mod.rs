@@ -58,7 +58,7 @@ use pg::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::rows::{self, CODE_COLS, Columns, LOCK_COLS, PASSCODE_COLS, user_cols};
+use super::rows::{self, CODE_COLS, Columns, PASSCODE_COLS, lock_cols, user_cols};
 use super::rules::{self, CodesInUse};
 use super::*;
 use crate::secrets;
@@ -443,6 +443,8 @@ const BEFORE_ALL: Uuid = Uuid::nil();
 const USER_COLS: &str = user_cols!(
     "(SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND NOT i.voided)"
 );
+
+const LOCK_COLS: &str = lock_cols!("", "");
 
 /// `USER_COLS` for the session check of every request: the invitation expiry only matters
 /// while the user is pending (`UserRecord::invitation_expires_at`), so other users skip the

@@ -78,6 +78,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../../migrations/sqlite/0013_user_search.sql"),
     ),
+    (
+        14,
+        include_str!("../../../migrations/sqlite/0014_page_indexes.sql"),
+    ),
 ];
 
 /// The database file in the data directory.

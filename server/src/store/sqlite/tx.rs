@@ -7,13 +7,18 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{ids_to_json, ts};
-use crate::store::rows::{self, Columns, user_cols};
+use crate::store::rows::{self, Columns, lock_cols, user_cols};
 use crate::store::rules::{self, CodesInUse};
 use crate::store::{Audit, LockFilter, LockRecord, NewMessage, UserRecord};
 
 pub(super) const USER_COLS: &str = user_cols!(
     "(SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND i.voided = 0)"
 );
+
+/// A lock with its unit and property, the names read from covering indexes
+/// (`0014_page_indexes.sql`): one index search per join instead of two.
+pub(super) const LOCK_COLS: &str =
+    lock_cols!("INDEXED BY units_names", "INDEXED BY properties_names");
 
 /// `USER_COLS` for the session check of every request: the invitation expiry only matters
 /// while the user is pending (`UserRecord::invitation_expires_at`), so other users skip the
@@ -99,7 +104,7 @@ pub(super) fn user_tx(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<
 pub(super) fn lock_tx(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<LockRecord> {
     tx.prepare_cached(&format!(
         "SELECT {} WHERE l.org_id = ?1 AND l.id = ?2",
-        rows::LOCK_COLS
+        LOCK_COLS
     ))?
     .query_row(params![org.to_string(), id.to_string()], |r| rows::lock(r))
 }
@@ -210,7 +215,7 @@ pub(super) fn locks_tx(
         "SELECT {} WHERE l.org_id = ?1 AND l.id > ?2 \
          AND (?3 IS NULL OR l.unit_id IN (SELECT value FROM json_each(?3))) \
          ORDER BY l.id LIMIT ?4",
-        rows::LOCK_COLS
+        LOCK_COLS
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let found = stmt.query_map(
