@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
@@ -31,10 +31,11 @@ use tracing::Instrument;
 use tracing::instrument::Instrumented;
 
 /// The header the id travels in, both ways.
-pub const HEADER: &str = "x-request-id";
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
-    static CURRENT: String;
+    // The header value itself: the answer's header is this value, no copy.
+    static CURRENT: HeaderValue;
 }
 
 static PREFIX: LazyLock<String> = LazyLock::new(|| {
@@ -47,12 +48,22 @@ static NEXT: AtomicU64 = AtomicU64::new(1);
 
 /// The id of the request being answered, inside [`scope`].
 pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
+    CURRENT
+        .try_with(|id| id.to_str().unwrap_or_default().to_string())
+        .ok()
 }
 
-/// Runs `work` as the request `id`.
+/// Runs `work` as the request `id` (plain ASCII, as [`acceptable`] keeps).
 pub async fn scope<F: Future>(id: String, work: F) -> F::Output {
+    let id = HeaderValue::try_from(id).unwrap_or_else(|_| HeaderValue::from_static(""));
     CURRENT.scope(id, work).await
+}
+
+/// A new id: this process's prefix and the next number.
+fn new_id() -> HeaderValue {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // From the String's own buffer: one allocation.
+    HeaderValue::try_from(format!("{}-{n}", *PREFIX)).expect("ids are plain ASCII")
 }
 
 /// A caller's id worth keeping: 1 to 64 characters of letters, digits, `-`, `_` and `.`
@@ -100,23 +111,18 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let given = request
+        let id = request
             .headers()
             .get(HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| acceptable(id))
-            .map(str::to_string);
-        let id = given.unwrap_or_else(|| {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            format!("{}-{n}", *PREFIX)
-        });
-        let value = HeaderValue::from_str(&id).expect("ids are plain ASCII");
+            .filter(|v| v.to_str().is_ok_and(acceptable))
+            .cloned()
+            .unwrap_or_else(new_id);
         let (span, started) = if tracing::enabled!(tracing::Level::DEBUG) {
             let span = tracing::debug_span!(
                 "request",
                 method = %request.method(),
                 path = request.uri().path(),
-                request_id = id.as_str(),
+                request_id = id.to_str().unwrap_or_default(),
             );
             (span, Some(Instant::now()))
         } else {
@@ -124,7 +130,6 @@ where
         };
         ResponseFuture {
             inner: CURRENT.scope(id, self.inner.call(request)).instrument(span),
-            value: Some(value),
             started,
         }
     }
@@ -135,8 +140,7 @@ pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: Instrumented<TaskLocalFuture<String, F>>,
-        value: Option<HeaderValue>,
+        inner: Instrumented<TaskLocalFuture<HeaderValue, F>>,
         started: Option<Instant>,
     }
 }
@@ -163,8 +167,8 @@ where
                 )
             });
         }
-        if let Some(value) = this.value.take() {
-            response.headers_mut().insert(HEADER, value);
+        if let Some(id) = this.inner.inner_pin_mut().take_value() {
+            response.headers_mut().insert(HEADER, id);
         }
         Poll::Ready(Ok(response))
     }
