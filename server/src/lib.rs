@@ -108,27 +108,32 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StartError> {
 /// The whole HTTP application: API, health check, and the web page's routes.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    // One layer built from the whole stack, outermost first. Axum boxes each route anew for
-    // every `Router::layer` call, and every box is a clone and an allocation per request:
-    // five separate calls cost `/me` ~0.8 us more than one (the bench's in-process figures).
-    let stack = tower::ServiceBuilder::new()
+    // Layers built into stacks, outermost first. Axum boxes each route anew for every
+    // `Router::layer` call, and every box is a clone and an allocation per request: five
+    // separate calls cost `/me` ~0.8 us more than one (the bench's in-process figures).
+    // Every route: the request id and a panic answered as a 500.
+    let outer = tower::ServiceBuilder::new()
         .layer(request_id::RequestIdLayer)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(error::ApiError::internal())
             },
-        ))
+        ));
+    // Every route but the lean ones (`api::Endpoint::lean`), inside those.
+    let inner = tower::ServiceBuilder::new()
         .layer(tower_http::compression::CompressionLayer::new().compress_when(compress_when()))
         .layer(DefaultBodyLimit::max(limit))
         .layer(idempotency::IdempotencyLayer::new(state.clone()));
-    let mut routes = Router::new()
+    let full = Router::new()
         .merge(api::routes())
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(stack);
+        .layer(inner);
+    let lean = api::lean_routes().method_not_allowed_fallback(api::method_not_allowed);
+    let mut routes = full.merge(lean).layer(outer);
     // Counted only when metrics are on: off, no request pays for the layer.
     if let Some(metrics) = state.metrics.clone() {
         routes = routes.layer(axum::middleware::from_fn_with_state(

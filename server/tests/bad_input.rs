@@ -157,6 +157,11 @@ async fn unknown_ids_and_routes_are_json_404s() {
         .call(Method::DELETE, "/api/v1/locks", Some(&admin), None)
         .await;
     assert_json_error(&a, StatusCode::METHOD_NOT_ALLOWED);
+    // A lean route (served without the compression and body layers) answers alike.
+    let a = api
+        .call(Method::DELETE, "/api/v1/me", Some(&admin), None)
+        .await;
+    assert_json_error(&a, StatusCode::METHOD_NOT_ALLOWED);
     let a = api
         .call(Method::GET, "/api/v1/locks?limit=abc", Some(&admin), None)
         .await;
