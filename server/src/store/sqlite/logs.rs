@@ -71,28 +71,15 @@ impl LogStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<LogRecord>> {
         self.with(|c| {
-            // The organization's check in the page's own statement (evaluated once): one read
-            // transaction, where reading the lock first took a second one. Only an empty page
-            // asks whether the lock is there at all.
+            lock_tx(c, org_id, lock_id)?;
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {LOG_COLS} WHERE g.lock_id = ?1 AND g.seq < ?2 \
-                 AND EXISTS (SELECT 1 FROM locks WHERE id = ?1 AND org_id = ?4) \
-                 ORDER BY g.seq DESC LIMIT ?3"
+                "SELECT {LOG_COLS} WHERE g.lock_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3"
             ))?;
             let rows = stmt.query_map(
-                params![
-                    lock_id.to_string(),
-                    before.unwrap_or(i64::MAX),
-                    limit,
-                    org_id.to_string()
-                ],
+                params![lock_id.to_string(), before.unwrap_or(i64::MAX), limit],
                 |r| rows::log(r),
             )?;
-            let page: Vec<LogRecord> = rows.collect::<rusqlite::Result<_>>()?;
-            if page.is_empty() {
-                lock_tx(c, org_id, lock_id)?;
-            }
-            Ok(page)
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
