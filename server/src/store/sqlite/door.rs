@@ -65,15 +65,21 @@ impl DoorStore for SqliteStore {
         }
         self.write(|tx| {
             lock_tx(tx, org_id, lock_id)?;
-            let taken: bool = tx.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = ?1 AND version >= ?2)")?.query_row(params![lock_id.to_string(), stored_version(first.version)],
-                |r| r.get(0),
-            )?;
+            let taken: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = ?1 AND version \
+                 >= ?2)",
+                )?
+                .query_row(
+                    params![lock_id.to_string(), stored_version(first.version)],
+                    |r| r.get(0),
+                )?;
             if taken {
                 return Ok(false);
             }
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT INTO door_updates ({DOOR_UPDATE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                "INSERT INTO door_updates ({DOOR_UPDATE_COLS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?;
             for (u, (ids, held)) in chain.iter().zip(&stored) {
                 insert.execute(params![
@@ -90,8 +96,9 @@ impl DoorStore for SqliteStore {
             // The confirmed update stays (it is what the lock holds); older ones go.
             tx.prepare_cached(
                 "DELETE FROM door_updates WHERE lock_id = ?1 AND version < \
-                 (SELECT door_confirmed FROM locks WHERE id = ?1)")?.execute([lock_id.to_string()],
-            )?;
+                 (SELECT door_confirmed FROM locks WHERE id = ?1)",
+            )?
+            .execute([lock_id.to_string()])?;
             Ok(true)
         })
     }
@@ -107,10 +114,9 @@ impl DoorStore for SqliteStore {
             let reported = stored_version(contact.door_version);
             let carried: Option<String> = tx
                 .prepare_cached(
-                    "SELECT code_ids FROM door_updates WHERE lock_id = ?1 AND version = ?2")?
-                .query_row(params![lock_id.to_string(), reported],
-                    |r| r.text(0),
-                )
+                    "SELECT code_ids FROM door_updates WHERE lock_id = ?1 AND version = ?2",
+                )?
+                .query_row(params![lock_id.to_string(), reported], |r| r.text(0))
                 .optional()?;
             let moved =
                 rules::confirmed_after(before.confirmed, contact.door_version, carried.is_some())?;
@@ -119,31 +125,31 @@ impl DoorStore for SqliteStore {
                     .map_err(|e| StoreError::Backend(format!("door update code ids: {e}")))?;
                 for id in ids {
                     for table in ["access_codes", "passcodes"] {
-                        tx.prepare_cached(
-                            &format!(
-                                "UPDATE {table} SET sync_state = 'installed', failure_reason = NULL \
-                                 WHERE id = ?1 AND lock_id = ?2 AND sync_state = 'pending'"
-                            ))?.execute(params![id.to_string(), lock_id.to_string()],
-                        )?;
+                        tx.prepare_cached(&format!(
+                            "UPDATE {table} SET sync_state = 'installed', \
+                                 failure_reason = NULL WHERE id = ?1 AND lock_id = ?2 \
+                                 AND sync_state = 'pending'"
+                        ))?
+                        .execute(params![id.to_string(), lock_id.to_string()])?;
                     }
                 }
-                tx.prepare_cached(
-                    "UPDATE locks SET door_confirmed = ?2 WHERE id = ?1")?.execute(params![lock_id.to_string(), stored_version(version)],
-                )?;
-                tx.prepare_cached(
-                    "DELETE FROM door_updates WHERE lock_id = ?1 AND version < ?2")?.execute(params![lock_id.to_string(), stored_version(version)],
-                )?;
+                tx.prepare_cached("UPDATE locks SET door_confirmed = ?2 WHERE id = ?1")?
+                    .execute(params![lock_id.to_string(), stored_version(version)])?;
+                tx.prepare_cached("DELETE FROM door_updates WHERE lock_id = ?1 AND version < ?2")?
+                    .execute(params![lock_id.to_string(), stored_version(version)])?;
             }
             tx.prepare_cached(
-                "UPDATE locks SET battery = COALESCE(?2, battery), firmware = COALESCE(?3, firmware), \
-                 last_contact_at = ?4, last_contact_app = ?5 WHERE id = ?1")?.execute(params![
-                    lock_id.to_string(),
-                    contact.battery,
-                    contact.firmware,
-                    ts(contact.at),
-                    contact.app.display_name()
-                ],
-            )?;
+                "UPDATE locks SET battery = COALESCE(?2, battery), \
+                 firmware = COALESCE(?3, firmware), last_contact_at = ?4, \
+                 last_contact_app = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                lock_id.to_string(),
+                contact.battery,
+                contact.firmware,
+                ts(contact.at),
+                contact.app.display_name()
+            ])?;
             change(tx, org_id, Some(lock_id), None, contact.at)?;
             Ok(status(tx, org_id, lock_id)?)
         })

@@ -11,26 +11,32 @@ use rusqlite::params;
 impl LockStore for SqliteStore {
     fn create_lock(&self, lock: &NewLock, audit: &Audit) -> StoreResult<LockRecord> {
         self.write(|tx| {
-            let unit_ok: bool = tx.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND org_id = ?2)")?.query_row(params![lock.unit_id.to_string(), lock.org_id.to_string()],
-                |r| r.get(0),
-            )?;
+            let unit_ok: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND org_id = ?2)",
+                )?
+                .query_row(
+                    params![lock.unit_id.to_string(), lock.org_id.to_string()],
+                    |r| r.get(0),
+                )?;
             if !unit_ok {
                 return Err(StoreError::NotFound);
             }
             tx.prepare_cached(
                 "INSERT INTO locks (id, org_id, unit_id, name, mode, firmware, master_code, \
-                 identity_public_key, created_at) VALUES (?1, ?2, ?3, ?4, 'vacant', ?5, ?6, ?7, ?8)")?.execute(params![
-                    lock.id.to_string(),
-                    lock.org_id.to_string(),
-                    lock.unit_id.to_string(),
-                    lock.name,
-                    lock.firmware,
-                    lock.master_code,
-                    lock.identity_public_key,
-                    ts(audit.at)
-                ],
-            )?;
+                 identity_public_key, created_at) VALUES (?1, ?2, ?3, ?4, 'vacant', ?5, \
+                  ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                lock.id.to_string(),
+                lock.org_id.to_string(),
+                lock.unit_id.to_string(),
+                lock.name,
+                lock.firmware,
+                lock.master_code,
+                lock.identity_public_key,
+                ts(audit.at)
+            ])?;
             let record = lock_tx(tx, lock.org_id, lock.id)?;
             passcodes_for_lock(tx, &record)?;
             lock_changed(tx, lock.org_id, lock.id, audit)?;

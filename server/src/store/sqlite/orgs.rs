@@ -151,10 +151,13 @@ impl OrgStore for SqliteStore {
     fn existing_units(&self, org_id: Uuid, unit_ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id FROM units WHERE org_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                "SELECT id FROM units WHERE org_id = ?1 \
+                 AND id IN (SELECT value FROM json_each(?2))",
             )?;
-            let found =
-                stmt.query_map(params![org_id.to_string(), ids_to_json(unit_ids)], |r| r.uuid(0))?;
+            let found = stmt
+                .query_map(params![org_id.to_string(), ids_to_json(unit_ids)], |r| {
+                    r.uuid(0)
+                })?;
             Ok(found.collect::<rusqlite::Result<_>>()?)
         })
     }

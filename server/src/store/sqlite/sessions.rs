@@ -228,37 +228,41 @@ impl SessionStore for SqliteStore {
             let found = tx
                 .prepare_cached(
                     "SELECT fingerprint, status, body, created_at FROM idempotency_keys \
-                     WHERE user_id = ?1 AND key = ?2")?
-                .query_row(params![user_id.to_string(), key],
-                    |r| rows::stored_key(r),
-                )
+                     WHERE user_id = ?1 AND key = ?2",
+                )?
+                .query_row(params![user_id.to_string(), key], |r| rows::stored_key(r))
                 .optional()?;
             if let Some(stored) = found {
                 match rules::idempotency_check(stored, fingerprint, now) {
                     KeyCheck::Answer(answer) => return Ok(answer),
                     KeyCheck::Reclaim => {
                         tx.prepare_cached(
-                            "UPDATE idempotency_keys SET fingerprint = ?3, status = 0, body = NULL, \
-                             created_at = ?4 WHERE user_id = ?1 AND key = ?2")?.execute(params![user_id.to_string(), key, &fingerprint[..], ts(now)],
-                        )?;
+                            "UPDATE idempotency_keys SET fingerprint = ?3, status = 0, \
+                             body = NULL, created_at = ?4 WHERE user_id = ?1 AND key = ?2",
+                        )?
+                        .execute(params![
+                            user_id.to_string(),
+                            key,
+                            &fingerprint[..],
+                            ts(now)
+                        ])?;
                         return Ok(IdempotencyBegin::New);
                     }
                 }
             }
-            tx.prepare_cached(
-                "DELETE FROM idempotency_keys WHERE created_at <= ?1")?.execute([ts(now - rules::IDEMPOTENCY_TTL)],
-            )?;
-            let held: u64 = tx.prepare_cached(
-                "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?1")?.query_row([user_id.to_string()],
-                |r| rows::count(r, 0),
-            )?;
+            tx.prepare_cached("DELETE FROM idempotency_keys WHERE created_at <= ?1")?
+                .execute([ts(now - rules::IDEMPOTENCY_TTL)])?;
+            let held: u64 = tx
+                .prepare_cached("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?1")?
+                .query_row([user_id.to_string()], |r| rows::count(r, 0))?;
             if held >= rules::IDEMPOTENCY_KEYS_PER_USER {
                 return Ok(IdempotencyBegin::TooMany);
             }
             tx.prepare_cached(
                 "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) \
-                 VALUES (?1, ?2, ?3, ?4)")?.execute(params![user_id.to_string(), key, &fingerprint[..], ts(now)],
-            )?;
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![user_id.to_string(), key, &fingerprint[..], ts(now)])?;
             Ok(IdempotencyBegin::New)
         })
     }
@@ -272,8 +276,10 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             tx.prepare_cached(
-                "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE user_id = ?1 AND key = ?2")?.execute(params![user_id.to_string(), key, status, body],
-            )?;
+                "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE user_id = ?1 \
+                 AND key = ?2",
+            )?
+            .execute(params![user_id.to_string(), key, status, body])?;
             Ok(())
         })
     }

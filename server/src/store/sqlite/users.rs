@@ -28,10 +28,11 @@ impl UserStore for SqliteStore {
 
     fn user_by_username(&self, org_id: Uuid, username: &str) -> StoreResult<Option<UserRecord>> {
         self.with(|c| {
-            Ok(c.prepare_cached(
-                &format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"))?.query_row(params![org_id.to_string(), username],
-                |r| rows::user(r),
-            )
+            Ok(c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users u \
+                     WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"
+            ))?
+            .query_row(params![org_id.to_string(), username], |r| rows::user(r))
             .optional()?)
         })
     }
@@ -276,7 +277,9 @@ impl UserStore for SqliteStore {
         self.write(|tx| {
             let n = tx.prepare_cached(
                 "UPDATE users SET access_starts_at = ?3, access_ends_at = ?4, access_hours = ?5 \
-                 WHERE org_id = ?1 AND id = ?2")?.execute(params![
+                 WHERE org_id = ?1 AND id = ?2"
+                 )?
+                 .execute(params![
                     org_id.to_string(),
                     user_id.to_string(),
                     period.starts_at.map(ts),
@@ -301,14 +304,17 @@ impl UserStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             let (access_type, unit_ids) = access_to_cols(access);
-            let n = tx.prepare_cached(
-                "UPDATE users SET access_type = ?3, unit_ids = ?4 WHERE org_id = ?1 AND id = ?2")?.execute(params![
+            let n = tx
+                .prepare_cached(
+                    "UPDATE users SET access_type = ?3, unit_ids = ?4 WHERE org_id = ?1 AND \
+                 id = ?2",
+                )?
+                .execute(params![
                     org_id.to_string(),
                     user_id.to_string(),
                     access_type,
                     unit_ids
-                ],
-            )?;
+                ])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -411,20 +417,28 @@ impl UserStore for SqliteStore {
             let uid = user_id.to_string();
             tx.prepare_cached(
                 "UPDATE users SET status = 'pending', password_hash = NULL, \
-                 registered_email = NULL, invited_email = COALESCE(registered_email, invited_email) \
-                 WHERE id = ?1")?.execute([&uid],
-            )?;
+                 registered_email = NULL, \
+                 invited_email = COALESCE(registered_email, invited_email) \
+                 WHERE id = ?1",
+            )?
+            .execute([&uid])?;
             if let Some((perms, access)) = grant {
                 let (access_type, unit_ids) = access_to_cols(access);
                 tx.prepare_cached(
                     "UPDATE users SET permissions = ?2, access_type = ?3, unit_ids = ?4 \
-                     WHERE id = ?1")?.execute(params![uid, perms_to_text(perms), access_type, unit_ids],
-                )?;
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    uid,
+                    perms_to_text(perms),
+                    access_type,
+                    unit_ids
+                ])?;
             }
-            tx.prepare_cached("UPDATE sessions SET revoked = 1 WHERE user_id = ?1")?.execute([&uid])?;
-            tx.prepare_cached(
-                "UPDATE invitations SET voided = 1 WHERE user_id = ?1")?.execute([&uid],
-            )?;
+            tx.prepare_cached("UPDATE sessions SET revoked = 1 WHERE user_id = ?1")?
+                .execute([&uid])?;
+            tx.prepare_cached("UPDATE invitations SET voided = 1 WHERE user_id = ?1")?
+                .execute([&uid])?;
             super::invitations::insert_invitation(tx, user_id, token)?;
             insert_message(tx, mail)?;
             user_changed(tx, org_id, user_id, now)?;
