@@ -72,6 +72,47 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
         "the resident's passcode opens"
     );
     assert_eq!(passcode_on(api, &admin, &rid, &p.id).await.1, "installed");
+    // The lock's log, as a phone carries it: the keypad's unlock names the passcode's holder.
+    use base64::Engine;
+    use lock_protocol::command::MAX_LOG_BATCH;
+    let Response::Log { page, .. } = p
+        .run(
+            api,
+            &admin,
+            Command::ReadLog {
+                since: 0,
+                max: MAX_LOG_BATCH,
+            },
+        )
+        .await
+    else {
+        panic!("no log page");
+    };
+    let engine = base64::engine::general_purpose::STANDARD;
+    let up = api
+        .post(
+            &format!("/api/v1/locks/{}/logs", p.id),
+            &admin,
+            json!({"pages": [{"entries": engine.encode(&page.entries), "mac": engine.encode(page.mac)}]}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
+    let holder = api.get(&format!("/api/v1/users/{rid}"), &admin).await;
+    let logs = api
+        .get(&format!("/api/v1/locks/{}/logs?limit=100", p.id), &admin)
+        .await;
+    assert!(
+        logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "unlock"
+                && e["method"] == "keypad"
+                && e["user_id"] == rid.as_str()
+                && e["user_name"] == holder.body["name"]),
+        "{:?}",
+        logs.body
+    );
     // Nothing changed: the same update again, and the lock stays as it is.
     let again = p.contact(api, &resident).await;
     assert_eq!(again["confirmed_version"], door["confirmed_version"]);

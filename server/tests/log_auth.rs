@@ -349,11 +349,9 @@ async fn a_code_state_cannot_be_set_by_a_phone_only_by_the_lock() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(state().await, "installed");
     let stored = lock_entries(api, &s.admin, &s.lock).await;
-    assert!(
-        stored
-            .iter()
-            .any(|e| e["action"] == "code_installed" && e["code_id"] == code_id.as_str())
-    );
+    assert!(stored.iter().any(|e| e["action"] == "code_installed"
+        && e["code_id"] == code_id.as_str()
+        && e["code_label"] == "Cleaner"));
 }
 
 /// The whole chain on a virtual lock: the door update brings the report key, the lock MACs

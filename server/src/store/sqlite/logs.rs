@@ -2,11 +2,11 @@
 
 use super::tx::*;
 use super::*;
-use crate::store::rows::LOG_COLS;
-use crate::store::rows::{self};
+use crate::store::rows::{self, Columns};
 use crate::store::rules;
 use crate::store::*;
 use rusqlite::params;
+use std::collections::HashMap;
 
 impl LogStore for SqliteStore {
     fn list_outbox(
@@ -72,14 +72,22 @@ impl LogStore for SqliteStore {
     ) -> StoreResult<Vec<LogRecord>> {
         self.with(|c| {
             lock_tx(c, org_id, lock_id)?;
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {LOG_COLS} WHERE g.lock_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![lock_id.to_string(), before.unwrap_or(i64::MAX), limit],
-                |r| rows::log(r),
+            // The entries alone (`rows::log`'s columns, the names left empty), then the names
+            // of the few users and codes they mention: joining every entry to its user read
+            // two indexes per entry, a third of the page's SQL.
+            let mut stmt = c.prepare_cached(
+                "SELECT g.seq, g.id, g.lock_id, g.at, g.action, g.method, g.source, g.user_id, \
+                 NULL, g.code_id, NULL, g.detail, g.lock_seq FROM logs g \
+                 WHERE g.lock_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3",
             )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let mut page = stmt
+                .query_map(
+                    params![lock_id.to_string(), before.unwrap_or(i64::MAX), limit],
+                    |r| rows::log(r),
+                )?
+                .collect::<rusqlite::Result<Vec<LogRecord>>>()?;
+            name_entries(c, &mut page)?;
+            Ok(page)
         })
     }
 
@@ -127,4 +135,49 @@ impl LogStore for SqliteStore {
             Ok(new)
         })
     }
+}
+
+/// Fills each entry's user name and code label as `rows::LOG_COLS` joins them: the user's
+/// name; an access code's label, or "passcode of" its holder's name or invited email.
+fn name_entries(c: &Connection, page: &mut [LogRecord]) -> rusqlite::Result<()> {
+    let ids = |of: fn(&LogRecord) -> Option<Uuid>| {
+        let mut ids: Vec<Uuid> = page.iter().filter_map(of).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let (users, codes) = (ids(|e| e.user_id), ids(|e| e.code_id));
+    let mut names: HashMap<Uuid, Option<String>> = HashMap::new();
+    if !users.is_empty() {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1))",
+        )?;
+        for found in stmt.query_map([ids_to_json(&users)], |r| Ok((r.uuid(0)?, r.opt_text(1)?)))? {
+            let (id, name) = found?;
+            names.insert(id, name);
+        }
+    }
+    let mut labels: HashMap<Uuid, Option<String>> = HashMap::new();
+    if !codes.is_empty() {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, label FROM access_codes WHERE id IN (SELECT value FROM json_each(?1)) \
+             UNION ALL \
+             SELECT pc.id, 'passcode of ' || COALESCE(pu.name, pu.invited_email) \
+             FROM passcodes pc LEFT JOIN users pu ON pu.id = pc.user_id \
+             WHERE pc.id IN (SELECT value FROM json_each(?1))",
+        )?;
+        for found in stmt.query_map([ids_to_json(&codes)], |r| Ok((r.uuid(0)?, r.opt_text(1)?)))? {
+            let (id, label) = found?;
+            // An access code's label comes first, as the join's COALESCE has it.
+            let slot = labels.entry(id).or_default();
+            if slot.is_none() {
+                *slot = label;
+            }
+        }
+    }
+    for e in page {
+        e.user_name = e.user_id.and_then(|u| names.get(&u).cloned().flatten());
+        e.code_label = e.code_id.and_then(|c| labels.get(&c).cloned().flatten());
+    }
+    Ok(())
 }
