@@ -547,7 +547,7 @@ async fn main() -> Result<(), String> {
     cpu_ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
     let (cpu_ratio, cpu_share) = cpu_ratios[cpu_ratios.len() / 2];
     println!(
-        "\n/me to bare ratio: {:.0} %{} (target >= 75 %), /me p99 {:.2} ms (target < 5 ms): {}",
+        "\n/me to bare ratio: {:.1} %{} (target >= 75 %), /me p99 {:.2} ms (target < 5 ms): {}",
         ratio * 100.0,
         if rounds > 1 {
             format!(", median of {rounds} rounds")
