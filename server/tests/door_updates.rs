@@ -73,45 +73,15 @@ async fn ordinary_contacts_bring_the_keypad_in_line_with_the_platform() {
     );
     assert_eq!(passcode_on(api, &admin, &rid, &p.id).await.1, "installed");
     // The lock's log, as a phone carries it: the keypad's unlock names the passcode's holder.
-    use base64::Engine;
-    use lock_protocol::command::MAX_LOG_BATCH;
-    let Response::Log { page, .. } = p
-        .run(
-            api,
-            &admin,
-            Command::ReadLog {
-                since: 0,
-                max: MAX_LOG_BATCH,
-            },
-        )
-        .await
-    else {
-        panic!("no log page");
-    };
-    let engine = base64::engine::general_purpose::STANDARD;
-    let up = api
-        .post(
-            &format!("/api/v1/locks/{}/logs", p.id),
-            &admin,
-            json!({"pages": [{"entries": engine.encode(&page.entries), "mac": engine.encode(page.mac)}]}),
-        )
-        .await;
-    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
+    p.carry_log(api, &admin).await;
     let holder = api.get(&format!("/api/v1/users/{rid}"), &admin).await;
-    let logs = api
-        .get(&format!("/api/v1/locks/{}/logs?limit=100", p.id), &admin)
-        .await;
+    let entries = api.lock_entries(&admin, &p.id).await;
     assert!(
-        logs.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["action"] == "unlock"
-                && e["method"] == "keypad"
-                && e["user_id"] == rid.as_str()
-                && e["user_name"] == holder.body["name"]),
-        "{:?}",
-        logs.body
+        entries.iter().any(|e| e["action"] == "unlock"
+            && e["method"] == "keypad"
+            && e["user_id"] == rid.as_str()
+            && e["user_name"] == holder.body["name"]),
+        "{entries:?}"
     );
     // Nothing changed: the same update again, and the lock stays as it is.
     let again = p.contact(api, &resident).await;
@@ -436,9 +406,7 @@ async fn a_door_larger_than_one_update_follows_the_platform_by_chains_and_deltas
 /// without it, brings the other change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
-    use base64::Engine;
-    use lock_protocol::command::{AccessCode, MAX_LOG_BATCH};
-    let engine = base64::engine::general_purpose::STANDARD;
+    use lock_protocol::command::AccessCode;
     let t = common::start().await;
     let api = &t.api;
     let admin = api.admin().await;
@@ -488,19 +456,7 @@ async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
         Command::ApplyUpdate(b64(&u.body["updates"][0])),
     )
     .await;
-    let Response::Log { page, .. } = p
-        .run(
-            api,
-            &admin,
-            Command::ReadLog {
-                since: 0,
-                max: MAX_LOG_BATCH,
-            },
-        )
-        .await
-    else {
-        panic!("no log page");
-    };
+    let page = p.carry_log(api, &admin).await;
     let refusals = page
         .entries()
         .unwrap()
@@ -508,14 +464,6 @@ async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
         .filter(|e| matches!(e.event, lock_protocol::command::Event::UpdateRefused { .. }))
         .count();
     assert_eq!(refusals, 1);
-    let up = api
-        .post(
-            &format!("/api/v1/locks/{}/logs", p.id),
-            &admin,
-            json!({"pages": [{"entries": engine.encode(&page.entries), "mac": engine.encode(page.mac)}]}),
-        )
-        .await;
-    assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
 
     let codes = api
         .get(&format!("/api/v1/locks/{}/access-codes", p.id), &admin)
@@ -534,17 +482,12 @@ async fn a_code_the_lock_refuses_fails_with_its_reason_and_the_rest_follows() {
             .is_some_and(|r| r.contains("already used")),
         "{code}"
     );
-    let logs = api
-        .get(&format!("/api/v1/locks/{}/logs?limit=100", p.id), &admin)
-        .await;
+    let entries = api.lock_entries(&admin, &p.id).await;
     assert!(
-        logs.body["items"]
-            .as_array()
-            .unwrap()
+        entries
             .iter()
             .any(|e| e["action"] == "update_refused" && e["code_id"] == given.body["id"]),
-        "{:?}",
-        logs.body
+        "{entries:?}"
     );
     // Without the failed code, the rename reaches the lock and the door is in step.
     let door = p.contact(api, &admin).await;

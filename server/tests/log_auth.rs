@@ -32,21 +32,6 @@ fn upload(pages: Vec<Value>) -> Value {
     json!({ "pages": pages })
 }
 
-/// The entries of the lock's log the server holds (read by the administrator).
-async fn lock_entries(api: &Api, admin: &str, lock: &str) -> Vec<Value> {
-    let logs = api
-        .get(&format!("/api/v1/locks/{lock}/logs?limit=1000"), admin)
-        .await;
-    assert_eq!(logs.status, StatusCode::OK, "{:?}", logs.body);
-    logs.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["source"] == "lock")
-        .cloned()
-        .collect()
-}
-
 async fn post_logs(api: &Api, token: &str, lock: &str, body: Value) -> common::Answer {
     api.post(&format!("/api/v1/locks/{lock}/logs"), token, body)
         .await
@@ -112,11 +97,11 @@ async fn a_forged_entry_naming_someone_is_refused_and_nothing_is_stored() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
         assert_eq!(r.code(), "validation_failed");
     }
-    assert!(lock_entries(api, &s.admin, &s.lock).await.is_empty());
+    assert!(api.lock_entries(&s.admin, &s.lock).await.is_empty());
     // Only the lock's own page goes in.
     let r = post_logs(api, &s.admin, &s.lock, upload(vec![genuine])).await;
     assert_eq!(r.body, json!({"accepted": 1, "duplicates": 0}));
-    let stored = lock_entries(api, &s.admin, &s.lock).await;
+    let stored = api.lock_entries(&s.admin, &s.lock).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["action"], "lock");
     assert_eq!(stored[0]["user_id"], Value::Null);
@@ -149,7 +134,7 @@ async fn future_sequence_numbers_cannot_be_pre_uploaded() {
     )
     .await;
     assert_eq!(r.body, json!({"accepted": 3, "duplicates": 0}));
-    let stored = lock_entries(api, &s.admin, &s.lock).await;
+    let stored = api.lock_entries(&s.admin, &s.lock).await;
     assert_eq!(stored.len(), 3);
     assert!(stored.iter().all(|e| e["method"] == "master_code"));
 }
@@ -165,7 +150,7 @@ async fn a_page_of_another_lock_is_refused() {
     let theirs = log_page(&other_key, &s.other_lock, &entries);
     let r = post_logs(api, &s.admin, &s.lock, upload(vec![theirs.clone()])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    assert!(lock_entries(api, &s.admin, &s.lock).await.is_empty());
+    assert!(api.lock_entries(&s.admin, &s.lock).await.is_empty());
     // Where it belongs it is taken.
     let r = post_logs(api, &s.admin, &s.other_lock, upload(vec![theirs])).await;
     assert_eq!(r.body, json!({"accepted": 1, "duplicates": 0}));
@@ -191,7 +176,7 @@ async fn a_replayed_page_adds_nothing() {
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         assert_eq!(r.body["accepted"], 0);
     }
-    assert_eq!(lock_entries(api, &s.admin, &s.lock).await.len(), 2);
+    assert_eq!(api.lock_entries(&s.admin, &s.lock).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,11 +227,11 @@ async fn a_resident_without_a_contact_cannot_upload_and_a_courier_can() {
         "{:?}",
         r.body
     );
-    assert!(lock_entries(api, &s.admin, &s.lock).await.is_empty());
+    assert!(api.lock_entries(&s.admin, &s.lock).await.is_empty());
     // A resident whose phone read the page at a contact carries it, whoever it names.
     let r = post_logs(api, &resident, &s.lock, upload(vec![genuine])).await;
     assert_eq!(r.body, json!({"accepted": 1, "duplicates": 0}));
-    let stored = lock_entries(api, &s.admin, &s.lock).await;
+    let stored = api.lock_entries(&s.admin, &s.lock).await;
     assert_eq!(stored[0]["user_id"], json!(s.admin_id));
 }
 
@@ -348,7 +333,7 @@ async fn a_code_state_cannot_be_set_by_a_phone_only_by_the_lock() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(state().await, "installed");
-    let stored = lock_entries(api, &s.admin, &s.lock).await;
+    let stored = api.lock_entries(&s.admin, &s.lock).await;
     assert!(stored.iter().any(|e| e["action"] == "code_installed"
         && e["code_id"] == code_id.as_str()
         && e["code_label"] == "Cleaner"));
@@ -421,7 +406,7 @@ async fn a_real_locks_pages_are_taken_once_it_holds_its_report_key() {
     let n = page.entries().unwrap().len() as u64;
     let r = post_logs(api, &admin, &p.id, upload(vec![as_json(&page)])).await;
     assert_eq!(r.body, json!({"accepted": n, "duplicates": 0}));
-    let stored = lock_entries(api, &admin, &p.id).await;
+    let stored = api.lock_entries(&admin, &p.id).await;
     assert!(
         stored
             .iter()

@@ -154,6 +154,22 @@ impl Api {
         self.login(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD).await
     }
 
+    /// The entries of a lock's log that the lock wrote, as the server holds them (read as
+    /// `admin`).
+    pub async fn lock_entries(&self, admin: &str, lock: &str) -> Vec<Value> {
+        let logs = self
+            .get(&format!("/api/v1/locks/{lock}/logs?limit=1000"), admin)
+            .await;
+        assert_eq!(logs.status, StatusCode::OK, "{:?}", logs.body);
+        logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["source"] == "lock")
+            .cloned()
+            .collect()
+    }
+
     /// Creates a property with one unit per name; returns (property id, unit ids).
     pub async fn property(&self, admin: &str, name: &str, units: &[&str]) -> (String, Vec<String>) {
         let p = self

@@ -208,6 +208,27 @@ impl Paired {
         assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     }
 
+    /// Reads the lock's log from the start in a session as `token` and uploads the page as
+    /// a phone carries it (asserted taken); the page read.
+    pub async fn carry_log(&mut self, api: &Api, token: &str) -> lock_protocol::report::LogPage {
+        let since = 0;
+        let max = lock_protocol::command::MAX_LOG_BATCH;
+        let Response::Log { page, .. } =
+            self.run(api, token, Command::ReadLog { since, max }).await
+        else {
+            panic!("no log page");
+        };
+        let up = api
+            .post(
+                &format!("/api/v1/locks/{}/logs", self.id),
+                token,
+                json!({"pages": [{"entries": STANDARD.encode(&page.entries), "mac": STANDARD.encode(page.mac)}]}),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::OK, "{:?}", up.body);
+        page
+    }
+
     /// The lock's door updates as `token` fetches them.
     pub async fn door_update(&self, api: &Api, token: &str) -> super::Answer {
         api.get(&format!("/api/v1/locks/{}/door-update", self.id), token)
