@@ -676,7 +676,13 @@ pub async fn list_users(
         now: Some(now),
         ..p.query()?
     };
-    let page = state.db.run(move |s| s.user_page(org, &query)).await?;
+    // Inline when the total is remembered and the page reads few rows; otherwise on the
+    // blocking pool (a count can take tens of milliseconds).
+    let quick = state.db.store().user_page_is_quick(org, &query);
+    let page = state
+        .db
+        .read_when(quick, move |s| s.user_page(org, &query))
+        .await?;
     Ok(axum::Json(UserListPage {
         items: page.users.iter().map(|u| summary_of(u, now)).collect(),
         next: page.next.map(|c| c.encode()),

@@ -162,6 +162,20 @@ impl Db {
         }
     }
 
+    /// Runs `f` inline when the store reads inline and the caller found the call `quick`
+    /// right now; otherwise on the blocking pool, like [`Db::run`].
+    pub async fn read_when<T, F>(&self, quick: bool, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+    {
+        if quick && self.store.inline_reads() {
+            f(self.store.as_ref())
+        } else {
+            self.run(f).await
+        }
+    }
+
     /// Runs one store call on tokio's blocking pool.
     pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
     where

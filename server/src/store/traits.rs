@@ -108,6 +108,11 @@ pub trait UserStore {
     /// The Manage Access table: filtered, searched, sorted, one keyset page (see
     /// [`user_list`](super::user_list)).
     fn user_page(&self, org_id: Uuid, query: &UserQuery) -> StoreResult<UserPage>;
+    /// Whether [`user_page`](Self::user_page) for `query` is a short read right now (its
+    /// total remembered, few rows to visit), so it may run on the request's own thread.
+    fn user_page_is_quick(&self, _org_id: Uuid, _query: &UserQuery) -> bool {
+        false
+    }
     /// The page's counters; with `within_units`, of a unit manager's users only. An
     /// invitation is expired at `now` when its link's validity has passed.
     fn summary(

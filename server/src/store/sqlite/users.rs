@@ -21,6 +21,34 @@ use crate::store::{
 /// sorted; more, and the page walks the sort's index instead (it meets 50 matches soon).
 const INDEXED_PAGE_MAX: u64 = 1_000;
 
+/// Most users a page may visit and still run on the request's own thread.
+const QUICK_PAGE_ROWS: u64 = 2_000;
+
+/// The key of `query`'s remembered total, when the total does not depend on the time (no
+/// expiry or "ending" filter).
+fn total_key(org: &str, query: &UserQuery) -> Option<String> {
+    if query.expired().is_some() || query.ending_between.is_some() {
+        return None;
+    }
+    let (user_type, status) = (query.user_type.map(|t| t.as_str()), query.stored_status());
+    let (pattern, within) = (
+        query.like_pattern(),
+        query.within_units.as_deref().map(ids_to_json),
+    );
+    Some(format!(
+        "{org}|{user_type:?}|{status:?}|{pattern:?}|{within:?}"
+    ))
+}
+
+/// Whether a page of `limit` visits few users: the indexed search sorts at most
+/// [`INDEXED_PAGE_MAX`] candidates; otherwise the sort's index is walked until `limit + 1`
+/// of `total` matches among `all` users, about `all / total` users a match.
+fn quick_page(limit: u32, total: u64, all: u64, indexed: bool) -> bool {
+    indexed
+        || (u64::from(limit) + 1).saturating_mul(all)
+            <= QUICK_PAGE_ROWS.saturating_mul(total.max(1))
+}
+
 impl UserStore for SqliteStore {
     fn user(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<UserRecord> {
         self.with(|c| Ok(user_tx(c, org_id, user_id)?))
@@ -156,12 +184,16 @@ impl UserStore for SqliteStore {
             // a total that does not depend on the time (no expiry or "ending" filter) is
             // remembered per database generation: paging and reloads count once, and any
             // write, from any process, counts again.
-            let total = if expired.is_none() && ends_from.is_none() {
-                let key = format!("{org}|{user_type:?}|{status:?}|{pattern:?}|{within:?}");
-                self.user_totals.get_or_read(&self.generation, key, count)?
-            } else {
-                count()?
+            let total = match total_key(&org, query) {
+                Some(key) => self.user_totals.get_or_read(&self.generation, key, count)?,
+                None => count()?,
             };
+            // The organization's own total, so `user_page_is_quick` can tell a short walk.
+            let all = total_key(&org, &UserQuery::default()).expect("no time filter");
+            self.user_totals.get_or_read(&self.generation, all, || {
+                c.prepare_cached("SELECT COUNT(*) FROM users WHERE org_id = ?1")?
+                    .query_row([&org], |r| rows::count(r, 0))
+            })?;
             let indexed = phrase.is_some() && total <= INDEXED_PAGE_MAX;
             let page_phrase = phrase.as_ref().filter(|_| indexed);
             let mut stmt = c.prepare_cached(&format!(
@@ -195,6 +227,22 @@ impl UserStore for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(UserPage::from_rows(found, limit, total))
         })
+    }
+
+    fn user_page_is_quick(&self, org_id: Uuid, query: &UserQuery) -> bool {
+        let org = org_id.to_string();
+        let at = self.generation.current();
+        let remembered =
+            |q: &UserQuery| total_key(&org, q).and_then(|key| self.user_totals.get(&key, at));
+        match (remembered(query), remembered(&UserQuery::default())) {
+            (Some(total), Some(all)) => quick_page(
+                query.limit.max(1),
+                total,
+                all,
+                query.trigram_phrase().is_some() && total <= INDEXED_PAGE_MAX,
+            ),
+            _ => false,
+        }
     }
 
     fn summary(
@@ -471,4 +519,21 @@ fn keep_a_manager(tx: &rusqlite::Transaction<'_>, org_id: Uuid) -> StoreResult<(
         return Err(StoreError::Conflict(LAST_MANAGER.into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quick_page;
+
+    #[test]
+    fn only_a_short_walk_runs_on_the_requests_thread() {
+        // A search sorted from the trigram index's few candidates.
+        assert!(quick_page(50, 1_000, 200_000, true));
+        // Two thirds of 10,000 users match: the walk meets 51 in about 77 rows.
+        assert!(quick_page(50, 6_667, 10_000, false));
+        // 10 of 200,000 match: the walk may read every user.
+        assert!(!quick_page(50, 10, 200_000, false));
+        // Nothing matches: every user is read.
+        assert!(!quick_page(50, 0, 10_000, false));
+    }
 }
