@@ -124,15 +124,15 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new().compress_when(compress_when()))
         .layer(DefaultBodyLimit::max(limit))
         .layer(idempotency::IdempotencyLayer::new(state.clone()));
-    let full = Router::new()
-        .merge(api::routes())
+    let (api_routes, lean_routes) = api::routes();
+    let full = api_routes
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(inner);
-    let lean = api::lean_routes().method_not_allowed_fallback(api::method_not_allowed);
+    let lean = lean_routes.method_not_allowed_fallback(api::method_not_allowed);
     let mut routes = full.merge(lean).layer(outer);
     // Counted only when metrics are on: off, no request pays for the layer.
     if let Some(metrics) = state.metrics.clone() {

@@ -154,23 +154,20 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// All API routes (state still to be supplied): the [`endpoints`] (methods of one path
-/// merge into one route), and a 404 in the API's shape for any other `/api` path.
-pub fn routes() -> Router<AppState> {
-    endpoints()
-        .into_iter()
-        .filter(|e| !e.lean)
-        .fold(Router::new(), |r, e| r.route(e.path, e.service))
+/// All API routes (state still to be supplied), from one list of [`endpoints`] (methods of
+/// one path merge into one route): the [lean](Endpoint::lean) ones apart, the others with a
+/// 404 in the API's shape for any other `/api` path.
+pub fn routes() -> (Router<AppState>, Router<AppState>) {
+    let router = |endpoints: Vec<Endpoint>| {
+        endpoints
+            .into_iter()
+            .fold(Router::new(), |r, e| r.route(e.path, e.service))
+    };
+    let (lean, full) = endpoints().into_iter().partition(|e| e.lean);
+    let full = router(full)
         .route("/api", any(unknown_route))
-        .route("/api/{*rest}", any(unknown_route))
-}
-
-/// The [lean](Endpoint::lean) routes, beside [`routes`].
-pub fn lean_routes() -> Router<AppState> {
-    endpoints()
-        .into_iter()
-        .filter(|e| e.lean)
-        .fold(Router::new(), |r, e| r.route(e.path, e.service))
+        .route("/api/{*rest}", any(unknown_route));
+    (full, router(lean))
 }
 
 async fn unknown_route() -> ApiError {
