@@ -59,6 +59,8 @@ pub struct Shared {
     /// A password hash of the configured cost, checked when a sign-in names no account, so
     /// unknown emails take the same work as known ones and timing does not tell them apart.
     pub dummy_password_hash: String,
+    /// `/me` answers already written (see [`api::auth::MeAnswers`]).
+    pub me_answers: api::auth::MeAnswers,
 }
 
 impl AppState {
@@ -111,14 +113,8 @@ pub fn router(state: AppState) -> Router {
     // Layers built into stacks, outermost first. Axum boxes each route anew for every
     // `Router::layer` call, and every box is a clone and an allocation per request: five
     // separate calls cost `/me` ~0.8 us more than one (the bench's in-process figures).
-    // Every route: the request id and a panic answered as a 500.
-    let outer = tower::ServiceBuilder::new()
-        .layer(request_id::RequestIdLayer)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                axum::response::IntoResponse::into_response(error::ApiError::internal())
-            },
-        ));
+    // Every route: the request id, and a panic answered as a 500 with it.
+    let outer = request_id::RequestIdLayer;
     // Every route but the lean ones (`api::Endpoint::lean`), inside those.
     let inner = tower::ServiceBuilder::new()
         .layer(tower_http::compression::CompressionLayer::new().compress_when(compress_when()))
@@ -267,6 +263,7 @@ pub async fn start_with_shutdown(
         sms,
         public_url: public_url.into(),
         metrics: metrics_addr.map(|_| Arc::new(metrics::Metrics::new())),
+        me_answers: Default::default(),
     });
     // The metrics listener lives as long as the server's own.
     let metrics_task = metrics_listener.map(|(listener, _)| {

@@ -1,6 +1,7 @@
 //! One id per request: in the `x-request-id` answer header, in every error answer's
 //! `request_id`, and in the log line of a refused or failed request, so a support person
-//! finds the request a user reports.
+//! finds the request a user reports. A request whose handler panics is answered the same
+//! way: a 500 in the API's error shape, with its id.
 //!
 //! Ids are this process's random prefix and a counter (`3f9c2a1b-42`): unique across
 //! instances without a random draw per request. A caller's own `x-request-id` (a proxy's) is
@@ -15,6 +16,7 @@
 //! # }
 //! ```
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,8 @@ use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use futures::future::OptionFuture;
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
@@ -79,8 +82,13 @@ fn acceptable(id: &str) -> bool {
 /// stack as that request, and returns the id in the answer. With debug recorded, the request
 /// runs in a debug span with its method, path and id and ends with a debug line (status and
 /// time); by default (`info`) no request pays for a span: the lines that matter carry the id
-/// themselves (`ApiError`). A plain tower layer rather than `axum::middleware::from_fn`,
-/// which boxes the rest of the stack and its future on every request.
+/// themselves (`ApiError`). A panic in the rest of the stack is answered as
+/// [`ApiError::internal`](crate::error::ApiError::internal), with the id.
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`, which boxes the rest of the
+/// stack and its future on every request; and the panic guard is here rather than
+/// tower-http's `CatchPanicLayer`, which boxes every answer's body once more and adds a
+/// future around the stack's.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestIdLayer;
 
@@ -98,11 +106,11 @@ pub struct RequestId<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request> for RequestId<S>
+impl<S> Service<Request> for RequestId<S>
 where
-    S: Service<Request, Response = Response<B>>,
+    S: Service<Request, Response = Response>,
 {
-    type Response = Response<B>;
+    type Response = Response;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -128,35 +136,55 @@ where
         } else {
             (tracing::Span::none(), None)
         };
+        // A panic in `call` is answered when the future is polled, inside the id's scope.
+        let called = catch_unwind(AssertUnwindSafe(|| self.inner.call(request))).ok();
         ResponseFuture {
-            inner: CURRENT.scope(id, self.inner.call(request)).instrument(span),
+            inner: CURRENT
+                .scope(id, OptionFuture::from(called))
+                .instrument(span),
             started,
         }
     }
 }
 
 pin_project! {
-    /// The future of [`RequestId`]: the answer with the request's id.
+    /// The future of [`RequestId`]: the answer with the request's id. The inner future is
+    /// `None` when the inner service's `call` panicked.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: Instrumented<TaskLocalFuture<HeaderValue, F>>,
+        inner: Instrumented<TaskLocalFuture<HeaderValue, OptionFuture<F>>>,
         started: Option<Instant>,
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, E> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    F: Future<Output = Result<Response, E>>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut response = match this.inner.as_mut().poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Ready(Ok(response)) => response,
+        // A future that panicked is never polled again: this one answers at once.
+        let polled = catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll(cx)));
+        let mut response = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Some(Err(e)))) => return Poll::Ready(Err(e)),
+            Ok(Poll::Ready(Some(Ok(response)))) => response,
+            Ok(Poll::Ready(None)) | Err(_) => {
+                // The task-local is back in its future after an unwind, as after a poll.
+                let id = this.inner.as_mut().inner_pin_mut().take_value();
+                let internal = || crate::error::ApiError::internal().into_response();
+                let mut response = match id.clone() {
+                    Some(id) => CURRENT.sync_scope(id, internal),
+                    None => internal(),
+                };
+                if let Some(id) = id {
+                    response.headers_mut().insert(HEADER, id);
+                }
+                return Poll::Ready(Ok(response));
+            }
         };
         if let Some(started) = this.started {
             this.inner.as_ref().span().in_scope(|| {
@@ -184,6 +212,47 @@ mod tests {
         assert!(acceptable("req_1.2-A"));
         for bad in ["", "a b", "x\r\ny: z", "é", &"a".repeat(65), "{}", "a\"b"] {
             assert!(!acceptable(bad), "{bad:?}");
+        }
+    }
+
+    /// The layer over a service that panics in its future, or in `call` itself.
+    async fn answer_of_a_panic(in_call: bool) -> (axum::http::StatusCode, String, String) {
+        use tower::ServiceExt;
+        let service = tower::service_fn(move |_: Request| {
+            assert!(!in_call, "a bug in call");
+            async move {
+                if !in_call {
+                    panic!("a bug in the handler");
+                }
+                Ok::<Response, std::convert::Infallible>(Response::default())
+            }
+        });
+        let request = Request::builder()
+            .header(HEADER, "ticket-7")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = RequestIdLayer
+            .layer(service)
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let id = response.headers()[HEADER].to_str().unwrap().to_string();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, id, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_answered_as_an_internal_error_with_the_request_id() {
+        for in_call in [false, true] {
+            let (status, id, body) = answer_of_a_panic(in_call).await;
+            assert_eq!(status, 500, "panic in call: {in_call}");
+            assert_eq!(id, "ticket-7");
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body["error"]["code"], "internal", "{body}");
+            assert_eq!(body["error"]["request_id"], "ticket-7", "{body}");
         }
     }
 

@@ -1,18 +1,21 @@
 //! Sign-in, registration from an invitation with the SMS step, and `/me`.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use access_domain::api::{
     ErrorBody, LoginRequest, Me, PasswordResetConfirm, PasswordResetRequest, PasswordResetStarted,
     RegistrationRequest, RegistrationResponse, SessionResponse, VerifyRequest,
     error_codes as codes,
 };
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Auth, Id, Json, into_me, me};
+use super::{Auth, Id, Json, me};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
@@ -20,7 +23,7 @@ use crate::secrets;
 use crate::store::rules::Limit;
 use crate::store::{
     NewMessage, NewPasswordReset, NewRegistration, NewSession, ResetAttempt, ResetOutcome,
-    VerifyAttempt, VerifyOutcome,
+    UserRecord, VerifyAttempt, VerifyOutcome,
 };
 use crate::validate::{clean_email, clean_name, clean_phone};
 
@@ -147,15 +150,76 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Stat
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = Me),
         (status = 401, body = ErrorBody)))]
-pub async fn me_handler(auth: Auth) -> ApiResult<axum::response::Response> {
+pub async fn me_handler(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<axum::response::Response> {
     use axum::http::header::{CONTENT_TYPE, HeaderValue};
     use axum::response::IntoResponse;
-    // Written into a buffer of the answer's usual size: `axum::Json` starts at 128 bytes and
-    // copies the ~450-byte answer twice as it grows, on the apps' most frequent call.
-    let mut body = Vec::with_capacity(512);
-    serde_json::to_writer(&mut body, &into_me(auth.user)).map_err(|_| ApiError::internal())?;
+    let body = state.me_answers.answer(&auth, |user| {
+        // Written into a buffer of the answer's usual size: `axum::Json` starts at 128
+        // bytes and copies the ~450-byte answer twice as it grows.
+        let mut body = Vec::with_capacity(512);
+        serde_json::to_writer(&mut body, &me(user)).map_err(|_| ApiError::internal())?;
+        Ok(body.into())
+    })?;
     let json = HeaderValue::from_static("application/json");
     Ok(([(CONTENT_TYPE, json)], body).into_response())
+}
+
+/// `/me` answers already written, by session (the apps' most frequent call). An answer is
+/// kept with the record it was written from and served only while the session lookup still
+/// hands out that same record: any write makes the lookup read a new one (see
+/// [`Store::session_user`](crate::store::Store::session_user)), so an answer is never older
+/// than the user the request was authenticated as. A store that reads every session anew
+/// (PostgreSQL) always writes the answer.
+#[derive(Default)]
+pub struct MeAnswers {
+    entries: Mutex<HashMap<[u8; 32], MeAnswer>>,
+}
+
+/// One remembered answer: holding the record keeps its address from being reused, so
+/// pointer equality means "the same read".
+struct MeAnswer {
+    user: Arc<UserRecord>,
+    body: Bytes,
+}
+
+impl MeAnswers {
+    /// Sessions remembered at most; a full memory starts over.
+    const MAX_ENTRIES: usize = 10_000;
+
+    /// The answer for `auth`: remembered from this same record, or what `write` makes of it
+    /// (then remembered).
+    pub fn answer(
+        &self,
+        auth: &Auth,
+        write: impl FnOnce(&UserRecord) -> ApiResult<Bytes>,
+    ) -> ApiResult<Bytes> {
+        let same = |a: &MeAnswer| Arc::ptr_eq(&a.user, &auth.user);
+        if let Some(a) = self.lock().get(&auth.token_hash).filter(|a| same(a)) {
+            return Ok(a.body.clone());
+        }
+        let body = write(&auth.user)?;
+        let mut entries = self.lock();
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        let user = Arc::clone(&auth.user);
+        entries.insert(
+            auth.token_hash,
+            MeAnswer {
+                user,
+                body: body.clone(),
+            },
+        );
+        Ok(body)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], MeAnswer>> {
+        // The map holds no invariant a panic could break: a poisoned lock is as good.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 fn invitation_invalid() -> ApiError {
@@ -695,5 +759,61 @@ pub async fn password_reset_confirm(
             codes::TOO_MANY_ATTEMPTS,
             "Too many wrong codes: this reset link no longer works. Ask for a new one.",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str) -> Arc<UserRecord> {
+        Arc::new(UserRecord {
+            id: Uuid::nil(),
+            org_id: Uuid::nil(),
+            user_type: access_domain::UserType::TeamMember,
+            status: access_domain::UserStatus::Active,
+            name: Some(name.into()),
+            username: None,
+            invited_email: None,
+            registered_email: None,
+            phone: None,
+            permissions: vec![],
+            access: access_domain::Access::AllLocks,
+            invited_by: None,
+            invited_at: OffsetDateTime::UNIX_EPOCH,
+            invitation_expires_at: None,
+            period: Default::default(),
+        })
+    }
+
+    #[test]
+    fn a_me_answer_is_served_only_for_the_record_it_was_written_from() {
+        let answers = MeAnswers::default();
+        let written = std::cell::Cell::new(0);
+        let write = |user: &UserRecord| {
+            written.set(written.get() + 1);
+            Ok(Bytes::from(user.name.clone().unwrap_or_default()))
+        };
+        let first = Auth {
+            user: record("Ana"),
+            token_hash: [1; 32],
+        };
+        assert_eq!(answers.answer(&first, write).unwrap(), "Ana");
+        assert_eq!(answers.answer(&first, write).unwrap(), "Ana");
+        assert_eq!(written.get(), 1, "the same record: the answer is reused");
+        // After a write the session lookup hands out a new record, equal or not.
+        let reread = Auth {
+            user: record("Ana B."),
+            token_hash: [1; 32],
+        };
+        assert_eq!(answers.answer(&reread, write).unwrap(), "Ana B.");
+        assert_eq!(written.get(), 2);
+        // Another session of the same record has its own answer.
+        let other = Auth {
+            user: Arc::clone(&reread.user),
+            token_hash: [2; 32],
+        };
+        assert_eq!(answers.answer(&other, write).unwrap(), "Ana B.");
+        assert_eq!(written.get(), 3);
     }
 }

@@ -66,7 +66,7 @@ pub async fn list_properties(
             let units: Vec<Unit> = p
                 .units
                 .into_iter()
-                .filter(|u| gate(&user, Action::View, u.id).is_ok())
+                .filter(|u| gate(&*user, Action::View, u.id).is_ok())
                 .map(|u| Unit {
                     id: u.id,
                     property_id: u.property_id,
@@ -165,7 +165,7 @@ pub async fn list_locks(
         .flatten();
     let items = rows
         .into_iter()
-        .filter(|l| gate(&user, Action::View, l.unit_id).is_ok())
+        .filter(|l| gate(&*user, Action::View, l.unit_id).is_ok())
         .map(lock_json)
         .collect();
     Ok(axum::Json(Page { items, next }))
@@ -410,8 +410,8 @@ pub async fn sync(
     let mut locks = Vec::with_capacity(data.locks.len());
     let mut codes_visible = std::collections::HashSet::new();
     for l in data.locks {
-        if gate(&user, Action::View, l.unit_id).is_ok() {
-            if gate(&user, Action::GiveAccess, l.unit_id).is_ok() {
+        if gate(&*user, Action::View, l.unit_id).is_ok() {
+            if gate(&*user, Action::GiveAccess, l.unit_id).is_ok() {
                 codes_visible.insert(l.id);
             }
             locks.push(lock_json(l));

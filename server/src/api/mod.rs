@@ -17,6 +17,8 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::routing::{MethodFilter, MethodRouter, any, on};
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -349,7 +351,8 @@ impl SeqListParams {
 
 /// The signed-in user. 401 without a live session, 401 `revoked` once revoked.
 pub struct Auth {
-    pub user: UserRecord,
+    /// Shared with the session lookup's memory (see [`Store::session_user`](crate::store::Store::session_user)).
+    pub user: Arc<UserRecord>,
     pub token_hash: [u8; 32],
 }
 
@@ -387,7 +390,7 @@ impl FromRequestParts<AppState> for Auth {
 
 /// A signed-in team member who holds `manage_access` (within their own scope, see
 /// [`access_domain::delegation`]); others get 403 `not_manager`.
-pub struct Manager(pub UserRecord);
+pub struct Manager(pub Arc<UserRecord>);
 
 impl FromRequestParts<AppState> for Manager {
     type Rejection = ApiError;
@@ -402,7 +405,7 @@ impl FromRequestParts<AppState> for Manager {
 /// A [`Manager`] with access to all locks, for what spans the whole organization
 /// (properties and units, the outbox that carries every invitation); others get 403
 /// `not_manager`.
-pub struct OrgManager(pub UserRecord);
+pub struct OrgManager(pub Arc<UserRecord>);
 
 impl FromRequestParts<AppState> for OrgManager {
     type Rejection = ApiError;
@@ -416,24 +419,20 @@ impl FromRequestParts<AppState> for OrgManager {
 
 /// The API view of the signed-in user.
 pub fn me(user: &UserRecord) -> Me {
-    into_me(user.clone())
-}
-
-/// [`me`] taking the record, so its strings and lists move instead of being copied (`/me`
-/// answers this on every call).
-pub fn into_me(user: UserRecord) -> Me {
     Me {
         id: user.id,
-        name: user.name.unwrap_or_default(),
+        name: user.name.clone().unwrap_or_default(),
         email: user
             .registered_email
-            .or(user.invited_email)
+            .as_ref()
+            .or(user.invited_email.as_ref())
+            .cloned()
             .unwrap_or_default(),
         user_type: user.user_type,
         status: user.status,
         app: user.user_type.app(),
-        permissions: user.permissions,
-        access: user.access,
+        permissions: user.permissions.clone(),
+        access: user.access.clone(),
         organization_id: user.org_id,
         period: user.period,
     }

@@ -29,8 +29,8 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::Hash;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::UserRecord;
@@ -225,9 +225,10 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
 }
 
 /// The session lookup's answers by token hash: the user and the session's `expires_at`
-/// (unix seconds), each valid at one [`Generation`].
+/// (unix seconds), each valid at one [`Generation`]. Requests share the remembered record:
+/// one read serves every request of the session until the next write.
 pub struct SessionCache {
-    entries: Memo<[u8; 32], (UserRecord, i64)>,
+    entries: Memo<[u8; 32], (Arc<UserRecord>, i64)>,
 }
 
 impl Default for SessionCache {
@@ -248,8 +249,8 @@ impl SessionCache {
         db: &Generation,
         token_hash: &[u8; 32],
         now: i64,
-        read: impl FnOnce() -> Result<Option<(UserRecord, i64)>, E>,
-    ) -> Result<Option<UserRecord>, E> {
+        read: impl FnOnce() -> Result<Option<(Arc<UserRecord>, i64)>, E>,
+    ) -> Result<Option<Arc<UserRecord>>, E> {
         // Taken before reading: a write that begins after it moves the generation.
         let read_at = db.current();
         if let Some(user) = self.get(token_hash, now, read_at) {
@@ -264,7 +265,7 @@ impl SessionCache {
 
     /// The user of the session `token_hash` at generation `generation`, if remembered from
     /// that same generation and the session is live at `now` (unix seconds).
-    fn get(&self, token_hash: &[u8; 32], now: i64, generation: u64) -> Option<UserRecord> {
+    fn get(&self, token_hash: &[u8; 32], now: i64, generation: u64) -> Option<Arc<UserRecord>> {
         self.entries
             .get(token_hash, generation)
             .filter(|(_, expires_at)| now < *expires_at)
@@ -275,14 +276,14 @@ impl SessionCache {
     fn put(
         &self,
         token_hash: [u8; 32],
-        user: &UserRecord,
+        user: &Arc<UserRecord>,
         expires_at: i64,
         read_at: u64,
         now_generation: u64,
     ) {
         self.entries.put(
             token_hash,
-            (user.clone(), expires_at),
+            (Arc::clone(user), expires_at),
             read_at,
             now_generation,
         );
@@ -317,8 +318,8 @@ mod tests {
     use time::OffsetDateTime;
     use uuid::Uuid;
 
-    fn user() -> UserRecord {
-        UserRecord {
+    fn user() -> Arc<UserRecord> {
+        Arc::new(UserRecord {
             id: Uuid::new_v4(),
             org_id: Uuid::new_v4(),
             user_type: UserType::TeamMember,
@@ -334,7 +335,7 @@ mod tests {
             invited_at: OffsetDateTime::UNIX_EPOCH,
             invitation_expires_at: None,
             period: Default::default(),
-        }
+        })
     }
 
     fn generation() -> (tempfile::TempDir, Generation) {

@@ -41,12 +41,13 @@ pub trait SessionStore {
     fn login_lookup(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>>;
     fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The user of a live (unexpired, not revoked) session. The backend compares the stored
-    /// hash with `token_hash` in constant time after the indexed lookup.
+    /// hash with `token_hash` in constant time after the indexed lookup. Shared, not copied:
+    /// a store that remembers sessions hands every request the same record.
     fn session_user(
         &self,
         token_hash: &[u8; 32],
         now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRecord>>;
+    ) -> StoreResult<Option<Arc<UserRecord>>>;
     fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
     /// Counts one attempt under every limit's key, unless one of them already holds its
     /// `max` since its `since`: then nothing is counted and the answer is that limit's index

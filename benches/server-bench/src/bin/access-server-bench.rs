@@ -180,6 +180,7 @@ async fn router_costs(
         mailer: None,
         sms: None,
         dummy_password_hash: String::new(),
+        me_answers: Default::default(),
     });
     use axum::routing::get;
     let apps: Vec<(&'static str, axum::Router)> = vec![

@@ -33,7 +33,7 @@ impl SessionStore for PostgresStore {
         &self,
         token_hash: &[u8; 32],
         now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRecord>> {
+    ) -> StoreResult<Option<Arc<UserRecord>>> {
         // Built once: this runs on every authenticated request.
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -50,7 +50,7 @@ impl SessionStore for PostgresStore {
                     if r.try_get::<_, bool>(rows::USER_COL_COUNT + 1)? {
                         user.status = UserStatus::Revoked;
                     }
-                    Ok(secrets::ct_eq(&stored, token_hash).then_some(user))
+                    Ok(secrets::ct_eq(&stored, token_hash).then(|| Arc::new(user)))
                 }
                 None => Ok(None),
             }

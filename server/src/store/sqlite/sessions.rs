@@ -1,7 +1,7 @@
 //! [`SessionStore`] on SQLite: sign-in, sessions (answered from the session cache while the
 //! database has not changed), login throttling and idempotency keys.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use access_domain::UserStatus;
 use rusqlite::{OptionalExtension, params};
@@ -50,7 +50,7 @@ impl SessionStore for SqliteStore {
         &self,
         token_hash: &[u8; 32],
         now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRecord>> {
+    ) -> StoreResult<Option<Arc<UserRecord>>> {
         let now = ts(now);
         // Built once: this runs on every authenticated request the cache cannot answer.
         static SQL: LazyLock<String> = LazyLock::new(|| {
@@ -78,7 +78,7 @@ impl SessionStore for SqliteStore {
                     if revoked {
                         user.status = UserStatus::Revoked;
                     }
-                    secrets::ct_eq(&stored, token_hash).then_some((user, expires_at))
+                    secrets::ct_eq(&stored, token_hash).then(|| (Arc::new(user), expires_at))
                 }))
             })
         })
