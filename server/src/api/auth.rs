@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Auth, Id, Json, me};
+use super::{Auth, Id, Json, json_answer, json_bytes, me};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
@@ -154,17 +154,11 @@ pub async fn me_handler(
     State(state): State<AppState>,
     auth: Auth,
 ) -> ApiResult<axum::response::Response> {
-    use axum::http::header::{CONTENT_TYPE, HeaderValue};
-    use axum::response::IntoResponse;
-    let body = state.me_answers.answer(&auth, |user| {
-        // Written into a buffer of the answer's usual size: `axum::Json` starts at 128
-        // bytes and copies the ~450-byte answer twice as it grows.
-        let mut body = Vec::with_capacity(512);
-        serde_json::to_writer(&mut body, &me(user)).map_err(|_| ApiError::internal())?;
-        Ok(body.into())
-    })?;
-    let json = HeaderValue::from_static("application/json");
-    Ok(([(CONTENT_TYPE, json)], body).into_response())
+    // The answer is about 450 bytes.
+    let body = state
+        .me_answers
+        .answer(&auth, |user| json_bytes(&me(user), 512))?;
+    Ok(json_answer(body))
 }
 
 /// `/me` answers already written, by session (the apps' most frequent call). An answer is

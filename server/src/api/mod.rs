@@ -417,6 +417,22 @@ impl FromRequestParts<AppState> for OrgManager {
     }
 }
 
+/// `value` in JSON, written into a buffer of `capacity` bytes (its usual size): `axum::Json`
+/// starts at 128 bytes and copies a larger answer at each doubling.
+pub fn json_bytes(value: &impl serde::Serialize, capacity: usize) -> ApiResult<axum::body::Bytes> {
+    let mut body = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut body, value).map_err(|_| ApiError::internal())?;
+    Ok(body.into())
+}
+
+/// A 200 answer of JSON already written (by [`json_bytes`]).
+pub fn json_answer(body: axum::body::Bytes) -> axum::response::Response {
+    use axum::http::header::{CONTENT_TYPE, HeaderValue};
+    use axum::response::IntoResponse;
+    let json = HeaderValue::from_static("application/json");
+    ([(CONTENT_TYPE, json)], body).into_response()
+}
+
 /// The API view of the signed-in user.
 pub fn me(user: &UserRecord) -> Me {
     Me {

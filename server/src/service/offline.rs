@@ -337,7 +337,8 @@ pub async fn list(
             .db
             .run(move |s| s.list_logs(org, id, before, 1000))
             .await
-            .map_err(lock_missing)?;
+            .map_err(lock_missing)?
+            .entries;
         for r in &rows {
             if let Some(code_id) = r.code_id
                 && r.action == "unlock"

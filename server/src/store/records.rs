@@ -412,6 +412,15 @@ pub struct CodeRevocationRecord {
     pub revoked_by: Uuid,
 }
 
+/// A page of one lock's access log, with the lock's unit: what the caller's gate needs, read
+/// with the page so a log page reads its lock once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPage {
+    pub unit_id: Uuid,
+    /// Newest first.
+    pub entries: Vec<LogRecord>,
+}
+
 /// One access-log row (server audit or uploaded from the lock).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRecord {

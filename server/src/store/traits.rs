@@ -360,14 +360,14 @@ pub trait LogStore {
 
     /// Writes an audit entry without other change (e.g. viewing logs).
     fn audit(&self, org_id: Uuid, lock_id: Uuid, audit: &Audit) -> StoreResult<()>;
-    /// Newest first, before sequence `before`.
+    /// The log of a lock of the organization, newest first, before sequence `before`.
     fn list_logs(
         &self,
         org_id: Uuid,
         lock_id: Uuid,
         before: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<LogRecord>>;
+    ) -> StoreResult<LogPage>;
     /// Stores events read from the lock; returns how many were new (dedup by `lock_seq`).
     fn upload_lock_events(
         &self,

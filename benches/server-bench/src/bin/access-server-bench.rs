@@ -162,11 +162,14 @@ fn wrk(args: &WrkArgs, name: &str, url: &str, token: Option<&str>) -> Result<Run
 
 /// Per-request cost, in microseconds, of a bare router and of `GET /api/v1/me` through the
 /// server's full router (layers, auth, store, JSON), called in process without TCP; between
-/// them, the parts: the auth extractor alone, and the `/me` handler without the layers.
+/// them, the parts: the auth extractor alone, and the `/me` handler without the layers. Last,
+/// the log page `logs_path` through the full router: its cost without the machine's TCP and
+/// scheduling, steadier than its req/s.
 async fn router_costs(
     server: &access_server::RunningServer,
     cfg: ServerConfig,
     token: &str,
+    logs_path: &str,
 ) -> Result<Vec<(&'static str, f64)>, String> {
     use axum::body::Body;
     use axum::http::{Request, header};
@@ -183,7 +186,7 @@ async fn router_costs(
         me_answers: Default::default(),
     });
     use axum::routing::get;
-    let apps: Vec<(&'static str, axum::Router)> = vec![
+    let mut apps: Vec<(&'static str, axum::Router)> = vec![
         (
             "bare router",
             axum::Router::new().route("/api/v1/me", get(|| async { "ok" })),
@@ -203,16 +206,20 @@ async fn router_costs(
                 .route("/api/v1/me", get(access_server::api::auth::me_handler))
                 .with_state(state.clone()),
         ),
-        ("/me, full router", access_server::router(state)),
+        ("/me, full router", access_server::router(state.clone())),
     ];
+    // What each runs: the path and requests per batch (a log page costs ~50 /me's).
+    let mut runs: Vec<(&str, u32)> = vec![("/api/v1/me", 4_000); apps.len()];
+    apps.push(("log page, full router", access_server::router(state)));
+    runs.push((logs_path, 200));
     let auth = format!("Bearer {token}");
     let mut best = vec![Duration::MAX; apps.len()];
     for _ in 0..5 {
         for (i, (_, app)) in apps.iter().enumerate() {
-            let n = 4_000u32;
+            let (path, n) = runs[i];
             let t = Instant::now();
             for _ in 0..n {
-                let req = Request::get("/api/v1/me")
+                let req = Request::get(path)
                     .header(header::AUTHORIZATION, &auth)
                     .body(Body::empty())
                     .map_err(|e| e.to_string())?;
@@ -421,7 +428,8 @@ async fn main() -> Result<(), String> {
 
     // The same two routes through their routers without TCP: what each costs the server in
     // user space, one request at a time (best of five batches).
-    let in_process = router_costs(&server, cfg_for_router, &admin).await?;
+    let logs_path = format!("/api/v1/locks/{first_lock}/logs?limit=100");
+    let in_process = router_costs(&server, cfg_for_router, &admin, &logs_path).await?;
     println!(
         "in process, no TCP, us per request (best of 5 batches): {}",
         in_process

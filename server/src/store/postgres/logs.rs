@@ -78,16 +78,17 @@ impl LogStore for PostgresStore {
         lock_id: Uuid,
         before: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<LogRecord>> {
+    ) -> StoreResult<LogPage> {
         self.read(|c| {
-            lock_q(c, org_id, lock_id)?;
+            let unit_id = lock_q(c, org_id, lock_id)?.unit_id;
             let found = c.query(
                 &format!(
                     "SELECT {LOG_COLS} WHERE g.lock_id = $1 AND g.seq < $2 ORDER BY g.seq DESC LIMIT $3"
                 ),
                 &[&lock_id, &before.unwrap_or(i64::MAX), &i64::from(limit)],
             )?;
-            all(found, rows::log)
+            let entries = all(found, rows::log)?;
+            Ok(LogPage { unit_id, entries })
         })
     }
 

@@ -2,6 +2,8 @@
 //! the audit entry, outbox rows, one user or lock, and handing out passcodes by the rules
 //! of [`rules`](crate::store::rules).
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, Transaction, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -102,11 +104,18 @@ pub(super) fn user_tx(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<
 }
 
 pub(super) fn lock_tx(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<LockRecord> {
-    tx.prepare_cached(&format!(
-        "SELECT {} WHERE l.org_id = ?1 AND l.id = ?2",
-        LOCK_COLS
-    ))?
-    .query_row(params![org.to_string(), id.to_string()], |r| rows::lock(r))
+    // Built once: every lock route reads its lock here.
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {LOCK_COLS} WHERE l.org_id = ?1 AND l.id = ?2"));
+    tx.prepare_cached(&SQL)?
+        .query_row(params![org.to_string(), id.to_string()], |r| rows::lock(r))
+}
+
+/// The unit of lock `id` of organization `org` (`QueryReturnedNoRows` for another's):
+/// [`lock_tx`]'s check, reading only what a gate needs.
+pub(super) fn lock_unit(tx: &Connection, org: Uuid, id: Uuid) -> rusqlite::Result<Uuid> {
+    tx.prepare_cached("SELECT unit_id FROM locks WHERE id = ?2 AND org_id = ?1")?
+        .query_row(params![org.to_string(), id.to_string()], |r| r.uuid(0))
 }
 
 /// Every code in use on a lock, so a new one never collides on the keypad.
