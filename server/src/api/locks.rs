@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Auth, Id, Json, ListParams, OrgManager, Query, SeqListParams, json_answer, json_bytes, me,
+    Auth, Id, Json, ListParams, OrgManager, PAGE_ROW_JSON, Query, SeqListParams, json_answer,
+    json_bytes, me,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
@@ -152,7 +153,7 @@ pub async fn list_locks(
     State(state): State<AppState>,
     Auth { user, .. }: Auth,
     Query(p): Query<ListParams>,
-) -> ApiResult<axum::Json<Page<Lock>>> {
+) -> ApiResult<axum::response::Response> {
     let (after, limit) = (p.after_uuid()?, p.limit());
     let org = user.org_id;
     let filter = LockFilter::from(&user.access);
@@ -169,8 +170,9 @@ pub async fn list_locks(
         .into_iter()
         .filter(|l| gate(&*user, Action::View, l.unit_id).is_ok())
         .map(lock_json)
-        .collect();
-    Ok(axum::Json(Page { items, next }))
+        .collect::<Vec<_>>();
+    let capacity = 64 + PAGE_ROW_JSON * items.len();
+    Ok(json_answer(json_bytes(&Page { items, next }, capacity)?))
 }
 
 #[utoipa::path(get, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
@@ -323,8 +325,7 @@ pub async fn list_logs(
             lock_seq: r.lock_seq,
         })
         .collect::<Vec<_>>();
-    // An entry is about 300 bytes of JSON.
-    let capacity = 64 + 320 * items.len();
+    let capacity = 64 + PAGE_ROW_JSON * items.len();
     Ok(json_answer(json_bytes(&Page { items, next }, capacity)?))
 }
 

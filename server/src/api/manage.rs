@@ -16,7 +16,10 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Id, Json, LockId, Manager, OrgManager, Query, SeqListParams, page_size};
+use super::{
+    Id, Json, LockId, Manager, OrgManager, PAGE_ROW_JSON, Query, SeqListParams, json_answer,
+    json_bytes, page_size,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
@@ -668,7 +671,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Manager(admin): Manager,
     Query(p): Query<UserListParams>,
-) -> ApiResult<axum::Json<UserListPage>> {
+) -> ApiResult<axum::response::Response> {
     let org = admin.org_id;
     let now = OffsetDateTime::now_utc();
     let query = UserQuery {
@@ -683,11 +686,15 @@ pub async fn list_users(
         .db
         .read_when(quick, move |s| s.user_page(org, &query))
         .await?;
-    Ok(axum::Json(UserListPage {
+    let answer = UserListPage {
         items: page.users.iter().map(|u| summary_of(u, now)).collect(),
         next: page.next.map(|c| c.encode()),
         total: page.total,
-    }))
+    };
+    Ok(json_answer(json_bytes(
+        &answer,
+        64 + PAGE_ROW_JSON * page.users.len(),
+    )?))
 }
 
 /// A user's details: type, status, emails, invitation, permissions, access, passcodes.

@@ -417,6 +417,10 @@ impl FromRequestParts<AppState> for OrgManager {
     }
 }
 
+/// Room for one row of a page in JSON (a lock, a user, a log entry: 300 to 400 bytes), so a
+/// page's answer is written into one buffer of its size ([`json_bytes`]).
+pub const PAGE_ROW_JSON: usize = 400;
+
 /// `value` in JSON, written into a buffer of `capacity` bytes (its usual size): `axum::Json`
 /// starts at 128 bytes and copies a larger answer at each doubling.
 pub fn json_bytes(value: &impl serde::Serialize, capacity: usize) -> ApiResult<axum::body::Bytes> {

@@ -83,12 +83,14 @@ impl LogStore for SqliteStore {
                  NULL, g.code_id, NULL, g.detail, g.lock_seq FROM logs g \
                  WHERE g.lock_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3",
             )?;
-            let mut entries = stmt
-                .query_map(
-                    params![lock_id.to_string(), before.unwrap_or(i64::MAX), limit],
-                    |r| rows::log(r),
-                )?
-                .collect::<rusqlite::Result<Vec<LogRecord>>>()?;
+            // Sized at once: a page of records grown by doubling is copied at each step.
+            let mut entries = Vec::with_capacity(limit.min(1000) as usize);
+            for entry in stmt.query_map(
+                params![lock_id.to_string(), before.unwrap_or(i64::MAX), limit],
+                |r| rows::log(r),
+            )? {
+                entries.push(entry?);
+            }
             drop(stmt);
             name_entries(&c, &mut entries)?;
             c.commit()?;
