@@ -7,6 +7,8 @@ pub mod locks;
 pub mod manage;
 pub mod offline_codes;
 
+use std::sync::Arc;
+
 use access_domain::api::{Me, error_codes as codes};
 use access_domain::{Member, delegation};
 use axum::Router;
@@ -17,8 +19,6 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::routing::{MethodFilter, MethodRouter, any, on};
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
