@@ -13,10 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{
-    Auth, Id, Json, ListParams, OrgManager, PAGE_ROW_JSON, Query, SeqListParams, json_answer,
-    json_bytes, me,
-};
+use super::{Auth, Id, Json, ListParams, OrgManager, Query, SeqListParams, me, page_answer};
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::audit;
 use crate::service::codes::{self, code_json};
@@ -171,8 +168,8 @@ pub async fn list_locks(
         .filter(|l| gate(&*user, Action::View, l.unit_id).is_ok())
         .map(lock_json)
         .collect::<Vec<_>>();
-    let capacity = 64 + PAGE_ROW_JSON * items.len();
-    Ok(json_answer(json_bytes(&Page { items, next }, capacity)?))
+    let rows = items.len();
+    page_answer(&Page { items, next }, rows)
 }
 
 #[utoipa::path(get, path = "/api/v1/locks/{id}", tag = "locks", security(("bearer" = [])),
@@ -325,8 +322,8 @@ pub async fn list_logs(
             lock_seq: r.lock_seq,
         })
         .collect::<Vec<_>>();
-    let capacity = 64 + PAGE_ROW_JSON * items.len();
-    Ok(json_answer(json_bytes(&Page { items, next }, capacity)?))
+    let rows = items.len();
+    page_answer(&Page { items, next }, rows)
 }
 
 /// Answer of a log upload.

@@ -16,10 +16,7 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{
-    Id, Json, LockId, Manager, OrgManager, PAGE_ROW_JSON, Query, SeqListParams, json_answer,
-    json_bytes, page_size,
-};
+use super::{Id, Json, LockId, Manager, OrgManager, Query, SeqListParams, page_answer, page_size};
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Outgoing};
 use crate::store::user_list::{Cursor, UserQuery, UserSort};
@@ -691,10 +688,7 @@ pub async fn list_users(
         next: page.next.map(|c| c.encode()),
         total: page.total,
     };
-    Ok(json_answer(json_bytes(
-        &answer,
-        64 + PAGE_ROW_JSON * page.users.len(),
-    )?))
+    page_answer(&answer, page.users.len())
 }
 
 /// A user's details: type, status, emails, invitation, permissions, access, passcodes.

@@ -418,8 +418,8 @@ impl FromRequestParts<AppState> for OrgManager {
 }
 
 /// Room for one row of a page in JSON (a lock, a user, a log entry: 300 to 400 bytes), so a
-/// page's answer is written into one buffer of its size ([`json_bytes`]).
-pub const PAGE_ROW_JSON: usize = 400;
+/// page's answer is written into one buffer of its size ([`page_answer`]).
+const PAGE_ROW_JSON: usize = 400;
 
 /// `value` in JSON, written into a buffer of `capacity` bytes (its usual size): `axum::Json`
 /// starts at 128 bytes and copies a larger answer at each doubling.
@@ -435,6 +435,14 @@ pub fn json_answer(body: axum::body::Bytes) -> axum::response::Response {
     use axum::response::IntoResponse;
     let json = HeaderValue::from_static("application/json");
     ([(CONTENT_TYPE, json)], body).into_response()
+}
+
+/// A 200 answer of a page of `rows` rows, written into one buffer of its usual size.
+pub fn page_answer(
+    page: &impl serde::Serialize,
+    rows: usize,
+) -> ApiResult<axum::response::Response> {
+    Ok(json_answer(json_bytes(page, 64 + PAGE_ROW_JSON * rows)?))
 }
 
 /// The API view of the signed-in user.

@@ -67,8 +67,8 @@ impl DoorStore for SqliteStore {
             lock_tx(tx, org_id, lock_id)?;
             let taken: bool = tx
                 .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM door_updates WHERE lock_id = ?1 AND version \
-                 >= ?2)",
+                    "SELECT EXISTS (SELECT 1 FROM door_updates \
+                     WHERE lock_id = ?1 AND version >= ?2)",
                 )?
                 .query_row(
                     params![lock_id.to_string(), stored_version(first.version)],
@@ -127,8 +127,8 @@ impl DoorStore for SqliteStore {
                     for table in ["access_codes", "passcodes"] {
                         tx.prepare_cached(&format!(
                             "UPDATE {table} SET sync_state = 'installed', \
-                                 failure_reason = NULL WHERE id = ?1 AND lock_id = ?2 \
-                                 AND sync_state = 'pending'"
+                             failure_reason = NULL WHERE id = ?1 AND lock_id = ?2 \
+                             AND sync_state = 'pending'"
                         ))?
                         .execute(params![id.to_string(), lock_id.to_string()])?;
                     }

@@ -24,8 +24,8 @@ impl LockStore for SqliteStore {
             }
             tx.prepare_cached(
                 "INSERT INTO locks (id, org_id, unit_id, name, mode, firmware, master_code, \
-                 identity_public_key, created_at) VALUES (?1, ?2, ?3, ?4, 'vacant', ?5, \
-                  ?6, ?7, ?8)",
+                 identity_public_key, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'vacant', ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 lock.id.to_string(),

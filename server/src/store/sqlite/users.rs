@@ -58,7 +58,7 @@ impl UserStore for SqliteStore {
         self.with(|c| {
             Ok(c.prepare_cached(&format!(
                 "SELECT {USER_COLS} FROM users u \
-                     WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"
+                 WHERE u.org_id = ?1 AND lower(u.username) = lower(?2)"
             ))?
             .query_row(params![org_id.to_string(), username], |r| rows::user(r))
             .optional()?)
@@ -323,18 +323,18 @@ impl UserStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         self.write(|tx| {
-            let n = tx.prepare_cached(
-                "UPDATE users SET access_starts_at = ?3, access_ends_at = ?4, access_hours = ?5 \
-                 WHERE org_id = ?1 AND id = ?2"
-                 )?
-                 .execute(params![
+            let n = tx
+                .prepare_cached(
+                    "UPDATE users SET access_starts_at = ?3, access_ends_at = ?4, \
+                     access_hours = ?5 WHERE org_id = ?1 AND id = ?2",
+                )?
+                .execute(params![
                     org_id.to_string(),
                     user_id.to_string(),
                     period.starts_at.map(ts),
                     period.ends_at.map(ts),
                     period.weekly_hours.as_ref().map(rows::stored_hours),
-                ],
-            )?;
+                ])?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -354,8 +354,8 @@ impl UserStore for SqliteStore {
             let (access_type, unit_ids) = access_to_cols(access);
             let n = tx
                 .prepare_cached(
-                    "UPDATE users SET access_type = ?3, unit_ids = ?4 WHERE org_id = ?1 AND \
-                 id = ?2",
+                    "UPDATE users SET access_type = ?3, unit_ids = ?4 \
+                     WHERE org_id = ?1 AND id = ?2",
                 )?
                 .execute(params![
                     org_id.to_string(),
